@@ -151,8 +151,8 @@ class Prior:
         if self.probs is None:
             return [Fraction(1, self.C)] * self.C
         fr = [Fraction(float(p)) for p in self.probs]
-        total = sum(fr)
-        return [f / total for f in fr]
+        ftotal = sum(fr, Fraction(0))
+        return [f / ftotal for f in fr]
 
     def distinct(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """Distinct probabilities and their multiplicities (sorted ascending)."""

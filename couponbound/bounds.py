@@ -1,13 +1,60 @@
-"""Bounds of NS21 and its peers (ARORA19, ASH22, BAO22); see MATH.md section 5."""
+"""Bounds of NS21 and its peers (ARORA19, ASH22, BAO22); see MATH.md section 5.
+
+Two kinds of bound live here.
+
+*Measured-term bounds* combine quantities measured on a trained encoder (a
+:class:`BoundTerms`): :func:`ns21_lower_bound` and :func:`arora_lower_bound`
+bound the contrastive loss ``L_Info`` from below; :func:`ns21_sup_upper_bound`
+and :func:`arora_sup_upper_bound` are the same inequalities solved for the
+supervised loss ``L^mu_sup``; :func:`decompose` splits NS21's bound into its
+additive terms.
+
+*Theoretical curves* need no trainer: :func:`sup_upper_bounds` lays the upper
+bounds on ``L^mu_sup`` implied by a contrastive loss side by side (as BAO22's
+comparison figure does), and :func:`ns21_bound_curve` evaluates NS21's lower
+bound as ``K`` varies, in exact or asymptotic form.
+
+Every ``K`` is the number of *negatives*; the anchor is counted on top, so a
+draw has ``K + 1`` samples and the coverage probability is ``upsilon_{K+1}``.
+
+References
+----------
+NS21  K. Nozawa, I. Sato. Understanding Negative Samples in Instance
+      Discriminative Self-supervised Representation Learning. NeurIPS 2021.
+ARORA19  S. Arora et al. A Theoretical Analysis of Contrastive Unsupervised
+      Representation Learning. ICML 2019.
+ASH22  J. Ash et al. Investigating the Role of Negatives in Contrastive
+      Representation Learning. AISTATS 2022.
+BAO22  H. Bao, Y. Nagano, K. Nozawa. On the Surrogate Gap between Contrastive
+      and Supervised Losses. ICML 2022.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import numbers
+import warnings
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
 
-__all__ = ["BoundTerms"]
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
+from couponbound._validate import Prior, check_int_array, resolve_prior, short_repr
+
+__all__ = [
+    "BoundTerms",
+    "NS21Decomposition",
+    "SupUpperBounds",
+    "VacuousBoundWarning",
+    "arora_lower_bound",
+    "arora_sup_upper_bound",
+    "decompose",
+    "ns21_bound_curve",
+    "ns21_lower_bound",
+    "ns21_sup_upper_bound",
+    "sup_upper_bounds",
+]
 _LOSS_FIELDS = ("contrastive", "sup", "sub", "collision", "curl_sub")
 _PROB_FIELDS = ("upsilon", "tau")
 
@@ -71,7 +118,9 @@ class BoundTerms:
                 try:
                     value = float(value)
                 except (TypeError, ValueError) as exc:
-                    raise TypeError(f"BoundTerms.{name} must be a real number, got {value!r}") from exc
+                    raise TypeError(
+                        f"BoundTerms.{name} must be a real number, got {value!r}"
+                    ) from exc
             value = float(value)
             object.__setattr__(self, name, value)
             if math.isnan(value) and name in self._optional:
@@ -81,9 +130,13 @@ class BoundTerms:
             if name in _LOSS_FIELDS and value < 0:
                 raise ValueError(f"BoundTerms.{name} is a loss and must be >= 0, got {value!r}")
             if name in _PROB_FIELDS and not 0.0 <= value <= 1.0:
-                raise ValueError(f"BoundTerms.{name} is a probability and must be in [0, 1], got {value!r}")
+                raise ValueError(
+                    f"BoundTerms.{name} is a probability and must be in [0, 1], got {value!r}"
+                )
             if name == "d" and value > 0:
-                raise ValueError(f"BoundTerms.d must be <= 0 (NS21's d(f) = E min(0, ...)), got {value!r}")
+                raise ValueError(
+                    f"BoundTerms.d must be <= 0 (NS21's d(f) = E min(0, ...)), got {value!r}"
+                )
         for name in ("K", "C"):
             value = getattr(self, name)
             if value is None:
@@ -99,3 +152,785 @@ class BoundTerms:
         out = asdict(self)
         out.pop("_optional", None)
         return out
+
+
+# ---------------------------------------------------------------------------
+# Measured-term bounds
+# ---------------------------------------------------------------------------
+
+
+class VacuousBoundWarning(RuntimeWarning):
+    """A bound was asked for where it says nothing, so ``inf`` was returned.
+
+    Raised as a warning (not an error) by the supervised upper bounds when the
+    coefficient that multiplies ``L^mu_sup`` is zero: ``upsilon == 0`` for
+    NS21 (no draw covers every class), ``(1 - tau) * upsilon == 0`` for
+    ARORA19.  Silence it with :func:`warnings.simplefilter` if ``inf`` is
+    what you expect.
+    """
+
+
+def _check_terms(terms: Any, func: str) -> BoundTerms:
+    if not isinstance(terms, BoundTerms):
+        raise TypeError(
+            f"{func}() takes a BoundTerms, got {type(terms).__name__}: {short_repr(terms)}"
+        )
+    return terms
+
+
+def _require_measured(terms: BoundTerms, name: str, func: str) -> None:
+    if math.isnan(getattr(terms, name)):
+        raise ValueError(
+            f"BoundTerms.{name} is nan (not measured), but {func}() needs it; "
+            f"pass {name}= when building the BoundTerms"
+        )
+
+
+@dataclass(frozen=True)
+class NS21Decomposition:
+    """The four additive terms of NS21's lower bound on ``L_Info``.
+
+    ``total`` is their sum, the value of :func:`ns21_lower_bound`; ``to_dict``
+    gives the terms alone (not ``total``), so a stacked bar of its items adds
+    up to the bound.
+
+    Attributes
+    ----------
+    sup_term : float
+        ``upsilon * L^mu_sup / 2``, the supervised part.
+    sub_term : float
+        ``(1 - upsilon) * L^mu_sub / 2``, the sub-class part.
+    collision_term : float
+        ``E ln(1 + Col) / 2``, the collision part.
+    d : float
+        NS21's ``d(f) <= 0``.
+    """
+
+    sup_term: float
+    sub_term: float
+    collision_term: float
+    d: float
+
+    @property
+    def total(self) -> float:
+        """The NS21 lower bound on ``L_Info``: the sum of the four terms."""
+        return self.sup_term + self.sub_term + self.collision_term + self.d
+
+    def to_dict(self) -> dict[str, float]:
+        """The four terms as a ``dict`` (``total`` is not included)."""
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+
+def decompose(terms: BoundTerms) -> NS21Decomposition:
+    """Split NS21's lower bound on ``L_Info`` into its additive terms.
+
+    ``L_Info >= upsilon*L_sup/2 + (1-upsilon)*L_sub/2 + E ln(1+Col)/2 + d``
+    (NS21, main theorem, Section 4; MATH.md section 5).  NS21's Table 2 prints
+    the first two terms in its ``L^mu_sup`` and ``L^mu_sub`` rows.
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The measured quantities.
+
+    Returns
+    -------
+    NS21Decomposition
+        The terms; ``.total`` equals :func:`ns21_lower_bound`.
+
+    Raises
+    ------
+    TypeError
+        If *terms* is not a :class:`BoundTerms`.
+
+    Examples
+    --------
+    NS21's CIFAR-10 row at ``K + 1 = 32`` (Table 2): ``upsilon = 0.69``,
+    ``upsilon*L_sup = 1.26``, ``(1-upsilon)*L_sub = 0.52``:
+
+    >>> t = BoundTerms(contrastive=2.02, sup=1.26 / 0.69, sub=0.52 / 0.31,
+    ...                collision=1.32, d=-1.16, upsilon=0.69, K=31, C=10)
+    >>> parts = decompose(t)
+    >>> round(parts.sup_term, 2), round(parts.sub_term, 2), round(parts.total, 2)
+    (0.63, 0.26, 0.39)
+    >>> sorted(parts.to_dict())
+    ['collision_term', 'd', 'sub_term', 'sup_term']
+    """
+    t = _check_terms(terms, "decompose")
+    return NS21Decomposition(
+        sup_term=0.5 * t.upsilon * t.sup,
+        sub_term=0.5 * (1.0 - t.upsilon) * t.sub,
+        collision_term=0.5 * t.collision,
+        d=t.d,
+    )
+
+
+def ns21_lower_bound(terms: BoundTerms) -> float:
+    """NS21's lower bound on the contrastive loss ``L_Info``.
+
+    .. math::
+
+        L_\\mathrm{Info}(f) \\ge \\tfrac12\\big[\\upsilon_{K+1} L^\\mu_\\mathrm{sup}(f)
+        + (1-\\upsilon_{K+1}) L^\\mu_\\mathrm{sub}(f)
+        + \\mathbb{E}\\ln(1+\\mathrm{Col})\\big] + d(f)
+
+    (NS21, main theorem, Section 4 -- the "proposed bound" of its Table 2;
+    MATH.md section 5).  ``upsilon_{K+1}`` counts the anchor: it is the
+    probability that the anchor and its ``K`` negatives cover all ``C``
+    classes.  With measured terms this is MATH.md section 6's estimate
+    ``(S_sup + S_sub + coll) / 2 + d``.
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The measured quantities (``tau`` and ``curl_sub`` are not used).
+
+    Returns
+    -------
+    float
+        The bound.  It never exceeds ``terms.contrastive`` when NS21's
+        theorem applies to the measured encoder.
+
+    Raises
+    ------
+    TypeError
+        If *terms* is not a :class:`BoundTerms`.
+
+    See Also
+    --------
+    decompose : the same bound, term by term.
+    ns21_sup_upper_bound : the bound solved for ``L^mu_sup``.
+
+    Examples
+    --------
+    NS21's CIFAR-10 row at ``K + 1 = 32`` (Table 2) gives a bound of 0.39
+    below ``L_Info = 2.02``:
+
+    >>> t = BoundTerms(contrastive=2.02, sup=1.26 / 0.69, sub=0.52 / 0.31,
+    ...                collision=1.32, d=-1.16, upsilon=0.69)
+    >>> round(ns21_lower_bound(t), 2)
+    0.39
+    """
+    return decompose(_check_terms(terms, "ns21_lower_bound")).total
+
+
+def ns21_sup_upper_bound(terms: BoundTerms) -> float:
+    """NS21's bound solved for the supervised loss ``L^mu_sup``.
+
+    .. math::
+
+        L^\\mu_\\mathrm{sup}(f) \\le \\frac{2[L_\\mathrm{Info}(f) - d(f)]
+        - (1-\\upsilon_{K+1}) L^\\mu_\\mathrm{sub}(f) - \\mathbb{E}\\ln(1+\\mathrm{Col})}
+        {\\upsilon_{K+1}}
+
+    (NS21, Eq. (10) -- the "proposed" supervised-loss bound of its Figure 1;
+    MATH.md section 5).  The measured ``sup`` field is not used: this is what
+    the other terms promise about it.
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The measured quantities (``sup``, ``tau`` and ``curl_sub`` are not used).
+
+    Returns
+    -------
+    float
+        The upper bound; ``inf`` (with a :class:`VacuousBoundWarning`) when
+        ``upsilon == 0``, since then no draw covers all classes and the bound
+        says nothing about ``L^mu_sup``.
+
+    Raises
+    ------
+    TypeError
+        If *terms* is not a :class:`BoundTerms`.
+
+    Examples
+    --------
+    >>> t = BoundTerms(contrastive=2.02, sup=1.83, sub=1.68, collision=1.32,
+    ...                d=-1.16, upsilon=0.69)
+    >>> round(ns21_sup_upper_bound(t), 2)
+    6.55
+
+    When no draw covers every class the bound is vacuous:
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", VacuousBoundWarning)
+    ...     ns21_sup_upper_bound(BoundTerms(2.0, 0.0, 1.5, 0.7, -1.0, upsilon=0.0))
+    inf
+    """
+    t = _check_terms(terms, "ns21_sup_upper_bound")
+    if t.upsilon == 0.0:
+        warnings.warn(
+            "ns21_sup_upper_bound: upsilon = 0 (no draw of the anchor and its K negatives "
+            "covers all classes), so NS21's bound says nothing about L^mu_sup; returning inf. "
+            "Use more negatives (K + 1 >= C) for a finite bound.",
+            VacuousBoundWarning,
+            stacklevel=2,
+        )
+        return math.inf
+    numerator = 2.0 * (t.contrastive - t.d) - (1.0 - t.upsilon) * t.sub - t.collision
+    return numerator / t.upsilon
+
+
+def arora_lower_bound(terms: BoundTerms) -> float:
+    """ARORA19's (CURL) lower bound on ``L_Info``, with NS21's ``d(f)``.
+
+    .. math::
+
+        L_\\mathrm{Info}(f) \\ge (1-\\tau_K) L^\\mu_\\mathrm{sub,distinct}(f)
+        + \\tau_K\\,\\mathbb{E}[\\ln(1+\\mathrm{Col}) \\mid \\mathrm{Col}\\ge 1] + d(f)
+
+    (ARORA19, Section 6.1, the decomposition behind its Theorem 6.1, for the
+    logistic loss, as restated for InfoNCE in NS21, Section 3; MATH.md
+    section 5).  Because ``ln(1 + 0) = 0``,
+    ``tau_K * E[ln(1+Col) | Col >= 1] = E ln(1+Col)``, the ``collision``
+    field, so the bound is ``(1 - tau) * curl_sub + collision + d``:
+    MATH.md section 6's ``S_curl + coll + d`` (NS21's code computes it so).
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The measured quantities; ``tau`` and ``curl_sub`` must be measured
+        (``curl_sub`` may stay ``nan`` when ``tau == 1``: its weight is 0).
+
+    Returns
+    -------
+    float
+        The bound.
+
+    Raises
+    ------
+    ValueError
+        If ``terms.tau`` (or, when ``tau < 1``, ``terms.curl_sub``) is ``nan``.
+    TypeError
+        If *terms* is not a :class:`BoundTerms`.
+
+    Examples
+    --------
+    >>> t = BoundTerms(contrastive=2.02, sup=1.83, sub=1.68, collision=1.32,
+    ...                d=-1.16, upsilon=0.69, tau=0.96, curl_sub=1.75)
+    >>> round(arora_lower_bound(t), 2)
+    0.23
+    """
+    t = _check_terms(terms, "arora_lower_bound")
+    _require_measured(t, "tau", "arora_lower_bound")
+    if t.tau == 1.0:
+        curl = 0.0
+    else:
+        _require_measured(t, "curl_sub", "arora_lower_bound")
+        curl = (1.0 - t.tau) * t.curl_sub
+    return curl + t.collision + t.d
+
+
+def arora_sup_upper_bound(terms: BoundTerms) -> float:
+    """ARORA19's bound solved for the supervised loss ``L^mu_sup``.
+
+    .. math::
+
+        L^\\mu_\\mathrm{sup}(f) \\le \\frac{L_\\mathrm{Info}(f) - \\mathbb{E}\\ln(1+\\mathrm{Col})
+        - d(f)}{(1-\\tau_K)\\,\\upsilon_{K+1}}
+
+    ARORA19 (Section 6.1, Theorem 6.1) bound the sub-class loss over draws
+    free of collisions by ``(L - tau E[ln(1+Col) | Col >= 1] - d) / (1 - tau)``
+    (NS21, Eq. (8)); a draw must also cover every class for that loss to be
+    ``L^mu_sup``, which costs the factor ``upsilon_{K+1}``, as in BAO22's
+    comparison of the bounds (its Figure comparing upper bounds; MATH.md's
+    table, here with ``d``).  The coefficient ``1 / ((1 - tau_K) upsilon)``
+    grows exponentially in ``K``: the contradiction NS21 resolves.
+
+    Parameters
+    ----------
+    terms : BoundTerms
+        The measured quantities; ``tau`` must be measured (``curl_sub`` and
+        ``sup`` are not used).
+
+    Returns
+    -------
+    float
+        The upper bound; ``inf`` (with a :class:`VacuousBoundWarning`) when
+        ``tau == 1`` or ``upsilon == 0``.
+
+    Raises
+    ------
+    ValueError
+        If ``terms.tau`` is ``nan``.
+    TypeError
+        If *terms* is not a :class:`BoundTerms`.
+
+    Notes
+    -----
+    NS21's released code divides by ``1 - tau`` only, after also subtracting
+    the part of the CURL sub-class loss measured on draws that miss a class;
+    a :class:`BoundTerms` does not carry that split, so the coverage factor
+    ``upsilon`` is used instead, as BAO22 do.
+
+    Examples
+    --------
+    >>> t = BoundTerms(contrastive=2.02, sup=1.83, sub=1.68, collision=1.32,
+    ...                d=-1.16, upsilon=0.69, tau=0.96)
+    >>> round(arora_sup_upper_bound(t), 1)
+    67.4
+    """
+    t = _check_terms(terms, "arora_sup_upper_bound")
+    _require_measured(t, "tau", "arora_sup_upper_bound")
+    denominator = (1.0 - t.tau) * t.upsilon
+    if denominator == 0.0:
+        why = "tau = 1 (every anchor's class repeats among its negatives)" if t.tau == 1.0 else (
+            "upsilon = 0 (no draw covers all classes)"
+        )
+        warnings.warn(
+            f"arora_sup_upper_bound: {why}, so ARORA19's bound says nothing about L^mu_sup; "
+            "returning inf.",
+            VacuousBoundWarning,
+            stacklevel=2,
+        )
+        return math.inf
+    return (t.contrastive - t.collision - t.d) / denominator
+
+
+# ---------------------------------------------------------------------------
+# Theoretical curves
+# ---------------------------------------------------------------------------
+
+FloatOrArray = float | NDArray[np.float64]
+
+
+def _real_array(value: Any, name: str) -> NDArray[np.float64]:
+    if isinstance(value, bool | np.bool_) or isinstance(value, str | bytes):
+        raise TypeError(f"{name} must be a real number or array of them, got {short_repr(value)}")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name} must be a real number or array of them, got {short_repr(value)}"
+        ) from exc
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got {short_repr(value)}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {short_repr(value)}")
+    return arr
+
+
+def _loss_array(value: Any, name: str) -> NDArray[np.float64]:
+    arr = _real_array(value, name)
+    if np.any(arr < 0):
+        bad = float(arr[arr < 0].ravel()[0])
+        raise ValueError(f"{name} is a loss and must be >= 0, got {bad!r} in {short_repr(value)}")
+    return arr
+
+
+def _positive_real(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive real number, got {short_repr(value)}")
+    v = float(value)
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {short_repr(value)}")
+    return v
+
+
+def _broadcast(name_shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
+    try:
+        return np.broadcast_shapes(*name_shapes.values())
+    except ValueError as exc:
+        desc = ", ".join(f"{n} {s}" for n, s in name_shapes.items())
+        raise ValueError(f"shapes do not broadcast together: {desc}") from exc
+
+
+def _out(arr: NDArray[np.float64]) -> FloatOrArray:
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def _vacuous_div(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``num / den`` where ``den > 0``; ``+inf`` (a vacuous bound) where ``den == 0``."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        q = np.true_divide(num, den)
+    return np.where(den == 0, np.inf, q)
+
+
+def _log_cosh(x: float) -> float:
+    """``ln cosh(x)`` without overflow."""
+    x = abs(x)
+    return x + math.log1p(math.exp(-2.0 * x)) - math.log(2.0)
+
+
+def _harmonic(n: int) -> float:
+    """The harmonic number ``H_n`` (``H_0 = 0``)."""
+    if n <= 100_000:
+        return math.fsum(1.0 / j for j in range(1, n + 1))
+    from scipy.special import digamma
+
+    return float(digamma(n + 1.0)) + float(np.euler_gamma)
+
+
+def _prior_kwargs(C: Any, probs: Any, counts: Any) -> dict[str, Any]:
+    return {"C": C, "probs": probs, "counts": counts}
+
+
+def _theory_terms(
+    K: NDArray[np.int64], C: Any, probs: Any, counts: Any
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """``upsilon_{K+1}``, ``tau_K`` and ``E ln(1+Col)`` from coupon.py / collision.py."""
+    from couponbound.collision import collision_prob, expected_log_collision
+    from couponbound.coupon import coverage_prob
+
+    kw = _prior_kwargs(C, probs, counts)
+    ups = np.asarray(coverage_prob(K, **kw), dtype=np.float64)
+    tau = np.asarray(collision_prob(K, **kw), dtype=np.float64)
+    coll = np.asarray(expected_log_collision(K, method="exact", **kw), dtype=np.float64)
+    return ups, tau, coll
+
+
+def _no_collision_prob(K: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    """``1 - tau_K = sum_c rho_c (1 - rho_c)^K``, computed directly.
+
+    ``1 - collision_prob(...)`` would round to 0 once ``tau_K`` rounds to 1
+    (``C = 10, K = 999``: ``1 - tau = 1.7e-46``), turning ARORA19's and
+    ASH22's finite bounds into ``inf``.
+    """
+    Kf = K.astype(np.float64)
+    vals, mult = prior.distinct()
+    out = np.zeros_like(Kf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for v, m in zip(vals, mult, strict=True):
+            keep = np.exp(Kf * np.log1p(-v))  # (1 - v)^K; 0 for v = 1 and K >= 1
+            out = out + m * v * np.where(Kf == 0, 1.0, keep)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _repr_value(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, precision=4, threshold=6, edgeitems=2, separator=", ")
+    return repr(value)
+
+
+@dataclass(frozen=True, repr=False)
+class SupUpperBounds:
+    """Upper bounds on ``L^mu_sup`` implied by a contrastive loss, side by side.
+
+    Every field is a ``float`` when ``K`` and ``contrastive`` were scalars,
+    else an ndarray of their broadcast shape.  ``inf`` marks a vacuous bound
+    (e.g. ``upsilon_{K+1} = 0`` for ``K + 1 < C``); no field is ever ``nan``.
+
+    Attributes
+    ----------
+    K : int or ndarray of int
+        Number of negatives (anchor not included).
+    contrastive : float or ndarray
+        The contrastive loss ``L`` the bounds were evaluated at.
+    upsilon, tau, collision : float or ndarray
+        ``upsilon_{K+1}`` (anchor included), ``tau_K`` and ``E ln(1+Col)``.
+    arora : float or ndarray
+        ARORA19: ``(L - coll) / ((1 - tau) upsilon)``.
+    nozawa_sato : float or ndarray
+        NS21: ``(2L - coll) / upsilon``.
+    ash : float or ndarray
+        ASH22: ``2 max(1, 2(C-1)H_{C-1}/K) (L - coll) / (1 - tau)``.
+    bao : float or ndarray
+        BAO22's upper bound ``L + Delta_U``.
+    bao_lower : float or ndarray
+        BAO22's lower bound ``L + Gamma`` (``<= bao`` always).
+    """
+
+    K: int | NDArray[np.int64]
+    contrastive: FloatOrArray
+    upsilon: FloatOrArray
+    tau: FloatOrArray
+    collision: FloatOrArray
+    arora: FloatOrArray
+    nozawa_sato: FloatOrArray
+    ash: FloatOrArray
+    bao: FloatOrArray
+    bao_lower: FloatOrArray
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a ``dict`` of Python numbers (arrays become lists)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.tolist() if isinstance(value, np.ndarray) else value
+        return out
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{f.name}={_repr_value(getattr(self, f.name))}" for f in fields(self))
+        return f"SupUpperBounds({body})"
+
+
+def sup_upper_bounds(
+    contrastive: ArrayLike,
+    K: ArrayLike,
+    C: int | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    feature_norm: float = 1.0,
+) -> SupUpperBounds:
+    """The upper bounds on ``L^mu_sup`` that a contrastive loss implies, by paper.
+
+    With ``L`` the contrastive loss, ``coll = E ln(1+Col)``, ``tau = tau_K``
+    and ``upsilon = upsilon_{K+1}`` (anchor included) computed exactly for the
+    class prior (MATH.md sections 2-3), and ``B`` the feature norm:
+
+    ============  =========================================================
+    ARORA19       ``(L - coll) / ((1 - tau) upsilon)``
+    NS21          ``(2L - coll) / upsilon``
+    ASH22         ``2 max(1, 2(C-1) H_{C-1} / K) (L - coll) / (1 - tau)``
+    BAO22 upper   ``L + Delta_U``, ``Delta_U = ln(rho_max C^2 cosh^2(B^2) / K)``
+    BAO22 lower   ``L + Gamma``, ``Gamma = H(rho) + ln K - 2 ln(1+K) - 2 ln cosh(B^2)``
+    ============  =========================================================
+
+    This is MATH.md section 5's table, the comparison of BAO22 (its figure
+    of upper bounds against ``K``): ARORA19's is its Theorem 6.1 / NS21
+    Eq. (8) with the coverage factor (see :func:`arora_sup_upper_bound`),
+    NS21's is its Eq. (10) with ``sub = 0`` and ``d = 0``, ASH22's is its
+    collision-coverage bound for uniform classes, BAO22's are its surrogate
+    upper and lower bounds (Theorems 2 and 4 of arXiv:2110.02501v2).  The
+    constants were checked against BAO22's released script
+    ``compare_upper_bound.py``, which approximates ``H_{C-1}`` by
+    ``ln(C-1) + 0.577``; here ``H_{C-1}`` is exact.
+
+    Parameters
+    ----------
+    contrastive : float or array_like
+        The contrastive loss ``L >= 0``; broadcast against ``K``.
+    K : int or array_like of int
+        Number of negatives, ``>= 0`` (the anchor is added on top).
+    C : int, optional
+        Number of classes (uniform prior), unless *probs* or *counts* is given.
+    probs, counts : array_like, optional
+        A non-uniform class prior (probabilities, or class counts).  ASH22
+        state their bound for uniform classes; its constant is applied as is.
+    feature_norm : float, default 1.0
+        ``B``, a bound on the feature norm in BAO22's (temperature-free) loss.
+        For L2-normalised features at temperature ``t`` use ``t ** -0.5``.
+
+    Returns
+    -------
+    SupUpperBounds
+        Floats for scalar input, arrays otherwise; ``inf`` where a bound is
+        vacuous (``upsilon = 0``, ``tau = 1``, ``K = 0``), never ``nan``.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: negative or non-finite ``contrastive``, ``K < 0``,
+        a bad prior, ``feature_norm <= 0``, shapes that do not broadcast.
+    TypeError
+        For arguments of the wrong type.
+
+    Examples
+    --------
+    >>> b = sup_upper_bounds(3.0, 31, 10)
+    >>> round(b.upsilon, 4), round(b.nozawa_sato, 3)
+    (0.691, 6.778)
+    >>> b.bao_lower <= b.bao
+    True
+    >>> sup_upper_bounds([2.0, 3.0], [31, 127], 10).arora.shape
+    (2,)
+    """
+    Karr, _ = check_int_array(K, "K", minimum=0)
+    prior = resolve_prior(C, probs, counts)
+    L = _loss_array(contrastive, "contrastive")
+    B = _positive_real(feature_norm, "feature_norm")
+    shape = _broadcast({"contrastive": L.shape, "K": Karr.shape})
+
+    ups, tau, coll = _theory_terms(Karr, C, probs, counts)
+    ups, tau, coll = (np.broadcast_to(a, Karr.shape) for a in (ups, tau, coll))
+    Kf = Karr.astype(np.float64)
+    Lb = np.broadcast_to(L, shape)
+
+    miss = _no_collision_prob(Karr, prior)  # 1 - tau, without cancellation
+    arora = _vacuous_div(Lb - coll, miss * ups)
+    nozawa = _vacuous_div(2.0 * Lb - coll, np.broadcast_to(ups, shape))
+
+    c = prior.C
+    # 2 (C-1) H_{C-1}: twice the expected number of draws to collect C-1 coupons.
+    coupon = 2.0 * (c - 1) * _harmonic(c - 1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = np.where(Kf > 0, coupon / np.where(Kf > 0, Kf, 1.0), np.inf if coupon > 0 else 0.0)
+        factor = 2.0 * np.maximum(1.0, ratio)
+        ash = np.where(np.isinf(factor), np.inf, _vacuous_div(factor * (Lb - coll), miss))
+
+    p = prior.prob_array()
+    log_rho_max_c2 = math.log(c) if prior.uniform else math.log(float(p.max())) + 2.0 * math.log(c)
+    entropy = math.log(c) if prior.uniform else float(-np.sum(p * np.log(p)))
+    lc = _log_cosh(B * B)
+    with np.errstate(divide="ignore"):
+        logK = np.log(Kf)
+    delta_u = log_rho_max_c2 + 2.0 * lc - logK  # +inf at K = 0
+    gamma = entropy + logK - 2.0 * np.log1p(Kf) - 2.0 * lc  # -inf at K = 0
+    bao = Lb + delta_u
+    bao_lower = Lb + gamma
+
+    scalar = len(shape) == 0
+    k_out: int | NDArray[np.int64] = int(Karr) if Karr.ndim == 0 and scalar else np.broadcast_to(
+        Karr, shape
+    ).copy()
+
+    def fin(a: NDArray[np.float64]) -> FloatOrArray:
+        return _out(np.array(np.broadcast_to(a, shape), dtype=np.float64))
+
+    return SupUpperBounds(
+        K=k_out,
+        contrastive=fin(Lb),
+        upsilon=fin(ups),
+        tau=fin(tau),
+        collision=fin(coll),
+        arora=fin(arora),
+        nozawa_sato=fin(nozawa),
+        ash=fin(ash),
+        bao=fin(bao),
+        bao_lower=fin(bao_lower),
+    )
+
+
+def _asymptotic_upsilon(
+    K: NDArray[np.int64], prior: Prior, regime: str, C: Any, probs: Any, counts: Any
+) -> NDArray[np.float64]:
+    """Large-K (tail) or large-C (Gumbel / Poisson) form of ``upsilon_{K+1}``."""
+    from couponbound.asymptotic import gumbel_coverage, poisson_coverage, tail_coverage
+
+    kw = _prior_kwargs(C, probs, counts)
+    if regime == "large_K":
+        return np.asarray(tail_coverage(K, **kw), dtype=np.float64)
+    if prior.uniform:
+        return np.asarray(gumbel_coverage(K, prior.C), dtype=np.float64)
+    return np.asarray(poisson_coverage(K, **kw), dtype=np.float64)
+
+
+def _asymptotic_collision(K: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    """``sum_c rho_c ln(1 + K rho_c)``; ``ln(1 + K/C)`` for the uniform prior."""
+    Kf = K.astype(np.float64)
+    if prior.uniform:
+        return np.log1p(Kf / prior.C)
+    vals, mult = prior.distinct()
+    out = np.zeros_like(Kf)
+    for v, m in zip(vals, mult, strict=True):
+        out = out + m * v * np.log1p(Kf * v)
+    return out
+
+
+def ns21_bound_curve(
+    sup: ArrayLike,
+    sub: ArrayLike,
+    d: ArrayLike,
+    K: ArrayLike,
+    C: int | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    form: Literal["exact", "asymptotic"] = "exact",
+    regime: Literal["large_K", "large_C"] = "large_K",
+) -> FloatOrArray:
+    """NS21's lower bound on ``L_Info`` as the number of negatives ``K`` varies.
+
+    .. math::
+
+        B(K) = \\tfrac12\\big[\\upsilon_{K+1} L^\\mu_\\mathrm{sup}
+        + (1-\\upsilon_{K+1}) L^\\mu_\\mathrm{sub} + \\mathbb{E}\\ln(1+\\mathrm{Col})\\big] + d
+
+    (NS21, main theorem, Section 4; MATH.md section 5) with the losses and
+    ``d`` held fixed and ``upsilon_{K+1}`` (anchor included) and
+    ``E ln(1+Col)`` taken from theory for the class prior.
+
+    ``form="exact"`` computes both exactly (:func:`couponbound.coupon.coverage_prob`,
+    :func:`couponbound.collision.expected_log_collision`).  ``form="asymptotic"``
+    replaces them by their leading-order closed forms (for ``E ln(1+Col)`` the
+    leading term only, not the delta-method series of
+    ``expected_log_collision(method="asymptotic")``):
+
+    * ``E ln(1+Col) -> sum_c rho_c ln(1 + K rho_c)``, ``ln(1 + K/C)`` for
+      uniform classes.  By Jensen it never falls below the exact value, and
+      by ``ln u >= 1 - 1/u`` with ``E[1/(1+X)] = (1-(1-p)^{K+1})/((K+1)p)``
+      for ``X ~ Binomial(K, p)`` it exceeds it by at most ``(C-1)/(K+1)``
+      (asymptotically ``(C-1)/(2K)`` for the uniform prior).
+    * ``regime="large_K"``: ``upsilon_{K+1} -> max(0, 1 - S1)``,
+      ``S1 = sum_c (1 - rho_c)^{K+1}`` (the tail of MATH.md section 2,
+      :func:`couponbound.asymptotic.tail_coverage`); by
+      Bonferroni the error is at most ``S2 = sum_{c<c'} (1 - rho_c - rho_c')^{K+1}``,
+      which decays like ``(1 - 2 rho_min)^{K+1}``.
+    * ``regime="large_C"``: ``upsilon_{K+1} -> exp(-C e^{-(K+1)/C})``
+      (ER61's Gumbel limit, :func:`couponbound.asymptotic.gumbel_coverage`) for
+      uniform classes, ``prod_c (1 - e^{-(K+1) rho_c})`` (Poissonisation,
+      :func:`couponbound.asymptotic.poisson_coverage`) otherwise; a limit in
+      ``C``, accurate to ``O(ln C / C)``
+      around the bulk ``K + 1 ~ C ln C``, not a bound.
+
+    Hence, in the large-K regime, the asymptotic bound ``B_a`` satisfies
+
+    .. math::
+
+        |B_a(K) - B(K)| \\le \\tfrac12 S_2 |L^\\mu_\\mathrm{sup} - L^\\mu_\\mathrm{sub}|
+        + \\tfrac{C-1}{2(K+1)},
+
+    and ``B(K) = ½[L^mu_sup + ln(1 + K/C)] + d + O(C/K)`` for uniform classes.
+
+    Parameters
+    ----------
+    sup, sub : float or array_like
+        ``L^mu_sup`` and ``L^mu_sub`` (``>= 0``), broadcast against ``K``.
+    d : float or array_like
+        NS21's ``d(f) <= 0``.
+    K : int or array_like of int
+        Number of negatives, ``>= 0`` (the anchor is added on top).
+    C : int, optional
+        Number of classes (uniform prior), unless *probs* or *counts* is given.
+    probs, counts : array_like, optional
+        A non-uniform class prior.
+    form : {"exact", "asymptotic"}
+        Exact terms, or the closed forms above.
+    regime : {"large_K", "large_C"}
+        Which asymptotic form of ``upsilon`` to use (``form="asymptotic"`` only).
+
+    Returns
+    -------
+    float or ndarray
+        The bound: a float for scalar input, an array of the broadcast shape
+        otherwise.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a negative or non-finite loss, ``d > 0``,
+        ``K < 0``, a bad prior, an unknown ``form`` or ``regime``.
+    TypeError
+        For arguments of the wrong type.
+
+    Examples
+    --------
+    NS21's CIFAR-10 losses at ``K + 1 = 32`` (Table 2) with the theoretical
+    ``upsilon_32 = 0.691`` and ``E ln(1+Col) = 1.317``:
+
+    >>> round(ns21_bound_curve(1.83, 1.68, -1.16, 31, 10), 2)
+    0.39
+    >>> exact = ns21_bound_curve(1.8, 1.7, -1.0, [100, 10_000], 10)
+    >>> asym = ns21_bound_curve(1.8, 1.7, -1.0, [100, 10_000], 10, form="asymptotic")
+    >>> bool(abs(asym[1] - exact[1]) < abs(asym[0] - exact[0]))
+    True
+    """
+    if form not in ("exact", "asymptotic"):
+        raise ValueError(f"form must be 'exact' or 'asymptotic', got {short_repr(form)}")
+    if regime not in ("large_K", "large_C"):
+        raise ValueError(f"regime must be 'large_K' or 'large_C', got {short_repr(regime)}")
+    Karr, _ = check_int_array(K, "K", minimum=0)
+    prior = resolve_prior(C, probs, counts)
+    sup_a = _loss_array(sup, "sup")
+    sub_a = _loss_array(sub, "sub")
+    d_a = _real_array(d, "d")
+    if np.any(d_a > 0):
+        bad = float(d_a[d_a > 0].ravel()[0])
+        raise ValueError(f"d must be <= 0 (NS21's d(f) = E min(0, ...)), got {bad!r}")
+    shape = _broadcast({"sup": sup_a.shape, "sub": sub_a.shape, "d": d_a.shape, "K": Karr.shape})
+
+    if form == "exact":
+        from couponbound.collision import expected_log_collision
+        from couponbound.coupon import coverage_prob
+
+        kw = _prior_kwargs(C, probs, counts)
+        ups = np.asarray(coverage_prob(Karr, **kw), dtype=np.float64)
+        coll = np.asarray(expected_log_collision(Karr, method="exact", **kw), dtype=np.float64)
+    else:
+        ups = _asymptotic_upsilon(Karr, prior, regime, C, probs, counts)
+        coll = _asymptotic_collision(Karr, prior)
+    bound = 0.5 * (ups * sup_a + (1.0 - ups) * sub_a + coll) + d_a
+    return _out(np.array(np.broadcast_to(bound, shape), dtype=np.float64))

@@ -1,0 +1,523 @@
+"""Closed forms as sympy expressions, and LaTeX ready for a paper.
+
+The coverage probability ``upsilon_{K+1}`` (MATH.md section 2), the collision
+quantities ``tau_K`` and ``E ln(1 + Col)`` (section 3), the moments of the
+coupon collector's completion time ``T`` and NS21's bound (section 5) as
+:mod:`sympy` expressions in a symbolic number of negatives ``K``.  Substitute
+an integer for ``K`` to get exact rationals; pass any expression to
+:func:`latex` for typesetting.
+
+sympy is imported inside the functions, so ``import couponbound`` never
+loads it.  Symbols are shared through :func:`symbol` (sympy symbols with equal
+names and assumptions are equal, so ``symbol("K")`` is the ``K`` in every
+expression built here).
+
+Examples
+--------
+>>> from couponbound.symbolic import coverage_expr, symbol, latex, as_fraction
+>>> ups = coverage_expr(10)                      # upsilon_{K+1} for C = 10
+>>> as_fraction(ups.subs(symbol("K"), 31))       # K = 31 negatives, anchor included
+Fraction(1079649425698155662929610031, 1562500000000000000000000000)
+>>> print(latex(expected_completion_time(), lhs=r"\\mathbb{E}[T]"))
+\\mathbb{E}[T] = C H_{C}
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from couponbound._validate import check_positive_int, resolve_prior, short_repr
+
+if TYPE_CHECKING:  # pragma: no cover
+    import sympy
+
+__all__ = [
+    "as_fraction",
+    "collision_expr",
+    "collision_prob_expr",
+    "completion_time_variance",
+    "coverage_expr",
+    "expected_completion_time",
+    "latex",
+    "ns21_bound_expr",
+    "ns21_sup_upper_bound_expr",
+    "symbol",
+]
+
+#: name -> (sympy name, assumptions).  The sympy names are LaTeX already.
+_SYMBOLS: dict[str, tuple[str, dict[str, bool]]] = {
+    "K": ("K", {"integer": True, "nonnegative": True}),
+    "C": ("C", {"integer": True, "positive": True}),
+    "L_Info": (r"L_{\mathrm{Info}}", {"real": True}),
+    "L_sup": (r"L^{\mu}_{\mathrm{sup}}", {"nonnegative": True}),
+    "L_sub": (r"L^{\mu}_{\mathrm{sub}}", {"nonnegative": True}),
+    "d": ("d", {"nonpositive": True}),
+    "upsilon": (r"\upsilon_{K+1}", {"nonnegative": True}),
+    "tau": (r"\tau_{K}", {"nonnegative": True}),
+    "collision": (r"\mathbb{E}\ln(1+\mathrm{Col})", {"nonnegative": True}),
+}
+
+#: At most this many inclusion-exclusion terms for a non-uniform prior.
+_MAX_TERMS = 200_000
+
+
+def symbol(name: str) -> sympy.Symbol:
+    """The package's sympy symbol called *name*.
+
+    Parameters
+    ----------
+    name : str
+        One of ``"K"`` (negatives, integer >= 0), ``"C"`` (classes, integer
+        >= 1), ``"L_Info"``, ``"L_sup"``, ``"L_sub"``, ``"d"`` (<= 0),
+        ``"upsilon"``, ``"tau"``, ``"collision"``.
+
+    Returns
+    -------
+    sympy.Symbol
+        The symbol; its name is its LaTeX.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+
+    Examples
+    --------
+    >>> symbol("K").is_integer, symbol("d").is_nonpositive
+    (True, True)
+    """
+    import sympy
+
+    if not isinstance(name, str) or name not in _SYMBOLS:
+        raise ValueError(f"symbol name must be one of {sorted(_SYMBOLS)}, got {short_repr(name)}")
+    sym_name, assumptions = _SYMBOLS[name]
+    return sympy.Symbol(sym_name, **assumptions)
+
+
+def as_fraction(value: Any) -> Fraction:
+    """An exact sympy rational (or int) as a :class:`fractions.Fraction`.
+
+    Raises
+    ------
+    TypeError
+        If *value* is not an exact rational number (a float, or an
+        expression with free symbols, say).
+
+    Examples
+    --------
+    >>> import sympy
+    >>> as_fraction(sympy.Rational(3, 4))
+    Fraction(3, 4)
+    """
+    import sympy
+
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Fraction(value)
+    v = sympy.sympify(value) if not isinstance(value, sympy.Basic) else value
+    if isinstance(v, sympy.Rational):
+        return Fraction(int(v.p), int(v.q))
+    raise TypeError(f"value must be an exact rational number, got {short_repr(value)}")
+
+
+# ---------------------------------------------------------------------------
+# argument handling
+# ---------------------------------------------------------------------------
+
+
+def _k_arg(K: Any) -> Any:
+    """``None`` -> the symbol ``K``; an int -> sympy Integer; an expression as is."""
+    import sympy
+
+    if K is None:
+        return symbol("K")
+    if isinstance(K, sympy.Basic):
+        return K
+    return sympy.Integer(check_positive_int(K, "K", minimum=0))
+
+
+def _c_arg(C: Any) -> Any:
+    import sympy
+
+    if C is None:
+        return symbol("C")
+    if isinstance(C, sympy.Basic):
+        if C.is_Integer:
+            return sympy.Integer(check_positive_int(int(C), "C"))
+        return C
+    return sympy.Integer(check_positive_int(C, "C"))
+
+
+def _rational_prior(C: Any, probs: Any, counts: Any) -> list[tuple[Any, int]] | None:
+    """Distinct class probabilities (sympy Rationals) with multiplicities.
+
+    ``None`` for the uniform prior (``C`` alone, or all classes equal).
+    """
+    import sympy
+
+    if probs is None and counts is None:
+        return None
+    if C is not None and not isinstance(C, int | sympy.Integer):
+        raise TypeError(f"C must be an int when probs= or counts= is given, got {short_repr(C)}")
+    prior = resolve_prior(None if C is None else int(C), probs, counts)
+    if prior.uniform:
+        return None
+    groups: dict[Fraction, int] = {}
+    for f in prior.fractions():
+        groups[f] = groups.get(f, 0) + 1
+    return [(sympy.Rational(f.numerator, f.denominator), m) for f, m in sorted(groups.items())]
+
+
+def _subset_sums(groups: list[tuple[Any, int]]) -> list[tuple[Any, Any, int]]:
+    """Inclusion-exclusion over subsets, grouped: (coefficient, rho(S), |S|) per term."""
+    import sympy
+
+    n_terms = math.prod(m + 1 for _, m in groups)
+    if n_terms > _MAX_TERMS:
+        raise ValueError(
+            f"the prior has {len(groups)} distinct class probabilities giving {n_terms} "
+            f"inclusion-exclusion terms (limit {_MAX_TERMS}); use couponbound.coupon for "
+            "numbers, or a prior with fewer distinct values for a closed form"
+        )
+    out = []
+    for ks in itertools.product(*(range(m + 1) for _, m in groups)):
+        pairs = list(zip(groups, ks, strict=True))
+        coeff = sympy.Integer(math.prod(math.comb(m, k) for (_, m), k in pairs))
+        mass = sum((k * p for (p, _), k in pairs), sympy.Integer(0))
+        out.append((coeff, mass, sum(ks)))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# coverage and collisions
+# ---------------------------------------------------------------------------
+
+
+def coverage_expr(
+    C: Any = None,
+    *,
+    K: Any = None,
+    probs: Any = None,
+    counts: Any = None,
+    include_anchor: bool = True,
+    expand: bool = True,
+) -> sympy.Expr:
+    """``upsilon_{K+1}``, the probability that the anchor and ``K`` negatives cover all classes.
+
+    By inclusion-exclusion (MATH.md section 2, formulas 1-2; NS21's
+    ``upsilon_{K+1}``)::
+
+        upsilon_{K+1} = sum_{i=0}^{C} (-1)^i binom(C, i) (1 - i/C)^{K+1}        (uniform)
+                      = sum_{S subset [C]} (-1)^{|S|} (1 - rho(S))^{K+1}        (prior rho)
+
+    The anchor is included (``K + 1`` draws); ``include_anchor=False`` gives
+    ``P(T <= K)``.
+
+    Parameters
+    ----------
+    C : int or sympy expression, optional
+        Number of classes; ``None`` (or a symbol) gives the general formula
+        as an unevaluated ``Sum``.
+    K : int or sympy expression, optional
+        Number of negatives; ``None`` means the symbol ``K``.  With an int
+        the result is an exact ``Rational``.
+    probs, counts : array_like, optional
+        A non-uniform prior (converted to exact rationals; grouped by equal
+        probabilities, so it must have few distinct values).
+    include_anchor : bool, default True
+        Count the anchor as a draw (``K + 1`` draws) or not (``K``).
+    expand : bool, default True
+        With a numeric ``C``, write out the ``C + 1`` terms (``True``) or keep
+        the ``Sum`` (``False``, handy for LaTeX).
+
+    Returns
+    -------
+    sympy.Expr
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the argument, for an invalid ``C``, ``K`` or prior.
+
+    Examples
+    --------
+    >>> from couponbound.symbolic import coverage_expr, symbol
+    >>> coverage_expr(2)
+    1 - 2*2**(-K - 1)
+    >>> coverage_expr(10, K=31)
+    1079649425698155662929610031/1562500000000000000000000000
+    >>> coverage_expr(3, K=1)                   # 2 draws cannot cover 3 classes
+    0
+    >>> coverage_expr(counts=[1, 1, 2], K=2)    # rho = (1/4, 1/4, 1/2), 3 draws
+    3/16
+    """
+    import sympy
+
+    if not isinstance(include_anchor, bool):
+        raise TypeError(f"include_anchor must be True or False, got {short_repr(include_anchor)}")
+    k = _k_arg(K)
+    n = k + 1 if include_anchor else k
+    groups = _rational_prior(C, probs, counts)
+    if groups is not None:
+        terms = [coeff * (-1) ** size * (1 - mass) ** n
+                 for coeff, mass, size in _subset_sums(groups)]
+        return sympy.Add(*terms)
+    c = _c_arg(C)
+    i = sympy.Symbol("i", integer=True, nonnegative=True)
+    summand = (-1) ** i * sympy.binomial(c, i) * (1 - i / c) ** n
+    if not c.is_Integer or not expand:
+        return sympy.Sum(summand, (i, 0, c))
+    cc = int(c)
+    return sympy.Add(
+        *[(-1) ** j * math.comb(cc, j) * sympy.Rational(cc - j, cc) ** n for j in range(cc + 1)]
+    )
+
+
+def collision_prob_expr(
+    C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
+) -> sympy.Expr:
+    """ARORA19's collision probability ``tau_K = 1 - sum_c rho_c (1 - rho_c)^K``.
+
+    MATH.md section 3: the probability that at least one of the ``K``
+    negatives shares the anchor's class; ``1 - (1 - 1/C)^K`` for uniform
+    classes.
+
+    Examples
+    --------
+    >>> from couponbound.symbolic import collision_prob_expr
+    >>> collision_prob_expr(10)
+    1 - (9/10)**K
+    >>> collision_prob_expr(counts=[1, 3], K=2)   # rho = (1/4, 3/4)
+    13/16
+    """
+    import sympy
+
+    k = _k_arg(K)
+    groups = _rational_prior(C, probs, counts)
+    if groups is not None:
+        return 1 - sympy.Add(*[m * p * (1 - p) ** k for p, m in groups])
+    c = _c_arg(C)
+    return 1 - (1 - 1 / c) ** k
+
+
+def collision_expr(
+    C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
+) -> sympy.Expr:
+    """NS21's collision term ``E ln(1 + Col)`` as a sum over the binomial law of ``Col``.
+
+    MATH.md section 3::
+
+        E ln(1 + Col) = sum_c rho_c sum_{m=0}^{K} binom(K, m) rho_c^m (1 - rho_c)^(K-m) ln(1 + m)
+
+    With a symbolic ``K`` the inner sum stays an unevaluated ``Sum``; with an
+    integer ``K`` it is a finite sum of logarithms (``.evalf()`` it).
+
+    Examples
+    --------
+    >>> from couponbound.symbolic import collision_expr
+    >>> collision_expr(2, K=2)
+    log(3)/4 + log(2)/2
+    >>> round(float(collision_expr(10, K=31).evalf(30)), 3)
+    1.317
+    """
+    import sympy
+
+    k = _k_arg(K)
+    m = sympy.Symbol("m", integer=True, nonnegative=True)
+    groups = _rational_prior(C, probs, counts)
+    if groups is None:
+        c = _c_arg(C)
+        groups = [(1 / c, c)]
+
+    def inner(p: Any) -> Any:
+        summand = sympy.binomial(k, m) * p**m * (1 - p) ** (k - m) * sympy.log(1 + m)
+        if k.is_Integer:
+            return sympy.Add(*[summand.subs(m, j) for j in range(int(k) + 1)])
+        return sympy.Sum(summand, (m, 0, k))
+
+    return sympy.Add(*[mult * p * inner(p) for p, mult in groups])
+
+
+# ---------------------------------------------------------------------------
+# completion time
+# ---------------------------------------------------------------------------
+
+
+def expected_completion_time(C: Any = None, *, probs: Any = None, counts: Any = None) -> sympy.Expr:
+    """``E[T]``, the expected number of draws until every class has appeared.
+
+    Uniform classes: ``E[T] = C H_C`` (MATH.md section 2); a general prior:
+    ``E[T] = sum_{S != {}} (-1)^{|S|+1} / rho(S)`` (FGT92).  NS21's Table 3
+    lists ``ceil(E[T])``: 30 for ``C = 10``, 519 for ``C = 100``.
+
+    Examples
+    --------
+    >>> from couponbound.symbolic import expected_completion_time
+    >>> expected_completion_time()
+    C*harmonic(C)
+    >>> expected_completion_time(10)
+    7381/252
+    >>> expected_completion_time(counts=[1, 3])   # rho = (1/4, 3/4)
+    13/3
+    """
+    import sympy
+
+    groups = _rational_prior(C, probs, counts)
+    if groups is not None:
+        terms = [coeff * (-1) ** (size + 1) / mass
+                 for coeff, mass, size in _subset_sums(groups) if size > 0]
+        return sympy.Add(*terms)
+    c = _c_arg(C)
+    return c * sympy.harmonic(c)
+
+
+def completion_time_variance(C: Any = None) -> sympy.Expr:
+    """``Var[T] = C^2 sum_{j=1}^{C} 1/j^2 - C H_C`` for uniform classes (MATH.md section 2).
+
+    ``T`` is a sum of independent geometric variables with success
+    probabilities ``(C - j)/C``, ``j = 0..C-1``.
+
+    Examples
+    --------
+    >>> from couponbound.symbolic import completion_time_variance
+    >>> completion_time_variance(2)
+    2
+    >>> completion_time_variance()
+    C**2*harmonic(C, 2) - C*harmonic(C)
+    """
+    import sympy
+
+    c = _c_arg(C)
+    return c**2 * sympy.harmonic(c, 2) - c * sympy.harmonic(c)
+
+
+# ---------------------------------------------------------------------------
+# NS21's bound
+# ---------------------------------------------------------------------------
+
+
+def _ns21_parts(C: Any, K: Any, probs: Any, counts: Any) -> tuple[Any, Any]:
+    if C is None and probs is None and counts is None:
+        return symbol("upsilon"), symbol("collision")
+    return (coverage_expr(C, K=K, probs=probs, counts=counts),
+            collision_expr(C, K=K, probs=probs, counts=counts))
+
+
+def ns21_bound_expr(
+    C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
+) -> sympy.Expr:
+    """NS21's lower bound on ``L_Info`` as an expression.
+
+    ``½[upsilon_{K+1} L^mu_sup + (1 - upsilon_{K+1}) L^mu_sub + E ln(1 + Col)] + d``
+    (NS21, main theorem, Section 4; MATH.md section 5), in the symbols
+    ``symbol("L_sup")``, ``symbol("L_sub")`` and ``symbol("d")``.  Without a
+    prior, ``upsilon`` and the collision term stay symbols; with ``C`` (or a
+    prior) they are :func:`coverage_expr` and :func:`collision_expr`.
+
+    Examples
+    --------
+    >>> from couponbound.symbolic import ns21_bound_expr, latex
+    >>> print(latex(ns21_bound_expr()))
+    \\frac{L^{\\mu}_{\\mathrm{sub}} \\left(1 - \\upsilon_{K+1}\\right)}{2} + ... + d
+    >>> b = ns21_bound_expr(10, K=31)
+    >>> sorted(str(s) for s in b.free_symbols)
+    ['L^{\\\\mu}_{\\\\mathrm{sub}}', 'L^{\\\\mu}_{\\\\mathrm{sup}}', 'd']
+    """
+    import sympy
+
+    ups, coll = _ns21_parts(C, K, probs, counts)
+    half = sympy.Rational(1, 2)
+    return (half * (ups * symbol("L_sup") + (1 - ups) * symbol("L_sub") + coll)
+            + symbol("d"))
+
+
+def ns21_sup_upper_bound_expr(
+    C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
+) -> sympy.Expr:
+    """NS21's bound solved for ``L^mu_sup`` (NS21, Eq. (10); MATH.md section 5).
+
+    ``(2[L_Info - d] - (1 - upsilon_{K+1}) L^mu_sub - E ln(1 + Col)) / upsilon_{K+1}``.
+
+    Examples
+    --------
+    >>> from couponbound.symbolic import ns21_sup_upper_bound_expr, symbol
+    >>> e = ns21_sup_upper_bound_expr()
+    >>> e.subs({symbol("upsilon"): 1, symbol("d"): 0, symbol("collision"): 0})
+    2*L_{\\mathrm{Info}}
+    """
+    ups, coll = _ns21_parts(C, K, probs, counts)
+    return (2 * (symbol("L_Info") - symbol("d")) - (1 - ups) * symbol("L_sub") - coll) / ups
+
+
+# ---------------------------------------------------------------------------
+# LaTeX
+# ---------------------------------------------------------------------------
+
+
+def latex(
+    expr: Any,
+    *,
+    lhs: Any = None,
+    environment: str | None = None,
+    **settings: Any,
+) -> str:
+    """LaTeX for *expr*, ready to paste into a paper.
+
+    Like :func:`sympy.latex` (extra keyword arguments are passed on), except
+    that harmonic numbers print as ``H_{C}`` and ``H^{(2)}_{C}`` and the
+    natural logarithm as ``\\ln`` (``ln_notation=True`` by default).
+
+    Parameters
+    ----------
+    expr : sympy expression
+        What to typeset.
+    lhs : str or sympy expression, optional
+        A left-hand side: the result reads ``lhs = expr``.  A string is used
+        as LaTeX verbatim.
+    environment : str, optional
+        Wrap in ``\\begin{environment} ... \\end{environment}`` (say
+        ``"equation"``).
+    **settings
+        Passed to sympy's LaTeX printer.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from couponbound.symbolic import latex, completion_time_variance
+    >>> print(latex(completion_time_variance(), lhs=r"\\mathrm{Var}[T]"))
+    \\mathrm{Var}[T] = C^{2} H^{(2)}_{C} - C H_{C}
+    >>> print(latex(coverage_expr(10, expand=False), lhs=r"\\upsilon_{K+1}",
+    ...             environment="equation"))
+    \\begin{equation}
+    \\upsilon_{K+1} = \\sum_{i=0}^{10} \\left(-1\\right)^{i} ... {\\binom{10}{i}}
+    \\end{equation}
+    """
+    import sympy
+    from sympy.printing.latex import LatexPrinter
+
+    class _Printer(LatexPrinter):
+        def _print_harmonic(self, e: Any, exp: Any = None) -> str:
+            n = self._print(e.args[0])
+            if len(e.args) > 1 and e.args[1] != 1:
+                body = rf"H^{{({self._print(e.args[1])})}}_{{{n}}}"
+            else:
+                body = rf"H_{{{n}}}"
+            return rf"{body}^{{{exp}}}" if exp is not None else body
+
+    if environment is not None and not isinstance(environment, str):
+        raise TypeError(f"environment must be a string or None, got {short_repr(environment)}")
+    settings.setdefault("ln_notation", True)
+    text = _Printer(settings).doprint(sympy.sympify(expr))
+    if lhs is not None:
+        left = lhs if isinstance(lhs, str) else _Printer(settings).doprint(sympy.sympify(lhs))
+        text = f"{left} = {text}"
+    if environment:
+        text = f"\\begin{{{environment}}}\n{text}\n\\end{{{environment}}}"
+    return text

@@ -1,0 +1,580 @@
+"""Tests of couponbound.bounds: NS21, ARORA19, ASH22 and BAO22 (MATH.md section 5).
+
+The oracle for the theoretical curves is written here from MATH.md with
+Python integers (exact inclusion-exclusion for upsilon, exact binomial weights
+for E ln(1+Col)), independently of couponbound.coupon / couponbound.collision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from couponbound.bounds import (
+    BoundTerms,
+    NS21Decomposition,
+    SupUpperBounds,
+    VacuousBoundWarning,
+    arora_lower_bound,
+    arora_sup_upper_bound,
+    decompose,
+    ns21_bound_curve,
+    ns21_lower_bound,
+    ns21_sup_upper_bound,
+    sup_upper_bounds,
+)
+from couponbound.collision import collision_prob, expected_log_collision
+from couponbound.coupon import coverage_prob
+from couponbound.testing import bound_terms, negatives, priors
+
+SETTINGS = settings(max_examples=60, deadline=None, database=None)
+
+
+# ---------------------------------------------------------------------------
+# independent oracle (uniform prior), from MATH.md sections 2-3
+# ---------------------------------------------------------------------------
+
+
+def oracle_upsilon(C: int, K_max: int) -> np.ndarray:
+    """upsilon_{K+1} for K = 0..K_max by exact integer inclusion-exclusion."""
+    powers = [1] * (C + 1)  # (C - i)^n, n = 0
+    signs = [(-1) ** i * math.comb(C, i) for i in range(C + 1)]
+    out = []
+    for n in range(1, K_max + 2):
+        powers = [p * (C - i) for i, p in enumerate(powers)]
+        num = sum(s * p for s, p in zip(signs, powers, strict=True))
+        out.append(num / C**n)  # int / int: correctly rounded
+    return np.array(out)
+
+
+def oracle_miss(C: int, K_max: int) -> np.ndarray:
+    """1 - tau_K = ((C - 1) / C)^K for K = 0..K_max, exactly rounded."""
+    return np.array([(C - 1) ** k / C**k for k in range(K_max + 1)])
+
+
+def oracle_collision(C: int, K_max: int) -> np.ndarray:
+    """E ln(1 + Col), Col ~ Binomial(K, 1/C), for K = 0..K_max.
+
+    Integer weights W_K(m) = binom(K, m) (C - 1)^(K - m) by Pascal's rule; the
+    expectation is a sum of positive terms W_K(m) / C^K * ln(1 + m).
+    """
+    logs = [math.log1p(m) for m in range(K_max + 1)]
+    w = [1]
+    out = [0.0]
+    for k in range(1, K_max + 1):
+        w = [(C - 1) * (w[m] if m < k else 0) + (w[m - 1] if m > 0 else 0) for m in range(k + 1)]
+        ck = C**k
+        out.append(math.fsum(w[m] / ck * logs[m] for m in range(1, k + 1)))
+    return np.array(out)
+
+
+def harmonic(n: int) -> Fraction:
+    return sum((Fraction(1, j) for j in range(1, n + 1)), Fraction(0))
+
+
+def inf_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(den == 0, np.inf, num / den)
+
+
+def assert_same(actual: Any, expected: Any, rtol: float = 1e-9) -> None:
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert not np.isnan(actual).any()
+    np.testing.assert_array_equal(np.isposinf(actual), np.isposinf(expected))
+    np.testing.assert_array_equal(np.isneginf(actual), np.isneginf(expected))
+    fin = np.isfinite(expected)
+    np.testing.assert_allclose(actual[fin], expected[fin], rtol=rtol, atol=1e-12)
+
+
+def cifar10_row() -> BoundTerms:
+    """NS21 Table 2, CIFAR-10, K + 1 = 32 (SimCLR, t = 0.5)."""
+    return BoundTerms(contrastive=2.02, sup=1.26 / 0.69, sub=0.52 / 0.31, collision=1.32,
+                      d=-1.16, upsilon=0.69, tau=0.96, curl_sub=0.06 / 0.04, K=31, C=10)
+
+
+# ---------------------------------------------------------------------------
+# measured-term bounds
+# ---------------------------------------------------------------------------
+
+
+def test_ns21_published_cifar10_row() -> None:
+    t = cifar10_row()
+    bound = ns21_lower_bound(t)
+    assert abs(bound - 0.39) <= 0.01
+    assert bound < t.contrastive
+    parts = decompose(t)
+    # NS21's Table 2 prints the halves: L_sup row 0.63, L_sub row 0.26.
+    assert round(parts.sup_term, 2) == 0.63
+    assert round(parts.sub_term, 2) == 0.26
+    assert parts.collision_term == pytest.approx(0.66)
+    assert parts.d == -1.16
+
+
+def test_arora_published_cifar10_row() -> None:
+    # NS21 Table 2 (same column): CURL bound 0.23 from S_curl = 0.05 + 0.01
+    # (printed rounded), collision 1.32, d = -1.16.
+    t = cifar10_row()
+    assert abs(arora_lower_bound(t) - 0.23) <= 0.015
+    assert arora_lower_bound(t) < t.contrastive
+
+
+def test_ns21_hand_values() -> None:
+    t = BoundTerms(contrastive=3.0, sup=2.0, sub=1.0, collision=0.5, d=-0.25, upsilon=0.75)
+    # 0.5 * (0.75*2 + 0.25*1 + 0.5) - 0.25 = 0.875
+    assert ns21_lower_bound(t) == pytest.approx(0.875, abs=1e-15)
+    # (2*(3 + 0.25) - 0.25*1 - 0.5) / 0.75 = 5.75 / 0.75
+    assert ns21_sup_upper_bound(t) == pytest.approx(5.75 / 0.75, rel=1e-15)
+    assert isinstance(ns21_lower_bound(t), float)
+
+
+def test_arora_hand_values() -> None:
+    t = BoundTerms(contrastive=3.0, sup=2.0, sub=1.0, collision=0.5, d=-0.25, upsilon=0.8,
+                   tau=0.5, curl_sub=1.5)
+    assert arora_lower_bound(t) == pytest.approx(0.5 * 1.5 + 0.5 - 0.25, abs=1e-15)
+    assert arora_sup_upper_bound(t) == pytest.approx((3.0 - 0.5 + 0.25) / (0.5 * 0.8), rel=1e-15)
+
+
+def test_decompose_is_a_frozen_dataclass() -> None:
+    parts = decompose(cifar10_row())
+    assert isinstance(parts, NS21Decomposition)
+    assert set(parts.to_dict()) == {"sup_term", "sub_term", "collision_term", "d"}
+    assert math.fsum(parts.to_dict().values()) == pytest.approx(parts.total, abs=1e-15)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parts.d = 0.0  # type: ignore[misc]
+    assert "sup_term=" in repr(parts)
+
+
+def test_ns21_sup_upper_bound_vacuous_when_upsilon_zero() -> None:
+    t = BoundTerms(contrastive=2.0, sup=0.0, sub=1.5, collision=0.7, d=-1.0, upsilon=0.0)
+    with pytest.warns(VacuousBoundWarning, match="upsilon = 0"):
+        assert ns21_sup_upper_bound(t) == math.inf
+
+
+@pytest.mark.parametrize(("tau", "upsilon", "match"), [(1.0, 0.5, "tau = 1"),
+                                                        (0.5, 0.0, "upsilon = 0")])
+def test_arora_sup_upper_bound_vacuous(tau: float, upsilon: float, match: str) -> None:
+    t = BoundTerms(contrastive=2.0, sup=1.0, sub=1.5, collision=0.7, d=-1.0, upsilon=upsilon,
+                   tau=tau, curl_sub=1.0)
+    with pytest.warns(VacuousBoundWarning, match=match):
+        assert arora_sup_upper_bound(t) == math.inf
+
+
+def test_arora_needs_tau_and_curl_sub() -> None:
+    base = BoundTerms(contrastive=2.0, sup=1.0, sub=1.5, collision=0.7, d=-1.0, upsilon=0.5)
+    with pytest.raises(ValueError, match="tau"):
+        arora_lower_bound(base)
+    with pytest.raises(ValueError, match="tau"):
+        arora_sup_upper_bound(base)
+    with pytest.raises(ValueError, match="curl_sub"):
+        arora_lower_bound(dataclasses.replace(base, tau=0.5))
+    # tau = 1: the sub-class term has weight 0, so an unmeasured curl_sub is fine.
+    assert arora_lower_bound(dataclasses.replace(base, tau=1.0)) == pytest.approx(0.7 - 1.0)
+
+
+@pytest.mark.parametrize("func", [ns21_lower_bound, ns21_sup_upper_bound, arora_lower_bound,
+                                  arora_sup_upper_bound, decompose])
+def test_measured_bounds_reject_non_terms(func) -> None:
+    with pytest.raises(TypeError, match="BoundTerms"):
+        func({"contrastive": 1.0})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("upsilon", 1.5), ("upsilon", -0.1), ("tau", 2.0), ("sup", -1.0), ("sub", -0.5),
+     ("collision", -1e-3), ("contrastive", -2.0), ("curl_sub", -1.0), ("d", 0.5),
+     ("sup", math.nan), ("d", math.nan), ("upsilon", math.nan), ("contrastive", math.inf)],
+)
+def test_invalid_terms_name_the_field(field: str, value: float) -> None:
+    kwargs: dict[str, Any] = dict(contrastive=2.0, sup=1.0, sub=1.0, collision=0.5, d=-0.5,
+                                  upsilon=0.5)
+    kwargs[field] = value
+    with pytest.raises(ValueError, match=f"BoundTerms.{field}"):
+        BoundTerms(**kwargs)
+
+
+@SETTINGS
+@given(bound_terms(), st.sampled_from(["sup", "sub", "collision", "d"]),
+       st.floats(0.0, 5.0, allow_nan=False))
+def test_ns21_lower_bound_non_decreasing_in_each_term(t: BoundTerms, field: str,
+                                                      step: float) -> None:
+    new = getattr(t, field) + step
+    if field == "d":
+        new = min(new, 0.0)
+    bigger = dataclasses.replace(t, **{field: new})
+    assert ns21_lower_bound(bigger) >= ns21_lower_bound(t)
+
+
+@SETTINGS
+@given(bound_terms(with_curl=True), st.sampled_from(["curl_sub", "collision", "d"]),
+       st.floats(0.0, 5.0, allow_nan=False))
+def test_arora_lower_bound_non_decreasing(t: BoundTerms, field: str, step: float) -> None:
+    new = getattr(t, field) + step
+    if field == "d":
+        new = min(new, 0.0)
+    bigger = dataclasses.replace(t, **{field: new})
+    assert arora_lower_bound(bigger) >= arora_lower_bound(t)
+
+
+@SETTINGS
+@given(bound_terms())
+def test_ns21_sup_upper_bound_inverts_the_lower_bound(t: BoundTerms) -> None:
+    # At L_Info equal to the bound, the supervised upper bound is L_sup itself.
+    assume(t.upsilon >= 1e-3)
+    lower = ns21_lower_bound(t)
+    assume(lower >= 0.0)
+    tight = dataclasses.replace(t, contrastive=lower)
+    scale = 1.0 + t.sup + t.sub + t.collision - t.d
+    assert ns21_sup_upper_bound(tight) == pytest.approx(t.sup, abs=1e-12 * scale / t.upsilon)
+
+
+@SETTINGS
+@given(bound_terms(holds=True))
+def test_sup_upper_bound_covers_sup_when_the_bound_holds(t: BoundTerms) -> None:
+    assume(t.upsilon > 0.0)
+    scale = 1.0 + t.contrastive + t.sup + t.sub + t.collision - t.d
+    assert ns21_sup_upper_bound(t) >= t.sup - 1e-12 * scale / t.upsilon
+
+
+@SETTINGS
+@given(bound_terms(with_curl=True))
+def test_arora_sup_upper_bound_inverts_its_bound(t: BoundTerms) -> None:
+    # L = (1 - tau) upsilon S + coll + d  =>  upper bound = S.
+    den = (1.0 - t.tau) * t.upsilon
+    assume(den >= 1e-3)
+    target = t.sup
+    contrastive = den * target + t.collision + t.d
+    assume(contrastive >= 0.0)
+    tight = dataclasses.replace(t, contrastive=contrastive)
+    scale = 1.0 + t.sup + t.collision - t.d
+    assert arora_sup_upper_bound(tight) == pytest.approx(target, abs=1e-12 * scale / den)
+
+
+@SETTINGS
+@given(bound_terms(with_curl=True))
+def test_measured_bounds_are_floats_never_nan(t: BoundTerms) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VacuousBoundWarning)
+        values = [ns21_lower_bound(t), ns21_sup_upper_bound(t), arora_lower_bound(t),
+                  arora_sup_upper_bound(t), decompose(t).total]
+    for v in values:
+        assert type(v) is float
+        assert not math.isnan(v)
+
+
+# ---------------------------------------------------------------------------
+# theoretical curves: the oracle for MATH.md's table
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=[10, 100])
+def curves(request):
+    C = request.param
+    K = np.arange(1, 1001)
+    ups = oracle_upsilon(C, 1000)[1:]
+    miss = oracle_miss(C, 1000)[1:]
+    coll = oracle_collision(C, 1000)[1:]
+    return C, K, ups, miss, coll
+
+
+@pytest.mark.parametrize("L", [3.0, 6.0])
+def test_sup_upper_bounds_match_the_table(curves, L: float) -> None:
+    C, K, ups, miss, coll = curves
+    got = sup_upper_bounds(L, K, C)
+    # The theoretical terms themselves.
+    assert_same(got.upsilon, ups, rtol=1e-10)
+    assert_same(got.tau, 1.0 - miss, rtol=1e-12)
+    assert_same(got.collision, coll, rtol=1e-10)
+    # MATH.md section 5's table, uniform prior, B = 1.
+    H = float(harmonic(C - 1))
+    assert_same(got.arora, inf_div(L - coll, miss * ups))
+    assert_same(got.nozawa_sato, inf_div(2 * L - coll, ups))
+    assert_same(got.ash, 2 * np.maximum(1.0, 2 * (C - 1) * H / K) * (L - coll) / miss)
+    lc = math.log(math.cosh(1.0))
+    assert_same(got.bao, L + np.log((1 / C) * C**2 * math.cosh(1.0) ** 2 / K), rtol=1e-12)
+    assert_same(got.bao_lower, L + math.log(C) + np.log(K) - 2 * np.log(1 + K) - 2 * lc,
+                rtol=1e-12)
+    np.testing.assert_array_equal(got.K, K)
+
+
+def test_sup_upper_bounds_bao_constants_against_bao22_script() -> None:
+    # BAO22's compare_upper_bound.py / plot_k_msuploss.py with b = 1, C = 100:
+    # delta = log(pi.max() * c**2 * cosh(b**2)**2 / k),
+    # gamma = entropy(pi) + log(k) - 2 log(1 + k) - 2 log(cosh(b**2)).
+    k, c = 40, 100
+    delta = math.log(0.01 * c**2 * math.cosh(1.0) ** 2 / k)
+    gamma = math.log(c) + math.log(k) - 2 * math.log(1 + k) - 2 * math.log(math.cosh(1.0))
+    got = sup_upper_bounds(5.0, k, c)
+    assert got.bao == pytest.approx(5.0 + delta, rel=1e-14)
+    assert got.bao_lower == pytest.approx(5.0 + gamma, rel=1e-14)
+    # feature_norm enters as cosh(B^2).
+    got2 = sup_upper_bounds(5.0, k, c, feature_norm=2.0)
+    assert got2.bao - got.bao == pytest.approx(2 * (math.log(math.cosh(4.0)) - math.log(
+        math.cosh(1.0))), rel=1e-12)
+
+
+def test_sup_upper_bounds_non_uniform_bao_terms() -> None:
+    p = np.array([0.5, 0.3, 0.2])
+    got = sup_upper_bounds(2.0, 7, probs=p)
+    H = -float(np.sum(p * np.log(p)))
+    assert got.bao == pytest.approx(2.0 + math.log(0.5 * 9 * math.cosh(1.0) ** 2 / 7), rel=1e-13)
+    assert got.bao_lower == pytest.approx(
+        2.0 + H + math.log(7) - 2 * math.log(8) - 2 * math.log(math.cosh(1.0)), rel=1e-13)
+    assert got.upsilon == pytest.approx(coverage_prob(7, probs=p), rel=1e-12)
+    assert got.tau == pytest.approx(collision_prob(7, probs=p), rel=1e-12)
+
+
+def test_sup_upper_bounds_shapes_and_types() -> None:
+    scalar = sup_upper_bounds(3.0, 31, 10)
+    assert isinstance(scalar, SupUpperBounds)
+    for name, value in scalar.to_dict().items():
+        assert type(value) is (int if name == "K" else float), name
+    vec = sup_upper_bounds([2.0, 3.0, 4.0], 31, 10)
+    assert np.shape(vec.arora) == (3,) and np.shape(vec.K) == (3,)
+    grid = sup_upper_bounds(np.array([[2.0], [3.0]]), np.array([10, 20, 30]), 5)
+    assert np.shape(grid.nozawa_sato) == (2, 3)
+    assert isinstance(grid.to_dict()["ash"], list)
+    assert "SupUpperBounds(" in repr(grid) and "nozawa_sato=" in repr(grid)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        scalar.arora = 0.0  # type: ignore[misc]
+    # numpy integer scalars count as scalars
+    assert type(sup_upper_bounds(3.0, np.int64(31), 10).ash) is float
+
+
+def test_sup_upper_bounds_edge_cases_are_inf_not_nan() -> None:
+    b = sup_upper_bounds(0.0, [0, 1, 2, 3], 3)
+    for value in b.to_dict().values():
+        assert not np.isnan(np.asarray(value, dtype=float)).any()
+    assert np.isposinf(np.asarray(b.nozawa_sato)[:2]).all()  # upsilon = 0 for K + 1 < C
+    assert np.isposinf(np.asarray(b.ash)[0]) and np.isposinf(np.asarray(b.bao)[0])
+    assert np.isneginf(np.asarray(b.bao_lower)[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # collision.py's log1p(-1) for C = 1
+        one = np.asarray(sup_upper_bounds(1.0, [0, 5], 1).arora)  # every negative collides
+    assert one[0] == pytest.approx(1.0) and np.isposinf(one[1])
+
+
+def test_arora_keeps_precision_where_tau_rounds_to_one() -> None:
+    # C = 10, K = 999: 1 - tau = 0.9^999 = 1.7e-46, tau rounds to 1.0 in float64.
+    b = sup_upper_bounds(10.0, 999, 10)
+    expected = (10.0 - b.collision) / (0.9**999 * b.upsilon)
+    assert b.arora == pytest.approx(expected, rel=1e-12)
+    assert math.isfinite(b.ash)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        (dict(contrastive=-1.0, K=5, C=3), ValueError, "contrastive"),
+        (dict(contrastive=[1.0, math.nan], K=5, C=3), ValueError, "contrastive"),
+        (dict(contrastive="a", K=5, C=3), TypeError, "contrastive"),
+        (dict(contrastive=1.0, K=-1, C=3), ValueError, "K"),
+        (dict(contrastive=1.0, K=2.5, C=3), ValueError, "K"),
+        (dict(contrastive=1.0, K=5, C=0), ValueError, "C"),
+        (dict(contrastive=1.0, K=5), TypeError, "C"),
+        (dict(contrastive=1.0, K=5, C=3, feature_norm=0.0), ValueError, "feature_norm"),
+        (dict(contrastive=1.0, K=5, C=3, feature_norm=True), TypeError, "feature_norm"),
+        (dict(contrastive=[1.0, 2.0], K=[1, 2, 3], C=3), ValueError, "contrastive"),
+        (dict(contrastive=1.0, K=5, probs=[0.5, 0.6]), ValueError, "probs"),
+    ],
+)
+def test_sup_upper_bounds_validation(kwargs, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        sup_upper_bounds(**kwargs)
+
+
+@SETTINGS
+@given(priors(max_classes=12), st.lists(negatives(max_value=300), min_size=1, max_size=5),
+       st.floats(0.0, 20.0, allow_nan=False), st.floats(0.1, 3.0, allow_nan=False))
+def test_sup_upper_bounds_never_nan_and_bao_ordered(prior, Ks, L, B) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # collision.py's log1p(-1) for C = 1
+        b = sup_upper_bounds(L, np.array(Ks), feature_norm=B, **prior)
+    for name, value in b.to_dict().items():
+        assert not np.isnan(np.asarray(value, dtype=float)).any(), name
+    assert np.all(b.bao_lower <= b.bao)
+
+
+def test_ns21_upper_bound_non_increasing_in_K_for_fixed_L() -> None:
+    # MATH.md's NS21 row with fixed L: (2L - coll_K) / upsilon_{K+1} decreases once
+    # upsilon > 0, as long as the bound stays meaningful (2L >= coll_K).
+    for C in (10, 100):
+        K = np.arange(C - 1, 3000)
+        b = sup_upper_bounds(5.0, K, C)
+        coll, ns = np.asarray(b.collision), np.asarray(b.nozawa_sato)
+        assert np.all(2 * 5.0 >= coll)
+        assert np.all(np.diff(ns) <= 1e-12 * ns[1:])
+        assert ns[-1] == pytest.approx(10.0 - coll[-1], rel=1e-9)
+
+
+@SETTINGS
+@given(bound_terms(), st.integers(1, 50), st.integers(2, 12))
+def test_measured_ns21_upper_bound_non_increasing_in_K(t: BoundTerms, K0: int, C: int) -> None:
+    # Measured form with theoretical upsilon and collision: non-increasing in K once
+    # upsilon > 0, over K where the bound is >= L_sub (inputs consistent with the bound).
+    K = np.arange(max(K0, C - 1), K0 + 60)
+    ups = np.asarray(coverage_prob(K, C))
+    coll = np.asarray(expected_log_collision(K, C))
+    values = np.array([
+        ns21_sup_upper_bound(dataclasses.replace(t, upsilon=float(u), collision=float(c)))
+        for u, c in zip(ups, coll, strict=True)
+    ])
+    assume(np.all(values >= t.sub))
+    assert np.all(np.diff(values) <= 1e-9 * (1 + np.abs(values[1:])))
+
+
+def test_arora_upper_bound_grows_without_bound() -> None:
+    # For fixed L (here well above the collision term over the whole range), ARORA19's
+    # bound grows exponentially in K while NS21's settles near 2L - coll.
+    for C in (10, 100):
+        K = np.arange(C, 2000)
+        b = sup_upper_bounds(50.0, K, C)
+        arora, coll = np.asarray(b.arora), np.asarray(b.collision)
+        assert np.all(50.0 > coll)
+        # increasing once upsilon is near 1 (past the coupon collector's bulk C ln C)
+        late = K >= 2 * C * math.log(C)
+        assert np.all(np.diff(arora[late]) > 0)
+        assert arora[-1] > 1e6 * np.asarray(b.nozawa_sato)[-1]
+        assert arora[-1] > (1e80 if C == 10 else 1e7)
+        # the coefficient 1 / ((1 - tau) upsilon) alone: exactly (C/(C-1))^K / upsilon
+        coef = arora / (50.0 - coll)
+        np.testing.assert_allclose(coef, (C / (C - 1)) ** K / b.upsilon, rtol=1e-9)
+
+
+def test_arora_measured_upper_bound_explodes_with_theoretical_tau() -> None:
+    t = cifar10_row()
+    values = []
+    for K in (31, 63, 127, 255):  # at K = 511, tau rounds to 1.0 in float64
+        tau = collision_prob(K, 10)
+        ups = coverage_prob(K, 10)
+        coll = expected_log_collision(K, 10)
+        values.append(arora_sup_upper_bound(dataclasses.replace(
+            t, tau=tau, upsilon=ups, collision=coll, contrastive=coll + 1.0)))
+    assert all(b > a for a, b in zip(values, values[1:], strict=False))
+    assert values[-1] > 1e10
+
+
+# ---------------------------------------------------------------------------
+# laws of the theoretical terms (from coupon.py / collision.py)
+# ---------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(priors(max_classes=12), negatives(max_value=400))
+def test_upsilon_tau_collision_non_decreasing_in_K(prior, K0) -> None:
+    K = np.arange(K0, K0 + 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ups = np.asarray(coverage_prob(K, **prior))
+        tau = np.asarray(collision_prob(K, **prior))
+        coll = np.asarray(expected_log_collision(K, **prior))
+    for name, arr in (("upsilon", ups), ("tau", tau), ("collision", coll)):
+        assert np.all(np.diff(arr) >= -1e-12 * np.abs(arr[1:])), name
+        assert not np.isnan(arr).any(), name
+
+
+# ---------------------------------------------------------------------------
+# ns21_bound_curve
+# ---------------------------------------------------------------------------
+
+
+def test_ns21_bound_curve_exact_matches_oracle(curves) -> None:
+    C, K, ups, miss, coll = curves
+    got = ns21_bound_curve(1.8, 1.6, -1.1, K, C)
+    expected = 0.5 * (ups * 1.8 + (1 - ups) * 1.6 + coll) - 1.1
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-13)
+
+
+def test_ns21_bound_curve_asymptotic_forms_match_their_formulas() -> None:
+    K = np.array([5, 50, 500])
+    C = 10
+    n = K + 1
+    tail = np.clip(1 - C * (1 - 1 / C) ** n, 0, 1)
+    gumbel = np.exp(-C * np.exp(-n / C))
+    lead = np.log(1 + K / C)
+    got_k = ns21_bound_curve(2.0, 1.0, -0.5, K, C, form="asymptotic")
+    got_c = ns21_bound_curve(2.0, 1.0, -0.5, K, C, form="asymptotic", regime="large_C")
+    np.testing.assert_allclose(got_k, 0.5 * (2 * tail + (1 - tail) + lead) - 0.5, rtol=1e-13)
+    np.testing.assert_allclose(got_c, 0.5 * (2 * gumbel + (1 - gumbel) + lead) - 0.5,
+                               rtol=1e-13)
+    # non-uniform prior: Poisson product and sum_c rho_c ln(1 + K rho_c)
+    p = np.array([0.2, 0.3, 0.5])
+    poisson = np.prod(1 - np.exp(-np.outer(n, p)), axis=1)
+    lead_p = np.log1p(np.outer(K, p)) @ p
+    got_p = ns21_bound_curve(2.0, 1.0, -0.5, K, probs=p, form="asymptotic", regime="large_C")
+    np.testing.assert_allclose(got_p, 0.5 * (2 * poisson + (1 - poisson) + lead_p) - 0.5,
+                               rtol=1e-13)
+
+
+@pytest.mark.parametrize(("C", "K"), [(10, [20, 50, 100, 1000, 10_000, 100_000]),
+                                      (100, [500, 1000, 10_000, 100_000])])
+@pytest.mark.parametrize("regime", ["large_K", "large_C"])
+def test_exact_and_asymptotic_meet_as_K_grows(C, K, regime) -> None:
+    K = np.array(K)
+    exact = ns21_bound_curve(1.9, 1.2, -1.0, K, C)
+    asym = ns21_bound_curve(1.9, 1.2, -1.0, K, C, form="asymptotic", regime=regime)
+    rel = np.abs(asym - exact) / np.abs(exact)
+    assert np.all(np.diff(rel) < 0), rel
+    assert rel[-1] < 1e-4
+
+
+@pytest.mark.parametrize("C", [3, 10, 50])
+def test_asymptotic_error_within_the_documented_bound(C) -> None:
+    # |B_a - B| <= S2 |sup - sub| / 2 + (C - 1) / (2 (K + 1)) in the large-K regime,
+    # and the collision part is one-sided (Jensen).
+    K = np.unique(np.geomspace(1, 20_000, 60).astype(int))
+    sup, sub = 2.5, 0.5
+    exact = ns21_bound_curve(sup, sub, 0.0, K, C)
+    asym = ns21_bound_curve(sup, sub, 0.0, K, C, form="asymptotic")
+    s2 = math.comb(C, 2) * (1 - 2 / C) ** (K + 1)
+    assert np.all(np.abs(asym - exact) <= 0.5 * s2 * abs(sup - sub) + (C - 1) / (2 * (K + 1))
+                  + 1e-12)
+    coll_exact = np.asarray(expected_log_collision(K, C))
+    assert np.all(np.log1p(K / C) >= coll_exact - 1e-12)
+    assert np.all(np.log1p(K / C) - coll_exact <= (C - 1) / (K + 1) + 1e-12)
+
+
+def test_ns21_bound_curve_shapes_and_types() -> None:
+    assert type(ns21_bound_curve(1.0, 1.0, -0.5, 10, 3)) is float
+    assert type(ns21_bound_curve(1.0, 1.0, -0.5, 10, 3, form="asymptotic")) is float
+    out = ns21_bound_curve([1.0, 2.0], 1.0, -0.5, [[10], [20]], 3)
+    assert isinstance(out, np.ndarray) and out.shape == (2, 2)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "exc", "match"),
+    [
+        ((1.0, 1.0, 0.5, 10, 3), {}, ValueError, "d must be <= 0"),
+        ((-1.0, 1.0, -0.5, 10, 3), {}, ValueError, "sup"),
+        ((1.0, math.inf, -0.5, 10, 3), {}, ValueError, "sub"),
+        ((1.0, 1.0, -0.5, -2, 3), {}, ValueError, "K"),
+        ((1.0, 1.0, -0.5, 10, 3), {"form": "approx"}, ValueError, "form"),
+        ((1.0, 1.0, -0.5, 10, 3), {"regime": "small"}, ValueError, "regime"),
+        ((1.0, 1.0, -0.5, 10), {}, TypeError, "C"),
+        (([1.0, 2.0], 1.0, -0.5, [1, 2, 3], 3), {}, ValueError, "broadcast"),
+    ],
+)
+def test_ns21_bound_curve_validation(args, kwargs, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        ns21_bound_curve(*args, **kwargs)
+
+
+@SETTINGS
+@given(priors(max_classes=10), st.lists(negatives(max_value=500), min_size=1, max_size=4),
+       st.sampled_from(["exact", "asymptotic"]), st.sampled_from(["large_K", "large_C"]))
+def test_ns21_bound_curve_never_nan(prior, Ks, form, regime) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = ns21_bound_curve(1.5, 2.0, -0.7, np.array(Ks), form=form, regime=regime, **prior)
+    assert np.shape(out) == (len(Ks),)
+    assert np.all(np.isfinite(out))
+    # the bound lies between its smallest and largest possible value
+    assert np.all(out >= 0.5 * 1.5 - 0.7 - 1e-12)
+    assert np.all(out <= 0.5 * (2.0 + np.log1p(np.array(Ks))) - 0.7 + 1e-12)

@@ -1,0 +1,203 @@
+"""Tests of couponbound.symbolic: closed forms against exact arithmetic."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy
+
+from couponbound.bounds import ns21_bound_curve
+from couponbound.collision import collision_prob, expected_log_collision
+from couponbound.coupon import coverage_prob
+from couponbound.symbolic import (
+    as_fraction,
+    collision_expr,
+    collision_prob_expr,
+    completion_time_variance,
+    coverage_expr,
+    expected_completion_time,
+    latex,
+    ns21_bound_expr,
+    ns21_sup_upper_bound_expr,
+    symbol,
+)
+
+K = symbol("K")
+
+
+def stirling2(n: int, k: int) -> int:
+    """Stirling numbers of the second kind by their recurrence (positive terms only)."""
+    row = [1] + [0] * k  # S(0, j)
+    for i in range(1, n + 1):
+        new = [0] * (k + 1)
+        for j in range(1, min(i, k) + 1):
+            new[j] = j * row[j] + row[j - 1]
+        row = new
+    return row[k]
+
+
+@pytest.mark.parametrize("C", [1, 2, 3, 7, 10])
+def test_coverage_expr_agrees_with_exact_coverage_prob(C: int) -> None:
+    expr = coverage_expr(C)
+    assert expr.free_symbols <= {K}
+    for k in [0, 1, C - 2, C - 1, C, 31, 200]:
+        if k < 0:
+            continue
+        exact = as_fraction(expr.subs(K, k))
+        assert exact == coverage_prob(k, C, method="exact")
+        # and C! S2(n, C) / C^n (MATH.md 2.2), by a recurrence with no cancellation
+        n = k + 1
+        assert exact == Fraction(math.factorial(C) * stirling2(n, C), C**n)
+
+
+def test_coverage_expr_cancellation_case() -> None:
+    # MATH.md 2.5: C = 100, K + 1 = 128 has upsilon = 1.5036e-22.
+    value = as_fraction(coverage_expr(100, K=127))
+    assert value == coverage_prob(127, 100, method="exact")
+    assert float(value) == pytest.approx(1.5036e-22, rel=1e-4)
+
+
+@pytest.mark.parametrize("C", [2, 5])
+def test_coverage_expr_without_anchor(C: int) -> None:
+    expr = coverage_expr(C, include_anchor=False)
+    for k in [0, 1, C, 12]:
+        assert as_fraction(expr.subs(K, k)) == coverage_prob(k, C, include_anchor=False,
+                                                               method="exact")
+
+
+@pytest.mark.parametrize("counts", [[1, 2, 3], [2, 2, 5, 5], [1, 1, 1, 4]])
+def test_coverage_expr_non_uniform(counts) -> None:
+    expr = coverage_expr(counts=counts)
+    for k in [0, 2, 5, 17]:
+        assert as_fraction(expr.subs(K, k)) == coverage_prob(k, counts=counts, method="exact")
+
+
+def test_coverage_expr_general_and_unexpanded_forms() -> None:
+    general = coverage_expr()
+    assert isinstance(general, sympy.Sum)
+    assert as_fraction(general.subs(symbol("C"), 4).subs(K, 9).doit()) == coverage_prob(
+        9, 4, method="exact")
+    unexpanded = coverage_expr(6, expand=False)
+    assert isinstance(unexpanded, sympy.Sum)
+    assert as_fraction(unexpanded.subs(K, 11).doit()) == coverage_prob(11, 6, method="exact")
+
+
+def test_expected_completion_time_and_variance() -> None:
+    for C in [1, 2, 10, 100]:
+        H = sum((Fraction(1, j) for j in range(1, C + 1)), Fraction(0))
+        H2 = sum((Fraction(1, j * j) for j in range(1, C + 1)), Fraction(0))
+        assert as_fraction(expected_completion_time(C)) == C * H
+        assert as_fraction(completion_time_variance(C)) == C * C * H2 - C * H
+        # as a sum of independent geometrics, p_j = (C - j) / C
+        var = sum((Fraction(1) - Fraction(C - j, C)) / Fraction(C - j, C) ** 2
+                  for j in range(C))
+        assert as_fraction(completion_time_variance(C)) == var
+    # NS21 Table 3 lists E[K + 1] rounded up
+    assert math.ceil(as_fraction(expected_completion_time(10))) == 30
+    assert math.ceil(as_fraction(expected_completion_time(100))) == 519
+    assert math.ceil(as_fraction(expected_completion_time(4))) == 9
+
+
+def test_expected_completion_time_non_uniform() -> None:
+    # rho = (1/4, 3/4): E[T] = 4 + 4/3 - 1 (FGT92)
+    assert as_fraction(expected_completion_time(counts=[1, 3])) == Fraction(13, 3)
+    # E[T] = sum_n P(T > n) = sum_n (1 - upsilon_n), truncated where negligible
+    counts = [1, 2, 2]
+    exact = as_fraction(expected_completion_time(counts=counts))
+    approx = sum(1 - coverage_prob(n, counts=counts, include_anchor=False, method="exact")
+                 for n in range(0, 400))
+    assert abs(float(exact - approx)) < 1e-30
+
+
+def test_collision_exprs() -> None:
+    tau = collision_prob_expr(10)
+    for k in [0, 1, 31, 500]:
+        assert as_fraction(tau.subs(K, k)) == 1 - Fraction(9, 10) ** k
+        assert float(tau.subs(K, k)) == pytest.approx(collision_prob(k, 10), rel=1e-14)
+    assert as_fraction(collision_prob_expr(counts=[1, 3], K=2)) == Fraction(13, 16)
+    for C, k in [(10, 31), (10, 511), (100, 127), (3, 0)]:
+        value = float(collision_expr(C, K=k).evalf(30))
+        assert value == pytest.approx(expected_log_collision(k, C), rel=1e-12, abs=1e-300)
+    assert round(float(collision_expr(10, K=31).evalf(20)), 3) == 1.317
+    mixed = float(collision_expr(counts=[1, 3], K=6).evalf(30))
+    assert mixed == pytest.approx(expected_log_collision(6, counts=[1, 3]), rel=1e-12)
+    symbolic = collision_expr(10)
+    assert float(symbolic.subs(K, 31).doit().evalf(30)) == pytest.approx(
+        expected_log_collision(31, 10), rel=1e-12)
+
+
+def test_ns21_bound_expr_matches_the_numeric_bound() -> None:
+    expr = ns21_bound_expr(10, K=31)
+    values = {symbol("L_sup"): sympy.Rational(183, 100), symbol("L_sub"): sympy.Rational(168, 100),
+              symbol("d"): sympy.Rational(-116, 100)}
+    assert float(expr.subs(values).evalf(30)) == pytest.approx(
+        ns21_bound_curve(1.83, 1.68, -1.16, 31, 10), rel=1e-12)
+    general = ns21_bound_expr()
+    assert general.free_symbols == {symbol(n) for n in ("L_sup", "L_sub", "d", "upsilon",
+                                                        "collision")}
+
+
+def test_ns21_sup_upper_bound_expr_inverts_the_bound() -> None:
+    upper = ns21_sup_upper_bound_expr()
+    at_bound = upper.subs(symbol("L_Info"), ns21_bound_expr())
+    assert sympy.simplify(at_bound - symbol("L_sup")) == 0
+    upper10 = ns21_sup_upper_bound_expr(3, K=5)
+    assert sympy.simplify(upper10.subs(symbol("L_Info"), ns21_bound_expr(3, K=5))
+                          - symbol("L_sup")) == 0
+
+
+def test_latex_output() -> None:
+    assert latex(expected_completion_time()) == "C H_{C}"
+    assert latex(completion_time_variance()) == "C^{2} H^{(2)}_{C} - C H_{C}"
+    tex = latex(coverage_expr(), lhs=r"\upsilon_{K+1}", environment="equation")
+    assert tex.startswith("\\begin{equation}\n\\upsilon_{K+1} = \\sum_{i=0}^{C}")
+    assert tex.endswith("\\end{equation}")
+    assert r"\binom{C}{i}" in tex and r"\left(1 - \frac{i}{C}\right)^{K + 1}" in tex
+    coll = latex(collision_expr())
+    assert r"\ln{\left(m + 1 \right)}" in coll and r"\sum_{m=0}^{K}" in coll
+    assert r"\log" in latex(collision_expr(), ln_notation=False)
+    bound = latex(ns21_bound_expr())
+    for piece in (r"L^{\mu}_{\mathrm{sup}}", r"L^{\mu}_{\mathrm{sub}}", r"\upsilon_{K+1}",
+                  r"\mathbb{E}\ln(1+\mathrm{Col})"):
+        assert piece in bound
+    assert latex(symbol("K"), lhs=symbol("C")) == "C = K"
+
+
+def test_symbolic_errors() -> None:
+    with pytest.raises(ValueError, match="symbol name"):
+        symbol("nope")
+    with pytest.raises(TypeError, match="rational"):
+        as_fraction(K + 1)
+    with pytest.raises(TypeError, match="rational"):
+        as_fraction(0.5)
+    with pytest.raises(ValueError, match="C"):
+        coverage_expr(0)
+    with pytest.raises(ValueError, match="K"):
+        coverage_expr(3, K=-1)
+    with pytest.raises(TypeError, match="include_anchor"):
+        coverage_expr(3, include_anchor=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="probs"):
+        coverage_expr(probs=[0.5, 0.6])
+    with pytest.raises(ValueError, match="inclusion-exclusion terms"):
+        coverage_expr(counts=list(range(1, 30)))
+    with pytest.raises(TypeError, match="environment"):
+        latex(K, environment=3)  # type: ignore[arg-type]
+
+
+def test_import_couponbound_does_not_import_sympy() -> None:
+    code = ("import sys, couponbound, couponbound.bounds; "
+            "assert 'sympy' not in sys.modules, 'sympy'; "
+            "assert 'hypothesis' not in sys.modules, 'hypothesis'; "
+            "import couponbound.symbolic; assert 'sympy' not in sys.modules; "
+            "couponbound.symbolic.symbol('K'); assert 'sympy' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_float_probs_become_exact_rationals() -> None:
+    p = np.array([0.25, 0.75])
+    assert as_fraction(collision_prob_expr(probs=p, K=2)) == Fraction(13, 16)

@@ -381,9 +381,9 @@ def arora_lower_bound(terms: BoundTerms) -> float:
         L_\\mathrm{Info}(f) \\ge (1-\\tau_K) L^\\mu_\\mathrm{sub,distinct}(f)
         + \\tau_K\\,\\mathbb{E}[\\ln(1+\\mathrm{Col}) \\mid \\mathrm{Col}\\ge 1] + d(f)
 
-    (ARORA19, Section 6.1, the decomposition behind its Theorem 6.1, for the
-    logistic loss, as restated for InfoNCE in NS21, Section 3; MATH.md
-    section 5).  Because ``ln(1 + 0) = 0``,
+    (ARORA19, Section 6.1 on multiple negatives, the decomposition behind its
+    bound for the logistic loss, as restated for InfoNCE in NS21, Section 3;
+    MATH.md section 5).  Because ``ln(1 + 0) = 0``,
     ``tau_K * E[ln(1+Col) | Col >= 1] = E ln(1+Col)``, the ``collision``
     field, so the bound is ``(1 - tau) * curl_sub + collision + d``:
     MATH.md section 6's ``S_curl + coll + d`` (NS21's code computes it so).
@@ -431,7 +431,7 @@ def arora_sup_upper_bound(terms: BoundTerms) -> float:
         L^\\mu_\\mathrm{sup}(f) \\le \\frac{L_\\mathrm{Info}(f) - \\mathbb{E}\\ln(1+\\mathrm{Col})
         - d(f)}{(1-\\tau_K)\\,\\upsilon_{K+1}}
 
-    ARORA19 (Section 6.1, Theorem 6.1) bound the sub-class loss over draws
+    ARORA19 (Section 6.1, multiple negatives) bound the sub-class loss over draws
     free of collisions by ``(L - tau E[ln(1+Col) | Col >= 1] - d) / (1 - tau)``
     (NS21, Eq. (8)); a draw must also cover every class for that loss to be
     ``L^mu_sup``, which costs the factor ``upsilon_{K+1}``, as in BAO22's
@@ -680,14 +680,16 @@ def sup_upper_bounds(
     ============  =========================================================
 
     This is MATH.md section 5's table, the comparison of BAO22 (its figure
-    of upper bounds against ``K``): ARORA19's is its Theorem 6.1 / NS21
+    of upper bounds against ``K``): ARORA19's is its Section 6.1 bound / NS21
     Eq. (8) with the coverage factor (see :func:`arora_sup_upper_bound`),
     NS21's is its Eq. (10) with ``sub = 0`` and ``d = 0``, ASH22's is its
     collision-coverage bound for uniform classes, BAO22's are its surrogate
-    upper and lower bounds (Theorems 2 and 4 of arXiv:2110.02501v2).  The
-    constants were checked against BAO22's released script
-    ``compare_upper_bound.py``, which approximates ``H_{C-1}`` by
-    ``ln(C-1) + 0.577``; here ``H_{C-1}`` is exact.
+    upper and lower bounds (``Delta_U`` and ``Gamma``).  The constants were
+    checked against BAO22's released scripts ``compare_upper_bound.py`` and
+    ``plot_k_msuploss.py``; the former approximates ``H_{C-1}`` by
+    ``ln(C-1) + 0.577``, here ``H_{C-1}`` is exact.  (Equation numbers of
+    NS21 follow its Figure 1 caption; those of the other papers could not be
+    checked against their text and are given by section.)
 
     Parameters
     ----------

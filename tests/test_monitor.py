@@ -1,0 +1,677 @@
+"""BoundMonitor against an independent implementation of MATH.md section 6.
+
+``Reference`` keeps every batch's per-anchor values in lists (which the
+monitor must not) and computes each report field straight from the formulas
+of MATH.md section 6, standard errors from the per-batch residuals, and the
+theoretical values from exact integer arithmetic.  It shares no code with
+couponbound.measure or couponbound.monitor.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from couponbound.bounds import BoundTerms, ns21_lower_bound
+from couponbound.monitor import STATE_SPEC, BoundMonitor, BoundReport
+
+# --------------------------------------------------------------------------
+# the independent reference
+# --------------------------------------------------------------------------
+
+
+def ref_anchor_values(z0, z1, y, mu, t, zbar=None):
+    """Per anchor: (l_Info, l_sup, l_present, ln n_y, d, label repeats)."""
+    z0 = np.asarray(z0, dtype=np.float64)
+    z1 = np.asarray(z1, dtype=np.float64)
+    mu = np.asarray(mu, dtype=np.float64)
+    n = len(y)
+    labels = [int(v) for v in y]
+    present = sorted(set(labels))
+    rows = []
+    for i in range(n):
+        a = z0[i] / np.sqrt(np.sum(z0[i] ** 2))
+        views = z1 / np.sqrt(np.sum(z1**2, axis=1))[:, None]
+        zb = (a + views[i]) / 2 if zbar is None else np.asarray(zbar[i], dtype=np.float64)
+        sims = views @ a / t
+        l_info = -(sims[i] - logsumexp(sims))
+        scores = {c: float(a @ mu[c]) / t for c in range(len(mu))}
+        yi = labels[i]
+        l_sup = -(scores[yi] - logsumexp(list(scores.values())))
+        l_present = -(scores[yi] - logsumexp([scores[c] for c in present]))
+        n_y = labels.count(yi)
+        d = min(0.0, float(a @ (mu[yi] - zb))) / t
+        rows.append((l_info, l_sup, l_present, math.log(n_y), d, n_y > 1))
+    return rows, len(present) == len(mu)
+
+
+def uniform_theory(n, C):
+    """(upsilon_n, tau_{n-1}, E ln(1 + Col)) for the uniform prior, exactly."""
+    K = n - 1
+    num = sum((-1) ** i * math.comb(C, i) * (C - i) ** n for i in range(C + 1))
+    ups = float(Fraction(num, C**n))
+    tau = 1.0 - (1.0 - 1.0 / C) ** K
+    coll = math.fsum(
+        float(Fraction(math.comb(K, m) * (C - 1) ** (K - m), C**K)) * math.log(1 + m)
+        for m in range(K + 1)
+    )
+    return ups, tau, coll
+
+
+class Reference:
+    """Keeps every batch; computes the report from MATH.md section 6."""
+
+    def __init__(self, C, t):
+        self.C, self.t = C, t
+        self.batches = []  # (rows, covered)
+
+    def add(self, z0, z1, y, mu, zbar=None):
+        self.batches.append(ref_anchor_values(z0, z1, y, mu, self.t, zbar))
+
+    def add_rows(self, rows, covered):
+        self.batches.append((rows, covered))
+
+    def report(self):
+        N = sum(len(r) for r, _ in self.batches)
+        B = len(self.batches)
+        per = []  # per-batch sums
+        for rows, cov in self.batches:
+            n = len(rows)
+            b = {
+                "n": n,
+                "cov_n": n if cov else 0,
+                "unc_n": 0 if cov else n,
+                "uniq_n": sum(1 for r in rows if not r[5]),
+                "contrastive": sum(r[0] for r in rows),
+                "sup_all": sum(r[1] for r in rows),
+                "S_sup": sum(r[1] for r in rows) if cov else 0.0,
+                "S_sub": 0.0 if cov else sum(r[2] for r in rows),
+                "curl": sum(r[2] for r in rows if not r[5]),
+                "collision": sum(r[3] for r in rows),
+                "d": sum(r[4] for r in rows),
+                "repeat": sum(1 for r in rows if r[5]),
+            }
+            b["ns21"] = 0.5 * (b["S_sup"] + b["S_sub"] + b["collision"]) + b["d"]
+            b["curlb"] = b["curl"] + b["collision"] + b["d"]
+            b["margin"] = b["contrastive"] - b["ns21"]
+            b["upsilon"] = float(b["cov_n"])
+            per.append(b)
+
+        def tot(k):
+            return sum(b[k] for b in per)
+
+        ups = tot("cov_n") / N
+        tau = tot("repeat") / N
+        L = tot("contrastive") / N
+        coll = tot("collision") / N
+        d = tot("d") / N
+        S_sup, S_sub, S_curl = tot("S_sup") / N, tot("S_sub") / N, tot("curl") / N
+        sup = S_sup / ups if ups > 0 else 0.0
+        sub = S_sub / (1 - ups) if ups < 1 else 0.0
+        curl_sub = S_curl / (1 - tau) if tau < 1 else 0.0
+        ns21 = 0.5 * (S_sup + S_sub + coll) + d
+        curl_bound = S_curl + coll + d
+
+        def se(num, den):
+            M = tot(den)
+            if B < 2 or M == 0:
+                return math.nan
+            R = tot(num) / M
+            resid = [b[num] - R * b[den] for b in per]
+            return math.sqrt(B / (B - 1) * sum(e * e for e in resid)) / M
+
+        sizes = [b["n"] for b in per]
+        theory = [uniform_theory(n, self.C) for n in sizes]
+        return {
+            "contrastive": L, "upsilon": ups, "sup": sup, "sub": sub, "collision": coll,
+            "d": d, "tau": tau, "curl_sub": curl_sub, "C": self.C,
+            "K": sizes[0] - 1 if len(set(sizes)) == 1 else None,
+            "ns21_bound": ns21, "curl_bound": curl_bound, "margin": L - ns21,
+            "holds": ns21 <= L, "curl_holds": curl_bound <= L,
+            "ns21_sup_upper": (2 * (L - d) - (1 - ups) * sub - coll) / ups if ups > 0
+            else math.inf,
+            "curl_sup_upper": (L - coll - d) / ((1 - tau) * ups) if (1 - tau) * ups > 0
+            else math.inf,
+            "sup_all": tot("sup_all") / N,
+            "theory_upsilon": sum(n * th[0] for n, th in zip(sizes, theory, strict=True)) / N,
+            "theory_tau": sum(n * th[1] for n, th in zip(sizes, theory, strict=True)) / N,
+            "theory_collision": sum(n * th[2] for n, th in zip(sizes, theory, strict=True)) / N,
+            "temperature": self.t, "n_anchors": N, "n_batches": B,
+            "contrastive_se": se("contrastive", "n"), "upsilon_se": se("upsilon", "n"),
+            "sup_se": se("S_sup", "cov_n"), "sub_se": se("S_sub", "unc_n"),
+            "collision_se": se("collision", "n"), "d_se": se("d", "n"),
+            "tau_se": se("repeat", "n"), "curl_sub_se": se("curl", "uniq_n"),
+            "sup_all_se": se("sup_all", "n"), "ns21_bound_se": se("ns21", "n"),
+            "curl_bound_se": se("curlb", "n"), "margin_se": se("margin", "n"),
+        }
+
+
+def assert_report(report: BoundReport, ref: dict, tol=1e-6):
+    got = {k: getattr(report, k) for k in ref}
+    for k, want in ref.items():
+        have = got[k]
+        if want is None or isinstance(want, bool | int):
+            assert have == want, (k, have, want)
+        elif math.isnan(want):
+            assert math.isnan(have), (k, have)
+        elif math.isinf(want):
+            assert have == want, (k, have, want)
+        else:
+            assert have == pytest.approx(want, rel=tol, abs=tol), (k, have, want)
+
+
+# --------------------------------------------------------------------------
+# synthetic streams
+# --------------------------------------------------------------------------
+
+def make_stream(seed, C, d, sizes, spread=0.8):
+    """Batches with features near their class mean; some cover all classes, some not."""
+    rng = np.random.default_rng(seed)
+    mu_true = rng.normal(size=(C, d))
+    out = []
+    for j, n in enumerate(sizes):
+        if j % 3 == 1 and n >= C:
+            y = rng.permutation(np.concatenate([np.arange(C), rng.integers(0, C, n - C)]))
+        elif j % 3 == 2 and C > 1:
+            y = rng.integers(0, C - 1, n)  # misses the last class
+        else:
+            y = rng.integers(0, C, n)
+        z0 = mu_true[y] + spread * rng.normal(size=(n, d))
+        z1 = mu_true[y] + spread * rng.normal(size=(n, d))
+        out.append((z0, z1, y))
+    mu = 0.4 * mu_true
+    return out, mu
+
+
+STREAMS = {
+    "small-varying": dict(seed=1, C=4, d=6, sizes=[2, 3, 4, 6, 8, 16, 5, 4, 12, 7, 9, 4]),
+    "cifar10-like": dict(seed=2, C=10, d=16, sizes=[32] * 12),
+    "wide-K": dict(seed=3, C=100, d=16, sizes=[1024, 128, 2, 1024, 300]),
+    "two-classes": dict(seed=4, C=2, d=3, sizes=[2] * 10),
+}
+
+
+def run(stream, t=0.5, lib="numpy", with_zbar=False):
+    batches, mu = make_stream(**stream)
+    mon = BoundMonitor(stream["C"], t, class_means=mu)
+    ref = Reference(stream["C"], t)
+    rng = np.random.default_rng(99)
+    for z0, z1, y in batches:
+        zbar = 0.3 * rng.normal(size=z0.shape) if with_zbar else None
+        ref.add(z0, z1, y, mu, zbar)
+        if lib == "torch":
+            import torch
+
+            args = [torch.tensor(z0), torch.tensor(z1), torch.tensor(y)]
+            zb = None if zbar is None else torch.tensor(zbar)
+        else:
+            args, zb = [z0, z1, y], zbar
+        mon.update(*args, mean_features=zb)
+    return mon, ref
+
+
+@pytest.mark.parametrize("name", list(STREAMS))
+def test_report_matches_reference(name):
+    mon, ref = run(STREAMS[name])
+    want = ref.report()
+    report = mon.compute()
+    assert_report(report, want)
+    if name == "small-varying":
+        assert 0 < report.upsilon < 1 and 0 < report.tau < 1  # both kinds of batch
+    if name == "wide-K":
+        assert report.K is None and report.n_anchors == 2478
+
+
+def test_report_matches_reference_with_mean_features():
+    mon, ref = run(STREAMS["small-varying"], t=0.2, with_zbar=True)
+    assert_report(mon.compute(), ref.report())
+
+
+def test_report_matches_reference_torch():
+    pytest.importorskip("torch")
+    for name in ("small-varying", "wide-K"):
+        mon, ref = run(STREAMS[name], lib="torch")
+        assert_report(mon.compute(), ref.report())
+
+
+def test_report_fields_and_terms():
+    mon, _ = run(STREAMS["cifar10-like"])
+    r = mon.compute()
+    assert r.K == 31 and r.C == 10 and r.n_batches == 12 and r.n_anchors == 384
+    terms = r.terms
+    assert isinstance(terms, BoundTerms)
+    for name in ("contrastive", "upsilon", "sup", "sub", "collision", "d", "tau", "curl_sub",
+                 "K", "C"):
+        assert getattr(terms, name) == getattr(r, name)
+    assert ns21_lower_bound(terms) == r.ns21_bound
+    assert r.holds == (r.ns21_bound <= r.contrastive)
+    # the theoretical values of MATH.md section 3 (C = 10, K + 1 = 32)
+    assert r.theory_upsilon == pytest.approx(0.6909756324, abs=1e-9)
+    assert r.theory_tau == pytest.approx(0.962, abs=1e-3)
+    assert r.theory_collision == pytest.approx(1.317, abs=1e-3)
+    flat = r.to_dict(prefix="bound/")
+    assert all(k.startswith("bound/") for k in flat)
+    assert all(isinstance(v, float) for v in flat.values())
+    assert flat["bound/holds"] in (0.0, 1.0)
+    text = str(r)
+    for label in ("L_Info", "upsilon", "E ln(1+Col)", "NS21 bound on L_Info", "theory",
+                  "holds"):
+        assert label in text
+    assert repr(r).startswith("BoundReport(contrastive=")
+
+
+def test_nonuniform_prior_theory():
+    from couponbound.collision import collision_prob, expected_log_collision
+    from couponbound.coupon import coverage_prob
+
+    probs = [0.5, 0.3, 0.2]
+    mon = BoundMonitor(3, 0.5, probs=probs)
+    mon.update_losses(contrastive=[1.0] * 8, sup=[0.5] * 8, d=0.0, labels=[0, 1, 2, 0, 1, 0, 0, 2])
+    r = mon.compute()
+    assert r.theory_upsilon == pytest.approx(coverage_prob(7, probs=probs), rel=1e-12)
+    assert r.theory_tau == pytest.approx(collision_prob(7, probs=probs), rel=1e-12)
+    assert r.theory_collision == pytest.approx(expected_log_collision(7, probs=probs), rel=1e-12)
+    uniform = BoundMonitor(3, 0.5)
+    uniform.update_losses(contrastive=1.0, sup=0.5, d=0.0, class_counts=[4, 2, 2])
+    assert uniform.compute().theory_upsilon != pytest.approx(r.theory_upsilon)
+
+
+def test_vacuous_bounds_are_inf_without_warnings():
+    mon = BoundMonitor(5, 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            mon.update_losses(contrastive=[2.0, 2.0], sup=[1.0, 1.0], sub=[0.5, 0.5],
+                              d=[-0.1, -0.1], labels=[0, 0])
+        r = mon.compute()
+    assert r.upsilon == 0.0 and r.sup == 0.0 and r.tau == 1.0 and r.curl_sub == 0.0
+    assert r.ns21_sup_upper == math.inf and r.curl_sup_upper == math.inf
+    assert r.theory_upsilon == 0.0
+    assert r.ns21_bound == pytest.approx(0.5 * (0.5 + math.log(2)) - 0.1)
+    assert math.isnan(r.sup_se)  # no covered batch: the ratio's denominator is empty
+
+
+# --------------------------------------------------------------------------
+# update_losses gives the same report
+# --------------------------------------------------------------------------
+
+def test_update_losses_same_report():
+    stream = STREAMS["small-varying"]
+    batches, mu = make_stream(**stream)
+    a = BoundMonitor(stream["C"], 0.5, class_means=mu)
+    b = BoundMonitor(stream["C"], 0.5)
+    c = BoundMonitor(stream["C"], 0.5)
+    for z0, z1, y in batches:
+        a.update(z0, z1, y)
+        rows, covered = ref_anchor_values(z0, z1, y, mu, 0.5)
+        con, sup, sub, _, d, _ = (np.array(col) for col in zip(*rows, strict=True))
+        b.update_losses(contrastive=con, sup=sup, sub=sub, d=d, labels=y)
+        c.update_losses(contrastive=con.mean(), sup=sup.mean(), sub=sub.mean(), d=d.mean(),
+                        class_counts=np.bincount(y, minlength=stream["C"]))
+    ra, rb, rc = a.compute(), b.compute(), c.compute()
+    for f in ra.to_dict():
+        va, vb = getattr(ra, f), getattr(rb, f)
+        if va is None or isinstance(va, bool | int):
+            assert va == vb, f
+        elif math.isnan(va):
+            assert math.isnan(vb), f
+        else:
+            assert vb == pytest.approx(va, rel=1e-9, abs=1e-12), f
+    # without per-anchor labels the CURL terms are unknown, the rest is the same
+    assert math.isnan(rc.curl_sub) and math.isnan(rc.curl_bound) and not rc.curl_holds
+    for f in ("contrastive", "upsilon", "sup", "sub", "collision", "d", "tau", "ns21_bound",
+              "contrastive_se", "ns21_bound_se", "theory_upsilon"):
+        assert getattr(rc, f) == pytest.approx(getattr(ra, f), rel=1e-9, abs=1e-12), f
+
+
+# --------------------------------------------------------------------------
+# merge, sync, save / load
+# --------------------------------------------------------------------------
+
+def _same(r1: BoundReport, r2: BoundReport, tol=0.0):
+    d1, d2 = r1.to_dict(), r2.to_dict()
+    assert d1.keys() == d2.keys()
+    for k in d1:
+        if math.isnan(d1[k]):
+            assert math.isnan(d2[k]), k
+        elif tol == 0.0:
+            assert d1[k] == d2[k], (k, d1[k], d2[k])
+        else:
+            assert d2[k] == pytest.approx(d1[k], rel=tol, abs=tol), k
+
+
+def test_merge_equals_single_run():
+    stream = STREAMS["small-varying"]
+    batches, mu = make_stream(**stream)
+    whole = BoundMonitor(4, 0.5, class_means=mu)
+    parts = [BoundMonitor(4, 0.5, class_means=mu) for _ in range(3)]
+    for j, (z0, z1, y) in enumerate(batches):
+        whole.update(z0, z1, y)
+        parts[j % 3].update(z0, z1, y)
+    parts[0].merge(parts[1])
+    parts[0].merge(parts[2])
+    _same(whole.compute(), parts[0].compute(), tol=1e-12)
+
+
+def test_merge_rejects_other_configuration():
+    a = BoundMonitor(4, 0.5, class_means=np.eye(4))
+    before = a.state_dict()
+    for other in (BoundMonitor(5, 0.5), BoundMonitor(4, 0.25),
+                  BoundMonitor(4, 0.5, probs=[0.1, 0.2, 0.3, 0.4]),
+                  BoundMonitor(4, 0.5, class_means=2 * np.eye(4))):
+        with pytest.raises(ValueError, match="configuration|class_means"):
+            a.merge(other)
+    with pytest.raises(TypeError):
+        a.merge("not a monitor")
+    assert a.state_dict() == before
+
+
+class FakeWorld:
+    """An all-reduce over threads, as torch.distributed would do over processes."""
+
+    def __init__(self, size):
+        self.size = size
+        self.buf = [None] * size
+        self.barrier = threading.Barrier(size)
+
+    def all_reduce(self, rank):
+        def reduce(vec):
+            self.buf[rank] = np.array(vec, dtype=np.float64)
+            self.barrier.wait()
+            total = np.sum(self.buf, axis=0)
+            self.barrier.wait()
+            return total
+
+        return reduce
+
+
+def _run_ranks(monitors, action):
+    world = FakeWorld(len(monitors))
+    errors = [None] * len(monitors)
+    results = [None] * len(monitors)
+
+    def work(rank):
+        try:
+            results[rank] = action(monitors[rank], world.all_reduce(rank))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors[rank] = exc
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in range(len(monitors))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return results, errors
+
+
+def test_sync_equals_single_run():
+    stream = STREAMS["wide-K"]
+    batches, mu = make_stream(**stream)
+    whole = BoundMonitor(100, 0.5, class_means=mu)
+    ranks = [BoundMonitor(100, 0.5, class_means=mu) for _ in range(2)]
+    for j, (z0, z1, y) in enumerate(batches):
+        whole.update(z0, z1, y)
+        ranks[j % 2].update(z0, z1, y)
+    local = [r.state_dict() for r in ranks]
+    # compute(all_reduce=...) reports globally and keeps the local state
+    reports, errors = _run_ranks(ranks, lambda m, ar: m.compute(all_reduce=ar))
+    assert errors == [None, None]
+    assert [r.state_dict() for r in ranks] == local
+    for rep in reports:
+        _same(whole.compute(), rep, tol=1e-12)
+    # sync() replaces the local state by the totals
+    _, errors = _run_ranks(ranks, lambda m, ar: m.sync(ar))
+    assert errors == [None, None]
+    for m in ranks:
+        _same(whole.compute(), m.compute(), tol=1e-12)
+
+
+@pytest.mark.parametrize("other", [
+    dict(num_classes=4, temperature=0.25),
+    dict(num_classes=4, temperature=0.5, class_means=np.eye(4)),
+    dict(num_classes=4, temperature=0.5, probs=[0.4, 0.2, 0.2, 0.2]),
+])
+def test_sync_detects_mismatched_ranks(other):
+    a = BoundMonitor(4, 0.5)
+    b = BoundMonitor(**other)
+    for m in (a, b):
+        m.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1, 1, 1])
+    before = [a.state_dict(), b.state_dict()]
+    _, errors = _run_ranks([a, b], lambda m, ar: m.sync(ar))
+    assert all(isinstance(e, ValueError) and "differ" in str(e) for e in errors)
+    assert [a.state_dict(), b.state_dict()] == before
+
+
+def test_sync_rejects_bad_all_reduce():
+    mon = BoundMonitor(2, 0.5)
+    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1])
+    before = mon.state_dict()
+    for bad in (lambda v: v[:-1], lambda v: v * np.nan, lambda v: v * 1.5, lambda v: v * 0.0,
+                lambda v: "nonsense"):
+        with pytest.raises(ValueError):
+            mon.sync(bad)
+    names = [name for name, _ in STATE_SPEC]
+
+    def shift(name, delta):
+        def reduce(v):
+            v = v.copy()
+            v[names.index(name)] += delta
+            return v
+        return reduce
+
+    for name, delta in (("n_batches", 0.5), ("n_anchors_sq", -1.0)):
+        with pytest.raises(ValueError, match=f"count '{name}'"):
+            mon.sync(shift(name, delta))
+    assert mon.state_dict() == before
+
+
+def test_state_dict_json_and_crash_resume():
+    stream = STREAMS["small-varying"]
+    batches, mu = make_stream(**stream)
+    straight = BoundMonitor(4, 0.5, class_means=mu)
+    first = BoundMonitor(4, 0.5, class_means=mu)
+    for z0, z1, y in batches:
+        straight.update(z0, z1, y)
+    for z0, z1, y in batches[:5]:
+        first.update(z0, z1, y)
+    saved = json.dumps(first.state_dict(), allow_nan=False)  # strict JSON
+    del first  # "crash"
+    resumed = BoundMonitor(4, 0.5)  # class means come back from the state
+    resumed.load_state_dict(json.loads(saved))
+    np.testing.assert_array_equal(resumed.class_means, mu)
+    for z0, z1, y in batches[5:]:
+        resumed.update(z0, z1, y)
+    _same(straight.compute(), resumed.compute())  # bit for bit
+
+
+def test_load_state_from_other_configuration():
+    src = BoundMonitor(4, 0.5, class_means=np.eye(4))
+    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1, 1, 1])
+    state = src.state_dict()
+    for target, match in ((BoundMonitor(3, 0.5), "num_classes"),
+                          (BoundMonitor(4, 0.7), "temperature"),
+                          (BoundMonitor(4, 0.5, counts=[1, 2, 3, 4]), "probs"),
+                          (BoundMonitor(4, 0.5, class_means=np.ones((4, 4))), "class_means")):
+        before = target.state_dict()
+        with pytest.raises(ValueError, match=match):
+            target.load_state_dict(state)
+        assert target.state_dict() == before
+
+
+@pytest.mark.parametrize("corrupt,match", [
+    (lambda s: s.update(format="other"), "not a couponbound.BoundMonitor"),
+    (lambda s: s.update(version=99), "version"),
+    (lambda s: s["state"].pop("sum_d"), "missing"),
+    (lambda s: s["state"].update(extra=1.0), "unknown"),
+    (lambda s: s["state"].update(n_batches=-1), "n_batches"),
+    (lambda s: s["state"].update(n_batches=1.5), "n_batches"),
+    (lambda s: s["state"].update(sum_d=float("nan")), "sum_d"),
+    (lambda s: s["state"].update(n_covered=5), "n_covered"),
+    (lambda s: s.update(class_means=[[1.0]]), "class_means"),
+])
+def test_load_state_rejects_corrupt_state(corrupt, match):
+    src = BoundMonitor(2, 0.5)
+    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1])
+    state = json.loads(json.dumps(src.state_dict()))
+    corrupt(state)
+    target = BoundMonitor(2, 0.5)
+    target.update_losses(contrastive=2.0, sup=1.0, d=0.0, labels=[1, 0])
+    before = target.state_dict()
+    with pytest.raises(ValueError, match=match):
+        target.load_state_dict(state)
+    assert target.state_dict() == before
+
+
+# --------------------------------------------------------------------------
+# bad input leaves the state exactly as it was
+# --------------------------------------------------------------------------
+
+def _bad_calls(z0, z1, y, mu):
+    nan = z0.copy()
+    nan[1, 2] = np.nan
+    inf = z1.copy()
+    inf[0, 0] = np.inf
+    zero = z0.copy()
+    zero[3] = 0.0
+    yb = y.copy()
+    yb[2] = 4
+    yn = y.copy()
+    yn[0] = -1
+    return [
+        ("positive must have the shape", lambda m: m.update(z0, z1[:-1], y)),
+        ("labels must have shape", lambda m: m.update(z0, z1, y[:-1])),
+        ("mean_features must have the shape", lambda m: m.update(z0, z1, y, z0[:-1])),
+        ("feature dimension", lambda m: m.update(z0[:, :-1], z1[:, :-1], y)),
+        (r"labels\[2\] = 4", lambda m: m.update(z0, z1, yb)),
+        (r"labels\[0\] = -1", lambda m: m.update(z0, z1, yn)),
+        ("anchor must be finite", lambda m: m.update(nan, z1, y)),
+        ("positive must be finite", lambda m: m.update(z0, inf, y)),
+        ("mean_features must be finite", lambda m: m.update(z0, z1, y, nan)),
+        ("anchor row 3 has norm 0", lambda m: m.update(zero, z1, y)),
+        ("empty batch", lambda m: m.update(z0[:0], z1[:0], y[:0])),
+        ("class_means must have shape", lambda m: m.update(z0, z1, y, class_means=mu[:-1])),
+        ("contrastive must be finite",
+         lambda m: m.update_losses(contrastive=[np.nan] * 6, sup=1.0, d=0.0, labels=y)),
+        ("sup is a loss", lambda m: m.update_losses(contrastive=1.0, sup=-1.0, d=0.0, labels=y)),
+        ("d is NS21", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.5, labels=y)),
+        ("contrastive must be a scalar",
+         lambda m: m.update_losses(contrastive=[1.0] * 5, sup=1.0, d=0.0, labels=y)),
+        (r"labels\[2\] = 4", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
+                                                       labels=yb)),
+        ("is required", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
+                                                  labels=[0, 0, 1])),
+        ("empty batch", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
+                                                  class_counts=[0, 0, 0, 0])),
+        ("fit_class_means", lambda m: m.fit_class_means(z0, y)),
+        ("cannot change class_means", lambda m: setattr(m, "class_means", 2 * mu)),
+    ]
+
+
+def test_bad_input_leaves_state_unchanged():
+    rng = np.random.default_rng(5)
+    mu = rng.normal(size=(4, 5))
+    y = np.array([0, 1, 2, 3, 1, 1])
+    z0, z1 = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
+    mon = BoundMonitor(4, 0.5, class_means=mu)
+    mon.update(z0, z1, y)
+    mon.update_losses(contrastive=1.0, sup=1.0, sub=0.5, d=-0.1, labels=[0, 0, 1])
+    before = mon.state_dict()
+    report = mon.compute()
+    for match, call in _bad_calls(z0, z1, y, mu):
+        with pytest.raises(ValueError, match=match):
+            call(mon)
+        assert mon.state_dict() == before, match
+    _same(report, mon.compute())
+    with pytest.raises(TypeError):
+        mon.update(z0, z1, y.astype(float))
+    assert mon.state_dict() == before
+
+
+def test_bad_input_torch_leaves_state_unchanged():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    mu = rng.normal(size=(4, 5))
+    y = np.array([0, 1, 2, 3, 1, 1])
+    z0, z1 = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
+    mon = BoundMonitor(4, 0.5, class_means=torch.tensor(mu))
+    mon.update(torch.tensor(z0), torch.tensor(z1), torch.tensor(y))
+    before = mon.state_dict()
+    for match, call in _bad_calls(z0, z1, y, mu)[:11]:
+        with pytest.raises(ValueError, match=match):
+            call(_TorchProxy(mon, torch))
+        assert mon.state_dict() == before, match
+    with pytest.raises(TypeError, match="same array library"):
+        mon.update(torch.tensor(z0), z1, y)
+    assert mon.state_dict() == before
+
+
+class _TorchProxy:
+    """Forwards update() with every numpy argument turned into a torch tensor."""
+
+    def __init__(self, mon, torch):
+        self.mon, self.torch = mon, torch
+
+    def update(self, *args, **kwargs):
+        conv = [self.torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+        return self.mon.update(*conv, **kwargs)
+
+
+def test_constructor_errors():
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+        BoundMonitor(10, 0.0)
+    with pytest.raises(ValueError, match="temperature"):
+        BoundMonitor(10, -1)
+    with pytest.raises(ValueError, match="num_classes"):
+        BoundMonitor(0, 0.5)
+    with pytest.raises(ValueError, match="class_means must have num_classes = 3 rows"):
+        BoundMonitor(3, 0.5, class_means=np.eye(4))
+    with pytest.raises(ValueError, match="probs"):
+        BoundMonitor(3, 0.5, probs=[0.5, 0.5])
+
+
+def test_class_means_lifecycle():
+    rng = np.random.default_rng(7)
+    mon = BoundMonitor(3, 0.5)
+    z = rng.normal(size=(9, 4))
+    y = np.arange(9) % 3
+    with pytest.raises(ValueError, match="class_means are needed"):
+        mon.update(z, z, y)
+    mu = mon.fit_class_means([(z[:4], y[:4]), (z[4:], y[4:])])
+    np.testing.assert_allclose(mu, [z[y == c].mean(axis=0) for c in range(3)], rtol=1e-12)
+    np.testing.assert_array_equal(mon.class_means, mu)
+    mon.update(z, z, y)
+    mon.class_means = mu  # the same means: allowed
+    mon.reset()
+    assert mon.n_batches == 0
+    mon.class_means = 2 * mu  # after reset: allowed
+    with pytest.raises(ValueError, match="no batch yet"):
+        mon.compute()
+    # per-batch class means override the monitor's
+    a = BoundMonitor(3, 0.5)
+    b = BoundMonitor(3, 0.5, class_means=mu)
+    a.update(z, z, y, class_means=mu)
+    b.update(z, z, y)
+    _same(a.compute(), b.compute())
+
+
+def test_memory_does_not_grow():
+    mon = BoundMonitor(3, 0.5)
+    sizes = set()
+    rng = np.random.default_rng(8)
+    for j in range(600):
+        n = 1 + j % 300
+        mon.update_losses(contrastive=1.0, sup=1.0, sub=1.0, d=0.0,
+                          labels=rng.integers(0, 3, n))
+        if j in (10, 599):
+            state = mon.state_dict()
+            sizes.add((len(state["state"]), len(json.dumps(state)) < 6000))
+    assert sizes == {(len(STATE_SPEC), True)}
+    assert len(mon._theory_cache) <= 256
+    assert all(isinstance(v, int | float) for v in mon.state_dict()["state"].values())

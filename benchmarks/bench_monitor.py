@@ -104,7 +104,16 @@ def bench_torch(repeats: int) -> dict[str, float] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=40)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch.set_num_threads (default: torch's own choice)")
     args = parser.parse_args()
+    if args.threads is not None:
+        try:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        except ImportError:
+            pass
     print(f"K+1 = {N}, d = {D}, C = {C}, float32; medians of {args.repeats} interleaved runs")
     print(f"{'library':<8}{'infonce [ms]':>14}{'update/infonce':>16}{'update_losses/infonce':>23}")
     for name, bench in (("numpy", bench_numpy), ("torch", bench_torch)):

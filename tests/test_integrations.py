@@ -288,3 +288,26 @@ def test_lightning_trainer_logs_report(tmp_path):
     assert train_cb.last_report is not None and val_cb.last_report is not None
     assert float(metrics["val_bound/contrastive"]) == pytest.approx(
         val_cb.last_report.contrastive, rel=1e-6)
+
+
+def test_adapters_work_without_importing_torch():
+    code = textwrap.dedent("""
+        import sys
+        from types import SimpleNamespace
+        import numpy as np
+        from couponbound.monitor import BoundMonitor
+        from couponbound.integrations.torch import all_reduce_sum, is_distributed
+        from couponbound.integrations.lightning import CallbackLogic
+        assert not is_distributed()
+        assert all_reduce_sum(np.array([1.0])).tolist() == [1.0]
+        logged = {}
+        module = SimpleNamespace(log_dict=lambda m, **kw: logged.update(m))
+        cb = CallbackLogic(BoundMonitor(2, 0.5), every_n_steps=1)
+        out = {"contrastive": 1.0, "sup": 1.0, "d": 0.0, "labels": [0, 1]}
+        cb.on_train_batch_end(SimpleNamespace(), module, out, None, 0)
+        assert logged["bound/n_batches"] == 1.0
+        bad = [m for m in ("torch", "lightning", "pytorch_lightning") if m in sys.modules]
+        sys.exit(f"imported {bad}" if bad else 0)
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr

@@ -4,7 +4,9 @@ The monitor's :meth:`~couponbound.monitor.BoundMonitor.sync` and
 ``compute(all_reduce=...)`` take any function that sums a float64 vector over
 processes; :func:`make_all_reduce` builds one from ``torch.distributed``
 (gloo on CPU, NCCL on the current CUDA device, or any backend with a device
-you name).  torch is imported by the functions, when called.
+you name).  Nothing here imports torch: if the program has not imported
+``torch.distributed``, no process group can exist and the all-reduce is the
+identity.
 
 Examples
 --------
@@ -16,6 +18,7 @@ array([1., 2.])
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,10 +35,16 @@ __all__ = ["all_reduce_sum", "is_distributed", "make_all_reduce", "sync"]
 
 def is_distributed(group: Any = None) -> bool:
     """``True`` when ``torch.distributed`` is initialised with more than one process."""
-    import torch.distributed as dist
+    dist = _initialised_dist()
+    return dist is not None and dist.get_world_size(group) > 1
 
-    return bool(dist.is_available() and dist.is_initialized()
-                and dist.get_world_size(group) > 1)
+
+def _initialised_dist() -> Any:
+    """``torch.distributed`` if a process group is initialised, else ``None`` (no import)."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is None or not (dist.is_available() and dist.is_initialized()):
+        return None
+    return dist
 
 
 def _reduce_device(group: Any) -> torch.device:
@@ -76,12 +85,12 @@ def all_reduce_sum(values: NDArray[np.float64], *, group: Any = None,
         The sum over processes (a copy of *values* when ``torch.distributed``
         is not initialised, so single-process code needs no special case).
     """
-    import torch
-    import torch.distributed as dist
-
     arr = np.asarray(values, dtype=np.float64)
-    if not (dist.is_available() and dist.is_initialized()):
+    dist = _initialised_dist()
+    if dist is None:
         return arr.copy()
+    import torch
+
     dev = _reduce_device(group) if device is None else torch.device(device)
     t = torch.as_tensor(arr.copy(), dtype=torch.float64, device=dev)
     dist.all_reduce(t, op=dist.ReduceOp.SUM, group=group)

@@ -1,9 +1,78 @@
 """couponbound: exact, fast coupon-collector coverage and the NS21 bounds.
 
-``import couponbound`` is light: numpy and scipy only.  matplotlib, sympy and
-any deep-learning framework are imported by the functions that need them.
+How many negative samples does a contrastive batch need, and what does the
+theory of Nozawa & Sato (NS21, NeurIPS 2021) then promise about downstream
+classification?  The public API:
+
+* coverage: :func:`coverage_prob`, :func:`log_coverage_prob`,
+  :func:`coverage_bounds`, :func:`completion_time`, :func:`expected_draws`,
+  :func:`required_negatives`;
+* collisions: :func:`collision_prob`, :func:`collision_pmf`,
+  :func:`expected_log_collision`;
+* bounds: :class:`BoundTerms`, :func:`ns21_lower_bound`,
+  :func:`ns21_sup_upper_bound`, :func:`arora_lower_bound`,
+  :func:`arora_sup_upper_bound`, :func:`decompose`, :func:`sup_upper_bounds`,
+  :func:`ns21_bound_curve`;
+* the training hook: :class:`BoundMonitor`, :class:`BoundReport`.
+
+``import couponbound`` is light (numpy and scipy): matplotlib, sympy and any
+deep-learning framework are imported only by the functions that need them
+(:mod:`couponbound.plot`, :mod:`couponbound.symbolic`,
+:mod:`couponbound.integrations`).
 """
 
 from __future__ import annotations
 
+from .asymptotic import CoverageBounds, coverage_bounds
+from .bounds import (
+    BoundTerms,
+    NS21Decomposition,
+    SupUpperBounds,
+    VacuousBoundWarning,
+    arora_lower_bound,
+    arora_sup_upper_bound,
+    decompose,
+    ns21_bound_curve,
+    ns21_lower_bound,
+    ns21_sup_upper_bound,
+    sup_upper_bounds,
+)
+from .collision import collision_pmf, collision_prob, expected_log_collision
+from .coupon import (
+    CompletionTime,
+    completion_time,
+    coverage_prob,
+    expected_draws,
+    log_coverage_prob,
+    required_negatives,
+)
+from .monitor import BoundMonitor, BoundReport
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "BoundMonitor",
+    "BoundReport",
+    "BoundTerms",
+    "CompletionTime",
+    "CoverageBounds",
+    "NS21Decomposition",
+    "SupUpperBounds",
+    "VacuousBoundWarning",
+    "arora_lower_bound",
+    "arora_sup_upper_bound",
+    "collision_pmf",
+    "collision_prob",
+    "completion_time",
+    "coverage_bounds",
+    "coverage_prob",
+    "decompose",
+    "expected_draws",
+    "expected_log_collision",
+    "log_coverage_prob",
+    "ns21_bound_curve",
+    "ns21_lower_bound",
+    "ns21_sup_upper_bound",
+    "required_negatives",
+    "sup_upper_bounds",
+]

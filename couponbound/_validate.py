@@ -126,11 +126,15 @@ class Prior:
     counts : tuple of int or None
         The integer class counts when the user gave ``counts=``; exact
         arithmetic and the without-replacement model use them.
+    raw_probs : tuple of float or None
+        The probabilities exactly as the user gave them; exact arithmetic
+        takes their binary values as rationals and renormalises exactly.
     """
 
     C: int
     probs: NDArray[np.float64] | None
     counts: tuple[int, ...] | None = None
+    raw_probs: tuple[float, ...] | None = None
 
     @property
     def uniform(self) -> bool:
@@ -150,7 +154,8 @@ class Prior:
             return [Fraction(c, total) for c in self.counts]
         if self.probs is None:
             return [Fraction(1, self.C)] * self.C
-        fr = [Fraction(float(p)) for p in self.probs]
+        source = self.raw_probs if self.raw_probs is not None else tuple(self.probs)
+        fr = [Fraction(float(p)) for p in source]
         ftotal = sum(fr, Fraction(0))
         return [f / ftotal for f in fr]
 
@@ -220,4 +225,5 @@ def resolve_prior(
         p = arr / s
     if np.all(p == p[0]) or (int_counts is not None and len(set(int_counts)) == 1):
         return Prior(C=int(arr.size), probs=None, counts=int_counts)
-    return Prior(C=int(arr.size), probs=p, counts=int_counts)
+    raw = tuple(float(v) for v in arr) if source == "probs" else None
+    return Prior(C=int(arr.size), probs=p, counts=int_counts, raw_probs=raw)

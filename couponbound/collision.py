@@ -25,7 +25,6 @@ from typing import Any, TypeAlias, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import binom
 
 from couponbound._validate import Prior, check_int_array, resolve_prior, short_repr
 
@@ -148,6 +147,8 @@ def _chunks(sizes: NDArray[np.int64]) -> list[slice]:
 
 def _binom_terms(K: int, p: NDArray[np.float64], lo: NDArray[np.int64], hi: NDArray[np.int64]
                  ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    from scipy.stats import binom  # lazily: scipy.stats costs ~0.7 s to import
+
     m, group = _expand(lo, hi)
     # scipy's binom.pmf (Boost, Loader-type algorithm) has full relative accuracy;
     # binom.logpmf goes through gammaln differences and loses ~1e-8 at K = 1e7.
@@ -164,6 +165,8 @@ def _hyper_terms(K: int, a: NDArray[np.int64], b: NDArray[np.int64], lo: NDArray
     constant per group (the R ``dhyper`` construction, Loader 2000); callers
     normalise each group by its sum, so the constant never needs computing.
     """
+    from scipy.stats import binom
+
     m, group = _expand(lo, hi)
     pop = (a + b).astype(np.float64)
     q = np.where(pop > 0, K / np.maximum(pop, 1.0), 0.0)

@@ -484,8 +484,8 @@ def coverage_prob(
     array([0.00036288, 0.69097563])
     >>> coverage_prob(3, 2, method="exact")
     Fraction(7, 8)
-    >>> coverage_prob(5, counts=[3, 3, 2], replacement=False)
-    0.75
+    >>> coverage_prob(5, counts=[3, 3, 2], replacement=False)  # 1 - 1/binom(8, 6)
+    0.9642857142...
     """
     meth = _check_method(method)
     dps_i = _check_dps(dps, meth)
@@ -533,8 +533,10 @@ def log_coverage_prob(
     Examples
     --------
     >>> from couponbound import log_coverage_prob
-    >>> log_coverage_prob(127, 1000)      # upsilon = 1000!/1000^1000 * ... underflows float64
-    -900.0...
+    >>> log_coverage_prob(1499, 1000)     # upsilon ~ 1e-154
+    -355.34559426...
+    >>> log_coverage_prob(1099, 1000)     # far below the float64 range
+    -731.41869241...
     >>> log_coverage_prob(0, 3)
     -inf
     """
@@ -795,8 +797,8 @@ def completion_time(C: int | None = None, *, probs: Any = None, counts: Any = No
     >>> from couponbound import completion_time
     >>> completion_time(100).mean()
     518.737751763962
-    >>> completion_time(probs=[0.5, 0.25, 0.25]).cdf(3)
-    0.375
+    >>> completion_time(probs=[0.5, 0.25, 0.25]).cdf(3)   # 3! * 0.5 * 0.25 * 0.25
+    0.1875...
     """
     prior = resolve_prior(C, probs, counts)
     return CompletionTime(prior.C, None if prior.uniform else prior.probs)
@@ -878,7 +880,7 @@ def required_negatives(
     >>> required_negatives(10)
     65
     >>> required_negatives(100, confidence=0.5)
-    490
+    496
     """
     conf = check_probability(confidence, "confidence")
     model = _make_model(C, probs, counts, replacement)

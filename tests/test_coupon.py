@@ -1,0 +1,494 @@
+"""The coupon-collector core against exact oracles (issue 2)."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from oracles import (
+    expected_T_subsets,
+    frac_log,
+    hypergeometric_ie,
+    mp_uniform_log,
+    rel_err_log,
+    subsets_ie,
+    subsets_ie_probs,
+    uniform_ie,
+    uniform_stirling,
+)
+
+from couponbound.coupon import (
+    completion_time,
+    coverage_prob,
+    expected_draws,
+    log_coverage_prob,
+    required_negatives,
+)
+
+TOL = 1e-12
+
+
+def rel(a: float, b: Fraction) -> float:
+    if b == 0:
+        return abs(a)
+    with mpmath.workdps(40):
+        return abs(float(mpmath.mpf(a) / (mpmath.mpf(b.numerator) / b.denominator) - 1))
+
+
+# ---------------------------------------------------------------------------
+# the oracles agree with each other (so a bug in one cannot hide)
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("C,n", [(1, 1), (2, 5), (5, 5), (7, 30), (12, 40), (30, 100)])
+def test_oracles_agree(C: int, n: int) -> None:
+    assert uniform_ie(n, C) == uniform_stirling(n, C)
+    if C <= 12:
+        assert subsets_ie(n, [1] * C) == uniform_ie(n, C)
+    assert abs(float(mp_uniform_log(n, C)) - frac_log(uniform_ie(n, C))) < 1e-13
+
+
+# ---------------------------------------------------------------------------
+# MATH.md sanity values
+# ---------------------------------------------------------------------------
+
+def test_math_md_sanity_values() -> None:
+    assert coverage_prob(31, 10) == pytest.approx(0.6909756324, rel=1e-10)
+    exact = uniform_ie(128, 100)
+    assert rel(coverage_prob(127, 100), exact) < TOL
+    assert coverage_prob(127, 100) == pytest.approx(1.5036e-22, rel=1e-4)
+    # the cancellation MATH.md 2.5 warns about: naive float inclusion-exclusion
+    naive = sum((-1) ** i * math.comb(100, i) * (1 - i / 100) ** 128 for i in range(101))
+    assert abs(naive - float(exact)) > 1e-8  # garbage, many orders above the true value
+    # upsilon_n = 0 below C and C!/C^C at n = C
+    assert coverage_prob(8, 10) == 0.0
+    assert rel(coverage_prob(9, 10), Fraction(math.factorial(10), 10**10)) < TOL
+
+
+def test_ns21_table3_expected_draws() -> None:
+    # NS21 Table 3: E[K+1] rounded up
+    for C, want in [(2, 3), (4, 9), (10, 30), (100, 519), (3029, 26030)]:
+        assert math.ceil(expected_draws(C)) == want
+        exact = C * sum(Fraction(1, j) for j in range(1, C + 1))
+        assert completion_time(C).mean() == pytest.approx(float(exact), rel=1e-14)
+
+
+# ---------------------------------------------------------------------------
+# accuracy: uniform prior
+# ---------------------------------------------------------------------------
+
+def test_uniform_exact_small_all_n() -> None:
+    """Every n from C - 1 to far right for small C, against integers."""
+    worst = 0.0
+    for C in (2, 3, 5, 10, 17, 40):
+        ns = np.arange(C - 1, int(8 * C * math.log(C)) + 30)
+        fast = coverage_prob(ns - 1, C)
+        for n, f in zip(ns, fast, strict=True):
+            e = uniform_ie(int(n), C)
+            if e == 0:
+                assert f == 0.0
+                continue
+            worst = max(worst, rel(float(f), e))
+    assert worst < TOL
+
+
+def test_uniform_random_large_C_against_mpmath() -> None:
+    """C up to 10^4 and n = C ln C + x C with x from -0.6 ln C (upsilon ~ exp(-C^0.6),
+    the saddle-point path) to beyond 5 C ln C (inclusion-exclusion path), against
+    inclusion-exclusion at adaptive precision."""
+    rng = np.random.default_rng(20211206)
+    worst = 0.0
+    regions = {"left": 0, "right": 0}
+    for i in range(120):
+        C = int(np.exp(rng.uniform(math.log(2), math.log(10_000))))
+        if i % 3 == 2:
+            n = int(rng.integers(C, int(6 * C * math.log(C)) + C + 2))
+        else:
+            lo = -0.6 * math.log(C)
+            x = rng.uniform(lo, -1.2) if (i % 3 == 0 and lo < -1.3) else rng.uniform(-1.2, 5.0)
+            n = max(C, int(C * math.log(C) + x * C))
+        t1 = C * math.exp(n * math.log1p(-1 / C)) if C > 1 else 0.0
+        regions["left" if t1 > 3 else "right"] += 1
+        lf = log_coverage_prob(n - 1, C)
+        lm = mp_uniform_log(n, C)
+        worst = max(worst, rel_err_log(lf, lm))
+    assert worst < TOL
+    assert min(regions.values()) >= 30  # both numerical paths were exercised
+
+
+def test_uniform_far_tails_log() -> None:
+    """log upsilon where upsilon is ~1e-300 and far below (float64 underflows)."""
+    rng = np.random.default_rng(7)
+    worst = 0.0
+    for _ in range(10):
+        C = int(rng.integers(150, 700))
+        n = int(rng.integers(C, int(1.6 * C)))
+        lf = log_coverage_prob(n - 1, C)
+        lm = mp_uniform_log(n, C)
+        assert float(lm) < -40
+        assert abs(lf - float(lm)) <= TOL * abs(float(lm))
+        worst = max(worst, abs(lf - float(lm)) / abs(float(lm)))
+    # values just above the float64 underflow: the float itself is accurate
+    C = 1000
+    n = 1500
+    lm = mp_uniform_log(n, C)
+    assert -700 < float(lm) < -300  # 1e-300 > upsilon > 1e-308
+    assert rel_err_log(math.log(coverage_prob(n - 1, C)), lm) < TOL
+
+
+def test_uniform_near_one_and_tail_sf() -> None:
+    """Right tail: 1 - upsilon down to 1e-200 by completion_time().sf, relative."""
+    for C, n in [(10, 300), (10, 4000), (100, 2000), (100, 40000), (1000, 200000)]:
+        sf = completion_time(C).sf(n)
+        with mpmath.workdps(60):
+            exact_tail = mpmath.mpf(0)
+            for i in range(1, min(C, 60) + 1):
+                t = mpmath.binomial(C, i) * (mpmath.mpf(C - i) / C) ** n
+                exact_tail += t if i % 2 else -t
+            assert abs(float(mpmath.mpf(sf) / exact_tail - 1)) < TOL
+
+
+def test_large_C_single_value() -> None:
+    """C = 10^5, K = 1.2e6 (ImageNet-22k scale) against high precision."""
+    C, K = 100_000, 1_200_000
+    v = coverage_prob(K, C)
+    with mpmath.workdps(40):
+        acc = mpmath.mpf(0)
+        for i in range(0, 80):
+            t = mpmath.binomial(C, i) * (mpmath.mpf(C - i) / C) ** (K + 1)
+            acc += t if i % 2 == 0 else -t
+        assert abs(float(mpmath.mpf(v) / acc - 1)) < TOL
+
+
+# ---------------------------------------------------------------------------
+# accuracy: non-uniform priors, without replacement
+# ---------------------------------------------------------------------------
+
+def test_nonuniform_random_counts_small_C() -> None:
+    rng = np.random.default_rng(11)
+    worst = 0.0
+    for _ in range(120):
+        C = int(rng.integers(2, 11))
+        counts = [int(c) for c in rng.integers(1, 50, size=C)]
+        K = int(rng.integers(C - 1, 60 * C))
+        e = subsets_ie(K + 1, counts)
+        f = coverage_prob(K, counts=counts)
+        if e == 0:
+            assert f == 0.0
+            continue
+        worst = max(worst, rel(f, e))
+    assert worst < TOL
+
+
+def test_nonuniform_probs_exact_rationals() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        C = int(rng.integers(2, 9))
+        raw = rng.dirichlet(np.ones(C) * 0.7)
+        raw = np.maximum(raw, 1e-3)
+        probs = raw / raw.sum()
+        fr = [Fraction(float(p)) for p in probs]
+        total = sum(fr, Fraction(0))
+        fr = [f / total for f in fr]
+        K = int(rng.integers(C, 30 * C))
+        e = subsets_ie_probs(K + 1, fr)
+        assert rel(coverage_prob(K, probs=probs), e) < 1e-11  # probs renormalised in float
+        assert coverage_prob(K, probs=probs, method="exact") == e
+
+
+def _two_level_log(n: int, k1: int, k2: int, w1: int, w2: int) -> mpmath.mpf:
+    """log upsilon_n for k1 classes of weight w1 and k2 of weight w2: grouped
+    inclusion-exclusion sum_{j1,j2} (-1)^{j1+j2} C(k1,j1) C(k2,j2) (1 - (j1 w1 + j2 w2)/N)^n,
+    at a precision that covers the largest term, checked by doubling it."""
+    N = k1 * w1 + k2 * w2
+    mags = [
+        math.lgamma(k1 + 1) - math.lgamma(j1 + 1) - math.lgamma(k1 - j1 + 1)
+        + math.lgamma(k2 + 1) - math.lgamma(j2 + 1) - math.lgamma(k2 - j2 + 1)
+        + (n * math.log1p(-(j1 * w1 + j2 * w2) / N) if j1 * w1 + j2 * w2 < N else -math.inf)
+        for j1 in range(k1 + 1) for j2 in range(k2 + 1)
+    ]
+    top = max(mags) / math.log(10)
+    results = []
+    for dps in (int(top) + 400, int(top) + 800):
+        with mpmath.workdps(dps):
+            acc = mpmath.mpf(0)
+            idx = 0
+            for j1 in range(k1 + 1):
+                for j2 in range(k2 + 1):
+                    mag = mags[idx]
+                    idx += 1
+                    if mag / math.log(10) < top - dps - 5:
+                        continue
+                    t = mpmath.binomial(k1, j1) * mpmath.binomial(k2, j2) * (
+                        mpmath.mpf(N - j1 * w1 - j2 * w2) / N) ** n
+                    acc += t if (j1 + j2) % 2 == 0 else -t
+            results.append(mpmath.log(acc))
+    assert abs(results[0] - results[1]) < 1e-20
+    return results[1]
+
+
+def test_nonuniform_large_C_few_distinct() -> None:
+    """C = 150 and 300 with two distinct probabilities, against mpmath."""
+    for k1, k2, w1, w2 in [(50, 100, 3, 1), (60, 240, 2, 1)]:
+        counts = [w1] * k1 + [w2] * k2
+        C = k1 + k2
+        N = sum(counts)
+        for n in [C + 5, C + 60, int(C * math.log(C)), 2 * int(N * math.log(C))]:
+            lf = log_coverage_prob(n - 1, counts=counts)
+            assert rel_err_log(lf, _two_level_log(n, k1, k2, w1, w2)) < TOL
+
+
+def test_without_replacement_random() -> None:
+    rng = np.random.default_rng(3)
+    worst = 0.0
+    for _ in range(100):
+        C = int(rng.integers(1, 8))
+        counts = [int(c) for c in rng.integers(1, 30, size=C)]
+        N = sum(counts)
+        K = int(rng.integers(0, N))
+        e = hypergeometric_ie(K + 1, counts)
+        f = coverage_prob(K, counts=counts, replacement=False)
+        if e == 0:
+            assert f == 0.0
+            continue
+        worst = max(worst, rel(f, e))
+        assert coverage_prob(K, counts=counts, replacement=False, method="exact") == e
+    assert worst < TOL
+
+
+def test_without_replacement_tends_to_with_replacement() -> None:
+    small = [coverage_prob(20, counts=[m, m, 2 * m], replacement=False) for m in (10, 100, 10_000)]
+    with_r = coverage_prob(20, counts=[1, 1, 2])
+    gaps = [abs(s - with_r) for s in small]
+    assert gaps[0] > gaps[1] > gaps[2]
+    assert gaps[2] < 1e-4
+
+
+# ---------------------------------------------------------------------------
+# methods
+# ---------------------------------------------------------------------------
+
+def test_methods_exact_mpmath_auto_agree() -> None:
+    for K, C in [(0, 1), (9, 10), (31, 10), (127, 100), (600, 100)]:
+        e = coverage_prob(K, C, method="exact")
+        assert e == uniform_ie(K + 1, C)
+        m = coverage_prob(K, C, method="mpmath", dps=40)
+        assert isinstance(m, mpmath.mpf)
+        if e == 0:
+            assert m == 0
+            continue
+        with mpmath.workdps(50):
+            assert abs(m / (mpmath.mpf(e.numerator) / e.denominator) - 1) < mpmath.mpf(10) ** -38
+        assert rel(coverage_prob(K, C), e) < TOL
+
+
+def test_log_exact_and_mpmath() -> None:
+    e = uniform_ie(128, 100)
+    assert log_coverage_prob(127, 100, method="exact") == frac_log(e)
+    lm = log_coverage_prob(127, 100, method="mpmath", dps=30)
+    assert abs(float(lm) - frac_log(e)) < 1e-13
+    assert log_coverage_prob(5, 10, method="exact") == -math.inf
+
+
+def test_include_anchor_false() -> None:
+    assert coverage_prob(32, 10, include_anchor=False) == coverage_prob(31, 10)
+    assert coverage_prob(0, 1, include_anchor=False) == 0.0
+    assert coverage_prob(0, 1) == 1.0
+
+
+def test_vectorised_shapes_and_types() -> None:
+    out = coverage_prob([[9, 31], [100, 200]], 10)
+    assert isinstance(out, np.ndarray) and out.shape == (2, 2)
+    assert isinstance(coverage_prob(31, 10), float)
+    assert isinstance(coverage_prob(np.int64(31), 10), float)
+    ex = coverage_prob([3, 4], 2, method="exact")
+    assert ex.dtype == object and ex[0] == Fraction(7, 8)
+
+
+# ---------------------------------------------------------------------------
+# completion time, expected draws, required negatives
+# ---------------------------------------------------------------------------
+
+def test_completion_time_pmf_cdf_exact() -> None:
+    for C, weights in [(6, None), (4, [1, 2, 3, 6])]:
+        T = completion_time(C) if weights is None else completion_time(counts=weights)
+        w = [1] * C if weights is None else weights
+        for n in range(C - 1, 12 * C):
+            e = subsets_ie(n, w)
+            e_prev = subsets_ie(n - 1, w) if n > 0 else Fraction(0)
+            assert rel(T.cdf(n), e) < TOL
+            assert rel(T.pmf(n), e - e_prev) < 1e-11
+            assert rel(T.sf(n), 1 - e) < TOL
+            if e > 0:
+                assert T.logcdf(n) == pytest.approx(frac_log(e), abs=1e-13 * max(1, abs(frac_log(e))))
+
+
+def test_completion_time_moments_exact() -> None:
+    for weights in ([1, 2, 3], [5, 1, 1, 2, 7, 3], [1] * 9):
+        T = completion_time(counts=weights)
+        mean = expected_T_subsets(weights)
+        assert T.mean() == pytest.approx(float(mean), rel=1e-12)
+        assert expected_draws(counts=weights, method="exact") == mean
+        # E[T^2] from the exact pmf (long tail summed exactly far enough)
+        N = sum(weights)
+        C = len(weights)
+        m2 = Fraction(0)
+        m1 = Fraction(0)
+        prev = Fraction(0)
+        for n in range(C, 60 * N):
+            cur = subsets_ie(n, weights) if len(set(weights)) > 1 else uniform_ie(n, C)
+            p = cur - prev
+            prev = cur
+            m1 += n * p
+            m2 += n * n * p
+        assert float(m1) == pytest.approx(float(mean), rel=1e-9)
+        assert T.var() == pytest.approx(float(m2 - m1 * m1), rel=1e-8)
+    T = completion_time(10)
+    h1 = sum(Fraction(1, j) for j in range(1, 11))
+    h2 = sum(Fraction(1, j * j) for j in range(1, 11))
+    assert T.var() == pytest.approx(float(100 * h2 - 10 * h1), rel=1e-14)
+
+
+def test_expected_draws_large_C_nonuniform() -> None:
+    """1e-10 relative for C up to 1e5: two-level prior against the closed form
+    E[T] = int (1 - (1-e^{-a t})^k1 (1-e^{-b t})^k2) dt computed in mpmath."""
+    for k1, k2 in [(50, 950), (20_000, 80_000)]:
+        counts = [2] * k1 + [1] * k2
+        N = sum(counts)
+        a, b = 2 / N, 1 / N
+        with mpmath.workdps(30):
+
+            def f(t: mpmath.mpf, k1: int = k1, k2: int = k2, a: float = a, b: float = b) -> mpmath.mpf:
+                return -mpmath.expm1(k1 * mpmath.log1p(-mpmath.exp(-a * t))
+                                     + k2 * mpmath.log1p(-mpmath.exp(-b * t)))
+
+            pts = [0] + [N * x for x in (0.5, 2, 5, 8, 10, 12, 14, 16, 20, 30, 60)] + [mpmath.inf]
+            ref = mpmath.quad(f, pts)
+        assert expected_draws(counts=counts) == pytest.approx(float(ref), rel=1e-10)
+
+
+def test_rvs_matches_moments() -> None:
+    for T in (completion_time(20), completion_time(probs=[0.1, 0.2, 0.3, 0.4])):
+        x = T.rvs(size=20_000, random_state=0)
+        assert x.shape == (20_000,)
+        se = T.std() / math.sqrt(x.size)
+        assert abs(x.mean() - T.mean()) < 5 * se
+        assert x.min() >= T.C
+
+
+def test_ppf_and_required_negatives_minimal() -> None:
+    for C, conf in [(2, 0.5), (10, 0.99), (10, 0.999), (30, 0.9), (100, 0.5)]:
+        K = required_negatives(C, confidence=conf)
+        assert uniform_ie(K + 1, C) >= Fraction(conf)
+        assert uniform_ie(K, C) < Fraction(conf)
+        assert completion_time(C).ppf(conf) == K + 1
+    counts = [1, 2, 3, 10]
+    K = required_negatives(counts=counts, confidence=0.9)
+    assert subsets_ie(K + 1, counts) >= Fraction(0.9) > subsets_ie(K, counts)
+    K = required_negatives(counts=[3, 5, 9], confidence=0.9, replacement=False)
+    assert hypergeometric_ie(K + 1, [3, 5, 9]) >= Fraction(0.9) > hypergeometric_ie(K, [3, 5, 9])
+
+
+# ---------------------------------------------------------------------------
+# laws (hypothesis)
+# ---------------------------------------------------------------------------
+
+small_C = st.integers(min_value=1, max_value=60)
+weights_st = st.lists(st.integers(min_value=1, max_value=20), min_size=1, max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(C=small_C, K=st.integers(min_value=0, max_value=3000))
+def test_law_in_unit_interval_and_monotone(C: int, K: int) -> None:
+    v = coverage_prob([K, K + 1, K + 7], C)
+    assert np.all((v >= 0) & (v <= 1))
+    assert v[0] <= v[1] <= v[2]
+    # non-increasing in C
+    assert coverage_prob(K, C + 1) <= v[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(w=weights_st, K=st.integers(min_value=0, max_value=400), seed=st.integers(0, 2**32 - 1))
+def test_law_order_invariance_and_schur(w: list[int], K: int, seed: int) -> None:
+    v = coverage_prob(K, counts=w)
+    perm = list(np.random.default_rng(seed).permutation(w))
+    assert coverage_prob(K, counts=perm) == pytest.approx(v, rel=1e-12, abs=1e-300)
+    # uniform prior maximises coverage (Schur-concavity)
+    assert v <= coverage_prob(K, len(w)) * (1 + 1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(w=weights_st, K=st.integers(min_value=0, max_value=300))
+def test_law_cdf_equals_coverage(w: list[int], K: int) -> None:
+    T = completion_time(counts=w)
+    assert T.cdf(K + 1) == pytest.approx(coverage_prob(K, counts=w), rel=1e-13, abs=1e-300)
+    if len(w) <= 6 and K < 120:
+        assert rel(coverage_prob(K, counts=w), subsets_ie(K + 1, w)) < TOL
+
+
+@settings(max_examples=40, deadline=None)
+@given(w=weights_st, K=st.integers(min_value=0, max_value=100))
+def test_law_without_replacement_dominates(w: list[int], K: int) -> None:
+    """Sampling without replacement covers at least as well (negative dependence)."""
+    N = sum(w)
+    K = min(K, N - 1)
+    a = coverage_prob(K, counts=w, replacement=False)
+    b = coverage_prob(K, counts=w)
+    assert a >= b * (1 - 1e-12)
+    assert 0.0 <= a <= 1.0
+
+
+# ---------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"K": -1, "C": 10}, ValueError, "K"),
+        ({"K": 2.5, "C": 10}, ValueError, "K"),
+        ({"K": "3", "C": 10}, TypeError, "K"),
+        ({"K": True, "C": 10}, TypeError, "K"),
+        ({"K": float("nan"), "C": 10}, ValueError, "K"),
+        ({"K": [1, -2], "C": 10}, ValueError, "K"),
+        ({"K": 3, "C": 0}, ValueError, "C"),
+        ({"K": 3, "C": 2.5}, ValueError, "C"),
+        ({"K": 3}, TypeError, "C"),
+        ({"K": 3, "probs": [0.5, 0.6]}, ValueError, "sum"),
+        ({"K": 3, "probs": [0.5, -0.5, 1.0]}, ValueError, "probs"),
+        ({"K": 3, "probs": [0.5, float("nan")]}, ValueError, "probs"),
+        ({"K": 3, "C": 3, "probs": [0.5, 0.5]}, ValueError, "contradicts"),
+        ({"K": 3, "counts": [1, 2.5]}, ValueError, "counts"),
+        ({"K": 3, "counts": [1, 0]}, ValueError, "counts"),
+        ({"K": 3, "probs": [0.5, 0.5], "counts": [1, 1]}, ValueError, "at most one"),
+        ({"K": 3, "C": 3, "method": "naive"}, ValueError, "method"),
+        ({"K": 3, "C": 3, "dps": 20}, ValueError, "dps"),
+        ({"K": 3, "C": 3, "replacement": False}, ValueError, "counts"),
+        ({"K": 10, "counts": [2, 3], "replacement": False}, ValueError, "N = 5"),
+        ({"K": 3, "C": 3, "include_anchor": "yes"}, TypeError, "include_anchor"),
+    ],
+)
+def test_bad_input(kwargs: dict, exc: type, match: str) -> None:
+    with pytest.raises(exc, match=match):
+        coverage_prob(**kwargs)
+    with pytest.raises(exc, match=match):
+        log_coverage_prob(**kwargs)
+
+
+def test_bad_input_other_functions() -> None:
+    with pytest.raises(ValueError, match="confidence"):
+        required_negatives(10, confidence=1.0)
+    with pytest.raises(ValueError, match="confidence"):
+        required_negatives(10, confidence=0)
+    with pytest.raises(TypeError, match="confidence"):
+        required_negatives(10, confidence="high")
+    with pytest.raises(ValueError, match="q"):
+        completion_time(10).ppf(1.5)
+    with pytest.raises(ValueError, match="n"):
+        completion_time(10).cdf(-1)
+    with pytest.raises(ValueError, match="method"):
+        expected_draws(10, method="fast")

@@ -124,31 +124,33 @@ def _draws(K: Any, include_anchor: Any, model: _Model | None = None) -> tuple[ND
 # fast float64 path: log upsilon_n
 # --------------------------------------------------------------------------
 
-def _uniform_ie_tail(n: NDArray[np.float64], C: int) -> NDArray[np.float64]:
-    """``1 - upsilon_n = t_1 - t_2 + t_3 - ...`` for the uniform prior, in float.
+def _uniform_ie_tail(n: NDArray[np.float64], C: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``1 - upsilon_n = t_1 (1 - t_2/t_1 + t_3/t_1 - ...)`` for the uniform prior.
 
-    ``t_i = binom(C, i) (1 - i/C)^n``, computed by the ratio recurrence
-    ``t_{i+1} = t_i (C - i)/(i + 1) ((C - i - 1)/(C - i))^n`` (relative error
+    Returns ``(log t_1, S)`` with ``1 - upsilon_n = exp(log t_1) * S``, so the
+    tail stays available in log space where ``t_1`` underflows.
+    ``t_i = binom(C, i) (1 - i/C)^n``; the ratios follow
+    ``t_{i+1}/t_i = (C - i)/(i + 1) ((C - i - 1)/(C - i))^n`` (relative error
     ``O(i eps)``).  Use only where ``t_1`` is small: the sum's condition number
-    is about ``exp(2 t_1)`` (MATH.md 2.5).  Each ``n`` stops adding terms once
-    they fall below ``1e-18`` of the first, so far-right values cost one term.
+    is about ``exp(2 t_1)`` (MATH.md 2.5).  Each ``n`` stops once the ratios
+    fall below ``1e-18``, so far-right values cost one or two terms.
     """
     n = np.asarray(n, dtype=float)
-    t = C * np.exp(n * math.log1p(-1.0 / C))
-    total = t.copy()
-    floor = 1e-18 * t
-    active = np.flatnonzero(t > 0)
+    log_t1 = math.log(C) + n * math.log1p(-1.0 / C)
+    ratio = np.ones_like(n)
+    total = np.ones_like(n)
+    active = np.arange(n.size)
     sign = 1.0
     for i in range(1, C - 1):
         if active.size == 0:
             break
         factor = (C - i) / (i + 1)
-        t_act = t[active] * factor * np.exp(n[active] * math.log1p(-1.0 / (C - i)))
-        t[active] = t_act
+        r_act = ratio[active] * factor * np.exp(n[active] * math.log1p(-1.0 / (C - i)))
+        ratio[active] = r_act
         sign = -sign
-        total[active] += sign * t_act
-        active = active[t_act > floor[active]]
-    return total
+        total[active] += sign * r_act
+        active = active[r_act > 1e-18]
+    return log_t1, total
 
 
 def _uniform_t1(n: NDArray[np.float64], C: int) -> NDArray[np.float64]:
@@ -193,8 +195,8 @@ def _log_upsilon_unique(n: NDArray[np.int64], model: _Model) -> NDArray[np.float
         t1 = _uniform_t1(nf, C)
         ie = work & (t1 <= _IE_T1_MAX)
         if np.any(ie):
-            tail = _uniform_ie_tail(nf[ie], C)
-            out[ie] = np.log1p(-tail)
+            log_t1, ssum = _uniform_ie_tail(nf[ie], C)
+            out[ie] = np.log1p(-np.exp(log_t1) * ssum)
         work &= ~ie
     if np.any(work):
         vals, mult = model.groups()
@@ -592,8 +594,8 @@ def _log_sf_unique(n: NDArray[np.int64], model: _Model) -> NDArray[np.float64]:
         t1 = _uniform_t1(nf, C)
         ie = hi & (t1 <= _IE_T1_MAX)
         if np.any(ie):
-            with np.errstate(divide="ignore"):
-                out[ie] = np.log(_uniform_ie_tail(nf[ie], C))
+            log_t1, ssum = _uniform_ie_tail(nf[ie], C)
+            out[ie] = log_t1 + np.log(ssum)
         hi &= ~ie
     if np.any(hi):
         vals, mult = model.groups()

@@ -383,7 +383,7 @@ def log_coefficients(gf: GF, targets: NDArray[np.int64]) -> FloatArray:
         band = targets[i:j]
         width = float(band[-1] - band[0])
         L = 64
-        need = 48.0 * sig + 2.0 * width + 64.0
+        need = 24.0 * sig + 2.0 * width + 64.0
         while L < need:
             L *= 2
         half = L // 2 + 1

@@ -1,0 +1,958 @@
+"""Figures for papers: coverage, collisions and the NS21 bounds.
+
+Every function takes ``ax=None`` (a new figure is made when it is ``None``),
+returns the :class:`~matplotlib.axes.Axes` it drew on, and never calls
+``plt.show()``.  matplotlib is imported inside the functions, so
+``import couponbound.plot`` stays cheap and picks no backend.
+
+* :func:`plot_coverage` -- ``upsilon_{K+1}`` against ``K`` (NS21, Section 4);
+* :func:`plot_collision` -- ``tau_K`` and ``E ln(1+Col)`` against ``K``;
+* :func:`plot_sup_upper_bounds` -- the upper bounds on the supervised loss of
+  ARORA19, NS21, ASH22 and BAO22 against ``K`` (BAO22's comparison);
+* :func:`plot_bound_comparison` -- NS21's Figure 1: CURL and NS21 bounds on
+  the supervised loss per batch size, with validation accuracy;
+* :func:`plot_bound_decomposition` -- NS21's bound, term by term, against the
+  measured contrastive loss;
+* :func:`paper_style` -- publication settings (column widths, font sizes,
+  TrueType fonts in PDF) as a context manager; :func:`save_figure` writes
+  PDF and PNG.
+
+Each plotted artist carries a ``gid`` naming what it shows (e.g.
+``"coverage/CIFAR-10"``), so tests and users can find it with
+:func:`find_artists`.
+
+References
+----------
+NS21  K. Nozawa, I. Sato. Understanding Negative Samples in Instance
+      Discriminative Self-supervised Representation Learning. NeurIPS 2021.
+ARORA19, ASH22, BAO22, ER61: see :mod:`couponbound.bounds` and MATH.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from couponbound._validate import check_int_array, short_repr
+from couponbound.tables import DEFAULT_DATASETS, Dataset, _datasets, _Run, _runs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "VENUES",
+    "PaperStyle",
+    "find_artists",
+    "paper_style",
+    "plot_bound_comparison",
+    "plot_bound_decomposition",
+    "plot_collision",
+    "plot_coverage",
+    "plot_sup_upper_bounds",
+    "save_figure",
+]
+
+#: Text width and column gap (inches) per venue; see :func:`paper_style`.
+VENUES: dict[str, dict[str, float]] = {
+    "neurips": {"text": 5.5, "gap": 0.25, "font": 8.0},
+    "iclr": {"text": 5.5, "gap": 0.25, "font": 8.0},
+    "icml": {"text": 6.75, "gap": 0.25, "font": 8.0},
+    "arxiv": {"text": 6.5, "gap": 0.25, "font": 8.5},
+}
+
+# Colour-blind-safe palette (Okabe & Ito), one colour per data set or bound.
+_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+_BOUND_STYLE = {
+    "arora": ("Arora et al. 2019 (CURL)", "#D55E00", "-"),
+    "nozawa_sato": ("Nozawa & Sato 2021", "#0072B2", "-"),
+    "ash": ("Ash et al. 2022", "#009E73", "--"),
+    "bao": ("Bao et al. 2022", "#CC79A7", "-."),
+}
+
+
+def _plt() -> Any:
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _axes(ax: Any) -> Axes:
+    if ax is None:
+        _, ax = _plt().subplots()
+        return ax
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax
+
+
+def find_artists(ax: Axes, gid: str) -> list[Artist]:
+    """Artists of *ax* (and its twin axes) whose ``gid`` equals or starts with *gid*.
+
+    A ``gid`` ending in ``"/"`` matches the prefix, e.g. ``"coverage/"``.
+
+    Examples
+    --------
+    >>> ax = plot_coverage([9, 31, 99], [10], expected=False, confidence=None)
+    >>> [a.get_gid() for a in find_artists(ax, "coverage/")]
+    ['coverage/C = 10']
+    """
+    out = []
+    for a in _family(ax):
+        for art in a.get_children():
+            g = art.get_gid()
+            if g is not None and (g == gid or (gid.endswith("/") and g.startswith(gid))):
+                out.append(art)
+    return out
+
+
+def _family(ax: Axes) -> list[Axes]:
+    """*ax* and the axes that share its x axis (twins), *ax* first."""
+    sib = [a for a in ax.get_shared_x_axes().get_siblings(ax) if a is not ax]
+    return [ax, *sib]
+
+
+def _twin(ax: Axes) -> Axes:
+    """A twin axes on the right, its spine shown even under :func:`paper_style`."""
+    ax2 = ax.twinx()
+    ax2.spines["right"].set_visible(True)
+    ax.spines["right"].set_visible(True)
+    return ax2
+
+
+def _k_array(K: Any, name: str = "K") -> NDArray[np.int64]:
+    arr, _ = check_int_array(K, name, minimum=0)
+    arr = np.atleast_1d(arr)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-d sequence of integers >= 0, got shape {arr.shape}")
+    return np.unique(arr)
+
+
+def _k_grid(top: float, bottom: int = 1, points: int = 300) -> NDArray[np.int64]:
+    top = max(float(top), bottom + 2.0)
+    return np.unique(np.round(np.geomspace(bottom, top, points)).astype(np.int64))
+
+
+def _color(i: int) -> str:
+    return _COLORS[i % len(_COLORS)]
+
+
+def _mathK(log_x: bool) -> str:
+    return r"negatives $K$ (batch size $K+1$)"
+
+
+# ---------------------------------------------------------------------------
+# coverage
+# ---------------------------------------------------------------------------
+
+
+def plot_coverage(
+    K: ArrayLike | None = None,
+    C: Any = DEFAULT_DATASETS,
+    *,
+    gumbel: bool = True,
+    expected: bool = True,
+    confidence: float | None = 0.99,
+    legend: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Coverage ``upsilon_{K+1}`` against the number of negatives ``K`` (log x axis).
+
+    ``upsilon_{K+1}`` is the probability that the anchor and its ``K``
+    negatives -- ``K + 1`` draws, **anchor included** -- contain every class
+    (NS21, Section 4; :func:`couponbound.coverage_prob`).  Per data set: the
+    exact curve (solid), its large-``C`` approximation (dashed: ER61's Gumbel
+    law for uniform classes, :func:`couponbound.asymptotic.gumbel_coverage`;
+    Poissonisation otherwise, :func:`couponbound.asymptotic.poisson_coverage`),
+    a circle at NS21's ``E[K+1]`` rounded up (Table 3; ``K = ceil(E[T]) - 1``)
+    and a square at the smallest ``K`` with ``upsilon_{K+1} >= confidence``.
+
+    Parameters
+    ----------
+    K : array_like of int, optional
+        Numbers of negatives; default: about 300 values from 1 to beyond every
+        data set's 99.99 % point.
+    C : int, data set, or sequence of them, default CIFAR-10/100, ImageNet-scale
+        ``[10, 100, 1000]``, or anything :func:`couponbound.tables.as_dataset`
+        accepts -- ``("ImageNet-1k", {"counts": counts})`` for a non-uniform prior.
+    gumbel : bool, default True
+        Draw the approximation.
+    expected : bool, default True
+        Mark ``E[K+1]``.
+    confidence : float or None, default 0.99
+        Mark the smallest ``K`` reaching this coverage (``None``: no mark).
+    legend : bool, default True
+        Draw the legends.
+    ax : Axes, optional
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    Axes
+        Artists' gids: ``coverage/<name>``, ``approx/<name>``,
+        ``expected/<name>``, ``quantile/<name>``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad ``K``, data set, ``confidence`` outside (0, 1), or ``ax``.
+
+    Examples
+    --------
+    >>> ax = plot_coverage([9, 31, 99, 299], [10, 100])
+    >>> ax.get_xscale(), ax.get_ylabel()
+    ('log', 'coverage $\\\\upsilon_{K+1}$')
+    >>> line = find_artists(ax, "coverage/C = 10")[0]
+    >>> [round(float(v), 4) for v in line.get_ydata()]
+    [0.0004, 0.691, 0.9997, 1.0]
+    """
+    from couponbound.asymptotic import gumbel_coverage, poisson_coverage
+    from couponbound.coupon import coverage_prob, required_negatives
+
+    sets = _datasets(C, "C")
+    if confidence is not None:
+        from couponbound._validate import check_probability
+
+        confidence = check_probability(confidence, "confidence")
+    if K is None:
+        top = max(required_negatives(confidence=0.9999, **ds.prior_kwargs()) for ds in sets)
+        Ks = _k_grid(1.3 * top)
+    else:
+        Ks = _k_array(K)
+    ax = _axes(ax)
+    Kx = np.maximum(Ks, 0).astype(np.float64)
+    any_nonuniform = False
+    for i, ds in enumerate(sets):
+        kw = ds.prior_kwargs()
+        col = _color(i)
+        ups = np.asarray(coverage_prob(Ks, **kw), dtype=np.float64)
+        (ln,) = ax.plot(Kx, ups, color=col, lw=1.4, label=ds.name)
+        ln.set_gid(f"coverage/{ds.name}")
+        if gumbel:
+            if ds.uniform:
+                approx = gumbel_coverage(Ks, ds.num_classes)
+            else:
+                any_nonuniform = True
+                approx = poisson_coverage(Ks, **kw)
+            (la,) = ax.plot(Kx, np.asarray(approx, dtype=np.float64), color=col, lw=1.0,
+                            ls=(0, (4, 2)), alpha=0.9, label="_nolegend_")
+            la.set_gid(f"approx/{ds.name}")
+        if expected:
+            k_e = _ceil_expected_k(ds)
+            (le,) = ax.plot([k_e], [coverage_prob(k_e, **kw)], "o", color=col, ms=4.5,
+                            mfc="white", mew=1.2, zorder=4, label="_nolegend_")
+            le.set_gid(f"expected/{ds.name}")
+        if confidence is not None:
+            k_q = required_negatives(confidence=confidence, **kw)
+            (lq,) = ax.plot([k_q], [coverage_prob(k_q, **kw)], "s", color=col, ms=4.0,
+                            zorder=4, label="_nolegend_")
+            lq.set_gid(f"quantile/{ds.name}")
+    positive = Kx[Kx > 0]
+    ax.set_xscale("log")
+    if positive.size:
+        ax.set_xlim(positive.min(), positive.max())
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(_mathK(True))
+    ax.set_ylabel(r"coverage $\upsilon_{K+1}$")
+    ax.grid(True, which="major", lw=0.4, alpha=0.4)
+    if legend:
+        first = ax.legend(loc="upper left", title=None, frameon=False)
+        from matplotlib.lines import Line2D
+
+        proxies = [Line2D([], [], color="0.2", lw=1.4, label="exact")]
+        if gumbel:
+            name = "Poisson approx." if any_nonuniform and all(not d.uniform for d in sets) else (
+                "Gumbel/Poisson approx." if any_nonuniform else "Gumbel approx. (ER61)")
+            proxies.append(Line2D([], [], color="0.2", lw=1.0, ls=(0, (4, 2)), label=name))
+        if expected:
+            proxies.append(Line2D([], [], color="0.2", marker="o", mfc="white", ls="", ms=4.5,
+                                  label=r"$\lceil\mathrm{E}[K+1]\rceil$"))
+        if confidence is not None:
+            proxies.append(Line2D([], [], color="0.2", marker="s", ls="", ms=4.0,
+                                  label=f"{confidence * 100:g} % coverage"))
+        ax.add_artist(first)
+        ax.legend(handles=proxies, loc="lower right", frameon=False)
+    return ax
+
+
+def _ceil_expected_k(ds: Dataset) -> int:
+    from couponbound.tables import _ceil_expected
+
+    return max(_ceil_expected(ds) - 1, 0)
+
+
+# ---------------------------------------------------------------------------
+# collisions
+# ---------------------------------------------------------------------------
+
+
+def plot_collision(
+    K: ArrayLike | None = None,
+    C: Any = DEFAULT_DATASETS,
+    *,
+    which: str = "both",
+    legend: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """ARORA19's collision probability ``tau_K`` and NS21's ``E ln(1+Col)`` against ``K``.
+
+    ``Col`` counts the negatives that share the anchor's class:
+    ``tau_K = P(Col >= 1)`` (:func:`couponbound.collision_prob`) is the factor
+    that makes ARORA19's bound explode, ``E ln(1 + Col)``
+    (:func:`couponbound.expected_log_collision`) is the collision term of
+    NS21's bound, which grows like ``ln(1 + K/C)`` (MATH.md section 3).
+
+    Parameters
+    ----------
+    K : array_like of int, optional
+        Numbers of negatives; default: about 300 values from 1 to ``10 C_max``.
+    C : int, data set, or sequence of them, default CIFAR-10/100, ImageNet-scale
+        As in :func:`plot_coverage`.
+    which : {"both", "tau", "collision"}
+        ``"both"``: ``tau_K`` solid on the left axis, ``E ln(1+Col)`` dashed on
+        a twin right axis; otherwise only the one quantity.
+    legend : bool, default True
+        Draw the legend.
+    ax : Axes, optional
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    Axes
+        The left axes (its twin, for ``"both"``, shares the x axis; see
+        :func:`find_artists`).  Gids: ``tau/<name>``, ``collision/<name>``.
+
+    Examples
+    --------
+    >>> ax = plot_collision([31, 127], [10, 100])
+    >>> [round(float(v), 3) for v in find_artists(ax, "collision/C = 10")[0].get_ydata()]
+    [1.317, 2.585]
+    >>> [round(float(v), 3) for v in find_artists(ax, "tau/C = 100")[0].get_ydata()]
+    [0.268, 0.721]
+    """
+    from couponbound.collision import collision_prob, expected_log_collision
+
+    if which not in ("both", "tau", "collision"):
+        raise ValueError(f"which must be 'both', 'tau' or 'collision', got {short_repr(which)}")
+    sets = _datasets(C, "C")
+    Ks = _k_grid(10 * max(ds.num_classes for ds in sets)) if K is None else _k_array(K)
+    ax = _axes(ax)
+    Kx = Ks.astype(np.float64)
+    ax2 = _twin(ax) if which == "both" else ax
+    for i, ds in enumerate(sets):
+        kw = ds.prior_kwargs()
+        col = _color(i)
+        if which in ("both", "tau"):
+            tau = np.asarray(collision_prob(Ks, **kw), dtype=np.float64)
+            (lt,) = ax.plot(Kx, tau, color=col, lw=1.4, label=ds.name)
+            lt.set_gid(f"tau/{ds.name}")
+        if which in ("both", "collision"):
+            coll = np.asarray(expected_log_collision(Ks, **kw), dtype=np.float64)
+            (lc,) = ax2.plot(Kx, coll, color=col, lw=1.2,
+                             ls=(0, (4, 2)) if which == "both" else "-",
+                             label=ds.name if which == "collision" else "_nolegend_")
+            lc.set_gid(f"collision/{ds.name}")
+    for a in {ax, ax2}:
+        a.set_xscale("log")
+    if Kx[Kx > 0].size:
+        ax.set_xlim(Kx[Kx > 0].min(), Kx.max())
+    ax.set_xlabel(_mathK(True))
+    tau_label = r"collision probability $\tau_K$"
+    coll_label = r"$\mathrm{E}\,\ln(1+\mathrm{Col})$ (nats)"
+    if which == "collision":
+        ax.set_ylabel(coll_label)
+        ax.set_ylim(bottom=0)
+    else:
+        ax.set_ylabel(tau_label)
+        ax.set_ylim(-0.02, 1.02)
+    if which == "both":
+        ax2.set_ylabel(coll_label)
+        ax2.set_ylim(bottom=0)
+    ax.grid(True, which="major", lw=0.4, alpha=0.4)
+    if legend:
+        handles, labels = ax.get_legend_handles_labels() if which != "collision" else \
+            ax2.get_legend_handles_labels()
+        if which == "both":
+            from matplotlib.lines import Line2D
+
+            handles += [Line2D([], [], color="0.2", lw=1.4, label=r"$\tau_K$ (left)"),
+                        Line2D([], [], color="0.2", lw=1.2, ls=(0, (4, 2)),
+                               label=r"$\mathrm{E}\ln(1+\mathrm{Col})$ (right)")]
+            labels = [h.get_label() for h in handles]
+        ax.legend(handles, labels, loc="upper left", frameon=False)
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# theoretical upper bounds (BAO22's comparison)
+# ---------------------------------------------------------------------------
+
+
+def plot_sup_upper_bounds(
+    contrastive: float | ArrayLike | Callable[[NDArray[np.int64]], ArrayLike],
+    K: ArrayLike | None = None,
+    C: int | None = 10,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    feature_norm: float = 1.0,
+    bounds: Sequence[str] = ("arora", "nozawa_sato", "ash", "bao"),
+    show_contrastive: bool = True,
+    ylim: tuple[float, float] | None = None,
+    legend: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Upper bounds on the supervised loss ``L^mu_sup`` against ``K`` (log y axis).
+
+    For a contrastive loss ``L``, the bounds of ARORA19, NS21, ASH22 and
+    BAO22 on the mean-classifier loss, as BAO22 lay them side by side
+    (:func:`couponbound.sup_upper_bounds`; formulas in MATH.md section 5).
+    A dotted vertical line marks ``K + 1 = C``: with fewer draws no batch
+    covers every class, ``upsilon_{K+1} = 0`` and the bounds that divide by
+    it are vacuous.  Where a bound is infinite or not positive (``L`` below
+    the collision term: possible only for a hypothetical ``L``), it is not drawn.
+
+    Parameters
+    ----------
+    contrastive : float, array_like, or callable
+        ``L``: one value, one value per ``K``, or a function of the ``K``
+        array (e.g. ``lambda K: np.log1p(K)``, the loss of an encoder that
+        maps everything to one point).
+    K : array_like of int, optional
+        Numbers of negatives; default ``1 .. 10 C`` (about 300 values).
+    C, probs, counts : optional
+        The class prior (default: 10 uniform classes, BAO22's setting).
+    feature_norm : float, default 1.0
+        ``B`` in BAO22's bound (their setting).
+    bounds : sequence of str
+        Which of ``"arora"``, ``"nozawa_sato"``, ``"ash"``, ``"bao"`` to draw.
+    show_contrastive : bool, default True
+        Also draw ``L`` itself (thin grey).
+    ylim : (float, float), optional
+        y limits; default from the drawn values, the top capped at
+        ``1000 max(L)`` so that an exploding bound does not flatten the rest.
+    legend : bool, default True
+        Draw the legend.
+    ax : Axes, optional
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    Axes
+        Gids: ``bound/<name>`` (name from *bounds*), ``contrastive``,
+        ``coverage_threshold``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad arguments, naming them.
+
+    Examples
+    --------
+    >>> ax = plot_sup_upper_bounds(2.5, [15, 31, 63], 10)
+    >>> ax.get_yscale()
+    'log'
+    >>> from couponbound import sup_upper_bounds
+    >>> y = find_artists(ax, "bound/nozawa_sato")[0].get_ydata()
+    >>> bool(np.allclose(y, sup_upper_bounds(2.5, [15, 31, 63], 10).nozawa_sato))
+    True
+    """
+    from couponbound.bounds import sup_upper_bounds
+    from couponbound.tables import Dataset as _DS
+
+    allowed = tuple(_BOUND_STYLE)
+    if isinstance(bounds, str):
+        bounds = (bounds,)
+    for b in bounds:
+        if b not in allowed:
+            raise ValueError(f"bounds must name some of {', '.join(allowed)}; got {short_repr(b)}")
+    if probs is not None or counts is not None:
+        C = None
+    ds = _DS("prior", C, None if probs is None else tuple(np.ravel(probs)),
+             None if counts is None else tuple(np.ravel(counts)))
+    c = ds.num_classes
+    Ks = _k_grid(10 * c) if K is None else _k_array(K)
+    if callable(contrastive):
+        L: Any = np.asarray(contrastive(Ks), dtype=np.float64)
+        if L.shape not in ((), Ks.shape):
+            raise ValueError(f"contrastive(K) must return one value per K ({Ks.size}), "
+                             f"got shape {L.shape}")
+    else:
+        L = contrastive
+    res = sup_upper_bounds(L, Ks, **ds.prior_kwargs(), feature_norm=feature_norm)
+    ax = _axes(ax)
+    Kx = Ks.astype(np.float64)
+    drawn = []
+    for b in bounds:
+        label, col, ls = _BOUND_STYLE[b]
+        y = np.broadcast_to(np.asarray(getattr(res, b), dtype=np.float64), Kx.shape)
+        shown = np.where(np.isfinite(y) & (y > 0), y, np.nan)
+        (ln,) = ax.plot(Kx, shown, color=col, ls=ls, lw=1.4, label=label)
+        ln.set_gid(f"bound/{b}")
+        drawn.append(shown)
+    Lb = np.broadcast_to(np.asarray(res.contrastive, dtype=np.float64), Kx.shape)
+    if show_contrastive:
+        (lc,) = ax.plot(Kx, Lb, color="0.45", lw=0.9, ls=":", label=r"contrastive loss $L$")
+        lc.set_gid("contrastive")
+    if c >= 2 and (Kx.min() <= c - 1 <= Kx.max()):
+        vl = ax.axvline(c - 1, color="0.3", lw=0.8, ls=(0, (1, 1.5)))
+        vl.set_gid("coverage_threshold")
+        ax.annotate(r"$K+1=C$", xy=(c - 1, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, -3), textcoords="offset points", ha="left", va="top",
+                    fontsize="small", color="0.3")
+    ax.set_yscale("log")
+    ax.set_xlim(Kx.min(), Kx.max())
+    if ylim is None:
+        vals = np.concatenate([d[np.isfinite(d)] for d in drawn] + [Lb[Lb > 0]])
+        if vals.size:
+            lo = float(vals.min()) / 1.5
+            hi = min(float(vals.max()) * 1.5, 1000.0 * float(Lb.max()))
+            ax.set_ylim(lo, max(hi, lo * 10))
+    else:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel(r"negatives $K$")
+    ax.set_ylabel(r"upper bound on $L^\mu_\mathrm{sup}$")
+    ax.grid(True, which="major", lw=0.4, alpha=0.4)
+    if legend:
+        ax.legend(loc="best", frameon=False)
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# measured runs (BoundReport / BoundTerms)
+# ---------------------------------------------------------------------------
+
+
+def _batch_labels(runs: list[_Run]) -> list[str]:
+    return [str(r.K + 1) if r.K is not None and r.label == f"K+1 = {r.K + 1}" else r.label
+            for r in runs]
+
+
+def _check_accuracy(accuracy: Any, n: int) -> NDArray[np.float64] | None:
+    if accuracy is None:
+        return None
+    try:
+        acc = np.asarray(accuracy, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"accuracy must be a sequence of numbers, got {short_repr(accuracy)}") from exc
+    if acc.size != n:
+        raise ValueError(f"accuracy has {acc.size} values but there are {n} runs")
+    if not np.all(np.isfinite(acc)) or np.any(acc < 0) or np.any(acc > 100):
+        raise ValueError(f"accuracy must lie in [0, 1] (fractions) or [0, 100] (percent), "
+                         f"got {short_repr(accuracy)}")
+    return acc * 100.0 if np.all(acc <= 1.0) else acc
+
+
+def plot_bound_comparison(
+    reports: Any,
+    accuracy: ArrayLike | None = None,
+    *,
+    labels: Sequence[str] | None = None,
+    show_measured: bool = True,
+    legend: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """NS21's Figure 1: the CURL and NS21 upper bounds on ``L^mu_sup`` per batch size.
+
+    Per run (usually one per batch size ``K + 1``), two bars on a log y axis:
+    ARORA19's (CURL) bound on the supervised loss
+    (:func:`couponbound.arora_sup_upper_bound`), which explodes as ``K``
+    grows, and NS21's (:func:`couponbound.ns21_sup_upper_bound`), which does
+    not.  A diamond marks the measured supervised loss, and the validation
+    accuracy, if given, is drawn on a twin right axis.
+
+    Parameters
+    ----------
+    reports : sequence of BoundReport or BoundTerms, or mapping label -> run
+        From :meth:`BoundMonitor.compute <couponbound.BoundMonitor.compute>`,
+        or :class:`~couponbound.BoundTerms` (with ``tau`` for the CURL bound).
+    accuracy : array_like, optional
+        Validation accuracy per run: fractions in [0, 1] or percentages
+        (when some value exceeds 1); shown in percent.
+    labels : sequence of str, optional
+        x tick labels; default the batch size ``K + 1`` of each run.
+    show_measured : bool, default True
+        Mark the measured supervised loss (``BoundReport.sup_all``, the
+        mean-classifier loss on every anchor; ``BoundTerms.sup``).
+    legend : bool, default True
+        Draw the legend.
+    ax : Axes, optional
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    Axes
+        The bar axes.  Gids: ``bar/curl``, ``bar/ns21`` (bar containers'
+        patches), ``measured``, ``accuracy`` (on the twin axes),
+        ``vacuous`` (text where a bound is infinite or not positive).
+
+    Examples
+    --------
+    >>> from couponbound import BoundTerms
+    >>> runs = [BoundTerms(contrastive=2.0 + 0.1 * i, sup=1.8, sub=1.6, collision=c, d=-1.1,
+    ...                    upsilon=u, tau=t, K=k, C=10)
+    ...         for i, (c, u, t, k) in enumerate([(1.32, 0.69, 0.96, 31), (2.0, 0.99, 1 - 1e-4, 127)])]
+    >>> ax = plot_bound_comparison(runs, accuracy=[0.80, 0.82])
+    >>> [round(float(p.get_height()), 2) for p in find_artists(ax, "bar/ns21")]
+    [6.35, 4.43]
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['32', '128']
+    """
+    runs = _runs(reports, labels, "reports")
+    acc = _check_accuracy(accuracy, len(runs))
+    ax = _axes(ax)
+    x = np.arange(len(runs), dtype=np.float64)
+    w = 0.38
+    series = (("curl", "curl_sup_upper", "CURL bound (Arora et al. 2019)", "#D55E00", "//"),
+              ("ns21", "ns21_sup_upper", "NS21 bound (Nozawa & Sato 2021)", "#0072B2", None))
+    finite_vals: list[float] = []
+    for r in runs:
+        for _, key, _, _, _ in series:
+            v = getattr(r, key)
+            if math.isfinite(v) and v > 0:
+                finite_vals.append(v)
+        if show_measured and math.isfinite(r.sup_measured) and r.sup_measured > 0:
+            finite_vals.append(r.sup_measured)
+    lo = min(finite_vals) / 3.0 if finite_vals else 0.1
+    hi = max(finite_vals) * 3.0 if finite_vals else 10.0
+    for j, (tag, key, label, col, hatch) in enumerate(series):
+        heights = np.array([getattr(r, key) for r in runs], dtype=np.float64)
+        ok = np.isfinite(heights) & (heights > 0)
+        xs = x + (j - 0.5) * w
+        bars = ax.bar(xs[ok], heights[ok], width=w, bottom=0, color=col, alpha=0.85,
+                      edgecolor="white" if hatch is None else col, hatch=hatch, lw=0.5,
+                      label=label, fill=hatch is None)
+        for p in bars.patches:
+            p.set_gid(f"bar/{tag}")
+        for xi, hv, good in zip(xs, heights, ok, strict=True):
+            if not good:
+                txt = "∞" if (math.isinf(hv) and hv > 0) else ("n/a" if math.isnan(hv) else "≤0")
+                t = ax.text(xi, lo, txt, ha="center", va="bottom", fontsize="small", color=col)
+                t.set_gid("vacuous")
+    if show_measured:
+        ys = np.array([r.sup_measured for r in runs], dtype=np.float64)
+        (lm,) = ax.plot(x, np.where(ys > 0, ys, np.nan), "D", color="black", ms=4, zorder=5,
+                        label=r"measured $L^\mu_\mathrm{sup}$")
+        lm.set_gid("measured")
+    ax.set_yscale("log")
+    ax.set_ylim(lo, hi)
+    ax.set_xticks(x, _batch_labels(runs))
+    ax.set_xlim(-0.6, len(runs) - 0.4)
+    ax.set_xlabel(r"batch size $K+1$" if labels is None else "run")
+    ax.set_ylabel(r"upper bound on $L^\mu_\mathrm{sup}$")
+    ax.grid(True, axis="y", which="major", lw=0.4, alpha=0.4)
+    handles, texts = ax.get_legend_handles_labels()
+    if acc is not None:
+        ax2 = _twin(ax)
+        (la,) = ax2.plot(x, acc, "o-", color="#009E73", lw=1.2, ms=4, label="validation accuracy")
+        la.set_gid("accuracy")
+        ax2.set_ylabel("validation accuracy (%)", color="#009E73")
+        ax2.tick_params(axis="y", colors="#009E73")
+        span = max(float(acc.max() - acc.min()), 2.0)
+        ax2.set_ylim(max(0.0, float(acc.min()) - 1.5 * span), min(100.0, float(acc.max()) + 0.5 * span))
+        handles.append(la)
+        texts.append(la.get_label())
+    if legend:
+        ax.legend(handles, texts, loc="upper left", frameon=False)
+    return ax
+
+
+def plot_bound_decomposition(
+    reports: Any,
+    *,
+    labels: Sequence[str] | None = None,
+    legend: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """NS21's bound term by term, against the measured contrastive loss, per run.
+
+    Per run, a stacked bar of the terms of NS21's lower bound on ``L_Info``
+    (:func:`couponbound.decompose`): ``υ L^μ_sup / 2``, ``(1-υ) L^μ_sub / 2``
+    and ``E ln(1+Col) / 2`` stacked upwards from 0, ``d <= 0`` downwards; a
+    black bar marks their sum, the bound; next to it an outlined bar shows the
+    measured ``L_Info`` (with its standard error for a
+    :class:`~couponbound.BoundReport`).  The theorem says the bound never
+    exceeds ``L_Info``.
+
+    Parameters
+    ----------
+    reports : sequence of BoundReport or BoundTerms, or mapping label -> run
+        Usually one per batch size.
+    labels : sequence of str, optional
+        x tick labels; default the batch size ``K + 1`` of each run.
+    legend : bool, default True
+        Draw the legend.
+    ax : Axes, optional
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    Axes
+        Gids: ``term/sup_term``, ``term/sub_term``, ``term/collision_term``,
+        ``term/d`` (patches), ``bound`` (the sum), ``contrastive`` (patches).
+
+    Examples
+    --------
+    >>> from couponbound import BoundTerms
+    >>> t = BoundTerms(contrastive=2.02, sup=1.83, sub=1.68, collision=1.32, d=-1.16,
+    ...                upsilon=0.69, K=31, C=10)
+    >>> ax = plot_bound_decomposition([t])
+    >>> [round(float(p.get_height()), 3) for p in find_artists(ax, "term/")]
+    [0.631, 0.26, 0.66, -1.16]
+    """
+    runs = _runs(reports, labels, "reports")
+    ax = _axes(ax)
+    x = np.arange(len(runs), dtype=np.float64)
+    w = 0.36
+    xs, xl = x - w / 2 - 0.02, x + w / 2 + 0.02
+    terms = (("sup_term", r"$\upsilon L^\mu_\mathrm{sup}/2$", "#0072B2"),
+             ("sub_term", r"$(1-\upsilon) L^\mu_\mathrm{sub}/2$", "#56B4E9"),
+             ("collision_term", r"$\mathrm{E}\ln(1+\mathrm{Col})/2$", "#E69F00"),
+             ("d", r"$d$", "#CC79A7"))
+    bottom = np.zeros(len(runs))
+    for key, label, col in terms:
+        h = np.array([getattr(r, key) for r in runs], dtype=np.float64)
+        base = np.zeros(len(runs)) if key == "d" else bottom
+        bars = ax.bar(xs, h, width=w, bottom=base, color=col, edgecolor="white", lw=0.5, label=label)
+        for p in bars.patches:
+            p.set_gid(f"term/{key}")
+        if key != "d":
+            bottom = bottom + h
+    total = np.array([r.ns21_bound for r in runs], dtype=np.float64)
+    (lb,) = ax.plot(xs, total, "_", color="black", ms=14, mew=2.0, zorder=5,
+                    label="NS21 bound (sum)")
+    lb.set_gid("bound")
+    L = np.array([r.contrastive for r in runs], dtype=np.float64)
+    se = np.array([r.contrastive_se for r in runs], dtype=np.float64)
+    bars = ax.bar(xl, L, width=w, color="white", edgecolor="black", lw=0.9,
+                  label=r"measured $L_\mathrm{Info}$")
+    for p in bars.patches:
+        p.set_gid("contrastive")
+    if np.any(np.isfinite(se)):
+        eb = ax.errorbar(xl, L, yerr=np.where(np.isfinite(se), se, 0.0), fmt="none",
+                         ecolor="black", elinewidth=0.8, capsize=2)
+        for part in eb.lines[2]:
+            part.set_gid("contrastive_se")
+    ax.axhline(0.0, color="black", lw=0.6)
+    ax.set_xticks(x, _batch_labels(runs))
+    ax.set_xlim(-0.6, len(runs) - 0.4)
+    ax.set_xlabel(r"batch size $K+1$" if labels is None else "run")
+    ax.set_ylabel("loss (nats)")
+    ax.grid(True, axis="y", lw=0.4, alpha=0.4)
+    top = float(max(np.max(bottom), np.max(L + np.nan_to_num(se))))
+    low = float(min(0.0, np.min([r.d for r in runs])))
+    ax.set_ylim(low - 0.08 * (top - low), top + 0.45 * (top - low))
+    if legend:
+        ax.legend(loc="upper left", ncol=3, frameon=False, columnspacing=1.0, handlelength=1.5)
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# publication style
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaperStyle:
+    """What :func:`paper_style` set: the venue, the columns and the figure size.
+
+    Attributes
+    ----------
+    venue : str
+    columns : int
+    width, height : float
+        Figure size in inches (also the default ``figure.figsize``).
+    fontsize : float
+        Base font size in points (tick labels and legends are one point smaller).
+    """
+
+    venue: str
+    columns: int
+    width: float
+    height: float
+    fontsize: float
+
+    @property
+    def figsize(self) -> tuple[float, float]:
+        """``(width, height)`` in inches."""
+        return (self.width, self.height)
+
+
+@contextlib.contextmanager
+def paper_style(
+    venue: str = "neurips",
+    columns: int = 1,
+    *,
+    height: float | None = None,
+    fontsize: float | None = None,
+) -> Iterator[PaperStyle]:
+    """Publication settings for figures printed at their real size.
+
+    Inside the ``with`` block new figures have the venue's width, fonts of
+    8-8.5 pt (tick labels and legends 1 pt smaller), thin lines, TrueType
+    (Type 42) fonts embedded in PDF and PS (as conference checkers demand),
+    300 dpi PNG, and constrained layout so that nothing is clipped.  Include
+    the PDF at its natural size (``\\includegraphics{fig.pdf}``, no
+    ``width=``) and the fonts come out at the stated size.
+
+    ============  ==========  ===============  ================
+    venue         text width  ``columns=2``    ``columns=1``
+    ============  ==========  ===============  ================
+    ``neurips``   5.5 in      5.5 in (full)    2.625 in (half)
+    ``iclr``      5.5 in      5.5 in (full)    2.625 in (half)
+    ``icml``      6.75 in     6.75 in (full)   3.25 in (column)
+    ``arxiv``     6.5 in      6.5 in (full)    3.125 in (half)
+    ============  ==========  ===============  ================
+
+    ``columns`` is the width in columns of a two-column grid over the text
+    width: ``columns=2`` spans the text width (ICML's ``figure*``);
+    ``columns=1`` is one ICML column, or one of two side-by-side figures in
+    the one-column NeurIPS, ICLR and arXiv layouts.
+
+    Parameters
+    ----------
+    venue : {"neurips", "icml", "iclr", "arxiv"}
+        The venue.
+    columns : {1, 2}
+        Width in columns (see the table).
+    height : float, optional
+        Figure height in inches; default ``0.75 width`` for one column and
+        ``0.36 width`` for two.
+    fontsize : float, optional
+        Base font size in points (default: the venue's).
+
+    Yields
+    ------
+    PaperStyle
+        The settings (``.figsize`` for ``plt.subplots(figsize=...)``).
+
+    Raises
+    ------
+    ValueError
+        Unknown venue, columns not 1 or 2, a non-positive size.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> with paper_style("icml", columns=1) as style:
+    ...     fig, ax = plt.subplots()
+    ...     _ = plot_coverage([9, 31, 99], [10], ax=ax)
+    >>> style.width, [float(v) for v in fig.get_size_inches()]
+    (3.25, [3.25, 2.4375])
+    >>> plt.close(fig)
+    """
+    style = _style(venue, columns, height, fontsize)
+    import matplotlib as mpl
+
+    with mpl.rc_context(_rc(style)):  # type: ignore[arg-type]
+        yield style
+
+
+def _style(venue: Any, columns: Any, height: Any, fontsize: Any) -> PaperStyle:
+    if not isinstance(venue, str) or venue.lower() not in VENUES:
+        raise ValueError(f"venue must be one of {', '.join(VENUES)}; got {short_repr(venue)}")
+    venue = venue.lower()
+    if isinstance(columns, bool) or columns not in (1, 2):
+        raise ValueError(f"columns must be 1 or 2, got {short_repr(columns)}")
+    v = VENUES[venue]
+    width = v["text"] if columns == 2 else (v["text"] - v["gap"]) / 2.0
+    if height is None:
+        height = width * (0.75 if columns == 1 else 0.36)
+    for name, value in (("height", height), ("fontsize", fontsize)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                  or not math.isfinite(value) or value <= 0):
+            raise ValueError(f"{name} must be a positive number, got {short_repr(value)}")
+    fs = float(fontsize) if fontsize is not None else v["font"]
+    return PaperStyle(venue, int(columns), float(width), float(height), fs)
+
+
+def _rc(style: PaperStyle) -> dict[str, Any]:
+    fs = style.fontsize
+    return {
+        "figure.figsize": style.figsize,
+        "figure.dpi": 150,
+        "figure.constrained_layout.use": True,
+        "figure.constrained_layout.h_pad": 0.02,
+        "figure.constrained_layout.w_pad": 0.02,
+        "savefig.dpi": 300,
+        "savefig.bbox": "standard",
+        "savefig.pad_inches": 0.02,
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        "font.family": "serif",
+        "font.serif": ["STIXGeneral", "DejaVu Serif"],
+        "mathtext.fontset": "stix",
+        "font.size": fs,
+        "axes.titlesize": fs,
+        "axes.labelsize": fs,
+        "xtick.labelsize": fs - 1,
+        "ytick.labelsize": fs - 1,
+        "legend.fontsize": fs - 1,
+        "legend.title_fontsize": fs - 1,
+        "legend.handlelength": 1.8,
+        "legend.borderaxespad": 0.3,
+        "legend.labelspacing": 0.3,
+        "axes.linewidth": 0.6,
+        "xtick.major.width": 0.6,
+        "ytick.major.width": 0.6,
+        "xtick.minor.width": 0.4,
+        "ytick.minor.width": 0.4,
+        "xtick.major.size": 3.0,
+        "ytick.major.size": 3.0,
+        "xtick.minor.size": 1.8,
+        "ytick.minor.size": 1.8,
+        "lines.linewidth": 1.2,
+        "lines.markersize": 4.0,
+        "hatch.linewidth": 0.6,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+
+
+def save_figure(
+    fig: Figure,
+    path: str | os.PathLike[str],
+    formats: Sequence[str] = ("pdf", "png"),
+    *,
+    dpi: float = 300,
+) -> list[Path]:
+    """Write *fig* as ``path.pdf``, ``path.png``, ... (directories are created).
+
+    PDFs are written without a creation date, so the same figure gives the
+    same bytes.  Returns the paths written.
+
+    Examples
+    --------
+    >>> import tempfile, matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     [p.name for p in save_figure(fig, os.path.join(d, "fig"))]
+    ['fig.pdf', 'fig.png']
+    >>> plt.close(fig)
+    """
+    allowed = ("pdf", "png", "svg", "eps")
+    if isinstance(formats, str):
+        formats = (formats,)
+    out = []
+    base = Path(path)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for fmt in formats:
+        if fmt not in allowed:
+            raise ValueError(f"formats must be some of {', '.join(allowed)}; got {short_repr(fmt)}")
+        target = base.with_name(base.name + "." + fmt)
+        meta: dict[str, Any] = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}.get(fmt, {})
+        fig.savefig(target, format=fmt, dpi=dpi, metadata=meta or None)
+        out.append(target)
+    return out

@@ -199,6 +199,16 @@ def _log_upsilon_unique(n: NDArray[np.int64], model: _Model) -> NDArray[np.float
             out[ie] = np.log1p(-np.exp(log_t1) * ssum)
         work &= ~ie
     if np.any(work):
+        # far right tail: 1 - S1 <= upsilon <= 1 - S1 + S2 with S2 <= S1^2 / 2
+        # (Bonferroni; (1 - a - b) <= (1 - a)(1 - b), and negative association
+        # without replacement), so upsilon = 1 - S1 to 1e-15 once S1 < 1e-8
+        log_s1 = _log_miss_one(n[work], model)
+        tiny = log_s1 < math.log(1e-8)
+        if np.any(tiny):
+            idx = np.flatnonzero(work)[tiny]
+            out[idx] = np.log1p(-np.exp(log_s1[tiny]))
+            work[idx] = False
+    if np.any(work):
         vals, mult = model.groups()
         if model.replacement:
             gf = _saddle.egf_coverage(vals, mult)
@@ -212,6 +222,27 @@ def _log_upsilon_unique(n: NDArray[np.int64], model: _Model) -> NDArray[np.float
             val = _upsilon_mp(int(n[idx]), model, 20)
             out[idx] = float(_mp().log(val)) if val > 0 else -np.inf
     return np.minimum(out, 0.0)
+
+
+def _log_miss_one(n: NDArray[np.int64], model: _Model) -> NDArray[np.float64]:
+    """``log S1``, ``S1 = sum_c P(class c missing from n draws)``."""
+    vals, mult = model.groups()
+    nf = n.astype(float)[None, :]
+    if model.replacement:
+        logs = np.log(mult)[:, None] + nf * np.log1p(-vals)[:, None]
+    else:
+        from scipy.special import gammaln
+
+        N = float(model.N)
+        m = vals[:, None]
+        with np.errstate(invalid="ignore"):
+            # log binom(N - m, n) - log binom(N, n)
+            logs = (np.log(mult)[:, None] + gammaln(N - m + 1) - gammaln(N - m - nf + 1)
+                    - gammaln(N + 1) + gammaln(N - nf + 1))
+        logs = np.where(N - m >= nf, logs, -np.inf)
+    top = np.max(logs, axis=0)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(top), top + np.log(np.sum(np.exp(logs - top), axis=0)), -np.inf)
 
 
 def _log_upsilon(n: NDArray[np.int64], model: _Model) -> NDArray[np.float64]:

@@ -492,3 +492,33 @@ def test_bad_input_other_functions() -> None:
         completion_time(10).cdf(-1)
     with pytest.raises(ValueError, match="method"):
         expected_draws(10, method="fast")
+
+
+def test_named_approximations_dispatch() -> None:
+    from couponbound.asymptotic import gumbel_coverage, poisson_coverage
+
+    K = np.array([500, 900, 2000])
+    assert np.array_equal(coverage_prob(K, 100, method="gumbel"), gumbel_coverage(K, 100))
+    p = [0.1, 0.2, 0.7]
+    assert coverage_prob(30, probs=p, method="poisson") == poisson_coverage(30, probs=p)
+    assert log_coverage_prob(30, probs=p, method="poisson") == pytest.approx(
+        math.log(poisson_coverage(30, probs=p)), rel=1e-14)
+    # approximations approach the exact value in their regime (ER61: C -> infinity)
+    errs = []
+    for C in (10, 100, 1000):
+        K = int(C * math.log(C))
+        errs.append(abs(coverage_prob(K, C, method="gumbel") / coverage_prob(K, C) - 1))
+    assert errs[0] > errs[1] > errs[2]
+    with pytest.raises(ValueError, match="uniform"):
+        coverage_prob(30, probs=p, method="gumbel")
+    with pytest.raises(ValueError, match="replacement"):
+        coverage_prob(3, counts=[2, 3], method="poisson", replacement=False)
+
+
+def test_huge_K_does_not_hang() -> None:
+    """The far right tail uses the Bonferroni bracket, 1 - S1 exact to 1e-15."""
+    assert coverage_prob(10**15, probs=[0.2, 0.3, 0.5]) == 1.0
+    K = 400
+    v = coverage_prob(K, counts=[1, 2, 30, 4])
+    assert rel(v, subsets_ie(K + 1, [1, 2, 30, 4])) < TOL
+    assert coverage_prob(10**12, 10**6) == pytest.approx(1.0)

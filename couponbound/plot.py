@@ -124,6 +124,40 @@ def _family(ax: Axes) -> list[Axes]:
     return [ax, *sib]
 
 
+def _renderer(fig: Any) -> Any:
+    get = getattr(fig.canvas, "get_renderer", None)
+    return get() if get is not None else fig._get_renderer()
+
+
+def _legend_above(ax: Axes, handles: list[Any], labels: list[str]) -> Any:
+    """A frameless legend centred above *ax*, in as few rows as fit its width.
+
+    Outside the data area, so no curve or bar can run through it; the number
+    of columns is the largest that keeps the legend no wider than the axes,
+    then balanced (6 entries in 2 rows of 3, not 4 + 2).
+    """
+    n = len(handles)
+    kw = {"loc": "lower center", "bbox_to_anchor": (0.5, 1.01), "frameon": False,
+          "borderaxespad": 0.0, "columnspacing": 1.2, "handletextpad": 0.5}
+    try:
+        fig = ax.figure
+        renderer = _renderer(fig)
+        engine = fig.get_layout_engine()
+        if engine is not None:
+            engine.execute(fig)  # the axes' final width, before the legend exists
+        avail = 1.1 * ax.get_window_extent(renderer).width
+    except Exception:  # pragma: no cover - a canvas without a renderer
+        return ax.legend(handles, labels, ncol=min(n, 2), **kw)
+    ncol = 1
+    for cand in range(n, 0, -1):
+        leg = ax.legend(handles, labels, ncol=cand, **kw)
+        if leg.get_window_extent(renderer).width <= avail:
+            ncol = cand
+            break
+    rows = math.ceil(n / ncol)
+    return ax.legend(handles, labels, ncol=math.ceil(n / rows), **kw)
+
+
 def _twin(ax: Axes) -> Axes:
     """A twin axes on the right, its spine shown even under :func:`paper_style`."""
     ax2 = ax.twinx()
@@ -268,22 +302,21 @@ def plot_coverage(
     ax.set_ylabel(r"coverage $\upsilon_{K+1}$")
     ax.grid(True, which="major", lw=0.4, alpha=0.4)
     if legend:
-        first = ax.legend(loc="upper left", title=None, frameon=False)
         from matplotlib.lines import Line2D
 
-        proxies = [Line2D([], [], color="0.2", lw=1.4, label="exact")]
+        handles, labels = ax.get_legend_handles_labels()
         if gumbel:
-            name = "Poisson approx." if any_nonuniform and all(not d.uniform for d in sets) else (
-                "Gumbel/Poisson approx." if any_nonuniform else "Gumbel approx. (ER61)")
-            proxies.append(Line2D([], [], color="0.2", lw=1.0, ls=(0, (4, 2)), label=name))
+            name = "Poisson approx." if all(not d.uniform for d in sets) else (
+                "Gumbel/Poisson approx." if any_nonuniform else "Gumbel approx.")
+            handles.append(Line2D([], [], color="0.2", lw=1.0, ls=(0, (4, 2))))
+            labels.append(name)
         if expected:
-            proxies.append(Line2D([], [], color="0.2", marker="o", mfc="white", ls="", ms=4.5,
-                                  label=r"$\lceil\mathrm{E}[K+1]\rceil$"))
+            handles.append(Line2D([], [], color="0.2", marker="o", mfc="white", ls="", ms=4.5))
+            labels.append(r"$\lceil\mathbb{E}[K+1]\rceil$")
         if confidence is not None:
-            proxies.append(Line2D([], [], color="0.2", marker="s", ls="", ms=4.0,
-                                  label=f"{confidence * 100:g} % coverage"))
-        ax.add_artist(first)
-        ax.legend(handles=proxies, loc="lower right", frameon=False)
+            handles.append(Line2D([], [], color="0.2", marker="s", ls="", ms=4.0))
+            labels.append(f"{confidence * 100:g} % coverage")
+        _legend_above(ax, handles, labels)
     return ax
 
 
@@ -369,8 +402,9 @@ def plot_collision(
     if Kx[Kx > 0].size:
         ax.set_xlim(Kx[Kx > 0].min(), Kx.max())
     ax.set_xlabel(_mathK(True))
-    tau_label = r"collision probability $\tau_K$"
-    coll_label = r"$\mathrm{E}\,\ln(1+\mathrm{Col})$ (nats)"
+    solid, dashed = (" (solid)", " (dashed)") if which == "both" else ("", "")
+    tau_label = r"collision probability $\tau_K$" + solid
+    coll_label = r"$\mathbb{E}\ln(1+\mathrm{Col})$ (nats)" + dashed
     if which == "collision":
         ax.set_ylabel(coll_label)
         ax.set_ylim(bottom=0)
@@ -382,16 +416,8 @@ def plot_collision(
         ax2.set_ylim(bottom=0)
     ax.grid(True, which="major", lw=0.4, alpha=0.4)
     if legend:
-        handles, labels = ax.get_legend_handles_labels() if which != "collision" else \
-            ax2.get_legend_handles_labels()
-        if which == "both":
-            from matplotlib.lines import Line2D
-
-            handles += [Line2D([], [], color="0.2", lw=1.4, label=r"$\tau_K$ (left)"),
-                        Line2D([], [], color="0.2", lw=1.2, ls=(0, (4, 2)),
-                               label=r"$\mathrm{E}\ln(1+\mathrm{Col})$ (right)")]
-            labels = [h.get_label() for h in handles]
-        ax.legend(handles, labels, loc="upper left", frameon=False)
+        src = ax2 if which == "collision" else ax
+        _legend_above(ax, *src.get_legend_handles_labels())
     return ax
 
 
@@ -509,8 +535,8 @@ def plot_sup_upper_bounds(
     if c >= 2 and (Kx.min() <= c - 1 <= Kx.max()):
         vl = ax.axvline(c - 1, color="0.3", lw=0.8, ls=(0, (1, 1.5)))
         vl.set_gid("coverage_threshold")
-        ax.annotate(r"$K+1=C$", xy=(c - 1, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(3, -3), textcoords="offset points", ha="left", va="top",
+        ax.annotate(r"$K+1=C$", xy=(c - 1, 0.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, 3), textcoords="offset points", ha="left", va="bottom",
                     fontsize="small", color="0.3")
     ax.set_yscale("log")
     ax.set_xlim(Kx.min(), Kx.max())
@@ -526,7 +552,7 @@ def plot_sup_upper_bounds(
     ax.set_ylabel(r"upper bound on $L^\mu_\mathrm{sup}$")
     ax.grid(True, which="major", lw=0.4, alpha=0.4)
     if legend:
-        ax.legend(loc="best", frameon=False)
+        _legend_above(ax, *ax.get_legend_handles_labels())
     return ax
 
 
@@ -615,8 +641,8 @@ def plot_bound_comparison(
     ax = _axes(ax)
     x = np.arange(len(runs), dtype=np.float64)
     w = 0.38
-    series = (("curl", "curl_sup_upper", "CURL bound (Arora et al. 2019)", "#D55E00", "//"),
-              ("ns21", "ns21_sup_upper", "NS21 bound (Nozawa & Sato 2021)", "#0072B2", None))
+    series = (("curl", "curl_sup_upper", "CURL (Arora et al.)", "#D55E00", "//"),
+              ("ns21", "ns21_sup_upper", "NS21 (Nozawa & Sato)", "#0072B2", None))
     finite_vals: list[float] = []
     for r in runs:
         for _, key, _, _, _ in series:
@@ -656,7 +682,7 @@ def plot_bound_comparison(
     handles, texts = ax.get_legend_handles_labels()
     if acc is not None:
         ax2 = _twin(ax)
-        (la,) = ax2.plot(x, acc, "o-", color="#009E73", lw=1.2, ms=4, label="validation accuracy")
+        (la,) = ax2.plot(x, acc, "o-", color="#009E73", lw=1.2, ms=4, label="val. accuracy")
         la.set_gid("accuracy")
         ax2.set_ylabel("validation accuracy (%)", color="#009E73")
         ax2.tick_params(axis="y", colors="#009E73")
@@ -665,7 +691,7 @@ def plot_bound_comparison(
         handles.append(la)
         texts.append(la.get_label())
     if legend:
-        ax.legend(handles, texts, loc="upper left", frameon=False)
+        _legend_above(ax, handles, texts)
     return ax
 
 
@@ -719,7 +745,7 @@ def plot_bound_decomposition(
     xs, xl = x - w / 2 - 0.02, x + w / 2 + 0.02
     terms = (("sup_term", r"$\upsilon L^\mu_\mathrm{sup}/2$", "#0072B2"),
              ("sub_term", r"$(1-\upsilon) L^\mu_\mathrm{sub}/2$", "#56B4E9"),
-             ("collision_term", r"$\mathrm{E}\ln(1+\mathrm{Col})/2$", "#E69F00"),
+             ("collision_term", r"$\mathbb{E}\ln(1+\mathrm{Col})/2$", "#E69F00"),
              ("d", r"$d$", "#CC79A7"))
     bottom = np.zeros(len(runs))
     for key, label, col in terms:
@@ -753,9 +779,9 @@ def plot_bound_decomposition(
     ax.grid(True, axis="y", lw=0.4, alpha=0.4)
     top = float(max(np.max(bottom), np.max(L + np.nan_to_num(se))))
     low = float(min(0.0, np.min([r.d for r in runs])))
-    ax.set_ylim(low - 0.08 * (top - low), top + 0.45 * (top - low))
+    ax.set_ylim(low - 0.08 * (top - low), top + 0.08 * (top - low))
     if legend:
-        ax.legend(loc="upper left", ncol=3, frameon=False, columnspacing=1.0, handlelength=1.5)
+        _legend_above(ax, *ax.get_legend_handles_labels())
     return ax
 
 

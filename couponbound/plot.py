@@ -137,10 +137,10 @@ def _legend_above(ax: Axes, handles: list[Any], labels: list[str]) -> Any:
     then balanced (6 entries in 2 rows of 3, not 4 + 2).
     """
     n = len(handles)
-    kw = {"loc": "lower center", "bbox_to_anchor": (0.5, 1.01), "frameon": False,
+    kw: dict[str, Any] = {"loc": "lower center", "bbox_to_anchor": (0.5, 1.01), "frameon": False,
           "borderaxespad": 0.0, "columnspacing": 1.2, "handletextpad": 0.5}
     try:
-        fig = ax.figure
+        fig: Any = ax.figure
         renderer = _renderer(fig)
         engine = fig.get_layout_engine()
         if engine is not None:

@@ -468,7 +468,9 @@ def plot_sup_upper_bounds(
         Also draw ``L`` itself (thin grey).
     ylim : (float, float), optional
         y limits; default from the drawn values, the top capped at
-        ``1000 max(L)`` so that an exploding bound does not flatten the rest.
+        ``1000 max(L)`` or ten times the largest of the bounds' minima
+        (whichever is higher), so that an exploding bound does not flatten
+        the rest while every bound's best value stays in view.
     legend : bool, default True
         Draw the legend.
     ax : Axes, optional
@@ -538,16 +540,22 @@ def plot_sup_upper_bounds(
         ax.annotate(r"$K+1=C$", xy=(c - 1, 0.0), xycoords=("data", "axes fraction"),
                     xytext=(3, 3), textcoords="offset points", ha="left", va="bottom",
                     fontsize="small", color="0.3")
-    ax.set_yscale("log")
     ax.set_xlim(Kx.min(), Kx.max())
+    # Limits before the log scale: autoscaling a log axis over an exploding
+    # bound (1e300 for ARORA19 at C = 1000) overflows.
     if ylim is None:
         vals = np.concatenate([d[np.isfinite(d)] for d in drawn] + [Lb[Lb > 0]])
+        lo, hi = 0.1, 10.0
         if vals.size:
             lo = float(vals.min()) / 1.5
-            hi = min(float(vals.max()) * 1.5, 1000.0 * float(Lb.max()))
-            ax.set_ylim(lo, max(hi, lo * 10))
+            # every bound's minimum stays in view; an exploding branch is cut
+            lows = [float(d[np.isfinite(d)].min()) for d in drawn if np.isfinite(d).any()]
+            cap = max([1000.0 * float(Lb.max())] + [10.0 * v for v in lows])
+            hi = min(float(vals.max()) * 1.5, cap)
+        ax.set_ylim(lo, max(hi, lo * 10))
     else:
         ax.set_ylim(*ylim)
+    ax.set_yscale("log")
     ax.set_xlabel(r"negatives $K$")
     ax.set_ylabel(r"upper bound on $L^\mu_\mathrm{sup}$")
     ax.grid(True, which="major", lw=0.4, alpha=0.4)
@@ -672,8 +680,8 @@ def plot_bound_comparison(
         (lm,) = ax.plot(x, np.where(ys > 0, ys, np.nan), "D", color="black", ms=4, zorder=5,
                         label=r"measured $L^\mu_\mathrm{sup}$")
         lm.set_gid("measured")
-    ax.set_yscale("log")
     ax.set_ylim(lo, hi)
+    ax.set_yscale("log")
     ax.set_xticks(x, _batch_labels(runs))
     ax.set_xlim(-0.6, len(runs) - 0.4)
     ax.set_xlabel(r"batch size $K+1$" if labels is None else "run")

@@ -662,8 +662,9 @@ def _cmd_required(args: argparse.Namespace) -> int:
             Column("expected_batch", "E[K+1]", r"$\mathrm{E}[K+1]$")]
     cols += [Column(f"K_for_{_pct(q)}", f"K ({_pct(q)} %)", rf"$K_{{{_pct(q)}\%}}$") for q in qs]
     cap = ("K (q %): smallest number of negatives K with coverage upsilon_{K+1} >= q "
-           "(anchor included); E[K+1]: expected draws until every class appears"
-           + (" (with replacement)." if args.without_replacement else "."))
+           "(anchor included)" + (", batches drawn without replacement from the data set"
+                                   if args.without_replacement else "")
+           + "; E[K+1]: expected draws (with replacement) until every class appears.")
     sys.stdout.write(_emit(Table(tuple(cols), tuple(rows), caption=cap), args.fmt) + "\n")
     return 0
 

@@ -964,7 +964,8 @@ def save_figure(
 ) -> list[Path]:
     """Write *fig* as ``path.pdf``, ``path.png``, ... (directories are created).
 
-    PDFs are written without a creation date, so the same figure gives the
+    Fonts are embedded as TrueType (Type 42) even outside :func:`paper_style`,
+    and PDFs are written without a creation date, so the same figure gives the
     same bytes.  Returns the paths written.
 
     Examples
@@ -976,6 +977,8 @@ def save_figure(
     ['fig.pdf', 'fig.png']
     >>> plt.close(fig)
     """
+    import matplotlib as mpl
+
     allowed = ("pdf", "png", "svg", "eps")
     if isinstance(formats, str):
         formats = (formats,)
@@ -987,6 +990,7 @@ def save_figure(
             raise ValueError(f"formats must be some of {', '.join(allowed)}; got {short_repr(fmt)}")
         target = base.with_name(base.name + "." + fmt)
         meta: dict[str, Any] = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}.get(fmt, {})
-        fig.savefig(target, format=fmt, dpi=dpi, metadata=meta or None)
+        with mpl.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
+            fig.savefig(target, format=fmt, dpi=dpi, metadata=meta or None)
         out.append(target)
     return out

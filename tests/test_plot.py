@@ -1,0 +1,397 @@
+"""Figures: the plotted data equals the library's values; labels, scales, styles, files.
+
+Content, not pixels: each test reads the artists back (by their gid) and
+compares them with couponbound's functions.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")  # the tests' own backend choice; the package never calls use()
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from couponbound import (  # noqa: E402
+    BoundMonitor,
+    BoundTerms,
+    collision_prob,
+    coverage_prob,
+    decompose,
+    expected_log_collision,
+    ns21_sup_upper_bound,
+    required_negatives,
+    sup_upper_bounds,
+)
+from couponbound.asymptotic import gumbel_coverage, poisson_coverage  # noqa: E402
+from couponbound.plot import (  # noqa: E402
+    VENUES,
+    find_artists,
+    paper_style,
+    plot_bound_comparison,
+    plot_bound_decomposition,
+    plot_collision,
+    plot_coverage,
+    plot_sup_upper_bounds,
+    save_figure,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _one(ax, gid):
+    found = find_artists(ax, gid)
+    assert len(found) == 1, (gid, [a.get_gid() for a in find_artists(ax, gid.split("/")[0] + "/")])
+    return found[0]
+
+
+def _legend_texts(ax):
+    texts = []
+    for a in [ax, *ax.get_shared_x_axes().get_siblings(ax)]:
+        if a.get_legend() is not None:
+            texts += [t.get_text() for t in a.get_legend().get_texts()]
+    return texts
+
+
+def _no_overlap_with_axes(ax):
+    """The legend sits above the data area (it can never cover a curve)."""
+    fig = ax.figure
+    fig.canvas.draw()
+    leg = ax.get_legend().get_window_extent()
+    box = ax.get_window_extent()
+    assert leg.y0 >= box.y1 - 1.0
+
+
+def test_import_does_not_load_matplotlib():
+    code = ("import sys, couponbound, couponbound.plot, couponbound.tables, couponbound.cli; "
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------
+# coverage
+# ---------------------------------------------------------------------------
+
+
+def test_plot_coverage_data_labels_and_marks():
+    K = [5, 9, 20, 31, 65, 127, 511, 2000]
+    counts = [40, 30, 20, 10]
+    ax = plot_coverage(K, [10, ("CIFAR-100", 100), ("skewed", {"counts": counts})])
+    assert ax.get_xscale() == "log"
+    assert "K" in ax.get_xlabel() and "upsilon" in ax.get_ylabel()
+    for name, kw in [("C = 10", {"C": 10}), ("CIFAR-100", {"C": 100}), ("skewed", {"counts": counts})]:
+        line = _one(ax, f"coverage/{name}")
+        np.testing.assert_array_equal(line.get_xdata(), K)
+        np.testing.assert_allclose(line.get_ydata(), coverage_prob(K, **kw), rtol=1e-15, atol=0)
+        # the 99 % point: smallest K reaching 0.99, drawn on the curve
+        q = _one(ax, f"quantile/{name}")
+        kq = required_negatives(confidence=0.99, **kw)
+        assert q.get_xdata()[0] == kq and q.get_ydata()[0] == pytest.approx(coverage_prob(kq, **kw))
+        assert q.get_ydata()[0] >= 0.99
+    # E[K+1] rounded up as in NS21 Table 3: 30 for CIFAR-10, i.e. K = 29
+    e = _one(ax, "expected/C = 10")
+    assert e.get_xdata()[0] == 29 and e.get_ydata()[0] == pytest.approx(coverage_prob(29, 10))
+    assert _one(ax, "expected/CIFAR-100").get_xdata()[0] == 518
+    # approximations: Gumbel for uniform priors, Poisson otherwise
+    np.testing.assert_allclose(_one(ax, "approx/C = 10").get_ydata(), gumbel_coverage(K, 10))
+    np.testing.assert_allclose(_one(ax, "approx/skewed").get_ydata(), poisson_coverage(K, counts=counts))
+    assert _one(ax, "approx/C = 10").get_linestyle() != "-"
+    texts = _legend_texts(ax)
+    assert {"C = 10", "CIFAR-100", "skewed", "99 % coverage", "Gumbel/Poisson approx."} <= set(texts)
+    _no_overlap_with_axes(ax)
+
+
+def test_plot_coverage_default_range_reaches_every_plateau():
+    ax = plot_coverage(C=[10, 100], gumbel=False, expected=False, confidence=0.9)
+    y = _one(ax, "coverage/C = 100").get_ydata()
+    assert y[0] == 0.0 and y[-1] > 0.9999
+    assert not find_artists(ax, "approx/") and not find_artists(ax, "expected/")
+    assert _one(ax, "quantile/C = 100").get_xdata()[0] == required_negatives(100, confidence=0.9)
+
+
+def test_plot_coverage_uses_given_axes_and_validates():
+    fig, (a, b) = plt.subplots(1, 2)
+    assert plot_coverage([1, 2, 3], 2, ax=b) is b
+    assert not a.lines
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
+        plot_coverage([1, 2], 2, ax="left")
+    with pytest.raises(ValueError, match="K must be"):
+        plot_coverage([-1, 2], 2)
+    with pytest.raises(ValueError, match="confidence must be in"):
+        plot_coverage([1, 2], 2, confidence=1.0)
+    with pytest.raises(TypeError, match="a data set must be"):
+        plot_coverage([1, 2], ["CIFAR"])
+
+
+def test_plot_functions_never_show(monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("plt.show() called")
+
+    monkeypatch.setattr(plt, "show", boom)
+    t = BoundTerms(2.0, 1.8, 1.6, 1.3, -1.0, 0.7, tau=0.96, K=31, C=10)
+    plot_coverage([9, 31], 10)
+    plot_collision([9, 31], 10)
+    plot_sup_upper_bounds(3.0, [9, 31], 10)
+    plot_bound_comparison([t])
+    plot_bound_decomposition([t])
+
+
+# ---------------------------------------------------------------------------
+# collisions
+# ---------------------------------------------------------------------------
+
+
+def test_plot_collision_both_on_twin_axes():
+    K = [1, 31, 127, 511, 4000]
+    ax = plot_collision(K, [10, 100])
+    twins = [a for a in ax.get_shared_x_axes().get_siblings(ax) if a is not ax]
+    assert len(twins) == 1
+    for C in (10, 100):
+        tau = _one(ax, f"tau/C = {C}")
+        coll = _one(ax, f"collision/C = {C}")
+        assert tau.axes is ax and coll.axes is twins[0]
+        np.testing.assert_allclose(tau.get_ydata(), collision_prob(K, C), rtol=1e-15)
+        np.testing.assert_allclose(coll.get_ydata(), expected_log_collision(K, C), rtol=1e-15)
+    # MATH.md section 3's sanity values
+    assert _one(ax, "collision/C = 10").get_ydata()[1] == pytest.approx(1.317, abs=1e-3)
+    assert _one(ax, "tau/C = 100").get_ydata()[2] == pytest.approx(0.721, abs=1e-3)
+    assert ax.get_xscale() == "log" and twins[0].get_xscale() == "log"
+    assert "tau" in ax.get_ylabel() and "Col" in twins[0].get_ylabel()
+    assert "solid" in ax.get_ylabel() and "dashed" in twins[0].get_ylabel()
+
+
+@pytest.mark.parametrize("which", ["tau", "collision"])
+def test_plot_collision_single(which):
+    ax = plot_collision([3, 30], [10], which=which)
+    assert [a for a in ax.get_shared_x_axes().get_siblings(ax) if a is not ax] == []
+    assert find_artists(ax, f"{which}/C = 10")
+    other = "collision" if which == "tau" else "tau"
+    assert not find_artists(ax, f"{other}/")
+    with pytest.raises(ValueError, match="which must be"):
+        plot_collision([3], [10], which="Col")
+
+
+# ---------------------------------------------------------------------------
+# theoretical upper bounds
+# ---------------------------------------------------------------------------
+
+
+def test_plot_sup_upper_bounds_data_and_log_scale():
+    K = np.arange(1, 100)
+    L = np.log1p(K)
+    ax = plot_sup_upper_bounds(lambda k: np.log1p(k), K, 10)
+    ref = sup_upper_bounds(L, K, 10)
+    assert ax.get_yscale() == "log"
+    assert "K" in ax.get_xlabel() and "sup" in ax.get_ylabel()
+    for name in ("arora", "nozawa_sato", "ash", "bao"):
+        y = np.asarray(_one(ax, f"bound/{name}").get_ydata(), dtype=float)
+        want = np.asarray(getattr(ref, name))
+        ok = np.isfinite(want) & (want > 0)
+        np.testing.assert_array_equal(y[ok], want[ok])
+        assert np.all(np.isnan(y[~ok]))  # vacuous or non-positive values are gaps
+    # NS21's bound is vacuous for K + 1 < C: no coverage
+    nozawa = np.asarray(_one(ax, "bound/nozawa_sato").get_ydata(), dtype=float)
+    assert np.all(np.isnan(nozawa[K + 1 < 10])) and np.all(np.isfinite(nozawa[K + 1 >= 10]))
+    assert _one(ax, "coverage_threshold").get_xdata()[0] == 9
+    np.testing.assert_array_equal(_one(ax, "contrastive").get_ydata(), L)
+    texts = _legend_texts(ax)
+    assert any("Arora" in t for t in texts) and any("Bao" in t for t in texts)
+    lo, hi = ax.get_ylim()
+    assert 0 < lo < hi
+    # every bound's minimum is in view, even ARORA19's
+    assert np.nanmin(np.asarray(_one(ax, "bound/arora").get_ydata(), dtype=float)) < hi
+
+
+def test_plot_sup_upper_bounds_exploding_values_do_not_overflow(recwarn):
+    ax = plot_sup_upper_bounds(lambda k: np.log1p(k), None, 1000, bounds=["arora", "bao"])
+    ax.figure.canvas.draw()
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    assert find_artists(ax, "bound/arora") and not find_artists(ax, "bound/ash")
+
+
+def test_plot_sup_upper_bounds_prior_and_errors():
+    counts = [5, 3, 2]
+    ax = plot_sup_upper_bounds(2.0, [2, 5, 20], counts=counts, bounds="nozawa_sato")
+    np.testing.assert_allclose(_one(ax, "bound/nozawa_sato").get_ydata(),
+                               sup_upper_bounds(2.0, [2, 5, 20], counts=counts).nozawa_sato)
+    with pytest.raises(ValueError, match="bounds must name some of"):
+        plot_sup_upper_bounds(2.0, [5], 10, bounds=["CURL"])
+    with pytest.raises(ValueError, match="one value per K"):
+        plot_sup_upper_bounds(lambda k: [1.0, 2.0], [5, 6, 7], 10)
+    with pytest.raises(ValueError, match="contrastive"):
+        plot_sup_upper_bounds(-1.0, [5], 10)
+
+
+# ---------------------------------------------------------------------------
+# measured runs
+# ---------------------------------------------------------------------------
+
+
+def _runs():
+    """Three synthetic runs of a BoundMonitor (batch sizes 8, 16, 64; C = 4)."""
+    rng = np.random.default_rng(0)
+    mu = rng.normal(size=(4, 6))
+    out = []
+    for B in (8, 16, 64):
+        mon = BoundMonitor(num_classes=4, temperature=0.5, class_means=mu)
+        for _ in range(4):
+            y = rng.integers(0, 4, size=B)
+            z0 = mu[y] + 0.4 * rng.normal(size=(B, 6))
+            z1 = mu[y] + 0.4 * rng.normal(size=(B, 6))
+            mon.update(anchor=z0, positive=z1, labels=y)
+        out.append(mon.compute())
+    return out
+
+
+def test_plot_bound_comparison_bars_equal_reports():
+    reps = _runs()
+    ax = plot_bound_comparison(reps, accuracy=[0.70, 0.74, 0.78])
+    assert ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["8", "16", "64"]
+    assert "K+1" in ax.get_xlabel() and "sup" in ax.get_ylabel()
+    ns21 = find_artists(ax, "bar/ns21")
+    assert [p.get_height() for p in ns21] == pytest.approx([r.ns21_sup_upper for r in reps])
+    curl = find_artists(ax, "bar/curl")
+    finite = [r.curl_sup_upper for r in reps if math.isfinite(r.curl_sup_upper) and r.curl_sup_upper > 0]
+    assert [p.get_height() for p in curl] == pytest.approx(finite)
+    vac = find_artists(ax, "vacuous")
+    assert len(vac) == len(reps) - len(finite)
+    np.testing.assert_allclose(_one(ax, "measured").get_ydata(), [r.sup_all for r in reps])
+    acc = _one(ax, "accuracy")
+    np.testing.assert_allclose(acc.get_ydata(), [70.0, 74.0, 78.0])
+    assert "accuracy (%)" in acc.axes.get_ylabel() and acc.axes is not ax
+    texts = _legend_texts(ax)
+    assert any("CURL" in t for t in texts) and any("NS21" in t for t in texts)
+    _no_overlap_with_axes(ax)
+
+
+def test_plot_bound_comparison_from_terms_percent_and_vacuous():
+    a = BoundTerms(2.0, 1.8, 1.6, 1.3, -1.0, 0.7, tau=0.96, K=31, C=10)
+    b = BoundTerms(2.5, 1.8, 1.6, 2.0, -1.0, 0.0, tau=1.0, K=7, C=10)
+    ax = plot_bound_comparison({"small": a, "tiny": b}, accuracy=[81.0, 60.0])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["small", "tiny"]
+    assert [p.get_height() for p in find_artists(ax, "bar/ns21")] == pytest.approx(
+        [ns21_sup_upper_bound(a)])
+    assert sorted(t.get_text() for t in find_artists(ax, "vacuous")) == ["∞", "∞"]
+    np.testing.assert_allclose(_one(ax, "accuracy").get_ydata(), [81.0, 60.0])
+    with pytest.raises(ValueError, match="accuracy has 1 values but there are 2 runs"):
+        plot_bound_comparison([a, b], accuracy=[0.5])
+    with pytest.raises(ValueError, match="accuracy must lie in"):
+        plot_bound_comparison([a], accuracy=[120.0])
+    with pytest.raises(TypeError, match="BoundReport or BoundTerms"):
+        plot_bound_comparison([1.0])
+
+
+def test_plot_bound_decomposition_stacks_terms():
+    reps = _runs()
+    ax = plot_bound_decomposition(reps)
+    for key in ("sup_term", "sub_term", "collision_term", "d"):
+        heights = [p.get_height() for p in find_artists(ax, f"term/{key}")]
+        assert heights == pytest.approx([getattr(decompose(r.terms), key) for r in reps])
+    # stacked: each positive term starts where the previous one ends; d hangs below 0
+    sup = find_artists(ax, "term/sup_term")
+    sub = find_artists(ax, "term/sub_term")
+    coll = find_artists(ax, "term/collision_term")
+    for s, u, c in zip(sup, sub, coll, strict=True):
+        assert s.get_y() == 0 and u.get_y() == pytest.approx(s.get_height())
+        assert c.get_y() == pytest.approx(s.get_height() + u.get_height())
+    assert all(p.get_y() == 0 and p.get_height() <= 0 for p in find_artists(ax, "term/d"))
+    np.testing.assert_allclose(_one(ax, "bound").get_ydata(), [r.ns21_bound for r in reps])
+    L = [p.get_height() for p in find_artists(ax, "contrastive")]
+    assert L == pytest.approx([r.contrastive for r in reps])
+    assert all(r.ns21_bound <= r.contrastive for r in reps)
+    assert find_artists(ax, "contrastive_se")
+    assert ax.get_ylabel() == "loss (nats)" and "K+1" in ax.get_xlabel()
+    lo, hi = ax.get_ylim()
+    assert lo < min(r.d for r in reps) and hi > max(r.contrastive for r in reps)
+    _no_overlap_with_axes(ax)
+
+
+# ---------------------------------------------------------------------------
+# style and files
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("venue", sorted(VENUES))
+@pytest.mark.parametrize("columns", [1, 2])
+def test_paper_style_sizes_fonts_and_restores(venue, columns):
+    before = dict(matplotlib.rcParams)
+    with paper_style(venue, columns) as st:
+        fig, ax = plt.subplots()
+        assert tuple(fig.get_size_inches()) == pytest.approx(st.figsize)
+        assert matplotlib.rcParams["pdf.fonttype"] == 42
+        assert matplotlib.rcParams["font.size"] == st.fontsize
+        assert fig.get_layout_engine() is not None  # constrained: nothing clipped
+    text = VENUES[venue]["text"]
+    assert st.width == pytest.approx(text if columns == 2 else (text - 0.25) / 2)
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_paper_style_icml_column_and_errors():
+    with paper_style("icml", 1) as st:
+        pass
+    assert st.width == 3.25 and st.height == pytest.approx(0.75 * 3.25)
+    with pytest.raises(ValueError, match="venue must be one of"):
+        with paper_style("nature"):
+            pass
+    with pytest.raises(ValueError, match="columns must be 1 or 2"):
+        with paper_style("icml", 3):
+            pass
+    with pytest.raises(ValueError, match="height must be a positive number"):
+        with paper_style("icml", 1, height=-1):
+            pass
+
+
+@pytest.mark.parametrize("columns", [1, 2])
+def test_figures_fit_their_width(columns):
+    """At printed size every text stays inside the figure (no clipping)."""
+    reps = _runs()
+    draws = [lambda ax: plot_coverage(ax=ax), lambda ax: plot_collision(ax=ax),
+             lambda ax: plot_sup_upper_bounds(3.0, None, 10, ax=ax),
+             lambda ax: plot_bound_comparison(reps, [0.7, 0.74, 0.78], ax=ax),
+             lambda ax: plot_bound_decomposition(reps, ax=ax)]
+    with paper_style("icml", columns):
+        for draw in draws:
+            fig, ax = plt.subplots()
+            draw(ax)
+            fig.canvas.draw()
+            r = fig.canvas.get_renderer()
+            fb = fig.bbox
+            for a in fig.axes:
+                tb = a.get_tightbbox(r)
+                assert tb.x0 >= fb.x0 - 1 and tb.y0 >= fb.y0 - 1, draw
+                assert tb.x1 <= fb.x1 + 1 and tb.y1 <= fb.y1 + 1, draw
+            plt.close(fig)
+
+
+def test_save_figure_writes_valid_pdf_and_png(tmp_path):
+    with paper_style("neurips", 1):
+        fig, ax = plt.subplots()
+        plot_coverage([9, 31, 99], [10], ax=ax)
+        paths = save_figure(fig, tmp_path / "sub" / "cov")
+    assert [p.name for p in paths] == ["cov.pdf", "cov.png"]
+    pdf = paths[0].read_bytes()
+    assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-64:]
+    assert b"/FontFile2" in pdf and b"/Type3" not in pdf  # TrueType embedded, no Type 3
+    png = paths[1].read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width = int.from_bytes(png[16:20], "big")
+    assert abs(width - fig.get_figwidth() * 300) <= 1  # printed width at 300 dpi
+    assert b"/CreationDate" not in pdf  # reproducible files
+    plt.close(fig)
+    fig, ax = plt.subplots()  # saved outside paper_style: still TrueType
+    again = save_figure(fig, tmp_path / "again", ["pdf"])[0].read_bytes()
+    assert b"/FontFile2" in again and b"/Type3" not in again
+    with pytest.raises(ValueError, match="formats must be some of"):
+        save_figure(fig, tmp_path / "x", ["jpg"])

@@ -1,0 +1,259 @@
+"""Tables: NS21 Table 3 and Table 2, their renderings, and loading saved runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from couponbound import (
+    BoundMonitor,
+    BoundTerms,
+    arora_lower_bound,
+    arora_sup_upper_bound,
+    coverage_prob,
+    decompose,
+    expected_draws,
+    ns21_lower_bound,
+    ns21_sup_upper_bound,
+    required_negatives,
+)
+from couponbound.tables import (
+    NS21_DATASETS,
+    Dataset,
+    as_dataset,
+    coverage_table,
+    decomposition_table,
+    load_reports,
+)
+
+# ---------------------------------------------------------------------------
+# data sets
+# ---------------------------------------------------------------------------
+
+
+def test_as_dataset_forms():
+    assert as_dataset(10) == Dataset("C = 10", 10)
+    assert as_dataset(("CIFAR-10", 10)) == Dataset("CIFAR-10", 10)
+    assert as_dataset(("c", {"counts": [3, 2]})).counts == (3, 2)
+    assert as_dataset(("p", [0.5, 0.25, 0.25])).probs == (0.5, 0.25, 0.25)
+    assert as_dataset(("n", np.array([4, 1]))).counts == (4, 1)
+    assert as_dataset({"name": "m", "C": 7}).num_classes == 7
+    d = Dataset("skew", counts=[5, 3, 2])
+    assert not d.uniform and d.prior_kwargs() == {"counts": (5, 3, 2)}
+    assert Dataset("flat", counts=[4, 4]).uniform
+
+
+@pytest.mark.parametrize("bad", ["CIFAR", 2.5, ("x", "y"), {"C": 3}, ("x", {"C": 3, "probs": [1.0]})])
+def test_as_dataset_rejects(bad):
+    with pytest.raises(TypeError):
+        as_dataset(bad)
+
+
+def test_dataset_validates_prior():
+    with pytest.raises(ValueError, match="C must be an integer >= 1"):
+        Dataset("x", 0)
+    with pytest.raises(ValueError, match="probs must sum to 1"):
+        Dataset("x", probs=[0.5, 0.6])
+
+
+# ---------------------------------------------------------------------------
+# NS21 Table 3
+# ---------------------------------------------------------------------------
+
+
+def test_coverage_table_reproduces_ns21_table3():
+    rows = {r["dataset"]: r for r in coverage_table().to_records()}
+    # NS21 Table 3, E[K+1] rounded up (ImageNet differs: NS21 used the real counts).
+    expect = {"binary": 3, "AG News": 9, "CIFAR-10": 30, "CIFAR-100": 519, "Wiki-3029": 26030}
+    for name, e in expect.items():
+        assert rows[name]["expected_batch_ceil"] == e
+    assert [r["dataset"] for r in coverage_table().to_records()] == [d.name for d in NS21_DATASETS]
+
+
+def test_coverage_table_values_come_from_the_library():
+    counts = [50, 30, 20]
+    t = coverage_table([("skewed", counts), 10], [0.5, 0.9, 0.999])
+    recs = t.to_records()
+    assert recs[0]["prior"] == "counts" and recs[1]["prior"] == "uniform"
+    assert recs[0]["expected_batch"] == pytest.approx(expected_draws(counts=counts), rel=1e-12)
+    assert recs[0]["expected_batch_ceil"] == math.ceil(expected_draws(counts=counts))
+    for q, key in [(0.5, "K_for_50"), (0.9, "K_for_90"), (0.999, "K_for_99.9")]:
+        assert recs[0][key] == required_negatives(counts=counts, confidence=q)
+        assert recs[1][key] == required_negatives(10, confidence=q)
+        k = recs[1][key]
+        assert coverage_prob(k, 10) >= q > coverage_prob(k - 1, 10)
+
+
+def test_ceil_of_an_integer_expectation_is_exact():
+    # C = 2: E[T] = 3 exactly; a float 3.0000000000000004 must not round up to 4.
+    assert coverage_table([2]).to_records()[0]["expected_batch_ceil"] == 3
+    assert 2 * (Fraction(1) + Fraction(1, 2)) == 3
+
+
+@pytest.mark.parametrize("bad", [[0.0], [1.0], [1.5], ["x"]])
+def test_coverage_table_rejects_confidences(bad):
+    with pytest.raises((ValueError, TypeError), match="confidences"):
+        coverage_table([10], bad)
+
+
+def test_coverage_table_empty():
+    with pytest.raises(ValueError, match="datasets must not be empty"):
+        coverage_table([])
+
+
+# ---------------------------------------------------------------------------
+# renderings
+# ---------------------------------------------------------------------------
+
+
+def test_markdown_is_a_pipe_table_with_aligned_columns():
+    md = coverage_table([("CIFAR-10", 10), ("CIFAR-100", 100)]).to_markdown(caption=False)
+    lines = md.splitlines()
+    assert len(lines) == 4
+    assert len({len(x) for x in lines}) == 1
+    assert lines[1].startswith("|:-") and lines[1].endswith("-:|")
+    assert "519" in lines[3]
+
+
+def test_latex_is_booktabs_and_escaped():
+    t = coverage_table([("A_b & 50%", 10)], [0.9])
+    tex = t.to_latex()
+    assert tex.splitlines()[0] == r"\begin{tabular}{lrrr}"
+    for cmd in (r"\toprule", r"\midrule", r"\bottomrule", r"\end{tabular}"):
+        assert cmd in tex
+    assert r"A\_b \& 50\%" in tex
+    assert r"$K_{90\%}$" in tex
+    body = tex.splitlines()[4]
+    assert body.count(" & ") == 3 and body.endswith(r"\\")
+    wrapped = t.to_latex(caption=True, label="tab:cov")
+    assert wrapped.startswith(r"\begin{table}") and r"\label{tab:cov}" in wrapped
+    assert r"\caption{" in wrapped and wrapped.endswith(r"\end{table}")
+
+
+def test_csv_and_json_round_trip_full_precision():
+    t = coverage_table([10, 100])
+    rows = list(csv.DictReader(io.StringIO(t.to_csv())))
+    assert [int(r["classes"]) for r in rows] == [10, 100]
+    assert float(rows[0]["expected_batch"]) == t.to_records()[0]["expected_batch"]
+    assert json.loads(t.to_json()) == t.to_records()
+    assert t.render("records") == t.to_records()
+    with pytest.raises(ValueError, match="fmt must be one of"):
+        t.render("html")
+
+
+# ---------------------------------------------------------------------------
+# NS21 Table 2 (decomposition)
+# ---------------------------------------------------------------------------
+
+
+def _terms(K=31, **kw):
+    base = dict(contrastive=2.02, sup=1.26 / 0.69, sub=0.52 / 0.31, collision=1.32, d=-1.16,
+                upsilon=0.69, tau=0.96, curl_sub=1.75, K=K, C=10)
+    base.update(kw)
+    return BoundTerms(**base)
+
+
+def _reports():
+    out = []
+    rng = np.random.default_rng(1)
+    for B in (8, 16):
+        mon = BoundMonitor(num_classes=3, temperature=0.5)
+        for _ in range(3):
+            y = rng.integers(0, 3, size=B)
+            mon.update_losses(contrastive=2.0 + rng.random(B), sup=1.0 + rng.random(B),
+                              sub=0.5 + rng.random(B), d=-0.2 * rng.random(B), labels=y)
+        out.append(mon)
+    return out
+
+
+def test_decomposition_table_matches_bounds_module():
+    t = _terms()
+    recs = {r["key"]: r for r in decomposition_table([t]).to_records()}
+    parts = decompose(t)
+    assert recs["contrastive"]["K+1 = 32"] == t.contrastive
+    assert recs["ns21_bound"]["K+1 = 32"] == pytest.approx(ns21_lower_bound(t))
+    assert recs["sup_term"]["K+1 = 32"] == parts.sup_term
+    assert recs["sub_term"]["K+1 = 32"] == parts.sub_term
+    assert recs["collision_term"]["K+1 = 32"] == parts.collision_term
+    assert recs["curl_bound"]["K+1 = 32"] == pytest.approx(arora_lower_bound(t))
+    assert recs["ns21_sup_upper"]["K+1 = 32"] == pytest.approx(ns21_sup_upper_bound(t))
+    assert recs["curl_sup_upper"]["K+1 = 32"] == pytest.approx(arora_sup_upper_bound(t))
+    assert recs["theory_upsilon"]["K+1 = 32"] == pytest.approx(coverage_prob(31, 10))
+    md = decomposition_table([t]).to_markdown(caption=False)
+    assert "|     0.39 |" in md and "|     0.63 |" in md and "|     0.26 |" in md  # NS21 Table 2
+
+
+def test_decomposition_table_from_reports_and_long_layout():
+    reps = [m.compute() for m in _reports()]
+    long = decomposition_table(reps, transpose=False).to_records()
+    assert [r["label"] for r in long] == ["K+1 = 8", "K+1 = 16"]
+    for rec, rep in zip(long, reps, strict=True):
+        assert rec["ns21_bound"] == rep.ns21_bound
+        assert rec["contrastive_se"] == rep.contrastive_se
+        assert rec["sup_term"] + rec["sub_term"] + rec["collision_term"] + rec["d"] == \
+            pytest.approx(rep.ns21_bound)
+    wide = decomposition_table({"a": reps[0], "b": reps[1]})
+    assert wide.columns[1].header == "a" and wide.columns[2].header == "b"
+    tex = wide.to_latex()
+    assert r"\quad $\upsilon L^\mu_\mathrm{sup}/2$" in tex and r"\toprule" in tex
+
+
+def test_decomposition_table_handles_unmeasured_and_vacuous():
+    t = _terms(tau=math.nan, curl_sub=math.nan, upsilon=0.0, K=None, C=None)
+    rec = {r["key"]: r for r in decomposition_table([t]).to_records()}
+    assert math.isnan(rec["curl_bound"]["run 1"]) and math.isinf(rec["ns21_sup_upper"]["run 1"])
+    md = decomposition_table([t]).to_markdown()
+    assert "∞" in md and "–" in md
+    assert json.loads(decomposition_table([t]).to_json())[2]["run 1"] is not None
+
+
+def test_decomposition_table_errors():
+    with pytest.raises(TypeError, match="BoundReport or BoundTerms"):
+        decomposition_table([{"contrastive": 1.0}])
+    with pytest.raises(ValueError, match="labels has 2 entries"):
+        decomposition_table([_terms()], ["a", "b"])
+    with pytest.raises(ValueError, match="must not be empty"):
+        decomposition_table([])
+
+
+# ---------------------------------------------------------------------------
+# loading saved runs
+# ---------------------------------------------------------------------------
+
+
+def test_load_reports_from_states_reports_lists_and_mappings(tmp_path):
+    mons = _reports()
+    reps = [m.compute() for m in mons]
+    path = tmp_path / "runs.json"
+    path.write_text(json.dumps([mons[0].state_dict(), reps[1].to_dict()]))
+    loaded = load_reports(path)
+    assert [lab for lab, _ in loaded] == ["K+1 = 8", "K+1 = 16"]
+    assert loaded[0][1] == reps[0]
+    assert loaded[1][1].ns21_bound == reps[1].ns21_bound and loaded[1][1].K == reps[1].K
+    path.write_text(json.dumps({"small": mons[0].state_dict(), "large": mons[1].state_dict()}))
+    assert [lab for lab, _ in load_reports(str(path))] == ["small", "large"]
+    path.write_text(json.dumps({"runs": [reps[0].to_dict()]}))
+    assert load_reports(path)[0][1].holds == reps[0].holds
+    path.write_text(json.dumps(mons[1].state_dict()))
+    assert load_reports(path)[0][1] == reps[1]
+
+
+def test_load_reports_errors(tmp_path):
+    with pytest.raises(ValueError, match="cannot read"):
+        load_reports(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_reports(bad)
+    bad.write_text(json.dumps([{"hello": 1}]))
+    with pytest.raises(ValueError, match=r"\[0\]: expected a BoundMonitor state_dict"):
+        load_reports(bad)
+    bad.write_text("[]")
+    with pytest.raises(ValueError, match="empty list"):
+        load_reports(bad)

@@ -1,0 +1,265 @@
+"""The ``couponbound`` command: main job, subcommands, formats, files, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from couponbound import BoundMonitor, coverage_prob, required_negatives
+from couponbound.cli import build_parser, dataset_table, main
+
+FIGURES = ["coverage", "collision", "sup_upper_bounds_cifar-10", "sup_upper_bounds_cifar-100",
+           "sup_upper_bounds_imagenet-1k-uniform"]
+
+
+def run(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _pdf_png_ok(path):
+    pdf = path.with_suffix(".pdf").read_bytes()
+    png = path.with_suffix(".png").read_bytes()
+    return pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-64:] and png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+# ---------------------------------------------------------------------------
+# the main job
+# ---------------------------------------------------------------------------
+
+
+def test_bare_command_prints_table_and_writes_files(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run([], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["data", "set", "C"]
+    cifar = next(x for x in lines if x.startswith("CIFAR-10 "))
+    assert cifar.split()[1:7] == ["10", "29.3", "26", "43", "65", "87"]
+    outdir = tmp_path / "couponbound-output"
+    for name in FIGURES:
+        assert _pdf_png_ok(outdir / name), name
+    for name in ("table3.md", "table3.tex", "table3.csv", "coverage_summary.csv"):
+        assert (outdir / name).stat().st_size > 0
+    assert "| CIFAR-100 " in (outdir / "table3.md").read_text()
+    assert r"\toprule" in (outdir / "table3.tex").read_text()
+    # the file list is printed, every listed file exists
+    listed = [x.strip() for x in lines if x.startswith("  couponbound-output/")]
+    assert len(listed) == 14 and all((tmp_path / p).is_file() for p in listed)
+    assert "[5/5] figure" in err  # progress on stderr
+
+
+def test_bare_machine_formats_write_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["--json"], capsys)
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    assert [d["dataset"] for d in data][:3] == ["binary", "AG News", "CIFAR-10"]
+    assert data[2]["negatives_for"]["99"] == 65
+    code, out, _ = run(["--csv"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows[3]["dataset"] == "CIFAR-100" and int(rows[3]["K_for_99"]) == 915
+    code, out, _ = run(["--latex"], capsys)
+    assert out.startswith(r"\begin{tabular}") and "CIFAR-100 & 100 & 518.7 & 496" in out
+    assert not (tmp_path / "couponbound-output").exists()
+
+
+def test_bare_json_with_out_keeps_stdout_machine_readable(tmp_path, capsys, monkeypatch):
+    import couponbound.cli as cli
+
+    def fake_figures(out, *a, **k):  # the figures themselves are tested above
+        (out / "coverage.pdf").write_bytes(b"%PDF-")
+        return [out / "coverage.pdf"]
+
+    monkeypatch.setattr(cli, "write_figures", fake_figures)
+    code, out, err = run(["--json", "--out", str(tmp_path / "o"), "-q"], capsys)
+    assert code == 0
+    json.loads(out)  # nothing but JSON on stdout
+    assert "wrote 5 files" in err and (tmp_path / "o" / "table3.tex").is_file()
+
+
+def test_dataset_table_unchanged():
+    row = dataset_table([("CIFAR-10", 10)], [0.99], [32])[0]
+    assert row.negatives_for == {"99": 65} and row.coverage_at["32"] == pytest.approx(0.6909756324468)
+
+
+def test_command_as_a_process_picks_no_display(tmp_path):
+    """The command works headless and never imports pyplot (no backend is chosen)."""
+    code = ("import sys; from couponbound.cli import main; "
+            "rc = main(['figures', '-C', '10', '--format', 'png', '--out', sys.argv[1], '-q']); "
+            "print('PYPLOT', 'matplotlib.pyplot' in sys.modules); raise SystemExit(rc)")
+    env = {"PATH": "/usr/bin:/bin", "MPLBACKEND": "", "DISPLAY": ""}
+    res = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "PYPLOT False" in res.stdout
+    assert (tmp_path / "collision.png").is_file()
+
+
+# ---------------------------------------------------------------------------
+# subcommands
+# ---------------------------------------------------------------------------
+
+
+def test_coverage_command(capsys):
+    code, out, _ = run(["coverage", "-C", "10", "100", "-K", "31", "127", "--json"], capsys)
+    assert code == 0
+    recs = json.loads(out)
+    assert [(r["classes"], r["K"]) for r in recs] == [(10, 31), (10, 127), (100, 31), (100, 127)]
+    for r in recs:
+        assert r["upsilon"] == coverage_prob(r["K"], r["classes"]) and r["draws"] == r["K"] + 1
+    code, out, _ = run(["coverage", "-C", "10", "-K", "31", "--no-anchor", "--csv"], capsys)
+    row = next(csv.DictReader(io.StringIO(out)))
+    assert float(row["upsilon"]) == coverage_prob(31, 10, include_anchor=False)
+    code, out, _ = run(["coverage", "--counts", "5,3,2", "-K", "4"], capsys)
+    assert code == 0 and out.startswith("| prior") and f"{coverage_prob(4, counts=[5, 3, 2]):.6g}" in out
+
+
+def test_counts_from_files(tmp_path, capsys):
+    f = tmp_path / "counts.txt"
+    f.write_text("50 30\n20\n")
+    g = tmp_path / "counts.json"
+    g.write_text("[50, 30, 20]")
+    a = run(["required", "--counts", str(f), "--json"], capsys)[1]
+    b = run(["required", "--counts", "@" + str(g), "--json"], capsys)[1]
+    assert json.loads(a) == json.loads(b)
+    assert json.loads(a)[0]["K_for_99"] == required_negatives(counts=[50, 30, 20])
+
+
+def test_required_command(capsys):
+    code, out, _ = run(["required", "-C", "10", "100", "--confidence", "0.5", "0.99", "--json"], capsys)
+    recs = json.loads(out)
+    assert [(r["K_for_50"], r["K_for_99"]) for r in recs] == [(26, 65), (496, 915)]
+    code, out, _ = run(["required", "--latex"], capsys)  # default C = 10 100 1000
+    assert out.count(r"\\") == 4 and r"$K_{99\%}$" in out
+    code, out, _ = run(["required", "--counts", "5,3,2", "--without-replacement", "--json"], capsys)
+    assert json.loads(out)[0]["K_for_99"] == required_negatives(counts=[5, 3, 2], replacement=False)
+
+
+def test_table_command(capsys):
+    code, out, _ = run(["table"], capsys)
+    assert code == 0 and "| Wiki-3029" in out and "26030" in out
+    code, out, _ = run(["table", "--dataset", "CIFAR-10=10", "--dataset", "mine=6,3,1", "-C", "4",
+                        "--confidence", "0.9", "--csv"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["dataset"] for r in rows] == ["CIFAR-10", "mine", "C = 4"]
+    assert int(rows[1]["K_for_90"]) == required_negatives(counts=[6, 3, 1], confidence=0.9)
+    code, out, _ = run(["table", "--latex"], capsys)
+    assert r"\begin{tabular}{lrrrr}" in out
+
+
+def test_figures_command(tmp_path, capsys):
+    code, out, err = run(["figures", "-C", "10", "--venue", "icml", "--columns", "1",
+                          "--format", "pdf", "--contrastive", "3.0", "--out", str(tmp_path)], capsys)
+    assert code == 0 and err.count("figure") == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "collision.pdf", "coverage.pdf", "sup_upper_bounds_c-10.pdf"]
+    assert "wrote 3 files" in out
+
+
+def _saved_runs(tmp_path):
+    rng = np.random.default_rng(3)
+    states = {}
+    for B in (8, 32):
+        mon = BoundMonitor(num_classes=4, temperature=0.5)
+        for _ in range(3):
+            y = rng.integers(0, 4, size=B)
+            mon.update_losses(contrastive=2.0 + rng.random(B), sup=1.0 + rng.random(B),
+                              sub=0.5 + rng.random(B), d=-0.3 * rng.random(B), labels=y)
+        states[B] = mon
+    path = tmp_path / "runs.json"
+    path.write_text(json.dumps([states[8].state_dict(), states[32].compute().to_dict()]))
+    return path, states
+
+
+def test_report_command(tmp_path, capsys):
+    path, states = _saved_runs(tmp_path)
+    out_dir = tmp_path / "out"
+    code, out, err = run(["report", str(path), "--accuracy", "0.7", "0.8", "--out", str(out_dir),
+                          "-q"], capsys)
+    assert code == 0 and err == ""
+    assert "| NS21 bound on L_Info" in out and "K+1 = 8" in out and "K+1 = 32" in out
+    for name in ("bound_comparison", "bound_decomposition"):
+        assert _pdf_png_ok(out_dir / name)
+    assert (out_dir / "decomposition.tex").read_text().startswith(r"\begin{tabular}")
+    code, out, _ = run(["report", str(path), "--json"], capsys)
+    recs = {r["key"]: r for r in json.loads(out)}
+    assert recs["ns21_bound"]["K+1 = 8"] == pytest.approx(states[8].compute().ns21_bound)
+    assert recs["contrastive"]["K+1 = 32"] == pytest.approx(states[32].compute().contrastive)
+    code, out, err = run(["report", str(path), "--no-figures", "--out", str(tmp_path / "t")], capsys)
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == [
+        "decomposition.csv", "decomposition.md", "decomposition.tex"]
+
+
+# ---------------------------------------------------------------------------
+# help and errors
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cmd", [[], ["coverage"], ["required"], ["table"], ["figures"], ["report"]])
+def test_help_has_examples(cmd, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*cmd, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "couponbound" in out
+
+
+def test_every_tabular_command_has_machine_formats():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices
+    for name in ("coverage", "required", "table", "report"):
+        opts = {o for a in sub[name]._actions for o in a.option_strings}
+        assert {"--json", "--csv", "--latex"} <= opts, name
+    for name in ("figures", "report"):
+        opts = {o for a in sub[name]._actions for o in a.option_strings}
+        assert "--out" in opts
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["coverage", "-C", "0", "-K", "3"], "C must be an integer >= 1, got 0"),
+    (["coverage", "-K", "3"], "give the number of classes"),
+    (["coverage", "-C", "10"], "the following arguments are required: -K"),
+    (["coverage", "-C", "10", "-K", "-2"], "-K must be >= 0"),
+    (["coverage", "-C", "10", "--counts", "1,2", "-K", "3"], "give one of -C, --counts, --probs"),
+    (["coverage", "--probs", "0.5,0.6", "-K", "3"], "probs must sum to 1"),
+    (["coverage", "-C", "10", "-K", "x"], "invalid int value: 'x'"),
+    (["required", "-C", "10", "--confidence", "1.5"], "confidences must lie in (0, 1)"),
+    (["required", "-C", "10", "--without-replacement"], "--without-replacement needs --counts"),
+    (["required", "--counts", "1.5,2"], "must be whole numbers"),
+    (["table", "--dataset", "CIFAR"], "--dataset must be NAME=C"),
+    (["report", "/nonexistent/run.json"], "cannot read /nonexistent/run.json"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["--columns", "3"], "invalid choice: 3"),
+    (["--json", "--csv"], "not allowed with argument"),
+])
+def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("couponbound") and "error:" in err
+    assert message in err
+
+
+def test_report_accuracy_length_mismatch(tmp_path, capsys):
+    path, _ = _saved_runs(tmp_path)
+    code, _, err = run(["report", str(path), "--accuracy", "0.7"], capsys)
+    assert code == 2 and "--accuracy has 1 values but" in err
+
+
+def test_report_bad_json(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"hello": 1}')
+    code, _, err = run(["report", str(bad)], capsys)
+    assert code == 2 and "expected a BoundMonitor state_dict" in err and err.count("\n") == 1

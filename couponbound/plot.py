@@ -25,7 +25,8 @@ References
 ----------
 NS21  K. Nozawa, I. Sato. Understanding Negative Samples in Instance
       Discriminative Self-supervised Representation Learning. NeurIPS 2021.
-ARORA19, ASH22, BAO22, ER61: see :mod:`couponbound.bounds` and MATH.md.
+
+ARORA19, ASH22, BAO22 and ER61 are cited as in :mod:`couponbound.bounds`.
 """
 
 from __future__ import annotations
@@ -124,6 +125,27 @@ def _family(ax: Axes) -> list[Axes]:
     return [ax, *sib]
 
 
+def _freeze_style(ax: Axes) -> Axes:
+    """Store the current tick style in *ax* and its twins.
+
+    Tick labels are created when the figure is drawn, from the rcParams of
+    that moment; a figure made inside :func:`paper_style` but saved after the
+    ``with`` block (as sphinx-gallery and notebooks do) would get default
+    ticks.  Fixing them now keeps the figure as it was styled.
+    """
+    import matplotlib as mpl
+
+    rc: Any = mpl.rcParams
+    for a in _family(ax):
+        for axis in ("x", "y"):
+            for which in ("major", "minor"):
+                a.tick_params(axis=axis, which=which, labelsize=rc[f"{axis}tick.labelsize"],
+                              width=rc[f"{axis}tick.{which}.width"],
+                              length=rc[f"{axis}tick.{which}.size"],
+                              pad=rc[f"{axis}tick.{which}.pad"])
+    return ax
+
+
 def _renderer(fig: Any) -> Any:
     get = getattr(fig.canvas, "get_renderer", None)
     return get() if get is not None else fig._get_renderer()
@@ -216,8 +238,9 @@ def plot_coverage(
     Parameters
     ----------
     K : array_like of int, optional
-        Numbers of negatives; default: about 300 values from 1 to beyond every
-        data set's 99.99 % point.
+        Numbers of negatives; default: about 300 values from ``0.3 C_min``
+        (at least 1; the coverage is 0 below ``C - 1``) to beyond every data
+        set's 99.99 % point.
     C : int, data set, or sequence of them, default CIFAR-10/100, ImageNet-scale
         ``[10, 100, 1000]``, or anything :func:`couponbound.tables.as_dataset`
         accepts -- ``("ImageNet-1k", {"counts": counts})`` for a non-uniform prior.
@@ -262,7 +285,8 @@ def plot_coverage(
         confidence = check_probability(confidence, "confidence")
     if K is None:
         top = max(required_negatives(confidence=0.9999, **ds.prior_kwargs()) for ds in sets)
-        Ks = _k_grid(1.3 * top)
+        bottom = max(1, round(0.3 * min(ds.num_classes for ds in sets)))  # υ = 0 below C - 1
+        Ks = _k_grid(1.3 * top, bottom)
     else:
         Ks = _k_array(K)
     ax = _axes(ax)
@@ -317,7 +341,7 @@ def plot_coverage(
             handles.append(Line2D([], [], color="0.2", marker="s", ls="", ms=4.0))
             labels.append(f"{confidence * 100:g} % coverage")
         _legend_above(ax, handles, labels)
-    return ax
+    return _freeze_style(ax)
 
 
 def _ceil_expected_k(ds: Dataset) -> int:
@@ -418,7 +442,7 @@ def plot_collision(
     if legend:
         src = ax2 if which == "collision" else ax
         _legend_above(ax, *src.get_legend_handles_labels())
-    return ax
+    return _freeze_style(ax)
 
 
 # ---------------------------------------------------------------------------
@@ -561,7 +585,7 @@ def plot_sup_upper_bounds(
     ax.grid(True, which="major", lw=0.4, alpha=0.4)
     if legend:
         _legend_above(ax, *ax.get_legend_handles_labels())
-    return ax
+    return _freeze_style(ax)
 
 
 # ---------------------------------------------------------------------------
@@ -700,7 +724,7 @@ def plot_bound_comparison(
         texts.append(la.get_label())
     if legend:
         _legend_above(ax, handles, texts)
-    return ax
+    return _freeze_style(ax)
 
 
 def plot_bound_decomposition(
@@ -790,7 +814,7 @@ def plot_bound_decomposition(
     ax.set_ylim(low - 0.08 * (top - low), top + 0.08 * (top - low))
     if legend:
         _legend_above(ax, *ax.get_legend_handles_labels())
-    return ax
+    return _freeze_style(ax)
 
 
 # ---------------------------------------------------------------------------
@@ -925,8 +949,9 @@ def _rc(style: PaperStyle) -> dict[str, Any]:
         "savefig.pad_inches": 0.02,
         "pdf.fonttype": 42,
         "ps.fonttype": 42,
-        "font.family": "serif",
-        "font.serif": ["STIXGeneral", "DejaVu Serif"],
+        # named fonts, not the generic "serif": a Text keeps its family, but a
+        # generic one would be resolved again when the figure is drawn
+        "font.family": ["STIXGeneral", "DejaVu Serif"],
         "mathtext.fontset": "stix",
         "font.size": fs,
         "axes.titlesize": fs,

@@ -1,0 +1,34 @@
+"""
+Upper bounds on the supervised loss, by paper
+=============================================
+
+For a contrastive loss :math:`L`, the bounds of ARORA19, NS21, ASH22 and BAO22
+on the mean classifier's supervised loss, as BAO22 compare them (10 classes,
+features of norm 1).  To the left of the dotted line, :math:`K + 1 < C`: no
+batch covers every class and NS21's bound is vacuous.  ARORA19's and ASH22's
+bounds grow exponentially in :math:`K`; NS21's settles, BAO22's stays flat.
+
+The contrastive loss here is :math:`\\ln(K + 1)`, that of an encoder mapping
+every input to the same point -- the largest InfoNCE loss a sensible encoder
+has, so every bound is defined.
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from couponbound.plot import paper_style, plot_sup_upper_bounds
+
+with paper_style("neurips", columns=2):
+    fig, ax = plt.subplots()
+    plot_sup_upper_bounds(np.log1p, K=np.arange(1, 100), C=10, ax=ax)
+
+# %%
+# More classes
+# ------------
+#
+# With 100 classes every bound needs more negatives before it says anything,
+# and the gap between NS21's and ARORA19's bounds widens.
+
+with paper_style("neurips", columns=2):
+    fig, ax = plt.subplots()
+    plot_sup_upper_bounds(np.log1p, C=100, ax=ax)

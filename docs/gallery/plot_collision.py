@@ -1,0 +1,18 @@
+"""
+Collisions: ARORA19's probability and NS21's log term
+=====================================================
+
+A collision is a negative of the anchor's own class.  ARORA19's collision
+probability :math:`\\tau_K` (solid, left axis) reaches 1 after a few times
+:math:`C` negatives, which makes their bound explode; NS21's term
+:math:`\\mathrm{E}\\ln(1 + \\mathrm{Col})` (dashed, right axis) grows only
+like :math:`\\ln(1 + K/C)`.
+"""
+
+import matplotlib.pyplot as plt
+
+from couponbound.plot import paper_style, plot_collision
+
+with paper_style("neurips", columns=2):
+    fig, ax = plt.subplots()
+    plot_collision(C=[("CIFAR-10", 10), ("CIFAR-100", 100), ("ImageNet-1k (uniform)", 1000)], ax=ax)

@@ -51,6 +51,7 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "show_memory": False,
     "min_reported_time": 10,
+    "write_computation_times": False,  # no generated sg_execution_times.rst in the tree
 }
 
 # -- HTML ------------------------------------------------------------------

@@ -35,7 +35,7 @@ import contextlib
 import math
 import numbers
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -636,9 +636,11 @@ def plot_bound_comparison(
     reports : sequence of BoundReport or BoundTerms, or mapping label -> run
         From :meth:`BoundMonitor.compute <couponbound.BoundMonitor.compute>`,
         or :class:`~couponbound.BoundTerms` (with ``tau`` for the CURL bound).
-    accuracy : array_like, optional
+    accuracy : array_like or mapping str -> array_like, optional
         Validation accuracy per run: fractions in [0, 1] or percentages
-        (when some value exceeds 1); shown in percent.
+        (when some value exceeds 1); shown in percent.  A mapping draws one
+        series per entry, labelled by its key (e.g. ``{"mean classifier":
+        [...], "linear probe": [...]}``).
     labels : sequence of str, optional
         x tick labels; default the batch size ``K + 1`` of each run.
     show_measured : bool, default True
@@ -653,7 +655,8 @@ def plot_bound_comparison(
     -------
     Axes
         The bar axes.  Gids: ``bar/curl``, ``bar/ns21`` (bar containers'
-        patches), ``measured``, ``accuracy`` (on the twin axes),
+        patches), ``measured``, ``accuracy`` (on the twin axes;
+        ``accuracy/<key>`` for a mapping),
         ``vacuous`` (text where a bound is infinite or not positive).
 
     Examples
@@ -669,7 +672,13 @@ def plot_bound_comparison(
     ['32', '128']
     """
     runs = _runs(reports, labels, "reports")
-    acc = _check_accuracy(accuracy, len(runs))
+    if isinstance(accuracy, Mapping):
+        if not accuracy:
+            raise ValueError("accuracy must not be an empty mapping")
+        accs = [(str(k), _check_accuracy(v, len(runs))) for k, v in accuracy.items()]
+    else:
+        one = _check_accuracy(accuracy, len(runs))
+        accs = [] if one is None else [("val. accuracy", one)]
     ax = _axes(ax)
     x = np.arange(len(runs), dtype=np.float64)
     w = 0.38
@@ -712,16 +721,22 @@ def plot_bound_comparison(
     ax.set_ylabel(r"upper bound on $L^\mu_\mathrm{sup}$")
     ax.grid(True, axis="y", which="major", lw=0.4, alpha=0.4)
     handles, texts = ax.get_legend_handles_labels()
-    if acc is not None:
+    if accs:
         ax2 = _twin(ax)
-        (la,) = ax2.plot(x, acc, "o-", color="#009E73", lw=1.2, ms=4, label="val. accuracy")
-        la.set_gid("accuracy")
+        styles = ("o-", "s--", "^:", "v-.")
+        for i, (name, acc) in enumerate(accs):
+            assert acc is not None
+            (la,) = ax2.plot(x, acc, styles[i % len(styles)], color="#009E73", lw=1.2 - 0.2 * (i > 0),
+                             ms=4, label=name)
+            la.set_gid("accuracy" if not isinstance(accuracy, Mapping) else f"accuracy/{name}")
+            handles.append(la)
+            texts.append(name)
         ax2.set_ylabel("validation accuracy (%)", color="#009E73")
         ax2.tick_params(axis="y", colors="#009E73")
-        span = max(float(acc.max() - acc.min()), 2.0)
-        ax2.set_ylim(max(0.0, float(acc.min()) - 1.5 * span), min(100.0, float(acc.max()) + 0.5 * span))
-        handles.append(la)
-        texts.append(la.get_label())
+        every = np.concatenate([a for _, a in accs if a is not None])
+        span = max(float(every.max() - every.min()), 2.0)
+        ax2.set_ylim(max(0.0, float(every.min()) - 1.5 * span),
+                     min(100.0, float(every.max()) + 0.5 * span))
     if legend:
         _legend_above(ax, handles, texts)
     return _freeze_style(ax)

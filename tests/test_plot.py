@@ -285,6 +285,12 @@ def test_plot_bound_comparison_from_terms_percent_and_vacuous():
         [ns21_sup_upper_bound(a)])
     assert sorted(t.get_text() for t in find_artists(ax, "vacuous")) == ["∞", "∞"]
     np.testing.assert_allclose(_one(ax, "accuracy").get_ydata(), [81.0, 60.0])
+    ax = plot_bound_comparison([a, b], accuracy={"mean classifier": [0.8, 0.6], "probe": [0.9, 0.7]})
+    np.testing.assert_allclose(_one(ax, "accuracy/probe").get_ydata(), [90.0, 70.0])
+    np.testing.assert_allclose(_one(ax, "accuracy/mean classifier").get_ydata(), [80.0, 60.0])
+    assert {"mean classifier", "probe"} <= set(_legend_texts(ax))
+    lo, hi = _one(ax, "accuracy/probe").axes.get_ylim()
+    assert lo <= 60.0 and hi >= 90.0
     with pytest.raises(ValueError, match="accuracy has 1 values but there are 2 runs"):
         plot_bound_comparison([a, b], accuracy=[0.5])
     with pytest.raises(ValueError, match="accuracy must lie in"):

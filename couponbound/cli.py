@@ -500,7 +500,8 @@ def write_figures(
         def draw(ax: Any) -> Any:
             plot_sup_upper_bounds(L, None, **ds.prior_kwargs(), ax=ax)
             name = ds.name if ds.name.startswith("C = ") else f"{ds.name}, C = {ds.num_classes}"
-            ax.get_legend().set_title(f"Upper bounds on the supervised loss: {name}")
+            loss = r"$L=\ln(K+1)$" if contrastive is None else f"$L={contrastive:g}$"
+            ax.get_legend().set_title(f"{name}; {loss}")
             return ax
 
         return draw

@@ -12,6 +12,10 @@ PYTHON="${PYTHON:-.venv/bin/python}"
 if [ ! -x "$PYTHON" ] && ! command -v "$PYTHON" >/dev/null 2>&1; then
   PYTHON=python3
 fi
+if ! "$PYTHON" -c "import sphinx, pydata_sphinx_theme, numpydoc, sphinx_gallery" 2>/dev/null; then
+  echo "docs: Sphinx and its extensions are missing; install them with: $PYTHON -m pip install -e '.[docs]'" >&2
+  exit 1
+fi
 # The examples on the pages are doctests: run them first (needs pytest).
 if "$PYTHON" -c "import pytest" 2>/dev/null; then
   MPLBACKEND=Agg "$PYTHON" -m pytest -q -p no:cacheprovider -o addopts="" \

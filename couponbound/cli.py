@@ -214,15 +214,23 @@ class _Parser(argparse.ArgumentParser):
 _FMT = argparse.RawDescriptionHelpFormatter
 
 
+# Options shared by the main parser and a subcommand are given a default only
+# on the main parser (SUPPRESS on the subcommand), so they work on either side
+# of the command name: "couponbound -q figures" and "couponbound figures -q".
+_SHARED = argparse.SUPPRESS
+
+
 def _add_formats(p: argparse.ArgumentParser, markdown: bool = False) -> None:
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--json", dest="fmt", action="store_const", const="json", help="print JSON")
-    g.add_argument("--csv", dest="fmt", action="store_const", const="csv", help="print CSV")
-    g.add_argument("--latex", dest="fmt", action="store_const", const="latex",
+    g.add_argument("--json", dest="fmt", action="store_const", const="json", default=_SHARED,
+                   help="print JSON")
+    g.add_argument("--csv", dest="fmt", action="store_const", const="csv", default=_SHARED,
+                   help="print CSV")
+    g.add_argument("--latex", dest="fmt", action="store_const", const="latex", default=_SHARED,
                    help="print a LaTeX booktabs tabular")
     if markdown:
         g.add_argument("--markdown", dest="fmt", action="store_const", const="markdown",
-                       help="print a Markdown table (the default)")
+                       default=_SHARED, help="print a Markdown table (the default)")
 
 
 def _add_prior(p: argparse.ArgumentParser, *, default_C: list[int] | None) -> None:
@@ -237,16 +245,17 @@ def _add_prior(p: argparse.ArgumentParser, *, default_C: list[int] | None) -> No
 
 
 def _add_figure_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", metavar="DIR", default=None,
+    p.add_argument("--out", metavar="DIR", default=_SHARED,
                    help=f"directory for the files (default: ./{DEFAULT_OUT}/)")
-    p.add_argument("--venue", choices=("neurips", "icml", "iclr", "arxiv"), default="neurips",
+    p.add_argument("--venue", choices=("neurips", "icml", "iclr", "arxiv"), default=_SHARED,
                    help="page layout for the figures' size and fonts (default: neurips)")
-    p.add_argument("--columns", type=int, choices=(1, 2), default=2,
+    p.add_argument("--columns", type=int, choices=(1, 2), default=_SHARED,
                    help="figure width: 2 = the full text width, 1 = half of it / one ICML "
                         "column (default: 2)")
     p.add_argument("--format", dest="formats", nargs="+", choices=("pdf", "png", "svg"),
                    default=["pdf", "png"], help="figure file formats (default: pdf png)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress on standard error")
+    p.add_argument("-q", "--quiet", action="store_true", default=_SHARED,
+                   help="no progress on standard error")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -275,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_FMT,
     )
     _add_formats(parser)
+    parser.set_defaults(fmt=None)
     parser.add_argument("--out", metavar="DIR", default=None,
                         help=f"write figures and tables here (default: ./{DEFAULT_OUT}/; with "
                              "--json/--csv/--latex nothing is written unless --out is given)")

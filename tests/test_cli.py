@@ -179,6 +179,14 @@ def _saved_runs(tmp_path):
     return path, states
 
 
+def test_shared_options_on_either_side_of_the_command(tmp_path, capsys):
+    code, out, err = run(["-q", "--json", "table", "-C", "10"], capsys)
+    assert code == 0 and json.loads(out)[0]["K_for_99"] == 65
+    code, out, err = run(["--out", str(tmp_path), "figures", "-C", "10", "--format", "png", "-q"],
+                         capsys)
+    assert code == 0 and err == "" and (tmp_path / "coverage.png").is_file()
+
+
 def test_report_command(tmp_path, capsys):
     path, states = _saved_runs(tmp_path)
     out_dir = tmp_path / "out"

@@ -375,7 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN.json", help="the saved run(s)")
     p.add_argument("--accuracy", type=float, nargs="+", metavar="ACC",
                    help="validation accuracy per run (fractions or percent), for the figure")
-    p.add_argument("--no-figures", action="store_true", help="print the table only")
+    p.add_argument("--no-figures", action="store_true",
+                   help="write the tables (decomposition.md/.tex/.csv) but no figures")
     _add_formats(p, markdown=True)
     _add_figure_options(p)
     return parser

@@ -205,9 +205,9 @@ def _log_upsilon_unique(n: NDArray[np.int64], model: _Model) -> NDArray[np.float
         log_s1 = _log_miss_one(n[work], model)
         tiny = log_s1 < math.log(1e-8)
         if np.any(tiny):
-            idx = np.flatnonzero(work)[tiny]
-            out[idx] = np.log1p(-np.exp(log_s1[tiny]))
-            work[idx] = False
+            far = np.flatnonzero(work)[tiny]
+            out[far] = np.log1p(-np.exp(log_s1[tiny]))
+            work[far] = False
     if np.any(work):
         vals, mult = model.groups()
         if model.replacement:
@@ -218,9 +218,9 @@ def _log_upsilon_unique(n: NDArray[np.int64], model: _Model) -> NDArray[np.float
         out[work] = res
         bad = work.copy()
         bad[work] = ~np.isfinite(res)
-        for idx in np.flatnonzero(bad):  # numerical failure: redo in arbitrary precision
-            val = _upsilon_mp(int(n[idx]), model, 20)
-            out[idx] = float(_mp().log(val)) if val > 0 else -np.inf
+        for i_bad in np.flatnonzero(bad):  # numerical failure: redo in arbitrary precision
+            val = _upsilon_mp(int(n[i_bad]), model, 20)
+            out[i_bad] = float(_mp().log(val)) if val > 0 else -np.inf
     return np.minimum(out, 0.0)
 
 

@@ -360,6 +360,12 @@ class BoundMonitor:
     probs, counts : array (C,), optional
         The class prior for the theoretical ``upsilon``, ``tau`` and
         ``E ln(1 + Col)`` (default uniform).
+    replacement : bool, default True
+        ``False``: the theoretical values are those of batches drawn without
+        replacement from a finite data set whose class sizes are ``counts``
+        (what one shuffled pass of a data loader does; multivariate
+        hypergeometric, see :func:`couponbound.coverage_prob`).  Requires
+        ``counts``.
 
     Notes
     -----
@@ -389,10 +395,15 @@ class BoundMonitor:
     """
 
     def __init__(self, num_classes: int, temperature: float, class_means: Any = None, *,
-                 probs: Any = None, counts: Any = None) -> None:
+                 probs: Any = None, counts: Any = None, replacement: bool = True) -> None:
         self._C = check_positive_int(num_classes, "num_classes")
         self._t = check_temperature(temperature)
         self._prior: Prior = resolve_prior(self._C, probs=probs, counts=counts)
+        if not isinstance(replacement, bool | np.bool_):
+            raise TypeError(f"replacement must be True or False, got {replacement!r}")
+        if not replacement and self._prior.counts is None:
+            raise ValueError("replacement=False needs the data set's class sizes: pass counts=")
+        self._replacement = bool(replacement)
         self._mu: NDArray[np.float64] | None = None
         self._mu_cache: dict[tuple[int, str, str], Any] = {}
         self._theory_cache: dict[int, tuple[float, float, float]] = {}
@@ -436,7 +447,12 @@ class BoundMonitor:
 
     def _config(self) -> dict[str, Any]:
         probs = None if self._prior.uniform else [float(p) for p in self._prior.prob_array()]
-        return {"num_classes": self._C, "temperature": self._t, "probs": probs}
+        config: dict[str, Any] = {"num_classes": self._C, "temperature": self._t, "probs": probs,
+                                  "replacement": self._replacement}
+        if not self._replacement:
+            assert self._prior.counts is not None
+            config["counts"] = list(self._prior.counts)
+        return config
 
     def _config_hash(self) -> float:
         """A number in [1, 2) that identifies the configuration and class means."""
@@ -472,7 +488,10 @@ class BoundMonitor:
 
         prior = self._prior
         kw: dict[str, Any]
-        if prior.uniform:
+        if not self._replacement:
+            assert prior.counts is not None
+            kw = {"counts": list(prior.counts), "replacement": False}
+        elif prior.uniform:
             kw = {"C": self._C}
         elif prior.counts is not None:
             kw = {"counts": list(prior.counts)}
@@ -738,7 +757,8 @@ class BoundMonitor:
         mine = self._config()
         if not isinstance(config, dict):
             raise ValueError(f"{what} has no configuration dict, got {short_repr(config)}")
-        for key, value in mine.items():
+        for key in sorted(set(mine) | set(config)):
+            value = mine.get(key)
             if config.get(key) != value:
                 raise ValueError(
                     f"{what} comes from another configuration: {key} = "

@@ -825,8 +825,9 @@ def _report_from_state(state: Mapping[str, Any], where: str) -> BoundReport:
     if not isinstance(config, Mapping):
         raise ValueError(f"{where}: a monitor state needs a 'config' dict")
     try:
-        mon = BoundMonitor(num_classes=config["num_classes"], temperature=config["temperature"],
-                           probs=config.get("probs"))
+        prior = ({"counts": config["counts"], "replacement": bool(config.get("replacement", True))}
+                 if config.get("counts") is not None else {"probs": config.get("probs")})
+        mon = BoundMonitor(num_classes=config["num_classes"], temperature=config["temperature"], **prior)
     except KeyError as exc:
         raise ValueError(f"{where}: monitor config lacks {exc}") from exc
     mon.load_state_dict(dict(state))

@@ -675,3 +675,36 @@ def test_memory_does_not_grow():
     assert sizes == {(len(STATE_SPEC), True)}
     assert len(mon._theory_cache) <= 256
     assert all(isinstance(v, int | float) for v in mon.state_dict()["state"].values())
+
+
+def test_replacement_false_theory_and_round_trip() -> None:
+    """Theory for batches drawn without replacement from a finite data set."""
+    from fractions import Fraction
+    from itertools import combinations
+    from math import comb
+
+    from couponbound.tables import load_reports
+
+    counts = [4, 6, 5]
+    N = sum(counts)
+    rng = np.random.default_rng(3)
+    mu = rng.normal(size=(3, 4))
+    mon = BoundMonitor(3, 0.5, mu, counts=counts, replacement=False)
+    y = np.array([0, 1, 2, 0, 1, 1])
+    z = mu[y] + 0.1 * rng.normal(size=(6, 4))
+    mon.update(anchor=z, positive=z, labels=y)
+    rep = mon.compute()
+    # exact hypergeometric coverage of a batch of 6 from the 15 samples
+    miss = sum((-1) ** (r + 1) * comb(N - sum(S), 6) for r in range(1, 4) for S in combinations(counts, r))
+    exact = 1 - Fraction(miss, comb(N, 6))
+    assert rep.theory_upsilon == pytest.approx(float(exact), rel=1e-12)
+    iid = BoundMonitor(3, 0.5, mu, counts=counts)
+    iid.update(anchor=z, positive=z, labels=y)
+    assert abs(iid.compute().theory_upsilon - rep.theory_upsilon) > 1e-3
+    # the saved state restores the same configuration
+    again = load_reports(mon.state_dict())
+    assert again[0][1].theory_upsilon == rep.theory_upsilon
+    with pytest.raises(ValueError, match="counts"):
+        BoundMonitor(3, 0.5, replacement=False)
+    with pytest.raises(ValueError, match="config"):
+        iid.load_state_dict(mon.state_dict())

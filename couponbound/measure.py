@@ -279,21 +279,34 @@ class BatchTerms:
         return asdict(self)
 
 
-def _row_logsumexp(xp: Any, x: Any) -> Any:
-    """``log sum_j exp(x[i, j])`` per row, stabilised by the row maximum (so >= max)."""
+def _row_logsumexp(xp: Any, x: Any, bound: float | None = None) -> Any:
+    """``log sum_j exp(x[i, j])`` per row.
+
+    Stabilised by the row maximum, or by a known upper bound of every entry
+    (``bound``), which saves a pass over ``x``; the caller guarantees that
+    ``exp(x - bound)`` cannot underflow for a whole row.
+    """
+    if bound is not None:
+        return bound + xp.log(xp.sum(xp.exp(x - bound), axis=1))
     m = xp.max(x, axis=1, keepdims=True)
     return m[:, 0] + xp.log(xp.sum(xp.exp(x - m), axis=1))
 
 
-def _infonce_sum(xp: Any, logits: Any, n: int) -> Any:
-    """``sum_i (logsumexp_j logits[i, j] - logits[i, i])``: InfoNCE summed over anchors."""
+def _infonce_sum(xp: Any, logits: Any, n: int, t: float) -> Any:
+    """``sum_i (logsumexp_j logits[i, j] - logits[i, i])``: InfoNCE summed over anchors.
+
+    ``logits`` are cosines over ``t``, so every entry lies in ``[-1/t, 1/t]``;
+    for ``2/t <= 80`` (no float32 underflow of a whole row) ``1/t`` serves as
+    the stabiliser and the row maxima are not computed.
+    """
     if aac.is_torch_namespace(xp):  # torch's fused log-softmax kernel
         import torch
 
         target = torch.arange(n, device=logits.device)
         return torch.nn.functional.cross_entropy(logits, target, reduction="sum")
     diag = xp.reshape(logits, (n * n,))[:: n + 1]
-    return xp.sum(_row_logsumexp(xp, logits) - diag)
+    bound = 1.0 / t if 2.0 / t <= 80.0 else None
+    return xp.sum(_row_logsumexp(xp, logits, bound) - diag)
 
 
 def _device_vector(xp: Any, z0: Any, z1: Any, lab: Any, zbar: Any, mu: Any, t: float,
@@ -311,7 +324,7 @@ def _device_vector(xp: Any, z0: Any, z1: Any, lab: Any, zbar: Any, mu: Any, t: f
     u1 = z1 / norm1[:, None]
     a = u0 * (1.0 / t)
     # InfoNCE: cross-entropy over row i of z0 z1^T / t, target i.
-    contrastive = _infonce_sum(xp, a @ u1.T, n)
+    contrastive = _infonce_sum(xp, a @ u1.T, n, t)
     if zbar is None:
         zbar = (u0 + u1) * 0.5
     # Mean classifier: logits z0 . mu_c / t, one-hot labels (no integer gather,

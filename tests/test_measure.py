@@ -467,3 +467,16 @@ def test_class_mean_estimator_rejects_bad_state():
     fresh = ClassMeanEstimator(2)
     fresh.load_state_dict(good)
     np.testing.assert_array_equal(fresh.compute(), est.compute())
+
+
+@pytest.mark.parametrize("t", [0.02, 0.025, 0.05, 2.0])
+def test_numpy_matches_reference_across_temperatures(t):
+    """Both stabilisers of the InfoNCE log-sum-exp (the bound 1/t for t >= 0.025,
+    row maxima below) agree with the reference, in float64 and float32."""
+    rng = np.random.default_rng(int(t * 1000))
+    z0, z1, y, mu = make_batch(rng, 64, 10, 16, cover=None)
+    ref = reference_batch(z0, z1, y, mu, t)
+    assert_matches(batch_terms(z0, z1, y, mu, temperature=t), ref)
+    bt32 = batch_terms(z0.astype(np.float32), z1.astype(np.float32), y, mu, temperature=t)
+    assert np.isfinite(bt32.sum_contrastive)
+    assert bt32.sum_contrastive == pytest.approx(ref["contrastive"], rel=1e-4)

@@ -277,7 +277,10 @@ class Column:
 
 _LATEX_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                   "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  "\\": r"\textbackslash{}", "∞": r"$\infty$", "−": "$-$", "–": "--"}
+                  "\\": r"\textbackslash{}", "∞": r"$\infty$", "−": "$-$", "–": "--",
+                  "υ": r"$\upsilon$", "μ": r"$\mu$", "τ": r"$\tau$", "ρ": r"$\rho$",
+                  "·": r"$\cdot$", "≥": r"$\geq$", "≤": r"$\leq$", "×": r"$\times$",
+                  "±": r"$\pm$", "𝔼": r"$\mathbb{E}$"}
 
 
 def _latex_escape(text: str) -> str:

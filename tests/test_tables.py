@@ -257,3 +257,15 @@ def test_load_reports_errors(tmp_path):
     bad.write_text("[]")
     with pytest.raises(ValueError, match="empty list"):
         load_reports(bad)
+
+
+def test_latex_caption_is_ascii() -> None:
+    """Unicode symbols of the captions become LaTeX math, so pdflatex compiles them."""
+    from couponbound import BoundTerms
+    from couponbound.tables import decomposition_table
+
+    t = BoundTerms(contrastive=2.02, sup=1.26 / 0.69, sub=0.52 / 0.31, collision=1.32, d=-1.16,
+                   upsilon=0.69, K=31, C=10)
+    out = decomposition_table([t]).to_latex(caption=True)
+    assert r"\caption{" in out and r"$\upsilon$" in out
+    assert all(ord(ch) < 128 for ch in out)

@@ -7,9 +7,11 @@ import io
 import json
 import subprocess
 import sys
+from fractions import Fraction
 
 import numpy as np
 import pytest
+from oracles import hypergeometric_ie, subsets_ie, uniform_ie
 
 from couponbound import BoundMonitor, coverage_prob, required_negatives
 from couponbound.cli import build_parser, dataset_table, main
@@ -115,11 +117,17 @@ def test_coverage_command(capsys):
     assert [(r["classes"], r["K"]) for r in recs] == [(10, 31), (10, 127), (100, 31), (100, 127)]
     for r in recs:
         assert r["upsilon"] == coverage_prob(r["K"], r["classes"]) and r["draws"] == r["K"] + 1
+        exact = uniform_ie(r["K"] + 1, r["classes"])  # independent, in integers
+        assert r["upsilon"] == pytest.approx(float(exact), rel=1e-12, abs=1e-300)
+        assert r["miss"] == pytest.approx(float(1 - exact), rel=1e-12)
     code, out, _ = run(["coverage", "-C", "10", "-K", "31", "--no-anchor", "--csv"], capsys)
     row = next(csv.DictReader(io.StringIO(out)))
     assert float(row["upsilon"]) == coverage_prob(31, 10, include_anchor=False)
+    assert float(row["upsilon"]) == pytest.approx(float(uniform_ie(31, 10)), rel=1e-12)
+    assert int(row["draws"]) == 31
     code, out, _ = run(["coverage", "--counts", "5,3,2", "-K", "4"], capsys)
     assert code == 0 and out.startswith("| prior") and f"{coverage_prob(4, counts=[5, 3, 2]):.6g}" in out
+    assert f"{float(subsets_ie(5, [5, 3, 2])):.6g}" in out
 
 
 def test_counts_from_files(tmp_path, capsys):
@@ -131,6 +139,8 @@ def test_counts_from_files(tmp_path, capsys):
     b = run(["required", "--counts", "@" + str(g), "--json"], capsys)[1]
     assert json.loads(a) == json.loads(b)
     assert json.loads(a)[0]["K_for_99"] == required_negatives(counts=[50, 30, 20])
+    k = json.loads(a)[0]["K_for_99"]
+    assert subsets_ie(k + 1, [50, 30, 20]) >= Fraction(99, 100) > subsets_ie(k, [50, 30, 20])
 
 
 def test_required_command(capsys):
@@ -141,6 +151,8 @@ def test_required_command(capsys):
     assert out.count(r"\\") == 4 and r"$K_{99\%}$" in out
     code, out, _ = run(["required", "--counts", "5,3,2", "--without-replacement", "--json"], capsys)
     assert json.loads(out)[0]["K_for_99"] == required_negatives(counts=[5, 3, 2], replacement=False)
+    k = json.loads(out)[0]["K_for_99"]  # batches drawn without replacement from 10 samples
+    assert hypergeometric_ie(k + 1, [5, 3, 2]) >= Fraction(99, 100) > hypergeometric_ie(k, [5, 3, 2])
 
 
 def test_table_command(capsys):
@@ -151,6 +163,10 @@ def test_table_command(capsys):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["dataset"] for r in rows] == ["CIFAR-10", "mine", "C = 4"]
     assert int(rows[1]["K_for_90"]) == required_negatives(counts=[6, 3, 1], confidence=0.9)
+    k = int(rows[1]["K_for_90"])
+    assert subsets_ie(k + 1, [6, 3, 1]) >= Fraction(9, 10) > subsets_ie(k, [6, 3, 1])
+    k = int(rows[2]["K_for_90"])
+    assert uniform_ie(k + 1, 4) >= Fraction(9, 10) > uniform_ie(k, 4)
     code, out, _ = run(["table", "--latex"], capsys)
     assert r"\begin{tabular}{lrrrr}" in out
 

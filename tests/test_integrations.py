@@ -53,14 +53,17 @@ final = mon.compute()
 # a monitor with another temperature must be refused by every rank
 odd = BoundMonitor(C, 0.5 if rank == 0 else 0.25, class_means=mu)
 odd.update(batches[0][0], batches[0][1], batches[0][2])
+odd_before = odd.state_dict()
 try:
     sync(odd)
     refused = False
 except ValueError:
     refused = True
+odd_unchanged = odd.state_dict() == odd_before
 with open(out, "w") as fh:
     json.dump({"periodic": periodic.to_dict(), "final": final.to_dict(),
-               "unchanged": unchanged, "refused": refused, "local_batches": local["state"]["n_batches"]}, fh)
+               "unchanged": unchanged, "refused": refused, "odd_unchanged": odd_unchanged,
+               "local_batches": local["state"]["n_batches"]}, fh)
 dist.destroy_process_group()
 """
 
@@ -103,7 +106,7 @@ def test_two_process_gloo_sync(tmp_path):
     want = whole.compute().to_dict()
     assert [r["local_batches"] for r in results] == [5, 4]
     for r in results:
-        assert r["unchanged"] and r["refused"]
+        assert r["unchanged"] is True and r["refused"] is True and r["odd_unchanged"] is True
         _same_dict(want, r["periodic"], 1e-12)
         _same_dict(want, r["final"], 1e-12)
 
@@ -220,6 +223,19 @@ def test_callback_logic_extract_and_errors():
         plain.on_train_batch_end(trainer, module, 0.3, None, 0)
     with pytest.raises(ValueError, match="neither 'anchor'"):
         plain.on_train_batch_end(trainer, module, {"loss": 0.3}, None, 0)
+    assert plain.monitor.n_batches == 0 and plain._train_batches == 0
+    # a batch the monitor rejects changes neither the monitor nor the step counter
+    good = {"contrastive": [2.0, 2.0], "sup": [1.0, 1.0], "d": -0.1, "labels": [0, 1]}
+    plain.on_train_batch_end(trainer, module, good, None, 0)
+    before = (plain.monitor.state_dict(), plain.state_dict())
+    for bad, err, match in (({**good, "labels": [0, 2]}, ValueError, r"labels\[1\] = 2"),
+                            ({**good, "sup": [-1.0, 1.0]}, ValueError, "sup is a loss"),
+                            ({**good, "contrastive": [2.0]}, ValueError, "contrastive must be"),
+                            ({**good, "labels": "ab"}, TypeError, "labels")):
+        with pytest.raises(err, match=match):
+            plain.on_train_batch_end(trainer, module, bad, None, 1)
+        assert (plain.monitor.state_dict(), plain.state_dict()) == before
+    assert plain.state_dict()["train_batches"] == 1
     with pytest.raises(ValueError, match="stage"):
         CallbackLogic(mon, stage="test")
     with pytest.raises(ValueError, match="every_n_steps"):
@@ -263,11 +279,13 @@ def test_lightning_trainer_logs_report(tmp_path):
 
         def validation_step(self, batch, batch_idx):
             z0, z1, y = self._views(batch)
+            seen.append((z0.detach().double().numpy(), z1.detach().double().numpy(), y.numpy()))
             return {"anchor": z0, "positive": z1, "labels": y}
 
         def configure_optimizers(self):
             return torch.optim.SGD(self.parameters(), lr=0.01)
 
+    seen = []  # the validation batches' embeddings, for an independent check
     mu = 0.5 * centers.numpy()
     train_cb = BoundMonitorCallback(BoundMonitor(C, 0.5, class_means=mu), every_n_steps=2,
                                     prefix="train_bound/")
@@ -288,6 +306,18 @@ def test_lightning_trainer_logs_report(tmp_path):
     assert train_cb.last_report is not None and val_cb.last_report is not None
     assert float(metrics["val_bound/contrastive"]) == pytest.approx(
         val_cb.last_report.contrastive, rel=1e-6)
+    assert float(metrics["train_bound/n_batches"]) == 4.0
+    assert float(metrics["val_bound/n_batches"]) == 4.0
+    # the logged InfoNCE loss against MATH.md section 4 on the embeddings the steps returned
+    assert len(seen) == 4
+    losses = []
+    for z0, z1, _ in seen:
+        u0 = z0 / np.linalg.norm(z0, axis=1, keepdims=True)
+        u1 = z1 / np.linalg.norm(z1, axis=1, keepdims=True)
+        logits = u0 @ u1.T / 0.5
+        m = logits.max(axis=1)
+        losses += list(m + np.log(np.exp(logits - m[:, None]).sum(axis=1)) - np.diag(logits))
+    assert float(metrics["val_bound/contrastive"]) == pytest.approx(np.mean(losses), rel=1e-5)
 
 
 def test_adapters_work_without_importing_torch():

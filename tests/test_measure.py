@@ -136,6 +136,7 @@ def test_labels_any_int_dtype_and_list():
     a = batch_terms(z0, z1, y.astype(np.uint8), mu, temperature=0.5)
     b = batch_terms(z0, z1, y.tolist(), mu, temperature=0.5)
     assert a == b
+    assert_matches(a, reference_batch(z0, z1, y, mu, 0.5))
 
 
 def test_scale_invariance_of_features():
@@ -272,8 +273,15 @@ def test_torch_errors_and_no_grad_graph():
     rng = np.random.default_rng(9)
     z0, z1, y, mu = make_batch(rng, 10, 3, 4)
     a = torch.tensor(z0, requires_grad=True)
-    batch_terms(a, torch.tensor(z1), torch.tensor(y), mu, temperature=0.5)
-    assert a.grad is None
+    # ``a.grad`` stays None whatever batch_terms does (nothing calls backward), so
+    # watch autograd itself: any op recorded on a tensor that requires grad saves
+    # tensors for the backward pass, and the pack hook sees them.
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda x: saved.append(x) or x, lambda x: x):
+        bt = batch_terms(a, torch.tensor(z1), torch.tensor(y), mu, temperature=0.5)
+    assert saved == [], f"batch_terms recorded an autograd graph ({len(saved)} saved tensors)"
+    assert all(type(v) is float for v in (bt.sum_contrastive, bt.sum_sup, bt.sum_d))
+    assert_matches(bt, reference_batch(z0, z1, y, mu, 0.5))
     bad = torch.tensor(y)
     bad[0] = 3
     with pytest.raises(ValueError, match=r"labels\[0\] = 3"):
@@ -341,6 +349,8 @@ def test_from_losses_matches_embeddings(cover):
                                 num_classes=6)
     assert c.sum_contrastive == pytest.approx(a.sum_contrastive, rel=1e-12)
     assert c.sum_collision == pytest.approx(a.sum_collision, rel=1e-12)
+    for f in ("sum_sup", "sum_sub", "sum_d"):
+        assert getattr(c, f) == pytest.approx(getattr(a, f), rel=1e-10, abs=1e-10), f
     assert c.n_repeat == a.n_repeat and c.n_present == a.n_present
     assert math.isnan(c.sum_curl)
 
@@ -435,6 +445,14 @@ def test_class_mean_estimator_errors():
     with pytest.raises(ValueError, match="feature dimension 3"):
         est.update(np.ones((2, 3)), [0, 1])
     assert est.state_dict() == before
+    # an all_reduce that does not return sums of the local statistics is refused
+    for bad, match in ((lambda v: v[:-1], "all_reduce returned shape"),
+                       (lambda v: v * np.nan, "all_reduce returned shape"),
+                       (lambda v: v * 0.0, "not sums of the local counts"),
+                       (lambda v: v * 1.5, "not sums of the local counts")):
+        with pytest.raises(ValueError, match=match):
+            est.sync(bad)
+        assert est.state_dict() == before
 
 
 def test_class_mean_estimator_torch():
@@ -443,7 +461,10 @@ def test_class_mean_estimator_torch():
     z, y = rng.normal(size=(20, 3)), np.arange(20) % 4
     est = ClassMeanEstimator(4)
     est.update(torch.tensor(z), torch.tensor(y))
-    np.testing.assert_allclose(est.compute(), estimate_class_means([(z, y)], 4), rtol=1e-12)
+    # independent reference: the mean of each class's rows, by a plain loop
+    ref = np.array([np.mean([z[i] for i in range(len(y)) if y[i] == c], axis=0) for c in range(4)])
+    np.testing.assert_allclose(est.compute(), ref, rtol=1e-12)
+    assert est.counts.tolist() == [5, 5, 5, 5]
 
 
 def test_class_mean_estimator_rejects_bad_state():

@@ -250,8 +250,12 @@ def test_report_fields_and_terms():
     for name in ("contrastive", "upsilon", "sup", "sub", "collision", "d", "tau", "curl_sub",
                  "K", "C"):
         assert getattr(terms, name) == getattr(r, name)
-    assert ns21_lower_bound(terms) == r.ns21_bound
-    assert r.holds == (r.ns21_bound <= r.contrastive)
+    # MATH.md section 5, written out (not the bounds function the monitor itself calls)
+    want = 0.5 * (r.upsilon * r.sup + (1 - r.upsilon) * r.sub + r.collision) + r.d
+    assert r.ns21_bound == pytest.approx(want, rel=1e-12, abs=1e-12)
+    assert ns21_lower_bound(terms) == pytest.approx(want, rel=1e-12, abs=1e-12)
+    assert r.margin == pytest.approx(r.contrastive - want, rel=1e-12, abs=1e-12)
+    assert r.holds == (want <= r.contrastive)
     # the theoretical values of MATH.md section 3 (C = 10, K + 1 = 32)
     assert r.theory_upsilon == pytest.approx(0.6909756324, abs=1e-9)
     assert r.theory_tau == pytest.approx(0.962, abs=1e-3)
@@ -259,7 +263,8 @@ def test_report_fields_and_terms():
     flat = r.to_dict(prefix="bound/")
     assert all(k.startswith("bound/") for k in flat)
     assert all(isinstance(v, float) for v in flat.values())
-    assert flat["bound/holds"] in (0.0, 1.0)
+    assert flat["bound/holds"] == float(r.holds)
+    assert flat["bound/K"] == 31.0 and flat["bound/ns21_bound"] == r.ns21_bound
     text = str(r)
     for label in ("L_Info", "upsilon", "E ln(1+Col)", "NS21 bound on L_Info", "theory",
                   "holds"):
@@ -267,17 +272,29 @@ def test_report_fields_and_terms():
     assert repr(r).startswith("BoundReport(contrastive=")
 
 
-def test_nonuniform_prior_theory():
-    from couponbound.collision import collision_prob, expected_log_collision
-    from couponbound.coupon import coverage_prob
+def nonuniform_theory(n, probs):
+    """(upsilon_n, tau_{n-1}, E ln(1 + Col)) for rational class probabilities, exactly
+    (MATH.md 2.1 by inclusion-exclusion over subsets; section 3 by the binomial law)."""
+    from itertools import combinations
 
+    K = n - 1
+    ups = sum((-1) ** r * (1 - sum(S, Fraction(0))) ** n
+              for r in range(len(probs) + 1) for S in combinations(probs, r))
+    tau = 1 - sum(p * (1 - p) ** K for p in probs)
+    coll = math.fsum(float(p * math.comb(K, m) * p**m * (1 - p) ** (K - m)) * math.log(1 + m)
+                     for p in probs for m in range(K + 1))
+    return float(ups), float(tau), coll
+
+
+def test_nonuniform_prior_theory():
     probs = [0.5, 0.3, 0.2]
     mon = BoundMonitor(3, 0.5, probs=probs)
     mon.update_losses(contrastive=[1.0] * 8, sup=[0.5] * 8, d=0.0, labels=[0, 1, 2, 0, 1, 0, 0, 2])
     r = mon.compute()
-    assert r.theory_upsilon == pytest.approx(coverage_prob(7, probs=probs), rel=1e-12)
-    assert r.theory_tau == pytest.approx(collision_prob(7, probs=probs), rel=1e-12)
-    assert r.theory_collision == pytest.approx(expected_log_collision(7, probs=probs), rel=1e-12)
+    ups, tau, coll = nonuniform_theory(8, [Fraction(1, 2), Fraction(3, 10), Fraction(1, 5)])
+    assert r.theory_upsilon == pytest.approx(ups, rel=1e-12)
+    assert r.theory_tau == pytest.approx(tau, rel=1e-12)
+    assert r.theory_collision == pytest.approx(coll, rel=1e-12)
     uniform = BoundMonitor(3, 0.5)
     uniform.update_losses(contrastive=1.0, sup=0.5, d=0.0, class_counts=[4, 2, 2])
     assert uniform.compute().theory_upsilon != pytest.approx(r.theory_upsilon)
@@ -362,12 +379,19 @@ def test_merge_equals_single_run():
 
 def test_merge_rejects_other_configuration():
     a = BoundMonitor(4, 0.5, class_means=np.eye(4))
+    a.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1, 1, 1])
     before = a.state_dict()
-    for other in (BoundMonitor(5, 0.5), BoundMonitor(4, 0.25),
-                  BoundMonitor(4, 0.5, probs=[0.1, 0.2, 0.3, 0.4]),
-                  BoundMonitor(4, 0.5, class_means=2 * np.eye(4))):
+    # every other monitor holds a batch: a merge that went ahead would change a's sums
+    others = (BoundMonitor(5, 0.5), BoundMonitor(4, 0.25),
+              BoundMonitor(4, 0.5, probs=[0.1, 0.2, 0.3, 0.4]),
+              BoundMonitor(4, 0.5, class_means=2 * np.eye(4)))
+    for other in others:
+        counts = [2] * other.num_classes
+        other.update_losses(contrastive=3.0, sup=2.0, d=-0.5, class_counts=counts)
+    for other in others:
         with pytest.raises(ValueError, match="configuration|class_means"):
             a.merge(other)
+        assert a.state_dict() == before
     with pytest.raises(TypeError):
         a.merge("not a monitor")
     assert a.state_dict() == before
@@ -706,5 +730,7 @@ def test_replacement_false_theory_and_round_trip() -> None:
     assert again[0][1].theory_upsilon == rep.theory_upsilon
     with pytest.raises(ValueError, match="counts"):
         BoundMonitor(3, 0.5, replacement=False)
+    iid_before = iid.state_dict()
     with pytest.raises(ValueError, match="config"):
         iid.load_state_dict(mon.state_dict())
+    assert iid.state_dict() == iid_before

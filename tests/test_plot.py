@@ -305,6 +305,13 @@ def test_plot_bound_decomposition_stacks_terms():
     for key in ("sup_term", "sub_term", "collision_term", "d"):
         heights = [p.get_height() for p in find_artists(ax, f"term/{key}")]
         assert heights == pytest.approx([getattr(decompose(r.terms), key) for r in reps])
+    # the same terms written out (MATH.md section 5), not through decompose()
+    by_hand = {"sup_term": [0.5 * r.upsilon * r.sup for r in reps],
+               "sub_term": [0.5 * (1 - r.upsilon) * r.sub for r in reps],
+               "collision_term": [0.5 * r.collision for r in reps],
+               "d": [r.d for r in reps]}
+    for key, want in by_hand.items():
+        assert [p.get_height() for p in find_artists(ax, f"term/{key}")] == pytest.approx(want)
     # stacked: each positive term starts where the previous one ends; d hangs below 0
     sup = find_artists(ax, "term/sup_term")
     sub = find_artists(ax, "term/sub_term")

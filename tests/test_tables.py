@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from oracles import expected_T_subsets, subsets_ie, uniform_ie
 
 from couponbound import (
     BoundMonitor,
@@ -83,17 +84,29 @@ def test_coverage_table_values_come_from_the_library():
     assert recs[0]["prior"] == "counts" and recs[1]["prior"] == "uniform"
     assert recs[0]["expected_batch"] == pytest.approx(expected_draws(counts=counts), rel=1e-12)
     assert recs[0]["expected_batch_ceil"] == math.ceil(expected_draws(counts=counts))
+    # independent exact values: FGT92 over subsets, MATH.md 2.1 / 2.2 in integers
+    assert recs[0]["expected_batch"] == pytest.approx(float(expected_T_subsets(counts)), rel=1e-12)
+    assert recs[0]["expected_batch_ceil"] == math.ceil(expected_T_subsets(counts))
     for q, key in [(0.5, "K_for_50"), (0.9, "K_for_90"), (0.999, "K_for_99.9")]:
         assert recs[0][key] == required_negatives(counts=counts, confidence=q)
         assert recs[1][key] == required_negatives(10, confidence=q)
         k = recs[1][key]
         assert coverage_prob(k, 10) >= q > coverage_prob(k - 1, 10)
+        assert uniform_ie(k + 1, 10) >= Fraction(q) > uniform_ie(k, 10)
+        k = recs[0][key]
+        assert subsets_ie(k + 1, counts) >= Fraction(q) > subsets_ie(k, counts)
 
 
 def test_ceil_of_an_integer_expectation_is_exact():
     # C = 2: E[T] = 3 exactly; a float 3.0000000000000004 must not round up to 4.
-    assert coverage_table([2]).to_records()[0]["expected_batch_ceil"] == 3
-    assert 2 * (Fraction(1) + Fraction(1, 2)) == 3
+    rec = coverage_table([2]).to_records()[0]
+    assert rec["expected_batch_ceil"] == 3 and rec["expected_batch"] == pytest.approx(3.0)
+    # every C against ceil(C * H_C) in exact rationals (C = 1, 2 give integers)
+    recs = coverage_table(list(range(1, 41))).to_records()
+    for C, r in zip(range(1, 41), recs, strict=True):
+        exact = C * sum(Fraction(1, j) for j in range(1, C + 1))
+        assert r["expected_batch_ceil"] == math.ceil(exact), C
+        assert r["expected_batch"] == pytest.approx(float(exact), rel=1e-12), C
 
 
 @pytest.mark.parametrize("bad", [[0.0], [1.0], [1.5], ["x"]])
@@ -176,15 +189,30 @@ def test_decomposition_table_matches_bounds_module():
     t = _terms()
     recs = {r["key"]: r for r in decomposition_table([t]).to_records()}
     parts = decompose(t)
-    assert recs["contrastive"]["K+1 = 32"] == t.contrastive
-    assert recs["ns21_bound"]["K+1 = 32"] == pytest.approx(ns21_lower_bound(t))
-    assert recs["sup_term"]["K+1 = 32"] == parts.sup_term
-    assert recs["sub_term"]["K+1 = 32"] == parts.sub_term
-    assert recs["collision_term"]["K+1 = 32"] == parts.collision_term
-    assert recs["curl_bound"]["K+1 = 32"] == pytest.approx(arora_lower_bound(t))
-    assert recs["ns21_sup_upper"]["K+1 = 32"] == pytest.approx(ns21_sup_upper_bound(t))
-    assert recs["curl_sup_upper"]["K+1 = 32"] == pytest.approx(arora_sup_upper_bound(t))
-    assert recs["theory_upsilon"]["K+1 = 32"] == pytest.approx(coverage_prob(31, 10))
+    col = {k: r["K+1 = 32"] for k, r in recs.items()}
+    # the table shows what the bounds module computes ...
+    assert col["contrastive"] == t.contrastive
+    assert col["ns21_bound"] == pytest.approx(ns21_lower_bound(t))
+    assert col["sup_term"] == parts.sup_term
+    assert col["sub_term"] == parts.sub_term
+    assert col["collision_term"] == parts.collision_term
+    assert col["curl_bound"] == pytest.approx(arora_lower_bound(t))
+    assert col["ns21_sup_upper"] == pytest.approx(ns21_sup_upper_bound(t))
+    assert col["curl_sup_upper"] == pytest.approx(arora_sup_upper_bound(t))
+    # ... and those are MATH.md sections 5-6 written out by hand (NS21 Table 2 numbers)
+    L, ups, tau, coll, d = 2.02, 0.69, 0.96, 1.32, -1.16
+    sub, curl_sub = 0.52 / 0.31, 1.75
+    assert col["sup_term"] == pytest.approx(0.63, rel=1e-12)
+    assert col["sub_term"] == pytest.approx(0.26, rel=1e-12)
+    assert col["collision_term"] == pytest.approx(0.66, rel=1e-12)
+    assert col["d"] == d and col["upsilon"] == ups and col["tau"] == tau
+    assert col["ns21_bound"] == pytest.approx(0.39, rel=1e-12)
+    assert col["curl_bound"] == pytest.approx((1 - tau) * curl_sub + coll + d, rel=1e-12)
+    assert col["ns21_sup_upper"] == pytest.approx(
+        (2 * (L - d) - (1 - ups) * sub - coll) / ups, rel=1e-12)
+    assert col["curl_sup_upper"] == pytest.approx((L - coll - d) / ((1 - tau) * ups), rel=1e-12)
+    assert col["holds"] is True
+    assert col["theory_upsilon"] == pytest.approx(float(uniform_ie(32, 10)), rel=1e-12)
     md = decomposition_table([t]).to_markdown(caption=False)
     assert "|     0.39 |" in md and "|     0.63 |" in md and "|     0.26 |" in md  # NS21 Table 2
 

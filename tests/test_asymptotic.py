@@ -307,10 +307,22 @@ def test_approximations_laws(counts: list[int], K: int) -> None:
         assert f(K, counts=counts) >= f(K - 1, counts=counts)  # non-decreasing in n
         # include_anchor shifts n by one
         assert f(K, counts=counts, include_anchor=False) == f(K - 1, counts=counts)
+    # and the values are MATH.md's formulas, evaluated exactly / at 40 digits
+    N, n = sum(counts), K + 1
+    s1 = sum((Fraction(N - c, N) ** n for c in counts), Fraction(0))
+    tail = min(Fraction(1), max(Fraction(0), 1 - s1))
+    assert tail_coverage(K, counts=counts) == pytest.approx(float(tail), rel=1e-12, abs=1e-15)
+    with mpmath.workdps(40):
+        poi = mpmath.fprod(-mpmath.expm1(-n * mpmath.mpf(c) / N) for c in counts)
+    assert poisson_coverage(K, counts=counts) == pytest.approx(float(poi), rel=1e-12, abs=1e-300)
     b = coverage_bounds(K, counts=counts)
     assert b.lower <= b.upper
-    assert b == coverage_bounds(K, counts=perm) or (
-        b.lower == pytest.approx(coverage_bounds(K, counts=perm).lower, rel=1e-12, abs=1e-15))
+    b_perm = coverage_bounds(K, counts=perm)
+    assert b.lower == pytest.approx(b_perm.lower, rel=1e-12, abs=1e-15)
+    assert b.upper == pytest.approx(b_perm.upper, rel=1e-12, abs=1e-15)
+    # and a rigorous bracket of the exact value (small priors only: 2^C subsets)
+    if len(counts) <= 10:
+        assert_brackets(b.lower, b.upper, exact_upsilon_counts(counts, n))
 
 
 # ---------------------------------------------------------------------------

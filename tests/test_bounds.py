@@ -8,6 +8,7 @@ for E ln(1+Col)), independently of couponbound.coupon / couponbound.collision.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import warnings
 from fractions import Fraction
@@ -327,8 +328,43 @@ def test_sup_upper_bounds_non_uniform_bao_terms() -> None:
     assert got.bao == pytest.approx(2.0 + math.log(0.5 * 9 * math.cosh(1.0) ** 2 / 7), rel=1e-13)
     assert got.bao_lower == pytest.approx(
         2.0 + H + math.log(7) - 2 * math.log(8) - 2 * math.log(math.cosh(1.0)), rel=1e-13)
+    # independent exact oracles (MATH.md 2.1 and 3) with rho = (1/2, 3/10, 1/5)
+    rho = [Fraction(1, 2), Fraction(3, 10), Fraction(1, 5)]
+    ups = sum(((-1) ** r * (1 - sum(S, Fraction(0))) ** 8
+               for r in range(4) for S in itertools.combinations(rho, r)), Fraction(0))
+    tau = 1 - sum(r * (1 - r) ** 7 for r in rho)
+    assert got.upsilon == pytest.approx(float(ups), rel=1e-12)
+    assert got.tau == pytest.approx(float(tau), rel=1e-12)
     assert got.upsilon == pytest.approx(coverage_prob(7, probs=p), rel=1e-12)
     assert got.tau == pytest.approx(collision_prob(7, probs=p), rel=1e-12)
+
+
+def oracle_terms_counts(counts: list[int], K: int) -> tuple[float, float, float]:
+    """upsilon_{K+1}, 1 - tau_K and E ln(1 + Col) for a prior given by counts (MATH.md 2.1, 3),
+    in integers / Fractions; the collision term with fsum of exactly rounded terms."""
+    N = sum(counts)
+    n = K + 1
+    ups = Fraction(sum((-1) ** r * (N - sum(S)) ** n for r in range(len(counts) + 1)
+                       for S in itertools.combinations(counts, r)), N**n)
+    miss = sum((Fraction(c, N) * Fraction(N - c, N) ** K for c in counts), Fraction(0))
+    coll = math.fsum(float(Fraction(c * math.comb(K, m) * c**m * (N - c) ** (K - m), N ** (K + 1)))
+                     * math.log1p(m) for c in counts for m in range(1, K + 1))
+    return float(ups), float(miss), coll
+
+
+@pytest.mark.parametrize("counts", [[1, 2, 3], [5, 1, 1, 1], [2, 2, 7], [1, 9], [3, 3, 3, 1, 1]])
+def test_non_uniform_curves_match_the_oracle(counts: list[int]) -> None:
+    for K in (0, 1, 2, 5, 17, 60, 200):
+        ups, miss, coll = oracle_terms_counts(counts, K)
+        b = sup_upper_bounds(3.0, K, counts=counts)
+        assert_same(b.upsilon, ups, rtol=1e-12)
+        assert_same(b.tau, 1.0 - miss, rtol=1e-12)
+        assert_same(b.collision, coll, rtol=1e-12)
+        assert_same(b.arora, inf_div(np.float64(3.0 - coll), np.float64(miss * ups)), rtol=1e-12)
+        assert_same(b.nozawa_sato, inf_div(np.float64(6.0 - coll), np.float64(ups)), rtol=1e-12)
+        curve = ns21_bound_curve(1.8, 1.1, -0.4, K, counts=counts)
+        assert curve == pytest.approx(0.5 * (ups * 1.8 + (1 - ups) * 1.1 + coll) - 0.4,
+                                      rel=1e-12, abs=1e-15)
 
 
 def test_sup_upper_bounds_shapes_and_types() -> None:
@@ -364,7 +400,13 @@ def test_sup_upper_bounds_edge_cases_are_inf_not_nan() -> None:
 def test_arora_keeps_precision_where_tau_rounds_to_one() -> None:
     # C = 10, K = 999: 1 - tau = 0.9^999 = 1.7e-46, tau rounds to 1.0 in float64.
     b = sup_upper_bounds(10.0, 999, 10)
-    expected = (10.0 - b.collision) / (0.9**999 * b.upsilon)
+    ups = oracle_upsilon(10, 999)[-1]
+    coll = oracle_collision(10, 999)[-1]
+    assert b.upsilon == pytest.approx(ups, rel=1e-12)
+    assert b.collision == pytest.approx(coll, rel=1e-12)
+    # 1 - tau = 0.9^999 exactly rounded: no float 1 - tau involved
+    miss = Fraction(9, 10) ** 999
+    expected = (10.0 - coll) / (float(miss) * ups)
     assert b.arora == pytest.approx(expected, rel=1e-12)
     assert math.isfinite(b.ash)
 

@@ -7,9 +7,11 @@ import subprocess
 import sys
 from fractions import Fraction
 
+import mpmath
 import numpy as np
 import pytest
 import sympy
+from oracles import expected_T_subsets, subsets_ie, uniform_ie
 
 from couponbound.bounds import ns21_bound_curve
 from couponbound.collision import collision_prob, expected_log_collision
@@ -41,6 +43,17 @@ def stirling2(n: int, k: int) -> int:
     return row[k]
 
 
+def mp_elog(weights: list[int], k: int) -> mpmath.mpf:
+    """MATH.md 3: sum_c rho_c sum_m Binom(m; k, rho_c) ln(1 + m), at 40 digits."""
+    N = sum(weights)
+    with mpmath.workdps(40):
+        return mpmath.fsum(
+            mpmath.mpf(w) / N * mpmath.fsum(
+                mpmath.binomial(k, m) * (mpmath.mpf(w) / N) ** m * (1 - mpmath.mpf(w) / N)
+                ** (k - m) * mpmath.log(1 + m) for m in range(k + 1))
+            for w in weights)
+
+
 @pytest.mark.parametrize("C", [1, 2, 3, 7, 10])
 def test_coverage_expr_agrees_with_exact_coverage_prob(C: int) -> None:
     expr = coverage_expr(C)
@@ -66,25 +79,27 @@ def test_coverage_expr_cancellation_case() -> None:
 def test_coverage_expr_without_anchor(C: int) -> None:
     expr = coverage_expr(C, include_anchor=False)
     for k in [0, 1, C, 12]:
-        assert as_fraction(expr.subs(K, k)) == coverage_prob(k, C, include_anchor=False,
-                                                               method="exact")
+        value = as_fraction(expr.subs(K, k))
+        assert value == coverage_prob(k, C, include_anchor=False, method="exact")
+        assert value == uniform_ie(k, C)  # independent oracle: n = K draws
 
 
 @pytest.mark.parametrize("counts", [[1, 2, 3], [2, 2, 5, 5], [1, 1, 1, 4]])
 def test_coverage_expr_non_uniform(counts) -> None:
     expr = coverage_expr(counts=counts)
     for k in [0, 2, 5, 17]:
-        assert as_fraction(expr.subs(K, k)) == coverage_prob(k, counts=counts, method="exact")
+        value = as_fraction(expr.subs(K, k))
+        assert value == coverage_prob(k, counts=counts, method="exact")
+        assert value == subsets_ie(k + 1, counts)  # independent oracle, MATH.md 2.1
 
 
 def test_coverage_expr_general_and_unexpanded_forms() -> None:
     general = coverage_expr()
     assert isinstance(general, sympy.Sum)
-    assert as_fraction(general.subs(symbol("C"), 4).subs(K, 9).doit()) == coverage_prob(
-        9, 4, method="exact")
+    assert as_fraction(general.subs(symbol("C"), 4).subs(K, 9).doit()) == uniform_ie(10, 4)
     unexpanded = coverage_expr(6, expand=False)
     assert isinstance(unexpanded, sympy.Sum)
-    assert as_fraction(unexpanded.subs(K, 11).doit()) == coverage_prob(11, 6, method="exact")
+    assert as_fraction(unexpanded.subs(K, 11).doit()) == uniform_ie(12, 6)
 
 
 def test_expected_completion_time_and_variance() -> None:
@@ -106,6 +121,8 @@ def test_expected_completion_time_and_variance() -> None:
 def test_expected_completion_time_non_uniform() -> None:
     # rho = (1/4, 3/4): E[T] = 4 + 4/3 - 1 (FGT92)
     assert as_fraction(expected_completion_time(counts=[1, 3])) == Fraction(13, 3)
+    for weights in ([1, 2, 2], [1, 1, 3, 5], [2, 7, 7, 7, 9]):
+        assert as_fraction(expected_completion_time(counts=weights)) == expected_T_subsets(weights)
     # E[T] = sum_n P(T > n) = sum_n (1 - upsilon_n), truncated where negligible
     counts = [1, 2, 2]
     exact = as_fraction(expected_completion_time(counts=counts))
@@ -120,23 +137,33 @@ def test_collision_exprs() -> None:
         assert as_fraction(tau.subs(K, k)) == 1 - Fraction(9, 10) ** k
         assert float(tau.subs(K, k)) == pytest.approx(collision_prob(k, 10), rel=1e-14)
     assert as_fraction(collision_prob_expr(counts=[1, 3], K=2)) == Fraction(13, 16)
+    assert as_fraction(collision_prob_expr(counts=[1, 2, 2], K=3)) == 1 - sum(
+        Fraction(w, 5) * (1 - Fraction(w, 5)) ** 3 for w in (1, 2, 2))
     for C, k in [(10, 31), (10, 511), (100, 127), (3, 0)]:
         value = float(collision_expr(C, K=k).evalf(30))
+        assert value == pytest.approx(float(mp_elog([1] * C, k)), rel=1e-14, abs=1e-300)
         assert value == pytest.approx(expected_log_collision(k, C), rel=1e-12, abs=1e-300)
     assert round(float(collision_expr(10, K=31).evalf(20)), 3) == 1.317
     mixed = float(collision_expr(counts=[1, 3], K=6).evalf(30))
+    assert mixed == pytest.approx(float(mp_elog([1, 3], 6)), rel=1e-14)
     assert mixed == pytest.approx(expected_log_collision(6, counts=[1, 3]), rel=1e-12)
     symbolic = collision_expr(10)
     assert float(symbolic.subs(K, 31).doit().evalf(30)) == pytest.approx(
-        expected_log_collision(31, 10), rel=1e-12)
+        float(mp_elog([1] * 10, 31)), rel=1e-14)
 
 
 def test_ns21_bound_expr_matches_the_numeric_bound() -> None:
     expr = ns21_bound_expr(10, K=31)
     values = {symbol("L_sup"): sympy.Rational(183, 100), symbol("L_sub"): sympy.Rational(168, 100),
               symbol("d"): sympy.Rational(-116, 100)}
-    assert float(expr.subs(values).evalf(30)) == pytest.approx(
-        ns21_bound_curve(1.83, 1.68, -1.16, 31, 10), rel=1e-12)
+    value = float(expr.subs(values).evalf(30))
+    assert value == pytest.approx(ns21_bound_curve(1.83, 1.68, -1.16, 31, 10), rel=1e-12)
+    # MATH.md 5 by hand: 1/2 [ups L_sup + (1 - ups) L_sub + coll] + d, exact ups, 40-digit coll
+    ups = uniform_ie(32, 10)
+    with mpmath.workdps(40):
+        want = (mpmath.mpf(ups.numerator) / ups.denominator * (mpmath.mpf(183) / 100 - mpmath.mpf(
+            168) / 100) + mpmath.mpf(168) / 100 + mp_elog([1] * 10, 31)) / 2 - mpmath.mpf(116) / 100
+    assert value == pytest.approx(float(want), rel=1e-14)
     general = ns21_bound_expr()
     assert general.free_symbols == {symbol(n) for n in ("L_sup", "L_sub", "d", "upsilon",
                                                         "collision")}

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from couponbound._validate import resolve_prior
@@ -76,9 +76,31 @@ def test_priors_kinds(data: st.DataObject) -> None:
 def test_bound_terms_are_valid(t: BoundTerms) -> None:
     assert isinstance(t, BoundTerms)
     for name in ("contrastive", "sup", "sub", "collision"):
-        assert 0.0 <= getattr(t, name) <= 20.0
+        assert 0.0 <= getattr(t, name) <= 10.0  # max_loss defaults to 10
     assert -5.0 <= t.d <= 0.0 and 0.0 <= t.upsilon <= 1.0
     assert math.isnan(t.tau) == math.isnan(t.curl_sub)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "condition"),
+    [
+        (bound_terms(), lambda t: t.upsilon == 0.0),
+        (bound_terms(), lambda t: t.upsilon == 1.0),
+        (bound_terms(), lambda t: math.isnan(t.tau)),
+        (bound_terms(), lambda t: not math.isnan(t.tau)),
+        (bound_terms(), lambda t: t.d == 0.0),
+        (bound_terms(), lambda t: t.contrastive < ns21_lower_bound(t)),
+        (bound_terms(), lambda t: t.contrastive > ns21_lower_bound(t)),
+        (bound_terms(with_curl=True), lambda t: t.tau == 1.0),
+        (priors(), lambda p: "C" in p),
+        (priors(), lambda p: "probs" in p and p["probs"].size > 1),
+        (priors(), lambda p: "counts" in p and len(set(p["counts"])) > 1),
+    ],
+)
+def test_strategies_reach_the_interesting_cases(strategy, condition) -> None:
+    # the documented boundary values ("boundary values included") and every
+    # kind of prior are actually drawn, so property tests built on them can fail there
+    find(strategy, condition, settings=settings(max_examples=2000, database=None))
 
 
 @SETTINGS

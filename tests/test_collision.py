@@ -225,6 +225,23 @@ def test_pmf_large_K_moments() -> None:
     want_mean = K * sum(float(r) ** 2 for r in priors(counts))
     assert (pmf * m).sum() == pytest.approx(want_mean, rel=1e-12, abs=0)
     assert collision_pmf(0, 5).tolist() == [1.0]
+    # K (K + 1) x 5 groups > 4e6: the windowed path, against 40-digit values at each
+    # component's mean and 5 sd out
+    K = 10**6
+    pmf = collision_pmf(K, counts=counts)
+    assert pmf.sum() == pytest.approx(1.0, rel=1e-13, abs=0)
+    m = np.arange(K + 1)
+    want_mean = K * sum(float(r) ** 2 for r in priors(counts))
+    assert (pmf * m).sum() == pytest.approx(want_mean, rel=1e-12, abs=0)
+    N = sum(counts)
+    with mpmath.workdps(40):
+        for c in counts:
+            sd = math.sqrt(K * c * (N - c)) / N
+            for mm in (K * c // N, int(K * c / N + 5 * sd)):
+                want = mpmath.fsum(mpmath.mpf(w) / N * mpmath.binomial(K, mm)
+                                   * (mpmath.mpf(w) / N) ** mm * (1 - mpmath.mpf(w) / N) ** (K - mm)
+                                   for w in counts)
+                assert pmf[mm] == pytest.approx(float(want), rel=1e-12, abs=0), (c, mm)
     assert collision_pmf(4, 1).tolist() == [0.0, 0.0, 0.0, 0.0, 1.0]
 
 
@@ -312,16 +329,18 @@ def test_asymptotic_error_rate_uniform() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(counts=st.lists(st.integers(1, 20), min_size=1, max_size=10),
-       K=st.integers(10**3, 10**7))
-def test_methods_agree(counts: list[int], K: int) -> None:
+@given(counts=st.lists(st.integers(1, 20), min_size=1, max_size=10), data=st.data())
+def test_methods_agree(counts: list[int], data: st.DataObject) -> None:
+    # K is drawn so that every class has K rho_c >= 20 (the expansion's regime):
+    # the comparison below runs on every example instead of being skipped.
+    N = sum(counts)
+    K = data.draw(st.integers(max(10**3, -(-20 * N // min(counts))), 10**7), label="K")
     rho = [float(r) for r in priors(counts)]
-    mu_min = K * min(rho)
+    assert K * min(rho) >= 20
     exact = expected_log_collision(K, counts=counts)
     approx = expected_log_collision(K, counts=counts, method="asymptotic")
     bound = sum(r * (K * r) ** -3 for r in rho)  # the stated O(sum rho (K rho)^-3)
-    if mu_min >= 20:
-        assert abs(approx - exact) <= 2.0 * bound + 1e-12 * exact
+    assert abs(approx - exact) <= 2.0 * bound + 1e-12 * exact
 
 
 def test_asymptotic_is_vectorised_and_clipped() -> None:

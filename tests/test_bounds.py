@@ -553,6 +553,11 @@ def test_ns21_bound_curve_asymptotic_forms_match_their_formulas() -> None:
     got_p = ns21_bound_curve(2.0, 1.0, -0.5, K, probs=p, form="asymptotic", regime="large_C")
     np.testing.assert_allclose(got_p, 0.5 * (2 * poisson + (1 - poisson) + lead_p) - 0.5,
                                rtol=1e-13)
+    # and the large-K regime (MATH.md's tail: upsilon ~ 1 - sum_c (1 - rho_c)^n, clipped)
+    tail_p = np.clip(1 - ((1 - p)[None, :] ** n[:, None]).sum(axis=1), 0, 1)
+    got_pk = ns21_bound_curve(2.0, 1.0, -0.5, K, probs=p, form="asymptotic")
+    np.testing.assert_allclose(got_pk, 0.5 * (2 * tail_p + (1 - tail_p) + lead_p) - 0.5,
+                               rtol=1e-13)
 
 
 @pytest.mark.parametrize(("C", "K"), [(10, [20, 50, 100, 1000, 10_000, 100_000]),

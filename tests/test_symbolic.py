@@ -173,6 +173,16 @@ def test_ns21_sup_upper_bound_expr_inverts_the_bound() -> None:
     upper = ns21_sup_upper_bound_expr()
     at_bound = upper.subs(symbol("L_Info"), ns21_bound_expr())
     assert sympy.simplify(at_bound - symbol("L_sup")) == 0
+    # numerically, against MATH.md 5 with an exact upsilon and a 40-digit collision term
+    values = {symbol("L_Info"): sympy.Rational(202, 100), symbol("L_sub"): sympy.Rational(168, 100),
+              symbol("d"): sympy.Rational(-116, 100)}
+    got = float(ns21_sup_upper_bound_expr(10, K=31).subs(values).evalf(30))
+    ups = uniform_ie(32, 10)
+    with mpmath.workdps(40):
+        u = mpmath.mpf(ups.numerator) / ups.denominator
+        want = (2 * (mpmath.mpf(202) / 100 + mpmath.mpf(116) / 100)
+                - (1 - u) * mpmath.mpf(168) / 100 - mp_elog([1] * 10, 31)) / u
+    assert got == pytest.approx(float(want), rel=1e-14)
     upper10 = ns21_sup_upper_bound_expr(3, K=5)
     assert sympy.simplify(upper10.subs(symbol("L_Info"), ns21_bound_expr(3, K=5))
                           - symbol("L_sup")) == 0

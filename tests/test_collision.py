@@ -266,6 +266,21 @@ def test_elog_exact_large_K_against_mpmath(K: int, C: int) -> None:
     assert expected_log_collision(K, C) == pytest.approx(float(want), rel=1e-12, abs=0)
 
 
+@pytest.mark.parametrize(("K", "counts"), [(3 * 10**6, [1, 1000]), (10**7, [1, 30])])
+def test_elog_exact_mixed_expansion_and_sum(K: int, counts: list[int]) -> None:
+    # one component has K rho_c >= 1e6 (moment expansion inside method="exact"),
+    # the other is summed term by term: the mixture against 40-digit windows
+    N = sum(counts)
+    with mpmath.workdps(40):
+        want = mpmath.mpf(0)
+        for c in counts:
+            p = mpmath.mpf(c) / N
+            sd = math.sqrt(K * c * (N - c)) / N
+            want += p * mp_elog_binomial_window(K, p, int(12 * sd + 30))
+    assert max(K * c / N for c in counts) >= 1e6 > min(K * c / N for c in counts)
+    assert expected_log_collision(K, counts=counts) == pytest.approx(float(want), rel=1e-13, abs=0)
+
+
 def test_elog_tiny_and_edges() -> None:
     # K = 1: E ln(1+Col) = ln 2 * sum rho^2 = ln 2 / C, no cancellation
     assert expected_log_collision(1, 10**6) == pytest.approx(math.log(2) / 1e6, rel=1e-14, abs=0)

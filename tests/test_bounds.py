@@ -134,6 +134,9 @@ def test_ns21_hand_values() -> None:
     # (2*(3 + 0.25) - 0.25*1 - 0.5) / 0.75 = 5.75 / 0.75
     assert ns21_sup_upper_bound(t) == pytest.approx(5.75 / 0.75, rel=1e-15)
     assert isinstance(ns21_lower_bound(t), float)
+    # the terms one by one: 0.5*0.75*2, 0.5*0.25*1, 0.5*0.5, d
+    assert decompose(t).to_dict() == pytest.approx(
+        {"sup_term": 0.75, "sub_term": 0.125, "collision_term": 0.25, "d": -0.25}, abs=1e-15)
 
 
 def test_arora_hand_values() -> None:

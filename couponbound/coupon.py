@@ -398,6 +398,16 @@ def _check_dps(dps: Any, method: str) -> int:
     return check_positive_int(dps, "dps")
 
 
+def _prepare(K: Any, C: Any, probs: Any, counts: Any, include_anchor: Any, method: Any, dps: Any,
+             replacement: Any) -> tuple[str, int, _Model, NDArray[np.int64], bool]:
+    """Validate the arguments shared by :func:`coverage_prob` and :func:`log_coverage_prob`."""
+    meth = _check_method(method)
+    dps_i = _check_dps(dps, meth)
+    model = _make_model(C, probs, counts, replacement)
+    n, scalar = _draws(K, include_anchor, model)
+    return meth, dps_i, model, n, scalar
+
+
 def _finish(values: NDArray[Any], scalar: bool) -> Any:
     if scalar:
         v = values.reshape(()).item() if values.dtype != object else values.reshape(-1)[0]
@@ -520,10 +530,8 @@ def coverage_prob(
     >>> coverage_prob(5, counts=[3, 3, 2], replacement=False)  # 1 - 1/binom(8, 6)
     0.9642857142...
     """
-    meth = _check_method(method)
-    dps_i = _check_dps(dps, meth)
-    model = _make_model(C, probs, counts, replacement)
-    n, scalar = _draws(K, include_anchor, model)
+    meth, dps_i, model, n, scalar = _prepare(K, C, probs, counts, include_anchor, method, dps,
+                                             replacement)
     if meth in ("gumbel", "poisson"):
         return _approx(meth, K, include_anchor, model, log=False)
     if meth == "exact":
@@ -573,10 +581,8 @@ def log_coverage_prob(
     >>> log_coverage_prob(0, 3)
     -inf
     """
-    meth = _check_method(method)
-    dps_i = _check_dps(dps, meth)
-    model = _make_model(C, probs, counts, replacement)
-    n, scalar = _draws(K, include_anchor, model)
+    meth, dps_i, model, n, scalar = _prepare(K, C, probs, counts, include_anchor, method, dps,
+                                             replacement)
     if meth in ("gumbel", "poisson"):
         return _approx(meth, K, include_anchor, model, log=True)
     if meth in ("exact", "mpmath"):
@@ -768,8 +774,10 @@ class CompletionTime:
 
     def var(self) -> float:
         """``Var[T]``."""
+        if self.probs is None:
+            return _uniform_var(self.C)
         m1, m2 = _moments(self._model)
-        return m2 - m1 * m1 if self.probs is not None else _uniform_var(self.C)
+        return m2 - m1 * m1
 
     def std(self) -> float:
         """Standard deviation of ``T``."""

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from couponbound.monitor import BoundMonitor
+from couponbound.training.monitor import BoundMonitor
 
 N, D, C, T = 1024, 128, 100, 0.5
 

@@ -17,12 +17,13 @@ classification?  The public API:
 
 ``import couponbound`` is light (numpy and scipy): matplotlib, sympy and any
 deep-learning framework are imported only by the functions that need them
-(:mod:`couponbound.plot`, :mod:`couponbound.symbolic`,
-:mod:`couponbound.integrations`).
+(:mod:`couponbound.paper.plots`, :mod:`couponbound.symbolic`,
+:mod:`couponbound.training`).
 """
 
 from __future__ import annotations
 
+from ._prior import Prior
 from .asymptotic import CoverageBounds, coverage_bounds
 from .bounds import (
     BoundTerms,
@@ -38,7 +39,7 @@ from .bounds import (
     sup_upper_bounds,
 )
 from .collision import collision_pmf, collision_prob, expected_log_collision
-from .coupon import (
+from .coverage import (
     CompletionTime,
     completion_time,
     coverage_prob,
@@ -46,11 +47,12 @@ from .coupon import (
     log_coverage_prob,
     required_negatives,
 )
-from .monitor import BoundMonitor, BoundReport
+from .training.monitor import BoundMonitor, BoundReport
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Prior",
     "BoundMonitor",
     "BoundReport",
     "BoundTerms",

@@ -4,7 +4,7 @@ MATH.md section 2, "Asymptotic forms and rigorous brackets".  ``upsilon_n`` is
 the probability that ``n`` i.i.d. draws from the class prior ``rho`` contain
 every one of the ``C`` classes; NS21's ``upsilon_{K+1}`` counts the anchor
 and its ``K`` negatives, ``n = K + 1`` (``include_anchor=False`` gives
-``n = K``).  The exact value lives in :mod:`couponbound.coupon`; this module
+``n = K``).  The exact value lives in :mod:`couponbound.coverage`; this module
 holds the cheap closed forms:
 
 gumbel_coverage, log_gumbel_coverage
@@ -26,7 +26,8 @@ from typing import Any, TypeAlias, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from couponbound._validate import Prior, check_int_array, resolve_prior, short_repr
+from couponbound._prior import Prior, as_prior
+from couponbound._validate import check_int_array, short_repr
 
 #: Static types of ``K``: a scalar gives a Python ``float``, an array an ndarray.
 _Scalar: TypeAlias = int | float | np.integer[Any] | np.floating[Any]
@@ -71,9 +72,9 @@ def _draws(K: Any, include_anchor: Any) -> tuple[NDArray[np.int64], bool]:
 
 def _groups(prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Distinct class probabilities and their multiplicities (as floats)."""
-    if prior.uniform:
+    if prior.is_uniform:
         return np.array([1.0 / prior.C]), np.array([float(prior.C)])
-    vals, mult = prior.distinct()
+    vals, mult = prior.groups()
     return vals, mult.astype(np.float64)
 
 
@@ -114,7 +115,7 @@ def _log_poisson(K: Any, C: Any, probs: Any, counts: Any, include_anchor: Any
                  ) -> tuple[NDArray[np.float64], bool]:
     """``sum_c m_c log(1 - exp(-n rho_c))`` with the shape of ``K``."""
     n, is_scalar = _draws(K, include_anchor)
-    p, m = _groups(resolve_prior(C, probs, counts))
+    p, m = _groups(as_prior(C, probs=probs, counts=counts))
     flat = n.ravel().astype(np.float64)
     out = np.empty(flat.size)
     step = max(1, _CHUNK // p.size)
@@ -185,7 +186,7 @@ def log_gumbel_coverage(
     -0.004539992976248485
     """
     n, is_scalar = _draws(K, include_anchor)
-    prior = resolve_prior(C)
+    prior = as_prior(C)
     c = float(prior.C)
     return _finish(-c * np.exp(-n.astype(np.float64) / c), is_scalar)
 
@@ -261,7 +262,7 @@ def gumbel_coverage(
     0.99955
     """
     n, is_scalar = _draws(K, include_anchor)
-    c = float(resolve_prior(C).C)
+    c = float(as_prior(C).C)
     return _finish(np.exp(-c * np.exp(-n.astype(np.float64) / c)), is_scalar)
 
 
@@ -541,7 +542,7 @@ def tail_coverage(
     0.6566
     """
     n, is_scalar = _draws(K, include_anchor)
-    p, m = _groups(resolve_prior(C, probs, counts))
+    p, m = _groups(as_prior(C, probs=probs, counts=counts))
     s1 = _miss_sum(p, m, n.ravel().astype(np.float64))
     return _finish(np.clip(1.0 - s1, 0.0, 1.0).reshape(n.shape), is_scalar)
 
@@ -725,7 +726,7 @@ def coverage_bounds(
     {'lower': [0.0, 0.0], 'upper': [0.0, 0.0]}
     """
     n_int, is_scalar = _draws(K, include_anchor)
-    prior = resolve_prior(C, probs, counts)
+    prior = as_prior(C, probs=probs, counts=counts)
     p, m = _groups(prior)
     flat = n_int.ravel()
     lower = np.zeros(flat.size)

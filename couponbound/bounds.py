@@ -40,7 +40,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from couponbound._validate import Prior, check_int_array, resolve_prior, short_repr
+from couponbound._prior import Prior, as_prior
+from couponbound._validate import check_int_array, short_repr
 
 __all__ = [
     "BoundTerms",
@@ -572,7 +573,7 @@ def _theory_terms(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """``upsilon_{K+1}``, ``tau_K`` and ``E ln(1+Col)`` from coupon.py / collision.py."""
     from couponbound.collision import collision_prob, expected_log_collision
-    from couponbound.coupon import coverage_prob
+    from couponbound.coverage import coverage_prob
 
     kw = _prior_kwargs(C, probs, counts)
     ups = np.asarray(coverage_prob(K, **kw), dtype=np.float64)
@@ -589,7 +590,7 @@ def _no_collision_prob(K: NDArray[np.int64], prior: Prior) -> NDArray[np.float64
     ASH22's finite bounds into ``inf``.
     """
     Kf = K.astype(np.float64)
-    vals, mult = prior.distinct()
+    vals, mult = prior.groups()
     out = np.zeros_like(Kf)
     with np.errstate(divide="ignore", invalid="ignore"):
         for v, m in zip(vals, mult, strict=True):
@@ -731,7 +732,7 @@ def sup_upper_bounds(
     (2,)
     """
     Karr, _ = check_int_array(K, "K", minimum=0)
-    prior = resolve_prior(C, probs, counts)
+    prior = as_prior(C, probs=probs, counts=counts)
     L = _loss_array(contrastive, "contrastive")
     B = _positive_real(feature_norm, "feature_norm")
     shape = _broadcast({"contrastive": L.shape, "K": Karr.shape})
@@ -753,9 +754,9 @@ def sup_upper_bounds(
         factor = 2.0 * np.maximum(1.0, ratio)
         ash = np.where(np.isinf(factor), np.inf, _vacuous_div(factor * (Lb - coll), miss))
 
-    p = prior.prob_array()
-    log_rho_max_c2 = math.log(c) if prior.uniform else math.log(float(p.max())) + 2.0 * math.log(c)
-    entropy = math.log(c) if prior.uniform else float(-np.sum(p * np.log(p)))
+    p = prior.probs
+    log_rho_max_c2 = math.log(c) if prior.is_uniform else math.log(float(p.max())) + 2.0 * math.log(c)
+    entropy = math.log(c) if prior.is_uniform else float(-np.sum(p * np.log(p)))
     lc = _log_cosh(B * B)
     with np.errstate(divide="ignore"):
         logK = np.log(Kf)
@@ -795,7 +796,7 @@ def _asymptotic_upsilon(
     kw = _prior_kwargs(C, probs, counts)
     if regime == "large_K":
         return np.asarray(tail_coverage(K, **kw), dtype=np.float64)
-    if prior.uniform:
+    if prior.is_uniform:
         return np.asarray(gumbel_coverage(K, prior.C), dtype=np.float64)
     return np.asarray(poisson_coverage(K, **kw), dtype=np.float64)
 
@@ -803,9 +804,9 @@ def _asymptotic_upsilon(
 def _asymptotic_collision(K: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     """``sum_c rho_c ln(1 + K rho_c)``; ``ln(1 + K/C)`` for the uniform prior."""
     Kf = K.astype(np.float64)
-    if prior.uniform:
+    if prior.is_uniform:
         return np.log1p(Kf / prior.C)
-    vals, mult = prior.distinct()
+    vals, mult = prior.groups()
     out = np.zeros_like(Kf)
     for v, m in zip(vals, mult, strict=True):
         out = out + m * v * np.log1p(Kf * v)
@@ -835,7 +836,7 @@ def ns21_bound_curve(
     ``d`` held fixed and ``upsilon_{K+1}`` (anchor included) and
     ``E ln(1+Col)`` taken from theory for the class prior.
 
-    ``form="exact"`` computes both exactly (:func:`couponbound.coupon.coverage_prob`,
+    ``form="exact"`` computes both exactly (:func:`couponbound.coverage.coverage_prob`,
     :func:`couponbound.collision.expected_log_collision`).  ``form="asymptotic"``
     replaces them by their leading-order closed forms (for ``E ln(1+Col)`` the
     leading term only, not the delta-method series of
@@ -915,7 +916,7 @@ def ns21_bound_curve(
     if regime not in ("large_K", "large_C"):
         raise ValueError(f"regime must be 'large_K' or 'large_C', got {short_repr(regime)}")
     Karr, _ = check_int_array(K, "K", minimum=0)
-    prior = resolve_prior(C, probs, counts)
+    prior = as_prior(C, probs=probs, counts=counts)
     sup_a = _loss_array(sup, "sup")
     sub_a = _loss_array(sub, "sub")
     d_a = _real_array(d, "d")
@@ -926,7 +927,7 @@ def ns21_bound_curve(
 
     if form == "exact":
         from couponbound.collision import expected_log_collision
-        from couponbound.coupon import coverage_prob
+        from couponbound.coverage import coverage_prob
 
         kw = _prior_kwargs(C, probs, counts)
         ups = np.asarray(coverage_prob(Karr, **kw), dtype=np.float64)

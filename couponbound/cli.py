@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .coupon import completion_time, coverage_prob, expected_draws, required_negatives
+from .coverage import completion_time, coverage_prob, expected_draws, required_negatives
 
 __all__ = [
     "BATCH_SIZES",
@@ -172,7 +172,7 @@ def _format_json(rows: list[DatasetRow]) -> str:
 
 
 def _format_latex(rows: list[DatasetRow]) -> str:
-    from .tables import Column, Table
+    from .paper.tables import Column, Table
 
     confs = list(rows[0].negatives_for)
     sizes = list(rows[0].coverage_at)
@@ -428,7 +428,7 @@ def _counts(text: str, what: str) -> list[int]:
 
 
 def _prior_datasets(args: argparse.Namespace, default_C: Sequence[int] | None) -> list[Any]:
-    from .tables import Dataset
+    from .paper.tables import Dataset
 
     given = [x for x in (args.C, args.counts, args.probs) if x]
     if len(given) > 1:
@@ -486,18 +486,18 @@ def write_figures(
 ) -> list[Path]:
     """Write the coverage, collision and upper-bound figures; return the files.
 
-    ``coverage``: :func:`couponbound.plot.plot_coverage`; ``collision``:
-    :func:`couponbound.plot.plot_collision`; ``sup_upper_bounds_<name>``:
-    :func:`couponbound.plot.plot_sup_upper_bounds`, one per data set, for the
+    ``coverage``: :func:`couponbound.paper.plots.plot_coverage`; ``collision``:
+    :func:`couponbound.paper.plots.plot_collision`; ``sup_upper_bounds_<name>``:
+    :func:`couponbound.paper.plots.plot_sup_upper_bounds`, one per data set, for the
     contrastive loss *contrastive* (default ``ln(K+1)``, the loss of an encoder
     that maps every input to the same point, so every bound is defined).
-    Figures are made with :func:`couponbound.plot.paper_style` and without
+    Figures are made with :func:`couponbound.paper.plots.paper_style` and without
     pyplot, so no matplotlib backend is selected.
     """
     import numpy as np
 
-    from .plot import paper_style, plot_collision, plot_coverage, plot_sup_upper_bounds, save_figure
-    from .tables import DEFAULT_DATASETS, _datasets
+    from .paper.plots import paper_style, plot_collision, plot_coverage, plot_sup_upper_bounds, save_figure
+    from .paper.tables import DEFAULT_DATASETS, _datasets
 
     sets = _datasets(DEFAULT_DATASETS if datasets is None else datasets, "datasets")
     say = progress or (lambda msg: None)
@@ -553,9 +553,9 @@ def write_report(
 ) -> list[Path]:
     """Write NS21's Table 2 (``decomposition.md/.tex/.csv``) and, with *figures*,
     ``bound_comparison`` (NS21 Figure 1) and ``bound_decomposition`` for
-    ``(label, BoundReport)`` pairs such as :func:`couponbound.tables.load_reports`
+    ``(label, BoundReport)`` pairs such as :func:`couponbound.paper.tables.load_reports`
     returns; return the files."""
-    from .tables import decomposition_table
+    from .paper.tables import decomposition_table
 
     say = progress or (lambda msg: None)
     target = Path(out)
@@ -565,7 +565,7 @@ def write_report(
     say("table decomposition")
     written = _write_table(target, "decomposition", table)
     if figures:
-        from .plot import paper_style, plot_bound_comparison, plot_bound_decomposition, save_figure
+        from .paper.plots import paper_style, plot_bound_comparison, plot_bound_decomposition, save_figure
 
         with paper_style(venue, columns) as style:
             say("[1/2] figure bound_comparison")
@@ -612,7 +612,7 @@ def _cmd_main(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     if fmt is not None and args.out is None:
         return 0
-    from .tables import NS21_DATASETS, coverage_table
+    from .paper.tables import NS21_DATASETS, coverage_table
 
     out = Path(args.out if args.out is not None else DEFAULT_OUT)
     say(f"writing figures and tables to {out}/")
@@ -624,8 +624,8 @@ def _cmd_main(args: argparse.Namespace) -> int:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from .coupon import completion_time, coverage_prob
-    from .tables import Column, Table
+    from .coverage import completion_time, coverage_prob
+    from .paper.tables import Column, Table
 
     sets = _prior_datasets(args, None)
     if any(k < 0 for k in args.K):
@@ -654,8 +654,8 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def _cmd_required(args: argparse.Namespace) -> int:
-    from .coupon import expected_draws, required_negatives
-    from .tables import Column, Table, _check_confidences, _pct
+    from .coverage import expected_draws, required_negatives
+    from .paper.tables import Column, Table, _check_confidences, _pct
 
     sets = _prior_datasets(args, [10, 100, 1000])
     qs = _check_confidences(args.confidence)
@@ -682,7 +682,7 @@ def _cmd_required(args: argparse.Namespace) -> int:
 
 
 def _parse_dataset(spec: str) -> Any:
-    from .tables import Dataset
+    from .paper.tables import Dataset
 
     name, sep, value = spec.partition("=")
     if not sep or not name or not value:
@@ -693,7 +693,7 @@ def _parse_dataset(spec: str) -> Any:
 
 
 def _cmd_table(args: argparse.Namespace) -> int:
-    from .tables import NS21_DATASETS, Dataset, coverage_table
+    from .paper.tables import NS21_DATASETS, Dataset, coverage_table
 
     sets: list[Any] = [_parse_dataset(s) for s in args.dataset]
     sets += [Dataset(f"C = {c}", c) for c in (args.C or [])]
@@ -703,7 +703,7 @@ def _cmd_table(args: argparse.Namespace) -> int:
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
-    from .tables import DEFAULT_DATASETS
+    from .paper.tables import DEFAULT_DATASETS
 
     say = _progress(args.quiet)
     sets = _prior_datasets(args, None) if (args.C or args.counts or args.probs) else list(DEFAULT_DATASETS)
@@ -715,7 +715,7 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .tables import decomposition_table, load_reports
+    from .paper.tables import decomposition_table, load_reports
 
     say = _progress(args.quiet)
     runs = load_reports(args.run)

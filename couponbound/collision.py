@@ -26,7 +26,8 @@ from typing import Any, TypeAlias, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from couponbound._validate import Prior, check_int_array, resolve_prior, short_repr
+from couponbound._prior import Prior, as_prior
+from couponbound._validate import check_int_array, short_repr
 
 #: Static types of ``K``: a scalar gives a Python ``float``, an array an ndarray.
 _Scalar: TypeAlias = int | float | np.integer[Any] | np.floating[Any]
@@ -71,9 +72,9 @@ def _finish(values: NDArray[np.float64], is_scalar: bool) -> float | NDArray[np.
 
 def _with_replacement_groups(prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Distinct class probabilities ``p_g`` and the anchor's weight ``m_g p_g`` on each."""
-    if prior.uniform:
+    if prior.is_uniform:
         return np.array([1.0 / prior.C]), np.array([1.0])
-    vals, mult = prior.distinct()
+    vals, mult = prior.groups()
     return vals, mult * vals
 
 
@@ -362,7 +363,7 @@ def collision_prob(
     0.3333333333333333
     """
     Karr, is_scalar = check_int_array(K, "K")
-    prior = resolve_prior(C, probs, counts)
+    prior = as_prior(C, probs=probs, counts=counts)
     if not _check_flag(replacement, "replacement"):
         data = _Dataset(prior, caller="collision_prob")
         data.check_K(Karr, K)
@@ -445,7 +446,7 @@ def collision_pmf(
     if not is_scalar:
         raise TypeError(f"K must be a single integer for collision_pmf, got {short_repr(K)}")
     k = int(Karr)
-    prior = resolve_prior(C, probs, counts)
+    prior = as_prior(C, probs=probs, counts=counts)
     out = np.zeros(k + 1)
     if not _check_flag(replacement, "replacement"):
         data = _Dataset(prior, caller="collision_pmf")
@@ -665,7 +666,7 @@ def expected_log_collision(
     True
     """
     Karr, is_scalar = check_int_array(K, "K")
-    prior = resolve_prior(C, probs, counts)
+    prior = as_prior(C, probs=probs, counts=counts)
     if not isinstance(method, str):
         raise TypeError(f"method must be one of {_METHODS}, got {short_repr(method)}")
     if method not in _METHODS:

@@ -29,7 +29,8 @@ import math
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from couponbound._validate import check_positive_int, resolve_prior, short_repr
+from couponbound._prior import as_prior
+from couponbound._validate import check_positive_int, short_repr
 
 if TYPE_CHECKING:  # pragma: no cover
     import sympy
@@ -163,8 +164,8 @@ def _rational_prior(C: Any, probs: Any, counts: Any) -> list[tuple[Any, int]] | 
         return None
     if C is not None and not isinstance(C, int | sympy.Integer):
         raise TypeError(f"C must be an int when probs= or counts= is given, got {short_repr(C)}")
-    prior = resolve_prior(None if C is None else int(C), probs, counts)
-    if prior.uniform:
+    prior = as_prior(None if C is None else int(C), probs=probs, counts=counts)
+    if prior.is_uniform:
         return None
     groups: dict[Fraction, int] = {}
     for f in prior.fractions():
@@ -180,7 +181,7 @@ def _subset_sums(groups: list[tuple[Any, int]]) -> list[tuple[Any, Any, int]]:
     if n_terms > _MAX_TERMS:
         raise ValueError(
             f"the prior has {len(groups)} distinct class probabilities giving {n_terms} "
-            f"inclusion-exclusion terms (limit {_MAX_TERMS}); use couponbound.coupon for "
+            f"inclusion-exclusion terms (limit {_MAX_TERMS}); use couponbound.coverage for "
             "numbers, or a prior with fewer distinct values for a closed form"
         )
     out = []

@@ -228,7 +228,7 @@ def measure(model: Any, data: dict[str, Any], batch_size: int, seed: int, passes
 
     Returns the monitor's report, the monitor, and the coverage, collision rate and
     ``E ln(1+Col)`` per pass (mean and standard error over passes), from the
-    :class:`couponbound.measure.BatchTerms` that :meth:`BoundMonitor.update` returns.
+    :class:`couponbound.training.batch.BatchTerms` that :meth:`BoundMonitor.update` returns.
     """
     torch = _need("torch")
     gen = torch.Generator().manual_seed(10_000 * seed + batch_size + 5_000)
@@ -609,7 +609,7 @@ def format_summary(result: dict[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------------------
-# figures and tables (couponbound.plot, couponbound.tables)
+# figures and tables (couponbound.paper.plots, couponbound.paper.tables)
 # ----------------------------------------------------------------------------
 
 def mean_terms(runs: list[dict[str, Any]], batch_sizes: Sequence[int]) -> list[Any]:
@@ -637,14 +637,14 @@ def write_figures_and_tables(out: Path, runs: list[dict[str, Any]], batch_sizes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from couponbound.plot import (
+    from couponbound.paper.plots import (
         find_artists,
         paper_style,
         plot_bound_comparison,
         plot_bound_decomposition,
         save_figure,
     )
-    from couponbound.tables import decomposition_table
+    from couponbound.paper.tables import decomposition_table
 
     terms = mean_terms(runs, batch_sizes)
     cl = summary["claims"]

@@ -2,7 +2,7 @@
 
 The oracle for the theoretical curves is written here from MATH.md with
 Python integers (exact inclusion-exclusion for upsilon, exact binomial weights
-for E ln(1+Col)), independently of couponbound.coupon / couponbound.collision.
+for E ln(1+Col)), independently of couponbound.coverage / couponbound.collision.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from couponbound.bounds import (
     sup_upper_bounds,
 )
 from couponbound.collision import collision_prob, expected_log_collision
-from couponbound.coupon import coverage_prob
+from couponbound.coverage import coverage_prob
 from couponbound.testing import bound_terms, negatives, priors
 
 SETTINGS = settings(max_examples=60, deadline=None, database=None)

@@ -484,7 +484,7 @@ def test_errors_name_the_argument() -> None:
         expected_log_collision(3, counts=[2, 3], method="asymptotic", replacement=False)
     with pytest.raises(ValueError, match="probs"):
         collision_prob(3, probs=[0.5, 0.6])
-    with pytest.raises(TypeError, match="C, or probs=, or counts="):
+    with pytest.raises(TypeError, match="C .or a Prior., or probs=, or counts="):
         collision_prob(3)
     # valid extremes never give NaN
     for K in (0, 1, 10**15):

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from couponbound.monitor import BoundMonitor
+from couponbound.training.monitor import BoundMonitor
 
 STREAM_CODE = """
 import numpy as np
@@ -35,8 +35,8 @@ WORKER = STREAM_CODE + """
 import json, sys
 import torch
 import torch.distributed as dist
-from couponbound.monitor import BoundMonitor
-from couponbound.integrations.torch import make_all_reduce, sync
+from couponbound.training.monitor import BoundMonitor
+from couponbound.training.distributed import make_all_reduce, sync
 
 rank, world, init, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 dist.init_process_group("gloo", init_method="file://" + init, rank=rank, world_size=world)
@@ -113,7 +113,7 @@ def test_two_process_gloo_sync(tmp_path):
 
 def test_all_reduce_without_process_group_is_identity():
     pytest.importorskip("torch")
-    from couponbound.integrations.torch import all_reduce_sum, is_distributed, make_all_reduce
+    from couponbound.training.distributed import all_reduce_sum, is_distributed, make_all_reduce
 
     assert not is_distributed()
     v = np.array([1.0, 2.5])
@@ -124,7 +124,7 @@ def test_all_reduce_without_process_group_is_identity():
     mon = BoundMonitor(2, 0.5)
     mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1])
     before = mon.compute()
-    from couponbound.integrations.torch import sync
+    from couponbound.training.distributed import sync
 
     sync(mon)
     assert mon.compute().to_dict() == before.to_dict()
@@ -149,7 +149,7 @@ def _out(label_sets, rng, C=3, d=4):
 
 
 def test_callback_logic_train_stage():
-    from couponbound.integrations.lightning import CallbackLogic
+    from couponbound.training.lightning import CallbackLogic
 
     rng = np.random.default_rng(0)
     mu = rng.normal(size=(3, 4))
@@ -180,7 +180,7 @@ def test_callback_logic_train_stage():
 
 
 def test_callback_logic_validation_stage_and_losses():
-    from couponbound.integrations.lightning import CallbackLogic
+    from couponbound.training.lightning import CallbackLogic
 
     cb = CallbackLogic(BoundMonitor(2, 0.5), stage="validation")
     module = FakeModule()
@@ -201,7 +201,7 @@ def test_callback_logic_validation_stage_and_losses():
 
 
 def test_callback_logic_extract_and_errors():
-    from couponbound.integrations.lightning import CallbackLogic
+    from couponbound.training.lightning import CallbackLogic
 
     mon = BoundMonitor(2, 0.5)
     seen = []
@@ -251,7 +251,7 @@ def test_callback_logic_extract_and_errors():
 def test_lightning_trainer_logs_report(tmp_path):
     torch = pytest.importorskip("torch")
     pl = pytest.importorskip("lightning.pytorch")
-    from couponbound.integrations.lightning import BoundMonitorCallback
+    from couponbound.training.lightning import BoundMonitorCallback
 
     C, d, n = 4, 8, 16
     gen = torch.Generator().manual_seed(0)
@@ -325,9 +325,9 @@ def test_adapters_work_without_importing_torch():
         import sys
         from types import SimpleNamespace
         import numpy as np
-        from couponbound.monitor import BoundMonitor
-        from couponbound.integrations.torch import all_reduce_sum, is_distributed
-        from couponbound.integrations.lightning import CallbackLogic
+        from couponbound.training.monitor import BoundMonitor
+        from couponbound.training.distributed import all_reduce_sum, is_distributed
+        from couponbound.training.lightning import CallbackLogic
         assert not is_distributed()
         assert all_reduce_sum(np.array([1.0])).tolist() == [1.0]
         logged = {}

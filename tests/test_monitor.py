@@ -4,7 +4,7 @@
 monitor must not) and computes each report field straight from the formulas
 of MATH.md section 6, standard errors from the per-batch residuals, and the
 theoretical values from exact integer arithmetic.  It shares no code with
-couponbound.measure or couponbound.monitor.
+couponbound.training.batch or couponbound.training.monitor.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from scipy.special import logsumexp
 
 from couponbound.bounds import BoundTerms, ns21_lower_bound
-from couponbound.monitor import STATE_SPEC, BoundMonitor, BoundReport
+from couponbound.training.monitor import STATE_SPEC, BoundMonitor, BoundReport
 
 # --------------------------------------------------------------------------
 # the independent reference
@@ -707,7 +707,7 @@ def test_replacement_false_theory_and_round_trip() -> None:
     from itertools import combinations
     from math import comb
 
-    from couponbound.tables import load_reports
+    from couponbound.paper.tables import load_reports
 
     counts = [4, 6, 5]
     N = sum(counts)

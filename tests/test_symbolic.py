@@ -15,7 +15,7 @@ from oracles import expected_T_subsets, subsets_ie, uniform_ie
 
 from couponbound.bounds import ns21_bound_curve
 from couponbound.collision import collision_prob, expected_log_collision
-from couponbound.coupon import coverage_prob
+from couponbound.coverage import coverage_prob
 from couponbound.symbolic import (
     as_fraction,
     collision_expr,

@@ -24,7 +24,7 @@ from couponbound import (
     ns21_sup_upper_bound,
     required_negatives,
 )
-from couponbound.tables import (
+from couponbound.paper.tables import (
     NS21_DATASETS,
     Dataset,
     as_dataset,
@@ -290,7 +290,7 @@ def test_load_reports_errors(tmp_path):
 def test_latex_caption_is_ascii() -> None:
     """Unicode symbols of the captions become LaTeX math, so pdflatex compiles them."""
     from couponbound import BoundTerms
-    from couponbound.tables import decomposition_table
+    from couponbound.paper.tables import decomposition_table
 
     t = BoundTerms(contrastive=2.02, sup=1.26 / 0.69, sub=0.52 / 0.31, collision=1.32, d=-1.16,
                    upsilon=0.69, K=31, C=10)

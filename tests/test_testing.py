@@ -9,9 +9,9 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from couponbound._validate import resolve_prior
+from couponbound import Prior
 from couponbound.bounds import BoundTerms, ns21_lower_bound
-from couponbound.coupon import coverage_prob
+from couponbound.coverage import coverage_prob
 from couponbound.testing import (
     bound_terms,
     class_counts,
@@ -38,7 +38,7 @@ def test_class_probs_are_valid_priors(p: np.ndarray) -> None:
     assert np.all(p > 0)
     assert abs(math.fsum(p) - 1.0) < 1e-12
     assert p.min() >= 1e-3 * p.max() * (1 - 1e-12)
-    assert resolve_prior(probs=p).C == p.size
+    assert Prior.from_probs(p).C == p.size
 
 
 @SETTINGS
@@ -53,7 +53,7 @@ def test_class_probs_fixed_C_and_ratio(p: np.ndarray) -> None:
 def test_class_counts(counts: list[int]) -> None:
     assert 1 <= len(counts) <= 6
     assert all(type(n) is int and 1 <= n <= 50 for n in counts)
-    assert resolve_prior(counts=counts).C == len(counts)
+    assert Prior.from_counts(counts).C == len(counts)
 
 
 @SETTINGS

@@ -16,7 +16,7 @@ has, so every bound is defined.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from couponbound.plot import paper_style, plot_sup_upper_bounds
+from couponbound.paper.plots import paper_style, plot_sup_upper_bounds
 
 with paper_style("neurips", columns=2):
     fig, ax = plt.subplots()

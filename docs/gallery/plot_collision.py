@@ -11,7 +11,7 @@ like :math:`\\ln(1 + K/C)`.
 
 import matplotlib.pyplot as plt
 
-from couponbound.plot import paper_style, plot_collision
+from couponbound.paper.plots import paper_style, plot_collision
 
 with paper_style("neurips", columns=2):
     fig, ax = plt.subplots()

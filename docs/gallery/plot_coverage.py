@@ -13,7 +13,7 @@ which is close once :math:`C` is large.
 
 import matplotlib.pyplot as plt
 
-from couponbound.plot import paper_style, plot_coverage
+from couponbound.paper.plots import paper_style, plot_coverage
 
 with paper_style("neurips", columns=2):
     fig, ax = plt.subplots()

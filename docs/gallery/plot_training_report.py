@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from couponbound import BoundMonitor
-from couponbound.plot import paper_style, plot_bound_comparison, plot_bound_decomposition
-from couponbound.tables import decomposition_table
+from couponbound.paper.plots import paper_style, plot_bound_comparison, plot_bound_decomposition
+from couponbound.paper.tables import decomposition_table
 
 rng = np.random.default_rng(0)
 C, dim = 10, 32

@@ -30,7 +30,7 @@ from couponbound import (  # noqa: E402
     sup_upper_bounds,
 )
 from couponbound.asymptotic import gumbel_coverage, poisson_coverage  # noqa: E402
-from couponbound.plot import (  # noqa: E402
+from couponbound.paper.plots import (  # noqa: E402
     VENUES,
     find_artists,
     paper_style,
@@ -73,7 +73,7 @@ def _no_overlap_with_axes(ax):
 
 
 def test_import_does_not_load_matplotlib():
-    code = ("import sys, couponbound, couponbound.plot, couponbound.tables, couponbound.cli; "
+    code = ("import sys, couponbound, couponbound.paper.plots, couponbound.paper.tables, couponbound.cli; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

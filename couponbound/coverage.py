@@ -31,12 +31,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _saddle
+from ._prior import Prior, as_prior
 from ._validate import (
-    Prior,
     check_int_array,
     check_positive_int,
     check_probability,
-    resolve_prior,
     short_repr,
 )
 
@@ -85,22 +84,15 @@ class _Model:
             assert self.prior.counts is not None
             vals, mult = np.unique(np.asarray(self.prior.counts, dtype=float), return_counts=True)
             return vals, mult.astype(float)
-        if self.prior.uniform:
+        if self.prior.is_uniform:
             return np.array([1.0 / self.C]), np.array([float(self.C)])
-        vals, mult = self.prior.distinct()
+        vals, mult = self.prior.groups()
         return vals, mult.astype(float)
 
 
 def _make_model(C: Any, probs: Any, counts: Any, replacement: Any) -> _Model:
-    if not isinstance(replacement, bool | np.bool_):
-        raise TypeError(f"replacement must be True or False, got {short_repr(replacement)}")
-    prior = resolve_prior(C, probs, counts)
-    if not replacement and prior.counts is None:
-        raise ValueError(
-            "replacement=False needs the data set's class sizes: pass counts= "
-            "(number of samples of each class), not C or probs="
-        )
-    return _Model(prior, bool(replacement))
+    prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
+    return _Model(prior, prior.replacement)
 
 
 def _draws(K: Any, include_anchor: Any, model: _Model | None = None) -> tuple[NDArray[np.int64], bool]:
@@ -164,9 +156,9 @@ def _log_min_degree(model: _Model) -> float:
         counts = np.asarray(model.prior.counts, dtype=float)
         N = model.N
         return float(np.sum(np.log(counts)) - _log_comb(N, C))
-    if model.prior.uniform:
+    if model.prior.is_uniform:
         return float(math.fsum(math.log(c / C) for c in range(1, C + 1)))
-    p = model.prior.prob_array()
+    p = model.prior.probs
     return float(math.lgamma(C + 1) + math.fsum(np.log(p)))
 
 
@@ -191,7 +183,7 @@ def _log_upsilon_unique(n: NDArray[np.int64], model: _Model) -> NDArray[np.float
     if np.any(at_min & pos):
         out[at_min & pos] = _log_min_degree(model)
     work = pos & ~at_min
-    if model.replacement and model.prior.uniform:
+    if model.replacement and model.prior.is_uniform:
         t1 = _uniform_t1(nf, C)
         ie = work & (t1 <= _IE_T1_MAX)
         if np.any(ie):
@@ -271,7 +263,7 @@ def _subset_sums(model: _Model) -> tuple[dict[Any, int], Any]:
     if prior.counts is not None:
         weights: list[Any] = list(prior.counts)
         total: Any = sum(prior.counts)
-    elif prior.uniform:
+    elif prior.is_uniform:
         weights = [1] * prior.C
         total = prior.C
     else:
@@ -283,7 +275,7 @@ def _subset_sums(model: _Model) -> tuple[dict[Any, int], Any]:
     size = 1
     for k in groups.values():
         size *= k + 1
-    if prior.counts is not None or prior.uniform:
+    if prior.counts is not None or prior.is_uniform:
         size = min(size, int(total) + 1)
     if size > _MAX_SUBSET_TERMS:
         raise ValueError(
@@ -308,7 +300,7 @@ def _upsilon_exact(n: int, model: _Model) -> Fraction:
     C = model.C
     if n < C:
         return Fraction(0)
-    if model.replacement and model.prior.uniform:
+    if model.replacement and model.prior.is_uniform:
         s = sum((-1) ** i * math.comb(C, i) * (C - i) ** n for i in range(C + 1))
         return Fraction(s, C**n)
     poly, total = _subset_sums(model)
@@ -330,7 +322,7 @@ def _upsilon_mp(n: int, model: _Model, dps: int) -> Any:
     if n < C:
         return mpmath.mpf(0)
     items: list[tuple[int, Any]]
-    if model.replacement and model.prior.uniform:
+    if model.replacement and model.prior.is_uniform:
         items = [((-1) ** i * math.comb(C, i), Fraction(C - i, C)) for i in range(C + 1)]
     else:
         poly, total = _subset_sums(model)
@@ -422,7 +414,7 @@ def _approx(method: str, K: Any, include_anchor: Any, model: _Model, log: bool) 
         raise ValueError(f"method={method!r} is an approximation for draws with replacement; "
                          "replacement=False supports 'auto', 'exact' and 'mpmath'")
     if method == "gumbel":
-        if not model.prior.uniform:
+        if not model.prior.is_uniform:
             raise ValueError("method='gumbel' (ER61) is for the uniform prior; "
                              "use method='poisson' for a non-uniform one")
         val = asymptotic.gumbel_coverage(K, model.C, include_anchor=bool(include_anchor))
@@ -445,7 +437,7 @@ def coverage_prob(
     include_anchor: bool = True,
     method: Method = "auto",
     dps: int | None = None,
-    replacement: bool = True,
+    replacement: bool | None = None,
 ) -> Any:
     r"""Coverage probability :math:`\upsilon_{K+1}` of NS21.
 
@@ -480,7 +472,8 @@ def coverage_prob(
         **approximations**, see :mod:`couponbound.asymptotic`.
     dps : int, optional
         Significant digits for ``method="mpmath"`` (default 30).
-    replacement : bool, default True
+    replacement : bool, optional
+        ``True`` by default (or the :class:`Prior`'s own scheme).
         ``False``: the ``K + 1`` samples are drawn without replacement from a
         finite data set with class sizes ``counts`` (what a shuffled data
         loader does); the law is multivariate hypergeometric and the value is
@@ -561,7 +554,7 @@ def log_coverage_prob(
     include_anchor: bool = True,
     method: Method = "auto",
     dps: int | None = None,
-    replacement: bool = True,
+    replacement: bool | None = None,
 ) -> Any:
     r"""Natural logarithm of :math:`\upsilon_{K+1}`, finite far below 1e-300.
 
@@ -627,7 +620,7 @@ def _log_sf_unique(n: NDArray[np.int64], model: _Model) -> NDArray[np.float64]:
         out[hi] = -np.inf
         return out
     nf = n.astype(float)
-    if model.prior.uniform:
+    if model.prior.is_uniform:
         t1 = _uniform_t1(nf, C)
         ie = hi & (t1 <= _IE_T1_MAX)
         if np.any(ie):
@@ -647,11 +640,11 @@ def _log_sf_unique(n: NDArray[np.int64], model: _Model) -> NDArray[np.float64]:
 
 def _reduced_model(model: _Model, group_value: float) -> _Model:
     """The prior with one class of the given probability removed, renormalised."""
-    p = model.prior.prob_array()
+    p = model.prior.probs
     idx = int(np.flatnonzero(p == group_value)[0])
     rest = np.delete(p, idx)
     rest = rest / rest.sum()
-    return _Model(resolve_prior(probs=rest), True)
+    return _Model(as_prior(probs=rest), True)
 
 
 @dataclass(frozen=True)
@@ -682,7 +675,7 @@ class CompletionTime:
 
     @property
     def _model(self) -> _Model:
-        return _Model(resolve_prior(self.C, self.probs), True)
+        return _Model(as_prior(self.C, probs=self.probs), True)
 
     def __repr__(self) -> str:
         kind = "uniform" if self.probs is None else "non-uniform"
@@ -738,8 +731,8 @@ class CompletionTime:
         if not np.any(valid):
             return out
         mv = m[valid]
-        if model.prior.uniform:
-            sub = _Model(resolve_prior(C - 1), True)
+        if model.prior.is_uniform:
+            sub = _Model(as_prior(C - 1), True)
             out[valid] = mv * math.log1p(-1.0 / C) + _log_upsilon_unique(mv, sub)
             return out
         vals, mult = model.groups()
@@ -841,8 +834,8 @@ def completion_time(C: int | None = None, *, probs: Any = None, counts: Any = No
     >>> completion_time(probs=[0.5, 0.25, 0.25]).cdf(3)   # 3! * 0.5 * 0.25 * 0.25
     0.1875...
     """
-    prior = resolve_prior(C, probs, counts)
-    return CompletionTime(prior.C, None if prior.uniform else prior.probs)
+    prior = as_prior(C, probs=probs, counts=counts)
+    return CompletionTime(prior.C, None if prior.is_uniform else prior.probs)
 
 
 def _smallest_n(model: _Model, q: float) -> int:
@@ -883,7 +876,7 @@ def required_negatives(
     confidence: float = 0.99,
     probs: Any = None,
     counts: Any = None,
-    replacement: bool = True,
+    replacement: bool | None = None,
     include_anchor: bool = True,
 ) -> int:
     """Smallest number of negatives ``K`` with ``upsilon_{K+1} >= confidence``.
@@ -949,7 +942,7 @@ def _moments(model: _Model) -> tuple[float, float]:
     """(E[T], E[T^2]) by FGT92's Poisson embedding:
     E[T] = int_0^inf (1 - P(t)) dt, E[T^2] = int_0^inf 2 t (1 - P(t)) dt - E[T],
     P(t) = prod_c (1 - exp(-rho_c t))."""
-    if model.prior.uniform:
+    if model.prior.is_uniform:
         C = model.C
         m1 = _uniform_mean(C)
         return m1, _uniform_var(C) + m1 * m1
@@ -991,7 +984,7 @@ def _moments(model: _Model) -> tuple[float, float]:
 
 def _expected_draws_exact(model: _Model) -> Fraction:
     C = model.C
-    if model.prior.uniform:
+    if model.prior.is_uniform:
         return C * sum((Fraction(1, j) for j in range(1, C + 1)), Fraction(0))
     poly, total = _subset_sums(model)
     # E[T] = sum_{S nonempty} (-1)^{|S|+1} / rho(S); poly holds prod_c (1 - x^{w_c})
@@ -1044,7 +1037,7 @@ def expected_draws(
     """
     if method not in ("auto", "exact"):
         raise ValueError(f"method must be 'auto' or 'exact', got {short_repr(method)}")
-    model = _Model(resolve_prior(C, probs, counts), True)
+    model = _Model(as_prior(C, probs=probs, counts=counts), True)
     if method == "exact":
         return _expected_draws_exact(model)
     return _moments(model)[0]

@@ -36,9 +36,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from couponbound import bounds as _bounds
-from couponbound._validate import Prior, check_positive_int, resolve_prior, short_repr
+from couponbound._prior import Prior, as_prior
+from couponbound._validate import check_positive_int, short_repr
 from couponbound.bounds import BoundTerms
-from couponbound.measure import (
+from couponbound.training.batch import (
     AllReduce,
     BatchTerms,
     _batch_inputs,
@@ -398,7 +399,7 @@ class BoundMonitor:
                  probs: Any = None, counts: Any = None, replacement: bool = True) -> None:
         self._C = check_positive_int(num_classes, "num_classes")
         self._t = check_temperature(temperature)
-        self._prior: Prior = resolve_prior(self._C, probs=probs, counts=counts)
+        self._prior: Prior = as_prior(self._C, probs=probs, counts=counts)
         if not isinstance(replacement, bool | np.bool_):
             raise TypeError(f"replacement must be True or False, got {replacement!r}")
         if not replacement and self._prior.counts is None:
@@ -446,7 +447,7 @@ class BoundMonitor:
         self._mu_cache.clear()
 
     def _config(self) -> dict[str, Any]:
-        probs = None if self._prior.uniform else [float(p) for p in self._prior.prob_array()]
+        probs = None if self._prior.is_uniform else [float(p) for p in self._prior.probs]
         config: dict[str, Any] = {"num_classes": self._C, "temperature": self._t, "probs": probs,
                                   "replacement": self._replacement}
         if not self._replacement:
@@ -471,7 +472,7 @@ class BoundMonitor:
 
     def __repr__(self) -> str:
         mu = "None" if self._mu is None else f"<{self._mu.shape[0]}x{self._mu.shape[1]}>"
-        prior = "uniform" if self._prior.uniform else "custom"
+        prior = "uniform" if self._prior.is_uniform else "custom"
         return (f"BoundMonitor(num_classes={self._C}, temperature={self._t:g}, "
                 f"class_means={mu}, prior={prior}, n_batches={self.n_batches}, "
                 f"n_anchors={self.n_anchors})")
@@ -484,19 +485,19 @@ class BoundMonitor:
         if hit is not None:
             return hit
         from couponbound.collision import collision_prob, expected_log_collision
-        from couponbound.coupon import coverage_prob
+        from couponbound.coverage import coverage_prob
 
         prior = self._prior
         kw: dict[str, Any]
         if not self._replacement:
             assert prior.counts is not None
             kw = {"counts": list(prior.counts), "replacement": False}
-        elif prior.uniform:
+        elif prior.is_uniform:
             kw = {"C": self._C}
         elif prior.counts is not None:
             kw = {"counts": list(prior.counts)}
         else:
-            kw = {"probs": prior.prob_array()}
+            kw = {"probs": prior.probs}
         K = n - 1
         value = (float(coverage_prob(K, **kw)), float(collision_prob(K, **kw)),
                  float(expected_log_collision(K, **kw)))
@@ -581,7 +582,7 @@ class BoundMonitor:
         """Add one batch from losses the trainer already computed.
 
         Each loss is per anchor (shape ``(n,)``) or the batch mean (scalar);
-        see :func:`couponbound.measure.batch_terms_from_losses`.  Per-anchor
+        see :func:`couponbound.training.batch.batch_terms_from_losses`.  Per-anchor
         losses with per-anchor ``labels`` give the same report as
         :meth:`update` on the embeddings; with ``class_counts`` or batch means
         the CURL terms (``curl_sub``, ``curl_bound``) become ``nan``.
@@ -865,7 +866,7 @@ class BoundMonitor:
         all_reduce : callable
             Takes a 1-d float64 numpy array and returns (any array library) its
             elementwise sum over the processes; e.g.
-            :func:`couponbound.integrations.torch.all_reduce_sum`.  Every
+            :func:`couponbound.training.distributed.all_reduce_sum`.  Every
             process must call :meth:`sync` at the same point.
 
         Raises

@@ -1,6 +1,6 @@
-"""``torch.distributed`` glue for :class:`couponbound.monitor.BoundMonitor`.
+"""``torch.distributed`` glue for :class:`couponbound.training.monitor.BoundMonitor`.
 
-The monitor's :meth:`~couponbound.monitor.BoundMonitor.sync` and
+The monitor's :meth:`~couponbound.training.monitor.BoundMonitor.sync` and
 ``compute(all_reduce=...)`` take any function that sums a float64 vector over
 processes; :func:`make_all_reduce` builds one from ``torch.distributed``
 (gloo on CPU, NCCL on the current CUDA device, or any backend with a device
@@ -11,7 +11,7 @@ identity.
 Examples
 --------
 >>> import numpy as np
->>> from couponbound.integrations.torch import all_reduce_sum
+>>> from couponbound.training.distributed import all_reduce_sum
 >>> all_reduce_sum(np.array([1.0, 2.0]))  # not distributed: the identity
 array([1., 2.])
 """
@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     import torch
 
-    from couponbound.monitor import BoundMonitor
+    from couponbound.training.monitor import BoundMonitor
 
 __all__ = ["all_reduce_sum", "is_distributed", "make_all_reduce", "sync"]
 

@@ -22,7 +22,7 @@ from oracles import (
     uniform_stirling,
 )
 
-from couponbound.coupon import (
+from couponbound.coverage import (
     completion_time,
     coverage_prob,
     expected_draws,

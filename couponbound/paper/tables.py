@@ -40,7 +40,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from couponbound._validate import resolve_prior, short_repr
+from couponbound._prior import as_prior
+from couponbound._validate import short_repr
 from couponbound.bounds import (
     BoundTerms,
     VacuousBoundWarning,
@@ -50,8 +51,8 @@ from couponbound.bounds import (
     ns21_lower_bound,
     ns21_sup_upper_bound,
 )
-from couponbound.coupon import coverage_prob, expected_draws, required_negatives
-from couponbound.monitor import BoundMonitor, BoundReport
+from couponbound.coverage import coverage_prob, expected_draws, required_negatives
+from couponbound.training.monitor import BoundMonitor, BoundReport
 
 __all__ = [
     "DEFAULT_DATASETS",
@@ -115,17 +116,17 @@ class Dataset:
             object.__setattr__(self, "probs", tuple(float(p) for p in np.ravel(self.probs)))
         if self.counts is not None:
             object.__setattr__(self, "counts", tuple(np.ravel(np.asarray(self.counts)).tolist()))
-        resolve_prior(self.C, self.probs, self.counts)  # validates, naming the argument
+        as_prior(self.C, probs=self.probs, counts=self.counts)  # validates, naming the argument
 
     @property
     def num_classes(self) -> int:
         """``C``, the number of classes."""
-        return resolve_prior(self.C, self.probs, self.counts).C
+        return as_prior(self.C, probs=self.probs, counts=self.counts).C
 
     @property
     def uniform(self) -> bool:
         """``True`` when every class is equally likely."""
-        return resolve_prior(self.C, self.probs, self.counts).uniform
+        return as_prior(self.C, probs=self.probs, counts=self.counts).is_uniform
 
     def prior_kwargs(self) -> dict[str, Any]:
         """The prior as keyword arguments of :func:`couponbound.coverage_prob` and friends."""

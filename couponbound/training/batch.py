@@ -3,7 +3,7 @@
 The functions here turn one batch of a contrastive trainer -- two views of
 ``K + 1`` samples, their labels, the per-sample mean features and the class
 means -- into the handful of *sums over anchors* that
-:class:`couponbound.monitor.BoundMonitor` accumulates.  They work on arrays of
+:class:`couponbound.training.monitor.BoundMonitor` accumulates.  They work on arrays of
 any library that speaks the array API (numpy, PyTorch on CPU or GPU, JAX,
 CuPy) through ``array-api-compat``: the arithmetic runs where the arrays live
 and only a dozen scalars travel to the host, once per batch.  No framework is
@@ -819,7 +819,7 @@ class ClassMeanEstimator:
         """Replace the local sums by their totals over all processes.
 
         ``all_reduce`` sums a float64 vector over processes (see
-        :func:`couponbound.integrations.torch.all_reduce_sum`).  Every process
+        :func:`couponbound.training.distributed.all_reduce_sum`).  Every process
         must know ``dim`` (pass it to the constructor if a process may see no
         sample).
         """

@@ -1,7 +1,7 @@
-"""Tests of couponbound.measure against an independent loop-over-anchors reference.
+"""Tests of couponbound.training.batch against an independent loop-over-anchors reference.
 
 The reference below implements MATH.md sections 4 and 6 directly, one anchor
-at a time, in float64 numpy; it shares no code with couponbound.measure.
+at a time, in float64 numpy; it shares no code with couponbound.training.batch.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from couponbound.measure import (
+from couponbound.training.batch import (
     BatchTerms,
     ClassMeanEstimator,
     batch_terms,
@@ -303,7 +303,7 @@ def test_jax_matches_reference():
 
 
 def test_import_does_not_load_frameworks():
-    code = ("import sys, couponbound.measure, couponbound.monitor, couponbound.integrations; "
+    code = ("import sys, couponbound.training.batch, couponbound.training.monitor, couponbound.training; "
             "bad = [m for m in ('torch', 'jax', 'cupy', 'lightning') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

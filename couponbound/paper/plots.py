@@ -3,7 +3,7 @@
 Every function takes ``ax=None`` (a new figure is made when it is ``None``),
 returns the :class:`~matplotlib.axes.Axes` it drew on, and never calls
 ``plt.show()``.  matplotlib is imported inside the functions, so
-``import couponbound.plot`` stays cheap and picks no backend.
+``import couponbound.paper.plots`` stays cheap and picks no backend.
 
 * :func:`plot_coverage` -- ``upsilon_{K+1}`` against ``K`` (NS21, Section 4);
 * :func:`plot_collision` -- ``tau_K`` and ``E ln(1+Col)`` against ``K``;
@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from couponbound._validate import check_int_array, short_repr
-from couponbound.tables import DEFAULT_DATASETS, Dataset, _datasets, _Run, _runs
+from couponbound.paper.tables import DEFAULT_DATASETS, Dataset, _datasets, _Run, _runs
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
@@ -242,7 +242,7 @@ def plot_coverage(
         (at least 1; the coverage is 0 below ``C - 1``) to beyond every data
         set's 99.99 % point.
     C : int, data set, or sequence of them, default CIFAR-10/100, ImageNet-scale
-        ``[10, 100, 1000]``, or anything :func:`couponbound.tables.as_dataset`
+        ``[10, 100, 1000]``, or anything :func:`couponbound.paper.tables.as_dataset`
         accepts -- ``("ImageNet-1k", {"counts": counts})`` for a non-uniform prior.
     gumbel : bool, default True
         Draw the approximation.
@@ -276,7 +276,7 @@ def plot_coverage(
     [0.0004, 0.691, 0.9997, 1.0]
     """
     from couponbound.asymptotic import gumbel_coverage, poisson_coverage
-    from couponbound.coupon import coverage_prob, required_negatives
+    from couponbound.coverage import coverage_prob, required_negatives
 
     sets = _datasets(C, "C")
     if confidence is not None:
@@ -345,7 +345,7 @@ def plot_coverage(
 
 
 def _ceil_expected_k(ds: Dataset) -> int:
-    from couponbound.tables import _ceil_expected
+    from couponbound.paper.tables import _ceil_expected
 
     return max(_ceil_expected(ds) - 1, 0)
 
@@ -522,7 +522,7 @@ def plot_sup_upper_bounds(
     True
     """
     from couponbound.bounds import sup_upper_bounds
-    from couponbound.tables import Dataset as _DS
+    from couponbound.paper.tables import Dataset as _DS
 
     allowed = tuple(_BOUND_STYLE)
     if isinstance(bounds, str):

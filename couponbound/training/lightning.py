@@ -1,8 +1,8 @@
-"""A Lightning ``Callback`` that feeds a :class:`~couponbound.monitor.BoundMonitor`.
+"""A Lightning ``Callback`` that feeds a :class:`~couponbound.training.monitor.BoundMonitor`.
 
 The callback takes the per-batch outputs of your ``training_step`` (or
 ``validation_step``), passes them to the monitor, and logs the monitor's
-:class:`~couponbound.monitor.BoundReport` through ``pl_module.log_dict`` every
+:class:`~couponbound.training.monitor.BoundReport` through ``pl_module.log_dict`` every
 ``every_n_steps`` training batches and at the end of each validation epoch.
 Under data-parallel training the report covers every rank (the monitor is
 reduced with ``torch.distributed``; each rank keeps its local state).
@@ -31,7 +31,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from couponbound.monitor import BoundMonitor, BoundReport
+from couponbound.training.monitor import BoundMonitor, BoundReport
 
 
 def _callback_base() -> Any:
@@ -41,7 +41,7 @@ def _callback_base() -> Any:
             return importlib.import_module(name).Callback
         except ImportError:
             continue
-    raise ImportError("couponbound.integrations.lightning needs Lightning: pip install lightning")
+    raise ImportError("couponbound.training.lightning needs Lightning: pip install lightning")
 
 
 __all__ = ["BoundMonitorCallback", "CallbackLogic", "default_extract"]
@@ -115,7 +115,7 @@ class CallbackLogic:
     With stand-ins for the trainer and the module (Lightning passes its own):
 
     >>> from types import SimpleNamespace
-    >>> from couponbound.monitor import BoundMonitor
+    >>> from couponbound.training.monitor import BoundMonitor
     >>> logged = {}
     >>> module = SimpleNamespace(log_dict=lambda metrics, **kw: logged.update(metrics))
     >>> trainer = SimpleNamespace(sanity_checking=False)
@@ -168,7 +168,7 @@ class CallbackLogic:
 
     def _report(self) -> BoundReport | None:
         """The report over all ranks, or ``None`` when no rank has a batch yet."""
-        from couponbound.integrations.torch import is_distributed, make_all_reduce
+        from couponbound.training.distributed import is_distributed, make_all_reduce
 
         monitor = self.monitor
         if is_distributed():  # every rank takes part in the collective

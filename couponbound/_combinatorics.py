@@ -30,17 +30,21 @@ MAX_SUBSET_TERMS = 2_000_000
 _HARMONIC_SUM_MAX = 100_000
 
 
-def harmonic(n: int) -> float:
-    """The harmonic number ``H_n = 1 + 1/2 + ... + 1/n`` as a float (``H_0 = 0``).
+def harmonic(n: int, order: int = 1) -> float:
+    """The harmonic number ``H^{(order)}_n = sum_{j<=n} 1/j^order`` as a float (``H_0 = 0``).
 
-    Correctly rounded sums (``math.fsum``) up to ``n = 10**5``, then
-    ``digamma(n + 1) + euler_gamma`` (relative error ~1e-16).
+    Correctly rounded sums (``math.fsum``); for ``order=1`` beyond
+    ``n = 10**5``, ``digamma(n + 1) + euler_gamma`` (relative error ~1e-16).
 
     >>> harmonic(4)
     2.083333333333333
+    >>> harmonic(2, order=2)
+    1.25
     >>> harmonic(0)
     0.0
     """
+    if order != 1:
+        return math.fsum(1.0 / j**order for j in range(1, n + 1))
     if n <= _HARMONIC_SUM_MAX:
         return math.fsum(1.0 / j for j in range(1, n + 1))
     from scipy.special import digamma

@@ -270,6 +270,18 @@ class Prior:
         vals, mult = np.unique(self.probs, return_counts=True)
         return vals, mult.astype(np.int64)
 
+    def anchor_groups(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Distinct class probabilities ``p_g`` and the anchor's chance ``m_g p_g`` of each group.
+
+        The weights sum to 1 (exactly 1.0 for a uniform prior); quantities
+        conditioned on the anchor's class (collisions, :ref:`math-collisions`)
+        are averaged with them.
+        """
+        vals, mult = self.groups()
+        if self._uniform:
+            return vals, np.ones(1)
+        return vals, mult * vals
+
     def count_groups(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Distinct class sizes (ascending) and how many classes share each.
 

@@ -32,7 +32,7 @@ Fraction(7, 8)
 >>> exact.expected_draws(10)
 Fraction(7381, 252)
 >>> float(exact.coverage_prob_mp(127, 100, dps=20))
-1.5036205078198...e-22
+1.50362050781977...e-22
 """
 
 from __future__ import annotations

@@ -348,7 +348,7 @@ def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
         out[hi] = -np.inf
         return out
     nf = n.astype(float)
-    if prior.prior.is_uniform:
+    if prior.is_uniform:
         t1 = _uniform_t1(nf, C)
         ie = hi & (t1 <= _IE_T1_MAX)
         if np.any(ie):

@@ -44,7 +44,7 @@ def stirling2(n: int, k: int) -> int:
 
 
 def mp_elog(weights: list[int], k: int) -> mpmath.mpf:
-    """MATH.md 3: sum_c rho_c sum_m Binom(m; k, rho_c) ln(1 + m), at 40 digits."""
+    """math-collisions: sum_c rho_c sum_m Binom(m; k, rho_c) ln(1 + m), at 40 digits."""
     N = sum(weights)
     with mpmath.workdps(40):
         return mpmath.fsum(
@@ -63,13 +63,13 @@ def test_coverage_expr_agrees_with_exact_coverage_prob(C: int) -> None:
             continue
         exact = as_fraction(expr.subs(K, k))
         assert exact == coverage_prob(k, C, method="exact")
-        # and C! S2(n, C) / C^n (MATH.md 2.2), by a recurrence with no cancellation
+        # and C! S2(n, C) / C^n (math-coverage), by a recurrence with no cancellation
         n = k + 1
         assert exact == Fraction(math.factorial(C) * stirling2(n, C), C**n)
 
 
 def test_coverage_expr_cancellation_case() -> None:
-    # MATH.md 2.5: C = 100, K + 1 = 128 has upsilon = 1.5036e-22.
+    # math-cancellation: C = 100, K + 1 = 128 has upsilon = 1.5036e-22.
     value = as_fraction(coverage_expr(100, K=127))
     assert value == coverage_prob(127, 100, method="exact")
     assert float(value) == pytest.approx(1.5036e-22, rel=1e-4)
@@ -90,7 +90,7 @@ def test_coverage_expr_non_uniform(counts) -> None:
     for k in [0, 2, 5, 17]:
         value = as_fraction(expr.subs(K, k))
         assert value == coverage_prob(k, counts=counts, method="exact")
-        assert value == subsets_ie(k + 1, counts)  # independent oracle, MATH.md 2.1
+        assert value == subsets_ie(k + 1, counts)  # independent oracle, math-coverage
 
 
 def test_coverage_expr_general_and_unexpanded_forms() -> None:
@@ -158,7 +158,7 @@ def test_ns21_bound_expr_matches_the_numeric_bound() -> None:
               symbol("d"): sympy.Rational(-116, 100)}
     value = float(expr.subs(values).evalf(30))
     assert value == pytest.approx(ns21_bound_curve(1.83, 1.68, -1.16, 31, 10), rel=1e-12)
-    # MATH.md 5 by hand: 1/2 [ups L_sup + (1 - ups) L_sub + coll] + d, exact ups, 40-digit coll
+    # math-ns21-bound by hand: 1/2 [ups L_sup + (1 - ups) L_sub + coll] + d, exact ups, 40-digit coll
     ups = uniform_ie(32, 10)
     with mpmath.workdps(40):
         want = (mpmath.mpf(ups.numerator) / ups.denominator * (mpmath.mpf(183) / 100 - mpmath.mpf(
@@ -173,7 +173,7 @@ def test_ns21_sup_upper_bound_expr_inverts_the_bound() -> None:
     upper = ns21_sup_upper_bound_expr()
     at_bound = upper.subs(symbol("L_Info"), ns21_bound_expr())
     assert sympy.simplify(at_bound - symbol("L_sup")) == 0
-    # numerically, against MATH.md 5 with an exact upsilon and a 40-digit collision term
+    # numerically, against math-ns21-bound with an exact upsilon and a 40-digit collision term
     values = {symbol("L_Info"): sympy.Rational(202, 100), symbol("L_sub"): sympy.Rational(168, 100),
               symbol("d"): sympy.Rational(-116, 100)}
     got = float(ns21_sup_upper_bound_expr(10, K=31).subs(values).evalf(30))

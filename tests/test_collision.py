@@ -332,9 +332,9 @@ def test_asymptotic_error_rate_uniform() -> None:
     errs, lead = [], []
     Ks = [200, 400, 800, 1600, 3200]
     for K in Ks:
-        exact = float(mp_elog_binomial_window(K, mpmath.mpf(1) / C, K))
-        errs.append(abs(expected_log_collision_expansion(K, C) - exact))
-        lead.append(math.log1p(K / C) - exact)
+        want = float(mp_elog_binomial_window(K, mpmath.mpf(1) / C, K))
+        errs.append(abs(expected_log_collision_expansion(K, C) - want))
+        lead.append(math.log1p(K / C) - want)
     for a, b in itertools.pairwise(errs):
         assert 6.0 < a / b < 10.0  # halving C/K divides the error by ~8
     for K, e in zip(Ks, errs, strict=True):
@@ -354,10 +354,10 @@ def test_expansion_agrees(counts: list[int], data: st.DataObject) -> None:
     K = data.draw(st.integers(max(10**3, -(-20 * N // min(counts))), 10**7), label="K")
     rho = [float(r) for r in priors(counts)]
     assert K * min(rho) >= 20
-    exact = expected_log_collision(K, counts=counts)
+    accurate = expected_log_collision(K, counts=counts)
     approx = expected_log_collision_expansion(K, counts=counts)
     bound = sum(r * (K * r) ** -3 for r in rho)  # the stated O(sum rho (K rho)^-3)
-    assert abs(approx - exact) <= 2.0 * bound + 1e-12 * exact
+    assert abs(approx - accurate) <= 2.0 * bound + 1e-12 * accurate
 
 
 def test_asymptotic_is_vectorised_and_clipped() -> None:

@@ -59,12 +59,12 @@ def test_oracles_agree(C: int, n: int) -> None:
 
 def test_math_md_sanity_values() -> None:
     assert coverage_prob(31, 10) == pytest.approx(0.6909756324, rel=1e-10)
-    exact = uniform_ie(128, 100)
-    assert rel(coverage_prob(127, 100), exact) < TOL
+    ie = uniform_ie(128, 100)
+    assert rel(coverage_prob(127, 100), ie) < TOL
     assert coverage_prob(127, 100) == pytest.approx(1.5036e-22, rel=1e-4)
     # the cancellation of the documentation's math-cancellation section: naive float inclusion-exclusion
     naive = sum((-1) ** i * math.comb(100, i) * (1 - i / 100) ** 128 for i in range(101))
-    assert abs(naive - float(exact)) > 1e-8  # garbage, many orders above the true value
+    assert abs(naive - float(ie)) > 1e-8  # garbage, many orders above the true value
     # upsilon_n = 0 below C and C!/C^C at n = C
     assert coverage_prob(8, 10) == 0.0
     assert rel(coverage_prob(9, 10), Fraction(math.factorial(10), 10**10)) < TOL
@@ -74,8 +74,8 @@ def test_ns21_table3_expected_draws() -> None:
     # NS21 Table 3: E[K+1] rounded up
     for C, want in [(2, 3), (4, 9), (10, 30), (100, 519), (3029, 26030)]:
         assert math.ceil(expected_draws(C)) == want
-        exact = C * sum(Fraction(1, j) for j in range(1, C + 1))
-        assert completion_time(C).mean() == pytest.approx(float(exact), rel=1e-14)
+        mean = C * sum(Fraction(1, j) for j in range(1, C + 1))
+        assert completion_time(C).mean() == pytest.approx(float(mean), rel=1e-14)
 
 
 # ---------------------------------------------------------------------------

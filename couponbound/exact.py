@@ -38,7 +38,9 @@ Fraction(7381, 252)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 from numpy.typing import ArrayLike
@@ -426,6 +428,16 @@ def collision_pmf(
     return out
 
 
+def _hyper_ratio(mpf: Any, k: int, a: int, b: int, m: int) -> Any:
+    """``P(X = m + 1) / P(X = m)`` for ``X ~ Hypergeom(a + b, a, k)``."""
+    return mpf((a - m) * (k - m)) / ((m + 1) * (b - k + m + 1))
+
+
+def _binom_ratio(k: int, odds: Any, m: int) -> Any:
+    """``P(X = m + 1) / P(X = m)`` for ``X ~ Binomial(k, p)``, ``odds = p / (1 - p)``."""
+    return odds * (k - m) / (m + 1)
+
+
 def expected_log_collision(
     K: int,
     C: int | Prior | None = None,
@@ -469,13 +481,12 @@ def expected_log_collision(
     with mpmath.workdps(digits + 10 + len(str(k))):
         total = mpmath.mpf(0)
         for g, (weight, a, b) in enumerate(groups):
+            ratio: Callable[[int], Any]
             if a >= 0:  # hypergeometric: Col ~ Hypergeom(N - 1, a, k)
                 lo, hi = max(0, k - b), min(k, a)
                 term = (mpmath.binomial(a, lo) * mpmath.binomial(b, k - lo)
                         / mpmath.binomial(a + b, k))
-
-                def ratio(m: int, a: int = a, b: int = b) -> Any:
-                    return mpmath.mpf((a - m) * (k - m)) / ((m + 1) * (b - k + m + 1))
+                ratio = partial(_hyper_ratio, mpmath.mpf, k, a, b)
             else:  # binomial: Col ~ Binomial(k, p)
                 p = probs_of[g]
                 if p == 1:
@@ -485,10 +496,7 @@ def expected_log_collision(
                 qm = mpmath.mpf(p.denominator - p.numerator) / p.denominator
                 lo, hi = 0, k
                 term = qm**k
-                odds = pm / qm
-
-                def ratio(m: int, odds: Any = odds) -> Any:
-                    return odds * (k - m) / (m + 1)
+                ratio = partial(_binom_ratio, k, pm / qm)
             acc = mpmath.mpf(0)
             for m in range(lo, hi + 1):
                 acc += term * mpmath.log1p(m)

@@ -532,7 +532,6 @@ def latex(
     \\upsilon_{K+1} = \\sum_{i=0}^{10} \\left(-1\\right)^{i} ... {\\binom{10}{i}}
     \\end{equation}
     """
-    import sympy
     from sympy.printing.latex import LatexPrinter
 
     class _Printer(LatexPrinter):

@@ -148,33 +148,11 @@ def _tail_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
 # ---------------------------------------------------------------------------
 
 
-def log_gumbel_coverage(
-    K: ArrayLike, C: int | Prior, *, include_anchor: bool = True
-) -> FloatOrArray:
+def log_gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray:
     r"""Log of ER61's Gumbel approximation of ``upsilon``: ``-C exp(-n / C)``.
 
-    See :func:`gumbel_coverage`; this form does not underflow.
-
-    Parameters
-    ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int or Prior
-        Number of classes (uniform prior only), or a uniform :class:`~couponbound.Prior`.
-    include_anchor : bool, default True
-        Count the anchor as a draw: ``n = K + 1`` (NS21); else ``n = K``.
-
-    Returns
-    -------
-    float or ndarray
-        ``-C exp(-n/C)`` (``<= 0``); Python ``float`` for scalar ``K``.
-
-    Raises
-    ------
-    TypeError
-        If ``K`` or ``C`` is not an integer or ``include_anchor`` not a bool.
-    ValueError
-        If ``K < 0`` or ``C < 1``, or a non-uniform or without-replacement prior.
+    Same arguments and errors as :func:`gumbel_coverage`; returns ``-C exp(-n/C)``
+    (``<= 0``), a Python ``float`` for scalar ``K``.  This form does not underflow.
 
     References
     ----------
@@ -189,9 +167,7 @@ def log_gumbel_coverage(
     return evaluate(_log_gumbel_kernel, K, prior, include_anchor=include_anchor)
 
 
-def gumbel_coverage(
-    K: ArrayLike, C: int | Prior, *, include_anchor: bool = True
-) -> FloatOrArray:
+def gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray:
     r"""ER61's Gumbel approximation of ``upsilon_n`` (uniform prior).
 
     ER61 prove, for the uniform prior, ``P(T <= C ln C + x C) -> exp(-e^{-x})``
@@ -250,45 +226,14 @@ def gumbel_coverage(
 # ---------------------------------------------------------------------------
 
 
-def log_poisson_coverage(
-    K: ArrayLike,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> FloatOrArray:
+def log_poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                         counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray:
     r"""Log of the Poissonized coverage, ``sum_c ln(1 - exp(-n rho_c))``.
 
-    See :func:`poisson_coverage`.  Each term is evaluated as
+    Same arguments and errors as :func:`poisson_coverage`.  Each term is evaluated as
     ``log(-expm1(-x))`` or ``log1p(-exp(-x))`` (``x = n rho_c``), whichever
     has no cancellation, so the result keeps full relative accuracy where
     the coverage itself underflows.  ``-inf`` for ``n = 0``.
-
-    Parameters
-    ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int or Prior, optional
-        Number of classes (uniform prior), or a :class:`~couponbound.Prior`.
-    probs : array_like of float, optional
-        Class probabilities.
-    counts : array_like of int, optional
-        Class counts.
-    include_anchor : bool, default True
-        ``n = K + 1`` draws (NS21) or ``n = K``.
-
-    Returns
-    -------
-    float or ndarray
-        ``log`` of the approximation (``<= 0``).
-
-    Raises
-    ------
-    TypeError
-        If ``K`` is not integral, no prior is given or ``include_anchor`` is not a bool.
-    ValueError
-        If ``K < 0``, the prior is invalid or drawn without replacement.
 
     References
     ----------
@@ -303,14 +248,8 @@ def log_poisson_coverage(
     return evaluate(_log_poisson_kernel, K, prior, include_anchor=include_anchor)
 
 
-def poisson_coverage(
-    K: ArrayLike,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> FloatOrArray:
+def poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                     counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray:
     r"""Poissonized approximation of ``upsilon_n``: ``prod_c (1 - exp(-n rho_c))``.
 
     If the number of draws is Poisson with mean ``n`` instead of fixed, the
@@ -368,14 +307,8 @@ def poisson_coverage(
 # ---------------------------------------------------------------------------
 
 
-def tail_coverage(
-    K: ArrayLike,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> FloatOrArray:
+def tail_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray:
     r"""Large-``n`` approximation ``upsilon_n ~= max(0, 1 - sum_c (1 - rho_c)^n)``.
 
     ``1 - upsilon_n ~ sum_c (1 - rho_c)^n`` as ``n -> infinity`` (the first
@@ -384,31 +317,12 @@ def tail_coverage(
     (1 - rho_c))^n)``, exponentially small.  It is also the first Bonferroni
     inequality, so it never exceeds ``upsilon_n`` (up to rounding; use
     :func:`coverage_bounds` for a bracket that is rigorous in floating point).
-
-    Parameters
-    ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int or Prior, optional
-        Number of classes (uniform prior), or a :class:`~couponbound.Prior`.
-    probs : array_like of float, optional
-        Class probabilities.
-    counts : array_like of int, optional
-        Class counts.
-    include_anchor : bool, default True
-        ``n = K + 1`` draws (NS21) or ``n = K``.
+    Arguments and errors as for :func:`poisson_coverage`.
 
     Returns
     -------
     float or ndarray
         The approximation in ``[0, 1]``.
-
-    Raises
-    ------
-    TypeError
-        If ``K`` is not integral, no prior is given or ``include_anchor`` is not a bool.
-    ValueError
-        If ``K < 0``, the prior is invalid or drawn without replacement.
 
     References
     ----------
@@ -523,14 +437,8 @@ def _pair_sum_hi(p: NDArray[np.float64], m: NDArray[np.float64], n: NDArray[np.f
     return out * (1.0 + 4.0 * _EPS) * (1.0 + (npairs + 4.0) * _EPS)
 
 
-def coverage_bounds(
-    K: ArrayLike,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> CoverageBounds:
+def coverage_bounds(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                    counts: ArrayLike | None = None, include_anchor: bool = True) -> CoverageBounds:
     r"""Rigorous two-sided bracket on the coverage probability ``upsilon_n``.
 
     With ``S1 = sum_c (1 - rho_c)^n`` and ``S2 = sum_{c<c'} (1 - rho_c - rho_c')^n``
@@ -559,33 +467,14 @@ def coverage_bounds(
     so ``lower <= upsilon_n <= upper`` holds for the exact rational
     ``upsilon_n`` of the given prior (probabilities taken within ``1 +- eps``
     relative).  ``n = K + 1`` draws (anchor included) unless
-    ``include_anchor=False``.
-
-    Parameters
-    ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int or Prior, optional
-        Number of classes (uniform prior), or a :class:`~couponbound.Prior`.
-    probs : array_like of float, optional
-        Class probabilities.
-    counts : array_like of int, optional
-        Class counts.
-    include_anchor : bool, default True
-        ``n = K + 1`` draws (NS21) or ``n = K``.
+    ``include_anchor=False``.  The
+    arguments and errors are those of :func:`poisson_coverage`.
 
     Returns
     -------
     CoverageBounds
         ``lower`` and ``upper`` (Python floats for scalar ``K``, else arrays
         with the shape of ``K``), ``0 <= lower <= upper <= 1``.
-
-    Raises
-    ------
-    TypeError
-        If ``K`` is not integral, no prior is given or ``include_anchor`` is not a bool.
-    ValueError
-        If ``K < 0``, the prior is invalid or drawn without replacement.
 
     References
     ----------
@@ -689,13 +578,9 @@ def _elog_expansion_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.flo
     return np.clip(vals, 0.0, np.log1p(kf))
 
 
-def expected_log_collision_expansion(
-    K: ArrayLike,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-) -> FloatOrArray:
+def expected_log_collision_expansion(K: ArrayLike, C: int | Prior | None = None, *,
+                                     probs: ArrayLike | None = None, counts: ArrayLike | None = None
+                                    ) -> FloatOrArray:
     r"""Large-``K`` expansion of NS21's collision term ``E ln(1 + Col)``.
 
     The delta-method (Taylor) expansion of ``ln(1 + x)`` about
@@ -713,27 +598,13 @@ def expected_log_collision_expansion(
     ``C = 10``).  For a general prior the error is
     ``O(sum_c rho_c (K rho_c)^-3)``: the expansion needs ``K rho_c >> 1`` for
     every class.  The result is clipped to ``[0, ln(1 + K)]``.  The accurate
-    value is :func:`couponbound.expected_log_collision`.
-
-    Parameters
-    ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int or Prior, optional
-        Number of classes (uniform prior), or a :class:`~couponbound.Prior`.
-    probs, counts : array_like, optional
-        A non-uniform prior.
+    value is :func:`couponbound.expected_log_collision`.  Arguments and errors as for
+    :func:`poisson_coverage` (without ``include_anchor``: ``K`` counts the negatives).
 
     Returns
     -------
     float or ndarray
         A Python ``float`` for scalar ``K``, else an array with the shape of ``K``.
-
-    Raises
-    ------
-    TypeError, ValueError
-        Invalid ``K`` or prior, naming the argument; a prior drawn without
-        replacement (the expansion is for the binomial model).
 
     References
     ----------

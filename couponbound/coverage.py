@@ -209,15 +209,9 @@ def _upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
 # public API
 # --------------------------------------------------------------------------
 
-def coverage_prob(
-    K: ArrayLike,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool | None = None,
-    include_anchor: bool = True,
-) -> FloatOrArray:
+def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, replacement: bool | None = None,
+                  include_anchor: bool = True) -> FloatOrArray:
     r"""Coverage probability :math:`\upsilon_{K+1}` of NS21.
 
     The probability that the anchor's class and the classes of its ``K``
@@ -300,15 +294,9 @@ def coverage_prob(
     return evaluate(_upsilon_unique, K, prior, include_anchor=include_anchor)
 
 
-def log_coverage_prob(
-    K: ArrayLike,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool | None = None,
-    include_anchor: bool = True,
-) -> FloatOrArray:
+def log_coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                      counts: ArrayLike | None = None, replacement: bool | None = None,
+                      include_anchor: bool = True) -> FloatOrArray:
     r"""Natural logarithm of :math:`\upsilon_{K+1}`, finite far below 1e-300.
 
     Same arguments as :func:`coverage_prob`.  ``-inf`` where the coverage is
@@ -544,12 +532,8 @@ class CompletionTime:
         return int(out[0]) if not shape else out.reshape(shape)
 
 
-def completion_time(
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-) -> CompletionTime:
+def completion_time(C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                    counts: ArrayLike | None = None) -> CompletionTime:
     """The completion time ``T`` of the coupon collector as a frozen distribution.
 
     Parameters
@@ -614,15 +598,9 @@ def _smallest_n(prior: Prior, q: float) -> int:
     return hi
 
 
-def required_negatives(
-    C: int | Prior | None = None,
-    *,
-    confidence: float = 0.99,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool | None = None,
-    include_anchor: bool = True,
-) -> int:
+def required_negatives(C: int | Prior | None = None, *, confidence: float = 0.99,
+                       probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                       replacement: bool | None = None, include_anchor: bool = True) -> int:
     """Smallest number of negatives ``K`` with ``upsilon_{K+1} >= confidence``.
 
     "How many negatives do I need" (:ref:`math-required`): the batch then
@@ -717,12 +695,8 @@ def _moments(prior: Prior) -> tuple[float, float]:
     return m1, m2
 
 
-def expected_draws(
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-) -> float:
+def expected_draws(C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                   counts: ArrayLike | None = None) -> float:
     """Expected completion time ``E[T]``: NS21's ``E[K + 1]`` (Table 3).
 
     The expected number of draws, anchor included, until every class has been

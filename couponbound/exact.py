@@ -173,15 +173,9 @@ def _upsilon_mp(n: int, prior: Prior, dps: int) -> Any:
                 raise RuntimeError("mpmath precision needed exceeds 200000 digits")
 
 
-def coverage_prob(
-    K: int,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool | None = None,
-    include_anchor: bool = True,
-) -> Fraction:
+def coverage_prob(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, replacement: bool | None = None,
+                  include_anchor: bool = True) -> Fraction:
     r"""NS21's :math:`\upsilon_{K+1}` as an exact :class:`fractions.Fraction`.
 
     Inclusion-exclusion over integers (:ref:`math-coverage`), grouped by equal
@@ -208,16 +202,9 @@ def coverage_prob(
     return _upsilon_exact(_one_n(K, prior, include_anchor), prior)
 
 
-def coverage_prob_mp(
-    K: int,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool | None = None,
-    include_anchor: bool = True,
-    dps: int = DEFAULT_DPS,
-) -> Any:
+def coverage_prob_mp(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                     counts: ArrayLike | None = None, replacement: bool | None = None,
+                     include_anchor: bool = True, dps: int = DEFAULT_DPS) -> Any:
     r""":math:`\upsilon_{K+1}` as an ``mpmath.mpf`` correct to ``dps`` significant digits.
 
     Inclusion-exclusion in mpmath, the working precision raised until the
@@ -235,16 +222,9 @@ def coverage_prob_mp(
     return _upsilon_mp(_one_n(K, prior, include_anchor), prior, digits)
 
 
-def log_coverage_prob_mp(
-    K: int,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool | None = None,
-    include_anchor: bool = True,
-    dps: int = DEFAULT_DPS,
-) -> Any:
+def log_coverage_prob_mp(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                         counts: ArrayLike | None = None, replacement: bool | None = None,
+                         include_anchor: bool = True, dps: int = DEFAULT_DPS) -> Any:
     r"""``log upsilon_{K+1}`` as an ``mpmath.mpf`` to ``dps`` digits (``-inf`` when it is 0).
 
     Examples
@@ -267,13 +247,8 @@ def log_coverage_prob_mp(
 # completion time
 # --------------------------------------------------------------------------
 
-def completion_time_pmf(
-    n: int,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-) -> Fraction:
+def completion_time_pmf(n: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                        counts: ArrayLike | None = None) -> Fraction:
     """``P(T = n)`` for the coupon collector's completion time, exactly.
 
     ``upsilon_n - upsilon_{n-1}`` in rational arithmetic (the float
@@ -293,12 +268,8 @@ def completion_time_pmf(
     return _upsilon_exact(m, prior) - prev
 
 
-def expected_draws(
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-) -> Fraction:
+def expected_draws(C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                   counts: ArrayLike | None = None) -> Fraction:
     """``E[T]`` (NS21's ``E[K + 1]``) as an exact :class:`fractions.Fraction`.
 
     ``C H_C`` for the uniform prior, ``sum_{S != {}} (-1)^{|S|+1} / rho(S)``
@@ -339,6 +310,12 @@ def _fraction_groups(prior: Prior) -> list[tuple[Fraction, int]]:
     return sorted(groups.items())
 
 
+def _size_groups(prior: Prior) -> tuple[int, list[tuple[int, int]]]:
+    """``N`` and the distinct class sizes (ascending) with their multiplicities, as ints."""
+    sizes, mult = prior.count_groups()
+    return int(prior.N or 0), [(int(s), int(m)) for s, m in zip(sizes, mult, strict=True)]
+
+
 def _check_terms(K: int, groups: int, func: str, limit: int) -> None:
     if (K + 1) * groups > limit:
         raise ValueError(
@@ -347,14 +324,8 @@ def _check_terms(K: int, groups: int, func: str, limit: int) -> None:
         )
 
 
-def collision_prob(
-    K: int,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool | None = None,
-) -> Fraction:
+def collision_prob(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                   counts: ArrayLike | None = None, replacement: bool | None = None) -> Fraction:
     r"""ARORA19's collision probability ``tau_K = P(Col >= 1)`` as a Fraction.
 
     ``1 - sum_c rho_c (1 - rho_c)^K`` with replacement; without replacement
@@ -382,31 +353,21 @@ def collision_prob(
 def _pmf_components(k: int, prior: Prior, func: str) -> list[tuple[Fraction, list[Fraction]]]:
     """``(weight, pmf)`` of ``Col`` given the anchor's class group, exactly."""
     if not prior.replacement:
-        assert prior.counts is not None
-        N = sum(prior.counts)
-        sizes: dict[int, int] = {}
-        for n_c in prior.counts:
-            sizes[n_c] = sizes.get(n_c, 0) + 1
+        N, sizes = _size_groups(prior)
         _check_terms(k, len(sizes), func, _MAX_PMF_TERMS)
         denom = math.comb(N - 1, k)
         return [(Fraction(mult * n_c, N),
                  [Fraction(math.comb(n_c - 1, m) * math.comb(N - n_c, k - m), denom)
                   for m in range(k + 1)])
-                for n_c, mult in sorted(sizes.items())]
+                for n_c, mult in sizes]
     groups = _fraction_groups(prior)
     _check_terms(k, len(groups), func, _MAX_PMF_TERMS)
     return [(mult * p, [math.comb(k, m) * p**m * (1 - p) ** (k - m) for m in range(k + 1)])
             for p, mult in groups]
 
 
-def collision_pmf(
-    K: int,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool | None = None,
-) -> list[Fraction]:
+def collision_pmf(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, replacement: bool | None = None) -> list[Fraction]:
     r"""The law of ``Col`` exactly: entry ``m`` is ``P(Col = m)``, ``m = 0..K``.
 
     A mixture over the anchor's class of ``Binomial(K, rho_c)`` (with
@@ -438,15 +399,9 @@ def _binom_ratio(k: int, odds: Any, m: int) -> Any:
     return odds * (k - m) / (m + 1)
 
 
-def expected_log_collision(
-    K: int,
-    C: int | Prior | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool | None = None,
-    dps: int = DEFAULT_DPS,
-) -> Any:
+def expected_log_collision(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                           counts: ArrayLike | None = None, replacement: bool | None = None,
+                           dps: int = DEFAULT_DPS) -> Any:
     r"""NS21's collision term ``E ln(1 + Col)`` as an ``mpmath.mpf`` to ``dps`` digits.
 
     ``sum_m P(Col = m) ln(1 + m)`` over the exact law of ``Col``
@@ -467,13 +422,9 @@ def expected_log_collision(
     digits = _dps(dps)
     k = _one_n(K, prior, None)
     if not prior.replacement:
-        assert prior.counts is not None
-        N = sum(prior.counts)
-        sizes: dict[int, int] = {}
-        for n_c in prior.counts:
-            sizes[n_c] = sizes.get(n_c, 0) + 1
+        N, sizes = _size_groups(prior)
         groups: list[tuple[Fraction, int, int]] = [
-            (Fraction(mult * n_c, N), n_c - 1, N - n_c) for n_c, mult in sorted(sizes.items())]
+            (Fraction(mult * n_c, N), n_c - 1, N - n_c) for n_c, mult in sizes]
     else:
         groups = [(mult * p, -1, -1) for p, mult in _fraction_groups(prior)]
         probs_of = [p for p, _ in _fraction_groups(prior)]

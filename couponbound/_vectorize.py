@@ -46,18 +46,19 @@ def finish(values: NDArray[Any], scalar: bool) -> FloatOrArray:
 
 
 def draws(K: Any, prior: Prior | None = None, *, include_anchor: Any = True,
-          name: str = "K") -> tuple[NDArray[np.int64], bool]:
+          negatives_only: bool = False, name: str = "K") -> tuple[NDArray[np.int64], bool]:
     """Validate ``K``; return the number of draws ``n`` (int64 array) and whether ``K`` was a scalar.
 
     ``include_anchor=True`` gives ``n = K + 1`` (NS21's anchor and its ``K``
-    negatives), ``False`` gives ``n = K``, and ``None`` gives ``n = K`` for
-    quantities of the ``K`` negatives alone (collisions), whose batch still
-    holds the anchor.  With a without-replacement ``prior`` the batch (``n``
-    samples, or ``K + 1`` for ``None``) must fit in the data set.
+    negatives), ``False`` gives ``n = K``.  ``negatives_only=True`` (the
+    collision functions, no ``include_anchor``) gives ``n = K`` for
+    quantities of the ``K`` negatives alone, whose batch still holds the
+    anchor.  With a without-replacement ``prior`` the batch (``n`` samples,
+    or ``K + 1`` with ``negatives_only``) must fit in the data set.
     """
-    anchor = None if include_anchor is None else check_flag(include_anchor, "include_anchor")
+    anchor = False if negatives_only else check_flag(include_anchor, "include_anchor")
     k_arr, scalar = check_int_array(K, name, minimum=0)
-    extra = 1 if anchor is None or anchor else 0
+    extra = 1 if negatives_only or anchor else 0
     if extra and int(k_arr.max()) >= _INT64_MAX:
         raise ValueError(f"{name} is too large, got {short_repr(K)}")
     n = k_arr + 1 if anchor else k_arr
@@ -75,13 +76,14 @@ def draws(K: Any, prior: Prior | None = None, *, include_anchor: Any = True,
 
 
 def evaluate(kernel: Kernel, K: Any, prior: Prior, *, include_anchor: Any = True,
-             name: str = "K") -> FloatOrArray:
+             negatives_only: bool = False, name: str = "K") -> FloatOrArray:
     """Apply ``kernel`` to the draws of ``K`` under ``prior``: the public functions' one body.
 
-    See :func:`draws` for ``include_anchor``.  The kernel sees each distinct
-    number of draws once, sorted.
+    See :func:`draws` for ``include_anchor`` and ``negatives_only``.  The
+    kernel sees each distinct number of draws once, sorted.
     """
-    n, scalar = draws(K, prior, include_anchor=include_anchor, name=name)
+    n, scalar = draws(K, prior, include_anchor=include_anchor, negatives_only=negatives_only,
+                      name=name)
     uniq, inverse = np.unique(n.ravel(), return_inverse=True)
     values = np.asarray(kernel(uniq, prior), dtype=np.float64)
     return finish(values[inverse.ravel()].reshape(n.shape), scalar)

@@ -618,4 +618,4 @@ def expected_log_collision_expansion(K: ArrayLike, C: int | Prior | None = None,
     True
     """
     prior = _independent(C, probs, counts, "expected_log_collision_expansion")
-    return evaluate(_elog_expansion_kernel, K, prior, include_anchor=None)
+    return evaluate(_elog_expansion_kernel, K, prior, negatives_only=True)

@@ -305,7 +305,7 @@ def collision_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLi
     0.3333333333333333
     """
     prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
-    return evaluate(_tau_kernel, K, prior, include_anchor=None)
+    return evaluate(_tau_kernel, K, prior, negatives_only=True)
 
 
 # ---------------------------------------------------------------------------
@@ -358,7 +358,7 @@ def collision_pmf(K: int, C: int | Prior | None = None, *, probs: ArrayLike | No
     array([0.33333333, 0.66666667, 0.        ])
     """
     prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
-    Karr, is_scalar = draws(K, prior, include_anchor=None)
+    Karr, is_scalar = draws(K, prior, negatives_only=True)
     if not is_scalar:
         raise TypeError(f"K must be a single integer for collision_pmf, got {short_repr(K)}")
     k = int(Karr)
@@ -484,4 +484,4 @@ def expected_log_collision(K: ArrayLike, C: int | Prior | None = None, *,
     True
     """
     prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
-    return evaluate(_elog_kernel, K, prior, include_anchor=None)
+    return evaluate(_elog_kernel, K, prior, negatives_only=True)

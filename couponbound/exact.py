@@ -75,9 +75,14 @@ def _mp() -> Any:
     return mpmath
 
 
-def _one_n(K: Any, prior: Prior, include_anchor: Any, name: str = "K") -> int:
-    """The number of draws for a scalar ``K`` (validated; fits the data set without replacement)."""
-    n, scalar = draws(K, prior, include_anchor=include_anchor, name=name)
+def _one_n(K: Any, prior: Prior, include_anchor: Any = True, *, negatives_only: bool = False,
+           name: str = "K") -> int:
+    """The number of draws for a scalar ``K`` (validated; fits the data set without replacement).
+
+    See :func:`couponbound._vectorize.draws` for ``negatives_only`` (collisions).
+    """
+    n, scalar = draws(K, prior, include_anchor=include_anchor, negatives_only=negatives_only,
+                      name=name)
     if not scalar:
         raise TypeError(f"{name} must be a single integer in couponbound.exact (use the float "
                         f"functions for arrays), got {short_repr(K)}")
@@ -341,7 +346,7 @@ def collision_prob(K: int, C: int | Prior | None = None, *, probs: ArrayLike | N
     Fraction(1, 3)
     """
     prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
-    k = _one_n(K, prior, None)
+    k = _one_n(K, prior, negatives_only=True)
     if not prior.replacement:
         assert prior.counts is not None
         N = sum(prior.counts)
@@ -381,7 +386,7 @@ def collision_pmf(K: int, C: int | Prior | None = None, *, probs: ArrayLike | No
     [Fraction(1, 4), Fraction(1, 2), Fraction(1, 4)]
     """
     prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
-    k = _one_n(K, prior, None)
+    k = _one_n(K, prior, negatives_only=True)
     out = [Fraction(0)] * (k + 1)
     for weight, pmf in _pmf_components(k, prior, "collision_pmf"):
         for m, pm in enumerate(pmf):
@@ -420,7 +425,7 @@ def expected_log_collision(K: int, C: int | Prior | None = None, *, probs: Array
     mpmath = _mp()
     prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
     digits = _dps(dps)
-    k = _one_n(K, prior, None)
+    k = _one_n(K, prior, negatives_only=True)
     if not prior.replacement:
         N, sizes = _size_groups(prior)
         groups: list[tuple[Fraction, int, int]] = [

@@ -271,6 +271,13 @@ def test_refuses_without_replacement_with_one_message(name: str, call: Callable[
         call(prior)
 
 
+@pytest.mark.parametrize("func", [coverage_prob, log_coverage_prob, poisson_coverage,
+                                  exact.coverage_prob, exact.coverage_prob_mp])
+def test_include_anchor_none_is_refused(func: Callable[..., Any]) -> None:
+    with pytest.raises(TypeError, match="include_anchor must be True or False, got None"):
+        func(3, 3, include_anchor=None)
+
+
 def test_uniform_only_forms() -> None:
     assert gumbel_coverage(30, Prior.uniform(10)) == gumbel_coverage(30, 10)
     assert log_gumbel_coverage(30, Prior.from_counts([2] * 10)) == log_gumbel_coverage(30, 10)

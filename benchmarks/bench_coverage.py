@@ -5,7 +5,7 @@ Every timing is taken in this process, and every method's maximum relative
 error is measured against an exact / high-precision oracle on sample points:
 
 1. the whole curve upsilon_{K+1}, K = 0..10^5, uniform C = 1000, against
-   a vectorised O(K C) Markov-chain DP (MATH.md 2.4), naive float
+   a vectorised O(K C) Markov-chain DP (docs: math-coverage), naive float
    inclusion-exclusion, a pure-Python DP, mpmath inclusion-exclusion and Monte
    Carlo (the last three on samples, per point);
 2. one value at C = 10^5, K = 1.2 10^6;
@@ -47,7 +47,7 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
 # ---------------------------------------------------------------------------
 
 def markov_dp(n_max: int, C: int) -> np.ndarray:
-    """Vectorised Markov chain on the number of distinct classes (MATH.md 2.4)."""
+    """Vectorised Markov chain on the number of distinct classes (docs: math-coverage)."""
     p = np.zeros(C + 1)
     p[0] = 1.0
     j = np.arange(C + 1)
@@ -64,7 +64,7 @@ def markov_dp(n_max: int, C: int) -> np.ndarray:
 
 
 def naive_ie(n: np.ndarray, C: int) -> np.ndarray:
-    """Inclusion-exclusion in float64 (MATH.md 2.2), vectorised over n."""
+    """Inclusion-exclusion in float64 (docs: math-coverage), vectorised over n."""
     out = np.zeros(n.shape)
     for i in range(C + 1):
         out += (-1) ** i * math.comb(C, i) * (1.0 - i / C) ** n.astype(float)

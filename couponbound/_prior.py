@@ -154,7 +154,8 @@ class Prior:
         Raises
         ------
         TypeError, ValueError
-            Naming ``probs`` and the offending value.
+            ``probs`` not a 1-d sequence of positive, finite reals summing to 1
+            (bool and str refused); the message names the offending value.
 
         Examples
         --------
@@ -235,9 +236,24 @@ class Prior:
         return self._counts
 
     @property
+    def N(self) -> int | None:
+        """Total number of samples (the sum of ``counts``), or ``None`` without counts."""
+        return None if self._counts is None else sum(self._counts)
+
+    @property
     def replacement(self) -> bool:
-        """``False`` when batches are drawn without replacement from the data set."""
+        """``True``: independent draws.  ``False``: batches are drawn without
+        replacement from the data set of class sizes ``counts``."""
         return self._replacement
+
+    @property
+    def label(self) -> str:
+        """The name, or a short description when the prior has none."""
+        if self._name is not None:
+            return self._name
+        if self._uniform and self._counts is None:
+            return f"C = {self._C}"
+        return f"C = {self._C} ({'counts' if self._counts is not None else 'probs'})"
 
     @property
     def name(self) -> str | None:
@@ -249,26 +265,24 @@ class Prior:
         """``True`` when every class has probability ``1/C``."""
         return self._uniform
 
-    @property
-    def N(self) -> int | None:
-        """Total number of samples (the sum of ``counts``), or ``None`` without counts."""
-        return None if self._counts is None else sum(self._counts)
-
-    @property
-    def label(self) -> str:
-        """The name, or a short description when the prior has none."""
-        if self._name is not None:
-            return self._name
-        if self._uniform and self._counts is None:
-            return f"C = {self._C}"
-        return f"C = {self._C} ({'counts' if self._counts is not None else 'probs'})"
-
     def groups(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """Distinct class probabilities (ascending) and how many classes share each."""
         if self._uniform:
             return np.array([1.0 / self._C]), np.array([self._C], dtype=np.int64)
         vals, mult = np.unique(self.probs, return_counts=True)
         return vals, mult.astype(np.int64)
+
+    def anchor_groups(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Distinct class probabilities ``p_g`` and the anchor's chance ``m_g p_g`` of each group.
+
+        The weights sum to 1 (exactly 1.0 for a uniform prior); quantities
+        conditioned on the anchor's class (collisions, :ref:`math-collisions`)
+        are averaged with them.
+        """
+        vals, mult = self.groups()
+        if self._uniform:
+            return vals, np.ones(1)
+        return vals, mult * vals
 
     def count_groups(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Distinct class sizes (ascending) and how many classes share each.

@@ -1,7 +1,7 @@
 """Coefficients of generating functions with non-negative coefficients.
 
 The coverage probability is a normalised Taylor coefficient of a generating
-function whose coefficients are all non-negative (MATH.md 2.3):
+function whose coefficients are all non-negative (:ref:`math-saddle`):
 
 * with replacement, ``upsilon_n = n! [t^n] prod_c (exp(rho_c t) - 1)``;
 * without replacement, ``upsilon_n = [x^n] prod_c ((1 + x)^{n_c} - 1) / binom(N, n)``;

@@ -2,7 +2,7 @@
 
 Every public function funnels its user-facing arguments through these helpers
 so that bad input always raises a ``ValueError``/``TypeError`` that names the
-argument, its value and what is allowed (DESIGN.md, "Errors").
+argument, its value and what is allowed.
 """
 
 from __future__ import annotations

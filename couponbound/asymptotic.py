@@ -1,11 +1,12 @@
-"""Approximations and rigorous brackets for the coverage probability.
+"""Approximations and rigorous brackets for the coverage probability, and named expansions.
 
-MATH.md section 2, "Asymptotic forms and rigorous brackets".  ``upsilon_n`` is
+See :ref:`math-asymptotic`.  ``upsilon_n`` is
 the probability that ``n`` i.i.d. draws from the class prior ``rho`` contain
 every one of the ``C`` classes; NS21's ``upsilon_{K+1}`` counts the anchor
 and its ``K`` negatives, ``n = K + 1`` (``include_anchor=False`` gives
-``n = K``).  The exact value lives in :mod:`couponbound.coverage`; this module
-holds the cheap closed forms:
+``n = K``).  The accurate value lives in :mod:`couponbound.coverage` (exact
+ones in :mod:`couponbound.exact`); this module holds the cheap closed forms,
+each named for what it is:
 
 gumbel_coverage, log_gumbel_coverage
     ER61's Gumbel limit (uniform prior, ``C -> infinity``).
@@ -15,27 +16,31 @@ tail_coverage
     ``1 - sum_c (1 - rho_c)^n``, the ``n -> infinity`` form.
 coverage_bounds
     A rigorous bracket ``lower <= upsilon_n <= upper`` for every ``n``.
+expected_log_collision_expansion, binomial_log1p_expansion
+    The large-``K`` (delta-method) expansion of NS21's collision term
+    ``E ln(1 + Col)`` (:ref:`math-collisions`).
+
+All are models of independent draws: a :class:`~couponbound.Prior` drawn
+without replacement is refused.  Scalar ``K`` gives a Python ``float``, an
+array an ndarray.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias, overload
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from couponbound._prior import Prior, as_prior
-from couponbound._validate import check_int_array, short_repr
-
-#: Static types of ``K``: a scalar gives a Python ``float``, an array an ndarray.
-_Scalar: TypeAlias = int | float | np.integer[Any] | np.floating[Any]
-_Array: TypeAlias = Sequence[Any] | NDArray[Any]
+from couponbound._prior import Prior, as_prior, require_replacement
+from couponbound._vectorize import FloatOrArray, draws, evaluate, finish
 
 __all__ = [
     "CoverageBounds",
+    "binomial_log1p_expansion",
     "coverage_bounds",
+    "expected_log_collision_expansion",
     "gumbel_coverage",
     "log_gumbel_coverage",
     "log_poisson_coverage",
@@ -58,30 +63,26 @@ _CHUNK = 1 << 21
 # ---------------------------------------------------------------------------
 
 
-def _draws(K: Any, include_anchor: Any) -> tuple[NDArray[np.int64], bool]:
-    """Validate ``K`` and ``include_anchor``; return the number of draws ``n``."""
-    Karr, is_scalar = check_int_array(K, "K")
-    if not isinstance(include_anchor, bool | np.bool_):
-        raise TypeError(f"include_anchor must be True or False, got {short_repr(include_anchor)}")
-    if include_anchor:
-        if int(Karr.max()) >= np.iinfo(np.int64).max:
-            raise ValueError(f"K is too large, got {short_repr(K)}")
-        return Karr + 1, is_scalar
-    return Karr, is_scalar
+def _independent(C: Any, probs: Any, counts: Any, func: str) -> Prior:
+    """The prior of a with-replacement approximation, refused without replacement."""
+    prior = as_prior(C, probs=probs, counts=counts)
+    require_replacement(prior, func)
+    return prior
 
 
-def _groups(prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _uniform(C: Any, func: str) -> Prior:
+    """The prior of ER61's uniform-prior forms."""
+    prior = _independent(C, None, None, func)
+    if not prior.is_uniform:
+        raise ValueError(f"{func} (ER61) is for the uniform prior; use poisson_coverage "
+                         "for a non-uniform one")
+    return prior
+
+
+def _float_groups(prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Distinct class probabilities and their multiplicities (as floats)."""
-    if prior.is_uniform:
-        return np.array([1.0 / prior.C]), np.array([float(prior.C)])
     vals, mult = prior.groups()
     return vals, mult.astype(np.float64)
-
-
-def _finish(values: NDArray[np.float64], is_scalar: bool) -> float | NDArray[np.float64]:
-    if is_scalar:
-        return float(values.reshape(()))
-    return values
 
 
 def _log1mexp(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -111,18 +112,35 @@ def _miss_sum(p: NDArray[np.float64], m: NDArray[np.float64], n: NDArray[np.floa
     return out
 
 
-def _log_poisson(K: Any, C: Any, probs: Any, counts: Any, include_anchor: Any
-                 ) -> tuple[NDArray[np.float64], bool]:
-    """``sum_c m_c log(1 - exp(-n rho_c))`` with the shape of ``K``."""
-    n, is_scalar = _draws(K, include_anchor)
-    p, m = _groups(as_prior(C, probs=probs, counts=counts))
-    flat = n.ravel().astype(np.float64)
+def _log_poisson_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    """``sum_c m_c log(1 - exp(-n rho_c))`` for each ``n``."""
+    p, m = _float_groups(prior)
+    flat = n.astype(np.float64)
     out = np.empty(flat.size)
     step = max(1, _CHUNK // p.size)
     for i in range(0, flat.size, step):
         x = flat[i : i + step, None] * p
         out[i : i + step] = _log1mexp(x) @ m
-    return out.reshape(n.shape), is_scalar
+    return out
+
+
+def _poisson_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    return np.exp(_log_poisson_kernel(n, prior))
+
+
+def _log_gumbel_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    c = float(prior.C)
+    out: NDArray[np.float64] = -c * np.exp(-n.astype(np.float64) / c)
+    return out
+
+
+def _gumbel_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    return np.exp(_log_gumbel_kernel(n, prior))
+
+
+def _tail_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    p, m = _float_groups(prior)
+    return np.clip(1.0 - _miss_sum(p, m, n.astype(np.float64)), 0.0, 1.0)
 
 
 # ---------------------------------------------------------------------------
@@ -130,51 +148,11 @@ def _log_poisson(K: Any, C: Any, probs: Any, counts: Any, include_anchor: Any
 # ---------------------------------------------------------------------------
 
 
-@overload
-def log_gumbel_coverage(
-    K: _Scalar, C: int, *, include_anchor: bool = True
-) -> float: ...
-
-
-@overload
-def log_gumbel_coverage(
-    K: _Array, C: int, *, include_anchor: bool = True
-) -> NDArray[np.float64]: ...
-
-
-@overload
-def log_gumbel_coverage(
-    K: ArrayLike, C: int, *, include_anchor: bool = True
-) -> float | NDArray[np.float64]: ...
-
-
-def log_gumbel_coverage(
-    K: ArrayLike, C: int, *, include_anchor: bool = True
-) -> float | NDArray[np.float64]:
+def log_gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray:
     r"""Log of ER61's Gumbel approximation of ``upsilon``: ``-C exp(-n / C)``.
 
-    See :func:`gumbel_coverage`; this form does not underflow.
-
-    Parameters
-    ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int
-        Number of classes (uniform prior only).
-    include_anchor : bool, default True
-        Count the anchor as a draw: ``n = K + 1`` (NS21); else ``n = K``.
-
-    Returns
-    -------
-    float or ndarray
-        ``-C exp(-n/C)`` (``<= 0``); Python ``float`` for scalar ``K``.
-
-    Raises
-    ------
-    TypeError
-        If ``K`` or ``C`` is not an integer or ``include_anchor`` not a bool.
-    ValueError
-        If ``K < 0`` or ``C < 1``.
+    Same arguments and errors as :func:`gumbel_coverage`; returns ``-C exp(-n/C)``
+    (``<= 0``), a Python ``float`` for scalar ``K``.  This form does not underflow.
 
     References
     ----------
@@ -185,33 +163,11 @@ def log_gumbel_coverage(
     >>> log_gumbel_coverage(999, 100)
     -0.004539992976248485
     """
-    n, is_scalar = _draws(K, include_anchor)
-    prior = as_prior(C)
-    c = float(prior.C)
-    return _finish(-c * np.exp(-n.astype(np.float64) / c), is_scalar)
+    prior = _uniform(C, "log_gumbel_coverage")
+    return evaluate(_log_gumbel_kernel, K, prior, include_anchor=include_anchor)
 
 
-@overload
-def gumbel_coverage(
-    K: _Scalar, C: int, *, include_anchor: bool = True
-) -> float: ...
-
-
-@overload
-def gumbel_coverage(
-    K: _Array, C: int, *, include_anchor: bool = True
-) -> NDArray[np.float64]: ...
-
-
-@overload
-def gumbel_coverage(
-    K: ArrayLike, C: int, *, include_anchor: bool = True
-) -> float | NDArray[np.float64]: ...
-
-
-def gumbel_coverage(
-    K: ArrayLike, C: int, *, include_anchor: bool = True
-) -> float | NDArray[np.float64]:
+def gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray:
     r"""ER61's Gumbel approximation of ``upsilon_n`` (uniform prior).
 
     ER61 prove, for the uniform prior, ``P(T <= C ln C + x C) -> exp(-e^{-x})``
@@ -232,8 +188,8 @@ def gumbel_coverage(
     ----------
     K : int or array_like of int
         Number of negatives (``>= 0``).
-    C : int
-        Number of classes (uniform prior only).
+    C : int or Prior
+        Number of classes (uniform prior only), or a uniform :class:`~couponbound.Prior`.
     include_anchor : bool, default True
         Count the anchor as a draw: ``n = K + 1`` (NS21); else ``n = K``.
 
@@ -247,12 +203,12 @@ def gumbel_coverage(
     TypeError
         If ``K`` or ``C`` is not an integer or ``include_anchor`` not a bool.
     ValueError
-        If ``K < 0`` or ``C < 1``.
+        If ``K < 0`` or ``C < 1``, or a non-uniform or without-replacement prior.
 
     References
     ----------
     ER61, the limit theorem for the coupon collector (Gumbel law);
-    MATH.md section 2.
+    :ref:`math-asymptotic`.
 
     Examples
     --------
@@ -261,9 +217,8 @@ def gumbel_coverage(
     >>> round(gumbel_coverage(99, 10), 5)     # exact upsilon_100 = 0.99973...
     0.99955
     """
-    n, is_scalar = _draws(K, include_anchor)
-    c = float(as_prior(C).C)
-    return _finish(np.exp(-c * np.exp(-n.astype(np.float64) / c)), is_scalar)
+    prior = _uniform(C, "gumbel_coverage")
+    return evaluate(_gumbel_kernel, K, prior, include_anchor=include_anchor)
 
 
 # ---------------------------------------------------------------------------
@@ -271,138 +226,35 @@ def gumbel_coverage(
 # ---------------------------------------------------------------------------
 
 
-@overload
-def log_poisson_coverage(
-    K: _Scalar,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> float: ...
-
-
-@overload
-def log_poisson_coverage(
-    K: _Array,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> NDArray[np.float64]: ...
-
-
-@overload
-def log_poisson_coverage(
-    K: ArrayLike,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> float | NDArray[np.float64]: ...
-
-
-def log_poisson_coverage(
-    K: ArrayLike,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> float | NDArray[np.float64]:
+def log_poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                         counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray:
     r"""Log of the Poissonized coverage, ``sum_c ln(1 - exp(-n rho_c))``.
 
-    See :func:`poisson_coverage`.  Each term is evaluated as
+    Same arguments and errors as :func:`poisson_coverage`.  Each term is evaluated as
     ``log(-expm1(-x))`` or ``log1p(-exp(-x))`` (``x = n rho_c``), whichever
     has no cancellation, so the result keeps full relative accuracy where
     the coverage itself underflows.  ``-inf`` for ``n = 0``.
 
-    Parameters
-    ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int, optional
-        Number of classes (uniform prior).
-    probs : array_like of float, optional
-        Class probabilities.
-    counts : array_like of int, optional
-        Class counts.
-    include_anchor : bool, default True
-        ``n = K + 1`` draws (NS21) or ``n = K``.
-
-    Returns
-    -------
-    float or ndarray
-        ``log`` of the approximation (``<= 0``).
-
-    Raises
-    ------
-    TypeError
-        If ``K`` is not integral, no prior is given or ``include_anchor`` is not a bool.
-    ValueError
-        If ``K < 0`` or the prior is invalid.
-
     References
     ----------
-    FGT92 (Poissonization of the coupon collector); MATH.md section 2.
+    FGT92 (Poissonization of the coupon collector); :ref:`math-asymptotic`.
 
     Examples
     --------
     >>> log_poisson_coverage(1099, 1000)   # the approximation is ~1e-176
     -404.77...
     """
-    logs, is_scalar = _log_poisson(K, C, probs, counts, include_anchor)
-    return _finish(logs, is_scalar)
+    prior = _independent(C, probs, counts, "log_poisson_coverage")
+    return evaluate(_log_poisson_kernel, K, prior, include_anchor=include_anchor)
 
 
-@overload
-def poisson_coverage(
-    K: _Scalar,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> float: ...
-
-
-@overload
-def poisson_coverage(
-    K: _Array,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> NDArray[np.float64]: ...
-
-
-@overload
-def poisson_coverage(
-    K: ArrayLike,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> float | NDArray[np.float64]: ...
-
-
-def poisson_coverage(
-    K: ArrayLike,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> float | NDArray[np.float64]:
+def poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                     counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray:
     r"""Poissonized approximation of ``upsilon_n``: ``prod_c (1 - exp(-n rho_c))``.
 
     If the number of draws is Poisson with mean ``n`` instead of fixed, the
     class counts become independent ``Poisson(n rho_c)`` and coverage has
-    exactly this probability (FGT92's Poissonization; MATH.md section 2).
+    exactly this probability (FGT92's Poissonization; :ref:`math-asymptotic`).
     For fixed ``n`` it is an approximation, accurate when every ``n rho_c``
     is large; for the uniform prior its relative error vanishes as
     ``C -> infinity`` in ER61's regime ``n = C ln C + O(C)`` (both tend to
@@ -413,8 +265,8 @@ def poisson_coverage(
     ----------
     K : int or array_like of int
         Number of negatives (``>= 0``).
-    C : int, optional
-        Number of classes (uniform prior).
+    C : int or Prior, optional
+        Number of classes (uniform prior), or a :class:`~couponbound.Prior`.
     probs : array_like of float, optional
         Class probabilities.
     counts : array_like of int, optional
@@ -432,12 +284,12 @@ def poisson_coverage(
     TypeError
         If ``K`` is not integral, no prior is given or ``include_anchor`` is not a bool.
     ValueError
-        If ``K < 0`` or the prior is invalid.
+        If ``K < 0``, the prior is invalid or drawn without replacement.
 
     References
     ----------
     FGT92 (Poissonization; the integral ``E[T] = int (1 - prod_c (1 - e^{-rho_c t})) dt``
-    uses the same product); MATH.md section 2.
+    uses the same product); :ref:`math-asymptotic`.
 
     Examples
     --------
@@ -446,8 +298,8 @@ def poisson_coverage(
     >>> poisson_coverage([0, 1000], counts=[1, 3], include_anchor=False).tolist()
     [0.0, 1.0]
     """
-    logs, is_scalar = _log_poisson(K, C, probs, counts, include_anchor)
-    return _finish(np.exp(logs), is_scalar)
+    prior = _independent(C, probs, counts, "poisson_coverage")
+    return evaluate(_poisson_kernel, K, prior, include_anchor=include_anchor)
 
 
 # ---------------------------------------------------------------------------
@@ -455,84 +307,26 @@ def poisson_coverage(
 # ---------------------------------------------------------------------------
 
 
-@overload
-def tail_coverage(
-    K: _Scalar,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> float: ...
-
-
-@overload
-def tail_coverage(
-    K: _Array,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> NDArray[np.float64]: ...
-
-
-@overload
-def tail_coverage(
-    K: ArrayLike,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> float | NDArray[np.float64]: ...
-
-
-def tail_coverage(
-    K: ArrayLike,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> float | NDArray[np.float64]:
+def tail_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray:
     r"""Large-``n`` approximation ``upsilon_n ~= max(0, 1 - sum_c (1 - rho_c)^n)``.
 
     ``1 - upsilon_n ~ sum_c (1 - rho_c)^n`` as ``n -> infinity`` (the first
-    inclusion-exclusion term, MATH.md section 2): the relative error of
+    inclusion-exclusion term, :ref:`math-asymptotic`): the relative error of
     ``1 - upsilon_n`` is ``O(C max_{c != c'} ((1 - rho_c - rho_c') /
     (1 - rho_c))^n)``, exponentially small.  It is also the first Bonferroni
     inequality, so it never exceeds ``upsilon_n`` (up to rounding; use
     :func:`coverage_bounds` for a bracket that is rigorous in floating point).
-
-    Parameters
-    ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int, optional
-        Number of classes (uniform prior).
-    probs : array_like of float, optional
-        Class probabilities.
-    counts : array_like of int, optional
-        Class counts.
-    include_anchor : bool, default True
-        ``n = K + 1`` draws (NS21) or ``n = K``.
+    Arguments and errors as for :func:`poisson_coverage`.
 
     Returns
     -------
     float or ndarray
         The approximation in ``[0, 1]``.
 
-    Raises
-    ------
-    TypeError
-        If ``K`` is not integral, no prior is given or ``include_anchor`` is not a bool.
-    ValueError
-        If ``K < 0`` or the prior is invalid.
-
     References
     ----------
-    MATH.md section 2 (inclusion-exclusion, its first term); FGT92.
+    :ref:`math-coverage` (inclusion-exclusion, its first term); FGT92.
 
     Examples
     --------
@@ -541,10 +335,8 @@ def tail_coverage(
     >>> round(tail_coverage(31, 10), 4)     # exact upsilon_32 = 0.6910
     0.6566
     """
-    n, is_scalar = _draws(K, include_anchor)
-    p, m = _groups(as_prior(C, probs=probs, counts=counts))
-    s1 = _miss_sum(p, m, n.ravel().astype(np.float64))
-    return _finish(np.clip(1.0 - s1, 0.0, 1.0).reshape(n.shape), is_scalar)
+    prior = _independent(C, probs, counts, "tail_coverage")
+    return evaluate(_tail_kernel, K, prior, include_anchor=include_anchor)
 
 
 # ---------------------------------------------------------------------------
@@ -645,18 +437,12 @@ def _pair_sum_hi(p: NDArray[np.float64], m: NDArray[np.float64], n: NDArray[np.f
     return out * (1.0 + 4.0 * _EPS) * (1.0 + (npairs + 4.0) * _EPS)
 
 
-def coverage_bounds(
-    K: ArrayLike,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    include_anchor: bool = True,
-) -> CoverageBounds:
+def coverage_bounds(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                    counts: ArrayLike | None = None, include_anchor: bool = True) -> CoverageBounds:
     r"""Rigorous two-sided bracket on the coverage probability ``upsilon_n``.
 
     With ``S1 = sum_c (1 - rho_c)^n`` and ``S2 = sum_{c<c'} (1 - rho_c - rho_c')^n``
-    (MATH.md section 2)::
+    (:ref:`math-asymptotic`)::
 
         max(0, 1 - S1) <= upsilon_n <= min(1 - S1 + S2, prod_c (1 - (1 - rho_c)^n))
 
@@ -681,20 +467,8 @@ def coverage_bounds(
     so ``lower <= upsilon_n <= upper`` holds for the exact rational
     ``upsilon_n`` of the given prior (probabilities taken within ``1 +- eps``
     relative).  ``n = K + 1`` draws (anchor included) unless
-    ``include_anchor=False``.
-
-    Parameters
-    ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int, optional
-        Number of classes (uniform prior).
-    probs : array_like of float, optional
-        Class probabilities.
-    counts : array_like of int, optional
-        Class counts.
-    include_anchor : bool, default True
-        ``n = K + 1`` draws (NS21) or ``n = K``.
+    ``include_anchor=False``.  The
+    arguments and errors are those of :func:`poisson_coverage`.
 
     Returns
     -------
@@ -702,16 +476,9 @@ def coverage_bounds(
         ``lower`` and ``upper`` (Python floats for scalar ``K``, else arrays
         with the shape of ``K``), ``0 <= lower <= upper <= 1``.
 
-    Raises
-    ------
-    TypeError
-        If ``K`` is not integral, no prior is given or ``include_anchor`` is not a bool.
-    ValueError
-        If ``K < 0`` or the prior is invalid.
-
     References
     ----------
-    MATH.md section 2 (Bonferroni inequalities on the inclusion-exclusion
+    :ref:`math-asymptotic` (Bonferroni inequalities on the inclusion-exclusion
     formula; negative association of multinomial counts, Joag-Dev and Proschan,
     Ann. Statist. 11 (1983)); FGT92 for the inclusion-exclusion form.
 
@@ -725,9 +492,9 @@ def coverage_bounds(
     >>> coverage_bounds([0, 5], 10).to_dict()
     {'lower': [0.0, 0.0], 'upper': [0.0, 0.0]}
     """
-    n_int, is_scalar = _draws(K, include_anchor)
-    prior = as_prior(C, probs=probs, counts=counts)
-    p, m = _groups(prior)
+    prior = _independent(C, probs, counts, "coverage_bounds")
+    n_int, is_scalar = draws(K, prior, include_anchor=include_anchor)
+    p, m = _float_groups(prior)
     flat = n_int.ravel()
     lower = np.zeros(flat.size)
     upper = np.zeros(flat.size)
@@ -766,6 +533,89 @@ def coverage_bounds(
             upper[idx] = hi
 
     shape = n_int.shape
-    if is_scalar:
-        return CoverageBounds(lower=float(lower[0]), upper=float(upper[0]))
-    return CoverageBounds(lower=lower.reshape(shape), upper=upper.reshape(shape))
+    return CoverageBounds(lower=finish(lower.reshape(shape), is_scalar),
+                          upper=finish(upper.reshape(shape), is_scalar))
+
+
+# ---------------------------------------------------------------------------
+# the collision term for large K
+# ---------------------------------------------------------------------------
+
+
+def binomial_log1p_expansion(K: ArrayLike, p: ArrayLike) -> NDArray[np.float64]:
+    """Delta-method expansion of ``E ln(1 + X)``, ``X ~ Binomial(K, p)``, to the fourth moment.
+
+    ``f(x) = ln(1 + x)`` expanded about ``mu = K p``:
+    ``E f(X) = f(mu) + sum_j f^(j)(mu) E(X - mu)^j / j!`` with
+    ``f^(j)(mu) = (-1)^(j+1) (j-1)! / (1+mu)^j`` and the binomial central
+    moments ``m2 = K p q``, ``m3 = m2 (q - p)``, ``m4 = 3 m2^2 + m2 (1 - 6 p q)``
+    (``q = 1 - p``); the truncation error is ``O((K p)^-3)``, about
+    ``0.5 (K p)^-3``.  Elementwise over broadcast ``K`` and ``p`` (floats; no
+    validation: the building block of :func:`expected_log_collision_expansion`
+    and of :func:`couponbound.expected_log_collision` for huge ``K p``).
+
+    Examples
+    --------
+    >>> float(binomial_log1p_expansion(10**6, 0.5))   # ln(1 + 5e5) - 1/(2e6) + ...
+    13.12236...
+    """
+    k = np.asarray(K, dtype=np.float64)
+    pp = np.asarray(p, dtype=np.float64)
+    mu = k * pp
+    q = 1.0 - pp
+    m2 = mu * q
+    m3 = m2 * (q - pp)
+    m4 = 3.0 * m2**2 + m2 * (1.0 - 6.0 * pp * q)
+    x = 1.0 + mu
+    out = np.log1p(mu) - m2 / (2.0 * x**2) + m3 / (3.0 * x**3) - m4 / (4.0 * x**4)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _elog_expansion_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    p, weight = prior.anchor_groups()
+    kf = n.astype(np.float64)
+    vals = np.asarray(binomial_log1p_expansion(kf[:, None], p) @ weight)
+    return np.clip(vals, 0.0, np.log1p(kf))
+
+
+def expected_log_collision_expansion(K: ArrayLike, C: int | Prior | None = None, *,
+                                     probs: ArrayLike | None = None, counts: ArrayLike | None = None
+                                    ) -> FloatOrArray:
+    r"""Large-``K`` expansion of NS21's collision term ``E ln(1 + Col)``.
+
+    The delta-method (Taylor) expansion of ``ln(1 + x)`` about
+    ``mu_c = K rho_c`` (:func:`binomial_log1p_expansion`), averaged over the
+    anchor's class, with the binomial central moments
+    ``sigma^2 = K rho_c (1 - rho_c)``, ``kappa_3 = sigma^2 (1 - 2 rho_c)``,
+    ``m_4 = 3 sigma^4 + sigma^2 (1 - 6 rho_c (1 - rho_c))``::
+
+        E ln(1 + X) = ln(1 + mu) - sigma^2 / (2 (1 + mu)^2)
+                      + kappa_3 / (3 (1 + mu)^3) - m_4 / (4 (1 + mu)^4) + O(mu^-3)
+
+    The leading term alone is NS21's ``ln(1 + K/C) + O(C/K)`` (uniform prior,
+    :ref:`math-collisions`); with the ``sigma^2`` term the error is
+    ``O((C/K)^2)`` and with all four ``O((C/K)^3)`` (about ``0.5 (C/K)^3`` for
+    ``C = 10``).  For a general prior the error is
+    ``O(sum_c rho_c (K rho_c)^-3)``: the expansion needs ``K rho_c >> 1`` for
+    every class.  The result is clipped to ``[0, ln(1 + K)]``.  The accurate
+    value is :func:`couponbound.expected_log_collision`.  Arguments and errors as for
+    :func:`poisson_coverage` (without ``include_anchor``: ``K`` counts the negatives).
+
+    Returns
+    -------
+    float or ndarray
+        A Python ``float`` for scalar ``K``, else an array with the shape of ``K``.
+
+    References
+    ----------
+    NS21, the collision term of its main bound and its ``ln(1 + K/C)`` asymptotics.
+
+    Examples
+    --------
+    >>> from couponbound import expected_log_collision
+    >>> K = 10**5
+    >>> abs(expected_log_collision_expansion(K, 10) - expected_log_collision(K, 10)) < 1e-12
+    True
+    """
+    prior = _independent(C, probs, counts, "expected_log_collision_expansion")
+    return evaluate(_elog_expansion_kernel, K, prior, negatives_only=True)

@@ -1,11 +1,11 @@
-"""Collisions between the anchor and its negatives (MATH.md section 3).
+"""Collisions between the anchor and its negatives (:ref:`math-collisions`).
 
 ``Col`` is the number of the ``K`` negatives whose class equals the anchor's
 class.  Drawing with replacement from the class prior ``rho`` (the model of
 NS21 and ARORA19), ``Col | c ~ Binomial(K, rho_c)`` given the anchor's class
 ``c``.  Drawing without replacement from a finite dataset with ``n_c`` samples
-of class ``c`` (``replacement=False``), ``Col | c ~ Hypergeometric(N - 1,
-n_c - 1, K)``.
+of class ``c`` (``replacement=False``, :ref:`math-without-replacement`),
+``Col | c ~ Hypergeometric(N - 1, n_c - 1, K)``.
 
 Public functions
 ----------------
@@ -14,24 +14,26 @@ collision_prob
 collision_pmf
     The distribution of ``Col``.
 expected_log_collision
-    NS21's collision term ``E ln(1 + Col)``, exact or asymptotic.
+    NS21's collision term ``E ln(1 + Col)``.
+
+Each takes the prior as ``C`` (an int or a :class:`~couponbound.Prior`) or as
+``probs=``/``counts=``/``replacement=``.  Exact values (Fractions, mpmath) are
+in :mod:`couponbound.exact`; the large-``K`` expansion of ``E ln(1 + Col)`` is
+:func:`couponbound.asymptotic.expected_log_collision_expansion`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any, TypeAlias, overload
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from couponbound._prior import Prior, as_prior
-from couponbound._validate import check_int_array, short_repr
-
-#: Static types of ``K``: a scalar gives a Python ``float``, an array an ndarray.
-_Scalar: TypeAlias = int | float | np.integer[Any] | np.floating[Any]
-_Array: TypeAlias = Sequence[Any] | NDArray[Any]
+from couponbound._validate import short_repr
+from couponbound._vectorize import FloatOrArray, draws, evaluate
+from couponbound.asymptotic import binomial_log1p_expansion
 
 __all__ = ["collision_pmf", "collision_prob", "expected_log_collision"]
 
@@ -45,69 +47,31 @@ _PMF_TAIL_SD = 40.0
 _PMF_TAIL_PAD = 60.0
 _PMF_FULL_MAX = 4_000_000
 #: Components with ``K rho_c`` at least this use the moment expansion in
-#: ``method="exact"`` (its truncation error is below 1e-18 there).
+#: :func:`expected_log_collision` (its truncation error is below 1e-18 there).
 _EXPANSION_EXACT_MU = 1e6
 #: Maximum number of pmf terms evaluated in one vectorised call.
 _CHUNK = 1 << 21
 
-_METHODS = ("exact", "asymptotic")
-
 
 # ---------------------------------------------------------------------------
-# argument handling
+# the prior, grouped for collisions
 # ---------------------------------------------------------------------------
 
 
-def _check_flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, got {short_repr(value)}")
-    return bool(value)
+def _hyper_groups(prior: Prior) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Without replacement: ``a_g = n_g - 1`` (the anchor's class-mates), ``b_g = N - n_g``
+    (the others) and the anchor's chance ``m_g n_g / N`` of a class of size ``n_g``."""
+    sizes, mult = prior.count_groups()
+    N = prior.N
+    assert N is not None
+    a = sizes - 1
+    weight = np.array([int(m) * int(s) / N for s, m in zip(sizes, mult, strict=True)])
+    return a, N - 1 - a, weight
 
 
-def _finish(values: NDArray[np.float64], is_scalar: bool) -> float | NDArray[np.float64]:
-    if is_scalar:
-        return float(values.reshape(()))
-    return values
-
-
-def _with_replacement_groups(prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Distinct class probabilities ``p_g`` and the anchor's weight ``m_g p_g`` on each."""
-    if prior.is_uniform:
-        return np.array([1.0 / prior.C]), np.array([1.0])
-    vals, mult = prior.groups()
-    return vals, mult * vals
-
-
-class _Dataset:
-    """A finite dataset given by ``counts=``, grouped by equal class sizes."""
-
-    def __init__(self, prior: Prior, *, caller: str) -> None:
-        if prior.counts is None:
-            raise ValueError(
-                f"{caller}: replacement=False models drawing without replacement from a "
-                "finite dataset and needs counts= (the number of samples of each class); "
-                "got only C or probs="
-            )
-        sizes, mult = np.unique(np.asarray(prior.counts, dtype=np.int64), return_counts=True)
-        self.N = int(sum(prior.counts))
-        #: ``a_g = n_c - 1``: the other samples of the anchor's class.
-        self.a = [int(s) - 1 for s in sizes]
-        #: Probability that the anchor's class has size ``n_c`` (anchor uniform in the data).
-        self.weight = np.array([int(m) * int(s) / self.N for s, m in zip(sizes, mult, strict=True)])
-
-    def check_K(self, K: NDArray[np.int64], original: Any) -> None:
-        if K.size and int(K.max()) > self.N - 1:
-            raise ValueError(
-                f"K must be <= N - 1 = {self.N - 1} when drawing without replacement from "
-                f"N = {self.N} samples, got K = {int(K.max())} (in {short_repr(original)})"
-            )
-
-
-def _map_unique(K: NDArray[np.int64], func: Callable[[int], float]) -> NDArray[np.float64]:
-    """Apply a scalar function once per distinct ``K`` and broadcast back."""
-    uniq, inverse = np.unique(K.ravel(), return_inverse=True)
-    vals = np.array([func(int(k)) for k in uniq], dtype=np.float64)
-    return vals[inverse.ravel()].reshape(K.shape)
+def _per_value(n: NDArray[np.int64], func: Callable[[int], float]) -> NDArray[np.float64]:
+    """A scalar function of ``K`` on the distinct values the vectorisation layer passes."""
+    return np.array([func(int(k)) for k in n], dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -193,10 +157,11 @@ def _hyper_window(K: int, a: NDArray[np.int64], b: NDArray[np.int64], n_sd: floa
     return _windows(mean, np.sqrt(var), lo_sup, hi_sup, n_sd, pad)
 
 
-def _group_expectations(
-    terms: Callable[[slice], tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]],
-    sizes: NDArray[np.int64],
-) -> NDArray[np.float64]:
+_Terms = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
+
+
+def _group_expectations(terms: Callable[[slice], _Terms], sizes: NDArray[np.int64]
+                        ) -> NDArray[np.float64]:
     """``sum w ln(1+m) / sum w`` per group, computed in chunks of groups."""
     out = np.empty(sizes.size)
     for sl in _chunks(sizes):
@@ -255,53 +220,28 @@ def _log_miss_hyper(K: int, a: int, N: int) -> float:
     return total
 
 
-@overload
-def collision_prob(
-    K: _Scalar,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool = True,
-) -> float: ...
+def _tau_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    if prior.replacement:
+        return _tau_with(n, *prior.anchor_groups())
+    a, _, weight = _hyper_groups(prior)
+    N = prior.N or 0
+
+    def tau_one(k: int) -> float:
+        # sum of positive terms w_g (1 - P(Col = 0 | g)): no cancellation
+        return sum(w * -math.expm1(_log_miss_hyper(k, int(ag), N))
+                   for ag, w in zip(a, weight.tolist(), strict=True))
+
+    return _per_value(n, tau_one)
 
 
-@overload
-def collision_prob(
-    K: _Array,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool = True,
-) -> NDArray[np.float64]: ...
-
-
-@overload
-def collision_prob(
-    K: ArrayLike,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool = True,
-) -> float | NDArray[np.float64]: ...
-
-
-def collision_prob(
-    K: ArrayLike,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool = True,
-) -> float | NDArray[np.float64]:
+def collision_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                   counts: ArrayLike | None = None, replacement: bool | None = None) -> FloatOrArray:
     r"""ARORA19's collision probability ``tau_K = P(Col >= 1)``.
 
     The probability that at least one of the ``K`` negatives has the anchor's
     class (the anchor itself is not counted among the ``K``).
 
-    With replacement (ARORA19, section 4; MATH.md section 3)::
+    With replacement (ARORA19, section 4; :ref:`math-collisions`)::
 
         tau_K = 1 - sum_c rho_c (1 - rho_c)^K = sum_c rho_c [-expm1(K log1p(-rho_c))]
 
@@ -318,22 +258,25 @@ def collision_prob(
     ----------
     K : int or array_like of int
         Number of negatives (``>= 0``).
-    C : int, optional
-        Number of classes, for the uniform prior ``rho_c = 1/C``.
+    C : int or Prior, optional
+        Number of classes, for the uniform prior ``rho_c = 1/C``, or a
+        :class:`~couponbound.Prior`.
     probs : array_like of float, optional
         Class probabilities (positive, summing to 1).
     counts : array_like of int, optional
         Class counts; the prior is ``counts / counts.sum()``.  Required when
         ``replacement=False``.
-    replacement : bool, default True
-        ``True``: negatives drawn i.i.d. from the prior (ARORA19, NS21).
-        ``False``: drawn without replacement from the dataset given by ``counts``.
+    replacement : bool, optional
+        ``True`` by default (or the Prior's own scheme): negatives drawn i.i.d.
+        from the prior (ARORA19, NS21).  ``False``: drawn without replacement
+        from the dataset given by ``counts``.
 
     Returns
     -------
     float or ndarray
         ``tau_K`` in ``[0, 1]``; a Python ``float`` for scalar ``K``, else an
-        array with the shape of ``K``.
+        array with the shape of ``K``.  The exact value is
+        :func:`couponbound.exact.collision_prob`.
 
     Raises
     ------
@@ -346,8 +289,7 @@ def collision_prob(
     References
     ----------
     ARORA19: the collision probability ``tau`` of its bound with ``K``
-    negatives (``tau_K = P(c^+ in {c_1^-, ..., c_K^-})``), as restated in NS21
-    and MATH.md section 3.
+    negatives (``tau_K = P(c^+ in {c_1^-, ..., c_K^-})``), as restated in NS21.
 
     Examples
     --------
@@ -362,20 +304,8 @@ def collision_prob(
     >>> collision_prob(1, counts=[2, 2], replacement=False)  # 1 of 3 others matches
     0.3333333333333333
     """
-    Karr, is_scalar = check_int_array(K, "K")
-    prior = as_prior(C, probs=probs, counts=counts)
-    if not _check_flag(replacement, "replacement"):
-        data = _Dataset(prior, caller="collision_prob")
-        data.check_K(Karr, K)
-
-        def tau_one(k: int) -> float:
-            # sum of positive terms w_g (1 - P(Col = 0 | g)): no cancellation
-            return sum(w * -math.expm1(_log_miss_hyper(k, a, data.N))
-                       for a, w in zip(data.a, data.weight.tolist(), strict=True))
-
-        return _finish(_map_unique(Karr, tau_one), is_scalar)
-    p, weight = _with_replacement_groups(prior)
-    return _finish(_tau_with(Karr, p, weight), is_scalar)
+    prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
+    return evaluate(_tau_kernel, K, prior, negatives_only=True)
 
 
 # ---------------------------------------------------------------------------
@@ -383,17 +313,11 @@ def collision_prob(
 # ---------------------------------------------------------------------------
 
 
-def collision_pmf(
-    K: int,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    replacement: bool = True,
-) -> NDArray[np.float64]:
+def collision_pmf(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, replacement: bool | None = None) -> NDArray[np.float64]:
     r"""The distribution of ``Col``, the negatives that share the anchor's class.
 
-    A mixture over the anchor's class (MATH.md section 3)::
+    A mixture over the anchor's class (:ref:`math-collisions`)::
 
         P(Col = m) = sum_c rho_c Binom(m; K, rho_c)                (with replacement)
         P(Col = m) = sum_c (n_c/N) Hypergeom(m; N - 1, n_c - 1, K)  (without)
@@ -402,15 +326,8 @@ def collision_pmf(
     ----------
     K : int
         Number of negatives (``>= 0``), a scalar.
-    C : int, optional
-        Number of classes (uniform prior).
-    probs : array_like of float, optional
-        Class probabilities.
-    counts : array_like of int, optional
-        Class counts; required when ``replacement=False``.
-    replacement : bool, default True
-        Draw the negatives i.i.d. from the prior (``True``) or without
-        replacement from the dataset given by ``counts`` (``False``).
+    C, probs, counts, replacement
+        The prior, as in :func:`collision_prob`.
 
     Returns
     -------
@@ -420,20 +337,18 @@ def collision_pmf(
         ``binom.pmf`` (full relative precision); for very large ``K`` times the
         number of distinct class probabilities (above 4e6) only the window
         ``mean +- (40 sd + 60)`` of each component is evaluated and entries
-        below ~1e-100 may be returned as 0.
+        below ~1e-100 may be returned as 0.  Exactly:
+        :func:`couponbound.exact.collision_pmf`.
 
     Raises
     ------
-    TypeError
-        If ``K`` is not an integer scalar or no prior is given.
-    ValueError
-        If ``K < 0``, the prior is invalid, ``replacement=False`` without
-        ``counts``, or ``K > N - 1`` without replacement.
+    TypeError, ValueError
+        As :func:`collision_prob`; also for an array ``K``.
 
     References
     ----------
     ARORA19 and NS21 (the distribution of ``Col`` behind ``tau_K`` and the
-    collision term); MATH.md section 3.
+    collision term).
 
     Examples
     --------
@@ -442,18 +357,14 @@ def collision_pmf(
     >>> collision_pmf(2, counts=[2, 2], replacement=False)
     array([0.33333333, 0.66666667, 0.        ])
     """
-    Karr, is_scalar = check_int_array(K, "K")
+    prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
+    Karr, is_scalar = draws(K, prior, negatives_only=True)
     if not is_scalar:
         raise TypeError(f"K must be a single integer for collision_pmf, got {short_repr(K)}")
     k = int(Karr)
-    prior = as_prior(C, probs=probs, counts=counts)
     out = np.zeros(k + 1)
-    if not _check_flag(replacement, "replacement"):
-        data = _Dataset(prior, caller="collision_pmf")
-        data.check_K(Karr, K)
-        a = np.asarray(data.a, dtype=np.int64)
-        b = data.N - 1 - a
-        weight = data.weight
+    if not prior.replacement:
+        a, b, weight = _hyper_groups(prior)
 
         def window(full: bool) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
             if full:
@@ -464,7 +375,7 @@ def collision_pmf(
                   ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
             return _hyper_terms(k, a[sl], b[sl], lo[sl], hi[sl])
     else:
-        p, weight = _with_replacement_groups(prior)
+        p, weight = prior.anchor_groups()
         zero = np.zeros(p.size, dtype=np.int64)
 
         def window(full: bool) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -490,7 +401,7 @@ def collision_pmf(
 # ---------------------------------------------------------------------------
 
 
-def _elog_binom_exact(k: int, p: NDArray[np.float64]) -> NDArray[np.float64]:
+def _elog_binom(k: int, p: NDArray[np.float64]) -> NDArray[np.float64]:
     """``E ln(1 + X)``, ``X ~ Binomial(k, p_g)``, for every group ``g``."""
     if k == 0:
         return np.zeros(p.size)
@@ -498,7 +409,7 @@ def _elog_binom_exact(k: int, p: NDArray[np.float64]) -> NDArray[np.float64]:
     # where K p >= 1e6 the four-moment expansion is exact to double precision
     # (truncation error ~0.5 (K p)^-3 < 1e-18): no need to sum ~1e5+ terms
     big = k * p >= _EXPANSION_EXACT_MU
-    out[big] = _elog_binom_asymptotic(np.array(float(k)), p[big])
+    out[big] = binomial_log1p_expansion(np.array(float(k)), p[big])
     small = np.flatnonzero(~big)
     if small.size:
         ps = p[small]
@@ -508,7 +419,7 @@ def _elog_binom_exact(k: int, p: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
-def _elog_hyper_exact(k: int, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.float64]:
+def _elog_hyper(k: int, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.float64]:
     if k == 0:
         return np.zeros(a.size)
     lo, hi = _hyper_window(k, a, b, _TAIL_SD, _TAIL_PAD)
@@ -516,117 +427,39 @@ def _elog_hyper_exact(k: int, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDA
                                hi - lo + 1)
 
 
-def _elog_binom_asymptotic(k: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Delta-method expansion of ``E ln(1 + X)`` to the fourth central moment.
-
-    ``f(x) = ln(1 + x)`` expanded about ``mu = K p``:
-    ``E f(X) = f(mu) + sum_j f^(j)(mu) E(X - mu)^j / j!`` with
-    ``f^(j)(mu) = (-1)^(j+1) (j-1)! / (1+mu)^j`` and the binomial central
-    moments ``m2 = K p q``, ``m3 = m2 (q - p)``, ``m4 = 3 m2^2 + m2 (1 - 6 p q)``.
-    """
-    mu = k * p
-    q = 1.0 - p
-    m2 = mu * q
-    m3 = m2 * (q - p)
-    m4 = 3.0 * m2**2 + m2 * (1.0 - 6.0 * p * q)
-    x = 1.0 + mu
-    out: NDArray[np.float64] = (np.log1p(mu) - m2 / (2.0 * x**2) + m3 / (3.0 * x**3)
-                                - m4 / (4.0 * x**4))
-    return out
+def _elog_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    if prior.replacement:
+        p, weight = prior.anchor_groups()
+        vals = _per_value(n, lambda k: float(_elog_binom(k, p) @ weight))
+    else:
+        a, b, hweight = _hyper_groups(prior)
+        vals = _per_value(n, lambda k: float(_elog_hyper(k, a, b) @ hweight))
+    return np.clip(vals, 0.0, np.log1p(n.astype(np.float64)))
 
 
-@overload
-def expected_log_collision(
-    K: _Scalar,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    method: str = "exact",
-    replacement: bool = True,
-) -> float: ...
-
-
-@overload
-def expected_log_collision(
-    K: _Array,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    method: str = "exact",
-    replacement: bool = True,
-) -> NDArray[np.float64]: ...
-
-
-@overload
-def expected_log_collision(
-    K: ArrayLike,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    method: str = "exact",
-    replacement: bool = True,
-) -> float | NDArray[np.float64]: ...
-
-
-def expected_log_collision(
-    K: ArrayLike,
-    C: int | None = None,
-    *,
-    probs: ArrayLike | None = None,
-    counts: ArrayLike | None = None,
-    method: str = "exact",
-    replacement: bool = True,
-) -> float | NDArray[np.float64]:
+def expected_log_collision(K: ArrayLike, C: int | Prior | None = None, *,
+                           probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                           replacement: bool | None = None) -> FloatOrArray:
     r"""NS21's collision term ``E ln(1 + Col)``.
 
-    NS21 (the term ``E ln(1 + Col)`` of its main theorem, restated in MATH.md
-    sections 3 and 5)::
+    NS21 (the term ``E ln(1 + Col)`` of its main lower bound;
+    :ref:`math-collisions`, :ref:`math-ns21-bound`)::
 
         E ln(1 + Col) = sum_c rho_c sum_{m=0}^{K} Binom(m; K, rho_c) ln(1 + m)
 
     and with ``replacement=False`` the binomial is replaced by
     ``Hypergeom(m; N - 1, n_c - 1, K)`` and ``rho_c`` by ``n_c / N``.
 
-    ``method="exact"`` sums the pmf over ``mean +- (15 sd + 30)`` of each
-    component (the omitted mass is below 1e-30), grouping classes with equal
-    probability; components with ``K rho_c >= 1e6`` use the expansion below,
-    whose truncation error (``< 1e-18``) is then under double precision.
-    Relative error about 1e-13; fast for ``K`` up to 1e7 and ``C`` up to
-    1e5 (and beyond, with replacement).
-
-    ``method="asymptotic"`` (with replacement only) is the delta-method
-    (Taylor) expansion of ``ln(1 + x)`` about ``mu_c = K rho_c``, with the
-    binomial central moments ``sigma^2 = K rho_c (1 - rho_c)``,
-    ``kappa_3 = sigma^2 (1 - 2 rho_c)``, ``m_4 = 3 sigma^4 + sigma^2 (1 - 6 rho_c (1 - rho_c))``::
-
-        E ln(1 + X) = ln(1 + mu) - sigma^2 / (2 (1 + mu)^2)
-                      + kappa_3 / (3 (1 + mu)^3) - m_4 / (4 (1 + mu)^4) + O(mu^-3)
-
-    The leading term alone is NS21's ``ln(1 + K/C) + O(C/K)`` (uniform prior,
-    MATH.md section 5); with the ``sigma^2`` term the error is ``O((C/K)^2)``
-    and with all four ``O((C/K)^3)`` (about ``0.5 (C/K)^3`` for ``C = 10``).
-    For a general prior the error is ``O(sum_c rho_c (K rho_c)^-3)``: the
-    expansion needs ``K rho_c >> 1`` for every class.  The result is clipped
-    to ``[0, ln(1 + K)]``.
-
-    Parameters
-    ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int, optional
-        Number of classes (uniform prior).
-    probs : array_like of float, optional
-        Class probabilities.
-    counts : array_like of int, optional
-        Class counts; required when ``replacement=False``.
-    method : {"exact", "asymptotic"}, default "exact"
-        Summation of the exact series, or the large-``K`` expansion.
-    replacement : bool, default True
-        Draw the negatives i.i.d. from the prior (``True``) or without
-        replacement from the dataset given by ``counts`` (``False``).
+    The pmf is summed over ``mean +- (15 sd + 30)`` of each component (the
+    omitted mass is below 1e-30), grouping classes with equal probability;
+    components with ``K rho_c >= 1e6`` use the four-moment expansion
+    (:func:`couponbound.asymptotic.binomial_log1p_expansion`), whose truncation
+    error (``< 1e-18``) is then under double precision.  Relative error about
+    1e-13; fast for ``K`` up to 1e7 and ``C`` up to 1e5 (and beyond, with
+    replacement).  The value to any number of digits is
+    :func:`couponbound.exact.expected_log_collision`; the large-``K`` expansion
+    alone is :func:`couponbound.asymptotic.expected_log_collision_expansion`.
+    Arguments and errors as for :func:`collision_prob`.
 
     Returns
     -------
@@ -634,64 +467,21 @@ def expected_log_collision(
         ``E ln(1 + Col)`` in ``[0, ln(1 + K)]``; a Python ``float`` for scalar
         ``K``, else an array with the shape of ``K``.
 
-    Raises
-    ------
-    TypeError
-        If ``K`` is not integral, no prior is given, ``method`` is not a
-        string or ``replacement`` is not a bool.
-    ValueError
-        If ``K < 0``, the prior is invalid, ``method`` is unknown,
-        ``method="asymptotic"`` with ``replacement=False``,
-        ``replacement=False`` without ``counts``, or ``K > N - 1``.
-
     References
     ----------
     NS21, the collision term ``E ln(1 + Col)`` of its main lower bound on
-    ``L_Info`` (MATH.md sections 3 and 5); ARORA19 for the model of ``Col``.
+    ``L_Info``; ARORA19 for the model of ``Col``.
 
     Examples
     --------
-    >>> round(expected_log_collision(31, 10), 3)
-    1.317
-    >>> round(expected_log_collision(511, 10), 3)
-    3.945
+    >>> expected_log_collision([31, 511], 10).round(3)    # NS21's CIFAR-10 batches
+    array([1.317, 3.945])
     >>> round(expected_log_collision(127, 100), 3)
     0.697
-    >>> exact = expected_log_collision(10**5, 10)
-    >>> round(exact, 6)
+    >>> round(expected_log_collision(10**5, 10), 6)
     9.210395
-    >>> abs(expected_log_collision(10**5, 10, method="asymptotic") - exact) < 1e-12
-    True
     >>> import math; expected_log_collision(3, counts=[2, 2], replacement=False) == math.log(2)
     True
     """
-    Karr, is_scalar = check_int_array(K, "K")
-    prior = as_prior(C, probs=probs, counts=counts)
-    if not isinstance(method, str):
-        raise TypeError(f"method must be one of {_METHODS}, got {short_repr(method)}")
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {short_repr(method)}")
-    with_replacement = _check_flag(replacement, "replacement")
-    cap = np.log1p(Karr.astype(np.float64))
-
-    if not with_replacement:
-        if method == "asymptotic":
-            raise ValueError(
-                "method='asymptotic' is only available with replacement=True "
-                "(the binomial model); use method='exact' with replacement=False"
-            )
-        data = _Dataset(prior, caller="expected_log_collision")
-        data.check_K(Karr, K)
-        a = np.asarray(data.a, dtype=np.int64)
-        b = data.N - 1 - a
-        hweight = data.weight
-        vals = _map_unique(Karr, lambda k: float(_elog_hyper_exact(k, a, b) @ hweight))
-        return _finish(np.clip(vals, 0.0, cap), is_scalar)
-
-    p, weight = _with_replacement_groups(prior)
-    if method == "asymptotic":
-        kf = Karr.astype(np.float64)[..., None]
-        vals = np.asarray(_elog_binom_asymptotic(kf, p) @ weight)
-    else:
-        vals = _map_unique(Karr, lambda k: float(_elog_binom_exact(k, p) @ weight))
-    return _finish(np.clip(vals, 0.0, cap), is_scalar)
+    prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
+    return evaluate(_elog_kernel, K, prior, negatives_only=True)

@@ -1,9 +1,14 @@
 """Closed forms as sympy expressions, and LaTeX ready for a paper.
 
-The coverage probability ``upsilon_{K+1}`` (MATH.md section 2), the collision
-quantities ``tau_K`` and ``E ln(1 + Col)`` (section 3), the moments of the
-coupon collector's completion time ``T`` and NS21's bound (section 5) as
-:mod:`sympy` expressions in a symbolic number of negatives ``K``.  Substitute
+The coverage probability ``upsilon_{K+1}`` (:ref:`math-coverage`), the
+collision quantities ``tau_K`` and ``E ln(1 + Col)`` (:ref:`math-collisions`),
+the moments of the coupon collector's completion time ``T``
+(:ref:`math-completion-time`) and NS21's bound (:ref:`math-ns21-bound`) as
+:mod:`sympy` expressions in a symbolic number of negatives ``K``.  Each
+function is named after its numeric counterpart with an ``_expr`` suffix
+(:func:`coverage_prob_expr` is :func:`couponbound.coverage_prob`, and so on),
+and takes the prior as ``C`` (an int, a sympy expression, or a
+:class:`~couponbound.Prior`) or as ``probs=``/``counts=``.  Substitute
 an integer for ``K`` to get exact rationals; pass any expression to
 :func:`latex` for typesetting.
 
@@ -14,36 +19,38 @@ expression built here).
 
 Examples
 --------
->>> from couponbound.symbolic import coverage_expr, symbol, latex, as_fraction
->>> ups = coverage_expr(10)                      # upsilon_{K+1} for C = 10
+>>> from couponbound.symbolic import coverage_prob_expr, symbol, latex, as_fraction
+>>> ups = coverage_prob_expr(10)                 # upsilon_{K+1} for C = 10
 >>> as_fraction(ups.subs(symbol("K"), 31))       # K = 31 negatives, anchor included
 Fraction(1079649425698155662929610031, 1562500000000000000000000000)
->>> print(latex(expected_completion_time(), lhs=r"\\mathbb{E}[T]"))
+>>> print(latex(expected_draws_expr(), lhs=r"\\mathbb{E}[T]"))
 \\mathbb{E}[T] = C H_{C}
 """
 
 from __future__ import annotations
 
-import itertools
 import math
+import numbers
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from couponbound._prior import as_prior
-from couponbound._validate import check_positive_int, short_repr
+from couponbound._combinatorics import prior_weights, subset_sums
+from couponbound._formulas import ns21_bound, ns21_sup_upper
+from couponbound._prior import Prior, as_prior, require_replacement
+from couponbound._validate import check_flag, check_positive_int, short_repr
 
 if TYPE_CHECKING:  # pragma: no cover
     import sympy
 
 __all__ = [
     "as_fraction",
-    "collision_expr",
     "collision_prob_expr",
-    "completion_time_variance",
-    "coverage_expr",
-    "expected_completion_time",
+    "completion_time_var_expr",
+    "coverage_prob_expr",
+    "expected_draws_expr",
+    "expected_log_collision_expr",
     "latex",
-    "ns21_bound_expr",
+    "ns21_lower_bound_expr",
     "ns21_sup_upper_bound_expr",
     "symbol",
 ]
@@ -98,14 +105,35 @@ def symbol(name: str) -> sympy.Symbol:
     return sympy.Symbol(sym_name, **assumptions)
 
 
+def _sympify(value: Any, name: str) -> Any:
+    """A number, Fraction or sympy object as a sympy object; never parses a string.
+
+    ``sympy.sympify`` evaluates strings as Python code, so strings (and any
+    type without an explicit conversion) are refused with a ``TypeError``.
+    """
+    import sympy
+    from sympy.matrices import MatrixBase
+
+    if isinstance(value, sympy.Basic | MatrixBase):
+        return value
+    if isinstance(value, Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
+    if isinstance(value, numbers.Number) and not isinstance(value, str | bytes):
+        return sympy.sympify(value, strict=True)
+    raise TypeError(
+        f"{name} must be a number, a Fraction or a sympy expression (strings are never "
+        f"parsed: build the expression with sympy), got {short_repr(value)}"
+    )
+
+
 def as_fraction(value: Any) -> Fraction:
-    """An exact sympy rational (or int) as a :class:`fractions.Fraction`.
+    """An exact sympy rational (or int, or Fraction) as a :class:`fractions.Fraction`.
 
     Raises
     ------
     TypeError
-        If *value* is not an exact rational number (a float, or an
-        expression with free symbols, say).
+        If *value* is not an exact rational number (a float, a string, or an
+        expression with free symbols, say).  Strings are never parsed.
 
     Examples
     --------
@@ -119,7 +147,9 @@ def as_fraction(value: Any) -> Fraction:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return Fraction(value)
-    v = sympy.sympify(value) if not isinstance(value, sympy.Basic) else value
+    if isinstance(value, bool):
+        raise TypeError(f"value must be an exact rational number, got {short_repr(value)}")
+    v = _sympify(value, "value")
     if isinstance(v, sympy.Rational):
         return Fraction(int(v.p), int(v.q))
     raise TypeError(f"value must be an exact rational number, got {short_repr(value)}")
@@ -153,43 +183,44 @@ def _c_arg(C: Any) -> Any:
     return sympy.Integer(check_positive_int(C, "C"))
 
 
-def _rational_prior(C: Any, probs: Any, counts: Any) -> list[tuple[Any, int]] | None:
-    """Distinct class probabilities (sympy Rationals) with multiplicities.
+def _prior_arg(C: Any, probs: Any, counts: Any, func: str) -> tuple[Prior | None, Any]:
+    """``(prior, None)`` for a non-uniform prior, ``(None, c)`` for ``c`` uniform classes.
 
-    ``None`` for the uniform prior (``C`` alone, or all classes equal).
+    ``c`` is a sympy Integer, or a symbol/expression for the general formula.
     """
     import sympy
 
-    if probs is None and counts is None:
-        return None
-    if C is not None and not isinstance(C, int | sympy.Integer):
-        raise TypeError(f"C must be an int when probs= or counts= is given, got {short_repr(C)}")
-    prior = as_prior(None if C is None else int(C), probs=probs, counts=counts)
-    if prior.is_uniform:
-        return None
+    if isinstance(C, Prior) or probs is not None or counts is not None:
+        if not isinstance(C, Prior | int | sympy.Integer | None) or isinstance(C, bool):
+            raise TypeError(f"C must be an int when probs= or counts= is given, got {short_repr(C)}")
+        prior = as_prior(C if isinstance(C, Prior | None) else int(C), probs=probs, counts=counts)
+        require_replacement(prior, func)
+        if prior.is_uniform:
+            return None, sympy.Integer(prior.C)
+        return prior, None
+    return None, _c_arg(C)
+
+
+def _rational_groups(prior: Prior) -> list[tuple[Any, int]]:
+    """Distinct class probabilities (sympy Rationals, ascending) with multiplicities."""
+    import sympy
+
     groups: dict[Fraction, int] = {}
     for f in prior.fractions():
         groups[f] = groups.get(f, 0) + 1
     return [(sympy.Rational(f.numerator, f.denominator), m) for f, m in sorted(groups.items())]
 
 
-def _subset_sums(groups: list[tuple[Any, int]]) -> list[tuple[Any, Any, int]]:
-    """Inclusion-exclusion over subsets, grouped: (coefficient, rho(S), |S|) per term."""
+def _subset_masses(prior: Prior) -> list[tuple[int, Any]]:
+    """Inclusion-exclusion over subsets, grouped: ``(sum_{rho(S) = r} (-1)^{|S|}, r)`` per mass ``r``."""
     import sympy
 
-    n_terms = math.prod(m + 1 for _, m in groups)
-    if n_terms > _MAX_TERMS:
-        raise ValueError(
-            f"the prior has {len(groups)} distinct class probabilities giving {n_terms} "
-            f"inclusion-exclusion terms (limit {_MAX_TERMS}); use couponbound.coverage for "
-            "numbers, or a prior with fewer distinct values for a closed form"
-        )
+    weights, total = prior_weights(prior)
+    poly = subset_sums(weights, max_terms=_MAX_TERMS)
     out = []
-    for ks in itertools.product(*(range(m + 1) for _, m in groups)):
-        pairs = list(zip(groups, ks, strict=True))
-        coeff = sympy.Integer(math.prod(math.comb(m, k) for (_, m), k in pairs))
-        mass = sum((k * p for (p, _), k in pairs), sympy.Integer(0))
-        out.append((coeff, mass, sum(ks)))
+    for s, a in sorted(poly.items()):
+        mass = Fraction(s) / total
+        out.append((a, sympy.Rational(mass.numerator, mass.denominator)))
     return out
 
 
@@ -198,7 +229,7 @@ def _subset_sums(groups: list[tuple[Any, int]]) -> list[tuple[Any, Any, int]]:
 # ---------------------------------------------------------------------------
 
 
-def coverage_expr(
+def coverage_prob_expr(
     C: Any = None,
     *,
     K: Any = None,
@@ -209,8 +240,8 @@ def coverage_expr(
 ) -> sympy.Expr:
     """``upsilon_{K+1}``, the probability that the anchor and ``K`` negatives cover all classes.
 
-    By inclusion-exclusion (MATH.md section 2, formulas 1-2; NS21's
-    ``upsilon_{K+1}``)::
+    The closed form of :func:`couponbound.coverage_prob`, by inclusion-exclusion
+    (:ref:`math-coverage`; NS21's ``upsilon_{K+1}``)::
 
         upsilon_{K+1} = sum_{i=0}^{C} (-1)^i binom(C, i) (1 - i/C)^{K+1}        (uniform)
                       = sum_{S subset [C]} (-1)^{|S|} (1 - rho(S))^{K+1}        (prior rho)
@@ -220,15 +251,16 @@ def coverage_expr(
 
     Parameters
     ----------
-    C : int or sympy expression, optional
+    C : int, sympy expression or Prior, optional
         Number of classes; ``None`` (or a symbol) gives the general formula
-        as an unevaluated ``Sum``.
+        as an unevaluated ``Sum``.  A :class:`~couponbound.Prior` (with
+        replacement) gives its own prior.
     K : int or sympy expression, optional
         Number of negatives; ``None`` means the symbol ``K``.  With an int
         the result is an exact ``Rational``.
     probs, counts : array_like, optional
-        A non-uniform prior (converted to exact rationals; grouped by equal
-        probabilities, so it must have few distinct values).
+        A non-uniform prior (converted to exact rationals; subsets with equal
+        mass are grouped, so it must have few distinct values).
     include_anchor : bool, default True
         Count the anchor as a draw (``K + 1`` draws) or not (``K``).
     expand : bool, default True
@@ -246,28 +278,25 @@ def coverage_expr(
 
     Examples
     --------
-    >>> from couponbound.symbolic import coverage_expr, symbol
-    >>> coverage_expr(2)
+    >>> from couponbound.symbolic import coverage_prob_expr, symbol
+    >>> coverage_prob_expr(2)
     1 - 2*2**(-K - 1)
-    >>> coverage_expr(10, K=31)
+    >>> coverage_prob_expr(10, K=31)
     1079649425698155662929610031/1562500000000000000000000000
-    >>> coverage_expr(3, K=1)                   # 2 draws cannot cover 3 classes
+    >>> coverage_prob_expr(3, K=1)                   # 2 draws cannot cover 3 classes
     0
-    >>> coverage_expr(counts=[1, 1, 2], K=2)    # rho = (1/4, 1/4, 1/2), 3 draws
+    >>> coverage_prob_expr(counts=[1, 1, 2], K=2)    # rho = (1/4, 1/4, 1/2), 3 draws
     3/16
     """
     import sympy
 
-    if not isinstance(include_anchor, bool):
-        raise TypeError(f"include_anchor must be True or False, got {short_repr(include_anchor)}")
+    anchor = check_flag(include_anchor, "include_anchor")
+    check_flag(expand, "expand")
     k = _k_arg(K)
-    n = k + 1 if include_anchor else k
-    groups = _rational_prior(C, probs, counts)
-    if groups is not None:
-        terms = [coeff * (-1) ** size * (1 - mass) ** n
-                 for coeff, mass, size in _subset_sums(groups)]
-        return sympy.Add(*terms)
-    c = _c_arg(C)
+    n = k + 1 if anchor else k
+    prior, c = _prior_arg(C, probs, counts, "coverage_prob_expr")
+    if prior is not None:
+        return sympy.Add(*[a * (1 - mass) ** n for a, mass in _subset_masses(prior)])
     i = sympy.Symbol("i", integer=True, nonnegative=True)
     summand = (-1) ** i * sympy.binomial(c, i) * (1 - i / c) ** n
     if not c.is_Integer or not expand:
@@ -283,9 +312,9 @@ def collision_prob_expr(
 ) -> sympy.Expr:
     """ARORA19's collision probability ``tau_K = 1 - sum_c rho_c (1 - rho_c)^K``.
 
-    MATH.md section 3: the probability that at least one of the ``K``
-    negatives shares the anchor's class; ``1 - (1 - 1/C)^K`` for uniform
-    classes.
+    The closed form of :func:`couponbound.collision_prob` (:ref:`math-collisions`):
+    the probability that at least one of the ``K`` negatives shares the
+    anchor's class; ``1 - (1 - 1/C)^K`` for uniform classes.
 
     Examples
     --------
@@ -298,19 +327,19 @@ def collision_prob_expr(
     import sympy
 
     k = _k_arg(K)
-    groups = _rational_prior(C, probs, counts)
-    if groups is not None:
-        return 1 - sympy.Add(*[m * p * (1 - p) ** k for p, m in groups])
-    c = _c_arg(C)
+    prior, c = _prior_arg(C, probs, counts, "collision_prob_expr")
+    if prior is not None:
+        return 1 - sympy.Add(*[m * p * (1 - p) ** k for p, m in _rational_groups(prior)])
     return 1 - (1 - 1 / c) ** k
 
 
-def collision_expr(
+def expected_log_collision_expr(
     C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
 ) -> sympy.Expr:
     """NS21's collision term ``E ln(1 + Col)`` as a sum over the binomial law of ``Col``.
 
-    MATH.md section 3::
+    The closed form of :func:`couponbound.expected_log_collision`
+    (:ref:`math-collisions`)::
 
         E ln(1 + Col) = sum_c rho_c sum_{m=0}^{K} binom(K, m) rho_c^m (1 - rho_c)^(K-m) ln(1 + m)
 
@@ -319,20 +348,18 @@ def collision_expr(
 
     Examples
     --------
-    >>> from couponbound.symbolic import collision_expr
-    >>> collision_expr(2, K=2)
+    >>> from couponbound.symbolic import expected_log_collision_expr
+    >>> expected_log_collision_expr(2, K=2)
     log(3)/4 + log(2)/2
-    >>> round(float(collision_expr(10, K=31).evalf(30)), 3)
+    >>> round(float(expected_log_collision_expr(10, K=31).evalf(30)), 3)
     1.317
     """
     import sympy
 
     k = _k_arg(K)
     m = sympy.Symbol("m", integer=True, nonnegative=True)
-    groups = _rational_prior(C, probs, counts)
-    if groups is None:
-        c = _c_arg(C)
-        groups = [(1 / c, c)]
+    prior, c = _prior_arg(C, probs, counts, "expected_log_collision_expr")
+    groups = _rational_groups(prior) if prior is not None else [(1 / c, c)]
 
     def inner(p: Any) -> Any:
         summand = sympy.binomial(k, m) * p**m * (1 - p) ** (k - m) * sympy.log(1 + m)
@@ -348,50 +375,54 @@ def collision_expr(
 # ---------------------------------------------------------------------------
 
 
-def expected_completion_time(C: Any = None, *, probs: Any = None, counts: Any = None) -> sympy.Expr:
+def expected_draws_expr(C: Any = None, *, probs: Any = None, counts: Any = None) -> sympy.Expr:
     """``E[T]``, the expected number of draws until every class has appeared.
 
-    Uniform classes: ``E[T] = C H_C`` (MATH.md section 2); a general prior:
-    ``E[T] = sum_{S != {}} (-1)^{|S|+1} / rho(S)`` (FGT92).  NS21's Table 3
-    lists ``ceil(E[T])``: 30 for ``C = 10``, 519 for ``C = 100``.
+    The closed form of :func:`couponbound.expected_draws`.  Uniform classes:
+    ``E[T] = C H_C``; a general prior: ``E[T] = sum_{S != {}} (-1)^{|S|+1} / rho(S)``
+    (FGT92; :ref:`math-completion-time`).  NS21's Table 3 lists ``ceil(E[T])``:
+    30 for ``C = 10``, 519 for ``C = 100``.
 
     Examples
     --------
-    >>> from couponbound.symbolic import expected_completion_time
-    >>> expected_completion_time()
+    >>> from couponbound.symbolic import expected_draws_expr
+    >>> expected_draws_expr()
     C*harmonic(C)
-    >>> expected_completion_time(10)
+    >>> expected_draws_expr(10)
     7381/252
-    >>> expected_completion_time(counts=[1, 3])   # rho = (1/4, 3/4)
+    >>> expected_draws_expr(counts=[1, 3])   # rho = (1/4, 3/4)
     13/3
     """
     import sympy
 
-    groups = _rational_prior(C, probs, counts)
-    if groups is not None:
-        terms = [coeff * (-1) ** (size + 1) / mass
-                 for coeff, mass, size in _subset_sums(groups) if size > 0]
-        return sympy.Add(*terms)
-    c = _c_arg(C)
+    prior, c = _prior_arg(C, probs, counts, "expected_draws_expr")
+    if prior is not None:
+        return sympy.Add(*[-a / mass for a, mass in _subset_masses(prior) if mass != 0])
     return c * sympy.harmonic(c)
 
 
-def completion_time_variance(C: Any = None) -> sympy.Expr:
-    """``Var[T] = C^2 sum_{j=1}^{C} 1/j^2 - C H_C`` for uniform classes (MATH.md section 2).
+def completion_time_var_expr(C: Any = None) -> sympy.Expr:
+    """``Var[T] = C^2 sum_{j=1}^{C} 1/j^2 - C H_C`` for uniform classes.
 
-    ``T`` is a sum of independent geometric variables with success
-    probabilities ``(C - j)/C``, ``j = 0..C-1``.
+    The closed form of :meth:`couponbound.CompletionTime.var`
+    (:ref:`math-completion-time`): ``T`` is a sum of independent geometric
+    variables with success probabilities ``(C - j)/C``, ``j = 0..C-1``.
 
     Examples
     --------
-    >>> from couponbound.symbolic import completion_time_variance
-    >>> completion_time_variance(2)
+    >>> from couponbound.symbolic import completion_time_var_expr
+    >>> completion_time_var_expr(2)
     2
-    >>> completion_time_variance()
+    >>> completion_time_var_expr()
     C**2*harmonic(C, 2) - C*harmonic(C)
     """
     import sympy
 
+    if isinstance(C, Prior):
+        require_replacement(C, "completion_time_var_expr")
+        if not C.is_uniform:
+            raise ValueError("completion_time_var_expr is for uniform classes, got a non-uniform Prior")
+        C = C.C
     c = _c_arg(C)
     return c**2 * sympy.harmonic(c, 2) - c * sympy.harmonic(c)
 
@@ -404,44 +435,43 @@ def completion_time_variance(C: Any = None) -> sympy.Expr:
 def _ns21_parts(C: Any, K: Any, probs: Any, counts: Any) -> tuple[Any, Any]:
     if C is None and probs is None and counts is None:
         return symbol("upsilon"), symbol("collision")
-    return (coverage_expr(C, K=K, probs=probs, counts=counts),
-            collision_expr(C, K=K, probs=probs, counts=counts))
+    return (coverage_prob_expr(C, K=K, probs=probs, counts=counts),
+            expected_log_collision_expr(C, K=K, probs=probs, counts=counts))
 
 
-def ns21_bound_expr(
+def ns21_lower_bound_expr(
     C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
 ) -> sympy.Expr:
     """NS21's lower bound on ``L_Info`` as an expression.
 
     ``½[upsilon_{K+1} L^mu_sup + (1 - upsilon_{K+1}) L^mu_sub + E ln(1 + Col)] + d``
-    (NS21, main theorem, Section 4; MATH.md section 5), in the symbols
-    ``symbol("L_sup")``, ``symbol("L_sub")`` and ``symbol("d")``.  Without a
-    prior, ``upsilon`` and the collision term stay symbols; with ``C`` (or a
-    prior) they are :func:`coverage_expr` and :func:`collision_expr`.
+    (NS21, main theorem, Section 4; :ref:`math-ns21-bound`), the closed form of
+    :func:`couponbound.ns21_lower_bound`, in the symbols ``symbol("L_sup")``,
+    ``symbol("L_sub")`` and ``symbol("d")``.  Without a prior, ``upsilon`` and
+    the collision term stay symbols; with ``C`` (or a prior) they are
+    :func:`coverage_prob_expr` and :func:`expected_log_collision_expr`.
 
     Examples
     --------
-    >>> from couponbound.symbolic import ns21_bound_expr, latex
-    >>> print(latex(ns21_bound_expr()))
+    >>> from couponbound.symbolic import ns21_lower_bound_expr, latex
+    >>> print(latex(ns21_lower_bound_expr()))
     \\frac{L^{\\mu}_{\\mathrm{sub}} \\left(1 - \\upsilon_{K+1}\\right)}{2} + ... + d
-    >>> b = ns21_bound_expr(10, K=31)
+    >>> b = ns21_lower_bound_expr(10, K=31)
     >>> sorted(str(s) for s in b.free_symbols)
     ['L^{\\\\mu}_{\\\\mathrm{sub}}', 'L^{\\\\mu}_{\\\\mathrm{sup}}', 'd']
     """
-    import sympy
-
     ups, coll = _ns21_parts(C, K, probs, counts)
-    half = sympy.Rational(1, 2)
-    return (half * (ups * symbol("L_sup") + (1 - ups) * symbol("L_sub") + coll)
-            + symbol("d"))
+    expr: sympy.Expr = ns21_bound(ups, symbol("L_sup"), symbol("L_sub"), coll, symbol("d"))
+    return expr
 
 
 def ns21_sup_upper_bound_expr(
     C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
 ) -> sympy.Expr:
-    """NS21's bound solved for ``L^mu_sup`` (NS21, Eq. (10); MATH.md section 5).
+    """NS21's bound solved for ``L^mu_sup`` (NS21, Eq. (10); :ref:`math-ns21-bound`).
 
-    ``(2[L_Info - d] - (1 - upsilon_{K+1}) L^mu_sub - E ln(1 + Col)) / upsilon_{K+1}``.
+    ``(2[L_Info - d] - (1 - upsilon_{K+1}) L^mu_sub - E ln(1 + Col)) / upsilon_{K+1}``,
+    the closed form of :func:`couponbound.ns21_sup_upper_bound`.
 
     Examples
     --------
@@ -451,7 +481,8 @@ def ns21_sup_upper_bound_expr(
     2*L_{\\mathrm{Info}}
     """
     ups, coll = _ns21_parts(C, K, probs, counts)
-    return (2 * (symbol("L_Info") - symbol("d")) - (1 - ups) * symbol("L_sub") - coll) / ups
+    expr: sympy.Expr = ns21_sup_upper(symbol("L_Info"), ups, symbol("L_sub"), coll, symbol("d"))
+    return expr
 
 
 # ---------------------------------------------------------------------------
@@ -474,8 +505,9 @@ def latex(
 
     Parameters
     ----------
-    expr : sympy expression
-        What to typeset.
+    expr : sympy expression, number or Fraction
+        What to typeset.  Strings are refused (``TypeError``): sympy would
+        evaluate them as Python code.
     lhs : str or sympy expression, optional
         A left-hand side: the result reads ``lhs = expr``.  A string is used
         as LaTeX verbatim.
@@ -491,16 +523,15 @@ def latex(
 
     Examples
     --------
-    >>> from couponbound.symbolic import latex, completion_time_variance
-    >>> print(latex(completion_time_variance(), lhs=r"\\mathrm{Var}[T]"))
+    >>> from couponbound.symbolic import latex, completion_time_var_expr
+    >>> print(latex(completion_time_var_expr(), lhs=r"\\mathrm{Var}[T]"))
     \\mathrm{Var}[T] = C^{2} H^{(2)}_{C} - C H_{C}
-    >>> print(latex(coverage_expr(10, expand=False), lhs=r"\\upsilon_{K+1}",
+    >>> print(latex(coverage_prob_expr(10, expand=False), lhs=r"\\upsilon_{K+1}",
     ...             environment="equation"))
     \\begin{equation}
     \\upsilon_{K+1} = \\sum_{i=0}^{10} \\left(-1\\right)^{i} ... {\\binom{10}{i}}
     \\end{equation}
     """
-    import sympy
     from sympy.printing.latex import LatexPrinter
 
     class _Printer(LatexPrinter):
@@ -515,9 +546,9 @@ def latex(
     if environment is not None and not isinstance(environment, str):
         raise TypeError(f"environment must be a string or None, got {short_repr(environment)}")
     settings.setdefault("ln_notation", True)
-    text = _Printer(settings).doprint(sympy.sympify(expr))
+    text = _Printer(settings).doprint(_sympify(expr, "expr"))
     if lhs is not None:
-        left = lhs if isinstance(lhs, str) else _Printer(settings).doprint(sympy.sympify(lhs))
+        left = lhs if isinstance(lhs, str) else _Printer(settings).doprint(_sympify(lhs, "lhs"))
         text = f"{left} = {text}"
     if environment:
         text = f"\\begin{{{environment}}}\n{text}\n\\end{{{environment}}}"

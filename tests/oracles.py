@@ -15,13 +15,13 @@ import mpmath
 
 
 def uniform_ie(n: int, C: int) -> Fraction:
-    """MATH.md 2.2 by integers: sum_i (-1)^i binom(C, i) (C - i)^n / C^n."""
+    """Uniform prior (math-coverage) by integers: sum_i (-1)^i binom(C, i) (C - i)^n / C^n."""
     s = sum((-1) ** i * math.comb(C, i) * (C - i) ** n for i in range(C + 1))
     return Fraction(s, C**n)
 
 
 def uniform_stirling(n: int, C: int) -> Fraction:
-    """MATH.md 2.2 the other way: C! S2(n, C) / C^n with S2 by its recurrence."""
+    """Uniform prior (math-coverage) the other way: C! S2(n, C) / C^n with S2 by its recurrence."""
     if n < C:
         return Fraction(0)
     row = [1] + [0] * C  # S2(0, k)
@@ -34,7 +34,7 @@ def uniform_stirling(n: int, C: int) -> Fraction:
 
 
 def subsets_ie(n: int, weights: list[int]) -> Fraction:
-    """MATH.md 2.1 over all subsets, prior proportional to integer weights."""
+    """Inclusion-exclusion (math-coverage) over all subsets, prior proportional to integer weights."""
     N = sum(weights)
     s = 0
     for r in range(len(weights) + 1):
@@ -44,7 +44,7 @@ def subsets_ie(n: int, weights: list[int]) -> Fraction:
 
 
 def subsets_ie_probs(n: int, probs: list[Fraction]) -> Fraction:
-    """MATH.md 2.1 over all subsets with exact rational probabilities."""
+    """Inclusion-exclusion (math-coverage) over all subsets with exact rational probabilities."""
     total = Fraction(0)
     for r in range(len(probs) + 1):
         for S in combinations(probs, r):

@@ -40,14 +40,14 @@ def _subset_sums(counts: list[int]) -> Counter[int]:
 
 
 def exact_upsilon_counts(counts: list[int], n: int) -> Fraction:
-    """Inclusion-exclusion over subsets, MATH.md 2.1, in integers."""
+    """Inclusion-exclusion over subsets (math-coverage), in integers."""
     N = sum(counts)
     num = sum(k * (N - s) ** n for s, k in _subset_sums(counts).items())
     return Fraction(num, N**n)
 
 
 def exact_upsilon_uniform(C: int, n: int) -> Fraction:
-    """MATH.md 2.2: sum_i (-1)^i binom(C, i) (1 - i/C)^n."""
+    """Uniform prior (math-coverage): sum_i (-1)^i binom(C, i) (1 - i/C)^n."""
     num = sum((-1) ** i * math.comb(C, i) * (C - i) ** n for i in range(C + 1))
     return Fraction(num, C**n)
 
@@ -95,7 +95,7 @@ def test_oracles_agree_and_match_known_values() -> None:
     for C in range(1, 7):
         for n in range(0, 15):
             assert exact_upsilon_counts([1] * C, n) == exact_upsilon_uniform(C, n)
-    # MATH.md: upsilon_C = C!/C^C and 0 below C; C = 100, n = 128 ~ 1.5036e-22
+    # math-coverage: upsilon_C = C!/C^C and 0 below C; C = 100, n = 128 ~ 1.5036e-22
     assert exact_upsilon_uniform(5, 5) == Fraction(math.factorial(5), 5**5)
     assert exact_upsilon_uniform(5, 4) == 0
     assert float(exact_upsilon_uniform(100, 128)) == pytest.approx(1.5036e-22, rel=1e-4, abs=0)
@@ -116,7 +116,7 @@ def test_bounds_bracket_exact_counts(counts: list[int], n: int) -> None:
     b = coverage_bounds(n, counts=counts, include_anchor=False)
     exact = exact_upsilon_counts(counts, n)
     assert_brackets(b.lower, b.upper, exact)
-    # and they are the MATH.md formulas (not just 0 and 1): compare to exact S1, S2, product
+    # and they are the math-asymptotic formulas (not just 0 and 1): compare to exact S1, S2, product
     C = len(counts)
     if C > 1 and n >= C:
         N = sum(counts)
@@ -143,7 +143,7 @@ def test_bounds_rigorous_where_bonferroni_is_exact(C: int) -> None:
 
 def test_bounds_width_small_late_and_correct_early() -> None:
     b = coverage_bounds(31, 10)
-    exact = 0.6909756324  # MATH.md / DESIGN.md value of upsilon_32 for C = 10
+    exact = 0.6909756324  # the documented value of upsilon_32 for C = 10
     assert b.lower < exact < b.upper
     assert b.upper - b.lower < 0.04
     late = coverage_bounds(400, 10)
@@ -308,7 +308,7 @@ def test_approximations_laws(counts: list[int], K: int) -> None:
         assert f(K, counts=counts) >= f(K - 1, counts=counts)  # non-decreasing in n
         # include_anchor shifts n by one
         assert f(K, counts=counts, include_anchor=False) == f(K - 1, counts=counts)
-    # and the values are MATH.md's formulas, evaluated exactly / at 40 digits
+    # and the values are math-asymptotic's formulas, evaluated exactly / at 40 digits
     N, n = sum(counts), K + 1
     s1 = sum((Fraction(N - c, N) ** n for c in counts), Fraction(0))
     tail = min(Fraction(1), max(Fraction(0), 1 - s1))
@@ -361,7 +361,7 @@ def test_errors_name_the_argument() -> None:
     with pytest.raises(ValueError, match="counts"):
         poisson_coverage(5, counts=[1, 0])
     with pytest.raises(TypeError, match="probs"):
-        gumbel_coverage(5, probs=[0.5, 0.5])  # type: ignore[call-overload]
+        gumbel_coverage(5, probs=[0.5, 0.5])  # type: ignore[call-arg]
     # never NaN from valid input
     for K in (0, 1, 10**15):
         for f in (poisson_coverage, tail_coverage, gumbel_coverage):

@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from couponbound import Prior, exact
+from couponbound.asymptotic import expected_log_collision_expansion
 from couponbound.collision import collision_pmf, collision_prob, expected_log_collision
 
 # ---------------------------------------------------------------------------
@@ -25,7 +27,7 @@ def priors(counts: list[int]) -> list[Fraction]:
 
 
 def exact_tau(counts: list[int], K: int) -> Fraction:
-    """ARORA19 / MATH.md 3: 1 - sum_c rho_c (1 - rho_c)^K."""
+    """ARORA19 / math-collisions: 1 - sum_c rho_c (1 - rho_c)^K."""
     return 1 - sum(r * (1 - r) ** K for r in priors(counts))
 
 
@@ -136,7 +138,7 @@ counts_strategy = st.lists(st.integers(1, 40), min_size=1, max_size=8)
 
 
 # ---------------------------------------------------------------------------
-# MATH.md sanity values (NS21's CIFAR numbers)
+# sanity values of math-collisions (NS21's CIFAR numbers)
 # ---------------------------------------------------------------------------
 
 
@@ -246,7 +248,7 @@ def test_pmf_large_K_moments() -> None:
 
 
 # ---------------------------------------------------------------------------
-# E ln(1 + Col), exact method
+# E ln(1 + Col), the accurate value
 # ---------------------------------------------------------------------------
 
 
@@ -268,7 +270,7 @@ def test_elog_exact_large_K_against_mpmath(K: int, C: int) -> None:
 
 @pytest.mark.parametrize(("K", "counts"), [(3 * 10**6, [1, 1000]), (10**7, [1, 30])])
 def test_elog_exact_mixed_expansion_and_sum(K: int, counts: list[int]) -> None:
-    # one component has K rho_c >= 1e6 (moment expansion inside method="exact"),
+    # one component has K rho_c >= 1e6 (moment expansion inside the accurate value),
     # the other is summed term by term: the mixture against 40-digit windows
     N = sum(counts)
     with mpmath.workdps(40):
@@ -301,7 +303,7 @@ def test_elog_fast_case_runs() -> None:
     w = expected_log_collision(10**6, counts=counts)
     want = fixed_point_elog(10**6, counts.tolist())
     assert w == pytest.approx(float(want), rel=1e-12, abs=0)
-    a = expected_log_collision(10**6, counts=counts, method="asymptotic")
+    a = expected_log_collision_expansion(10**6, counts=counts)
     assert abs(w - a) < 1e-3 * w
 
 
@@ -320,7 +322,7 @@ def test_elog_laws(counts: list[int], K: int) -> None:
 
 
 # ---------------------------------------------------------------------------
-# E ln(1 + Col), asymptotic method
+# E ln(1 + Col), the large-K expansion (couponbound.asymptotic)
 # ---------------------------------------------------------------------------
 
 
@@ -330,14 +332,14 @@ def test_asymptotic_error_rate_uniform() -> None:
     errs, lead = [], []
     Ks = [200, 400, 800, 1600, 3200]
     for K in Ks:
-        exact = float(mp_elog_binomial_window(K, mpmath.mpf(1) / C, K))
-        errs.append(abs(expected_log_collision(K, C, method="asymptotic") - exact))
-        lead.append(math.log1p(K / C) - exact)
+        want = float(mp_elog_binomial_window(K, mpmath.mpf(1) / C, K))
+        errs.append(abs(expected_log_collision_expansion(K, C) - want))
+        lead.append(math.log1p(K / C) - want)
     for a, b in itertools.pairwise(errs):
         assert 6.0 < a / b < 10.0  # halving C/K divides the error by ~8
     for K, e in zip(Ks, errs, strict=True):
         assert 0.2 < e * (K / C) ** 3 < 0.8
-    # MATH.md: E ln(1+Col) = ln(1 + K/C) + O(C/K), here (1 - 1/C)/2 * C/K to leading order
+    # math-collisions: E ln(1+Col) = ln(1 + K/C) + O(C/K), here (1 - 1/C)/2 * C/K to leading order
     scaled = [abs(e * K / C - 0.45) for K, e in zip(Ks, lead, strict=True)]
     assert all(a > b for a, b in itertools.pairwise(scaled))
     assert scaled[-1] < 0.01
@@ -345,21 +347,21 @@ def test_asymptotic_error_rate_uniform() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(counts=st.lists(st.integers(1, 20), min_size=1, max_size=10), data=st.data())
-def test_methods_agree(counts: list[int], data: st.DataObject) -> None:
+def test_expansion_agrees(counts: list[int], data: st.DataObject) -> None:
     # K is drawn so that every class has K rho_c >= 20 (the expansion's regime):
     # the comparison below runs on every example instead of being skipped.
     N = sum(counts)
     K = data.draw(st.integers(max(10**3, -(-20 * N // min(counts))), 10**7), label="K")
     rho = [float(r) for r in priors(counts)]
     assert K * min(rho) >= 20
-    exact = expected_log_collision(K, counts=counts)
-    approx = expected_log_collision(K, counts=counts, method="asymptotic")
+    accurate = expected_log_collision(K, counts=counts)
+    approx = expected_log_collision_expansion(K, counts=counts)
     bound = sum(r * (K * r) ** -3 for r in rho)  # the stated O(sum rho (K rho)^-3)
-    assert abs(approx - exact) <= 2.0 * bound + 1e-12 * exact
+    assert abs(approx - accurate) <= 2.0 * bound + 1e-12 * accurate
 
 
 def test_asymptotic_is_vectorised_and_clipped() -> None:
-    v = expected_log_collision(np.array([[0, 1], [10, 10**6]]), 10, method="asymptotic")
+    v = expected_log_collision_expansion(np.array([[0, 1], [10, 10**6]]), 10)
     assert v.shape == (2, 2)
     assert v[0, 0] == 0.0
     assert np.all(v >= 0) and np.all(v <= np.log1p([[0, 1], [10, 10**6]]))
@@ -400,7 +402,7 @@ def test_without_replacement_comb_oracle(counts: list[int], data: st.DataObject)
 def test_without_replacement_whole_dataset_and_tiny_tau() -> None:
     counts = [3, 7, 1, 9]
     N = sum(counts)
-    # a batch that is the whole dataset: Col = n_c - 1 for sure (MATH.md 6's coll)
+    # a batch that is the whole dataset: Col = n_c - 1 for sure (math-measurement's coll)
     want = sum(n * math.log(n) for n in counts) / N
     assert expected_log_collision(N - 1, counts=counts, replacement=False) == pytest.approx(
         want, rel=1e-14, abs=0)
@@ -466,12 +468,10 @@ def test_errors_name_the_argument() -> None:
         collision_prob("3", 10)
     with pytest.raises(TypeError, match="K"):
         collision_pmf([1, 2], 10)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="method"):
-        expected_log_collision(3, 10, method="bogus")
     with pytest.raises(TypeError, match="method"):
-        expected_log_collision(3, 10, method=None)  # type: ignore[call-overload]
+        expected_log_collision(3, 10, method="exact")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="replacement"):
-        collision_prob(3, 10, replacement="no")  # type: ignore[call-overload]
+        collision_prob(3, 10, replacement="no")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="counts"):
         collision_prob(3, 10, replacement=False)
     with pytest.raises(ValueError, match="counts"):
@@ -480,8 +480,8 @@ def test_errors_name_the_argument() -> None:
         collision_prob(5, counts=[2, 3], replacement=False)
     with pytest.raises(ValueError, match="K"):
         collision_pmf(5, counts=[2, 3], replacement=False)
-    with pytest.raises(ValueError, match="asymptotic"):
-        expected_log_collision(3, counts=[2, 3], method="asymptotic", replacement=False)
+    with pytest.raises(ValueError, match="expected_log_collision_expansion.*replacement"):
+        expected_log_collision_expansion(3, Prior.from_counts([2, 3], replacement=False))
     with pytest.raises(ValueError, match="probs"):
         collision_prob(3, probs=[0.5, 0.6])
     with pytest.raises(TypeError, match="C .or a Prior., or probs=, or counts="):
@@ -489,4 +489,45 @@ def test_errors_name_the_argument() -> None:
     # valid extremes never give NaN
     for K in (0, 1, 10**15):
         assert not math.isnan(collision_prob(K, counts=[1, 10**9]))
-        assert not math.isnan(expected_log_collision(K, 1, method="asymptotic"))
+        assert not math.isnan(expected_log_collision_expansion(K, 1))
+
+
+# ---------------------------------------------------------------------------
+# couponbound.exact against the oracles
+# ---------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(counts=st.lists(st.integers(1, 30), min_size=1, max_size=6), data=st.data())
+def test_exact_collision_functions(counts: list[int], data: st.DataObject) -> None:
+    K = data.draw(st.integers(0, 60), label="K")
+    assert exact.collision_prob(K, counts=counts) == exact_tau(counts, K)
+    assert exact.collision_pmf(K, counts=counts) == exact_pmf(counts, K)
+    with mpmath.workdps(40):
+        assert abs(exact.expected_log_collision(K, counts=counts, dps=35) - mp_elog(counts, K)) \
+            < mpmath.mpf(10) ** -33 * max(1, abs(mp_elog(counts, K)))
+    Kw = data.draw(st.integers(0, sum(counts) - 1), label="K without replacement")
+    prior = Prior.from_counts(counts, replacement=False)
+    want = hyper_pmf_comb(counts, Kw)
+    assert exact.collision_pmf(Kw, prior) == want
+    assert exact.collision_prob(Kw, prior) == 1 - want[0]
+    with mpmath.workdps(40):
+        ref = mpmath.fsum(mpmath.mpf(p.numerator) / p.denominator * mpmath.log1p(m)
+                          for m, p in enumerate(want))
+        assert abs(exact.expected_log_collision(Kw, prior, dps=35) - ref) \
+            < mpmath.mpf(10) ** -33 * max(1, abs(ref))
+
+
+def test_exact_collision_edges_and_errors() -> None:
+    with mpmath.workdps(40):
+        assert abs(exact.expected_log_collision(7, 1) - mpmath.log(8)) < mpmath.mpf(10) ** -29
+    assert exact.collision_prob(0, 10) == 0
+    assert exact.collision_prob(1, 10**6) == Fraction(1, 10**6)
+    with pytest.raises(TypeError, match="single integer"):
+        exact.collision_prob([1, 2], 10)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="N = 5"):
+        exact.collision_prob(5, counts=[2, 3], replacement=False)
+    with pytest.raises(ValueError, match="more than"):
+        exact.collision_pmf(10**6, 10)
+    with pytest.raises(ValueError, match="dps"):
+        exact.expected_log_collision(3, 10, dps=0)

@@ -22,6 +22,7 @@ from oracles import (
     uniform_stirling,
 )
 
+from couponbound import Prior, exact
 from couponbound.coverage import (
     completion_time,
     coverage_prob,
@@ -53,17 +54,17 @@ def test_oracles_agree(C: int, n: int) -> None:
 
 
 # ---------------------------------------------------------------------------
-# MATH.md sanity values
+# sanity values of the mathematics (the documentation's worked examples)
 # ---------------------------------------------------------------------------
 
 def test_math_md_sanity_values() -> None:
     assert coverage_prob(31, 10) == pytest.approx(0.6909756324, rel=1e-10)
-    exact = uniform_ie(128, 100)
-    assert rel(coverage_prob(127, 100), exact) < TOL
+    ie = uniform_ie(128, 100)
+    assert rel(coverage_prob(127, 100), ie) < TOL
     assert coverage_prob(127, 100) == pytest.approx(1.5036e-22, rel=1e-4)
-    # the cancellation MATH.md 2.5 warns about: naive float inclusion-exclusion
+    # the cancellation of the documentation's math-cancellation section: naive float inclusion-exclusion
     naive = sum((-1) ** i * math.comb(100, i) * (1 - i / 100) ** 128 for i in range(101))
-    assert abs(naive - float(exact)) > 1e-8  # garbage, many orders above the true value
+    assert abs(naive - float(ie)) > 1e-8  # garbage, many orders above the true value
     # upsilon_n = 0 below C and C!/C^C at n = C
     assert coverage_prob(8, 10) == 0.0
     assert rel(coverage_prob(9, 10), Fraction(math.factorial(10), 10**10)) < TOL
@@ -73,8 +74,8 @@ def test_ns21_table3_expected_draws() -> None:
     # NS21 Table 3: E[K+1] rounded up
     for C, want in [(2, 3), (4, 9), (10, 30), (100, 519), (3029, 26030)]:
         assert math.ceil(expected_draws(C)) == want
-        exact = C * sum(Fraction(1, j) for j in range(1, C + 1))
-        assert completion_time(C).mean() == pytest.approx(float(exact), rel=1e-14)
+        mean = C * sum(Fraction(1, j) for j in range(1, C + 1))
+        assert completion_time(C).mean() == pytest.approx(float(mean), rel=1e-14)
 
 
 # ---------------------------------------------------------------------------
@@ -197,7 +198,7 @@ def test_nonuniform_probs_exact_rationals() -> None:
         K = int(rng.integers(C, 30 * C))
         e = subsets_ie_probs(K + 1, fr)
         assert rel(coverage_prob(K, probs=probs), e) < 1e-11  # probs renormalised in float
-        assert coverage_prob(K, probs=probs, method="exact") == e
+        assert exact.coverage_prob(K, probs=probs) == e
 
 
 def _two_level_log(n: int, k1: int, k2: int, w1: int, w2: int) -> mpmath.mpf:
@@ -231,6 +232,7 @@ def _two_level_log(n: int, k1: int, k2: int, w1: int, w2: int) -> mpmath.mpf:
     return results[1]
 
 
+@pytest.mark.slow
 def test_nonuniform_large_C_few_distinct() -> None:
     """C = 150 and 300 with two distinct probabilities, against mpmath."""
     for k1, k2, w1, w2 in [(50, 100, 3, 1), (60, 240, 2, 1)]:
@@ -256,7 +258,8 @@ def test_without_replacement_random() -> None:
             assert f == 0.0
             continue
         worst = max(worst, rel(f, e))
-        assert coverage_prob(K, counts=counts, replacement=False, method="exact") == e
+        assert exact.coverage_prob(K, counts=counts, replacement=False) == e
+        assert exact.coverage_prob(K, Prior.from_counts(counts, replacement=False)) == e
     assert worst < TOL
 
 
@@ -269,14 +272,14 @@ def test_without_replacement_tends_to_with_replacement() -> None:
 
 
 # ---------------------------------------------------------------------------
-# methods
+# exact, mpmath and float agree
 # ---------------------------------------------------------------------------
 
-def test_methods_exact_mpmath_auto_agree() -> None:
+def test_exact_mpmath_and_float_agree() -> None:
     for K, C in [(0, 1), (9, 10), (31, 10), (127, 100), (600, 100)]:
-        e = coverage_prob(K, C, method="exact")
+        e = exact.coverage_prob(K, C)
         assert e == uniform_ie(K + 1, C)
-        m = coverage_prob(K, C, method="mpmath", dps=40)
+        m = exact.coverage_prob_mp(K, C, dps=40)
         assert isinstance(m, mpmath.mpf)
         if e == 0:
             assert m == 0
@@ -288,10 +291,12 @@ def test_methods_exact_mpmath_auto_agree() -> None:
 
 def test_log_exact_and_mpmath() -> None:
     e = uniform_ie(128, 100)
-    assert log_coverage_prob(127, 100, method="exact") == frac_log(e)
-    lm = log_coverage_prob(127, 100, method="mpmath", dps=30)
+    assert float(exact.log_coverage_prob_mp(127, 100, dps=40)) == frac_log(e)
+    lm = exact.log_coverage_prob_mp(127, 100, dps=30)
+    assert isinstance(lm, mpmath.mpf)
     assert abs(float(lm) - frac_log(e)) < 1e-13
-    assert log_coverage_prob(5, 10, method="exact") == -math.inf
+    assert exact.log_coverage_prob_mp(5, 10) == -math.inf
+    assert abs(log_coverage_prob(127, 100) - frac_log(e)) < TOL * abs(frac_log(e))
 
 
 def test_include_anchor_false() -> None:
@@ -305,8 +310,9 @@ def test_vectorised_shapes_and_types() -> None:
     assert isinstance(out, np.ndarray) and out.shape == (2, 2)
     assert isinstance(coverage_prob(31, 10), float)
     assert isinstance(coverage_prob(np.int64(31), 10), float)
-    ex = coverage_prob([3, 4], 2, method="exact")
-    assert ex.dtype == object and ex[0] == Fraction(7, 8)
+    assert exact.coverage_prob(3, 2) == Fraction(7, 8)
+    with pytest.raises(TypeError, match="K must be a single integer"):
+        exact.coverage_prob([3, 4], 2)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------
@@ -332,7 +338,7 @@ def test_completion_time_moments_exact() -> None:
         T = completion_time(counts=weights)
         mean = expected_T_subsets(weights)
         assert T.mean() == pytest.approx(float(mean), rel=1e-12)
-        assert expected_draws(counts=weights, method="exact") == mean
+        assert exact.expected_draws(counts=weights) == mean
         # E[T^2] from the exact pmf (long tail summed exactly far enough)
         N = sum(weights)
         C = len(weights)
@@ -465,8 +471,8 @@ def test_law_without_replacement_dominates(w: list[int], K: int) -> None:
         ({"K": 3, "counts": [1, 2.5]}, ValueError, "counts"),
         ({"K": 3, "counts": [1, 0]}, ValueError, "counts"),
         ({"K": 3, "probs": [0.5, 0.5], "counts": [1, 1]}, ValueError, "at most one"),
-        ({"K": 3, "C": 3, "method": "naive"}, ValueError, "method"),
-        ({"K": 3, "C": 3, "dps": 20}, ValueError, "dps"),
+        ({"K": 3, "C": 3, "method": "exact"}, TypeError, "method"),
+        ({"K": 3, "C": 3, "dps": 20}, TypeError, "dps"),
         ({"K": 3, "C": 3, "replacement": False}, ValueError, "counts"),
         ({"K": 10, "counts": [2, 3], "replacement": False}, ValueError, "N = 5"),
         ({"K": 3, "C": 3, "include_anchor": "yes"}, TypeError, "include_anchor"),
@@ -490,29 +496,24 @@ def test_bad_input_other_functions() -> None:
         completion_time(10).ppf(1.5)
     with pytest.raises(ValueError, match="n"):
         completion_time(10).cdf(-1)
-    with pytest.raises(ValueError, match="method"):
-        expected_draws(10, method="fast")
+    with pytest.raises(TypeError, match="method"):
+        expected_draws(10, method="exact")  # type: ignore[call-arg]
 
 
-def test_named_approximations_dispatch() -> None:
+def test_named_approximations_live_in_asymptotic() -> None:
     from couponbound.asymptotic import gumbel_coverage, poisson_coverage
 
-    K = np.array([500, 900, 2000])
-    assert np.array_equal(coverage_prob(K, 100, method="gumbel"), gumbel_coverage(K, 100))
-    p = [0.1, 0.2, 0.7]
-    assert coverage_prob(30, probs=p, method="poisson") == poisson_coverage(30, probs=p)
-    assert log_coverage_prob(30, probs=p, method="poisson") == pytest.approx(
-        math.log(poisson_coverage(30, probs=p)), rel=1e-14)
     # approximations approach the exact value in their regime (ER61: C -> infinity)
     errs = []
     for C in (10, 100, 1000):
         K = int(C * math.log(C))
-        errs.append(abs(coverage_prob(K, C, method="gumbel") / coverage_prob(K, C) - 1))
+        errs.append(abs(gumbel_coverage(K, C) / coverage_prob(K, C) - 1))
     assert errs[0] > errs[1] > errs[2]
+    p = [0.1, 0.2, 0.7]
     with pytest.raises(ValueError, match="uniform"):
-        coverage_prob(30, probs=p, method="gumbel")
+        gumbel_coverage(30, Prior.from_probs(p))
     with pytest.raises(ValueError, match="replacement"):
-        coverage_prob(3, counts=[2, 3], method="poisson", replacement=False)
+        poisson_coverage(3, Prior.from_counts([2, 3], replacement=False))
 
 
 def test_huge_K_does_not_hang() -> None:

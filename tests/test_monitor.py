@@ -1,8 +1,8 @@
-"""BoundMonitor against an independent implementation of MATH.md section 6.
+"""BoundMonitor against an independent implementation of the measurement protocol (docs: math-measurement).
 
 ``Reference`` keeps every batch's per-anchor values in lists (which the
 monitor must not) and computes each report field straight from the formulas
-of MATH.md section 6, standard errors from the per-batch residuals, and the
+of that protocol, standard errors from the per-batch residuals, and the
 theoretical values from exact integer arithmetic.  It shares no code with
 couponbound.training.batch or couponbound.training.monitor.
 """
@@ -19,8 +19,10 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
+from couponbound import Prior
 from couponbound.bounds import BoundTerms, ns21_lower_bound
-from couponbound.training.monitor import STATE_SPEC, BoundMonitor, BoundReport
+from couponbound.training.monitor import STATE_SPEC, BoundMonitor
+from couponbound.training.report import BoundReport
 
 # --------------------------------------------------------------------------
 # the independent reference
@@ -66,7 +68,7 @@ def uniform_theory(n, C):
 
 
 class Reference:
-    """Keeps every batch; computes the report from MATH.md section 6."""
+    """Keeps every batch; computes the report from the measurement protocol."""
 
     def __init__(self, C, t):
         self.C, self.t = C, t
@@ -93,13 +95,13 @@ class Reference:
                 "sup_all": sum(r[1] for r in rows),
                 "S_sup": sum(r[1] for r in rows) if cov else 0.0,
                 "S_sub": 0.0 if cov else sum(r[2] for r in rows),
-                "curl": sum(r[2] for r in rows if not r[5]),
+                "arora": sum(r[2] for r in rows if not r[5]),
                 "collision": sum(r[3] for r in rows),
                 "d": sum(r[4] for r in rows),
                 "repeat": sum(1 for r in rows if r[5]),
             }
             b["ns21"] = 0.5 * (b["S_sup"] + b["S_sub"] + b["collision"]) + b["d"]
-            b["curlb"] = b["curl"] + b["collision"] + b["d"]
+            b["arorab"] = b["arora"] + b["collision"] + b["d"]
             b["margin"] = b["contrastive"] - b["ns21"]
             b["upsilon"] = float(b["cov_n"])
             per.append(b)
@@ -112,12 +114,12 @@ class Reference:
         L = tot("contrastive") / N
         coll = tot("collision") / N
         d = tot("d") / N
-        S_sup, S_sub, S_curl = tot("S_sup") / N, tot("S_sub") / N, tot("curl") / N
+        S_sup, S_sub, S_arora = tot("S_sup") / N, tot("S_sub") / N, tot("arora") / N
         sup = S_sup / ups if ups > 0 else 0.0
         sub = S_sub / (1 - ups) if ups < 1 else 0.0
-        curl_sub = S_curl / (1 - tau) if tau < 1 else 0.0
+        arora_sub = S_arora / (1 - tau) if tau < 1 else 0.0
         ns21 = 0.5 * (S_sup + S_sub + coll) + d
-        curl_bound = S_curl + coll + d
+        arora_bound = S_arora + coll + d
 
         def se(num, den):
             M = tot(den)
@@ -131,13 +133,13 @@ class Reference:
         theory = [uniform_theory(n, self.C) for n in sizes]
         return {
             "contrastive": L, "upsilon": ups, "sup": sup, "sub": sub, "collision": coll,
-            "d": d, "tau": tau, "curl_sub": curl_sub, "C": self.C,
+            "d": d, "tau": tau, "arora_sub": arora_sub, "C": self.C,
             "K": sizes[0] - 1 if len(set(sizes)) == 1 else None,
-            "ns21_bound": ns21, "curl_bound": curl_bound, "margin": L - ns21,
-            "holds": ns21 <= L, "curl_holds": curl_bound <= L,
+            "ns21_bound": ns21, "arora_bound": arora_bound, "margin": L - ns21,
+            "holds": ns21 <= L, "arora_holds": arora_bound <= L,
             "ns21_sup_upper": (2 * (L - d) - (1 - ups) * sub - coll) / ups if ups > 0
             else math.inf,
-            "curl_sup_upper": (L - coll - d) / ((1 - tau) * ups) if (1 - tau) * ups > 0
+            "arora_sup_upper": (L - coll - d) / ((1 - tau) * ups) if (1 - tau) * ups > 0
             else math.inf,
             "sup_all": tot("sup_all") / N,
             "theory_upsilon": sum(n * th[0] for n, th in zip(sizes, theory, strict=True)) / N,
@@ -147,9 +149,9 @@ class Reference:
             "contrastive_se": se("contrastive", "n"), "upsilon_se": se("upsilon", "n"),
             "sup_se": se("S_sup", "cov_n"), "sub_se": se("S_sub", "unc_n"),
             "collision_se": se("collision", "n"), "d_se": se("d", "n"),
-            "tau_se": se("repeat", "n"), "curl_sub_se": se("curl", "uniq_n"),
+            "tau_se": se("repeat", "n"), "arora_sub_se": se("arora", "uniq_n"),
             "sup_all_se": se("sup_all", "n"), "ns21_bound_se": se("ns21", "n"),
-            "curl_bound_se": se("curlb", "n"), "margin_se": se("margin", "n"),
+            "arora_bound_se": se("arorab", "n"), "margin_se": se("margin", "n"),
         }
 
 
@@ -247,16 +249,16 @@ def test_report_fields_and_terms():
     assert r.K == 31 and r.C == 10 and r.n_batches == 12 and r.n_anchors == 384
     terms = r.terms
     assert isinstance(terms, BoundTerms)
-    for name in ("contrastive", "upsilon", "sup", "sub", "collision", "d", "tau", "curl_sub",
+    for name in ("contrastive", "upsilon", "sup", "sub", "collision", "d", "tau", "arora_sub",
                  "K", "C"):
         assert getattr(terms, name) == getattr(r, name)
-    # MATH.md section 5, written out (not the bounds function the monitor itself calls)
+    # the bounds of math-bounds, written out (not the bounds function the monitor itself calls)
     want = 0.5 * (r.upsilon * r.sup + (1 - r.upsilon) * r.sub + r.collision) + r.d
     assert r.ns21_bound == pytest.approx(want, rel=1e-12, abs=1e-12)
     assert ns21_lower_bound(terms) == pytest.approx(want, rel=1e-12, abs=1e-12)
     assert r.margin == pytest.approx(r.contrastive - want, rel=1e-12, abs=1e-12)
     assert r.holds == (want <= r.contrastive)
-    # the theoretical values of MATH.md section 3 (C = 10, K + 1 = 32)
+    # the theoretical values of math-coverage and math-collisions (C = 10, K + 1 = 32)
     assert r.theory_upsilon == pytest.approx(0.6909756324, abs=1e-9)
     assert r.theory_tau == pytest.approx(0.962, abs=1e-3)
     assert r.theory_collision == pytest.approx(1.317, abs=1e-3)
@@ -274,7 +276,7 @@ def test_report_fields_and_terms():
 
 def nonuniform_theory(n, probs):
     """(upsilon_n, tau_{n-1}, E ln(1 + Col)) for rational class probabilities, exactly
-    (MATH.md 2.1 by inclusion-exclusion over subsets; section 3 by the binomial law)."""
+    (math-coverage by inclusion-exclusion over subsets; math-collisions by the binomial law)."""
     from itertools import combinations
 
     K = n - 1
@@ -296,7 +298,7 @@ def test_nonuniform_prior_theory():
     assert r.theory_tau == pytest.approx(tau, rel=1e-12)
     assert r.theory_collision == pytest.approx(coll, rel=1e-12)
     uniform = BoundMonitor(3, 0.5)
-    uniform.update_losses(contrastive=1.0, sup=0.5, d=0.0, class_counts=[4, 2, 2])
+    uniform.update_losses(contrastive=1.0, sup=0.5, d=0.0, batch_counts=[4, 2, 2])
     assert uniform.compute().theory_upsilon != pytest.approx(r.theory_upsilon)
 
 
@@ -308,8 +310,8 @@ def test_vacuous_bounds_are_inf_without_warnings():
             mon.update_losses(contrastive=[2.0, 2.0], sup=[1.0, 1.0], sub=[0.5, 0.5],
                               d=[-0.1, -0.1], labels=[0, 0])
         r = mon.compute()
-    assert r.upsilon == 0.0 and r.sup == 0.0 and r.tau == 1.0 and r.curl_sub == 0.0
-    assert r.ns21_sup_upper == math.inf and r.curl_sup_upper == math.inf
+    assert r.upsilon == 0.0 and r.sup == 0.0 and r.tau == 1.0 and r.arora_sub == 0.0
+    assert r.ns21_sup_upper == math.inf and r.arora_sup_upper == math.inf
     assert r.theory_upsilon == 0.0
     assert r.ns21_bound == pytest.approx(0.5 * (0.5 + math.log(2)) - 0.1)
     assert math.isnan(r.sup_se)  # no covered batch: the ratio's denominator is empty
@@ -331,7 +333,7 @@ def test_update_losses_same_report():
         con, sup, sub, _, d, _ = (np.array(col) for col in zip(*rows, strict=True))
         b.update_losses(contrastive=con, sup=sup, sub=sub, d=d, labels=y)
         c.update_losses(contrastive=con.mean(), sup=sup.mean(), sub=sub.mean(), d=d.mean(),
-                        class_counts=np.bincount(y, minlength=stream["C"]))
+                        batch_counts=np.bincount(y, minlength=stream["C"]))
     ra, rb, rc = a.compute(), b.compute(), c.compute()
     for f in ra.to_dict():
         va, vb = getattr(ra, f), getattr(rb, f)
@@ -341,8 +343,8 @@ def test_update_losses_same_report():
             assert math.isnan(vb), f
         else:
             assert vb == pytest.approx(va, rel=1e-9, abs=1e-12), f
-    # without per-anchor labels the CURL terms are unknown, the rest is the same
-    assert math.isnan(rc.curl_sub) and math.isnan(rc.curl_bound) and not rc.curl_holds
+    # without per-anchor labels the ARORA19 terms are unknown, the rest is the same
+    assert math.isnan(rc.arora_sub) and math.isnan(rc.arora_bound) and not rc.arora_holds
     for f in ("contrastive", "upsilon", "sup", "sub", "collision", "d", "tau", "ns21_bound",
               "contrastive_se", "ns21_bound_se", "theory_upsilon"):
         assert getattr(rc, f) == pytest.approx(getattr(ra, f), rel=1e-9, abs=1e-12), f
@@ -379,7 +381,7 @@ def test_merge_equals_single_run():
 
 def test_merge_rejects_other_configuration():
     a = BoundMonitor(4, 0.5, class_means=np.eye(4))
-    a.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1, 1, 1])
+    a.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
     before = a.state_dict()
     # every other monitor holds a batch: a merge that went ahead would change a's sums
     others = (BoundMonitor(5, 0.5), BoundMonitor(4, 0.25),
@@ -387,7 +389,7 @@ def test_merge_rejects_other_configuration():
               BoundMonitor(4, 0.5, class_means=2 * np.eye(4)))
     for other in others:
         counts = [2] * other.num_classes
-        other.update_losses(contrastive=3.0, sup=2.0, d=-0.5, class_counts=counts)
+        other.update_losses(contrastive=3.0, sup=2.0, d=-0.5, batch_counts=counts)
     for other in others:
         with pytest.raises(ValueError, match="configuration|class_means"):
             a.merge(other)
@@ -466,7 +468,7 @@ def test_sync_detects_mismatched_ranks(other):
     a = BoundMonitor(4, 0.5)
     b = BoundMonitor(**other)
     for m in (a, b):
-        m.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1, 1, 1])
+        m.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
     before = [a.state_dict(), b.state_dict()]
     _, errors = _run_ranks([a, b], lambda m, ar: m.sync(ar))
     assert all(isinstance(e, ValueError) and "differ" in str(e) for e in errors)
@@ -517,7 +519,7 @@ def test_state_dict_json_and_crash_resume():
 
 def test_load_state_from_other_configuration():
     src = BoundMonitor(4, 0.5, class_means=np.eye(4))
-    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1, 1, 1])
+    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
     state = src.state_dict()
     for target, match in ((BoundMonitor(3, 0.5), "num_classes"),
                           (BoundMonitor(4, 0.7), "temperature"),
@@ -592,7 +594,7 @@ def _bad_calls(z0, z1, y, mu):
         ("is required", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
                                                   labels=[0, 0, 1])),
         ("empty batch", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
-                                                  class_counts=[0, 0, 0, 0])),
+                                                  batch_counts=[0, 0, 0, 0])),
         ("fit_class_means", lambda m: m.fit_class_means(z0, y)),
         ("cannot change class_means", lambda m: setattr(m, "class_means", 2 * mu)),
     ]
@@ -707,8 +709,6 @@ def test_replacement_false_theory_and_round_trip() -> None:
     from itertools import combinations
     from math import comb
 
-    from couponbound.paper.tables import load_reports
-
     counts = [4, 6, 5]
     N = sum(counts)
     rng = np.random.default_rng(3)
@@ -725,9 +725,10 @@ def test_replacement_false_theory_and_round_trip() -> None:
     iid = BoundMonitor(3, 0.5, mu, counts=counts)
     iid.update(anchor=z, positive=z, labels=y)
     assert abs(iid.compute().theory_upsilon - rep.theory_upsilon) > 1e-3
-    # the saved state restores the same configuration
-    again = load_reports(mon.state_dict())
-    assert again[0][1].theory_upsilon == rep.theory_upsilon
+    # the saved state restores the same configuration, also given as a Prior
+    again = BoundMonitor(Prior.from_counts(counts, replacement=False), 0.5)
+    again.load_state_dict(json.loads(json.dumps(mon.state_dict())))
+    assert again.compute() == rep
     with pytest.raises(ValueError, match="counts"):
         BoundMonitor(3, 0.5, replacement=False)
     iid_before = iid.state_dict()

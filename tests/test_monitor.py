@@ -9,6 +9,7 @@ couponbound.training.batch or couponbound.training.monitor.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import threading
@@ -735,3 +736,149 @@ def test_replacement_false_theory_and_round_trip() -> None:
     with pytest.raises(ValueError, match="config"):
         iid.load_state_dict(mon.state_dict())
     assert iid.state_dict() == iid_before
+
+
+# ---------------------------------------------------------------------------
+# BoundReport.from_terms, against values computed by hand from the definitions
+# ---------------------------------------------------------------------------
+
+HAND = BoundTerms(contrastive=2.0, sup=1.5, sub=1.0, collision=0.6, d=-0.25, upsilon=0.8,
+                  tau=0.75, arora_sub=1.2, K=3, C=2)
+
+
+def test_from_terms_by_hand() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = BoundReport.from_terms(HAND)
+    # NS21: (0.8 * 1.5 + 0.2 * 1.0 + 0.6) / 2 - 0.25 = 0.75
+    assert r.ns21_bound == pytest.approx(0.75, rel=1e-15)
+    # solved for L_sup: (2 (2.0 + 0.25) - 0.2 * 1.0 - 0.6) / 0.8 = 3.7 / 0.8
+    assert r.ns21_sup_upper == pytest.approx(4.625, rel=1e-15)
+    # ARORA19: (1 - 0.75) * 1.2 + 0.6 - 0.25 = 0.65; solved: (2.0 - 0.6 + 0.25) / (0.25 * 0.8)
+    assert r.arora_bound == pytest.approx(0.65, rel=1e-15)
+    assert r.arora_sup_upper == pytest.approx(8.25, rel=1e-15)
+    assert r.holds is True and r.arora_holds is True
+    assert r.margin == pytest.approx(1.25, rel=1e-15)
+    assert r.sup_all == 1.5 and (r.K, r.C) == (3, 2)
+    # theory, C = 2 uniform, K = 3: upsilon_4 = 1 - 2 / 2^4, tau_3 = 1 - 1 / 2^3,
+    # Col ~ Binomial(3, 1/2): E ln(1 + Col) = (3/8) ln 2 + (3/8) ln 3 + (1/8) ln 4
+    assert r.theory_upsilon == pytest.approx(7 / 8, rel=1e-14)
+    assert r.theory_tau == pytest.approx(7 / 8, rel=1e-14)
+    assert r.theory_collision == pytest.approx(5 / 8 * math.log(2) + 3 / 8 * math.log(3), rel=1e-14)
+    assert r.terms == HAND
+    assert math.isnan(r.temperature) and (r.n_anchors, r.n_batches) == (0, 0)
+    assert all(math.isnan(v) for k, v in r.to_dict().items() if k.endswith("_se"))
+
+
+def test_from_terms_theory_of_a_prior_by_hand() -> None:
+    terms = dataclasses.replace(HAND, K=1, C=None)
+    r = BoundReport.from_terms(terms, prior=Prior.from_probs([0.75, 0.25]))
+    # K + 1 = 2 draws: upsilon_2 = 1 - 0.75^2 - 0.25^2; tau_1 = 0.75^2 + 0.25^2; Col in {0, 1}
+    assert r.C == 2
+    assert r.theory_upsilon == pytest.approx(0.375, rel=1e-14)
+    assert r.theory_tau == pytest.approx(0.625, rel=1e-14)
+    assert r.theory_collision == pytest.approx(0.625 * math.log(2), rel=1e-14)
+    # given theory values are kept, the others computed
+    r2 = BoundReport.from_terms(terms, prior=Prior.from_probs([0.75, 0.25]), theory_tau=0.5)
+    assert r2.theory_tau == 0.5 and r2.theory_upsilon == r.theory_upsilon
+
+
+def test_from_terms_unknowns_and_vacuous_cases() -> None:
+    # no K, no C: no theory; no tau: no ARORA19 bound at all
+    bare = BoundTerms(contrastive=2.0, sup=1.5, sub=1.0, collision=0.6, d=-0.25, upsilon=0.8)
+    r = BoundReport.from_terms(bare)
+    assert r.C is None and r.K is None
+    assert math.isnan(r.theory_upsilon) and math.isnan(r.theory_tau)
+    assert math.isnan(r.arora_bound) and math.isnan(r.arora_sup_upper) and r.arora_holds is False
+    assert r.ns21_bound == pytest.approx(0.75, rel=1e-15)
+    # tau measured, arora_sub not: the upper bound exists, the lower bound does not
+    r = BoundReport.from_terms(dataclasses.replace(bare, tau=0.75))
+    assert math.isnan(r.arora_bound) and r.arora_sup_upper == pytest.approx(8.25, rel=1e-15)
+    # tau = 1: the sub-class term has weight 0; the upper bound is vacuous, silently
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = BoundReport.from_terms(dataclasses.replace(bare, tau=1.0, upsilon=0.0))
+    assert r.arora_bound == pytest.approx(0.35, rel=1e-15)
+    assert r.arora_sup_upper == math.inf and r.ns21_sup_upper == math.inf
+    # ns21 = (0 + 1.0 + 0.6) / 2 - 0.25 = 0.55
+    assert r.ns21_bound == pytest.approx(0.55, rel=1e-15)
+    # a bound that fails
+    r = BoundReport.from_terms(dataclasses.replace(HAND, contrastive=0.7))
+    assert r.holds is False and r.arora_holds is True  # 0.75 > 0.7 >= 0.65
+    assert r.margin == pytest.approx(-0.05, abs=1e-15)
+
+
+def test_from_terms_standard_errors_and_bookkeeping() -> None:
+    r = BoundReport.from_terms(HAND, standard_errors={"contrastive": 0.01, "arora_bound": 0.2},
+                               temperature=0.5, n_anchors=64, n_batches=2, sup_all=1.4)
+    assert r.contrastive_se == 0.01 and r.arora_bound_se == 0.2 and math.isnan(r.sup_se)
+    assert (r.temperature, r.n_anchors, r.n_batches, r.sup_all) == (0.5, 64, 2, 1.4)
+
+
+def test_from_terms_rejects_bad_input() -> None:
+    with pytest.raises(TypeError, match="takes a BoundTerms, got dict"):
+        BoundReport.from_terms(HAND.to_dict())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="prior must be a Prior"):
+        BoundReport.from_terms(HAND, prior=2)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="prior has C = 3 classes, but terms.C = 2"):
+        BoundReport.from_terms(HAND, prior=Prior.uniform(3))
+    with pytest.raises(ValueError, match=r"unknown quantities \['curl_sub'\]"):
+        BoundReport.from_terms(HAND, standard_errors={"curl_sub": 0.1})
+    with pytest.raises(ValueError, match="n_batches"):
+        BoundReport.from_terms(HAND, n_batches=-1)
+
+
+def test_from_terms_is_what_compute_reports() -> None:
+    rng = np.random.default_rng(11)
+    mu = rng.normal(size=(3, 6))
+    mon = BoundMonitor(3, 0.5, mu, counts=[5, 3, 2])
+    for n in (8, 8, 8):
+        y = rng.integers(0, 3, size=n)
+        z = mu[y] + 0.3 * rng.normal(size=(n, 6))
+        mon.update(anchor=z, positive=z + 0.05 * rng.normal(size=(n, 6)), labels=y)
+    r = mon.compute()
+    se = {k[:-3]: v for k, v in r.to_dict().items() if k.endswith("_se")}
+    again = BoundReport.from_terms(r.terms, prior=mon.prior, sup_all=r.sup_all,
+                                   theory_upsilon=r.theory_upsilon, theory_tau=r.theory_tau,
+                                   theory_collision=r.theory_collision, temperature=0.5,
+                                   n_anchors=r.n_anchors, n_batches=r.n_batches,
+                                   standard_errors=se)
+    assert again == r
+    # with the batch size fixed, the theory from_terms computes is the monitor's
+    assert BoundReport.from_terms(r.terms, prior=mon.prior).theory_upsilon == r.theory_upsilon
+
+
+# ---------------------------------------------------------------------------
+# the names: arora (not curl), batch_counts (not class_counts)
+# ---------------------------------------------------------------------------
+
+
+def test_renamed_keywords_and_fields() -> None:
+    mon = BoundMonitor(2, 0.5)
+    with pytest.raises(TypeError, match="class_counts"):
+        mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1])  # type: ignore[call-arg]
+    bt = mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1])
+    assert math.isnan(bt.sum_arora) and not hasattr(bt, "sum_curl")
+    with pytest.raises(TypeError, match="curl_sub"):
+        BoundTerms(2.0, 1.0, 1.0, 0.5, -0.5, upsilon=0.7, curl_sub=1.0)  # type: ignore[call-arg]
+    r = mon.compute()
+    names = set(r.to_dict()) | set(mon.state_dict()["state"])
+    assert not [n for n in names if "curl" in n]
+    assert {"arora_sub", "arora_bound", "arora_sup_upper", "arora_holds", "arora_sub_se",
+            "arora_bound_se"} <= set(r.to_dict())
+    assert "ARORA19 bound on L_Info" in str(r) and "CURL" not in str(r)
+
+
+def test_monitor_takes_a_prior() -> None:
+    prior = Prior.from_counts([4, 6, 5], replacement=False)
+    a = BoundMonitor(prior, 0.5)
+    b = BoundMonitor(3, 0.5, counts=[4, 6, 5], replacement=False)
+    assert a.prior == b.prior == prior and a.num_classes == 3
+    for m in (a, b):
+        m.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1, 2, 1])
+    assert a.compute() == b.compute()
+    assert a.state_dict() == b.state_dict()
+    with pytest.raises(ValueError, match="contradicts"):
+        BoundMonitor(prior, 0.5, replacement=True)
+    with pytest.raises(TypeError, match="num_classes"):
+        BoundMonitor("3", 0.5)  # type: ignore[arg-type]

@@ -266,7 +266,7 @@ def decompose(terms: BoundTerms) -> NS21Decomposition:
     Raises
     ------
     TypeError
-        If *terms* is not a :class:`BoundTerms`.
+        If *terms* is not a :class:`BoundTerms` (e.g. a ``dict`` of its fields).
 
     Examples
     --------

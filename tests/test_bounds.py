@@ -1,8 +1,9 @@
 """Tests of couponbound.bounds: NS21, ARORA19, ASH22 and BAO22 (docs: math-bounds).
 
-The oracle for the theoretical curves is written here from the definitions (docs: math-coverage, math-collisions) with
-Python integers (exact inclusion-exclusion for upsilon, exact binomial weights
-for E ln(1+Col)), independently of couponbound.coverage / couponbound.collision.
+The oracle for the theoretical curves is written here from the definitions
+(docs: math-coverage, math-collisions) with Python integers (exact
+inclusion-exclusion for upsilon, exact binomial weights for E ln(1+Col)),
+independently of couponbound.coverage / couponbound.collision.
 """
 
 from __future__ import annotations
@@ -344,7 +345,8 @@ def test_sup_upper_bounds_non_uniform_bao_terms() -> None:
 
 
 def oracle_terms_counts(counts: list[int], K: int) -> tuple[float, float, float]:
-    """upsilon_{K+1}, 1 - tau_K and E ln(1 + Col) for a prior given by counts (math-coverage, math-collisions),
+    """upsilon_{K+1}, 1 - tau_K and E ln(1 + Col) for a prior given by counts
+    (math-coverage, math-collisions),
     in integers / Fractions; the collision term with fsum of exactly rounded terms."""
     N = sum(counts)
     n = K + 1

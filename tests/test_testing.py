@@ -16,11 +16,11 @@ from couponbound.bounds import BoundTerms, ns21_lower_bound
 from couponbound.coverage import coverage_prob
 from couponbound.testing import (
     bound_terms,
-    prior_counts,
-    prior_probs,
     negatives,
     num_classes,
+    prior_counts,
     prior_objects,
+    prior_probs,
     priors,
 )
 

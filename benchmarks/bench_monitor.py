@@ -7,7 +7,7 @@ classes, float32):
 - ``infonce``: the InfoNCE loss alone, written natively (normalise both views,
   ``z0 z1^T / t``, log-sum-exp per row minus the diagonal, mean);
 - ``update``: ``BoundMonitor.update(anchor, positive, labels, mean_features)``,
-  which computes that loss and every other term of MATH.md section 6;
+  which computes that loss and every other term of NS21's measurement protocol;
 - ``update_losses``: ``BoundMonitor.update_losses`` from per-anchor losses.
 
 and prints each as a ratio to ``infonce`` measured in the same run (medians of
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from couponbound.training.monitor import BoundMonitor
+from couponbound.training import BoundMonitor
 
 N, D, C, T = 1024, 128, 100, 0.5
 

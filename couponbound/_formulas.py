@@ -17,9 +17,19 @@ __all__ = [
     "arora_bound",
     "arora_sup_upper",
     "ns21_bound",
+    "ns21_parts",
     "ns21_sup_upper",
 ]
 
+
+def ns21_parts(upsilon: Any, sup: Any, sub: Any, collision: Any) -> tuple[Any, Any, Any]:
+    """The three halves NS21's bound adds to ``d``:
+    ``(upsilon*L_sup/2, (1 - upsilon)*L_sub/2, E ln(1+Col)/2)``.
+
+    >>> ns21_parts(0.5, 2.0, 1.0, 0.5)
+    (0.5, 0.25, 0.25)
+    """
+    return upsilon * sup / 2, (1 - upsilon) * sub / 2, collision / 2
 
 
 def ns21_bound(upsilon: Any, sup: Any, sub: Any, collision: Any, d: Any) -> Any:
@@ -32,7 +42,8 @@ def ns21_bound(upsilon: Any, sup: Any, sub: Any, collision: Any, d: Any) -> Any:
     >>> ns21_bound(0.69, 1.26 / 0.69, 0.52 / 0.31, 1.32, -1.16)
     0.39...
     """
-    return (upsilon * sup + (1 - upsilon) * sub + collision) / 2 + d
+    sup_term, sub_term, collision_term = ns21_parts(upsilon, sup, sub, collision)
+    return sup_term + sub_term + collision_term + d
 
 
 def ns21_sup_upper(contrastive: Any, upsilon: Any, sub: Any, collision: Any, d: Any) -> Any:

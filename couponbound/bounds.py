@@ -1,4 +1,4 @@
-"""Bounds of NS21 and its peers (ARORA19, ASH22, BAO22); see MATH.md section 5.
+"""Bounds of NS21 and its peers (ARORA19, ASH22, BAO22); see :ref:`math-bounds`.
 
 Two kinds of bound live here.
 
@@ -17,22 +17,16 @@ bound as ``K`` varies, in exact or asymptotic form.
 Every ``K`` is the number of *negatives*; the anchor is counted on top, so a
 draw has ``K + 1`` samples and the coverage probability is ``upsilon_{K+1}``.
 
-References
-----------
-NS21  K. Nozawa, I. Sato. Understanding Negative Samples in Instance
-      Discriminative Self-supervised Representation Learning. NeurIPS 2021.
-ARORA19  S. Arora et al. A Theoretical Analysis of Contrastive Unsupervised
-      Representation Learning. ICML 2019.
-ASH22  J. Ash et al. Investigating the Role of Negatives in Contrastive
-      Representation Learning. AISTATS 2022.
-BAO22  H. Bao, Y. Nagano, K. Nozawa. On the Surrogate Gap between Contrastive
-      and Supervised Losses. ICML 2022.
+Every formula is written once, as plain arithmetic, in
+``couponbound._formulas`` (shared with the training monitor and the sympy
+closed forms); this module adds the checks, the vacuous cases and the
+theoretical terms.  The papers (NS21, ARORA19, ASH22, BAO22) are listed in
+:ref:`math-references`.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
@@ -40,8 +34,19 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from couponbound._prior import Prior, as_prior
+from couponbound._combinatorics import harmonic
+from couponbound._formulas import (
+    arora_bound,
+    arora_sup_upper,
+    ns21_bound,
+    ns21_parts,
+    ns21_sup_upper,
+)
+from couponbound._prior import Prior, as_prior, require_replacement
 from couponbound._validate import check_int_array, short_repr
+from couponbound.asymptotic import gumbel_coverage, poisson_coverage, tail_coverage
+from couponbound.collision import collision_prob, expected_log_collision
+from couponbound.coverage import coverage_prob
 
 __all__ = [
     "BoundTerms",
@@ -56,7 +61,7 @@ __all__ = [
     "ns21_sup_upper_bound",
     "sup_upper_bounds",
 ]
-_LOSS_FIELDS = ("contrastive", "sup", "sub", "collision", "curl_sub")
+_LOSS_FIELDS = ("contrastive", "sup", "sub", "collision", "arora_sub")
 _PROB_FIELDS = ("upsilon", "tau")
 
 
@@ -83,7 +88,7 @@ class BoundTerms:
         ``upsilon_{K+1}`` in [0, 1], coverage probability (anchor included).
     tau : float, default nan
         ARORA19's collision probability ``tau_K`` in [0, 1]; ``nan`` if unknown.
-    curl_sub : float, default nan
+    arora_sub : float, default nan
         ``L^mu_sub`` over draws in which no negative shares the anchor's class
         (ARORA19); ``nan`` if unknown.
     K : int or None
@@ -95,7 +100,7 @@ class BoundTerms:
     ------
     ValueError
         Naming the field, when a loss is negative or non-finite, ``d > 0``, or a
-        probability is outside [0, 1].  ``tau`` and ``curl_sub`` may be ``nan``
+        probability is outside [0, 1].  ``tau`` and ``arora_sub`` may be ``nan``
         (meaning "not measured"); nothing else may.
     """
 
@@ -106,10 +111,10 @@ class BoundTerms:
     d: float
     upsilon: float
     tau: float = math.nan
-    curl_sub: float = math.nan
+    arora_sub: float = math.nan
     K: int | None = None
     C: int | None = None
-    _optional: tuple[str, ...] = field(default=("tau", "curl_sub"), init=False, repr=False,
+    _optional: tuple[str, ...] = field(default=("tau", "arora_sub"), init=False, repr=False,
                                        compare=False)
 
     def __post_init__(self) -> None:
@@ -147,6 +152,25 @@ class BoundTerms:
             lo = 0 if name == "K" else 1
             if value < lo:
                 raise ValueError(f"BoundTerms.{name} must be >= {lo}, got {value!r}")
+
+    @property
+    def arora_measured(self) -> bool:
+        """Whether ARORA19's lower bound can be evaluated on these terms.
+
+        ``tau`` must be measured, and ``arora_sub`` too unless ``tau == 1``
+        (then its weight ``1 - tau`` is 0).  ARORA19's supervised upper bound
+        needs ``tau`` only.
+
+        Examples
+        --------
+        >>> from dataclasses import replace
+        >>> t = BoundTerms(2.0, 1.0, 1.0, 0.5, -0.5, upsilon=0.7)
+        >>> t.arora_measured, replace(t, tau=1.0).arora_measured
+        (False, True)
+        """
+        if math.isnan(self.tau):
+            return False
+        return self.tau == 1.0 or not math.isnan(self.arora_sub)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a flat ``dict`` of plain Python numbers."""
@@ -226,7 +250,7 @@ def decompose(terms: BoundTerms) -> NS21Decomposition:
     """Split NS21's lower bound on ``L_Info`` into its additive terms.
 
     ``L_Info >= upsilon*L_sup/2 + (1-upsilon)*L_sub/2 + E ln(1+Col)/2 + d``
-    (NS21, main theorem, Section 4; MATH.md section 5).  NS21's Table 2 prints
+    (NS21, main theorem, Section 4; :ref:`math-ns21-bound`).  NS21's Table 2 prints
     the first two terms in its ``L^mu_sup`` and ``L^mu_sub`` rows.
 
     Parameters
@@ -242,7 +266,7 @@ def decompose(terms: BoundTerms) -> NS21Decomposition:
     Raises
     ------
     TypeError
-        If *terms* is not a :class:`BoundTerms`.
+        If *terms* is not a :class:`BoundTerms` (e.g. a ``dict`` of its fields).
 
     Examples
     --------
@@ -258,12 +282,9 @@ def decompose(terms: BoundTerms) -> NS21Decomposition:
     ['collision_term', 'd', 'sub_term', 'sup_term']
     """
     t = _check_terms(terms, "decompose")
-    return NS21Decomposition(
-        sup_term=0.5 * t.upsilon * t.sup,
-        sub_term=0.5 * (1.0 - t.upsilon) * t.sub,
-        collision_term=0.5 * t.collision,
-        d=t.d,
-    )
+    sup_term, sub_term, collision_term = ns21_parts(t.upsilon, t.sup, t.sub, t.collision)
+    return NS21Decomposition(sup_term=sup_term, sub_term=sub_term,
+                             collision_term=collision_term, d=t.d)
 
 
 def ns21_lower_bound(terms: BoundTerms) -> float:
@@ -276,15 +297,15 @@ def ns21_lower_bound(terms: BoundTerms) -> float:
         + \\mathbb{E}\\ln(1+\\mathrm{Col})\\big] + d(f)
 
     (NS21, main theorem, Section 4 -- the "proposed bound" of its Table 2;
-    MATH.md section 5).  ``upsilon_{K+1}`` counts the anchor: it is the
+    :ref:`math-ns21-bound`).  ``upsilon_{K+1}`` counts the anchor: it is the
     probability that the anchor and its ``K`` negatives cover all ``C``
-    classes.  With measured terms this is MATH.md section 6's estimate
-    ``(S_sup + S_sub + coll) / 2 + d``.
+    classes.  With measured terms this is the estimate
+    ``(S_sup + S_sub + coll) / 2 + d`` of :ref:`math-measurement`.
 
     Parameters
     ----------
     terms : BoundTerms
-        The measured quantities (``tau`` and ``curl_sub`` are not used).
+        The measured quantities (``tau`` and ``arora_sub`` are not used).
 
     Returns
     -------
@@ -312,7 +333,8 @@ def ns21_lower_bound(terms: BoundTerms) -> float:
     >>> round(ns21_lower_bound(t), 2)
     0.39
     """
-    return decompose(_check_terms(terms, "ns21_lower_bound")).total
+    t = _check_terms(terms, "ns21_lower_bound")
+    return float(ns21_bound(t.upsilon, t.sup, t.sub, t.collision, t.d))
 
 
 def ns21_sup_upper_bound(terms: BoundTerms) -> float:
@@ -325,13 +347,13 @@ def ns21_sup_upper_bound(terms: BoundTerms) -> float:
         {\\upsilon_{K+1}}
 
     (NS21, Eq. (10) -- the "proposed" supervised-loss bound of its Figure 1;
-    MATH.md section 5).  The measured ``sup`` field is not used: this is what
+    :ref:`math-ns21-bound`).  The measured ``sup`` field is not used: this is what
     the other terms promise about it.
 
     Parameters
     ----------
     terms : BoundTerms
-        The measured quantities (``sup``, ``tau`` and ``curl_sub`` are not used).
+        The measured quantities (``sup``, ``tau`` and ``arora_sub`` are not used).
 
     Returns
     -------
@@ -370,12 +392,11 @@ def ns21_sup_upper_bound(terms: BoundTerms) -> float:
             stacklevel=2,
         )
         return math.inf
-    numerator = 2.0 * (t.contrastive - t.d) - (1.0 - t.upsilon) * t.sub - t.collision
-    return numerator / t.upsilon
+    return float(ns21_sup_upper(t.contrastive, t.upsilon, t.sub, t.collision, t.d))
 
 
 def arora_lower_bound(terms: BoundTerms) -> float:
-    """ARORA19's (CURL) lower bound on ``L_Info``, with NS21's ``d(f)``.
+    """ARORA19's lower bound on ``L_Info``, with NS21's ``d(f)``.
 
     .. math::
 
@@ -384,16 +405,17 @@ def arora_lower_bound(terms: BoundTerms) -> float:
 
     (ARORA19, Section 6.1 on multiple negatives, the decomposition behind its
     bound for the logistic loss, as restated for InfoNCE in NS21, Section 3;
-    MATH.md section 5).  Because ``ln(1 + 0) = 0``,
+    :ref:`math-arora-bound`).  Because ``ln(1 + 0) = 0``,
     ``tau_K * E[ln(1+Col) | Col >= 1] = E ln(1+Col)``, the ``collision``
-    field, so the bound is ``(1 - tau) * curl_sub + collision + d``:
-    MATH.md section 6's ``S_curl + coll + d`` (NS21's code computes it so).
+    field, so the bound is ``(1 - tau) * arora_sub + collision + d``, the
+    estimate ``S_arora + coll + d`` of :ref:`math-measurement` (NS21's code
+    computes it so).
 
     Parameters
     ----------
     terms : BoundTerms
-        The measured quantities; ``tau`` and ``curl_sub`` must be measured
-        (``curl_sub`` may stay ``nan`` when ``tau == 1``: its weight is 0).
+        The measured quantities; ``tau`` and ``arora_sub`` must be measured
+        (``arora_sub`` may stay ``nan`` when ``tau == 1``: its weight is 0).
 
     Returns
     -------
@@ -403,25 +425,24 @@ def arora_lower_bound(terms: BoundTerms) -> float:
     Raises
     ------
     ValueError
-        If ``terms.tau`` (or, when ``tau < 1``, ``terms.curl_sub``) is ``nan``.
+        If ``terms.tau`` (or, when ``tau < 1``, ``terms.arora_sub``) is ``nan``.
     TypeError
         If *terms* is not a :class:`BoundTerms`.
 
     Examples
     --------
     >>> t = BoundTerms(contrastive=2.02, sup=1.83, sub=1.68, collision=1.32,
-    ...                d=-1.16, upsilon=0.69, tau=0.96, curl_sub=1.75)
+    ...                d=-1.16, upsilon=0.69, tau=0.96, arora_sub=1.75)
     >>> round(arora_lower_bound(t), 2)
     0.23
     """
     t = _check_terms(terms, "arora_lower_bound")
     _require_measured(t, "tau", "arora_lower_bound")
-    if t.tau == 1.0:
-        curl = 0.0
-    else:
-        _require_measured(t, "curl_sub", "arora_lower_bound")
-        curl = (1.0 - t.tau) * t.curl_sub
-    return curl + t.collision + t.d
+    if not t.arora_measured:
+        _require_measured(t, "arora_sub", "arora_lower_bound")
+    # tau == 1: the sub-class term has weight 0, whether or not arora_sub was measured.
+    sub = 0.0 if t.tau == 1.0 else t.arora_sub
+    return float(arora_bound(t.tau, sub, t.collision, t.d))
 
 
 def arora_sup_upper_bound(terms: BoundTerms) -> float:
@@ -436,14 +457,14 @@ def arora_sup_upper_bound(terms: BoundTerms) -> float:
     free of collisions by ``(L - tau E[ln(1+Col) | Col >= 1] - d) / (1 - tau)``
     (NS21, Eq. (8)); a draw must also cover every class for that loss to be
     ``L^mu_sup``, which costs the factor ``upsilon_{K+1}``, as in BAO22's
-    comparison of the bounds (its Figure comparing upper bounds; MATH.md's
-    table, here with ``d``).  The coefficient ``1 / ((1 - tau_K) upsilon)``
+    comparison of the bounds (its Figure comparing upper bounds; the table of
+    :ref:`math-comparison`, here with ``d``).  The coefficient ``1 / ((1 - tau_K) upsilon)``
     grows exponentially in ``K``: the contradiction NS21 resolves.
 
     Parameters
     ----------
     terms : BoundTerms
-        The measured quantities; ``tau`` must be measured (``curl_sub`` and
+        The measured quantities; ``tau`` must be measured (``arora_sub`` and
         ``sup`` are not used).
 
     Returns
@@ -462,7 +483,7 @@ def arora_sup_upper_bound(terms: BoundTerms) -> float:
     Notes
     -----
     NS21's released code divides by ``1 - tau`` only, after also subtracting
-    the part of the CURL sub-class loss measured on draws that miss a class;
+    the part of ARORA19's sub-class loss measured on draws that miss a class;
     a :class:`BoundTerms` does not carry that split, so the coverage factor
     ``upsilon`` is used instead, as BAO22 do.
 
@@ -487,7 +508,7 @@ def arora_sup_upper_bound(terms: BoundTerms) -> float:
             stacklevel=2,
         )
         return math.inf
-    return (t.contrastive - t.collision - t.d) / denominator
+    return float(arora_sup_upper(t.contrastive, t.tau, t.upsilon, t.collision, t.d))
 
 
 # ---------------------------------------------------------------------------
@@ -521,15 +542,6 @@ def _loss_array(value: Any, name: str) -> NDArray[np.float64]:
     return arr
 
 
-def _positive_real(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive real number, got {short_repr(value)}")
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {short_repr(value)}")
-    return v
-
-
 def _broadcast(name_shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
     try:
         return np.broadcast_shapes(*name_shapes.values())
@@ -538,15 +550,15 @@ def _broadcast(name_shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
         raise ValueError(f"shapes do not broadcast together: {desc}") from exc
 
 
-def _out(arr: NDArray[np.float64]) -> FloatOrArray:
+def _out(values: ArrayLike, shape: tuple[int, ...]) -> FloatOrArray:
+    """*values* broadcast to *shape*: a ``float`` for ``shape == ()``, else a new float64 array."""
+    arr = np.array(np.broadcast_to(values, shape), dtype=np.float64)
     return float(arr) if arr.ndim == 0 else arr
 
 
-def _vacuous_div(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``num / den`` where ``den > 0``; ``+inf`` (a vacuous bound) where ``den == 0``."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        q = np.true_divide(num, den)
-    return np.where(den == 0, np.inf, q)
+def _vacuous(value: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
+    """*value* (a quotient by *den*) where ``den > 0``; ``+inf`` (a vacuous bound) where ``den == 0``."""
+    return np.where(den == 0, np.inf, value)
 
 
 def _log_cosh(x: float) -> float:
@@ -555,30 +567,16 @@ def _log_cosh(x: float) -> float:
     return x + math.log1p(math.exp(-2.0 * x)) - math.log(2.0)
 
 
-def _harmonic(n: int) -> float:
-    """The harmonic number ``H_n`` (``H_0 = 0``)."""
-    if n <= 100_000:
-        return math.fsum(1.0 / j for j in range(1, n + 1))
-    from scipy.special import digamma
-
-    return float(digamma(n + 1.0)) + float(np.euler_gamma)
-
-
-def _prior_kwargs(C: Any, probs: Any, counts: Any) -> dict[str, Any]:
-    return {"C": C, "probs": probs, "counts": counts}
-
-
 def _theory_terms(
-    K: NDArray[np.int64], C: Any, probs: Any, counts: Any
+    K: NDArray[np.int64], prior: Prior
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """``upsilon_{K+1}``, ``tau_K`` and ``E ln(1+Col)`` from coupon.py / collision.py."""
-    from couponbound.collision import collision_prob, expected_log_collision
-    from couponbound.coverage import coverage_prob
-
-    kw = _prior_kwargs(C, probs, counts)
-    ups = np.asarray(coverage_prob(K, **kw), dtype=np.float64)
-    tau = np.asarray(collision_prob(K, **kw), dtype=np.float64)
-    coll = np.asarray(expected_log_collision(K, method="exact", **kw), dtype=np.float64)
+    """``upsilon_{K+1}``, ``tau_K`` and ``E ln(1+Col)`` (exact floats) for the prior."""
+    # replacement= repeats the prior's own scheme: collision.py on main still reads
+    # it from the keyword (drop it once collision takes the Prior's).
+    rep = prior.replacement
+    ups = np.asarray(coverage_prob(K, prior), dtype=np.float64)
+    tau = np.asarray(collision_prob(K, prior, replacement=rep), dtype=np.float64)
+    coll = np.asarray(expected_log_collision(K, prior, replacement=rep), dtype=np.float64)
     return ups, tau, coll
 
 
@@ -623,7 +621,7 @@ class SupUpperBounds:
         ``upsilon_{K+1}`` (anchor included), ``tau_K`` and ``E ln(1+Col)``.
     arora : float or ndarray
         ARORA19: ``(L - coll) / ((1 - tau) upsilon)``.
-    nozawa_sato : float or ndarray
+    ns21 : float or ndarray
         NS21: ``(2L - coll) / upsilon``.
     ash : float or ndarray
         ASH22: ``2 max(1, 2(C-1)H_{C-1}/K) (L - coll) / (1 - tau)``.
@@ -639,7 +637,7 @@ class SupUpperBounds:
     tau: FloatOrArray
     collision: FloatOrArray
     arora: FloatOrArray
-    nozawa_sato: FloatOrArray
+    ns21: FloatOrArray
     ash: FloatOrArray
     bao: FloatOrArray
     bao_lower: FloatOrArray
@@ -660,7 +658,7 @@ class SupUpperBounds:
 def sup_upper_bounds(
     contrastive: ArrayLike,
     K: ArrayLike,
-    C: int | None = None,
+    C: int | Prior | None = None,
     *,
     probs: ArrayLike | None = None,
     counts: ArrayLike | None = None,
@@ -670,7 +668,8 @@ def sup_upper_bounds(
 
     With ``L`` the contrastive loss, ``coll = E ln(1+Col)``, ``tau = tau_K``
     and ``upsilon = upsilon_{K+1}`` (anchor included) computed exactly for the
-    class prior (MATH.md sections 2-3), and ``B`` the feature norm:
+    class prior (:ref:`math-coverage`, :ref:`math-collisions`), and ``B`` the
+    feature norm:
 
     ============  =========================================================
     ARORA19       ``(L - coll) / ((1 - tau) upsilon)``
@@ -680,7 +679,7 @@ def sup_upper_bounds(
     BAO22 lower   ``L + Gamma``, ``Gamma = H(rho) + ln K - 2 ln(1+K) - 2 ln cosh(B^2)``
     ============  =========================================================
 
-    This is MATH.md section 5's table, the comparison of BAO22 (its figure
+    This is the table of :ref:`math-comparison`, the comparison of BAO22 (its figure
     of upper bounds against ``K``): ARORA19's is its Section 6.1 bound / NS21
     Eq. (8) with the coverage factor (see :func:`arora_sup_upper_bound`),
     NS21's is its Eq. (10) with ``sub = 0`` and ``d = 0``, ASH22's is its
@@ -698,8 +697,11 @@ def sup_upper_bounds(
         The contrastive loss ``L >= 0``; broadcast against ``K``.
     K : int or array_like of int
         Number of negatives, ``>= 0`` (the anchor is added on top).
-    C : int, optional
-        Number of classes (uniform prior), unless *probs* or *counts* is given.
+    C : int or Prior, optional
+        Number of classes (uniform prior) or a :class:`~couponbound.Prior`,
+        unless *probs* or *counts* is given.  The bounds compared here are
+        stated for independent draws; a ``Prior`` with ``replacement=False``
+        is refused.
     probs, counts : array_like, optional
         A non-uniform class prior (probabilities, or class counts).  ASH22
         state their bound for uniform classes; its constant is applied as is.
@@ -717,14 +719,15 @@ def sup_upper_bounds(
     ------
     ValueError
         Naming the argument: negative or non-finite ``contrastive``, ``K < 0``,
-        a bad prior, ``feature_norm <= 0``, shapes that do not broadcast.
+        a bad prior (or one without replacement), ``feature_norm <= 0``,
+        shapes that do not broadcast.
     TypeError
         For arguments of the wrong type.
 
     Examples
     --------
     >>> b = sup_upper_bounds(3.0, 31, 10)
-    >>> round(b.upsilon, 4), round(b.nozawa_sato, 3)
+    >>> round(b.upsilon, 4), round(b.ns21, 3)
     (0.691, 6.778)
     >>> b.bao_lower <= b.bao
     True
@@ -733,26 +736,30 @@ def sup_upper_bounds(
     """
     Karr, _ = check_int_array(K, "K", minimum=0)
     prior = as_prior(C, probs=probs, counts=counts)
+    require_replacement(prior, "sup_upper_bounds")
     L = _loss_array(contrastive, "contrastive")
-    B = _positive_real(feature_norm, "feature_norm")
+    B_arr = _real_array(feature_norm, "feature_norm")
+    if B_arr.ndim != 0 or not float(B_arr) > 0:
+        raise ValueError(f"feature_norm must be a finite number > 0, got {short_repr(feature_norm)}")
+    B = float(B_arr)
     shape = _broadcast({"contrastive": L.shape, "K": Karr.shape})
 
-    ups, tau, coll = _theory_terms(Karr, C, probs, counts)
-    ups, tau, coll = (np.broadcast_to(a, Karr.shape) for a in (ups, tau, coll))
+    ups, tau, coll = _theory_terms(Karr, prior)
     Kf = Karr.astype(np.float64)
     Lb = np.broadcast_to(L, shape)
-
     miss = _no_collision_prob(Karr, prior)  # 1 - tau, without cancellation
-    arora = _vacuous_div(Lb - coll, miss * ups)
-    nozawa = _vacuous_div(2.0 * Lb - coll, np.broadcast_to(ups, shape))
 
     c = prior.C
     # 2 (C-1) H_{C-1}: twice the expected number of draws to collect C-1 coupons.
-    coupon = 2.0 * (c - 1) * _harmonic(c - 1)
+    coupon = 2.0 * (c - 1) * harmonic(c - 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # ARORA19's coefficient 1 / ((1 - tau) upsilon), with 1 - tau passed inside
+        # upsilon (tau = 0) so that it keeps its digits when tau rounds to 1.
+        arora = _vacuous(arora_sup_upper(Lb, 0.0, miss * ups, coll, 0.0), miss * ups)
+        ns21 = _vacuous(ns21_sup_upper(Lb, ups, 0.0, coll, 0.0), ups)
         ratio = np.where(Kf > 0, coupon / np.where(Kf > 0, Kf, 1.0), np.inf if coupon > 0 else 0.0)
         factor = 2.0 * np.maximum(1.0, ratio)
-        ash = np.where(np.isinf(factor), np.inf, _vacuous_div(factor * (Lb - coll), miss))
+        ash = np.where(np.isinf(factor), np.inf, _vacuous(factor * (Lb - coll) / miss, miss))
 
     p = prior.probs
     log_rho_max_c2 = math.log(c) if prior.is_uniform else math.log(float(p.max())) + 2.0 * math.log(c)
@@ -762,43 +769,24 @@ def sup_upper_bounds(
         logK = np.log(Kf)
     delta_u = log_rho_max_c2 + 2.0 * lc - logK  # +inf at K = 0
     gamma = entropy + logK - 2.0 * np.log1p(Kf) - 2.0 * lc  # -inf at K = 0
-    bao = Lb + delta_u
-    bao_lower = Lb + gamma
 
-    scalar = len(shape) == 0
-    k_out: int | NDArray[np.int64] = int(Karr) if Karr.ndim == 0 and scalar else np.broadcast_to(
-        Karr, shape
-    ).copy()
-
-    def fin(a: NDArray[np.float64]) -> FloatOrArray:
-        return _out(np.array(np.broadcast_to(a, shape), dtype=np.float64))
-
+    k_out: int | NDArray[np.int64] = (
+        int(Karr) if shape == () else np.broadcast_to(Karr, shape).copy()
+    )
     return SupUpperBounds(
-        K=k_out,
-        contrastive=fin(Lb),
-        upsilon=fin(ups),
-        tau=fin(tau),
-        collision=fin(coll),
-        arora=fin(arora),
-        nozawa_sato=fin(nozawa),
-        ash=fin(ash),
-        bao=fin(bao),
-        bao_lower=fin(bao_lower),
+        K=k_out, contrastive=_out(Lb, shape), upsilon=_out(ups, shape), tau=_out(tau, shape),
+        collision=_out(coll, shape), arora=_out(arora, shape), ns21=_out(ns21, shape),
+        ash=_out(ash, shape), bao=_out(Lb + delta_u, shape), bao_lower=_out(Lb + gamma, shape),
     )
 
 
-def _asymptotic_upsilon(
-    K: NDArray[np.int64], prior: Prior, regime: str, C: Any, probs: Any, counts: Any
-) -> NDArray[np.float64]:
+def _asymptotic_upsilon(K: NDArray[np.int64], prior: Prior, regime: str) -> NDArray[np.float64]:
     """Large-K (tail) or large-C (Gumbel / Poisson) form of ``upsilon_{K+1}``."""
-    from couponbound.asymptotic import gumbel_coverage, poisson_coverage, tail_coverage
-
-    kw = _prior_kwargs(C, probs, counts)
     if regime == "large_K":
-        return np.asarray(tail_coverage(K, **kw), dtype=np.float64)
+        return np.asarray(tail_coverage(K, prior), dtype=np.float64)
     if prior.is_uniform:
         return np.asarray(gumbel_coverage(K, prior.C), dtype=np.float64)
-    return np.asarray(poisson_coverage(K, **kw), dtype=np.float64)
+    return np.asarray(poisson_coverage(K, prior), dtype=np.float64)
 
 
 def _asymptotic_collision(K: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
@@ -818,10 +806,11 @@ def ns21_bound_curve(
     sub: ArrayLike,
     d: ArrayLike,
     K: ArrayLike,
-    C: int | None = None,
+    C: int | Prior | None = None,
     *,
     probs: ArrayLike | None = None,
     counts: ArrayLike | None = None,
+    replacement: bool | None = None,
     form: Literal["exact", "asymptotic"] = "exact",
     regime: Literal["large_K", "large_C"] = "large_K",
 ) -> FloatOrArray:
@@ -832,7 +821,7 @@ def ns21_bound_curve(
         B(K) = \\tfrac12\\big[\\upsilon_{K+1} L^\\mu_\\mathrm{sup}
         + (1-\\upsilon_{K+1}) L^\\mu_\\mathrm{sub} + \\mathbb{E}\\ln(1+\\mathrm{Col})\\big] + d
 
-    (NS21, main theorem, Section 4; MATH.md section 5) with the losses and
+    (NS21, main theorem, Section 4; :ref:`math-ns21-bound`) with the losses and
     ``d`` held fixed and ``upsilon_{K+1}`` (anchor included) and
     ``E ln(1+Col)`` taken from theory for the class prior.
 
@@ -848,7 +837,7 @@ def ns21_bound_curve(
       for ``X ~ Binomial(K, p)`` it exceeds it by at most ``(C-1)/(K+1)``
       (asymptotically ``(C-1)/(2K)`` for the uniform prior).
     * ``regime="large_K"``: ``upsilon_{K+1} -> max(0, 1 - S1)``,
-      ``S1 = sum_c (1 - rho_c)^{K+1}`` (the tail of MATH.md section 2,
+      ``S1 = sum_c (1 - rho_c)^{K+1}`` (the tail of :ref:`math-asymptotic`,
       :func:`couponbound.asymptotic.tail_coverage`); by
       Bonferroni the error is at most ``S2 = sum_{c<c'} (1 - rho_c - rho_c')^{K+1}``,
       which decays like ``(1 - 2 rho_min)^{K+1}``.
@@ -876,10 +865,14 @@ def ns21_bound_curve(
         NS21's ``d(f) <= 0``.
     K : int or array_like of int
         Number of negatives, ``>= 0`` (the anchor is added on top).
-    C : int, optional
-        Number of classes (uniform prior), unless *probs* or *counts* is given.
+    C : int or Prior, optional
+        Number of classes (uniform prior) or a :class:`~couponbound.Prior`,
+        unless *probs* or *counts* is given.
     probs, counts : array_like, optional
         A non-uniform class prior.
+    replacement : bool, optional
+        ``False``: batches drawn without replacement from a data set whose
+        class sizes are *counts* (``form="exact"`` only).
     form : {"exact", "asymptotic"}
         Exact terms, or the closed forms above.
     regime : {"large_K", "large_C"}
@@ -895,7 +888,8 @@ def ns21_bound_curve(
     ------
     ValueError
         Naming the argument: a negative or non-finite loss, ``d > 0``,
-        ``K < 0``, a bad prior, an unknown ``form`` or ``regime``.
+        ``K < 0``, a bad prior, an unknown ``form`` or ``regime``, a prior
+        without replacement with ``form="asymptotic"``.
     TypeError
         For arguments of the wrong type.
 
@@ -916,7 +910,7 @@ def ns21_bound_curve(
     if regime not in ("large_K", "large_C"):
         raise ValueError(f"regime must be 'large_K' or 'large_C', got {short_repr(regime)}")
     Karr, _ = check_int_array(K, "K", minimum=0)
-    prior = as_prior(C, probs=probs, counts=counts)
+    prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
     sup_a = _loss_array(sup, "sup")
     sub_a = _loss_array(sub, "sub")
     d_a = _real_array(d, "d")
@@ -926,14 +920,9 @@ def ns21_bound_curve(
     shape = _broadcast({"sup": sup_a.shape, "sub": sub_a.shape, "d": d_a.shape, "K": Karr.shape})
 
     if form == "exact":
-        from couponbound.collision import expected_log_collision
-        from couponbound.coverage import coverage_prob
-
-        kw = _prior_kwargs(C, probs, counts)
-        ups = np.asarray(coverage_prob(Karr, **kw), dtype=np.float64)
-        coll = np.asarray(expected_log_collision(Karr, method="exact", **kw), dtype=np.float64)
+        ups, _, coll = _theory_terms(Karr, prior)
     else:
-        ups = _asymptotic_upsilon(Karr, prior, regime, C, probs, counts)
+        require_replacement(prior, "ns21_bound_curve(form='asymptotic')")
+        ups = _asymptotic_upsilon(Karr, prior, regime)
         coll = _asymptotic_collision(Karr, prior)
-    bound = 0.5 * (ups * sup_a + (1.0 - ups) * sub_a + coll) + d_a
-    return _out(np.array(np.broadcast_to(bound, shape), dtype=np.float64))
+    return _out(ns21_bound(ups, sup_a, sub_a, coll, d_a), shape)

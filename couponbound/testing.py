@@ -2,9 +2,11 @@
 
 Like :mod:`hypothesis.extra.numpy`, this module ships strategies with the
 library: numbers of classes and negatives, class priors (probabilities or
-integer counts, or any of the three ways to give a prior) and valid
+integer counts, any of the three ways to give a prior as keyword arguments, or
+:class:`~couponbound.Prior` objects) and valid
 :class:`~couponbound.bounds.BoundTerms`.  It imports :mod:`hypothesis`, which
-``import couponbound`` never does; import it from your tests.
+``import couponbound`` never does; import it from your tests (``pip install
+"couponbound[test]"`` installs it).
 
 Examples
 --------
@@ -28,6 +30,15 @@ Any way of giving a prior, fed to a function as keyword arguments:
 ... def test_tau_is_a_probability(prior, K):
 ...     assert 0.0 <= collision_prob(K, **prior) <= 1.0
 >>> test_tau_is_a_probability()
+
+Or as :class:`~couponbound.Prior` objects, passed where ``C`` goes:
+
+>>> from couponbound.testing import prior_objects
+>>> @settings(max_examples=30, database=None)
+... @given(prior_objects(max_classes=8), negatives(max_value=50))
+... def test_tau_of_a_prior(prior, K):
+...     assert 0.0 <= collision_prob(K, prior) <= 1.0
+>>> test_tau_of_a_prior()
 """
 
 from __future__ import annotations
@@ -37,19 +48,28 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from hypothesis import assume
-from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from couponbound._validate import check_positive_int
+try:
+    from hypothesis import assume
+    from hypothesis import strategies as st
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess
+    raise ImportError(
+        "couponbound.testing needs hypothesis, which couponbound itself does not install: "
+        'pip install "couponbound[test]"'
+    ) from exc
+
+from couponbound._prior import Prior
+from couponbound._validate import check_flag, check_positive_int
 from couponbound.bounds import BoundTerms, ns21_lower_bound
 
 __all__ = [
     "bound_terms",
-    "class_counts",
-    "class_probs",
     "negatives",
     "num_classes",
+    "prior_counts",
+    "prior_objects",
+    "prior_probs",
     "priors",
 ]
 
@@ -90,7 +110,7 @@ def _classes(C: int | None, min_classes: int, max_classes: int) -> st.SearchStra
     return num_classes(min_classes, max_classes)
 
 
-def class_probs(
+def prior_probs(
     C: int | None = None,
     *,
     min_classes: int = 1,
@@ -112,7 +132,7 @@ def class_probs(
     Examples
     --------
     >>> from hypothesis import find
-    >>> p = find(class_probs(4), lambda p: True)
+    >>> p = find(prior_probs(4), lambda p: True)
     >>> p.shape, bool(abs(p.sum() - 1) < 1e-12), bool((p > 0).all())
     ((4,), True, True)
     """
@@ -128,19 +148,20 @@ def class_probs(
     return _classes(C, min_classes, max_classes).flatmap(build)
 
 
-def class_counts(
+def prior_counts(
     C: int | None = None,
     *,
     min_classes: int = 1,
     max_classes: int = 20,
     max_count: int = 1000,
 ) -> st.SearchStrategy[list[int]]:
-    """Class counts: lists of ``C`` positive integers up to *max_count*.
+    """Class sizes of a data set (a prior's ``counts``): lists of ``C`` positive
+    integers up to *max_count*.
 
     Examples
     --------
     >>> from hypothesis import find
-    >>> find(class_counts(3, max_count=9), lambda n: True)
+    >>> find(prior_counts(3, max_count=9), lambda n: True)
     [1, 1, 1]
     """
     hi = check_positive_int(max_count, "max_count", minimum=1)
@@ -182,12 +203,62 @@ def priors(
     if "uniform" in kinds:
         options.append(num_classes(min_classes, max_classes).map(lambda c: {"C": c}))
     if "probs" in kinds:
-        options.append(class_probs(min_classes=min_classes, max_classes=max_classes)
+        options.append(prior_probs(min_classes=min_classes, max_classes=max_classes)
                        .map(lambda p: {"probs": p}))
     if "counts" in kinds:
-        options.append(class_counts(min_classes=min_classes, max_classes=max_classes,
+        options.append(prior_counts(min_classes=min_classes, max_classes=max_classes,
                                     max_count=max_count).map(lambda n: {"counts": n}))
     return st.one_of(*options)
+
+
+def prior_objects(
+    *,
+    min_classes: int = 1,
+    max_classes: int = 20,
+    kinds: tuple[str, ...] = _KINDS,
+    max_count: int = 1000,
+    replacement: bool | None = True,
+) -> st.SearchStrategy[Prior]:
+    """Class priors as :class:`~couponbound.Prior` objects.
+
+    The same priors as :func:`priors`, built with :meth:`Prior.uniform`,
+    :meth:`Prior.from_probs` or :meth:`Prior.from_counts`, so a test can call
+    ``coverage_prob(K, prior)``.
+
+    Parameters
+    ----------
+    min_classes, max_classes, kinds, max_count
+        As for :func:`priors`.
+    replacement : bool or None, default True
+        ``True``: independent draws.  ``False``: priors from counts drawn
+        without replacement (``kinds`` must then include ``"counts"``; the
+        other kinds are not drawn).  ``None``: counts priors of either kind.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(prior_objects(kinds=("counts",), replacement=False, max_classes=3),
+    ...      lambda p: p.C == 3)
+    Prior.from_counts([1, 1, 1], replacement=False)
+    """
+    if replacement is not None:
+        check_flag(replacement, "replacement")
+    if replacement is False:
+        if "counts" not in kinds:
+            raise ValueError(f"replacement=False needs 'counts' in kinds, got {kinds!r}")
+        kinds = ("counts",)
+    flags = st.just(True) if replacement else (st.just(False) if replacement is False
+                                               else st.booleans())
+
+    def build(kw: dict[str, Any]) -> st.SearchStrategy[Prior]:
+        if "C" in kw:
+            return st.just(Prior.uniform(kw["C"]))
+        if "probs" in kw:
+            return st.just(Prior.from_probs(kw["probs"]))
+        return flags.map(lambda r: Prior.from_counts(kw["counts"], replacement=r))
+
+    return priors(min_classes=min_classes, max_classes=max_classes, kinds=kinds,
+                  max_count=max_count).flatmap(build)
 
 
 def _unit() -> st.SearchStrategy[float]:
@@ -200,7 +271,7 @@ def bound_terms(
     *,
     max_loss: float = 10.0,
     max_abs_d: float = 5.0,
-    with_curl: bool | None = None,
+    with_arora: bool | None = None,
     holds: bool | None = None,
     K: int | None = None,
     C: int | None = None,
@@ -214,8 +285,8 @@ def bound_terms(
     ----------
     max_loss, max_abs_d : float
         Ranges of the losses and of ``-d``.
-    with_curl : bool, optional
-        ``True``: ``tau`` and ``curl_sub`` are measured; ``False``: both
+    with_arora : bool, optional
+        ``True``: ``tau`` and ``arora_sub`` are measured; ``False``: both
         ``nan``; ``None`` (default): either.
     holds : bool, optional
         ``True``: ``contrastive >= ns21_lower_bound(terms)`` (the measured
@@ -238,11 +309,11 @@ def bound_terms(
     collision = draw(loss)
     d = draw(st.floats(min_value=-float(max_abs_d), max_value=0.0, allow_nan=False))
     upsilon = draw(_unit())
-    curl = with_curl if with_curl is not None else draw(st.booleans())
-    tau = draw(_unit()) if curl else math.nan
-    curl_sub = draw(loss) if curl else math.nan
+    arora = with_arora if with_arora is not None else draw(st.booleans())
+    tau = draw(_unit()) if arora else math.nan
+    arora_sub = draw(loss) if arora else math.nan
     base = BoundTerms(contrastive=0.0, sup=sup, sub=sub, collision=collision, d=d,
-                      upsilon=upsilon, tau=tau, curl_sub=curl_sub, K=K, C=C)
+                      upsilon=upsilon, tau=tau, arora_sub=arora_sub, K=K, C=C)
     lower = ns21_lower_bound(base)  # the very float the law will be checked against
     if holds is None:
         contrastive = draw(loss)

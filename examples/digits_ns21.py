@@ -10,11 +10,11 @@ download), in a few minutes on a 2-core CPU:
 1. split the digits 70/30 into a training and a validation split (stratified,
    the same split for every seed);
 2. for every batch size ``K + 1`` and seed, train a small MLP encoder ``f``
-   with the contrastive loss of MATH.md section 4 at temperature 0.5 (an
+   with the InfoNCE loss of NS21 (docs: math-losses) at temperature 0.5 (an
    anchor's other view is its positive, the other views of the ``K`` other
    samples of the batch its negatives; symmetrised over the two views) under
    random one-pixel shifts, random erasing of a 3x3 square and pixel noise;
-3. measure as NS21 section 5 / MATH.md section 6 prescribe: class means from
+3. measure as NS21 section 5 prescribes (docs: math-measurement): class means from
    the training split (:meth:`couponbound.BoundMonitor.fit_class_means`), then
    :class:`couponbound.BoundMonitor` over several passes of the validation
    split, reshuffled and freshly augmented each pass, in batches of ``K + 1``;
@@ -147,7 +147,7 @@ def make_encoder(seed: int) -> Any:
 
 
 def contrastive_loss(z0: Any, z1: Any, t: float = TEMPERATURE) -> Any:
-    """InfoNCE with K negatives (MATH.md section 4), symmetrised over the two views.
+    """InfoNCE with K negatives (docs: math-losses), symmetrised over the two views.
 
     Row i of ``z0 z1^T / t`` is anchor i's logits: its positive on the diagonal,
     its K negatives the other samples' second views; the same for ``z1 z0^T``.
@@ -208,7 +208,7 @@ def train(x_train: Any, batch_size: int, seed: int, epochs: int,
 
 
 # ----------------------------------------------------------------------------
-# measurement (NS21 section 5, MATH.md section 6)
+# measurement (NS21 section 5; docs: math-measurement)
 # ----------------------------------------------------------------------------
 
 def mean_features(model: Any, x: Any, gen: Any, n_aug: int = N_AUG_MEAN) -> Any:
@@ -401,7 +401,7 @@ def summarise(runs: list[dict[str, Any]], batch_sizes: Sequence[int],
             "bound_holds_all_seeds": all(x["holds"] for x in reps),
         }
         for key in ("contrastive", "ns21_bound", "margin", "sup", "sub", "collision", "d",
-                    "sup_all", "curl_sub", "curl_bound", "ns21_sup_upper", "curl_sup_upper"):
+                    "sup_all", "arora_sub", "arora_bound", "ns21_sup_upper", "arora_sup_upper"):
             row[key] = _stat([x[key] for x in reps])
         for key in ("mean_classifier", "linear_probe"):
             row[f"{key}_acc"] = _stat([r["accuracy"][key] for r in rs])
@@ -424,30 +424,30 @@ def summarise(runs: list[dict[str, Any]], batch_sizes: Sequence[int],
     def sds(key: str) -> list[float]:
         return [row[key]["sd"] for row in per_k]
 
-    curl_up, ns21_up = means("curl_sup_upper"), means("ns21_sup_upper")
+    arora_up, ns21_up = means("arora_sup_upper"), means("ns21_sup_upper")
     covered = [i for i, row in enumerate(per_k) if row["upsilon_vs_theory"]["measured"] >= 0.5]
-    curl_cov = [curl_up[i] for i in covered]
+    arora_cov = [arora_up[i] for i in covered]
     ns21_cov = [ns21_up[i] for i in covered]
-    vacuous: dict[str, dict[str, str]] = {"ns21": {}, "curl": {}}
+    vacuous: dict[str, dict[str, str]] = {"ns21": {}, "arora": {}}
     for row, rs_ in ((row, [r for r in runs if r["batch_size"] == row["batch_size"]]) for row in per_k):
         key = str(row["batch_size"])
         if any(r["report"]["upsilon"] == 0.0 for r in rs_):
             why = "no batch covers every class (upsilon-hat = 0)"
-            vacuous["ns21"][key] = vacuous["curl"][key] = why
+            vacuous["ns21"][key] = vacuous["arora"][key] = why
         elif any(r["report"]["tau"] == 1.0 for r in rs_):
-            vacuous["curl"][key] = "every anchor's class repeats in its batch (tau-hat = 1)"
+            vacuous["arora"][key] = "every anchor's class repeats in its batch (tau-hat = 1)"
     claims: dict[str, Any] = {
         "ns21_bound_below_L_info_every_K_and_seed": all(r["report"]["holds"] for r in runs),
         "smallest_margin_L_info_minus_bound": min(r["report"]["margin"] for r in runs),
         "batch_sizes": list(batch_sizes),
-        "curl_sup_upper_by_K": curl_up,
+        "arora_sup_upper_by_K": arora_up,
         "ns21_sup_upper_by_K": ns21_up,
         "vacuous": vacuous,
         "batch_sizes_upsilon_ge_half": [batch_sizes[i] for i in covered],
-        "curl_sup_upper_nondecreasing_where_upsilon_ge_half": bool(
-            len(curl_cov) > 1 and all(y >= x for x, y in zip(curl_cov, curl_cov[1:], strict=False))),
-        "curl_sup_upper_last_over_first_where_upsilon_ge_half": (
-            _ratio(curl_cov[-1], curl_cov[0]) if curl_cov else math.nan),
+        "arora_sup_upper_nondecreasing_where_upsilon_ge_half": bool(
+            len(arora_cov) > 1 and all(y >= x for x, y in zip(arora_cov, arora_cov[1:], strict=False))),
+        "arora_sup_upper_last_over_first_where_upsilon_ge_half": (
+            _ratio(arora_cov[-1], arora_cov[0]) if arora_cov else math.nan),
         "ns21_sup_upper_range_where_upsilon_ge_half": (
             [min(ns21_cov), max(ns21_cov)] if ns21_cov else None),
         "ns21_sup_upper_last_over_first_where_upsilon_ge_half": (
@@ -527,15 +527,15 @@ def format_summary(result: dict[str, Any]) -> str:
         "",
         "Losses, bounds and accuracies: mean ± s.d. over seeds.",
         "",
-        "| K+1 | L_Info | NS21 bound | L_Info − bound | d | CURL bound | NS21 bound on L^μ_sup "
-        "| CURL bound on L^μ_sup | measured L^μ_sup | mean-clf acc | linear-probe acc |",
+        "| K+1 | L_Info | NS21 bound | L_Info − bound | d | ARORA19 bound | NS21 bound on L^μ_sup "
+        "| ARORA19 bound on L^μ_sup | measured L^μ_sup | mean-clf acc | linear-probe acc |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         out.append(
             f"| {r['batch_size']} | {_pm(r['contrastive'])} | {_pm(r['ns21_bound'])} | "
-            f"{_pm(r['margin'])} | {_pm(r['d'])} | {_pm(r['curl_bound'])} | "
-            f"{_pm(r['ns21_sup_upper'], 2)} | {_pm(r['curl_sup_upper'], 2)} | {_pm(r['sup_all'])} | "
+            f"{_pm(r['margin'])} | {_pm(r['d'])} | {_pm(r['arora_bound'])} | "
+            f"{_pm(r['ns21_sup_upper'], 2)} | {_pm(r['arora_sup_upper'], 2)} | {_pm(r['sup_all'])} | "
             f"{_pm(r['mean_classifier_acc'])} | {_pm(r['linear_probe_acc'])} |")
     out += [
         "",
@@ -565,18 +565,18 @@ def format_summary(result: dict[str, Any]) -> str:
         f"{'YES' if holds else 'NO'} (smallest margin L_Info − bound = "
         f"{_f(cl['smallest_margin_L_info_minus_bound'])}).",
         f"- Bounds on the supervised loss L^μ_sup by K+1 = {', '.join(map(str, cl['batch_sizes']))}: "
-        f"CURL (ARORA19) {_seq(cl['curl_sup_upper_by_K'])}; NS21 {_seq(cl['ns21_sup_upper_by_K'])}.",
+        f"ARORA19 {_seq(cl['arora_sup_upper_by_K'])}; NS21 {_seq(cl['ns21_sup_upper_by_K'])}.",
     ]
-    for name, key in (("NS21's", "ns21"), ("CURL's", "curl")):
+    for name, key in (("NS21's", "ns21"), ("ARORA19's", "arora")):
         for k, why in cl["vacuous"][key].items():
             out.append(f"  {name} is vacuous (inf) at K+1 = {k}: {why}.")
     if len(cov) > 1:
-        grows = cl["curl_sup_upper_nondecreasing_where_upsilon_ge_half"]
+        grows = cl["arora_sup_upper_nondecreasing_where_upsilon_ge_half"]
         lo, hi = cl["ns21_sup_upper_range_where_upsilon_ge_half"]
         out.append(
             f"- Where most batches cover every class (υ̂ ≥ 0.5: K+1 = {', '.join(map(str, cov))}), "
-            f"CURL's bound {'grows with K' if grows else 'does NOT grow monotonically with K'} "
-            f"(last/first = {_f(cl['curl_sup_upper_last_over_first_where_upsilon_ge_half'], 2)}), "
+            f"ARORA19's bound {'grows with K' if grows else 'does NOT grow monotonically with K'} "
+            f"(last/first = {_f(cl['arora_sup_upper_last_over_first_where_upsilon_ge_half'], 2)}), "
             f"while NS21's stays within [{_f(lo, 2)}, {_f(hi, 2)}] (last/first = "
             f"{_f(cl['ns21_sup_upper_last_over_first_where_upsilon_ge_half'], 2)}).")
     for q, name in (("upsilon", "υ̂"), ("tau", "τ̂"), ("collision", "E ln(1+Col)")):
@@ -609,7 +609,7 @@ def format_summary(result: dict[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------------------
-# figures and tables (couponbound.paper.plots, couponbound.paper.tables)
+# figures and tables (couponbound.paper.plots, .style, .tables)
 # ----------------------------------------------------------------------------
 
 def mean_terms(runs: list[dict[str, Any]], batch_sizes: Sequence[int]) -> list[Any]:
@@ -625,7 +625,7 @@ def mean_terms(runs: list[dict[str, Any]], batch_sizes: Sequence[int]) -> list[A
         terms.append(couponbound.BoundTerms(
             contrastive=avg("contrastive"), sup=avg("sup"), sub=avg("sub"),
             collision=avg("collision"), d=min(0.0, avg("d")), upsilon=avg("upsilon"),
-            tau=avg("tau"), curl_sub=avg("curl_sub"), K=b - 1, C=NUM_CLASSES))
+            tau=avg("tau"), arora_sub=avg("arora_sub"), K=b - 1, C=NUM_CLASSES))
     return terms
 
 
@@ -636,14 +636,9 @@ def write_figures_and_tables(out: Path, runs: list[dict[str, Any]], batch_sizes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from couponbound.paper.style import paper_style, save_figure
 
-    from couponbound.paper.plots import (
-        find_artists,
-        paper_style,
-        plot_bound_comparison,
-        plot_bound_decomposition,
-        save_figure,
-    )
+    from couponbound.paper.plots import find_artists, plot_bound_comparison, plot_bound_decomposition
     from couponbound.paper.tables import decomposition_table
 
     terms = mean_terms(runs, batch_sizes)

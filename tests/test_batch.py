@@ -1,6 +1,7 @@
 """Tests of couponbound.training.batch against an independent loop-over-anchors reference.
 
-The reference below implements MATH.md sections 4 and 6 directly, one anchor
+The reference below implements the definitions of the docs' math-losses and
+math-measurement sections directly, one anchor
 at a time, in float64 numpy; it shares no code with couponbound.training.batch.
 """
 
@@ -16,12 +17,11 @@ import pytest
 
 from couponbound.training.batch import (
     BatchTerms,
-    ClassMeanEstimator,
     batch_terms,
     batch_terms_from_losses,
     check_temperature,
-    estimate_class_means,
 )
+from couponbound.training.class_means import ClassMeanEstimator, estimate_class_means
 
 
 def _lse(values: np.ndarray) -> float:
@@ -30,7 +30,7 @@ def _lse(values: np.ndarray) -> float:
 
 
 def reference_batch(z0, z1, y, mu, t, zbar=None) -> dict[str, float]:
-    """MATH.md section 6 for one batch, anchor by anchor."""
+    """The measurement protocol (math-measurement) for one batch, anchor by anchor."""
     z0 = np.asarray(z0, dtype=np.float64)
     z1 = np.asarray(z1, dtype=np.float64)
     mu = np.asarray(mu, dtype=np.float64)
@@ -41,7 +41,7 @@ def reference_batch(z0, z1, y, mu, t, zbar=None) -> dict[str, float]:
     zb = (u0 + u1) / 2 if zbar is None else np.asarray(zbar, dtype=np.float64)
     counts = Counter(y)
     present = sorted(counts)
-    out = {"contrastive": 0.0, "sup": 0.0, "sub": 0.0, "curl": 0.0, "collision": 0.0, "d": 0.0}
+    out = {"contrastive": 0.0, "sup": 0.0, "sub": 0.0, "arora": 0.0, "collision": 0.0, "d": 0.0}
     n_repeat = 0
     for i in range(n):
         s = np.array([float(u0[i] @ u1[j]) / t for j in range(n)]) if n <= 64 else (u1 @ u0[i]) / t
@@ -52,7 +52,7 @@ def reference_batch(z0, z1, y, mu, t, zbar=None) -> dict[str, float]:
         out["sup"] += l_all
         out["sub"] += l_present
         if counts[y[i]] == 1:
-            out["curl"] += l_present
+            out["arora"] += l_present
         else:
             n_repeat += 1
         out["collision"] += math.log(counts[y[i]])
@@ -83,7 +83,7 @@ def assert_matches(bt: BatchTerms, ref: dict, rtol=1e-9, atol=1e-9):
     assert bt.n_repeat == ref["n_repeat"]
     assert bt.covered == ref["covered"]
     for ours, theirs in (("sum_contrastive", "contrastive"), ("sum_sup", "sup"),
-                         ("sum_sub", "sub"), ("sum_curl", "curl"),
+                         ("sum_sub", "sub"), ("sum_arora", "arora"),
                          ("sum_collision", "collision"), ("sum_d", "d")):
         n = ref["n"]
         assert getattr(bt, ours) / n == pytest.approx(ref[theirs] / n, rel=rtol, abs=atol), ours
@@ -303,7 +303,8 @@ def test_jax_matches_reference():
 
 
 def test_import_does_not_load_frameworks():
-    code = ("import sys, couponbound.training.batch, couponbound.training.monitor, couponbound.training; "
+    code = ("import sys, couponbound.training.batch, couponbound.training.monitor, couponbound.training, "
+            "couponbound.training.class_means, couponbound.training.report; "
             "bad = [m for m in ('torch', 'jax', 'cupy', 'lightning') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -341,25 +342,25 @@ def test_from_losses_matches_embeddings(cover):
                                 num_classes=6)
     for f in ("n", "n_present", "n_repeat"):
         assert getattr(a, f) == getattr(b, f)
-    for f in ("sum_contrastive", "sum_sup", "sum_sub", "sum_curl", "sum_collision", "sum_d"):
+    for f in ("sum_contrastive", "sum_sup", "sum_sub", "sum_arora", "sum_collision", "sum_d"):
         assert getattr(b, f) == pytest.approx(getattr(a, f), rel=1e-10, abs=1e-10), f
     # batch means and class counts: same sums, no CURL term
     c = batch_terms_from_losses(contrastive=con.mean(), sup=sup.mean(), sub=sub.mean(),
-                                d=d.mean(), class_counts=np.bincount(y, minlength=6),
+                                d=d.mean(), batch_counts=np.bincount(y, minlength=6),
                                 num_classes=6)
     assert c.sum_contrastive == pytest.approx(a.sum_contrastive, rel=1e-12)
     assert c.sum_collision == pytest.approx(a.sum_collision, rel=1e-12)
     for f in ("sum_sup", "sum_sub", "sum_d"):
         assert getattr(c, f) == pytest.approx(getattr(a, f), rel=1e-10, abs=1e-10), f
     assert c.n_repeat == a.n_repeat and c.n_present == a.n_present
-    assert math.isnan(c.sum_curl)
+    assert math.isnan(c.sum_arora)
 
 
 def test_from_losses_sub_defaults_to_sup_on_covered_batch():
     bt = batch_terms_from_losses(contrastive=[1.0, 2.0, 3.0], sup=[0.5, 0.7, 0.9], d=0.0,
                                  labels=[0, 1, 1], num_classes=2)
     assert bt.sum_sub == pytest.approx(2.1)
-    assert bt.sum_curl == pytest.approx(0.5)
+    assert bt.sum_arora == pytest.approx(0.5)
     assert bt.sum_collision == pytest.approx(2 * math.log(2))
 
 
@@ -380,9 +381,9 @@ def test_from_losses_torch_inputs():
     ({"contrastive": [1.0, 2.0, 3.0]}, r"contrastive must be a scalar .* shape \(2,\)"),
     ({"labels": [0, 5]}, r"labels\[1\] = 5"),
     ({"labels": []}, "empty batch"),
-    ({"labels": None, "class_counts": [1, 0, 1]}, r"class_counts must have shape"),
-    ({"labels": None, "class_counts": [0, 0]}, "empty batch"),
-    ({"labels": None, "class_counts": [1.5, 0.5]}, "class_counts must be integers"),
+    ({"labels": None, "batch_counts": [1, 0, 1]}, r"batch_counts must have shape"),
+    ({"labels": None, "batch_counts": [0, 0]}, "empty batch"),
+    ({"labels": None, "batch_counts": [1.5, 0.5]}, "batch_counts must be integers"),
     ({"labels": [0, 0]}, "sub .* is required: the batch misses class 1"),
 ])
 def test_from_losses_bad_input(kwargs, match):
@@ -398,7 +399,7 @@ def test_from_losses_needs_labels_or_counts():
         batch_terms_from_losses(contrastive=1.0, sup=1.0, d=0.0, num_classes=2)
     with pytest.raises(TypeError, match="exactly one of labels"):
         batch_terms_from_losses(contrastive=1.0, sup=1.0, d=0.0, num_classes=2,
-                                labels=[0, 1], class_counts=[1, 1])
+                                labels=[0, 1], batch_counts=[1, 1])
 
 
 # --------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""Tests of couponbound.bounds: NS21, ARORA19, ASH22 and BAO22 (MATH.md section 5).
+"""Tests of couponbound.bounds: NS21, ARORA19, ASH22 and BAO22 (docs: math-bounds).
 
-The oracle for the theoretical curves is written here from MATH.md with
-Python integers (exact inclusion-exclusion for upsilon, exact binomial weights
-for E ln(1+Col)), independently of couponbound.coverage / couponbound.collision.
+The oracle for the theoretical curves is written here from the definitions
+(docs: math-coverage, math-collisions) with Python integers (exact
+inclusion-exclusion for upsilon, exact binomial weights for E ln(1+Col)),
+independently of couponbound.coverage / couponbound.collision.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from couponbound import Prior
 from couponbound.bounds import (
     BoundTerms,
     NS21Decomposition,
@@ -40,7 +42,7 @@ SETTINGS = settings(max_examples=60, deadline=None, database=None)
 
 
 # ---------------------------------------------------------------------------
-# independent oracle (uniform prior), from MATH.md sections 2-3
+# independent oracle (uniform prior), from the definitions of math-coverage and math-collisions
 # ---------------------------------------------------------------------------
 
 
@@ -98,7 +100,7 @@ def assert_same(actual: Any, expected: Any, rtol: float = 1e-9) -> None:
 def cifar10_row() -> BoundTerms:
     """NS21 Table 2, CIFAR-10, K + 1 = 32 (SimCLR, t = 0.5)."""
     return BoundTerms(contrastive=2.02, sup=1.26 / 0.69, sub=0.52 / 0.31, collision=1.32,
-                      d=-1.16, upsilon=0.69, tau=0.96, curl_sub=0.06 / 0.04, K=31, C=10)
+                      d=-1.16, upsilon=0.69, tau=0.96, arora_sub=0.06 / 0.04, K=31, C=10)
 
 
 # ---------------------------------------------------------------------------
@@ -120,7 +122,7 @@ def test_ns21_published_cifar10_row() -> None:
 
 
 def test_arora_published_cifar10_row() -> None:
-    # NS21 Table 2 (same column): CURL bound 0.23 from S_curl = 0.05 + 0.01
+    # NS21 Table 2 (same column): ARORA19 bound 0.23 from S_arora = 0.05 + 0.01
     # (printed rounded), collision 1.32, d = -1.16.
     t = cifar10_row()
     assert abs(arora_lower_bound(t) - 0.23) <= 0.015
@@ -141,7 +143,7 @@ def test_ns21_hand_values() -> None:
 
 def test_arora_hand_values() -> None:
     t = BoundTerms(contrastive=3.0, sup=2.0, sub=1.0, collision=0.5, d=-0.25, upsilon=0.8,
-                   tau=0.5, curl_sub=1.5)
+                   tau=0.5, arora_sub=1.5)
     assert arora_lower_bound(t) == pytest.approx(0.5 * 1.5 + 0.5 - 0.25, abs=1e-15)
     assert arora_sup_upper_bound(t) == pytest.approx((3.0 - 0.5 + 0.25) / (0.5 * 0.8), rel=1e-15)
 
@@ -166,20 +168,20 @@ def test_ns21_sup_upper_bound_vacuous_when_upsilon_zero() -> None:
                                                         (0.5, 0.0, "upsilon = 0")])
 def test_arora_sup_upper_bound_vacuous(tau: float, upsilon: float, match: str) -> None:
     t = BoundTerms(contrastive=2.0, sup=1.0, sub=1.5, collision=0.7, d=-1.0, upsilon=upsilon,
-                   tau=tau, curl_sub=1.0)
+                   tau=tau, arora_sub=1.0)
     with pytest.warns(VacuousBoundWarning, match=match):
         assert arora_sup_upper_bound(t) == math.inf
 
 
-def test_arora_needs_tau_and_curl_sub() -> None:
+def test_arora_needs_tau_and_arora_sub() -> None:
     base = BoundTerms(contrastive=2.0, sup=1.0, sub=1.5, collision=0.7, d=-1.0, upsilon=0.5)
     with pytest.raises(ValueError, match="tau"):
         arora_lower_bound(base)
     with pytest.raises(ValueError, match="tau"):
         arora_sup_upper_bound(base)
-    with pytest.raises(ValueError, match="curl_sub"):
+    with pytest.raises(ValueError, match="arora_sub"):
         arora_lower_bound(dataclasses.replace(base, tau=0.5))
-    # tau = 1: the sub-class term has weight 0, so an unmeasured curl_sub is fine.
+    # tau = 1: the sub-class term has weight 0, so an unmeasured arora_sub is fine.
     assert arora_lower_bound(dataclasses.replace(base, tau=1.0)) == pytest.approx(0.7 - 1.0)
 
 
@@ -193,7 +195,7 @@ def test_measured_bounds_reject_non_terms(func) -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [("upsilon", 1.5), ("upsilon", -0.1), ("tau", 2.0), ("sup", -1.0), ("sub", -0.5),
-     ("collision", -1e-3), ("contrastive", -2.0), ("curl_sub", -1.0), ("d", 0.5),
+     ("collision", -1e-3), ("contrastive", -2.0), ("arora_sub", -1.0), ("d", 0.5),
      ("sup", math.nan), ("d", math.nan), ("upsilon", math.nan), ("contrastive", math.inf)],
 )
 def test_invalid_terms_name_the_field(field: str, value: float) -> None:
@@ -217,7 +219,7 @@ def test_ns21_lower_bound_non_decreasing_in_each_term(t: BoundTerms, field: str,
 
 
 @SETTINGS
-@given(bound_terms(with_curl=True), st.sampled_from(["curl_sub", "collision", "d"]),
+@given(bound_terms(with_arora=True), st.sampled_from(["arora_sub", "collision", "d"]),
        st.floats(0.0, 5.0, allow_nan=False))
 def test_arora_lower_bound_non_decreasing(t: BoundTerms, field: str, step: float) -> None:
     new = getattr(t, field) + step
@@ -248,7 +250,7 @@ def test_sup_upper_bound_covers_sup_when_the_bound_holds(t: BoundTerms) -> None:
 
 
 @SETTINGS
-@given(bound_terms(with_curl=True))
+@given(bound_terms(with_arora=True))
 def test_arora_sup_upper_bound_inverts_its_bound(t: BoundTerms) -> None:
     # L = (1 - tau) upsilon S + coll + d  =>  upper bound = S.
     den = (1.0 - t.tau) * t.upsilon
@@ -262,7 +264,7 @@ def test_arora_sup_upper_bound_inverts_its_bound(t: BoundTerms) -> None:
 
 
 @SETTINGS
-@given(bound_terms(with_curl=True))
+@given(bound_terms(with_arora=True))
 def test_measured_bounds_are_floats_never_nan(t: BoundTerms) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", VacuousBoundWarning)
@@ -274,7 +276,7 @@ def test_measured_bounds_are_floats_never_nan(t: BoundTerms) -> None:
 
 
 # ---------------------------------------------------------------------------
-# theoretical curves: the oracle for MATH.md's table
+# theoretical curves: the oracle for the table of math-comparison
 # ---------------------------------------------------------------------------
 
 
@@ -296,10 +298,10 @@ def test_sup_upper_bounds_match_the_table(curves, L: float) -> None:
     assert_same(got.upsilon, ups, rtol=1e-10)
     assert_same(got.tau, 1.0 - miss, rtol=1e-12)
     assert_same(got.collision, coll, rtol=1e-10)
-    # MATH.md section 5's table, uniform prior, B = 1.
+    # the table of math-comparison, uniform prior, B = 1.
     H = float(harmonic(C - 1))
     assert_same(got.arora, inf_div(L - coll, miss * ups))
-    assert_same(got.nozawa_sato, inf_div(2 * L - coll, ups))
+    assert_same(got.ns21, inf_div(2 * L - coll, ups))
     assert_same(got.ash, 2 * np.maximum(1.0, 2 * (C - 1) * H / K) * (L - coll) / miss)
     lc = math.log(math.cosh(1.0))
     assert_same(got.bao, L + np.log((1 / C) * C**2 * math.cosh(1.0) ** 2 / K), rtol=1e-12)
@@ -331,7 +333,7 @@ def test_sup_upper_bounds_non_uniform_bao_terms() -> None:
     assert got.bao == pytest.approx(2.0 + math.log(0.5 * 9 * math.cosh(1.0) ** 2 / 7), rel=1e-13)
     assert got.bao_lower == pytest.approx(
         2.0 + H + math.log(7) - 2 * math.log(8) - 2 * math.log(math.cosh(1.0)), rel=1e-13)
-    # independent exact oracles (MATH.md 2.1 and 3) with rho = (1/2, 3/10, 1/5)
+    # independent exact oracles (math-coverage, math-collisions) with rho = (1/2, 3/10, 1/5)
     rho = [Fraction(1, 2), Fraction(3, 10), Fraction(1, 5)]
     ups = sum(((-1) ** r * (1 - sum(S, Fraction(0))) ** 8
                for r in range(4) for S in itertools.combinations(rho, r)), Fraction(0))
@@ -343,7 +345,8 @@ def test_sup_upper_bounds_non_uniform_bao_terms() -> None:
 
 
 def oracle_terms_counts(counts: list[int], K: int) -> tuple[float, float, float]:
-    """upsilon_{K+1}, 1 - tau_K and E ln(1 + Col) for a prior given by counts (MATH.md 2.1, 3),
+    """upsilon_{K+1}, 1 - tau_K and E ln(1 + Col) for a prior given by counts
+    (math-coverage, math-collisions),
     in integers / Fractions; the collision term with fsum of exactly rounded terms."""
     N = sum(counts)
     n = K + 1
@@ -364,7 +367,7 @@ def test_non_uniform_curves_match_the_oracle(counts: list[int]) -> None:
         assert_same(b.tau, 1.0 - miss, rtol=1e-12)
         assert_same(b.collision, coll, rtol=1e-12)
         assert_same(b.arora, inf_div(np.float64(3.0 - coll), np.float64(miss * ups)), rtol=1e-12)
-        assert_same(b.nozawa_sato, inf_div(np.float64(6.0 - coll), np.float64(ups)), rtol=1e-12)
+        assert_same(b.ns21, inf_div(np.float64(6.0 - coll), np.float64(ups)), rtol=1e-12)
         curve = ns21_bound_curve(1.8, 1.1, -0.4, K, counts=counts)
         assert curve == pytest.approx(0.5 * (ups * 1.8 + (1 - ups) * 1.1 + coll) - 0.4,
                                       rel=1e-12, abs=1e-15)
@@ -378,9 +381,9 @@ def test_sup_upper_bounds_shapes_and_types() -> None:
     vec = sup_upper_bounds([2.0, 3.0, 4.0], 31, 10)
     assert np.shape(vec.arora) == (3,) and np.shape(vec.K) == (3,)
     grid = sup_upper_bounds(np.array([[2.0], [3.0]]), np.array([10, 20, 30]), 5)
-    assert np.shape(grid.nozawa_sato) == (2, 3)
+    assert np.shape(grid.ns21) == (2, 3)
     assert isinstance(grid.to_dict()["ash"], list)
-    assert "SupUpperBounds(" in repr(grid) and "nozawa_sato=" in repr(grid)
+    assert "SupUpperBounds(" in repr(grid) and "ns21=" in repr(grid)
     with pytest.raises(dataclasses.FrozenInstanceError):
         scalar.arora = 0.0  # type: ignore[misc]
     # numpy integer scalars count as scalars
@@ -391,7 +394,7 @@ def test_sup_upper_bounds_edge_cases_are_inf_not_nan() -> None:
     b = sup_upper_bounds(0.0, [0, 1, 2, 3], 3)
     for value in b.to_dict().values():
         assert not np.isnan(np.asarray(value, dtype=float)).any()
-    assert np.isposinf(np.asarray(b.nozawa_sato)[:2]).all()  # upsilon = 0 for K + 1 < C
+    assert np.isposinf(np.asarray(b.ns21)[:2]).all()  # upsilon = 0 for K + 1 < C
     assert np.isposinf(np.asarray(b.ash)[0]) and np.isposinf(np.asarray(b.bao)[0])
     assert np.isneginf(np.asarray(b.bao_lower)[0])
     with warnings.catch_warnings():
@@ -448,12 +451,12 @@ def test_sup_upper_bounds_never_nan_and_bao_ordered(prior, Ks, L, B) -> None:
 
 
 def test_ns21_upper_bound_non_increasing_in_K_for_fixed_L() -> None:
-    # MATH.md's NS21 row with fixed L: (2L - coll_K) / upsilon_{K+1} decreases once
+    # the NS21 row of math-comparison with fixed L: (2L - coll_K) / upsilon_{K+1} decreases once
     # upsilon > 0, as long as the bound stays meaningful (2L >= coll_K).
     for C in (10, 100):
         K = np.arange(C - 1, 3000)
         b = sup_upper_bounds(5.0, K, C)
-        coll, ns = np.asarray(b.collision), np.asarray(b.nozawa_sato)
+        coll, ns = np.asarray(b.collision), np.asarray(b.ns21)
         assert np.all(2 * 5.0 >= coll)
         assert np.all(np.diff(ns) <= 1e-12 * ns[1:])
         assert ns[-1] == pytest.approx(10.0 - coll[-1], rel=1e-9)
@@ -486,7 +489,7 @@ def test_arora_upper_bound_grows_without_bound() -> None:
         # increasing once upsilon is near 1 (past the coupon collector's bulk C ln C)
         late = K >= 2 * C * math.log(C)
         assert np.all(np.diff(arora[late]) > 0)
-        assert arora[-1] > 1e6 * np.asarray(b.nozawa_sato)[-1]
+        assert arora[-1] > 1e6 * np.asarray(b.ns21)[-1]
         assert arora[-1] > (1e80 if C == 10 else 1e7)
         # the coefficient 1 / ((1 - tau) upsilon) alone: exactly (C/(C-1))^K / upsilon
         coef = arora / (50.0 - coll)
@@ -556,7 +559,7 @@ def test_ns21_bound_curve_asymptotic_forms_match_their_formulas() -> None:
     got_p = ns21_bound_curve(2.0, 1.0, -0.5, K, probs=p, form="asymptotic", regime="large_C")
     np.testing.assert_allclose(got_p, 0.5 * (2 * poisson + (1 - poisson) + lead_p) - 0.5,
                                rtol=1e-13)
-    # and the large-K regime (MATH.md's tail: upsilon ~ 1 - sum_c (1 - rho_c)^n, clipped)
+    # and the large-K regime (the tail of math-asymptotic: upsilon ~ 1 - sum_c (1 - rho_c)^n, clipped)
     tail_p = np.clip(1 - ((1 - p)[None, :] ** n[:, None]).sum(axis=1), 0, 1)
     got_pk = ns21_bound_curve(2.0, 1.0, -0.5, K, probs=p, form="asymptotic")
     np.testing.assert_allclose(got_pk, 0.5 * (2 * tail_p + (1 - tail_p) + lead_p) - 0.5,
@@ -628,3 +631,58 @@ def test_ns21_bound_curve_never_nan(prior, Ks, form, regime) -> None:
     # the bound lies between its smallest and largest possible value
     assert np.all(out >= 0.5 * 1.5 - 0.7 - 1e-12)
     assert np.all(out <= 0.5 * (2.0 + np.log1p(np.array(Ks))) - 0.7 + 1e-12)
+
+
+# ---------------------------------------------------------------------------
+# the prior as an object; ARORA19's "measured" test
+# ---------------------------------------------------------------------------
+
+
+def test_a_prior_object_in_place_of_C() -> None:
+    counts = [5, 3, 2]
+    prior = Prior.from_counts(counts)
+    K = np.array([2, 7, 30])
+    a, b = sup_upper_bounds(2.5, K, prior), sup_upper_bounds(2.5, K, counts=counts)
+    for name, value in a.to_dict().items():
+        assert np.array_equal(value, b.to_dict()[name]), name
+    assert np.array_equal(ns21_bound_curve(1.5, 1.0, -0.2, K, prior),
+                          ns21_bound_curve(1.5, 1.0, -0.2, K, counts=counts))
+    assert ns21_bound_curve(1.5, 1.0, -0.2, 31, Prior.uniform(10)) == \
+        ns21_bound_curve(1.5, 1.0, -0.2, 31, 10)
+
+
+def test_ns21_bound_curve_without_replacement_by_hand() -> None:
+    # data set {a, a, b}, K = 1: the anchor and one negative drawn without replacement.
+    # upsilon_2 = 1 - P(a, a) = 1 - (2/3)(1/2) = 2/3;
+    # Col = 1 only when anchor and negative are both a: E ln(1+Col) = (1/3) ln 2.
+    sup, sub, d = 1.2, 0.6, -0.1
+    want = 0.5 * ((2 / 3) * sup + (1 / 3) * sub + math.log(2) / 3) + d
+    got = ns21_bound_curve(sup, sub, d, 1, counts=[2, 1], replacement=False)
+    assert got == pytest.approx(want, rel=1e-14)
+    prior = Prior.from_counts([2, 1], replacement=False)
+    assert ns21_bound_curve(sup, sub, d, 1, prior) == got
+
+
+def test_without_replacement_refused_where_the_formulas_assume_independent_draws() -> None:
+    prior = Prior.from_counts([4, 3, 3], replacement=False)
+    with pytest.raises(ValueError, match="sup_upper_bounds models independent draws"):
+        sup_upper_bounds(2.0, 5, prior)
+    with pytest.raises(ValueError, match="independent draws"):
+        ns21_bound_curve(1.0, 1.0, 0.0, 5, counts=[4, 3, 3], replacement=False,
+                         form="asymptotic")
+
+
+def test_arora_measured() -> None:
+    base = BoundTerms(2.0, 1.0, 1.0, 0.5, -0.5, upsilon=0.7)
+    assert not base.arora_measured
+    assert not dataclasses.replace(base, arora_sub=1.0).arora_measured  # tau missing
+    assert not dataclasses.replace(base, tau=0.5).arora_measured  # arora_sub missing, weight 0.5
+    assert dataclasses.replace(base, tau=1.0).arora_measured  # weight 1 - tau = 0
+    assert dataclasses.replace(base, tau=0.5, arora_sub=1.0).arora_measured
+    # exactly the terms arora_lower_bound accepts
+    for t in (base, dataclasses.replace(base, tau=0.5), dataclasses.replace(base, tau=1.0)):
+        if t.arora_measured:
+            arora_lower_bound(t)
+        else:
+            with pytest.raises(ValueError, match="not measured"):
+                arora_lower_bound(t)

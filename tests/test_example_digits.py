@@ -58,6 +58,7 @@ def test_script_exists() -> None:
     assert SCRIPT.is_file()
 
 
+@pytest.mark.slow
 def test_outputs_exist_and_are_valid(quick_run: tuple[Path, Any]) -> None:
     out, _ = quick_run
     magic = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-"}
@@ -78,6 +79,7 @@ def test_outputs_exist_and_are_valid(quick_run: tuple[Path, Any]) -> None:
     assert sorted(result["files"]) == sorted(p.name for p in out.iterdir())
 
 
+@pytest.mark.slow
 def test_json_numbers(quick_run: tuple[Path, Any]) -> None:
     out, proc = quick_run
     result = json.loads((out / "results.json").read_text())
@@ -117,6 +119,7 @@ def test_json_numbers(quick_run: tuple[Path, Any]) -> None:
     assert "NS21's bound is below the measured L_Info for every K and seed: YES" in proc.stdout
 
 
+@pytest.mark.slow
 def test_same_command_same_numbers(quick_run: tuple[Path, Any], tmp_path: Path) -> None:
     """Determinism, and independence of the number of worker processes."""
     out, proc = quick_run

@@ -77,6 +77,7 @@ def _same_dict(a: dict, b: dict, tol: float) -> None:
             assert b[k] == pytest.approx(a[k], rel=tol, abs=tol), k
 
 
+@pytest.mark.slow
 def test_two_process_gloo_sync(tmp_path):
     pytest.importorskip("torch")
     script = tmp_path / "worker.py"
@@ -210,7 +211,7 @@ def test_callback_logic_extract_and_errors():
         seen.append(batch)
         if batch == "skip":
             return None
-        return {"contrastive": outputs, "sup": 0.5, "d": 0.0, "class_counts": [1, 1]}
+        return {"contrastive": outputs, "sup": 0.5, "d": 0.0, "batch_counts": [1, 1]}
 
     cb = CallbackLogic(mon, extract=extract, every_n_steps=None)
     module, trainer = FakeModule(), SimpleNamespace(sanity_checking=False)
@@ -248,6 +249,7 @@ def test_callback_logic_extract_and_errors():
 # a real (tiny) Lightning run
 # --------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_lightning_trainer_logs_report(tmp_path):
     torch = pytest.importorskip("torch")
     pl = pytest.importorskip("lightning.pytorch")
@@ -308,7 +310,7 @@ def test_lightning_trainer_logs_report(tmp_path):
         val_cb.last_report.contrastive, rel=1e-6)
     assert float(metrics["train_bound/n_batches"]) == 4.0
     assert float(metrics["val_bound/n_batches"]) == 4.0
-    # the logged InfoNCE loss against MATH.md section 4 on the embeddings the steps returned
+    # the logged InfoNCE loss against the definition of math-losses on the embeddings the steps returned
     assert len(seen) == 4
     losses = []
     for z0, z1, _ in seen:

@@ -1,14 +1,15 @@
-"""BoundMonitor against an independent implementation of MATH.md section 6.
+"""BoundMonitor against an independent implementation of the measurement protocol (docs: math-measurement).
 
 ``Reference`` keeps every batch's per-anchor values in lists (which the
 monitor must not) and computes each report field straight from the formulas
-of MATH.md section 6, standard errors from the per-batch residuals, and the
+of that protocol, standard errors from the per-batch residuals, and the
 theoretical values from exact integer arithmetic.  It shares no code with
 couponbound.training.batch or couponbound.training.monitor.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import threading
@@ -19,8 +20,10 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
+from couponbound import Prior
 from couponbound.bounds import BoundTerms, ns21_lower_bound
-from couponbound.training.monitor import STATE_SPEC, BoundMonitor, BoundReport
+from couponbound.training.monitor import STATE_SPEC, BoundMonitor
+from couponbound.training.report import BoundReport
 
 # --------------------------------------------------------------------------
 # the independent reference
@@ -66,7 +69,7 @@ def uniform_theory(n, C):
 
 
 class Reference:
-    """Keeps every batch; computes the report from MATH.md section 6."""
+    """Keeps every batch; computes the report from the measurement protocol."""
 
     def __init__(self, C, t):
         self.C, self.t = C, t
@@ -93,13 +96,13 @@ class Reference:
                 "sup_all": sum(r[1] for r in rows),
                 "S_sup": sum(r[1] for r in rows) if cov else 0.0,
                 "S_sub": 0.0 if cov else sum(r[2] for r in rows),
-                "curl": sum(r[2] for r in rows if not r[5]),
+                "arora": sum(r[2] for r in rows if not r[5]),
                 "collision": sum(r[3] for r in rows),
                 "d": sum(r[4] for r in rows),
                 "repeat": sum(1 for r in rows if r[5]),
             }
             b["ns21"] = 0.5 * (b["S_sup"] + b["S_sub"] + b["collision"]) + b["d"]
-            b["curlb"] = b["curl"] + b["collision"] + b["d"]
+            b["arorab"] = b["arora"] + b["collision"] + b["d"]
             b["margin"] = b["contrastive"] - b["ns21"]
             b["upsilon"] = float(b["cov_n"])
             per.append(b)
@@ -112,12 +115,12 @@ class Reference:
         L = tot("contrastive") / N
         coll = tot("collision") / N
         d = tot("d") / N
-        S_sup, S_sub, S_curl = tot("S_sup") / N, tot("S_sub") / N, tot("curl") / N
+        S_sup, S_sub, S_arora = tot("S_sup") / N, tot("S_sub") / N, tot("arora") / N
         sup = S_sup / ups if ups > 0 else 0.0
         sub = S_sub / (1 - ups) if ups < 1 else 0.0
-        curl_sub = S_curl / (1 - tau) if tau < 1 else 0.0
+        arora_sub = S_arora / (1 - tau) if tau < 1 else 0.0
         ns21 = 0.5 * (S_sup + S_sub + coll) + d
-        curl_bound = S_curl + coll + d
+        arora_bound = S_arora + coll + d
 
         def se(num, den):
             M = tot(den)
@@ -131,13 +134,13 @@ class Reference:
         theory = [uniform_theory(n, self.C) for n in sizes]
         return {
             "contrastive": L, "upsilon": ups, "sup": sup, "sub": sub, "collision": coll,
-            "d": d, "tau": tau, "curl_sub": curl_sub, "C": self.C,
+            "d": d, "tau": tau, "arora_sub": arora_sub, "C": self.C,
             "K": sizes[0] - 1 if len(set(sizes)) == 1 else None,
-            "ns21_bound": ns21, "curl_bound": curl_bound, "margin": L - ns21,
-            "holds": ns21 <= L, "curl_holds": curl_bound <= L,
+            "ns21_bound": ns21, "arora_bound": arora_bound, "margin": L - ns21,
+            "holds": ns21 <= L, "arora_holds": arora_bound <= L,
             "ns21_sup_upper": (2 * (L - d) - (1 - ups) * sub - coll) / ups if ups > 0
             else math.inf,
-            "curl_sup_upper": (L - coll - d) / ((1 - tau) * ups) if (1 - tau) * ups > 0
+            "arora_sup_upper": (L - coll - d) / ((1 - tau) * ups) if (1 - tau) * ups > 0
             else math.inf,
             "sup_all": tot("sup_all") / N,
             "theory_upsilon": sum(n * th[0] for n, th in zip(sizes, theory, strict=True)) / N,
@@ -147,9 +150,9 @@ class Reference:
             "contrastive_se": se("contrastive", "n"), "upsilon_se": se("upsilon", "n"),
             "sup_se": se("S_sup", "cov_n"), "sub_se": se("S_sub", "unc_n"),
             "collision_se": se("collision", "n"), "d_se": se("d", "n"),
-            "tau_se": se("repeat", "n"), "curl_sub_se": se("curl", "uniq_n"),
+            "tau_se": se("repeat", "n"), "arora_sub_se": se("arora", "uniq_n"),
             "sup_all_se": se("sup_all", "n"), "ns21_bound_se": se("ns21", "n"),
-            "curl_bound_se": se("curlb", "n"), "margin_se": se("margin", "n"),
+            "arora_bound_se": se("arorab", "n"), "margin_se": se("margin", "n"),
         }
 
 
@@ -247,16 +250,16 @@ def test_report_fields_and_terms():
     assert r.K == 31 and r.C == 10 and r.n_batches == 12 and r.n_anchors == 384
     terms = r.terms
     assert isinstance(terms, BoundTerms)
-    for name in ("contrastive", "upsilon", "sup", "sub", "collision", "d", "tau", "curl_sub",
+    for name in ("contrastive", "upsilon", "sup", "sub", "collision", "d", "tau", "arora_sub",
                  "K", "C"):
         assert getattr(terms, name) == getattr(r, name)
-    # MATH.md section 5, written out (not the bounds function the monitor itself calls)
+    # the bounds of math-bounds, written out (not the bounds function the monitor itself calls)
     want = 0.5 * (r.upsilon * r.sup + (1 - r.upsilon) * r.sub + r.collision) + r.d
     assert r.ns21_bound == pytest.approx(want, rel=1e-12, abs=1e-12)
     assert ns21_lower_bound(terms) == pytest.approx(want, rel=1e-12, abs=1e-12)
     assert r.margin == pytest.approx(r.contrastive - want, rel=1e-12, abs=1e-12)
     assert r.holds == (want <= r.contrastive)
-    # the theoretical values of MATH.md section 3 (C = 10, K + 1 = 32)
+    # the theoretical values of math-coverage and math-collisions (C = 10, K + 1 = 32)
     assert r.theory_upsilon == pytest.approx(0.6909756324, abs=1e-9)
     assert r.theory_tau == pytest.approx(0.962, abs=1e-3)
     assert r.theory_collision == pytest.approx(1.317, abs=1e-3)
@@ -274,7 +277,7 @@ def test_report_fields_and_terms():
 
 def nonuniform_theory(n, probs):
     """(upsilon_n, tau_{n-1}, E ln(1 + Col)) for rational class probabilities, exactly
-    (MATH.md 2.1 by inclusion-exclusion over subsets; section 3 by the binomial law)."""
+    (math-coverage by inclusion-exclusion over subsets; math-collisions by the binomial law)."""
     from itertools import combinations
 
     K = n - 1
@@ -296,7 +299,7 @@ def test_nonuniform_prior_theory():
     assert r.theory_tau == pytest.approx(tau, rel=1e-12)
     assert r.theory_collision == pytest.approx(coll, rel=1e-12)
     uniform = BoundMonitor(3, 0.5)
-    uniform.update_losses(contrastive=1.0, sup=0.5, d=0.0, class_counts=[4, 2, 2])
+    uniform.update_losses(contrastive=1.0, sup=0.5, d=0.0, batch_counts=[4, 2, 2])
     assert uniform.compute().theory_upsilon != pytest.approx(r.theory_upsilon)
 
 
@@ -308,8 +311,8 @@ def test_vacuous_bounds_are_inf_without_warnings():
             mon.update_losses(contrastive=[2.0, 2.0], sup=[1.0, 1.0], sub=[0.5, 0.5],
                               d=[-0.1, -0.1], labels=[0, 0])
         r = mon.compute()
-    assert r.upsilon == 0.0 and r.sup == 0.0 and r.tau == 1.0 and r.curl_sub == 0.0
-    assert r.ns21_sup_upper == math.inf and r.curl_sup_upper == math.inf
+    assert r.upsilon == 0.0 and r.sup == 0.0 and r.tau == 1.0 and r.arora_sub == 0.0
+    assert r.ns21_sup_upper == math.inf and r.arora_sup_upper == math.inf
     assert r.theory_upsilon == 0.0
     assert r.ns21_bound == pytest.approx(0.5 * (0.5 + math.log(2)) - 0.1)
     assert math.isnan(r.sup_se)  # no covered batch: the ratio's denominator is empty
@@ -331,7 +334,7 @@ def test_update_losses_same_report():
         con, sup, sub, _, d, _ = (np.array(col) for col in zip(*rows, strict=True))
         b.update_losses(contrastive=con, sup=sup, sub=sub, d=d, labels=y)
         c.update_losses(contrastive=con.mean(), sup=sup.mean(), sub=sub.mean(), d=d.mean(),
-                        class_counts=np.bincount(y, minlength=stream["C"]))
+                        batch_counts=np.bincount(y, minlength=stream["C"]))
     ra, rb, rc = a.compute(), b.compute(), c.compute()
     for f in ra.to_dict():
         va, vb = getattr(ra, f), getattr(rb, f)
@@ -341,8 +344,8 @@ def test_update_losses_same_report():
             assert math.isnan(vb), f
         else:
             assert vb == pytest.approx(va, rel=1e-9, abs=1e-12), f
-    # without per-anchor labels the CURL terms are unknown, the rest is the same
-    assert math.isnan(rc.curl_sub) and math.isnan(rc.curl_bound) and not rc.curl_holds
+    # without per-anchor labels the ARORA19 terms are unknown, the rest is the same
+    assert math.isnan(rc.arora_sub) and math.isnan(rc.arora_bound) and not rc.arora_holds
     for f in ("contrastive", "upsilon", "sup", "sub", "collision", "d", "tau", "ns21_bound",
               "contrastive_se", "ns21_bound_se", "theory_upsilon"):
         assert getattr(rc, f) == pytest.approx(getattr(ra, f), rel=1e-9, abs=1e-12), f
@@ -379,7 +382,7 @@ def test_merge_equals_single_run():
 
 def test_merge_rejects_other_configuration():
     a = BoundMonitor(4, 0.5, class_means=np.eye(4))
-    a.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1, 1, 1])
+    a.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
     before = a.state_dict()
     # every other monitor holds a batch: a merge that went ahead would change a's sums
     others = (BoundMonitor(5, 0.5), BoundMonitor(4, 0.25),
@@ -387,7 +390,7 @@ def test_merge_rejects_other_configuration():
               BoundMonitor(4, 0.5, class_means=2 * np.eye(4)))
     for other in others:
         counts = [2] * other.num_classes
-        other.update_losses(contrastive=3.0, sup=2.0, d=-0.5, class_counts=counts)
+        other.update_losses(contrastive=3.0, sup=2.0, d=-0.5, batch_counts=counts)
     for other in others:
         with pytest.raises(ValueError, match="configuration|class_means"):
             a.merge(other)
@@ -466,7 +469,7 @@ def test_sync_detects_mismatched_ranks(other):
     a = BoundMonitor(4, 0.5)
     b = BoundMonitor(**other)
     for m in (a, b):
-        m.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1, 1, 1])
+        m.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
     before = [a.state_dict(), b.state_dict()]
     _, errors = _run_ranks([a, b], lambda m, ar: m.sync(ar))
     assert all(isinstance(e, ValueError) and "differ" in str(e) for e in errors)
@@ -517,7 +520,7 @@ def test_state_dict_json_and_crash_resume():
 
 def test_load_state_from_other_configuration():
     src = BoundMonitor(4, 0.5, class_means=np.eye(4))
-    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1, 1, 1])
+    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
     state = src.state_dict()
     for target, match in ((BoundMonitor(3, 0.5), "num_classes"),
                           (BoundMonitor(4, 0.7), "temperature"),
@@ -592,7 +595,7 @@ def _bad_calls(z0, z1, y, mu):
         ("is required", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
                                                   labels=[0, 0, 1])),
         ("empty batch", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
-                                                  class_counts=[0, 0, 0, 0])),
+                                                  batch_counts=[0, 0, 0, 0])),
         ("fit_class_means", lambda m: m.fit_class_means(z0, y)),
         ("cannot change class_means", lambda m: setattr(m, "class_means", 2 * mu)),
     ]
@@ -707,8 +710,6 @@ def test_replacement_false_theory_and_round_trip() -> None:
     from itertools import combinations
     from math import comb
 
-    from couponbound.paper.tables import load_reports
-
     counts = [4, 6, 5]
     N = sum(counts)
     rng = np.random.default_rng(3)
@@ -725,12 +726,159 @@ def test_replacement_false_theory_and_round_trip() -> None:
     iid = BoundMonitor(3, 0.5, mu, counts=counts)
     iid.update(anchor=z, positive=z, labels=y)
     assert abs(iid.compute().theory_upsilon - rep.theory_upsilon) > 1e-3
-    # the saved state restores the same configuration
-    again = load_reports(mon.state_dict())
-    assert again[0][1].theory_upsilon == rep.theory_upsilon
+    # the saved state restores the same configuration, also given as a Prior
+    again = BoundMonitor(Prior.from_counts(counts, replacement=False), 0.5)
+    again.load_state_dict(json.loads(json.dumps(mon.state_dict())))
+    assert again.compute() == rep
     with pytest.raises(ValueError, match="counts"):
         BoundMonitor(3, 0.5, replacement=False)
     iid_before = iid.state_dict()
     with pytest.raises(ValueError, match="config"):
         iid.load_state_dict(mon.state_dict())
     assert iid.state_dict() == iid_before
+
+
+# ---------------------------------------------------------------------------
+# BoundReport.from_terms, against values computed by hand from the definitions
+# ---------------------------------------------------------------------------
+
+HAND = BoundTerms(contrastive=2.0, sup=1.5, sub=1.0, collision=0.6, d=-0.25, upsilon=0.8,
+                  tau=0.75, arora_sub=1.2, K=3, C=2)
+
+
+def test_from_terms_by_hand() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = BoundReport.from_terms(HAND)
+    # NS21: (0.8 * 1.5 + 0.2 * 1.0 + 0.6) / 2 - 0.25 = 0.75
+    assert r.ns21_bound == pytest.approx(0.75, rel=1e-15)
+    # solved for L_sup: (2 (2.0 + 0.25) - 0.2 * 1.0 - 0.6) / 0.8 = 3.7 / 0.8
+    assert r.ns21_sup_upper == pytest.approx(4.625, rel=1e-15)
+    # ARORA19: (1 - 0.75) * 1.2 + 0.6 - 0.25 = 0.65; solved: (2.0 - 0.6 + 0.25) / (0.25 * 0.8)
+    assert r.arora_bound == pytest.approx(0.65, rel=1e-15)
+    assert r.arora_sup_upper == pytest.approx(8.25, rel=1e-15)
+    assert r.holds is True and r.arora_holds is True
+    assert r.margin == pytest.approx(1.25, rel=1e-15)
+    assert r.sup_all == 1.5 and (r.K, r.C) == (3, 2)
+    # theory, C = 2 uniform, K = 3: upsilon_4 = 1 - 2 / 2^4, tau_3 = 1 - 1 / 2^3,
+    # Col ~ Binomial(3, 1/2): E ln(1 + Col) = (3/8) ln 2 + (3/8) ln 3 + (1/8) ln 4
+    assert r.theory_upsilon == pytest.approx(7 / 8, rel=1e-14)
+    assert r.theory_tau == pytest.approx(7 / 8, rel=1e-14)
+    assert r.theory_collision == pytest.approx(5 / 8 * math.log(2) + 3 / 8 * math.log(3), rel=1e-14)
+    assert r.terms == HAND
+    assert math.isnan(r.temperature) and (r.n_anchors, r.n_batches) == (0, 0)
+    assert all(math.isnan(v) for k, v in r.to_dict().items() if k.endswith("_se"))
+
+
+def test_from_terms_theory_of_a_prior_by_hand() -> None:
+    terms = dataclasses.replace(HAND, K=1, C=None)
+    r = BoundReport.from_terms(terms, prior=Prior.from_probs([0.75, 0.25]))
+    # K + 1 = 2 draws: upsilon_2 = 1 - 0.75^2 - 0.25^2; tau_1 = 0.75^2 + 0.25^2; Col in {0, 1}
+    assert r.C == 2
+    assert r.theory_upsilon == pytest.approx(0.375, rel=1e-14)
+    assert r.theory_tau == pytest.approx(0.625, rel=1e-14)
+    assert r.theory_collision == pytest.approx(0.625 * math.log(2), rel=1e-14)
+    # given theory values are kept, the others computed
+    r2 = BoundReport.from_terms(terms, prior=Prior.from_probs([0.75, 0.25]), theory_tau=0.5)
+    assert r2.theory_tau == 0.5 and r2.theory_upsilon == r.theory_upsilon
+
+
+def test_from_terms_unknowns_and_vacuous_cases() -> None:
+    # no K, no C: no theory; no tau: no ARORA19 bound at all
+    bare = BoundTerms(contrastive=2.0, sup=1.5, sub=1.0, collision=0.6, d=-0.25, upsilon=0.8)
+    r = BoundReport.from_terms(bare)
+    assert r.C is None and r.K is None
+    assert math.isnan(r.theory_upsilon) and math.isnan(r.theory_tau)
+    assert math.isnan(r.arora_bound) and math.isnan(r.arora_sup_upper) and r.arora_holds is False
+    assert r.ns21_bound == pytest.approx(0.75, rel=1e-15)
+    # tau measured, arora_sub not: the upper bound exists, the lower bound does not
+    r = BoundReport.from_terms(dataclasses.replace(bare, tau=0.75))
+    assert math.isnan(r.arora_bound) and r.arora_sup_upper == pytest.approx(8.25, rel=1e-15)
+    # tau = 1: the sub-class term has weight 0; the upper bound is vacuous, silently
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = BoundReport.from_terms(dataclasses.replace(bare, tau=1.0, upsilon=0.0))
+    assert r.arora_bound == pytest.approx(0.35, rel=1e-15)
+    assert r.arora_sup_upper == math.inf and r.ns21_sup_upper == math.inf
+    # ns21 = (0 + 1.0 + 0.6) / 2 - 0.25 = 0.55
+    assert r.ns21_bound == pytest.approx(0.55, rel=1e-15)
+    # a bound that fails
+    r = BoundReport.from_terms(dataclasses.replace(HAND, contrastive=0.7))
+    assert r.holds is False and r.arora_holds is True  # 0.75 > 0.7 >= 0.65
+    assert r.margin == pytest.approx(-0.05, abs=1e-15)
+
+
+def test_from_terms_standard_errors_and_bookkeeping() -> None:
+    r = BoundReport.from_terms(HAND, standard_errors={"contrastive": 0.01, "arora_bound": 0.2},
+                               temperature=0.5, n_anchors=64, n_batches=2, sup_all=1.4)
+    assert r.contrastive_se == 0.01 and r.arora_bound_se == 0.2 and math.isnan(r.sup_se)
+    assert (r.temperature, r.n_anchors, r.n_batches, r.sup_all) == (0.5, 64, 2, 1.4)
+
+
+def test_from_terms_rejects_bad_input() -> None:
+    with pytest.raises(TypeError, match="takes a BoundTerms, got dict"):
+        BoundReport.from_terms(HAND.to_dict())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="prior must be a Prior"):
+        BoundReport.from_terms(HAND, prior=2)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="prior has C = 3 classes, but terms.C = 2"):
+        BoundReport.from_terms(HAND, prior=Prior.uniform(3))
+    with pytest.raises(ValueError, match=r"unknown quantities \['curl_sub'\]"):
+        BoundReport.from_terms(HAND, standard_errors={"curl_sub": 0.1})
+    with pytest.raises(ValueError, match="n_batches"):
+        BoundReport.from_terms(HAND, n_batches=-1)
+
+
+def test_from_terms_is_what_compute_reports() -> None:
+    rng = np.random.default_rng(11)
+    mu = rng.normal(size=(3, 6))
+    mon = BoundMonitor(3, 0.5, mu, counts=[5, 3, 2])
+    for n in (8, 8, 8):
+        y = rng.integers(0, 3, size=n)
+        z = mu[y] + 0.3 * rng.normal(size=(n, 6))
+        mon.update(anchor=z, positive=z + 0.05 * rng.normal(size=(n, 6)), labels=y)
+    r = mon.compute()
+    se = {k[:-3]: v for k, v in r.to_dict().items() if k.endswith("_se")}
+    again = BoundReport.from_terms(r.terms, prior=mon.prior, sup_all=r.sup_all,
+                                   theory_upsilon=r.theory_upsilon, theory_tau=r.theory_tau,
+                                   theory_collision=r.theory_collision, temperature=0.5,
+                                   n_anchors=r.n_anchors, n_batches=r.n_batches,
+                                   standard_errors=se)
+    assert again == r
+    # with the batch size fixed, the theory from_terms computes is the monitor's
+    assert BoundReport.from_terms(r.terms, prior=mon.prior).theory_upsilon == r.theory_upsilon
+
+
+# ---------------------------------------------------------------------------
+# the names: arora (not curl), batch_counts (not class_counts)
+# ---------------------------------------------------------------------------
+
+
+def test_renamed_keywords_and_fields() -> None:
+    mon = BoundMonitor(2, 0.5)
+    with pytest.raises(TypeError, match="class_counts"):
+        mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1])  # type: ignore[call-arg]
+    bt = mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1])
+    assert math.isnan(bt.sum_arora) and not hasattr(bt, "sum_curl")
+    with pytest.raises(TypeError, match="curl_sub"):
+        BoundTerms(2.0, 1.0, 1.0, 0.5, -0.5, upsilon=0.7, curl_sub=1.0)  # type: ignore[call-arg]
+    r = mon.compute()
+    names = set(r.to_dict()) | set(mon.state_dict()["state"])
+    assert not [n for n in names if "curl" in n]
+    assert {"arora_sub", "arora_bound", "arora_sup_upper", "arora_holds", "arora_sub_se",
+            "arora_bound_se"} <= set(r.to_dict())
+    assert "ARORA19 bound on L_Info" in str(r) and "CURL" not in str(r)
+
+
+def test_monitor_takes_a_prior() -> None:
+    prior = Prior.from_counts([4, 6, 5], replacement=False)
+    a = BoundMonitor(prior, 0.5)
+    b = BoundMonitor(3, 0.5, counts=[4, 6, 5], replacement=False)
+    assert a.prior == b.prior == prior and a.num_classes == 3
+    for m in (a, b):
+        m.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1, 2, 1])
+    assert a.compute() == b.compute()
+    assert a.state_dict() == b.state_dict()
+    with pytest.raises(ValueError, match="contradicts"):
+        BoundMonitor(prior, 0.5, replacement=True)
+    with pytest.raises(TypeError, match="num_classes"):
+        BoundMonitor("3", 0.5)  # type: ignore[arg-type]

@@ -1,19 +1,48 @@
 """Measuring NS21's bound on a running trainer.
 
 The training layer turns a trainer's batches (embeddings and labels, or the
-losses it already computes) into the terms of NS21's bound and accumulates
-them in a :class:`BoundMonitor`, whose :meth:`~BoundMonitor.compute` returns a
-:class:`BoundReport`.  Frameworks are imported only by the submodules that
-adapt to them:
+losses it already computes) into the terms of NS21's bound
+(:ref:`math-measurement`) and accumulates them in a :class:`BoundMonitor`,
+whose :meth:`~BoundMonitor.compute` returns a :class:`BoundReport`.  One job
+per module:
 
+- :mod:`couponbound.training.batch` -- one batch's sums (:class:`BatchTerms`),
+  from embeddings (:func:`batch_terms`) or from losses
+  (:func:`batch_terms_from_losses`);
+- :mod:`couponbound.training.class_means` -- the class means of NS21's mean
+  classifier (:class:`ClassMeanEstimator`, :func:`estimate_class_means`);
+- :mod:`couponbound.training.monitor` -- :class:`BoundMonitor`, the streaming,
+  mergeable accumulator;
+- :mod:`couponbound.training.report` -- :class:`BoundReport`, what it
+  reports (also built from any :class:`~couponbound.bounds.BoundTerms`);
 - :mod:`couponbound.training.distributed` -- ``torch.distributed`` all-reduce
   for :meth:`BoundMonitor.sync` and ``compute(all_reduce=...)``;
 - :mod:`couponbound.training.lightning` -- a Lightning ``Callback`` that feeds
   the monitor and logs its report.
+
+Frameworks are imported only by the modules that adapt to them.
 """
 
 from __future__ import annotations
 
-from couponbound.training.monitor import BoundMonitor, BoundReport
+from couponbound.training._arrays import AllReduce
+from couponbound.training.batch import BatchTerms, batch_terms, batch_terms_from_losses
+from couponbound.training.class_means import (
+    ClassMeanEstimator,
+    class_means_to_numpy,
+    estimate_class_means,
+)
+from couponbound.training.monitor import BoundMonitor
+from couponbound.training.report import BoundReport
 
-__all__ = ["BoundMonitor", "BoundReport"]
+__all__ = [
+    "AllReduce",
+    "BatchTerms",
+    "BoundMonitor",
+    "BoundReport",
+    "ClassMeanEstimator",
+    "batch_terms",
+    "batch_terms_from_losses",
+    "class_means_to_numpy",
+    "estimate_class_means",
+]

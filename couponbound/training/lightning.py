@@ -2,7 +2,7 @@
 
 The callback takes the per-batch outputs of your ``training_step`` (or
 ``validation_step``), passes them to the monitor, and logs the monitor's
-:class:`~couponbound.training.monitor.BoundReport` through ``pl_module.log_dict`` every
+:class:`~couponbound.training.report.BoundReport` through ``pl_module.log_dict`` every
 ``every_n_steps`` training batches and at the end of each validation epoch.
 Under data-parallel training the report covers every rank (the monitor is
 reduced with ``torch.distributed``; each rank keeps its local state).
@@ -31,7 +31,8 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from couponbound.training.monitor import BoundMonitor, BoundReport
+from couponbound.training.monitor import BoundMonitor
+from couponbound.training.report import BoundReport
 
 
 def _callback_base() -> Any:
@@ -47,7 +48,7 @@ def _callback_base() -> Any:
 __all__ = ["BoundMonitorCallback", "CallbackLogic", "default_extract"]
 
 _EMBEDDING_KEYS = ("anchor", "positive", "labels", "mean_features", "class_means")
-_LOSS_KEYS = ("contrastive", "sup", "sub", "d", "labels", "class_counts")
+_LOSS_KEYS = ("contrastive", "sup", "sub", "d", "labels", "batch_counts")
 _STAGES = ("train", "validation")
 
 Extract = Callable[[Any, Any], "Mapping[str, Any] | None"]

@@ -1,4 +1,4 @@
-"""BoundMonitor: NS21's bound measured on a running trainer (MATH.md section 6).
+"""BoundMonitor: NS21's bound measured on a running trainer (:ref:`math-measurement`).
 
 The monitor is a streaming, mergeable statistic in the manner of
 ``torchmetrics.Metric``: :meth:`BoundMonitor.update` once per batch,
@@ -27,35 +27,33 @@ import copy
 import hashlib
 import json
 import math
-import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from couponbound import bounds as _bounds
+from couponbound._formulas import arora_bound, ns21_bound
 from couponbound._prior import Prior, as_prior
 from couponbound._validate import check_positive_int, short_repr
 from couponbound.bounds import BoundTerms
-from couponbound.training.batch import (
+from couponbound.training._arrays import (
     AllReduce,
-    BatchTerms,
-    _batch_inputs,
-    _compute_batch,
     _fingerprint,
     _is_array,
     _mu_on,
     _shape,
     _to_numpy,
-    batch_terms_from_losses,
-    check_temperature,
     class_means_to_numpy,
-    estimate_class_means,
 )
+from couponbound.training._inputs import _batch_inputs
+from couponbound.training._kernel import batch_sums
+from couponbound.training._theory import theory_values
+from couponbound.training.batch import BatchTerms, batch_terms_from_losses, check_temperature
+from couponbound.training.class_means import estimate_class_means
+from couponbound.training.report import BoundReport
 
-__all__ = ["STATE_SPEC", "BoundMonitor", "BoundReport"]
+__all__ = ["STATE_SPEC", "BoundMonitor"]
 
 # ----------------------------------------------------------------------------
 # the declared state
@@ -75,10 +73,10 @@ _RATIOS: dict[str, str] = {
     "collision": "anchors",
     "d": "anchors",
     "tau": "anchors",
-    "curl_sub": "unique",
+    "arora_sub": "unique",
     "sup_all": "anchors",
     "ns21_bound": "anchors",
-    "curl_bound": "anchors",
+    "arora_bound": "anchors",
     "margin": "anchors",
 }
 
@@ -88,7 +86,7 @@ _THEORY = ("theory_upsilon", "theory_tau", "theory_collision")
 #: The monitor's state: ``(name, type)``; every entry is reduced by addition.
 STATE_SPEC: tuple[tuple[str, type], ...] = (
     ("n_batches", int),
-    ("n_batches_no_curl", int),
+    ("n_batches_no_arora", int),
     *((f"n_{den}{suffix}", int) for den in _DENOMS for suffix in ("", "_sq")),
     *((f"{kind}_{q}", float) for q in _RATIOS for kind in ("sum", "sumsq", "sumx")),
     *((f"sum_{name}", float) for name in _THEORY),
@@ -102,15 +100,17 @@ _THEORY_CACHE_MAX = 256
 
 
 def _increments(bt: BatchTerms, theory: tuple[float, float, float]) -> dict[str, int | float]:
-    """What one batch adds to every state (MATH.md section 6)."""
+    """What one batch adds to every state (:ref:`math-measurement`)."""
     n, cov = bt.n, bt.covered
     m = {"anchors": n, "covered": n if cov else 0, "uncovered": 0 if cov else n,
          "unique": bt.n_unique}
-    curl_ok = not math.isnan(bt.sum_curl)
-    curl = bt.sum_curl if curl_ok else 0.0
+    arora_ok = not math.isnan(bt.sum_arora)
+    arora = bt.sum_arora if arora_ok else 0.0
     sup = bt.sum_sup if cov else 0.0
     sub = 0.0 if cov else bt.sum_sub
-    ns21 = 0.5 * (sup + sub + bt.sum_collision) + bt.sum_d
+    # The bounds on sums over anchors: S_sup + S_sub in the place of upsilon L_sup, with
+    # upsilon = 1 and L_sub = 0; S_arora in the place of (1 - tau) L_sub with tau = 0.
+    ns21 = ns21_bound(1.0, sup + sub, 0.0, bt.sum_collision, bt.sum_d)
     s = {
         "contrastive": bt.sum_contrastive,
         "upsilon": float(m["covered"]),
@@ -119,13 +119,13 @@ def _increments(bt: BatchTerms, theory: tuple[float, float, float]) -> dict[str,
         "collision": bt.sum_collision,
         "d": bt.sum_d,
         "tau": float(bt.n_repeat),
-        "curl_sub": curl,
+        "arora_sub": arora,
         "sup_all": bt.sum_sup,
         "ns21_bound": ns21,
-        "curl_bound": curl + bt.sum_collision + bt.sum_d,
+        "arora_bound": arora_bound(0.0, arora, bt.sum_collision, bt.sum_d),
         "margin": bt.sum_contrastive - ns21,
     }
-    inc: dict[str, int | float] = {"n_batches": 1, "n_batches_no_curl": 0 if curl_ok else 1}
+    inc: dict[str, int | float] = {"n_batches": 1, "n_batches_no_arora": 0 if arora_ok else 1}
     for den, v in m.items():
         inc[f"n_{den}"] = v
         inc[f"n_{den}_sq"] = v * v
@@ -140,207 +140,6 @@ def _increments(bt: BatchTerms, theory: tuple[float, float, float]) -> dict[str,
 
 
 # ----------------------------------------------------------------------------
-# the report
-# ----------------------------------------------------------------------------
-
-def _fmt(x: float | int | None) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, bool):
-        return "yes" if x else "NO"
-    if isinstance(x, int):
-        return str(x)
-    if math.isnan(x):
-        return "-"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
-        return f"{x:.3e}"
-    return f"{x:.4f}"
-
-
-@dataclass(frozen=True, repr=False)
-class BoundReport:
-    """Everything the monitor measured, with NS21's and ARORA19's bounds.
-
-    The first ten fields carry the names of :class:`couponbound.bounds.BoundTerms`
-    (see :attr:`terms`).  Losses are per-anchor means; ``*_se`` are standard
-    errors over batches (delta method for ratio estimators; ``nan`` with fewer
-    than two batches or an empty denominator).
-
-    Attributes
-    ----------
-    contrastive : float
-        ``L_Info``, the InfoNCE loss.
-    upsilon : float
-        ``upsilon-hat``: fraction of anchors in a batch that contains all C classes.
-    sup : float
-        ``L^mu_sup`` over covered batches (``S_sup / upsilon``; 0.0 when ``upsilon == 0``).
-    sub : float
-        ``L^mu_sub`` over the other batches (``S_sub / (1 - upsilon)``; 0.0 when
-        ``upsilon == 1``).
-    collision : float
-        ``E ln(1 + Col)`` measured: ``(1/N) sum_batches sum_y n_y ln n_y``.
-    d : float
-        NS21's ``d(f) <= 0``.
-    tau : float
-        ``tau-hat``: fraction of anchors whose label repeats in their batch.
-    curl_sub : float
-        ARORA19's sub-class loss over anchors with a unique label
-        (``S_curl / (1 - tau)``; 0.0 when ``tau == 1``; ``nan`` if some batch
-        came without per-anchor losses).
-    K : int or None
-        Negatives per anchor (batch size - 1) when every batch had the same
-        size, else ``None``.
-    C : int
-        Number of classes.
-    ns21_bound : float
-        NS21's lower bound on ``L_Info``, ``(S_sup + S_sub + coll) / 2 + d``.
-    curl_bound : float
-        ARORA19's lower bound, ``S_curl + coll + d``.
-    ns21_sup_upper, curl_sup_upper : float
-        The bounds solved for ``L^mu_sup`` (``inf`` when vacuous).
-    holds : bool
-        ``ns21_bound <= contrastive``.
-    curl_holds : bool
-        ``curl_bound <= contrastive`` (``False`` when ``curl_bound`` is ``nan``).
-    margin : float
-        ``contrastive - ns21_bound``.
-    sup_all : float
-        The mean-classifier loss over all C classes on every anchor.
-    theory_upsilon, theory_tau, theory_collision : float
-        ``upsilon_{K+1}``, ``tau_K`` and ``E ln(1 + Col)`` under the class prior
-        for the batch size (anchor-weighted over batch sizes if they varied):
-        what ``upsilon``, ``tau`` and ``collision`` estimate.
-    temperature : float
-        ``t``.
-    n_anchors, n_batches : int
-        Anchors and batches seen.
-
-    Examples
-    --------
-    Two batches of three anchors, ``C = 2``: the first covers both classes,
-    the second misses class 1.
-
-    >>> mon = BoundMonitor(num_classes=2, temperature=0.5)
-    >>> _ = mon.update_losses(contrastive=[2.0, 2.2, 2.4], sup=[1.0, 1.2, 0.8],
-    ...                       d=[-0.3, -0.1, 0.0], labels=[0, 1, 1])
-    >>> _ = mon.update_losses(contrastive=[2.1, 2.3, 1.9], sup=[0.9, 1.1, 1.0],
-    ...                       sub=[0.5, 0.4, 0.6], d=-0.2, labels=[0, 0, 0])
-    >>> report = mon.compute()
-    >>> print(report)
-    BoundReport: C=2, K+1=3, t=0.5, 2 batches, 6 anchors
-    term                           measured        s.e.      theory
-    L_Info (contrastive)             2.1500      0.0500           -
-    upsilon (coverage)               0.5000      0.5000      0.7500
-    L^mu_sup (covered)               1.0000      0.0000           -
-    L^mu_sub (not covered)           0.5000      0.0000           -
-    E ln(1+Col)                      0.7804      0.3183      0.6212
-    d                               -0.1667      0.0333           -
-    tau (collision prob.)            0.8333      0.1667      0.7500
-    L^mu_sub (CURL, distinct)        1.0000      0.0000           -
-    L^mu_sup (all anchors)           1.0000      0.0000           -
-    NS21 bound on L_Info             0.5985   7.952e-04           -
-    CURL bound on L_Info             0.7804      0.1183           -
-    L_Info - NS21 bound              1.5515      0.0508           -
-    NS21 bound on L^mu_sup           7.2060           -           -
-    CURL bound on L^mu_sup          18.4357           -           -
-    NS21 bound holds (bound <= L_Info): yes
-    >>> report.terms.upsilon, report.holds, report.to_dict()["holds"]
-    (0.5, True, 1.0)
-    """
-
-    contrastive: float
-    upsilon: float
-    sup: float
-    sub: float
-    collision: float
-    d: float
-    tau: float
-    curl_sub: float
-    K: int | None
-    C: int
-    ns21_bound: float
-    curl_bound: float
-    ns21_sup_upper: float
-    curl_sup_upper: float
-    holds: bool
-    curl_holds: bool
-    margin: float
-    sup_all: float
-    theory_upsilon: float
-    theory_tau: float
-    theory_collision: float
-    temperature: float
-    n_anchors: int
-    n_batches: int
-    contrastive_se: float
-    upsilon_se: float
-    sup_se: float
-    sub_se: float
-    collision_se: float
-    d_se: float
-    tau_se: float
-    curl_sub_se: float
-    sup_all_se: float
-    ns21_bound_se: float
-    curl_bound_se: float
-    margin_se: float
-
-    @property
-    def terms(self) -> BoundTerms:
-        """The measured terms as a :class:`couponbound.bounds.BoundTerms`."""
-        return BoundTerms(
-            contrastive=self.contrastive, sup=self.sup, sub=self.sub,
-            collision=self.collision, d=self.d, upsilon=self.upsilon, tau=self.tau,
-            curl_sub=self.curl_sub, K=self.K, C=self.C,
-        )
-
-    def to_dict(self, prefix: str = "") -> dict[str, float]:
-        """Every field as a flat ``{prefix + name: float}`` for any logger.
-
-        Booleans become 1.0 / 0.0 and ``K = None`` becomes ``nan``.
-        """
-        out: dict[str, float] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            out[prefix + f.name] = math.nan if v is None else float(v)
-        return out
-
-    def __repr__(self) -> str:
-        keys = ("contrastive", "ns21_bound", "holds", "upsilon", "sup", "sub", "collision",
-                "d", "tau", "curl_bound", "K", "C", "n_anchors", "n_batches")
-        body = ", ".join(f"{k}={_fmt(getattr(self, k))}" for k in keys)
-        return f"BoundReport({body})"
-
-    def __str__(self) -> str:
-        size = "varies" if self.K is None else str(self.K + 1)
-        head = (f"BoundReport: C={self.C}, K+1={size}, t={self.temperature:g}, "
-                f"{self.n_batches} batches, {self.n_anchors} anchors")
-        rows = [
-            ("L_Info (contrastive)", self.contrastive, self.contrastive_se, None),
-            ("upsilon (coverage)", self.upsilon, self.upsilon_se, self.theory_upsilon),
-            ("L^mu_sup (covered)", self.sup, self.sup_se, None),
-            ("L^mu_sub (not covered)", self.sub, self.sub_se, None),
-            ("E ln(1+Col)", self.collision, self.collision_se, self.theory_collision),
-            ("d", self.d, self.d_se, None),
-            ("tau (collision prob.)", self.tau, self.tau_se, self.theory_tau),
-            ("L^mu_sub (CURL, distinct)", self.curl_sub, self.curl_sub_se, None),
-            ("L^mu_sup (all anchors)", self.sup_all, self.sup_all_se, None),
-            ("NS21 bound on L_Info", self.ns21_bound, self.ns21_bound_se, None),
-            ("CURL bound on L_Info", self.curl_bound, self.curl_bound_se, None),
-            ("L_Info - NS21 bound", self.margin, self.margin_se, None),
-            ("NS21 bound on L^mu_sup", self.ns21_sup_upper, None, None),
-            ("CURL bound on L^mu_sup", self.curl_sup_upper, None, None),
-        ]
-        lines = [head, f"{'term':<27}{'measured':>12}{'s.e.':>12}{'theory':>12}"]
-        for name, value, se, th in rows:
-            lines.append(f"{name:<27}{_fmt(value):>12}{_fmt(se):>12}{_fmt(th):>12}")
-        lines.append(f"NS21 bound holds (bound <= L_Info): {_fmt(self.holds)}")
-        return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------
 # the monitor
 # ----------------------------------------------------------------------------
 
@@ -349,8 +148,9 @@ class BoundMonitor:
 
     Parameters
     ----------
-    num_classes : int
-        ``C``, the number of latent classes; labels lie in ``[0, C)``.
+    num_classes : int or Prior
+        ``C``, the number of latent classes (labels lie in ``[0, C)``), or a
+        :class:`~couponbound.Prior` over them for the theoretical values.
     temperature : float
         ``t > 0`` of the InfoNCE and mean-classifier losses.
     class_means : array (C, d), optional
@@ -361,12 +161,13 @@ class BoundMonitor:
     probs, counts : array (C,), optional
         The class prior for the theoretical ``upsilon``, ``tau`` and
         ``E ln(1 + Col)`` (default uniform).
-    replacement : bool, default True
+    replacement : bool, optional
         ``False``: the theoretical values are those of batches drawn without
         replacement from a finite data set whose class sizes are ``counts``
         (what one shuffled pass of a data loader does; multivariate
         hypergeometric, see :func:`couponbound.coverage_prob`).  Requires
-        ``counts``.
+        ``counts``.  Default: the prior's own scheme (independent draws for
+        ``num_classes``, ``probs`` and ``counts``).
 
     Notes
     -----
@@ -392,19 +193,17 @@ class BoundMonitor:
     >>> report.holds
     True
     >>> sorted(report.to_dict())[:3]
-    ['C', 'K', 'collision']
+    ['C', 'K', 'arora_bound']
     """
 
-    def __init__(self, num_classes: int, temperature: float, class_means: Any = None, *,
-                 probs: Any = None, counts: Any = None, replacement: bool = True) -> None:
-        self._C = check_positive_int(num_classes, "num_classes")
+    def __init__(self, num_classes: int | Prior, temperature: float, class_means: Any = None, *,
+                 probs: Any = None, counts: Any = None, replacement: bool | None = None) -> None:
+        if not isinstance(num_classes, Prior):
+            num_classes = check_positive_int(num_classes, "num_classes")
+        self._prior: Prior = as_prior(num_classes, probs=probs, counts=counts,
+                                      replacement=replacement)
+        self._C = self._prior.C
         self._t = check_temperature(temperature)
-        self._prior: Prior = as_prior(self._C, probs=probs, counts=counts)
-        if not isinstance(replacement, bool | np.bool_):
-            raise TypeError(f"replacement must be True or False, got {replacement!r}")
-        if not replacement and self._prior.counts is None:
-            raise ValueError("replacement=False needs the data set's class sizes: pass counts=")
-        self._replacement = bool(replacement)
         self._mu: NDArray[np.float64] | None = None
         self._mu_cache: dict[tuple[int, str, str], Any] = {}
         self._theory_cache: dict[int, tuple[float, float, float]] = {}
@@ -449,8 +248,8 @@ class BoundMonitor:
     def _config(self) -> dict[str, Any]:
         probs = None if self._prior.is_uniform else [float(p) for p in self._prior.probs]
         config: dict[str, Any] = {"num_classes": self._C, "temperature": self._t, "probs": probs,
-                                  "replacement": self._replacement}
-        if not self._replacement:
+                                  "replacement": self._prior.replacement}
+        if not self._prior.replacement:
             assert self._prior.counts is not None
             config["counts"] = list(self._prior.counts)
         return config
@@ -480,31 +279,14 @@ class BoundMonitor:
     # -- feeding ------------------------------------------------------------
 
     def _theory(self, n: int) -> tuple[float, float, float]:
-        """``(upsilon_{K+1}, tau_K, E ln(1+Col))`` for a batch of ``n = K + 1``."""
+        """``(upsilon_{K+1}, tau_K, E ln(1+Col))`` for a batch of ``n = K + 1`` (cached)."""
         hit = self._theory_cache.get(n)
-        if hit is not None:
-            return hit
-        from couponbound.collision import collision_prob, expected_log_collision
-        from couponbound.coverage import coverage_prob
-
-        prior = self._prior
-        kw: dict[str, Any]
-        if not self._replacement:
-            assert prior.counts is not None
-            kw = {"counts": list(prior.counts), "replacement": False}
-        elif prior.is_uniform:
-            kw = {"C": self._C}
-        elif prior.counts is not None:
-            kw = {"counts": list(prior.counts)}
-        else:
-            kw = {"probs": prior.probs}
-        K = n - 1
-        value = (float(coverage_prob(K, **kw)), float(collision_prob(K, **kw)),
-                 float(expected_log_collision(K, **kw)))
-        if len(self._theory_cache) >= _THEORY_CACHE_MAX:
-            self._theory_cache.clear()
-        self._theory_cache[n] = value
-        return value
+        if hit is None:
+            hit = theory_values(n - 1, self._prior)
+            if len(self._theory_cache) >= _THEORY_CACHE_MAX:
+                self._theory_cache.clear()
+            self._theory_cache[n] = hit
+        return hit
 
     def _add(self, bt: BatchTerms) -> None:
         inc = _increments(bt, self._theory(bt.n))
@@ -524,7 +306,7 @@ class BoundMonitor:
 
     def update(self, anchor: Any, positive: Any, labels: Any, mean_features: Any = None, *,
                class_means: Any = None) -> BatchTerms:
-        """Add one batch of embeddings; every term of MATH.md section 6 is computed here.
+        """Add one batch of embeddings; every term of :ref:`math-measurement` is computed here.
 
         Parameters
         ----------
@@ -573,19 +355,19 @@ class BoundMonitor:
             mu_dev = self._device_means(inp)
         else:
             mu_dev = _mu_on(inp.xp, class_means, inp.device, inp.dtype, self._C, dim)
-        bt = _compute_batch(inp, mu_dev, self._t, self._C)
+        bt = BatchTerms(**batch_sums(inp, mu_dev, self._t, self._C))
         self._add(bt)
         return bt
 
     def update_losses(self, *, contrastive: Any, sup: Any, d: Any, sub: Any = None,
-                      labels: Any = None, class_counts: Any = None) -> BatchTerms:
+                      labels: Any = None, batch_counts: Any = None) -> BatchTerms:
         """Add one batch from losses the trainer already computed.
 
         Each loss is per anchor (shape ``(n,)``) or the batch mean (scalar);
         see :func:`couponbound.training.batch.batch_terms_from_losses`.  Per-anchor
         losses with per-anchor ``labels`` give the same report as
-        :meth:`update` on the embeddings; with ``class_counts`` or batch means
-        the CURL terms (``curl_sub``, ``curl_bound``) become ``nan``.
+        :meth:`update` on the embeddings; with ``batch_counts`` or batch means
+        ARORA19's terms (``arora_sub``, ``arora_bound``) become ``nan``.
 
         Parameters
         ----------
@@ -600,7 +382,7 @@ class BoundMonitor:
             batch misses a class).
         labels : array (n,) of int, optional
             Per-anchor labels ...
-        class_counts : array (C,) of int, optional
+        batch_counts : array (C,) of int, optional
             ... or per-class counts.
 
         Returns
@@ -617,7 +399,7 @@ class BoundMonitor:
         (2.1, 1.0, 1.2, 0.1)
         """
         bt = batch_terms_from_losses(contrastive=contrastive, sup=sup, d=d, sub=sub,
-                                     labels=labels, class_counts=class_counts,
+                                     labels=labels, batch_counts=batch_counts,
                                      num_classes=self._C)
         self._add(bt)
         return bt
@@ -707,36 +489,24 @@ class BoundMonitor:
                 + R * R * float(st[f"n_{den}_sq"])
             return math.sqrt(max(v, 0.0) * B / (B - 1)) / M
 
-        curl_ok = st["n_batches_no_curl"] == 0
+        arora_ok = st["n_batches_no_arora"] == 0
         sum_n, sum_n2 = int(st["n_anchors"]), int(st["n_anchors_sq"])
         K = sum_n // B - 1 if B * sum_n2 == sum_n * sum_n else None
         terms = BoundTerms(
             contrastive=ratio("contrastive"), sup=ratio("sup"), sub=ratio("sub"),
             collision=ratio("collision"), d=min(0.0, ratio("d")), upsilon=ratio("upsilon"),
-            tau=ratio("tau"), curl_sub=ratio("curl_sub") if curl_ok else math.nan,
+            tau=ratio("tau"), arora_sub=ratio("arora_sub") if arora_ok else math.nan,
             K=K, C=self._C,
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=_bounds.VacuousBoundWarning)
-            ns21 = _bounds.ns21_lower_bound(terms)
-            ns21_up = _bounds.ns21_sup_upper_bound(terms)
-            curl_up = _bounds.arora_sup_upper_bound(terms)
-            curl = _bounds.arora_lower_bound(terms) if curl_ok else math.nan
         se = {q: stderr(q) for q in _RATIOS}
-        if not curl_ok:
-            se["curl_sub"] = se["curl_bound"] = math.nan
-        return BoundReport(
-            contrastive=terms.contrastive, upsilon=terms.upsilon, sup=terms.sup,
-            sub=terms.sub, collision=terms.collision, d=terms.d, tau=terms.tau,
-            curl_sub=terms.curl_sub, K=K, C=self._C,
-            ns21_bound=ns21, curl_bound=curl, ns21_sup_upper=ns21_up, curl_sup_upper=curl_up,
-            holds=bool(ns21 <= terms.contrastive), curl_holds=bool(curl <= terms.contrastive),
-            margin=terms.contrastive - ns21, sup_all=ratio("sup_all"),
+        if not arora_ok:
+            se["arora_sub"] = se["arora_bound"] = math.nan
+        return BoundReport.from_terms(
+            terms, prior=self._prior, sup_all=ratio("sup_all"),
             theory_upsilon=float(st["sum_theory_upsilon"]) / N,
             theory_tau=float(st["sum_theory_tau"]) / N,
             theory_collision=float(st["sum_theory_collision"]) / N,
-            temperature=self._t, n_anchors=N, n_batches=B,
-            **{f"{q}_se": se[q] for q in _RATIOS},
+            temperature=self._t, n_anchors=N, n_batches=B, standard_errors=se,
         )
 
     # -- state --------------------------------------------------------------
@@ -934,7 +704,7 @@ def _check_consistent(st: dict[str, int | float], what: str) -> None:
     """Counts that must agree with each other (covered + uncovered = anchors, ...)."""
     if st["n_covered"] + st["n_uncovered"] != st["n_anchors"]:
         raise ValueError(f"{what}: n_covered + n_uncovered != n_anchors")
-    if st["n_unique"] > st["n_anchors"] or st["n_batches_no_curl"] > st["n_batches"]:
+    if st["n_unique"] > st["n_anchors"] or st["n_batches_no_arora"] > st["n_batches"]:
         raise ValueError(f"{what}: inconsistent counts")
     if st["n_anchors"] < st["n_batches"] or (st["n_batches"] == 0) != (st["n_anchors"] == 0):
         raise ValueError(f"{what}: n_anchors and n_batches disagree")

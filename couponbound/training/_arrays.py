@@ -1,0 +1,175 @@
+"""Array-API shims of the training layer (private).
+
+What :mod:`couponbound.training` needs to work on arrays of any library that
+speaks the array API (numpy, PyTorch on CPU or GPU, JAX, CuPy) through
+``array-api-compat``: host copies, detaching from autograd, shapes, the
+working dtype, labels and class means moved to a batch's device.  No
+framework is imported unless its arrays are passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import array_api_compat as aac
+import numpy as np
+from numpy.typing import NDArray
+
+from couponbound._validate import short_repr
+
+__all__ = [
+    "AllReduce",
+    "class_means_to_numpy",
+]
+
+#: A function that sums a float64 vector elementwise over all processes and
+#: returns the result (it may reduce in place and return its argument).
+AllReduce = Callable[[NDArray[np.float64]], Any]
+
+
+def _to_numpy(x: Any) -> NDArray[Any]:
+    """A host numpy copy (or view) of an array from any library."""
+    if isinstance(x, np.ndarray):
+        return x
+    if aac.is_torch_array(x):
+        return x.detach().cpu().numpy()
+    if aac.is_cupy_array(x):
+        return x.get()
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError, RuntimeError):  # pragma: no cover - exotic
+        return np.from_dlpack(x)
+
+
+def _detach(x: Any) -> Any:
+    """Drop the autograd graph of a torch tensor (the monitor never backpropagates)."""
+    if aac.is_torch_array(x):
+        return x.detach()
+    return x
+
+
+def _is_array(x: Any) -> bool:
+    return aac.is_array_api_obj(x) and not isinstance(x, numbers.Number)
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return tuple(int(s) for s in x.shape)
+
+
+def _work_dtype(xp: Any, arrays: list[Any], names: list[str]) -> Any:
+    """The floating dtype the batch is computed in: the inputs' (>= float32)."""
+    for a, name in zip(arrays, names, strict=True):
+        if not (xp.isdtype(a.dtype, "real floating") or xp.isdtype(a.dtype, "integral")):
+            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    dt = xp.result_type(*[a.dtype for a in arrays])
+    if xp.isdtype(dt, "integral"):
+        return xp.float64
+    if xp.finfo(dt).bits < 32:
+        return xp.float32
+    return dt
+
+
+def _labels_on(xp: Any, labels: Any, device: Any, n: int) -> Any:
+    """Labels as an int64 array of the namespace *xp* on *device*, checked for shape/dtype."""
+    if isinstance(labels, (bool, str, bytes)) or labels is None:
+        raise TypeError(f"labels must be an array of integers, got {short_repr(labels)}")
+    try:
+        same = _is_array(labels) and aac.array_namespace(labels) is xp
+    except TypeError:
+        same = False
+    if same:
+        lab = _detach(labels)
+        if aac.device(lab) != device:
+            lab = aac.to_device(lab, device)
+    else:
+        host = _to_numpy(labels) if _is_array(labels) else np.asarray(labels)
+        if host.dtype == object:
+            raise TypeError(f"labels must be an array of integers, got {short_repr(labels)}")
+        if host.dtype.kind not in "iu":
+            raise TypeError(f"labels must have an integer dtype, got dtype {host.dtype}")
+        lab = xp.asarray(host.astype(np.int64), device=device)
+    if not xp.isdtype(lab.dtype, "integral"):
+        raise TypeError(f"labels must have an integer dtype, got dtype {lab.dtype}")
+    if _shape(lab) != (n,):
+        raise ValueError(f"labels must have shape ({n},) to match anchor, got {_shape(lab)}")
+    return xp.astype(lab, xp.int64)
+
+
+def class_means_to_numpy(class_means: Any, num_classes: int | None = None) -> NDArray[np.float64]:
+    """Validate class means ``mu`` (any array library) as a finite ``(C, d)`` float64 array.
+
+    Examples
+    --------
+    >>> class_means_to_numpy([[1.0, 0.0], [0.0, 1.0]], 2).shape
+    (2, 2)
+    """
+    if class_means is None or isinstance(class_means, (str, bytes, bool)):
+        raise TypeError(f"class_means must be a (C, d) array, got {short_repr(class_means)}")
+    host = _to_numpy(class_means) if _is_array(class_means) else np.asarray(class_means)
+    if host.dtype == object or host.dtype.kind not in "iuf":
+        raise TypeError(f"class_means must be a real (C, d) array, got dtype {host.dtype}")
+    mu = np.array(host, dtype=np.float64)
+    if mu.ndim != 2 or mu.shape[0] < 1 or mu.shape[1] < 1:
+        raise ValueError(f"class_means must be a non-empty 2-d array (C, d), got shape {mu.shape}")
+    if num_classes is not None and mu.shape[0] != num_classes:
+        raise ValueError(
+            f"class_means must have num_classes = {num_classes} rows, got shape {mu.shape}"
+        )
+    if not np.all(np.isfinite(mu)):
+        i = int(np.flatnonzero(~np.isfinite(mu).all(axis=1))[0])
+        raise ValueError(f"class_means must be finite, row {i} is {short_repr(mu[i].tolist())}")
+    return mu
+
+
+def _fingerprint(arr: NDArray[np.float64] | None) -> str:
+    """SHA-256 of a float64 array's shape and bytes (``"none"`` for ``None``)."""
+    if arr is None:
+        return "none"
+    a = np.ascontiguousarray(arr, dtype=np.float64)
+    h = hashlib.sha256(repr(a.shape).encode())
+    h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _first_bad_row(x: Any, *, norm: bool = False) -> int:
+    """Index of the first row of *x* (any library) that is non-finite (or, with
+    ``norm=True``, whose norm is 0 or overflows in the array's dtype)."""
+    h = _to_numpy(x)
+    with np.errstate(all="ignore"):
+        if norm:
+            norms = np.sqrt(np.sum(h * h, axis=1))
+            bad = ~(norms > 0) | ~np.isfinite(norms)
+        else:
+            bad = ~np.isfinite(h).all(axis=1)
+    return int(np.flatnonzero(bad)[0]) if bad.any() else -1
+
+
+def _label_error(labels: Any, C: int) -> ValueError:
+    host = _to_numpy(labels) if _is_array(labels) else np.asarray(labels)
+    host = host.astype(np.int64).ravel()
+    bad = np.flatnonzero((host < 0) | (host >= C))
+    i = int(bad[0]) if bad.size else 0
+    return ValueError(
+        f"labels must be integers in [0, num_classes) = [0, {C}), "
+        f"got labels[{i}] = {int(host[i])} ({bad.size} out of range)"
+    )
+
+
+def _mu_on(xp: Any, mu: Any, device: Any, dtype: Any, C: int, dim: int) -> Any:
+    """Class means as an array of *xp* on *device* with *dtype*."""
+    try:
+        same = _is_array(mu) and aac.array_namespace(mu) is xp
+    except TypeError:
+        same = False
+    if same and aac.device(mu) == device:
+        out = _detach(mu)
+        if _shape(out) != (C, dim):
+            raise ValueError(f"class_means must have shape ({C}, {dim}), got {_shape(out)}")
+        return out if out.dtype == dtype else xp.astype(out, dtype)
+    host = class_means_to_numpy(mu, C)
+    if host.shape != (C, dim):
+        raise ValueError(f"class_means must have shape ({C}, {dim}), got {host.shape}")
+    return xp.asarray(host, dtype=dtype, device=device)

@@ -87,18 +87,74 @@ def _add_prior(p: argparse.ArgumentParser, *, default_C: list[int] | None) -> No
                    help="a non-uniform prior from class probabilities (same forms as --counts)")
 
 
-def _add_figure_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", metavar="DIR", default=_SHARED,
-                   help=f"directory for the files (default: ./{DEFAULT_OUT}/)")
-    p.add_argument("--venue", choices=("neurips", "icml", "iclr", "arxiv"), default=_SHARED,
+def _add_output_options(p: argparse.ArgumentParser, *, main: bool) -> None:
+    """``--out``, ``--venue``, ``--columns``, ``-q``: with their defaults on the main
+    parser (*main*), SUPPRESS on a subcommand (see ``_SHARED``)."""
+    def default(value: Any) -> Any:
+        return value if main else _SHARED
+
+    out_help = (f"write figures and tables here (default: ./{DEFAULT_OUT}/; with "
+                "--json/--csv/--latex nothing is written unless --out is given)" if main
+                else f"directory for the files (default: ./{DEFAULT_OUT}/)")
+    p.add_argument("--out", metavar="DIR", default=default(None), help=out_help)
+    p.add_argument("--venue", choices=("neurips", "icml", "iclr", "arxiv"),
+                   default=default("neurips"),
                    help="page layout for the figures' size and fonts (default: neurips)")
-    p.add_argument("--columns", type=int, choices=(1, 2), default=_SHARED,
+    p.add_argument("--columns", type=int, choices=(1, 2), default=default(2),
                    help="figure width: 2 = the full text width, 1 = half of it / one ICML "
                         "column (default: 2)")
-    p.add_argument("--format", dest="formats", nargs="+", choices=("pdf", "png", "svg"),
-                   default=["pdf", "png"], help="figure file formats (default: pdf png)")
-    p.add_argument("-q", "--quiet", action="store_true", default=_SHARED,
+    if not main:
+        p.add_argument("--format", dest="formats", nargs="+", choices=("pdf", "png", "svg"),
+                       default=["pdf", "png"], help="figure file formats (default: pdf png)")
+    p.add_argument("-q", "--quiet", action="store_true", default=default(False),
                    help="no progress on standard error")
+
+
+#: Each subcommand's one-line help, description and examples (for ``--help``).
+_SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "coverage": (
+        "coverage upsilon_{K+1} for given K and C",
+        "The probability upsilon_{K+1} that the anchor and its K negatives "
+        "(K+1 draws, anchor included) contain every class.",
+        ("couponbound coverage -C 10 -K 31            0.691 (NS21: CIFAR-10, batch 32)",
+         "couponbound coverage -C 100 -K 127 511 --csv",
+         "couponbound coverage --counts 50,30,20 -K 5 10",
+         "couponbound coverage -C 10 -K 31 --no-anchor   P(T <= K) instead")),
+    "required": (
+        "smallest K reaching a coverage",
+        "The smallest number of negatives K with upsilon_{K+1} >= confidence, and "
+        "the expected batch size E[K+1] that first covers every class.",
+        ("couponbound required -C 10                     K = 65 for 99 %",
+         "couponbound required -C 100 1000 --confidence 0.9 0.99 0.999",
+         "couponbound required --counts counts.txt --without-replacement")),
+    "table": (
+        "NS21's Table 3 for data sets",
+        "NS21's Table 3: classes, expected batch size E[K+1] (rounded up) and "
+        "the K needed for each coverage level, per data set.",
+        ("couponbound table                              NS21's data sets",
+         "couponbound table --latex > table3.tex",
+         "couponbound table --dataset CIFAR-10=10 --dataset mine=@counts.txt",
+         "couponbound table -C 10 100 --confidence 0.5 0.9 0.99")),
+    "figures": (
+        "write the paper's figures",
+        "Write the coverage, collision and upper-bound figures (PDF and PNG) "
+        "for the given classes (default: CIFAR-10, CIFAR-100, ImageNet scale).",
+        ("couponbound figures                            ./couponbound-output/*.pdf|png",
+         "couponbound figures --venue icml --columns 1 --out figs",
+         "couponbound figures -C 10 100 --contrastive 3.0 --format pdf")),
+    "report": (
+        "table + figures from a saved run",
+        "Read a saved BoundMonitor state_dict() or BoundReport.to_dict() (JSON: "
+        "one, a list, or a mapping label -> run), print NS21's bound term by term "
+        "(NS21 Table 2) and write the bound figures (NS21 Figure 1) and tables.",
+        ("couponbound report run.json",
+         "couponbound report runs.json --accuracy 80.1 82.4 83.0 --out figs",
+         "couponbound report runs.json --latex > table2.tex    (no files written)")),
+}
+
+
+def _examples(lines: Sequence[str]) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,58 +168,35 @@ def build_parser() -> argparse.ArgumentParser:
             "Without a command: print the table for NS21's data sets and write the paper's "
             f"figures and tables to ./{DEFAULT_OUT}/ (--json/--csv/--latex: the table only)."
         ),
-        epilog=(
-            "examples:\n"
-            "  couponbound                      table + figures and tables in ./couponbound-output/\n"
-            "  couponbound --json               the table as JSON (no files written)\n"
-            "  couponbound --csv > coverage.csv\n"
-            "  couponbound coverage -C 10 -K 31 127\n"
-            "  couponbound required -C 100 1000 --confidence 0.9 0.99\n"
-            "  couponbound table --latex > table3.tex\n"
-            "  couponbound figures --venue icml --columns 1 --out figs\n"
-            "  couponbound report run.json --accuracy 0.80 0.83 0.85\n\n"
-            "Bad arguments exit with code 2."
-        ),
+        epilog=_examples((
+            "couponbound                      table + figures and tables in ./couponbound-output/",
+            "couponbound --json               the table as JSON (no files written)",
+            "couponbound --csv > coverage.csv",
+            "couponbound coverage -C 10 -K 31 127",
+            "couponbound required -C 100 1000 --confidence 0.9 0.99",
+            "couponbound table --latex > table3.tex",
+            "couponbound figures --venue icml --columns 1 --out figs",
+            "couponbound report run.json --accuracy 0.80 0.83 0.85",
+        )) + "\n\nBad arguments exit with code 2.",
         formatter_class=_FMT,
     )
     _add_formats(parser)
     parser.set_defaults(fmt=None)
-    parser.add_argument("--out", metavar="DIR", default=None,
-                        help=f"write figures and tables here (default: ./{DEFAULT_OUT}/; with "
-                             "--json/--csv/--latex nothing is written unless --out is given)")
-    parser.add_argument("--venue", choices=("neurips", "icml", "iclr", "arxiv"), default="neurips",
-                        help="page layout for the figures (default: neurips)")
-    parser.add_argument("--columns", type=int, choices=(1, 2), default=2,
-                        help="figure width in columns (default: 2, the full text width)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on standard error")
+    _add_output_options(parser, main=True)
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    cmd = {name: sub.add_parser(name, help=h, description=d, epilog=_examples(ex),
+                                formatter_class=_FMT)
+           for name, (h, d, ex) in _SUBCOMMANDS.items()}
 
-    p = sub.add_parser(
-        "coverage", help="coverage upsilon_{K+1} for given K and C", formatter_class=_FMT,
-        description="The probability upsilon_{K+1} that the anchor and its K negatives "
-                    "(K+1 draws, anchor included) contain every class.",
-        epilog="examples:\n"
-               "  couponbound coverage -C 10 -K 31            0.691 (NS21: CIFAR-10, batch 32)\n"
-               "  couponbound coverage -C 100 -K 127 511 --csv\n"
-               "  couponbound coverage --counts 50,30,20 -K 5 10\n"
-               "  couponbound coverage -C 10 -K 31 --no-anchor   P(T <= K) instead",
-    )
+    p = cmd["coverage"]
     _add_prior(p, default_C=None)
     p.add_argument("-K", "--negatives", dest="K", type=int, nargs="+", required=True, metavar="K",
                    help="number(s) of negatives K >= 0")
     p.add_argument("--no-anchor", action="store_true", help="count K draws, not K+1")
     _add_formats(p, markdown=True)
 
-    p = sub.add_parser(
-        "required", help="smallest K reaching a coverage", formatter_class=_FMT,
-        description="The smallest number of negatives K with upsilon_{K+1} >= confidence, and "
-                    "the expected batch size E[K+1] that first covers every class.",
-        epilog="examples:\n"
-               "  couponbound required -C 10                     K = 65 for 99 %\n"
-               "  couponbound required -C 100 1000 --confidence 0.9 0.99 0.999\n"
-               "  couponbound required --counts counts.txt --without-replacement",
-    )
+    p = cmd["required"]
     _add_prior(p, default_C=[10, 100, 1000])
     p.add_argument("--confidence", type=float, nargs="+", default=[0.99], metavar="Q",
                    help="target coverage(s) in (0, 1) (default: 0.99)")
@@ -171,16 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="batches drawn without replacement from a data set of the given --counts")
     _add_formats(p, markdown=True)
 
-    p = sub.add_parser(
-        "table", help="NS21's Table 3 for data sets", formatter_class=_FMT,
-        description="NS21's Table 3: classes, expected batch size E[K+1] (rounded up) and "
-                    "the K needed for each coverage level, per data set.",
-        epilog="examples:\n"
-               "  couponbound table                              NS21's data sets\n"
-               "  couponbound table --latex > table3.tex\n"
-               "  couponbound table --dataset CIFAR-10=10 --dataset mine=@counts.txt\n"
-               "  couponbound table -C 10 100 --confidence 0.5 0.9 0.99",
-    )
+    p = cmd["table"]
     p.add_argument("--dataset", action="append", default=[], metavar="NAME=SPEC",
                    help="a data set: NAME=C (uniform), NAME=@FILE (class counts from a file) "
                         "or NAME=n1,n2,... (class counts); repeatable")
@@ -190,38 +214,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="coverage levels in (0, 1) (default: 0.9 0.99)")
     _add_formats(p, markdown=True)
 
-    p = sub.add_parser(
-        "figures", help="write the paper's figures", formatter_class=_FMT,
-        description="Write the coverage, collision and upper-bound figures (PDF and PNG) "
-                    "for the given classes (default: CIFAR-10, CIFAR-100, ImageNet scale).",
-        epilog="examples:\n"
-               "  couponbound figures                            ./couponbound-output/*.pdf|png\n"
-               "  couponbound figures --venue icml --columns 1 --out figs\n"
-               "  couponbound figures -C 10 100 --contrastive 3.0 --format pdf",
-    )
+    p = cmd["figures"]
     _add_prior(p, default_C=[10, 100, 1000])
     p.add_argument("--contrastive", type=float, default=None, metavar="L",
                    help="contrastive loss for the upper-bound figures (default: ln(K+1), "
                         "the loss of an encoder that maps every input to one point)")
-    _add_figure_options(p)
+    _add_output_options(p, main=False)
 
-    p = sub.add_parser(
-        "report", help="table + figures from a saved run", formatter_class=_FMT,
-        description="Read a saved BoundMonitor state_dict() or BoundReport.to_dict() (JSON: "
-                    "one, a list, or a mapping label -> run), print NS21's bound term by term "
-                    "(NS21 Table 2) and write the bound figures (NS21 Figure 1) and tables.",
-        epilog="examples:\n"
-               "  couponbound report run.json\n"
-               "  couponbound report runs.json --accuracy 80.1 82.4 83.0 --out figs\n"
-               "  couponbound report runs.json --latex > table2.tex    (no files written)",
-    )
+    p = cmd["report"]
     p.add_argument("run", metavar="RUN.json", help="the saved run(s)")
     p.add_argument("--accuracy", type=float, nargs="+", metavar="ACC",
                    help="validation accuracy per run (fractions or percent), for the figure")
     p.add_argument("--no-figures", action="store_true",
                    help="write the tables (decomposition.md/.tex/.csv) but no figures")
     _add_formats(p, markdown=True)
-    _add_figure_options(p)
+    _add_output_options(p, main=False)
     return parser
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from couponbound._validate import short_repr
@@ -30,31 +30,23 @@ from couponbound.training.monitor import BoundReport
 
 @dataclass(frozen=True)
 class Run:
-    """What tables and figures show of one measured run."""
+    """What tables and figures show of one measured run.
+
+    ``run[key]`` gives a value by name: the measured ``contrastive``,
+    ``upsilon``, ``tau``, ``collision``, ``d``; NS21's parts ``sup_term``,
+    ``sub_term``, ``collision_term``; the bounds ``ns21_bound``,
+    ``arora_bound``, ``ns21_sup_upper``, ``arora_sup_upper``; ``sup_measured``,
+    ``theory_upsilon``, ``holds``, ``contrastive_se`` and ``ns21_bound_se``
+    (``nan`` without a report).
+    """
 
     label: str
     K: int | None
     C: int | None
-    contrastive: float
-    upsilon: float
-    tau: float
-    collision: float
-    d: float
-    sup_term: float
-    sub_term: float
-    collision_term: float
-    ns21_bound: float
-    arora_bound: float
-    ns21_sup_upper: float
-    arora_sup_upper: float
-    sup_measured: float
-    theory_upsilon: float
-    holds: bool
-    contrastive_se: float = math.nan
-    ns21_bound_se: float = math.nan
+    values: Mapping[str, Any]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
 
 
 def _report_values(report: BoundReport) -> dict[str, Any]:
@@ -99,10 +91,10 @@ def summarize(run: Any, label: str | None, index: int) -> Run:
     K = terms.K
     if label is None:
         label = f"K+1 = {K + 1}" if K is not None else f"run {index + 1}"
-    return Run(label=label, K=K, C=terms.C, contrastive=terms.contrastive,
-               upsilon=terms.upsilon, tau=terms.tau, collision=terms.collision, d=terms.d,
-               sup_term=parts.sup_term, sub_term=parts.sub_term,
-               collision_term=parts.collision_term, **values)
+    measured = {k: getattr(terms, k) for k in ("contrastive", "upsilon", "tau", "collision", "d")}
+    split = {k: getattr(parts, k) for k in ("sup_term", "sub_term", "collision_term")}
+    return Run(label, K, terms.C, {"contrastive_se": math.nan, "ns21_bound_se": math.nan,
+                                   **measured, **split, **values})
 
 
 def summarize_runs(runs: Any, labels: Sequence[str] | None, name: str = "runs") -> list[Run]:

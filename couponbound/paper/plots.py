@@ -24,12 +24,8 @@ Each plotted artist carries a ``gid`` naming what it shows (e.g.
 ``"coverage/CIFAR-10"``), so tests and users can find it with
 :func:`find_artists`.
 
-References
-----------
-NS21  K. Nozawa, I. Sato. Understanding Negative Samples in Instance
-      Discriminative Self-supervised Representation Learning. NeurIPS 2021.
-
-ARORA19, ASH22, BAO22 and ER61 are cited as in :mod:`couponbound.bounds`.
+The papers (NS21, ARORA19, ASH22, BAO22, ER61) are cited in full in
+:ref:`math-references`.
 """
 
 from __future__ import annotations
@@ -148,7 +144,7 @@ def plot_coverage(
     legend : bool, default True
         Draw the legends.
     ax : Axes, optional
-        Where to draw; a new figure when ``None``.
+        Where to draw the coverage curves; a new figure when ``None``.
 
     Returns
     -------
@@ -272,7 +268,7 @@ def plot_collision(
     legend : bool, default True
         Draw the legend.
     ax : Axes, optional
-        Where to draw; a new figure when ``None``.
+        Where to draw the collision curves; a new figure when ``None``.
 
     Returns
     -------
@@ -388,7 +384,7 @@ def plot_sup_upper_bounds(
     legend : bool, default True
         Draw the legend.
     ax : Axes, optional
-        Where to draw; a new figure when ``None``.
+        Where to draw the bounds; a new figure when ``None``.
 
     Returns
     -------
@@ -538,7 +534,7 @@ def plot_bound_comparison(
     legend : bool, default True
         Draw the legend.
     ax : Axes, optional
-        Where to draw; a new figure when ``None``.
+        Where to draw the bars; a new figure when ``None``.
 
     Returns
     -------
@@ -576,15 +572,15 @@ def plot_bound_comparison(
     finite_vals: list[float] = []
     for r in runs:
         for _, key, _, _, _ in series:
-            v = getattr(r, key)
+            v = r[key]
             if math.isfinite(v) and v > 0:
                 finite_vals.append(v)
-        if show_measured and math.isfinite(r.sup_measured) and r.sup_measured > 0:
-            finite_vals.append(r.sup_measured)
+        if show_measured and math.isfinite(r["sup_measured"]) and r["sup_measured"] > 0:
+            finite_vals.append(r["sup_measured"])
     lo = min(finite_vals) / 3.0 if finite_vals else 0.1
     hi = max(finite_vals) * 3.0 if finite_vals else 10.0
     for j, (tag, key, label, col, hatch) in enumerate(series):
-        heights = np.array([getattr(r, key) for r in runs], dtype=np.float64)
+        heights = np.array([r[key] for r in runs], dtype=np.float64)
         ok = np.isfinite(heights) & (heights > 0)
         xs = x + (j - 0.5) * w
         bars = ax.bar(xs[ok], heights[ok], width=w, bottom=0, color=col, alpha=0.85,
@@ -598,7 +594,7 @@ def plot_bound_comparison(
                 t = ax.text(xi, lo, txt, ha="center", va="bottom", fontsize="small", color=col)
                 t.set_gid("vacuous")
     if show_measured:
-        ys = np.array([r.sup_measured for r in runs], dtype=np.float64)
+        ys = np.array([r["sup_measured"] for r in runs], dtype=np.float64)
         (lm,) = ax.plot(x, np.where(ys > 0, ys, np.nan), "D", color="black", ms=4, zorder=5,
                         label=r"measured $L^\mu_\mathrm{sup}$")
         lm.set_gid("measured")
@@ -657,7 +653,7 @@ def plot_bound_decomposition(
     legend : bool, default True
         Draw the legend.
     ax : Axes, optional
-        Where to draw; a new figure when ``None``.
+        Where to draw the stacked terms; a new figure when ``None``.
 
     Returns
     -------
@@ -685,19 +681,19 @@ def plot_bound_decomposition(
              ("d", r"$d$", "#CC79A7"))
     bottom = np.zeros(len(runs))
     for key, label, col in terms:
-        h = np.array([getattr(r, key) for r in runs], dtype=np.float64)
+        h = np.array([r[key] for r in runs], dtype=np.float64)
         base = np.zeros(len(runs)) if key == "d" else bottom
         bars = ax.bar(xs, h, width=w, bottom=base, color=col, edgecolor="white", lw=0.5, label=label)
         for p in bars.patches:
             p.set_gid(f"term/{key}")
         if key != "d":
             bottom = bottom + h
-    total = np.array([r.ns21_bound for r in runs], dtype=np.float64)
+    total = np.array([r["ns21_bound"] for r in runs], dtype=np.float64)
     (lb,) = ax.plot(xs, total, "_", color="black", ms=14, mew=2.0, zorder=5,
                     label="NS21 bound (sum)")
     lb.set_gid("bound")
-    L = np.array([r.contrastive for r in runs], dtype=np.float64)
-    se = np.array([r.contrastive_se for r in runs], dtype=np.float64)
+    L = np.array([r["contrastive"] for r in runs], dtype=np.float64)
+    se = np.array([r["contrastive_se"] for r in runs], dtype=np.float64)
     bars = ax.bar(xl, L, width=w, color="white", edgecolor="black", lw=0.9,
                   label=r"measured $L_\mathrm{Info}$")
     for p in bars.patches:
@@ -714,7 +710,7 @@ def plot_bound_decomposition(
     ax.set_ylabel("loss (nats)")
     ax.grid(True, axis="y", lw=0.4, alpha=0.4)
     top = float(max(np.max(bottom), np.max(L + np.nan_to_num(se))))
-    low = float(min(0.0, np.min([r.d for r in runs])))
+    low = float(min(0.0, np.min([r["d"] for r in runs])))
     ax.set_ylim(low - 0.08 * (top - low), top + 0.08 * (top - low))
     if legend:
         legend_above(ax, *ax.get_legend_handles_labels())

@@ -17,12 +17,7 @@ Data sets are named :class:`~couponbound.Prior` objects, e.g. from
 :func:`~couponbound.paper.datasets.as_named_prior` accepts works too (an
 ``int`` for ``C`` uniform classes, ``("name", C)``, ``("name", {"counts": [...]})``).
 
-References
-----------
-NS21  K. Nozawa, I. Sato. Understanding Negative Samples in Instance
-      Discriminative Self-supervised Representation Learning. NeurIPS 2021.
-ARORA19  S. Arora et al. A Theoretical Analysis of Contrastive Unsupervised
-      Representation Learning. ICML 2019.
+The papers (NS21, ARORA19) are cited in full in :ref:`math-references`.
 """
 
 from __future__ import annotations
@@ -35,7 +30,7 @@ import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +48,7 @@ __all__ = [
     "decomposition_table",
 ]
 
-TableFormat = Literal["markdown", "latex", "csv", "json", "records"]
+#: What :meth:`Table.render` writes.
 FORMATS: tuple[str, ...] = ("markdown", "latex", "csv", "json", "records")
 
 
@@ -449,9 +444,8 @@ def decomposition_table(
         keys = [k for k, _, _ in _DECOMP_ROWS]
         rows = []
         for s in summaries:
-            d = s.to_dict()
-            rows.append({"label": s.label, "K": s.K, "C": s.C, **{k: d[k] for k in keys},
-                         "contrastive_se": s.contrastive_se, "ns21_bound_se": s.ns21_bound_se})
+            rows.append({"label": s.label, "K": s.K, "C": s.C, **{k: s[k] for k in keys},
+                         "contrastive_se": s["contrastive_se"], "ns21_bound_se": s["ns21_bound_se"]})
         cols = [Column("label", "run", "run", str, "l")] + [
             Column(k, h.strip(), lx.replace(r"\quad ", ""), fmt) for k, h, lx in _DECOMP_ROWS
         ]
@@ -466,7 +460,7 @@ def decomposition_table(
     for key, header, latex in _DECOMP_ROWS:
         row: dict[str, Any] = {"term": header, "key": key, "latex": latex}
         for lab, s in zip(labs, summaries, strict=True):
-            row[lab] = getattr(s, key)
+            row[lab] = s[key]
         rows.append(row)
 
     def term_fmt(x: Any) -> str:

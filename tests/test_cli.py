@@ -38,6 +38,7 @@ def _pdf_png_ok(path):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_bare_command_prints_table_and_writes_files(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = run([], capsys)

@@ -14,7 +14,8 @@ import pytest
 from oracles import hypergeometric_ie, subsets_ie, uniform_ie
 
 from couponbound import BoundMonitor, coverage_prob, required_negatives
-from couponbound.cli import build_parser, dataset_table, main
+from couponbound.cli import build_parser, main
+from couponbound.paper.summary import dataset_table
 
 FIGURES = ["coverage", "collision", "sup_upper_bounds_cifar-10", "sup_upper_bounds_cifar-100",
            "sup_upper_bounds_imagenet-1k-uniform"]
@@ -37,6 +38,7 @@ def _pdf_png_ok(path):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_bare_command_prints_table_and_writes_files(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = run([], capsys)
@@ -74,13 +76,13 @@ def test_bare_machine_formats_write_nothing(tmp_path, capsys, monkeypatch):
 
 
 def test_bare_json_with_out_keeps_stdout_machine_readable(tmp_path, capsys, monkeypatch):
-    import couponbound.cli as cli
+    import couponbound.paper.outputs as outputs
 
     def fake_figures(out, *a, **k):  # the figures themselves are tested above
         (out / "coverage.pdf").write_bytes(b"%PDF-")
         return [out / "coverage.pdf"]
 
-    monkeypatch.setattr(cli, "write_figures", fake_figures)
+    monkeypatch.setattr(outputs, "write_figures", fake_figures)
     code, out, err = run(["--json", "--out", str(tmp_path / "o"), "-q"], capsys)
     assert code == 0
     json.loads(out)  # nothing but JSON on stdout

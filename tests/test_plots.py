@@ -31,16 +31,14 @@ from couponbound import (  # noqa: E402
 )
 from couponbound.asymptotic import gumbel_coverage, poisson_coverage  # noqa: E402
 from couponbound.paper.plots import (  # noqa: E402
-    VENUES,
     find_artists,
-    paper_style,
     plot_bound_comparison,
     plot_bound_decomposition,
     plot_collision,
     plot_coverage,
     plot_sup_upper_bounds,
-    save_figure,
 )
+from couponbound.paper.style import VENUES, paper_style, save_figure  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +71,9 @@ def _no_overlap_with_axes(ax):
 
 
 def test_import_does_not_load_matplotlib():
-    code = ("import sys, couponbound, couponbound.paper.plots, couponbound.paper.tables, couponbound.cli; "
+    code = ("import sys, couponbound, couponbound.paper.plots, couponbound.paper.tables, "
+            "couponbound.paper.style, couponbound.paper.outputs, couponbound.paper.reports, "
+            "couponbound.paper.summary, couponbound.paper.datasets, couponbound.cli; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -163,7 +163,7 @@ def test_plot_collision_both_on_twin_axes():
         assert tau.axes is ax and coll.axes is twins[0]
         np.testing.assert_allclose(tau.get_ydata(), collision_prob(K, C), rtol=1e-15)
         np.testing.assert_allclose(coll.get_ydata(), expected_log_collision(K, C), rtol=1e-15)
-    # MATH.md section 3's sanity values
+    # sanity values of the docs' collisions section (math-collisions)
     assert _one(ax, "collision/C = 10").get_ydata()[1] == pytest.approx(1.317, abs=1e-3)
     assert _one(ax, "tau/C = 100").get_ydata()[2] == pytest.approx(0.721, abs=1e-3)
     assert ax.get_xscale() == "log" and twins[0].get_xscale() == "log"
@@ -194,14 +194,14 @@ def test_plot_sup_upper_bounds_data_and_log_scale():
     ref = sup_upper_bounds(L, K, 10)
     assert ax.get_yscale() == "log"
     assert "K" in ax.get_xlabel() and "sup" in ax.get_ylabel()
-    for name in ("arora", "nozawa_sato", "ash", "bao"):
+    for name in ("arora", "ns21", "ash", "bao"):
         y = np.asarray(_one(ax, f"bound/{name}").get_ydata(), dtype=float)
         want = np.asarray(getattr(ref, name))
         ok = np.isfinite(want) & (want > 0)
         np.testing.assert_array_equal(y[ok], want[ok])
         assert np.all(np.isnan(y[~ok]))  # vacuous or non-positive values are gaps
     # NS21's bound is vacuous for K + 1 < C: no coverage
-    nozawa = np.asarray(_one(ax, "bound/nozawa_sato").get_ydata(), dtype=float)
+    nozawa = np.asarray(_one(ax, "bound/ns21").get_ydata(), dtype=float)
     assert np.all(np.isnan(nozawa[K + 1 < 10])) and np.all(np.isfinite(nozawa[K + 1 >= 10]))
     assert _one(ax, "coverage_threshold").get_xdata()[0] == 9
     np.testing.assert_array_equal(_one(ax, "contrastive").get_ydata(), L)
@@ -222,9 +222,9 @@ def test_plot_sup_upper_bounds_exploding_values_do_not_overflow(recwarn):
 
 def test_plot_sup_upper_bounds_prior_and_errors():
     counts = [5, 3, 2]
-    ax = plot_sup_upper_bounds(2.0, [2, 5, 20], counts=counts, bounds="nozawa_sato")
-    np.testing.assert_allclose(_one(ax, "bound/nozawa_sato").get_ydata(),
-                               sup_upper_bounds(2.0, [2, 5, 20], counts=counts).nozawa_sato)
+    ax = plot_sup_upper_bounds(2.0, [2, 5, 20], counts=counts, bounds="ns21")
+    np.testing.assert_allclose(_one(ax, "bound/ns21").get_ydata(),
+                               sup_upper_bounds(2.0, [2, 5, 20], counts=counts).ns21)
     with pytest.raises(ValueError, match="bounds must name some of"):
         plot_sup_upper_bounds(2.0, [5], 10, bounds=["CURL"])
     with pytest.raises(ValueError, match="one value per K"):
@@ -262,9 +262,9 @@ def test_plot_bound_comparison_bars_equal_reports():
     assert "K+1" in ax.get_xlabel() and "sup" in ax.get_ylabel()
     ns21 = find_artists(ax, "bar/ns21")
     assert [p.get_height() for p in ns21] == pytest.approx([r.ns21_sup_upper for r in reps])
-    curl = find_artists(ax, "bar/curl")
-    finite = [r.curl_sup_upper for r in reps if math.isfinite(r.curl_sup_upper) and r.curl_sup_upper > 0]
-    assert [p.get_height() for p in curl] == pytest.approx(finite)
+    arora = find_artists(ax, "bar/arora")
+    finite = [r.arora_sup_upper for r in reps if math.isfinite(r.arora_sup_upper) and r.arora_sup_upper > 0]
+    assert [p.get_height() for p in arora] == pytest.approx(finite)
     vac = find_artists(ax, "vacuous")
     assert len(vac) == len(reps) - len(finite)
     np.testing.assert_allclose(_one(ax, "measured").get_ydata(), [r.sup_all for r in reps])
@@ -272,7 +272,7 @@ def test_plot_bound_comparison_bars_equal_reports():
     np.testing.assert_allclose(acc.get_ydata(), [70.0, 74.0, 78.0])
     assert "accuracy (%)" in acc.axes.get_ylabel() and acc.axes is not ax
     texts = _legend_texts(ax)
-    assert any("CURL" in t for t in texts) and any("NS21" in t for t in texts)
+    assert any("ARORA19" in t for t in texts) and any("NS21" in t for t in texts)
     _no_overlap_with_axes(ax)
 
 
@@ -305,7 +305,7 @@ def test_plot_bound_decomposition_stacks_terms():
     for key in ("sup_term", "sub_term", "collision_term", "d"):
         heights = [p.get_height() for p in find_artists(ax, f"term/{key}")]
         assert heights == pytest.approx([getattr(decompose(r.terms), key) for r in reps])
-    # the same terms written out (MATH.md section 5), not through decompose()
+    # the same terms written out (docs: math-ns21-bound), not through decompose()
     by_hand = {"sup_term": [0.5 * r.upsilon * r.sup for r in reps],
                "sub_term": [0.5 * (1 - r.upsilon) * r.sub for r in reps],
                "collision_term": [0.5 * r.collision for r in reps],

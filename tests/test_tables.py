@@ -24,44 +24,9 @@ from couponbound import (
     ns21_sup_upper_bound,
     required_negatives,
 )
-from couponbound.paper.tables import (
-    NS21_DATASETS,
-    Dataset,
-    as_dataset,
-    coverage_table,
-    decomposition_table,
-    load_reports,
-)
-
-# ---------------------------------------------------------------------------
-# data sets
-# ---------------------------------------------------------------------------
-
-
-def test_as_dataset_forms():
-    assert as_dataset(10) == Dataset("C = 10", 10)
-    assert as_dataset(("CIFAR-10", 10)) == Dataset("CIFAR-10", 10)
-    assert as_dataset(("c", {"counts": [3, 2]})).counts == (3, 2)
-    assert as_dataset(("p", [0.5, 0.25, 0.25])).probs == (0.5, 0.25, 0.25)
-    assert as_dataset(("n", np.array([4, 1]))).counts == (4, 1)
-    assert as_dataset({"name": "m", "C": 7}).num_classes == 7
-    d = Dataset("skew", counts=[5, 3, 2])
-    assert not d.uniform and d.prior_kwargs() == {"counts": (5, 3, 2)}
-    assert Dataset("flat", counts=[4, 4]).uniform
-
-
-@pytest.mark.parametrize("bad", ["CIFAR", 2.5, ("x", "y"), {"C": 3}, ("x", {"C": 3, "probs": [1.0]})])
-def test_as_dataset_rejects(bad):
-    with pytest.raises(TypeError):
-        as_dataset(bad)
-
-
-def test_dataset_validates_prior():
-    with pytest.raises(ValueError, match="C must be an integer >= 1"):
-        Dataset("x", 0)
-    with pytest.raises(ValueError, match="probs must sum to 1"):
-        Dataset("x", probs=[0.5, 0.6])
-
+from couponbound.paper.datasets import NS21_DATASETS
+from couponbound.paper.reports import load_reports
+from couponbound.paper.tables import coverage_table, decomposition_table
 
 # ---------------------------------------------------------------------------
 # NS21 Table 3
@@ -84,7 +49,7 @@ def test_coverage_table_values_come_from_the_library():
     assert recs[0]["prior"] == "counts" and recs[1]["prior"] == "uniform"
     assert recs[0]["expected_batch"] == pytest.approx(expected_draws(counts=counts), rel=1e-12)
     assert recs[0]["expected_batch_ceil"] == math.ceil(expected_draws(counts=counts))
-    # independent exact values: FGT92 over subsets, MATH.md 2.1 / 2.2 in integers
+    # independent exact values: FGT92 over subsets, in integers (docs: math-completion-time)
     assert recs[0]["expected_batch"] == pytest.approx(float(expected_T_subsets(counts)), rel=1e-12)
     assert recs[0]["expected_batch_ceil"] == math.ceil(expected_T_subsets(counts))
     for q, key in [(0.5, "K_for_50"), (0.9, "K_for_90"), (0.999, "K_for_99.9")]:
@@ -167,7 +132,7 @@ def test_csv_and_json_round_trip_full_precision():
 
 def _terms(K=31, **kw):
     base = dict(contrastive=2.02, sup=1.26 / 0.69, sub=0.52 / 0.31, collision=1.32, d=-1.16,
-                upsilon=0.69, tau=0.96, curl_sub=1.75, K=K, C=10)
+                upsilon=0.69, tau=0.96, arora_sub=1.75, K=K, C=10)
     base.update(kw)
     return BoundTerms(**base)
 
@@ -196,21 +161,22 @@ def test_decomposition_table_matches_bounds_module():
     assert col["sup_term"] == parts.sup_term
     assert col["sub_term"] == parts.sub_term
     assert col["collision_term"] == parts.collision_term
-    assert col["curl_bound"] == pytest.approx(arora_lower_bound(t))
+    assert col["arora_bound"] == pytest.approx(arora_lower_bound(t))
     assert col["ns21_sup_upper"] == pytest.approx(ns21_sup_upper_bound(t))
-    assert col["curl_sup_upper"] == pytest.approx(arora_sup_upper_bound(t))
-    # ... and those are MATH.md sections 5-6 written out by hand (NS21 Table 2 numbers)
+    assert col["arora_sup_upper"] == pytest.approx(arora_sup_upper_bound(t))
+    # ... and those are the definitions written out by hand (docs: math-ns21-bound,
+    # math-arora-bound; NS21 Table 2 numbers)
     L, ups, tau, coll, d = 2.02, 0.69, 0.96, 1.32, -1.16
-    sub, curl_sub = 0.52 / 0.31, 1.75
+    sub, arora_sub = 0.52 / 0.31, 1.75
     assert col["sup_term"] == pytest.approx(0.63, rel=1e-12)
     assert col["sub_term"] == pytest.approx(0.26, rel=1e-12)
     assert col["collision_term"] == pytest.approx(0.66, rel=1e-12)
     assert col["d"] == d and col["upsilon"] == ups and col["tau"] == tau
     assert col["ns21_bound"] == pytest.approx(0.39, rel=1e-12)
-    assert col["curl_bound"] == pytest.approx((1 - tau) * curl_sub + coll + d, rel=1e-12)
+    assert col["arora_bound"] == pytest.approx((1 - tau) * arora_sub + coll + d, rel=1e-12)
     assert col["ns21_sup_upper"] == pytest.approx(
         (2 * (L - d) - (1 - ups) * sub - coll) / ups, rel=1e-12)
-    assert col["curl_sup_upper"] == pytest.approx((L - coll - d) / ((1 - tau) * ups), rel=1e-12)
+    assert col["arora_sup_upper"] == pytest.approx((L - coll - d) / ((1 - tau) * ups), rel=1e-12)
     assert col["holds"] is True
     assert col["theory_upsilon"] == pytest.approx(float(uniform_ie(32, 10)), rel=1e-12)
     md = decomposition_table([t]).to_markdown(caption=False)
@@ -233,9 +199,9 @@ def test_decomposition_table_from_reports_and_long_layout():
 
 
 def test_decomposition_table_handles_unmeasured_and_vacuous():
-    t = _terms(tau=math.nan, curl_sub=math.nan, upsilon=0.0, K=None, C=None)
+    t = _terms(tau=math.nan, arora_sub=math.nan, upsilon=0.0, K=None, C=None)
     rec = {r["key"]: r for r in decomposition_table([t]).to_records()}
-    assert math.isnan(rec["curl_bound"]["run 1"]) and math.isinf(rec["ns21_sup_upper"]["run 1"])
+    assert math.isnan(rec["arora_bound"]["run 1"]) and math.isinf(rec["ns21_sup_upper"]["run 1"])
     md = decomposition_table([t]).to_markdown()
     assert "∞" in md and "–" in md
     assert json.loads(decomposition_table([t]).to_json())[2]["run 1"] is not None

@@ -9,94 +9,71 @@ returns the :class:`~matplotlib.axes.Axes` it drew on, and never calls
 * :func:`plot_collision` -- ``tau_K`` and ``E ln(1+Col)`` against ``K``;
 * :func:`plot_sup_upper_bounds` -- the upper bounds on the supervised loss of
   ARORA19, NS21, ASH22 and BAO22 against ``K`` (BAO22's comparison);
-* :func:`plot_bound_comparison` -- NS21's Figure 1: CURL and NS21 bounds on
+* :func:`plot_bound_comparison` -- NS21's Figure 1: ARORA19's and NS21's bounds on
   the supervised loss per batch size, with validation accuracy;
 * :func:`plot_bound_decomposition` -- NS21's bound, term by term, against the
-  measured contrastive loss;
-* :func:`paper_style` -- publication settings (column widths, font sizes,
-  TrueType fonts in PDF) as a context manager; :func:`save_figure` writes
-  PDF and PNG.
+  measured contrastive loss.
+
+Publication settings (column widths, font sizes, TrueType fonts in PDF) and
+writing files are in :mod:`couponbound.paper.style`
+(:func:`~couponbound.paper.style.paper_style`,
+:func:`~couponbound.paper.style.save_figure`).  Data sets are named
+:class:`~couponbound.Prior` objects (:mod:`couponbound.paper.datasets`).
 
 Each plotted artist carries a ``gid`` naming what it shows (e.g.
 ``"coverage/CIFAR-10"``), so tests and users can find it with
 :func:`find_artists`.
 
-References
-----------
-NS21  K. Nozawa, I. Sato. Understanding Negative Samples in Instance
-      Discriminative Self-supervised Representation Learning. NeurIPS 2021.
-
-ARORA19, ASH22, BAO22 and ER61 are cited as in :mod:`couponbound.bounds`.
+The papers (NS21, ARORA19, ASH22, BAO22, ER61) are cited in full in
+:ref:`math-references`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import numbers
-import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from couponbound._validate import check_int_array, short_repr
-from couponbound.paper.tables import DEFAULT_DATASETS, Dataset, _datasets, _Run, _runs
+from couponbound._prior import Prior, as_prior
+from couponbound._validate import short_repr
+from couponbound.paper._layout import (
+    axes_or_new,
+    color,
+    family,
+    freeze_style,
+    k_array,
+    k_grid,
+    legend_above,
+    twin,
+)
+from couponbound.paper._runs import Run, summarize_runs
+from couponbound.paper.datasets import DEFAULT_DATASETS, as_named_priors, ceil_expected_batch
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 __all__ = [
-    "VENUES",
-    "PaperStyle",
     "find_artists",
-    "paper_style",
     "plot_bound_comparison",
     "plot_bound_decomposition",
     "plot_collision",
     "plot_coverage",
     "plot_sup_upper_bounds",
-    "save_figure",
 ]
 
-#: Text width and column gap (inches) per venue; see :func:`paper_style`.
-VENUES: dict[str, dict[str, float]] = {
-    "neurips": {"text": 5.5, "gap": 0.25, "font": 8.0},
-    "iclr": {"text": 5.5, "gap": 0.25, "font": 8.0},
-    "icml": {"text": 6.75, "gap": 0.25, "font": 8.0},
-    "arxiv": {"text": 6.5, "gap": 0.25, "font": 8.5},
-}
-
-# Colour-blind-safe palette (Okabe & Ito), one colour per data set or bound.
-_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+#: Each bound of :func:`plot_sup_upper_bounds`: legend label, colour, line style.
 _BOUND_STYLE = {
     "arora": ("Arora et al. 2019 (CURL)", "#D55E00", "-"),
-    "nozawa_sato": ("Nozawa & Sato 2021", "#0072B2", "-"),
+    "ns21": ("Nozawa & Sato 2021", "#0072B2", "-"),
     "ash": ("Ash et al. 2022", "#009E73", "--"),
     "bao": ("Bao et al. 2022", "#CC79A7", "-."),
 }
 
-
-def _plt() -> Any:
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _axes(ax: Any) -> Axes:
-    if ax is None:
-        _, ax = _plt().subplots()
-        return ax
-    from matplotlib.axes import Axes
-
-    if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
-    return ax
+_K_LABEL = r"negatives $K$ (batch size $K+1$)"
 
 
 def find_artists(ax: Axes, gid: str) -> list[Artist]:
@@ -111,102 +88,12 @@ def find_artists(ax: Axes, gid: str) -> list[Artist]:
     ['coverage/C = 10']
     """
     out = []
-    for a in _family(ax):
+    for a in family(ax):
         for art in a.get_children():
             g = art.get_gid()
             if g is not None and (g == gid or (gid.endswith("/") and g.startswith(gid))):
                 out.append(art)
     return out
-
-
-def _family(ax: Axes) -> list[Axes]:
-    """*ax* and the axes that share its x axis (twins), *ax* first."""
-    sib = [a for a in ax.get_shared_x_axes().get_siblings(ax) if a is not ax]
-    return [ax, *sib]
-
-
-def _freeze_style(ax: Axes) -> Axes:
-    """Store the current tick style in *ax* and its twins.
-
-    Tick labels are created when the figure is drawn, from the rcParams of
-    that moment; a figure made inside :func:`paper_style` but saved after the
-    ``with`` block (as sphinx-gallery and notebooks do) would get default
-    ticks.  Fixing them now keeps the figure as it was styled.
-    """
-    import matplotlib as mpl
-
-    rc: Any = mpl.rcParams
-    for a in _family(ax):
-        for axis in ("x", "y"):
-            for which in ("major", "minor"):
-                a.tick_params(axis=axis, which=which, labelsize=rc[f"{axis}tick.labelsize"],
-                              width=rc[f"{axis}tick.{which}.width"],
-                              length=rc[f"{axis}tick.{which}.size"],
-                              pad=rc[f"{axis}tick.{which}.pad"])
-    return ax
-
-
-def _renderer(fig: Any) -> Any:
-    get = getattr(fig.canvas, "get_renderer", None)
-    return get() if get is not None else fig._get_renderer()
-
-
-def _legend_above(ax: Axes, handles: list[Any], labels: list[str]) -> Any:
-    """A frameless legend centred above *ax*, in as few rows as fit its width.
-
-    Outside the data area, so no curve or bar can run through it; the number
-    of columns is the largest that keeps the legend no wider than the axes,
-    then balanced (6 entries in 2 rows of 3, not 4 + 2).
-    """
-    n = len(handles)
-    kw: dict[str, Any] = {"loc": "lower center", "bbox_to_anchor": (0.5, 1.01), "frameon": False,
-          "borderaxespad": 0.0, "columnspacing": 1.2, "handletextpad": 0.5}
-    try:
-        fig: Any = ax.figure
-        renderer = _renderer(fig)
-        engine = fig.get_layout_engine()
-        if engine is not None:
-            engine.execute(fig)  # the axes' final width, before the legend exists
-        avail = 1.1 * ax.get_window_extent(renderer).width
-    except Exception:  # pragma: no cover - a canvas without a renderer
-        return ax.legend(handles, labels, ncol=min(n, 2), **kw)
-    ncol = 1
-    for cand in range(n, 0, -1):
-        leg = ax.legend(handles, labels, ncol=cand, **kw)
-        if leg.get_window_extent(renderer).width <= avail:
-            ncol = cand
-            break
-    rows = math.ceil(n / ncol)
-    return ax.legend(handles, labels, ncol=math.ceil(n / rows), **kw)
-
-
-def _twin(ax: Axes) -> Axes:
-    """A twin axes on the right, its spine shown even under :func:`paper_style`."""
-    ax2 = ax.twinx()
-    ax2.spines["right"].set_visible(True)
-    ax.spines["right"].set_visible(True)
-    return ax2
-
-
-def _k_array(K: Any, name: str = "K") -> NDArray[np.int64]:
-    arr, _ = check_int_array(K, name, minimum=0)
-    arr = np.atleast_1d(arr)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-d sequence of integers >= 0, got shape {arr.shape}")
-    return np.unique(arr)
-
-
-def _k_grid(top: float, bottom: int = 1, points: int = 300) -> NDArray[np.int64]:
-    top = max(float(top), bottom + 2.0)
-    return np.unique(np.round(np.geomspace(bottom, top, points)).astype(np.int64))
-
-
-def _color(i: int) -> str:
-    return _COLORS[i % len(_COLORS)]
-
-
-def _mathK(log_x: bool) -> str:
-    return r"negatives $K$ (batch size $K+1$)"
 
 
 # ---------------------------------------------------------------------------
@@ -228,10 +115,11 @@ def plot_coverage(
 
     ``upsilon_{K+1}`` is the probability that the anchor and its ``K``
     negatives -- ``K + 1`` draws, **anchor included** -- contain every class
-    (NS21, Section 4; :func:`couponbound.coverage_prob`).  Per data set: the
+    (NS21, Section 4; :func:`couponbound.coverage_prob`; :ref:`math-coverage`).  Per data set: the
     exact curve (solid), its large-``C`` approximation (dashed: ER61's Gumbel
     law for uniform classes, :func:`couponbound.asymptotic.gumbel_coverage`;
-    Poissonisation otherwise, :func:`couponbound.asymptotic.poisson_coverage`),
+    Poissonisation otherwise, :func:`couponbound.asymptotic.poisson_coverage`;
+    :ref:`math-asymptotic`),
     a circle at NS21's ``E[K+1]`` rounded up (Table 3; ``K = ceil(E[T]) - 1``)
     and a square at the smallest ``K`` with ``upsilon_{K+1} >= confidence``.
 
@@ -241,9 +129,12 @@ def plot_coverage(
         Numbers of negatives; default: about 300 values from ``0.3 C_min``
         (at least 1; the coverage is 0 below ``C - 1``) to beyond every data
         set's 99.99 % point.
-    C : int, data set, or sequence of them, default CIFAR-10/100, ImageNet-scale
-        ``[10, 100, 1000]``, or anything :func:`couponbound.paper.tables.as_dataset`
-        accepts -- ``("ImageNet-1k", {"counts": counts})`` for a non-uniform prior.
+    C : int, Prior, data set, or sequence of them, default DEFAULT_DATASETS
+        Named priors (:data:`~couponbound.paper.datasets.DEFAULT_DATASETS`:
+        CIFAR-10, CIFAR-100, ImageNet scale), ``[10, 100, 1000]``, or anything
+        :func:`~couponbound.paper.datasets.as_named_prior` accepts --
+        ``("ImageNet-1k", {"counts": counts})`` for a non-uniform prior.  Curves
+        are labelled by each prior's :attr:`~couponbound.Prior.label`.
     gumbel : bool, default True
         Draw the approximation.
     expected : bool, default True
@@ -253,7 +144,7 @@ def plot_coverage(
     legend : bool, default True
         Draw the legends.
     ax : Axes, optional
-        Where to draw; a new figure when ``None``.
+        Where to draw the coverage curves; a new figure when ``None``.
 
     Returns
     -------
@@ -278,51 +169,51 @@ def plot_coverage(
     from couponbound.asymptotic import gumbel_coverage, poisson_coverage
     from couponbound.coverage import coverage_prob, required_negatives
 
-    sets = _datasets(C, "C")
+    sets = as_named_priors(C, "C")
     if confidence is not None:
         from couponbound._validate import check_probability
 
         confidence = check_probability(confidence, "confidence")
     if K is None:
-        top = max(required_negatives(confidence=0.9999, **ds.prior_kwargs()) for ds in sets)
-        bottom = max(1, round(0.3 * min(ds.num_classes for ds in sets)))  # υ = 0 below C - 1
-        Ks = _k_grid(1.3 * top, bottom)
+        top = max(required_negatives(p, confidence=0.9999) for p in sets)
+        bottom = max(1, round(0.3 * min(p.C for p in sets)))  # υ = 0 below C - 1
+        Ks = k_grid(1.3 * top, bottom)
     else:
-        Ks = _k_array(K)
-    ax = _axes(ax)
+        Ks = k_array(K)
+    ax = axes_or_new(ax)
     Kx = np.maximum(Ks, 0).astype(np.float64)
     any_nonuniform = False
-    for i, ds in enumerate(sets):
-        kw = ds.prior_kwargs()
-        col = _color(i)
-        ups = np.asarray(coverage_prob(Ks, **kw), dtype=np.float64)
-        (ln,) = ax.plot(Kx, ups, color=col, lw=1.4, label=ds.name)
-        ln.set_gid(f"coverage/{ds.name}")
+    for i, prior in enumerate(sets):
+        name = prior.label
+        col = color(i)
+        ups = np.asarray(coverage_prob(Ks, prior), dtype=np.float64)
+        (ln,) = ax.plot(Kx, ups, color=col, lw=1.4, label=name)
+        ln.set_gid(f"coverage/{name}")
         if gumbel:
-            if ds.uniform:
-                approx = gumbel_coverage(Ks, ds.num_classes)
+            if prior.is_uniform:
+                approx = gumbel_coverage(Ks, prior.C)
             else:
                 any_nonuniform = True
-                approx = poisson_coverage(Ks, **kw)
+                approx = poisson_coverage(Ks, prior)
             (la,) = ax.plot(Kx, np.asarray(approx, dtype=np.float64), color=col, lw=1.0,
                             ls=(0, (4, 2)), alpha=0.9, label="_nolegend_")
-            la.set_gid(f"approx/{ds.name}")
+            la.set_gid(f"approx/{name}")
         if expected:
-            k_e = _ceil_expected_k(ds)
-            (le,) = ax.plot([k_e], [coverage_prob(k_e, **kw)], "o", color=col, ms=4.5,
+            k_e = max(ceil_expected_batch(prior) - 1, 0)
+            (le,) = ax.plot([k_e], [coverage_prob(k_e, prior)], "o", color=col, ms=4.5,
                             mfc="white", mew=1.2, zorder=4, label="_nolegend_")
-            le.set_gid(f"expected/{ds.name}")
+            le.set_gid(f"expected/{name}")
         if confidence is not None:
-            k_q = required_negatives(confidence=confidence, **kw)
-            (lq,) = ax.plot([k_q], [coverage_prob(k_q, **kw)], "s", color=col, ms=4.0,
+            k_q = required_negatives(prior, confidence=confidence)
+            (lq,) = ax.plot([k_q], [coverage_prob(k_q, prior)], "s", color=col, ms=4.0,
                             zorder=4, label="_nolegend_")
-            lq.set_gid(f"quantile/{ds.name}")
+            lq.set_gid(f"quantile/{name}")
     positive = Kx[Kx > 0]
     ax.set_xscale("log")
     if positive.size:
         ax.set_xlim(positive.min(), positive.max())
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel(_mathK(True))
+    ax.set_xlabel(_K_LABEL)
     ax.set_ylabel(r"coverage $\upsilon_{K+1}$")
     ax.grid(True, which="major", lw=0.4, alpha=0.4)
     if legend:
@@ -330,7 +221,7 @@ def plot_coverage(
 
         handles, labels = ax.get_legend_handles_labels()
         if gumbel:
-            name = "Poisson approx." if all(not d.uniform for d in sets) else (
+            name = "Poisson approx." if all(not p.is_uniform for p in sets) else (
                 "Gumbel/Poisson approx." if any_nonuniform else "Gumbel approx.")
             handles.append(Line2D([], [], color="0.2", lw=1.0, ls=(0, (4, 2))))
             labels.append(name)
@@ -340,14 +231,8 @@ def plot_coverage(
         if confidence is not None:
             handles.append(Line2D([], [], color="0.2", marker="s", ls="", ms=4.0))
             labels.append(f"{confidence * 100:g} % coverage")
-        _legend_above(ax, handles, labels)
-    return _freeze_style(ax)
-
-
-def _ceil_expected_k(ds: Dataset) -> int:
-    from couponbound.paper.tables import _ceil_expected
-
-    return max(_ceil_expected(ds) - 1, 0)
+        legend_above(ax, handles, labels)
+    return freeze_style(ax)
 
 
 # ---------------------------------------------------------------------------
@@ -369,13 +254,13 @@ def plot_collision(
     ``tau_K = P(Col >= 1)`` (:func:`couponbound.collision_prob`) is the factor
     that makes ARORA19's bound explode, ``E ln(1 + Col)``
     (:func:`couponbound.expected_log_collision`) is the collision term of
-    NS21's bound, which grows like ``ln(1 + K/C)`` (MATH.md section 3).
+    NS21's bound, which grows like ``ln(1 + K/C)`` (:ref:`math-collisions`).
 
     Parameters
     ----------
     K : array_like of int, optional
         Numbers of negatives; default: about 300 values from 1 to ``10 C_max``.
-    C : int, data set, or sequence of them, default CIFAR-10/100, ImageNet-scale
+    C : int, Prior, data set, or sequence of them, default DEFAULT_DATASETS
         As in :func:`plot_coverage`.
     which : {"both", "tau", "collision"}
         ``"both"``: ``tau_K`` solid on the left axis, ``E ln(1+Col)`` dashed on
@@ -383,7 +268,7 @@ def plot_collision(
     legend : bool, default True
         Draw the legend.
     ax : Axes, optional
-        Where to draw; a new figure when ``None``.
+        Where to draw the collision curves; a new figure when ``None``.
 
     Returns
     -------
@@ -403,29 +288,29 @@ def plot_collision(
 
     if which not in ("both", "tau", "collision"):
         raise ValueError(f"which must be 'both', 'tau' or 'collision', got {short_repr(which)}")
-    sets = _datasets(C, "C")
-    Ks = _k_grid(10 * max(ds.num_classes for ds in sets)) if K is None else _k_array(K)
-    ax = _axes(ax)
+    sets = as_named_priors(C, "C")
+    Ks = k_grid(10 * max(p.C for p in sets)) if K is None else k_array(K)
+    ax = axes_or_new(ax)
     Kx = Ks.astype(np.float64)
-    ax2 = _twin(ax) if which == "both" else ax
-    for i, ds in enumerate(sets):
-        kw = ds.prior_kwargs()
-        col = _color(i)
+    ax2 = twin(ax) if which == "both" else ax
+    for i, prior in enumerate(sets):
+        name = prior.label
+        col = color(i)
         if which in ("both", "tau"):
-            tau = np.asarray(collision_prob(Ks, **kw), dtype=np.float64)
-            (lt,) = ax.plot(Kx, tau, color=col, lw=1.4, label=ds.name)
-            lt.set_gid(f"tau/{ds.name}")
+            tau = np.asarray(collision_prob(Ks, prior), dtype=np.float64)
+            (lt,) = ax.plot(Kx, tau, color=col, lw=1.4, label=name)
+            lt.set_gid(f"tau/{name}")
         if which in ("both", "collision"):
-            coll = np.asarray(expected_log_collision(Ks, **kw), dtype=np.float64)
+            coll = np.asarray(expected_log_collision(Ks, prior), dtype=np.float64)
             (lc,) = ax2.plot(Kx, coll, color=col, lw=1.2,
                              ls=(0, (4, 2)) if which == "both" else "-",
-                             label=ds.name if which == "collision" else "_nolegend_")
-            lc.set_gid(f"collision/{ds.name}")
+                             label=name if which == "collision" else "_nolegend_")
+            lc.set_gid(f"collision/{name}")
     for a in {ax, ax2}:
         a.set_xscale("log")
     if Kx[Kx > 0].size:
         ax.set_xlim(Kx[Kx > 0].min(), Kx.max())
-    ax.set_xlabel(_mathK(True))
+    ax.set_xlabel(_K_LABEL)
     solid, dashed = (" (solid)", " (dashed)") if which == "both" else ("", "")
     tau_label = r"collision probability $\tau_K$" + solid
     coll_label = r"$\mathbb{E}\ln(1+\mathrm{Col})$ (nats)" + dashed
@@ -441,8 +326,8 @@ def plot_collision(
     ax.grid(True, which="major", lw=0.4, alpha=0.4)
     if legend:
         src = ax2 if which == "collision" else ax
-        _legend_above(ax, *src.get_legend_handles_labels())
-    return _freeze_style(ax)
+        legend_above(ax, *src.get_legend_handles_labels())
+    return freeze_style(ax)
 
 
 # ---------------------------------------------------------------------------
@@ -453,12 +338,12 @@ def plot_collision(
 def plot_sup_upper_bounds(
     contrastive: float | ArrayLike | Callable[[NDArray[np.int64]], ArrayLike],
     K: ArrayLike | None = None,
-    C: int | None = 10,
+    C: int | Prior | None = 10,
     *,
     probs: ArrayLike | None = None,
     counts: ArrayLike | None = None,
     feature_norm: float = 1.0,
-    bounds: Sequence[str] = ("arora", "nozawa_sato", "ash", "bao"),
+    bounds: Sequence[str] = ("arora", "ns21", "ash", "bao"),
     show_contrastive: bool = True,
     ylim: tuple[float, float] | None = None,
     legend: bool = True,
@@ -468,7 +353,7 @@ def plot_sup_upper_bounds(
 
     For a contrastive loss ``L``, the bounds of ARORA19, NS21, ASH22 and
     BAO22 on the mean-classifier loss, as BAO22 lay them side by side
-    (:func:`couponbound.sup_upper_bounds`; formulas in MATH.md section 5).
+    (:func:`couponbound.sup_upper_bounds`; formulas in :ref:`math-bounds`).
     A dotted vertical line marks ``K + 1 = C``: with fewer draws no batch
     covers every class, ``upsilon_{K+1} = 0`` and the bounds that divide by
     it are vacuous.  Where a bound is infinite or not positive (``L`` below
@@ -483,11 +368,12 @@ def plot_sup_upper_bounds(
     K : array_like of int, optional
         Numbers of negatives; default ``1 .. 10 C`` (about 300 values).
     C, probs, counts : optional
-        The class prior (default: 10 uniform classes, BAO22's setting).
+        The class prior: an ``int`` or a :class:`~couponbound.Prior` as *C*, or
+        ``probs=``/``counts=`` (default: 10 uniform classes, BAO22's setting).
     feature_norm : float, default 1.0
         ``B`` in BAO22's bound (their setting).
     bounds : sequence of str
-        Which of ``"arora"``, ``"nozawa_sato"``, ``"ash"``, ``"bao"`` to draw.
+        Which of ``"arora"``, ``"ns21"``, ``"ash"``, ``"bao"`` to draw.
     show_contrastive : bool, default True
         Also draw ``L`` itself (thin grey).
     ylim : (float, float), optional
@@ -498,7 +384,7 @@ def plot_sup_upper_bounds(
     legend : bool, default True
         Draw the legend.
     ax : Axes, optional
-        Where to draw; a new figure when ``None``.
+        Where to draw the bounds; a new figure when ``None``.
 
     Returns
     -------
@@ -517,12 +403,11 @@ def plot_sup_upper_bounds(
     >>> ax.get_yscale()
     'log'
     >>> from couponbound import sup_upper_bounds
-    >>> y = find_artists(ax, "bound/nozawa_sato")[0].get_ydata()
-    >>> bool(np.allclose(y, sup_upper_bounds(2.5, [15, 31, 63], 10).nozawa_sato))
+    >>> y = find_artists(ax, "bound/ns21")[0].get_ydata()
+    >>> bool(np.allclose(y, sup_upper_bounds(2.5, [15, 31, 63], 10).ns21))
     True
     """
     from couponbound.bounds import sup_upper_bounds
-    from couponbound.paper.tables import Dataset as _DS
 
     allowed = tuple(_BOUND_STYLE)
     if isinstance(bounds, str):
@@ -532,10 +417,9 @@ def plot_sup_upper_bounds(
             raise ValueError(f"bounds must name some of {', '.join(allowed)}; got {short_repr(b)}")
     if probs is not None or counts is not None:
         C = None
-    ds = _DS("prior", C, None if probs is None else tuple(np.ravel(probs)),
-             None if counts is None else tuple(np.ravel(counts)))
-    c = ds.num_classes
-    Ks = _k_grid(10 * c) if K is None else _k_array(K)
+    prior = as_prior(C, probs=probs, counts=counts)
+    c = prior.C
+    Ks = k_grid(10 * c) if K is None else k_array(K)
     if callable(contrastive):
         L: Any = np.asarray(contrastive(Ks), dtype=np.float64)
         if L.shape not in ((), Ks.shape):
@@ -543,8 +427,8 @@ def plot_sup_upper_bounds(
                              f"got shape {L.shape}")
     else:
         L = contrastive
-    res = sup_upper_bounds(L, Ks, **ds.prior_kwargs(), feature_norm=feature_norm)
-    ax = _axes(ax)
+    res = sup_upper_bounds(L, Ks, prior, feature_norm=feature_norm)
+    ax = axes_or_new(ax)
     Kx = Ks.astype(np.float64)
     drawn = []
     for b in bounds:
@@ -584,8 +468,8 @@ def plot_sup_upper_bounds(
     ax.set_ylabel(r"upper bound on $L^\mu_\mathrm{sup}$")
     ax.grid(True, which="major", lw=0.4, alpha=0.4)
     if legend:
-        _legend_above(ax, *ax.get_legend_handles_labels())
-    return _freeze_style(ax)
+        legend_above(ax, *ax.get_legend_handles_labels())
+    return freeze_style(ax)
 
 
 # ---------------------------------------------------------------------------
@@ -593,7 +477,8 @@ def plot_sup_upper_bounds(
 # ---------------------------------------------------------------------------
 
 
-def _batch_labels(runs: list[_Run]) -> list[str]:
+def _batch_labels(runs: list[Run]) -> list[str]:
+    """x tick labels: the batch size ``K + 1`` where a run has the default label."""
     return [str(r.K + 1) if r.K is not None and r.label == f"K+1 = {r.K + 1}" else r.label
             for r in runs]
 
@@ -622,10 +507,10 @@ def plot_bound_comparison(
     legend: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
-    """NS21's Figure 1: the CURL and NS21 upper bounds on ``L^mu_sup`` per batch size.
+    """NS21's Figure 1: ARORA19's and NS21's upper bounds on ``L^mu_sup`` per batch size.
 
     Per run (usually one per batch size ``K + 1``), two bars on a log y axis:
-    ARORA19's (CURL) bound on the supervised loss
+    ARORA19's bound (the "CURL" bars of NS21's figure) on the supervised loss
     (:func:`couponbound.arora_sup_upper_bound`), which explodes as ``K``
     grows, and NS21's (:func:`couponbound.ns21_sup_upper_bound`), which does
     not.  A diamond marks the measured supervised loss, and the validation
@@ -635,7 +520,7 @@ def plot_bound_comparison(
     ----------
     reports : sequence of BoundReport or BoundTerms, or mapping label -> run
         From :meth:`BoundMonitor.compute <couponbound.BoundMonitor.compute>`,
-        or :class:`~couponbound.BoundTerms` (with ``tau`` for the CURL bound).
+        or :class:`~couponbound.BoundTerms` (with ``tau`` for ARORA19's bound).
     accuracy : array_like or mapping str -> array_like, optional
         Validation accuracy per run: fractions in [0, 1] or percentages
         (when some value exceeds 1); shown in percent.  A mapping draws one
@@ -649,12 +534,12 @@ def plot_bound_comparison(
     legend : bool, default True
         Draw the legend.
     ax : Axes, optional
-        Where to draw; a new figure when ``None``.
+        Where to draw the bars; a new figure when ``None``.
 
     Returns
     -------
     Axes
-        The bar axes.  Gids: ``bar/curl``, ``bar/ns21`` (bar containers'
+        The bar axes.  Gids: ``bar/arora``, ``bar/ns21`` (bar containers'
         patches), ``measured``, ``accuracy`` (on the twin axes;
         ``accuracy/<key>`` for a mapping),
         ``vacuous`` (text where a bound is infinite or not positive).
@@ -671,7 +556,7 @@ def plot_bound_comparison(
     >>> [t.get_text() for t in ax.get_xticklabels()]
     ['32', '128']
     """
-    runs = _runs(reports, labels, "reports")
+    runs = summarize_runs(reports, labels, "reports")
     if isinstance(accuracy, Mapping):
         if not accuracy:
             raise ValueError("accuracy must not be an empty mapping")
@@ -679,23 +564,23 @@ def plot_bound_comparison(
     else:
         one = _check_accuracy(accuracy, len(runs))
         accs = [] if one is None else [("val. accuracy", one)]
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     x = np.arange(len(runs), dtype=np.float64)
     w = 0.38
-    series = (("curl", "curl_sup_upper", "CURL (Arora et al.)", "#D55E00", "//"),
+    series = (("arora", "arora_sup_upper", "ARORA19 (CURL, Arora et al.)", "#D55E00", "//"),
               ("ns21", "ns21_sup_upper", "NS21 (Nozawa & Sato)", "#0072B2", None))
     finite_vals: list[float] = []
     for r in runs:
         for _, key, _, _, _ in series:
-            v = getattr(r, key)
+            v = r[key]
             if math.isfinite(v) and v > 0:
                 finite_vals.append(v)
-        if show_measured and math.isfinite(r.sup_measured) and r.sup_measured > 0:
-            finite_vals.append(r.sup_measured)
+        if show_measured and math.isfinite(r["sup_measured"]) and r["sup_measured"] > 0:
+            finite_vals.append(r["sup_measured"])
     lo = min(finite_vals) / 3.0 if finite_vals else 0.1
     hi = max(finite_vals) * 3.0 if finite_vals else 10.0
     for j, (tag, key, label, col, hatch) in enumerate(series):
-        heights = np.array([getattr(r, key) for r in runs], dtype=np.float64)
+        heights = np.array([r[key] for r in runs], dtype=np.float64)
         ok = np.isfinite(heights) & (heights > 0)
         xs = x + (j - 0.5) * w
         bars = ax.bar(xs[ok], heights[ok], width=w, bottom=0, color=col, alpha=0.85,
@@ -709,7 +594,7 @@ def plot_bound_comparison(
                 t = ax.text(xi, lo, txt, ha="center", va="bottom", fontsize="small", color=col)
                 t.set_gid("vacuous")
     if show_measured:
-        ys = np.array([r.sup_measured for r in runs], dtype=np.float64)
+        ys = np.array([r["sup_measured"] for r in runs], dtype=np.float64)
         (lm,) = ax.plot(x, np.where(ys > 0, ys, np.nan), "D", color="black", ms=4, zorder=5,
                         label=r"measured $L^\mu_\mathrm{sup}$")
         lm.set_gid("measured")
@@ -722,7 +607,7 @@ def plot_bound_comparison(
     ax.grid(True, axis="y", which="major", lw=0.4, alpha=0.4)
     handles, texts = ax.get_legend_handles_labels()
     if accs:
-        ax2 = _twin(ax)
+        ax2 = twin(ax)
         styles = ("o-", "s--", "^:", "v-.")
         for i, (name, acc) in enumerate(accs):
             assert acc is not None
@@ -738,8 +623,8 @@ def plot_bound_comparison(
         ax2.set_ylim(max(0.0, float(every.min()) - 1.5 * span),
                      min(100.0, float(every.max()) + 0.5 * span))
     if legend:
-        _legend_above(ax, handles, texts)
-    return _freeze_style(ax)
+        legend_above(ax, handles, texts)
+    return freeze_style(ax)
 
 
 def plot_bound_decomposition(
@@ -768,7 +653,7 @@ def plot_bound_decomposition(
     legend : bool, default True
         Draw the legend.
     ax : Axes, optional
-        Where to draw; a new figure when ``None``.
+        Where to draw the stacked terms; a new figure when ``None``.
 
     Returns
     -------
@@ -785,8 +670,8 @@ def plot_bound_decomposition(
     >>> [round(float(p.get_height()), 3) for p in find_artists(ax, "term/")]
     [0.631, 0.26, 0.66, -1.16]
     """
-    runs = _runs(reports, labels, "reports")
-    ax = _axes(ax)
+    runs = summarize_runs(reports, labels, "reports")
+    ax = axes_or_new(ax)
     x = np.arange(len(runs), dtype=np.float64)
     w = 0.36
     xs, xl = x - w / 2 - 0.02, x + w / 2 + 0.02
@@ -796,19 +681,19 @@ def plot_bound_decomposition(
              ("d", r"$d$", "#CC79A7"))
     bottom = np.zeros(len(runs))
     for key, label, col in terms:
-        h = np.array([getattr(r, key) for r in runs], dtype=np.float64)
+        h = np.array([r[key] for r in runs], dtype=np.float64)
         base = np.zeros(len(runs)) if key == "d" else bottom
         bars = ax.bar(xs, h, width=w, bottom=base, color=col, edgecolor="white", lw=0.5, label=label)
         for p in bars.patches:
             p.set_gid(f"term/{key}")
         if key != "d":
             bottom = bottom + h
-    total = np.array([r.ns21_bound for r in runs], dtype=np.float64)
+    total = np.array([r["ns21_bound"] for r in runs], dtype=np.float64)
     (lb,) = ax.plot(xs, total, "_", color="black", ms=14, mew=2.0, zorder=5,
                     label="NS21 bound (sum)")
     lb.set_gid("bound")
-    L = np.array([r.contrastive for r in runs], dtype=np.float64)
-    se = np.array([r.contrastive_se for r in runs], dtype=np.float64)
+    L = np.array([r["contrastive"] for r in runs], dtype=np.float64)
+    se = np.array([r["contrastive_se"] for r in runs], dtype=np.float64)
     bars = ax.bar(xl, L, width=w, color="white", edgecolor="black", lw=0.9,
                   label=r"measured $L_\mathrm{Info}$")
     for p in bars.patches:
@@ -825,212 +710,8 @@ def plot_bound_decomposition(
     ax.set_ylabel("loss (nats)")
     ax.grid(True, axis="y", lw=0.4, alpha=0.4)
     top = float(max(np.max(bottom), np.max(L + np.nan_to_num(se))))
-    low = float(min(0.0, np.min([r.d for r in runs])))
+    low = float(min(0.0, np.min([r["d"] for r in runs])))
     ax.set_ylim(low - 0.08 * (top - low), top + 0.08 * (top - low))
     if legend:
-        _legend_above(ax, *ax.get_legend_handles_labels())
-    return _freeze_style(ax)
-
-
-# ---------------------------------------------------------------------------
-# publication style
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PaperStyle:
-    """What :func:`paper_style` set: the venue, the columns and the figure size.
-
-    Attributes
-    ----------
-    venue : str
-    columns : int
-    width, height : float
-        Figure size in inches (also the default ``figure.figsize``).
-    fontsize : float
-        Base font size in points (tick labels and legends are one point smaller).
-    """
-
-    venue: str
-    columns: int
-    width: float
-    height: float
-    fontsize: float
-
-    @property
-    def figsize(self) -> tuple[float, float]:
-        """``(width, height)`` in inches."""
-        return (self.width, self.height)
-
-
-@contextlib.contextmanager
-def paper_style(
-    venue: str = "neurips",
-    columns: int = 1,
-    *,
-    height: float | None = None,
-    fontsize: float | None = None,
-) -> Iterator[PaperStyle]:
-    """Publication settings for figures printed at their real size.
-
-    Inside the ``with`` block new figures have the venue's width, fonts of
-    8-8.5 pt (tick labels and legends 1 pt smaller), thin lines, TrueType
-    (Type 42) fonts embedded in PDF and PS (as conference checkers demand),
-    300 dpi PNG, and constrained layout so that nothing is clipped.  Include
-    the PDF at its natural size (``\\includegraphics{fig.pdf}``, no
-    ``width=``) and the fonts come out at the stated size.
-
-    ============  ==========  ===============  ================
-    venue         text width  ``columns=2``    ``columns=1``
-    ============  ==========  ===============  ================
-    ``neurips``   5.5 in      5.5 in (full)    2.625 in (half)
-    ``iclr``      5.5 in      5.5 in (full)    2.625 in (half)
-    ``icml``      6.75 in     6.75 in (full)   3.25 in (column)
-    ``arxiv``     6.5 in      6.5 in (full)    3.125 in (half)
-    ============  ==========  ===============  ================
-
-    ``columns`` is the width in columns of a two-column grid over the text
-    width: ``columns=2`` spans the text width (ICML's ``figure*``);
-    ``columns=1`` is one ICML column, or one of two side-by-side figures in
-    the one-column NeurIPS, ICLR and arXiv layouts.
-
-    Parameters
-    ----------
-    venue : {"neurips", "icml", "iclr", "arxiv"}
-        The venue.
-    columns : {1, 2}
-        Width in columns (see the table).
-    height : float, optional
-        Figure height in inches; default ``0.75 width`` for one column and
-        ``0.36 width`` for two.
-    fontsize : float, optional
-        Base font size in points (default: the venue's).
-
-    Yields
-    ------
-    PaperStyle
-        The settings (``.figsize`` for ``plt.subplots(figsize=...)``).
-
-    Raises
-    ------
-    ValueError
-        Unknown venue, columns not 1 or 2, a non-positive size.
-
-    Examples
-    --------
-    >>> import matplotlib.pyplot as plt
-    >>> with paper_style("icml", columns=1) as style:
-    ...     fig, ax = plt.subplots()
-    ...     _ = plot_coverage([9, 31, 99], [10], ax=ax)
-    >>> style.width, [float(v) for v in fig.get_size_inches()]
-    (3.25, [3.25, 2.4375])
-    >>> plt.close(fig)
-    """
-    style = _style(venue, columns, height, fontsize)
-    import matplotlib as mpl
-
-    with mpl.rc_context(_rc(style)):  # type: ignore[arg-type]
-        yield style
-
-
-def _style(venue: Any, columns: Any, height: Any, fontsize: Any) -> PaperStyle:
-    if not isinstance(venue, str) or venue.lower() not in VENUES:
-        raise ValueError(f"venue must be one of {', '.join(VENUES)}; got {short_repr(venue)}")
-    venue = venue.lower()
-    if isinstance(columns, bool) or columns not in (1, 2):
-        raise ValueError(f"columns must be 1 or 2, got {short_repr(columns)}")
-    v = VENUES[venue]
-    width = v["text"] if columns == 2 else (v["text"] - v["gap"]) / 2.0
-    if height is None:
-        height = width * (0.75 if columns == 1 else 0.36)
-    for name, value in (("height", height), ("fontsize", fontsize)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                                  or not math.isfinite(value) or value <= 0):
-            raise ValueError(f"{name} must be a positive number, got {short_repr(value)}")
-    fs = float(fontsize) if fontsize is not None else v["font"]
-    return PaperStyle(venue, int(columns), float(width), float(height), fs)
-
-
-def _rc(style: PaperStyle) -> dict[str, Any]:
-    fs = style.fontsize
-    return {
-        "figure.figsize": style.figsize,
-        "figure.dpi": 150,
-        "figure.constrained_layout.use": True,
-        "figure.constrained_layout.h_pad": 0.02,
-        "figure.constrained_layout.w_pad": 0.02,
-        "savefig.dpi": 300,
-        "savefig.bbox": "standard",
-        "savefig.pad_inches": 0.02,
-        "pdf.fonttype": 42,
-        "ps.fonttype": 42,
-        # named fonts, not the generic "serif": a Text keeps its family, but a
-        # generic one would be resolved again when the figure is drawn
-        "font.family": ["STIXGeneral", "DejaVu Serif"],
-        "mathtext.fontset": "stix",
-        "font.size": fs,
-        "axes.titlesize": fs,
-        "axes.labelsize": fs,
-        "xtick.labelsize": fs - 1,
-        "ytick.labelsize": fs - 1,
-        "legend.fontsize": fs - 1,
-        "legend.title_fontsize": fs - 1,
-        "legend.handlelength": 1.8,
-        "legend.borderaxespad": 0.3,
-        "legend.labelspacing": 0.3,
-        "axes.linewidth": 0.6,
-        "xtick.major.width": 0.6,
-        "ytick.major.width": 0.6,
-        "xtick.minor.width": 0.4,
-        "ytick.minor.width": 0.4,
-        "xtick.major.size": 3.0,
-        "ytick.major.size": 3.0,
-        "xtick.minor.size": 1.8,
-        "ytick.minor.size": 1.8,
-        "lines.linewidth": 1.2,
-        "lines.markersize": 4.0,
-        "hatch.linewidth": 0.6,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-    }
-
-
-def save_figure(
-    fig: Figure,
-    path: str | os.PathLike[str],
-    formats: Sequence[str] = ("pdf", "png"),
-    *,
-    dpi: float = 300,
-) -> list[Path]:
-    """Write *fig* as ``path.pdf``, ``path.png``, ... (directories are created).
-
-    Fonts are embedded as TrueType (Type 42) even outside :func:`paper_style`,
-    and PDFs are written without a creation date, so the same figure gives the
-    same bytes.  Returns the paths written.
-
-    Examples
-    --------
-    >>> import tempfile, matplotlib.pyplot as plt
-    >>> fig, ax = plt.subplots()
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     [p.name for p in save_figure(fig, os.path.join(d, "fig"))]
-    ['fig.pdf', 'fig.png']
-    >>> plt.close(fig)
-    """
-    import matplotlib as mpl
-
-    allowed = ("pdf", "png", "svg", "eps")
-    if isinstance(formats, str):
-        formats = (formats,)
-    out = []
-    base = Path(path)
-    base.parent.mkdir(parents=True, exist_ok=True)
-    for fmt in formats:
-        if fmt not in allowed:
-            raise ValueError(f"formats must be some of {', '.join(allowed)}; got {short_repr(fmt)}")
-        target = base.with_name(base.name + "." + fmt)
-        meta: dict[str, Any] = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}.get(fmt, {})
-        with mpl.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
-            fig.savefig(target, format=fmt, dpi=dpi, metadata=meta or None)
-        out.append(target)
-    return out
+        legend_above(ax, *ax.get_legend_handles_labels())
+    return freeze_style(ax)

@@ -16,7 +16,8 @@ has, so every bound is defined.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from couponbound.paper.plots import paper_style, plot_sup_upper_bounds
+from couponbound.paper.plots import plot_sup_upper_bounds
+from couponbound.paper.style import paper_style
 
 with paper_style("neurips", columns=2):
     fig, ax = plt.subplots()

@@ -11,8 +11,10 @@ like :math:`\\ln(1 + K/C)`.
 
 import matplotlib.pyplot as plt
 
-from couponbound.paper.plots import paper_style, plot_collision
+from couponbound.paper.datasets import DEFAULT_DATASETS
+from couponbound.paper.plots import plot_collision
+from couponbound.paper.style import paper_style
 
 with paper_style("neurips", columns=2):
     fig, ax = plt.subplots()
-    plot_collision(C=[("CIFAR-10", 10), ("CIFAR-100", 100), ("ImageNet-1k (uniform)", 1000)], ax=ax)
+    plot_collision(C=DEFAULT_DATASETS, ax=ax)

@@ -13,11 +13,14 @@ which is close once :math:`C` is large.
 
 import matplotlib.pyplot as plt
 
-from couponbound.paper.plots import paper_style, plot_coverage
+from couponbound import Prior
+from couponbound.paper.datasets import DEFAULT_DATASETS
+from couponbound.paper.plots import plot_coverage
+from couponbound.paper.style import paper_style
 
 with paper_style("neurips", columns=2):
     fig, ax = plt.subplots()
-    plot_coverage(C=[("CIFAR-10", 10), ("CIFAR-100", 100), ("ImageNet-1k (uniform)", 1000)], ax=ax)
+    plot_coverage(C=DEFAULT_DATASETS, ax=ax)
 
 # %%
 # Non-uniform class priors
@@ -31,4 +34,5 @@ with paper_style("neurips", columns=2):
 counts = [round(1000 / c) for c in range(1, 101)]
 with paper_style("neurips", columns=2):
     fig, ax = plt.subplots()
-    plot_coverage(C=[("uniform, C = 100", 100), ("long tail, C = 100", {"counts": counts})], ax=ax)
+    plot_coverage(C=[Prior.uniform(100, name="uniform, C = 100"),
+                     Prior.from_counts(counts, name="long tail, C = 100")], ax=ax)

@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from couponbound import BoundMonitor
-from couponbound.paper.plots import paper_style, plot_bound_comparison, plot_bound_decomposition
+from couponbound.paper.plots import plot_bound_comparison, plot_bound_decomposition
+from couponbound.paper.style import paper_style
 from couponbound.paper.tables import decomposition_table
 
 rng = np.random.default_rng(0)
@@ -33,7 +34,8 @@ for batch in (32, 64, 128, 256, 512):
 print(reports[0])
 
 # %%
-# NS21's Figure 1: the CURL bound on the supervised loss explodes as the
+# NS21's Figure 1: ARORA19's bound on the supervised loss (NS21's "CURL"
+# bars) explodes as the
 # batch grows (and becomes vacuous, :math:`\infty`, once every anchor's class
 # repeats in its batch), NS21's does not.  The accuracy values are made up
 # for the illustration; pass your linear-evaluation accuracies.

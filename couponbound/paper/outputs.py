@@ -1,0 +1,224 @@
+"""Writing the paper's files: figures, tables and the main job's output directory.
+
+* :func:`write_figures` -- the coverage, collision and upper-bound figures;
+* :func:`write_report` -- NS21's Table 2 and the bound figures from saved runs;
+* :func:`write_main` -- what bare ``couponbound`` writes: the printed table as
+  CSV, NS21's Table 3 and the figures;
+* :func:`write_table` -- a :class:`~couponbound.paper.tables.Table` as
+  ``.md``, ``.tex`` and ``.csv``.
+
+Figures are made with :func:`~couponbound.paper.style.paper_style` and
+without pyplot, so no matplotlib backend is selected.  Every function returns
+the paths it wrote.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from couponbound.paper.datasets import DEFAULT_DATASETS, NS21_DATASETS, as_named_priors
+from couponbound.paper.summary import DatasetRow, render_summary
+from couponbound.paper.tables import Table, coverage_table, decomposition_table
+
+__all__ = [
+    "DEFAULT_OUT",
+    "figure_slug",
+    "write_figures",
+    "write_main",
+    "write_report",
+    "write_table",
+]
+
+#: Where the main job, ``figures`` and ``report`` write their files.
+DEFAULT_OUT = "couponbound-output"
+
+Progress = Callable[[str], None]
+
+
+def _quiet(msg: str) -> None:
+    """A progress callback that says nothing."""
+
+
+def figure_slug(name: str) -> str:
+    """A file-name stem from a data set's name: ``"ImageNet-1k (uniform)"`` -> ``"imagenet-1k-uniform"``.
+
+    Examples
+    --------
+    >>> figure_slug("ImageNet-1k (uniform)")
+    'imagenet-1k-uniform'
+    """
+    out = "".join(ch.lower() if ch.isalnum() else "-" for ch in name)
+    while "--" in out:
+        out = out.replace("--", "-")
+    return out.strip("-") or "figure"
+
+
+def _new_figure(style: Any) -> tuple[Any, Any]:
+    """A figure and axes outside pyplot: no backend is chosen or changed."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=style.figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _draw_all(jobs: Sequence[tuple[str, Callable[[Any], Any]]], target: Path, *, venue: str,
+              columns: int, formats: Sequence[str], say: Progress) -> list[Path]:
+    """Draw each ``(name, draw(ax))`` job in a styled figure and save it as *target*/name."""
+    from couponbound.paper.style import paper_style, save_figure
+
+    written: list[Path] = []
+    with paper_style(venue, columns) as style:
+        for i, (name, draw) in enumerate(jobs, 1):
+            say(f"[{i}/{len(jobs)}] figure {name}")
+            fig, ax = _new_figure(style)
+            draw(ax)
+            written += save_figure(fig, target / name, formats)
+    return written
+
+
+def write_figures(
+    out: str | os.PathLike[str] = DEFAULT_OUT,
+    datasets: Any = None,
+    *,
+    venue: str = "neurips",
+    columns: int = 2,
+    formats: Sequence[str] = ("pdf", "png"),
+    contrastive: float | None = None,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """Write the coverage, collision and upper-bound figures; return the files.
+
+    ``coverage``: :func:`~couponbound.paper.plots.plot_coverage`; ``collision``:
+    :func:`~couponbound.paper.plots.plot_collision`; ``sup_upper_bounds_<name>``
+    (name from :func:`figure_slug`):
+    :func:`~couponbound.paper.plots.plot_sup_upper_bounds`, one per data set,
+    for the contrastive loss *contrastive* (default ``ln(K+1)``, the loss of an
+    encoder that maps every input to the same point, so every bound is defined).
+
+    Parameters
+    ----------
+    out : path
+        Directory (created).
+    datasets : data sets, optional
+        Named priors (default :data:`~couponbound.paper.datasets.DEFAULT_DATASETS`),
+        or anything :func:`~couponbound.paper.datasets.as_named_priors` accepts.
+    venue, columns : optional
+        As in :func:`~couponbound.paper.style.paper_style`.
+    formats : sequence of str
+        As in :func:`~couponbound.paper.style.save_figure`.
+    contrastive : float, optional
+        The contrastive loss of the upper-bound figures.
+    progress : callable, optional
+        Called with a short message before each figure.
+    """
+    import numpy as np
+
+    from couponbound.paper.plots import plot_collision, plot_coverage, plot_sup_upper_bounds
+
+    sets = as_named_priors(DEFAULT_DATASETS if datasets is None else datasets, "datasets")
+    L: Any = contrastive if contrastive is not None else (lambda K: np.log1p(K))
+    loss = r"$L=\ln(K+1)$" if contrastive is None else f"$L={contrastive:g}$"
+
+    def bounds_for(prior: Any) -> Callable[[Any], Any]:
+        def draw(ax: Any) -> Any:
+            plot_sup_upper_bounds(L, None, prior, ax=ax)
+            name = prior.label if prior.label.startswith("C = ") else f"{prior.label}, C = {prior.C}"
+            ax.get_legend().set_title(f"{name}; {loss}")
+            return ax
+
+        return draw
+
+    jobs: list[tuple[str, Callable[[Any], Any]]] = [
+        ("coverage", lambda ax: plot_coverage(C=sets, ax=ax)),
+        ("collision", lambda ax: plot_collision(C=sets, ax=ax)),
+    ]
+    jobs += [(f"sup_upper_bounds_{figure_slug(p.label)}", bounds_for(p)) for p in sets]
+    return _draw_all(jobs, Path(out), venue=venue, columns=columns, formats=formats,
+                     say=progress or _quiet)
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def write_table(out: str | os.PathLike[str], stem: str, table: Table) -> list[Path]:
+    """Write *table* as ``stem.md``, ``stem.tex`` and ``stem.csv`` in *out*; return the paths."""
+    target = Path(out)
+    return [_write_text(target / f"{stem}.md", table.to_markdown()),
+            _write_text(target / f"{stem}.tex", table.to_latex()),
+            _write_text(target / f"{stem}.csv", table.to_csv())]
+
+
+def _tick_labels(runs: Sequence[tuple[str, Any]]) -> list[str] | None:
+    """``None`` (batch sizes on the x axis) when every label is the default ``K+1 = n``."""
+    if all(rep.K is not None and lab == f"K+1 = {rep.K + 1}" for lab, rep in runs):
+        return None
+    return [lab for lab, _ in runs]
+
+
+def write_report(
+    runs: Sequence[tuple[str, Any]],
+    out: str | os.PathLike[str] = DEFAULT_OUT,
+    *,
+    accuracy: Sequence[float] | None = None,
+    venue: str = "neurips",
+    columns: int = 2,
+    formats: Sequence[str] = ("pdf", "png"),
+    figures: bool = True,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """Write NS21's Table 2 and, with *figures*, NS21's Figure 1 for saved runs.
+
+    Files: ``decomposition.md/.tex/.csv``
+    (:func:`~couponbound.paper.tables.decomposition_table`), ``bound_comparison``
+    (:func:`~couponbound.paper.plots.plot_bound_comparison`) and
+    ``bound_decomposition`` (:func:`~couponbound.paper.plots.plot_bound_decomposition`)
+    for ``(label, BoundReport)`` pairs such as
+    :func:`~couponbound.paper.reports.load_reports` returns.  Returns the files.
+    """
+    say = progress or _quiet
+    labels = [lab for lab, _ in runs]
+    reports = [rep for _, rep in runs]
+    table = decomposition_table(reports, labels)
+    say("table decomposition")
+    written = write_table(out, "decomposition", table)
+    if figures:
+        from couponbound.paper.plots import plot_bound_comparison, plot_bound_decomposition
+
+        ticks = _tick_labels(runs)
+        jobs: list[tuple[str, Callable[[Any], Any]]] = [
+            ("bound_comparison",
+             lambda ax: plot_bound_comparison(reports, accuracy, labels=ticks, ax=ax)),
+            ("bound_decomposition",
+             lambda ax: plot_bound_decomposition(reports, labels=ticks, ax=ax)),
+        ]
+        written += _draw_all(jobs, Path(out), venue=venue, columns=columns, formats=formats,
+                             say=say)
+    return written
+
+
+def write_main(
+    out: str | os.PathLike[str],
+    rows: Sequence[DatasetRow],
+    *,
+    venue: str = "neurips",
+    columns: int = 2,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """What bare ``couponbound`` writes: ``coverage_summary.csv`` (the printed
+    table, *rows* from :func:`~couponbound.paper.summary.dataset_table`), NS21's
+    Table 3 as ``table3.md/.tex/.csv`` for
+    :data:`~couponbound.paper.datasets.NS21_DATASETS`, and :func:`write_figures`
+    for the default data sets.  Returns the files."""
+    say = progress or _quiet
+    target = Path(out)
+    say(f"writing figures and tables to {target}/")
+    written = [_write_text(target / "coverage_summary.csv", render_summary(rows, "csv"))]
+    written += write_table(target, "table3", coverage_table(NS21_DATASETS))
+    written += write_figures(target, venue=venue, columns=columns, progress=say)
+    return written

@@ -1,0 +1,138 @@
+"""Saved runs: read monitor states and reports back from JSON.
+
+:func:`load_reports` reads what a training run saved -- a
+:meth:`BoundMonitor.state_dict <couponbound.BoundMonitor.state_dict>` or a
+:meth:`BoundReport.to_dict <couponbound.BoundReport.to_dict>`, one or many --
+and returns ``(label, BoundReport)`` pairs for
+:func:`~couponbound.paper.tables.decomposition_table` and the bound figures of
+:mod:`couponbound.paper.plots`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+from couponbound._validate import short_repr
+from couponbound.training.monitor import BoundMonitor, BoundReport
+
+__all__ = ["load_reports"]
+
+_REPORT_FIELDS = {f.name: str(f.type) for f in fields(BoundReport)}
+
+
+def _report_from_dict(d: Mapping[str, Any], where: str) -> BoundReport:
+    missing = [k for k in _REPORT_FIELDS if k not in d]
+    if missing:
+        raise ValueError(f"{where}: not a BoundReport dict, missing {missing[:5]}"
+                         + (" ..." if len(missing) > 5 else ""))
+    kw: dict[str, Any] = {}
+    for name, kind in _REPORT_FIELDS.items():
+        v = d[name]
+        if kind == "int | None":
+            kw[name] = None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
+        elif kind == "int":
+            kw[name] = int(v)
+        elif kind == "bool":
+            kw[name] = bool(v)
+        else:
+            kw[name] = math.nan if v is None else float(v)
+    return BoundReport(**kw)
+
+
+def _report_from_state(state: Mapping[str, Any], where: str) -> BoundReport:
+    config = state.get("config")
+    if not isinstance(config, Mapping):
+        raise ValueError(f"{where}: a monitor state needs a 'config' dict")
+    try:
+        prior = ({"counts": config["counts"], "replacement": bool(config.get("replacement", True))}
+                 if config.get("counts") is not None else {"probs": config.get("probs")})
+        mon = BoundMonitor(num_classes=config["num_classes"], temperature=config["temperature"], **prior)
+    except KeyError as exc:
+        raise ValueError(f"{where}: monitor config lacks {exc}") from exc
+    mon.load_state_dict(dict(state))
+    return mon.compute()
+
+
+def _load_one(obj: Any, where: str) -> BoundReport:
+    if isinstance(obj, BoundReport):
+        return obj
+    if isinstance(obj, BoundMonitor):
+        return obj.compute()
+    if isinstance(obj, Mapping):
+        if obj.get("format") == "couponbound.BoundMonitor":
+            return _report_from_state(obj, where)
+        if "contrastive" in obj and "ns21_bound" in obj:
+            return _report_from_dict(obj, where)
+    raise ValueError(
+        f"{where}: expected a BoundMonitor state_dict() or a BoundReport.to_dict(), "
+        f"got {short_repr(obj)}"
+    )
+
+
+def load_reports(source: Any) -> list[tuple[str, BoundReport]]:
+    """Read saved runs: monitor states or reports, one or many, from JSON.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, or object
+        A JSON file, or the object it would hold: a
+        :meth:`BoundMonitor.state_dict <couponbound.BoundMonitor.state_dict>`
+        (its report is computed), a :meth:`BoundReport.to_dict
+        <couponbound.BoundReport.to_dict>`, a list of those, a mapping
+        ``label -> state or report``, or ``{"runs": [...]}``.
+
+    Returns
+    -------
+    list of (str, BoundReport)
+        Labels (``"K+1 = 32"`` by default, the mapping's keys otherwise) and reports.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and entry that could not be read.
+
+    Examples
+    --------
+    >>> from couponbound import BoundMonitor
+    >>> mon = BoundMonitor(num_classes=2, temperature=0.5)
+    >>> _ = mon.update_losses(contrastive=[2.0, 2.2], sup=[1.0, 1.4], d=-0.5, labels=[0, 1])
+    >>> [(lab, r.contrastive) for lab, r in load_reports([mon.state_dict()])]
+    [('K+1 = 2', 2.1)]
+    """
+    where = "runs"
+    obj = source
+    if isinstance(source, str | os.PathLike):
+        where = os.fspath(source)
+        try:
+            with open(source, encoding="utf-8") as fh:
+                obj = json.load(fh)
+        except OSError as exc:
+            raise ValueError(f"cannot read {where}: {exc.strerror or exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+    if isinstance(obj, Mapping) and set(obj) == {"runs"}:
+        obj = obj["runs"]
+    out: list[tuple[str | None, BoundReport]] = []
+    if isinstance(obj, Mapping) and not (
+        obj.get("format") == "couponbound.BoundMonitor" or "contrastive" in obj
+    ):
+        for key, val in obj.items():
+            out.append((str(key), _load_one(val, f"{where}[{key!r}]")))
+    elif isinstance(obj, list):
+        if not obj:
+            raise ValueError(f"{where} holds an empty list of runs")
+        for i, val in enumerate(obj):
+            out.append((None, _load_one(val, f"{where}[{i}]")))
+    else:
+        out.append((None, _load_one(obj, where)))
+    result = []
+    for i, (lab, rep) in enumerate(out):
+        if lab is None:
+            lab = f"K+1 = {rep.K + 1}" if rep.K is not None else f"run {i + 1}"
+        result.append((lab, rep))
+    return result

@@ -1,0 +1,263 @@
+"""Named data sets (one registry of Priors) and the paper layer's smaller modules:
+summary (the command's numbers), outputs (files), reports and run summaries."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from oracles import hypergeometric_ie, subsets_ie, uniform_ie
+
+from couponbound import BoundMonitor, Prior, coverage_prob, expected_draws
+from couponbound.paper.datasets import (
+    DATASETS,
+    DEFAULT_DATASETS,
+    NS21_DATASETS,
+    as_named_prior,
+    as_named_priors,
+    ceil_expected_batch,
+    dataset,
+)
+from couponbound.paper.outputs import figure_slug, write_report, write_table
+from couponbound.paper.summary import (
+    coverage_values_table,
+    dataset_table,
+    render_summary,
+    required_table,
+)
+from couponbound.paper.tables import coverage_table, decomposition_table
+
+# ---------------------------------------------------------------------------
+# the registry
+# ---------------------------------------------------------------------------
+
+NS21 = [("binary", 2), ("AG News", 4), ("CIFAR-10", 10), ("CIFAR-100", 100),
+        ("ImageNet-1k (uniform)", 1000), ("Wiki-3029", 3029)]
+
+
+def test_ns21_datasets_are_named_uniform_priors():
+    assert [(p.name, p.C) for p in NS21_DATASETS] == NS21
+    for p in NS21_DATASETS:
+        assert isinstance(p, Prior) and p.is_uniform and p.replacement and p.label == p.name
+        assert DATASETS[p.name] is p and dataset(p.name) is p
+        assert p == Prior.uniform(p.C)  # the name does not change the distribution
+    assert list(DATASETS) == [n for n, _ in NS21]
+    assert [p.name for p in DEFAULT_DATASETS] == ["CIFAR-10", "CIFAR-100", "ImageNet-1k (uniform)"]
+    assert all(DATASETS[p.name] is p for p in DEFAULT_DATASETS)
+
+
+def test_dataset_lookup_names_the_known_ones():
+    with pytest.raises(KeyError, match=r"no data set named 'ImageNet-1k'; known: binary, AG News"):
+        dataset("ImageNet-1k")
+
+
+def test_command_table3_and_figure_legends_use_the_registry_names():
+    names = [p.name for p in NS21_DATASETS]
+    assert [r.dataset for r in dataset_table()] == names          # the command's table
+    assert [r["dataset"] for r in coverage_table().to_records()] == names  # Table 3
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from couponbound.paper.plots import find_artists, plot_collision, plot_coverage
+
+    ax = plot_coverage([999, 9999], gumbel=False, expected=False, confidence=None)
+    assert [a.get_gid() for a in find_artists(ax, "coverage/")] == [
+        f"coverage/{p.name}" for p in DEFAULT_DATASETS]
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:3] == [p.name for p in DEFAULT_DATASETS]
+    ax = plot_collision([99, 999], which="tau")
+    assert [a.get_gid() for a in find_artists(ax, "tau/")] == [f"tau/{p.name}" for p in DEFAULT_DATASETS]
+    plt.close("all")
+
+
+@pytest.mark.slow
+def test_figure_files_are_named_after_the_registry(tmp_path):
+    from couponbound.cli import main
+
+    assert main(["figures", "--format", "png", "--out", str(tmp_path), "-q"]) == 0
+    want = {"coverage.png", "collision.png"} | {
+        f"sup_upper_bounds_{figure_slug(p.name)}.png" for p in DEFAULT_DATASETS}
+    assert {p.name for p in tmp_path.iterdir()} == want
+    assert "sup_upper_bounds_imagenet-1k-uniform.png" in want
+
+
+def test_as_named_prior_forms():
+    assert as_named_prior(10) == Prior.uniform(10) and as_named_prior(10).name == "C = 10"
+    p = as_named_prior(("CIFAR-10", 10))
+    assert p.name == "CIFAR-10" and p.C == 10 and p.is_uniform
+    c = as_named_prior(("c", {"counts": [3, 2]}))
+    assert c.counts == (3, 2) and c.name == "c" and not c.is_uniform
+    q = as_named_prior(("p", [0.5, 0.25, 0.25]))
+    assert q.counts is None and list(q.probs) == [0.5, 0.25, 0.25]
+    assert as_named_prior(("n", np.array([4, 1]))).counts == (4, 1)
+    assert as_named_prior({"name": "m", "C": 7}).C == 7
+    assert as_named_prior(("u", {"C": 5})) == Prior.uniform(5)
+    assert as_named_prior(("flat", {"counts": [4, 4]})).is_uniform
+    # a Prior keeps its name; an unnamed one is called by its label; renaming keeps the scheme
+    assert as_named_prior(DATASETS["CIFAR-10"]) is DATASETS["CIFAR-10"]
+    assert as_named_prior(Prior.from_counts([3, 1])).name == "C = 2 (counts)"
+    w = as_named_prior(("w", Prior.from_counts([3, 1], replacement=False)))
+    assert w.name == "w" and not w.replacement and w.counts == (3, 1)
+    assert [p.label for p in as_named_priors([2, ("x", 3)])] == ["C = 2", "x"]
+    assert [p.label for p in as_named_priors(("x", 3))] == ["x"]
+
+
+@pytest.mark.parametrize("bad", ["CIFAR", 2.5, True, ("x", "y"), {"C": 3},
+                                 ("x", {"C": 3, "probs": [1.0]}), {"name": "m", "C": 2, "x": 1}])
+def test_as_named_prior_rejects(bad):
+    with pytest.raises(TypeError):
+        as_named_prior(bad)
+
+
+def test_as_named_prior_validates_the_prior():
+    with pytest.raises(ValueError, match="C must be an integer >= 1"):
+        as_named_prior(("x", 0))
+    with pytest.raises(ValueError, match="probs must sum to 1"):
+        as_named_prior(("x", [0.5, 0.6]))
+    with pytest.raises(TypeError, match="datasets must be a data set or a sequence"):
+        as_named_priors("CIFAR-10")
+    with pytest.raises(ValueError, match="datasets must not be empty"):
+        as_named_priors([])
+
+
+def test_ceil_expected_batch_exact():
+    # uniform: ceil(C H_C) in rationals (C = 2 gives exactly 3)
+    for C in (1, 2, 3, 10, 100):
+        exact = C * sum(Fraction(1, j) for j in range(1, C + 1))
+        assert ceil_expected_batch(Prior.uniform(C)) == math.ceil(exact)
+    # non-uniform: E[T] = sum_{n >= 0} P(T > n) = sum_n (1 - upsilon_n), an independent oracle
+    counts = [5, 3, 2]
+    tail = sum(1 - subsets_ie(n, counts) for n in range(0, 400))
+    assert float(tail) == pytest.approx(expected_draws(counts=counts), rel=1e-10)
+    assert ceil_expected_batch(Prior.from_counts(counts)) == math.ceil(tail)
+
+
+# ---------------------------------------------------------------------------
+# summary: the command's numbers
+# ---------------------------------------------------------------------------
+
+
+def test_dataset_table_against_exact_coverage():
+    row = dataset_table([DATASETS["CIFAR-10"]], [0.5, 0.99], [32, 64])[0]
+    assert row.dataset == "CIFAR-10" and row.classes == 10
+    assert row.negatives_for == {"50": 26, "99": 65}
+    for b in (32, 64):
+        exact = uniform_ie(b, 10)
+        assert row.coverage_at[str(b)] == pytest.approx(float(exact), rel=1e-12)
+        assert row.miss_at[str(b)] == pytest.approx(float(1 - exact), rel=1e-12)
+        assert row.log10_miss_at[str(b)] == pytest.approx(math.log10(float(1 - exact)), rel=1e-12)
+    assert row.expected_batch == pytest.approx(float(10 * sum(Fraction(1, j) for j in range(1, 11))))
+
+
+def test_render_summary_formats():
+    rows = dataset_table([("A", 2), ("B", 4)], [0.9], [8])
+    text = render_summary(rows)
+    assert text.splitlines()[0].split() == ["data", "set", "C", "E[K+1]", "K@90%", "u(K+1=8)"]
+    assert text.splitlines()[2].split()[:3] == ["A", "2", "3.0"]
+    recs = list(csv.DictReader(io.StringIO(render_summary(rows, "csv"))))
+    assert [r["dataset"] for r in recs] == ["A", "B"] and int(recs[1]["K_for_90"]) == 12
+    assert float(recs[0]["upsilon_at_8"]) == pytest.approx(float(uniform_ie(8, 2)), rel=1e-12)
+    js = json.loads(render_summary(rows, "json"))
+    assert js[1]["negatives_for"] == {"90": 12}
+    tex = render_summary(rows, "latex")
+    assert tex.startswith(r"\begin{tabular}{lrrrr}") and "B & 4 & 8.3 & 12 &" in tex
+    with pytest.raises(ValueError, match="fmt must be one of text, csv, json, latex"):
+        render_summary(rows, "html")
+    with pytest.raises(ValueError, match="rows must not be empty"):
+        render_summary([])
+
+
+def test_far_tail_is_written_from_the_exact_miss_probability():
+    # binary at K+1 = 65536: coverage rounds to 1.0 but 1 - upsilon = 2^(1-65536)
+    row = dataset_table([2], [0.5], [65536])[0]
+    assert row.coverage_at["65536"] == 1.0
+    log10_miss = (1 - 65536) * math.log10(2)
+    assert row.log10_miss_at["65536"] == pytest.approx(log10_miss, rel=1e-12)
+    assert "1-1.0e-19728" in render_summary([row])
+
+
+def test_coverage_values_table_against_oracles():
+    counts = [5, 3, 2]
+    recs = coverage_values_table([10, ("c", counts)], [4, 31]).to_records()
+    assert [(r["prior"], r["K"], r["draws"]) for r in recs] == [
+        ("C = 10", 4, 5), ("C = 10", 31, 32), ("c", 4, 5), ("c", 31, 32)]
+    assert recs[1]["upsilon"] == pytest.approx(float(uniform_ie(32, 10)), rel=1e-12)
+    assert recs[2]["upsilon"] == pytest.approx(float(subsets_ie(5, counts)), rel=1e-12)
+    assert recs[2]["miss"] == pytest.approx(float(1 - subsets_ie(5, counts)), rel=1e-12)
+    assert recs[0]["upsilon"] == 0.0 and recs[0]["miss"] == 1.0  # 5 draws < 10 classes
+    no_anchor = coverage_values_table([10], [31], include_anchor=False).to_records()[0]
+    assert no_anchor["draws"] == 31 and no_anchor["upsilon"] == coverage_prob(31, 10, include_anchor=False)
+    with pytest.raises(ValueError, match="K must be >= 0, got -1"):
+        coverage_values_table([10], [3, -1])
+
+
+def test_required_table_with_and_without_replacement():
+    counts = [5, 3, 2]
+    t = required_table([("c", counts)], [0.9, 0.99])
+    k = t.to_records()[0]["K_for_99"]
+    assert subsets_ie(k + 1, counts) >= Fraction(99, 100) > subsets_ie(k, counts)
+    w = required_table([("c", counts)], [0.99], replacement=False).to_records()[0]["K_for_99"]
+    assert hypergeometric_ie(w + 1, counts) >= Fraction(99, 100) > hypergeometric_ie(w, counts)
+    assert w < k  # without replacement a batch repeats classes less
+    assert "without replacement" in required_table([("c", counts)], replacement=False).caption
+    with pytest.raises(ValueError, match="replacement=False needs"):
+        required_table([10], replacement=False)
+
+
+# ---------------------------------------------------------------------------
+# outputs and run summaries
+# ---------------------------------------------------------------------------
+
+
+def test_figure_slug():
+    assert figure_slug("ImageNet-1k (uniform)") == "imagenet-1k-uniform"
+    assert figure_slug("C = 10") == "c-10" and figure_slug("(( ))") == "figure"
+
+
+def test_write_table_and_report_files(tmp_path):
+    paths = write_table(tmp_path / "a", "t3", coverage_table([10]))
+    assert [p.name for p in paths] == ["t3.md", "t3.tex", "t3.csv"]
+    assert paths[0].read_text().startswith("| data set") and paths[2].read_text().endswith("\n")
+    rng = np.random.default_rng(5)
+    runs = []
+    for B in (4, 8):
+        mon = BoundMonitor(num_classes=2, temperature=0.5)
+        y = rng.integers(0, 2, size=B)
+        mon.update_losses(contrastive=2.0 + rng.random(B), sup=1.0 + rng.random(B),
+                          sub=0.5 + rng.random(B), d=-0.1 * rng.random(B), labels=y)
+        runs.append((f"K+1 = {B}", mon.compute()))
+    said: list[str] = []
+    paths = write_report(runs, tmp_path / "r", figures=False, progress=said.append)
+    assert [p.name for p in paths] == ["decomposition.md", "decomposition.tex", "decomposition.csv"]
+    assert said == ["table decomposition"]
+    recs = list(csv.DictReader(io.StringIO(paths[2].read_text())))
+    row = next(r for r in recs if r["key"] == "ns21_bound")
+    assert float(row["K+1 = 8"]) == runs[1][1].ns21_bound
+
+
+def test_terms_and_reports_give_the_same_bounds():
+    """A BoundTerms is summarised as BoundMonitor.compute reports it (the bounds and holds)."""
+    rng = np.random.default_rng(2)
+    mon = BoundMonitor(num_classes=3, temperature=0.5)
+    for _ in range(3):
+        y = rng.integers(0, 3, size=16)
+        mon.update_losses(contrastive=2.0 + rng.random(16), sup=1.0 + rng.random(16),
+                          sub=0.5 + rng.random(16), d=-0.2 * rng.random(16), labels=y)
+    rep = mon.compute()
+    from_report, from_terms = decomposition_table([rep, rep.terms], transpose=False).to_records()
+    for key in ("contrastive", "ns21_bound", "sup_term", "sub_term", "collision_term", "d",
+                "upsilon", "tau", "arora_bound", "ns21_sup_upper", "arora_sup_upper", "holds"):
+        assert from_terms[key] == pytest.approx(from_report[key], rel=1e-12), key
+    # by hand from the definitions (docs: math-ns21-bound, math-arora-bound)
+    L, u, t, col, d = rep.contrastive, rep.upsilon, rep.tau, rep.collision, rep.d
+    assert from_terms["ns21_bound"] == pytest.approx(0.5 * (u * rep.sup + (1 - u) * rep.sub + col) + d)
+    assert from_terms["arora_bound"] == pytest.approx((1 - t) * rep.arora_sub + col + d)
+    assert from_terms["ns21_sup_upper"] == pytest.approx((2 * (L - d) - (1 - u) * rep.sub - col) / u)
+    assert from_terms["theory_upsilon"] == pytest.approx(float(uniform_ie(16, 3)), rel=1e-12)
+    assert math.isnan(from_terms["contrastive_se"]) and math.isfinite(from_report["contrastive_se"])

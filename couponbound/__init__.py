@@ -13,7 +13,10 @@ classification?  The public API:
   :func:`ns21_sup_upper_bound`, :func:`arora_lower_bound`,
   :func:`arora_sup_upper_bound`, :func:`decompose`, :func:`sup_upper_bounds`,
   :func:`ns21_bound_curve`;
-* the training hook: :class:`BoundMonitor`, :class:`BoundReport`.
+* the class prior: :class:`Prior`;
+* the training hook: :class:`BoundMonitor`, :class:`BoundReport`;
+* exact values (:class:`fractions.Fraction`, mpmath) in :mod:`couponbound.exact`,
+  named approximations in :mod:`couponbound.asymptotic`.
 
 ``import couponbound`` is light (numpy and scipy): matplotlib, sympy and any
 deep-learning framework are imported only by the functions that need them
@@ -23,6 +26,7 @@ deep-learning framework are imported only by the functions that need them
 
 from __future__ import annotations
 
+from . import exact as exact
 from ._prior import Prior
 from .asymptotic import CoverageBounds, coverage_bounds
 from .bounds import (
@@ -47,7 +51,7 @@ from .coverage import (
     log_coverage_prob,
     required_negatives,
 )
-from .training.monitor import BoundMonitor, BoundReport
+from .training import BoundMonitor, BoundReport
 
 __version__ = "0.1.0"
 

@@ -636,9 +636,9 @@ def write_figures_and_tables(out: Path, runs: list[dict[str, Any]], batch_sizes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from couponbound.paper.style import paper_style, save_figure
 
     from couponbound.paper.plots import find_artists, plot_bound_comparison, plot_bound_decomposition
+    from couponbound.paper.style import paper_style, save_figure
     from couponbound.paper.tables import decomposition_table
 
     terms = mean_terms(runs, batch_sizes)

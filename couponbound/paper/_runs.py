@@ -9,23 +9,13 @@ a mapping label -> run) into :class:`Run` rows, once for every table and figure.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from couponbound._validate import short_repr
-from couponbound.bounds import (
-    BoundTerms,
-    VacuousBoundWarning,
-    arora_lower_bound,
-    arora_sup_upper_bound,
-    decompose,
-    ns21_lower_bound,
-    ns21_sup_upper_bound,
-)
-from couponbound.coverage import coverage_prob
-from couponbound.training.monitor import BoundReport
+from couponbound.bounds import BoundTerms, decompose
+from couponbound.training import BoundReport
 
 
 @dataclass(frozen=True)
@@ -59,21 +49,8 @@ def _report_values(report: BoundReport) -> dict[str, Any]:
 
 
 def _terms_values(terms: BoundTerms) -> dict[str, Any]:
-    """The bounds of measured terms, as :class:`Run` fields (what ``BoundMonitor.compute`` does)."""
-    # integrator: this body becomes `return _report_values(BoundReport.from_terms(terms))`
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", VacuousBoundWarning)
-        has_tau = not math.isnan(terms.tau)
-        arora_ok = has_tau and (terms.tau == 1.0 or not math.isnan(terms.arora_sub))
-        ns21 = ns21_lower_bound(terms)
-        K, C = terms.K, terms.C
-        return {"ns21_bound": ns21,
-                "arora_bound": arora_lower_bound(terms) if arora_ok else math.nan,
-                "ns21_sup_upper": ns21_sup_upper_bound(terms),
-                "arora_sup_upper": arora_sup_upper_bound(terms) if has_tau else math.nan,
-                "sup_measured": terms.sup, "holds": bool(ns21 <= terms.contrastive),
-                "theory_upsilon": (coverage_prob(K, C) if K is not None and C is not None
-                                   else math.nan)}
+    """The bounds of measured terms, as :class:`Run` fields (via ``BoundReport.from_terms``)."""
+    return _report_values(BoundReport.from_terms(terms))
 
 
 def summarize(run: Any, label: str | None, index: int) -> Run:

@@ -200,12 +200,12 @@ def plot_coverage(
             la.set_gid(f"approx/{name}")
         if expected:
             k_e = max(ceil_expected_batch(prior) - 1, 0)
-            (le,) = ax.plot([k_e], [coverage_prob(k_e, prior)], "o", color=col, ms=4.5,
+            (le,) = ax.plot([k_e], [float(coverage_prob(k_e, prior))], "o", color=col, ms=4.5,
                             mfc="white", mew=1.2, zorder=4, label="_nolegend_")
             le.set_gid(f"expected/{name}")
         if confidence is not None:
             k_q = required_negatives(prior, confidence=confidence)
-            (lq,) = ax.plot([k_q], [coverage_prob(k_q, prior)], "s", color=col, ms=4.0,
+            (lq,) = ax.plot([k_q], [float(coverage_prob(k_q, prior))], "s", color=col, ms=4.0,
                             zorder=4, label="_nolegend_")
             lq.set_gid(f"quantile/{name}")
     positive = Kx[Kx > 0]

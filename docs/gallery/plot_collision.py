@@ -16,3 +16,5 @@ from couponbound.paper.plots import paper_style, plot_collision
 with paper_style("neurips", columns=2):
     fig, ax = plt.subplots()
     plot_collision(C=[("CIFAR-10", 10), ("CIFAR-100", 100), ("ImageNet-1k (uniform)", 1000)], ax=ax)
+
+plt.show()

@@ -32,3 +32,5 @@ counts = [round(1000 / c) for c in range(1, 101)]
 with paper_style("neurips", columns=2):
     fig, ax = plt.subplots()
     plot_coverage(C=[("uniform, C = 100", 100), ("long tail, C = 100", {"counts": counts})], ax=ax)
+
+plt.show()

@@ -49,7 +49,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT: Any = {"width": 1280, "height": 900}
 SCREENSHOT_MAX_HEIGHT = 3000
 
 # Runs in the page once it has loaded; returns the problems found.
@@ -88,7 +88,10 @@ async () => {
   }
   if (raw.length) problems.push(`raw TeX in the text (${raw.length}x), e.g. ${JSON.stringify(raw[0])}`);
   const errs = document.querySelectorAll('mjx-merror, [data-mjx-error]');
-  if (errs.length) problems.push(`MathJax error: ${errs[0].getAttribute('data-mjx-error') || errs[0].textContent}`);
+  if (errs.length) {
+    const e = errs[0];
+    problems.push(`MathJax error: ${e.getAttribute('data-mjx-error') || e.textContent}`);
+  }
   // 4. Horizontal overflow of the main column and of the page.
   const article = document.querySelector('article.bd-article') || document.querySelector('main');
   if (article && article.scrollWidth > article.clientWidth + 1) {

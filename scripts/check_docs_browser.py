@@ -113,6 +113,11 @@ async () => {
     problems.push(`main column overflows: scrollWidth ${article.scrollWidth} > clientWidth `
                   + `${article.clientWidth}; widest: ${what}`);
   }
+  for (const side of document.querySelectorAll('.bd-sidebar-secondary, .bd-sidebar-primary')) {
+    if (side.offsetParent !== null && side.scrollWidth > side.clientWidth + 1) {
+      problems.push(`a sidebar overflows: scrollWidth ${side.scrollWidth} > ${side.clientWidth}`);
+    }
+  }
   const doc = document.documentElement;
   if (doc.scrollWidth > doc.clientWidth + 1) {
     problems.push(`page scrolls horizontally: ${doc.scrollWidth} > ${doc.clientWidth}`);

@@ -25,11 +25,12 @@ export MPLBACKEND=Agg
 # The local intersphinx inventories must be the ones the script writes.
 "$PYTHON" scripts/make_intersphinx.py --check
 
-# The examples on the pages are doctests: run them first (needs pytest).
+# The examples on the pages (every ``>>>`` block of every page) are doctests:
+# run them first (needs pytest).
 if "$PYTHON" -c "import pytest" 2>/dev/null; then
   "$PYTHON" -m pytest -q -p no:cacheprovider -o addopts="" \
     -o doctest_optionflags="NORMALIZE_WHITESPACE ELLIPSIS NUMBER" \
-    --doctest-glob="*.rst" docs/index.rst docs/quickstart.rst docs/paper.rst
+    --doctest-glob="*.rst" --doctest-glob="*.md" docs/*.rst docs/*.md docs/api/*.rst
 else
   echo "docs: pytest not installed, page examples not run" >&2
 fi

@@ -56,7 +56,8 @@ def _numbers(value: Any, source: str) -> NDArray[np.float64]:
 class Prior:
     """A class prior over ``C`` latent classes, and how batches are drawn from it.
 
-    Build one with :meth:`uniform`, :meth:`from_probs` or :meth:`from_counts`;
+    Build one with :meth:`~couponbound.Prior.uniform`, :meth:`~couponbound.Prior.from_probs` or
+    :meth:`~couponbound.Prior.from_counts`;
     every function of couponbound that takes a number of classes ``C`` takes a
     ``Prior`` in its place.  Instances are immutable and compare equal when
     they describe the same distribution and sampling scheme (the ``name`` is

@@ -49,7 +49,10 @@ def clog1p(z: ComplexArray) -> ComplexArray:
     """
     a = z.real
     b = z.imag
-    re = 0.5 * np.log1p(2.0 * a + a * a + b * b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        small = 0.5 * np.log1p(2.0 * a + a * a + b * b)  # accurate near z = 0
+    big = np.log(np.hypot(1.0 + a, b))  # no overflow for large |z|
+    re = np.where(np.abs(a) + np.abs(b) < 0.5, small, big)
     im = np.arctan2(b, 1.0 + a)
     return re + 1j * im
 
@@ -135,7 +138,9 @@ def log_expm1_ratio(x: float, d: ComplexArray) -> ComplexArray:
     small ``x`` as ``log1p(expm1(d) / (1 - e^{-x}))``, whose argument is then
     bounded away from -1.  Zeros of ``expm1`` give ``-inf``.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # exp overflows only where |expm1(x + d) / expm1(x)| < e^{-x} < e^{-354}: a
+    # factor that is zero in double precision, given as -inf below
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if x > 0.5:
             out = d + clog1p(-np.exp(-(x + d))) - math.log(-math.expm1(-x))
         else:
@@ -197,7 +202,8 @@ def egf_coverage(p: FloatArray, k: FloatArray) -> GF:
         out = np.zeros(theta.shape, dtype=complex)
         for pg, kg in zip(p, k, strict=True):
             x = float(pg * r)
-            out += kg * log_expm1_ratio(x, x * e)  # w - x = x (e^{i theta} - 1)
+            v = log_expm1_ratio(x, x * e)  # w - x = x (e^{i theta} - 1)
+            out += kg * v.real + 1j * (kg * v.imag)  # real scaling: -inf stays -inf + 0j
         return out
 
     def log_scale(n: FloatArray, r: float) -> FloatArray:
@@ -307,7 +313,8 @@ def ogf_hypergeometric(m: FloatArray, k: FloatArray) -> GF:
         out = np.zeros(theta.shape, dtype=complex)
         for mg, kg in zip(m, k, strict=True):
             # ((1+w)^m - 1)/((1+r)^m - 1) = expm1(a + m delta)/expm1(a), a = m log1p(r)
-            out += kg * log_expm1_ratio(float(mg * lr), mg * delta)
+            v = log_expm1_ratio(float(mg * lr), mg * delta)
+            out += kg * v.real + 1j * (kg * v.imag)
         return out
 
     def log_scale(n: FloatArray, r: float) -> FloatArray:

@@ -16,7 +16,7 @@ Three exact representations are used:
   ``upsilon_n = n! [t^n] prod_c (exp(rho_c t) - 1)``, whose coefficients are
   all non-negative; its Cauchy integral on the saddle-point circle
   (:ref:`math-saddle`), one FFT per band of ``n`` (see
-  :mod:`couponbound._saddle`), is the fast, accurate path;
+  the private module ``couponbound._saddle``), is the fast, accurate path;
 * for batches drawn without replacement from a finite data set with class
   counts ``n_c`` (:ref:`math-without-replacement`), the multivariate
   hypergeometric analogue ``upsilon_n = [x^n] prod_c ((1 + x)^{n_c} - 1) / binom(N, n)``.
@@ -682,9 +682,9 @@ def _moments(prior: Prior) -> tuple[float, float]:
     parts1 = []
     parts2 = []
     for a, b in zip(t_scale[:-1], t_scale[1:], strict=True):
-        v1, _ = integrate.quad(one_minus_p, a, b, epsabs=0.0, epsrel=2e-14, limit=200)
+        v1, _ = integrate.quad(one_minus_p, a, b, epsabs=0.0, epsrel=1e-13, limit=200)
         v2, _ = integrate.quad(lambda x: 2.0 * x * one_minus_p(x), a, b, epsabs=0.0,
-                               epsrel=2e-14, limit=200)
+                               epsrel=1e-13, limit=200)
         parts1.append(v1)
         parts2.append(v2)
     # tail beyond t_end: 1 - P(t) ~ sum_c e^{-rho_c t}

@@ -221,8 +221,8 @@ def prior_objects(
 ) -> st.SearchStrategy[Prior]:
     """Class priors as :class:`~couponbound.Prior` objects.
 
-    The same priors as :func:`priors`, built with :meth:`Prior.uniform`,
-    :meth:`Prior.from_probs` or :meth:`Prior.from_counts`, so a test can call
+    The same priors as :func:`priors`, built with :meth:`~couponbound.Prior.uniform`,
+    :meth:`~couponbound.Prior.from_probs` or :meth:`~couponbound.Prior.from_counts`, so a test can call
     ``coverage_prob(K, prior)``.
 
     Parameters

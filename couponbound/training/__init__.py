@@ -6,14 +6,14 @@ losses it already computes) into the terms of NS21's bound
 whose :meth:`~BoundMonitor.compute` returns a :class:`BoundReport`.  One job
 per module:
 
-- :mod:`couponbound.training.batch` -- one batch's sums (:class:`BatchTerms`),
+- ``couponbound.training.batch`` -- one batch's sums (:class:`BatchTerms`),
   from embeddings (:func:`batch_terms`) or from losses
   (:func:`batch_terms_from_losses`);
-- :mod:`couponbound.training.class_means` -- the class means of NS21's mean
+- ``couponbound.training.class_means`` -- the class means of NS21's mean
   classifier (:class:`ClassMeanEstimator`, :func:`estimate_class_means`);
-- :mod:`couponbound.training.monitor` -- :class:`BoundMonitor`, the streaming,
+- ``couponbound.training.monitor`` -- :class:`BoundMonitor`, the streaming,
   mergeable accumulator;
-- :mod:`couponbound.training.report` -- :class:`BoundReport`, what it
+- ``couponbound.training.report`` -- :class:`BoundReport`, what it
   reports (also built from any :class:`~couponbound.bounds.BoundTerms`);
 - :mod:`couponbound.training.distributed` -- ``torch.distributed`` all-reduce
   for :meth:`BoundMonitor.sync` and ``compute(all_reduce=...)``;

@@ -364,7 +364,7 @@ class BoundMonitor:
         """Add one batch from losses the trainer already computed.
 
         Each loss is per anchor (shape ``(n,)``) or the batch mean (scalar);
-        see :func:`couponbound.training.batch.batch_terms_from_losses`.  Per-anchor
+        see :func:`~couponbound.training.batch_terms_from_losses`.  Per-anchor
         losses with per-anchor ``labels`` give the same report as
         :meth:`update` on the embeddings; with ``batch_counts`` or batch means
         ARORA19's terms (``arora_sub``, ``arora_bound``) become ``nan``.

@@ -33,3 +33,5 @@ with paper_style("neurips", columns=2):
 with paper_style("neurips", columns=2):
     fig, ax = plt.subplots()
     plot_sup_upper_bounds(np.log1p, C=100, ax=ax)
+
+plt.show()

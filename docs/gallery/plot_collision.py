@@ -18,3 +18,5 @@ from couponbound.paper.style import paper_style
 with paper_style("neurips", columns=2):
     fig, ax = plt.subplots()
     plot_collision(C=DEFAULT_DATASETS, ax=ax)
+
+plt.show()

@@ -36,3 +36,5 @@ with paper_style("neurips", columns=2):
     fig, ax = plt.subplots()
     plot_coverage(C=[Prior.uniform(100, name="uniform, C = 100"),
                      Prior.from_counts(counts, name="long tail, C = 100")], ax=ax)
+
+plt.show()

@@ -57,3 +57,5 @@ with paper_style("neurips", columns=2):
 # The same numbers as NS21's Table 2, in Markdown (``to_latex()`` for the paper):
 
 print(decomposition_table(reports).to_markdown())
+
+plt.show()

@@ -49,7 +49,8 @@ def _versioned(tag: bytes, size: int = 50_000) -> bytes:
 
 def _is_complete(data: bytes) -> bool:
     head, sep, tail = data.rpartition(b"\nEND ")
-    return bool(sep) and head.startswith(b"BEGIN ") and tail == hashlib.sha256(head).hexdigest().encode() + b"\n"
+    expected = hashlib.sha256(head).hexdigest().encode() + b"\n"
+    return bool(sep) and head.startswith(b"BEGIN ") and tail == expected
 
 
 # ---------------------------------------------------------------------------
@@ -355,7 +356,8 @@ def fig():
 
 
 @pytest.mark.parametrize(
-    ("name", "magic"), [("f.png", b"\x89PNG\r\n\x1a\n"), ("f.pdf", b"%PDF-"), ("f.svg", b"<?xml"), ("f.PDF", b"%PDF-")]
+    ("name", "magic"),
+    [("f.png", b"\x89PNG\r\n\x1a\n"), ("f.pdf", b"%PDF-"), ("f.svg", b"<?xml"), ("f.PDF", b"%PDF-")],
 )
 def test_figure_format_follows_the_suffix(tmp_path: Path, fig, name: str, magic: bytes) -> None:
     dest = save_figure_atomic(fig, tmp_path / name, dpi=40)
@@ -446,7 +448,9 @@ def test_reads_a_valid_document(tmp_path: Path) -> None:
     assert loads_json("1e308") == 1e308 and loads_json("-4.9e-324") == -5e-324
 
 
-@pytest.mark.parametrize("literal", ["Infinity", "-Infinity", "NaN", "1e400", "-1e400", "1E+999", "123456789e999"])
+@pytest.mark.parametrize(
+    "literal", ["Infinity", "-Infinity", "NaN", "1e400", "-1e400", "1E+999", "123456789e999"]
+)
 def test_non_finite_numbers_are_refused_with_their_position(tmp_path: Path, literal: str) -> None:
     p = _file(tmp_path, '{"a": "Infinity 1e400 NaN",\n "b": [0.5, ' + literal + "]}")
     with pytest.raises(ValueError, match="non-finite") as info:

@@ -94,7 +94,7 @@ def _log_factor(x: FloatArray, theta: FloatArray) -> ComplexArray:
     """
     x, theta = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(theta, dtype=float))
     out = np.empty(x.shape, dtype=complex)
-    e = _cexpm1(1j * theta)
+    e = _cexpm1(np.asarray(1j * theta, dtype=np.complex128))
     front = np.cos(theta) >= 0.0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         if np.any(front):
@@ -275,7 +275,7 @@ def _circle_integral(
         j1 = min(half, j0 + stretch - 1)
         js = np.arange(j0, j1 + 1)
         with np.errstate(under="ignore"):
-            vals = np.exp(log_integrand(js * dtheta))
+            vals = np.exp(log_integrand(np.asarray(js * dtheta, dtype=np.float64)))
         vals = np.where(np.isfinite(vals), vals, 0.0)
         weights = np.where(js == half, 1.0, 2.0)
         total += float(np.sum(weights * vals.real))
@@ -385,7 +385,8 @@ def _tail_sums(p: FloatArray, w: FloatArray, r: float) -> _TailSums:
         one_minus = -np.expm1(-x)  # 1 - e^{-x}
         u = np.exp(-x)
     # -log(1 - u) / u, accurate for small u
-    phi = np.where(u < 1e-8, 1.0 + 0.5 * u, -np.log1p(-np.where(u < 1e-8, 0.0, u)) / np.where(u < 1e-8, 1.0, u))
+    tiny = u < 1e-8
+    phi = np.where(tiny, 1.0 + 0.5 * u, -np.log1p(-np.where(tiny, 0.0, u)) / np.where(tiny, 1.0, u))
     a_scaled = float(w @ (e_scaled * phi))  # |A| e^{x0}
     b_scaled = e_scaled / one_minus  # b(x) e^{x0}
     as_scaled = float(w @ (x * b_scaled))
@@ -418,7 +419,9 @@ def _log_miss_one(pr: LongTailPrior, n: int) -> float:
         var = S * r - ts.ratio_ss * f1 - ts.ratio_s**2 * f1 * f1 * math.exp(abs_a)
         return mean, max(var, 1e-300)
 
-    s = _solve(mv, nf, math.log(max(nf, 1.0) / S) - 2.0, math.log((nf + pr.C + 50.0) / (S * float(pr.p[0]) ) ) + 60.0)
+    s_lo = math.log(max(nf, 1.0) / S) - 2.0
+    s_hi = math.log((nf + pr.C + 50.0) / (S * float(pr.p[0]))) + 60.0
+    s = _solve(mv, nf, s_lo, s_hi)
     r = math.exp(s)
     sigma = math.sqrt(mv(r)[1])
     theta_span = min(math.pi, 40.0 / max(sigma, 1e-300))

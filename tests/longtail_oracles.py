@@ -35,10 +35,10 @@ def grouped_ie(n: int, probs: list[Fraction], mult: list[int], miss: bool = Fals
             for ks in itertools.product(*[range(m + 1) for m in mult]):
                 if miss and not any(ks):
                     continue
-                s = sum((k * p for k, p in zip(ks, probs)), Fraction(0))
+                s = sum((k * p for k, p in zip(ks, probs, strict=True)), Fraction(0))
                 if s >= 1:
                     continue
-                coef = math.prod(math.comb(m, k) for m, k in zip(mult, ks))
+                coef = math.prod(math.comb(m, k) for m, k in zip(mult, ks, strict=True))
                 sign = -1 if sum(ks) % 2 else 1
                 rest = 1 - s
                 total += sign * coef * mpmath.power(mpmath.mpf(rest.numerator) / rest.denominator, n)

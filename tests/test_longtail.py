@@ -16,10 +16,9 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
+from longtail_oracles import grouped_ie, miss_bonferroni, ztp_convolution
 
 from couponbound._longtail import LongTailPrior, log_coverage_many, log_miss_many
-
-from longtail_oracles import grouped_ie, miss_bonferroni, ztp_convolution
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 

@@ -107,18 +107,16 @@ def _log_min_degree(prior: Prior) -> float:
     """log upsilon at n = C (every draw a new class)."""
     C = prior.C
     if not prior.replacement:
+        # upsilon_C = prod_c n_c / binom(N, C) = C! prod_c (n_c / N) / prod_{j<C} (1 - j/N)
         counts = np.asarray(prior.counts, dtype=float)
         N = prior.N
         assert N is not None
-        return float(np.sum(np.log(counts)) - _log_comb(N, C))
+        return float(math.lgamma(C + 1) + math.fsum(np.log(counts / N))
+                     - _saddle.log_falling_ratio(N, C))
     if prior.is_uniform:
         return float(math.fsum(math.log(c / C) for c in range(1, C + 1)))
     p = prior.probs
     return float(math.lgamma(C + 1) + math.fsum(np.log(p)))
-
-
-def _log_comb(N: int, k: int) -> float:
-    return math.lgamma(N + 1) - math.lgamma(k + 1) - math.lgamma(N - k + 1)
 
 
 def _float_groups(prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -151,6 +149,13 @@ def _log_upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float6
             log_t1, ssum = _uniform_ie_tail(nf[ie], C)
             out[ie] = np.log1p(-np.exp(log_t1) * ssum)
         work &= ~ie
+    if np.any(work) and not prior.replacement:
+        tail = _hyper_tail_near_top(n[work], prior)
+        done = np.isfinite(tail)
+        if np.any(done):
+            near = np.flatnonzero(work)[done]
+            out[near] = np.log1p(-tail[done])
+            work[near] = False
     if np.any(work):
         # far right tail: 1 - S1 <= upsilon <= 1 - S1 + S2 with S2 <= S1^2 / 2
         # (Bonferroni; (1 - a - b) <= (1 - a)(1 - b), and negative association
@@ -187,18 +192,67 @@ def _log_miss_one(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     if prior.replacement:
         logs = np.log(mult)[:, None] + nf * np.log1p(-vals)[:, None]
     else:
-        from scipy.special import gammaln
-
-        N = float(prior.N or 0)
-        m = vals[:, None]
-        with np.errstate(invalid="ignore"):
-            # log binom(N - m, n) - log binom(N, n)
-            logs = (np.log(mult)[:, None] + gammaln(N - m + 1) - gammaln(N - m - nf + 1)
-                    - gammaln(N + 1) + gammaln(N - nf + 1))
-        logs = np.where(N - m >= nf, logs, -np.inf)
+        # log binom(N - m, n) - log binom(N, n), without lgamma differences
+        assert prior.N is not None
+        sizes, size_mult = prior.count_groups()
+        logs = np.log(size_mult.astype(float))[:, None] + _saddle.log_hyper_miss(prior.N, sizes, n)
     top = np.max(logs, axis=0)
-    with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(top), top + np.log(np.sum(np.exp(logs - top), axis=0)), -np.inf)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    return np.where(np.isfinite(top), safe + np.log(np.sum(np.exp(logs - safe), axis=0)), -np.inf)
+
+
+#: Without replacement, ``1 - upsilon_n`` is summed exactly over the missing
+#: classes' total size ``s <= N - n`` while ``N - n`` is at most this.
+_NEAR_TOP_MAX = 256
+
+
+def _hyper_tail_near_top(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    """``1 - upsilon_n`` without replacement for ``n`` close to ``N`` (``nan`` elsewhere).
+
+    Only sets of classes of total size ``s <= N - n`` can be missing, so
+    inclusion-exclusion is ``-sum_{s=1}^{N-n} a_s binom(N - n, s) / binom(N, s)``
+    with ``a_s = [x^s] prod_c (1 - x^{n_c})`` (exact integers).  Used where
+    ``N - n <= _NEAR_TOP_MAX`` and the sum is well conditioned (its terms
+    are then at most 1e3 times the result).
+    """
+    N = prior.N
+    assert N is not None
+    out = np.full(n.shape, np.nan)
+    gap = N - n
+    use = (gap >= 0) & (gap <= _NEAR_TOP_MAX)
+    if not np.any(use):
+        return out
+    D = int(gap[use].max())
+    sizes, mult = prior.count_groups()
+    if int(mult[sizes <= D].sum()) > 64:  # many small classes: not this regime
+        return out
+    coef = [0] * (D + 1)
+    coef[0] = 1
+    for m, k in zip(sizes.tolist(), mult.tolist(), strict=True):
+        if m > D:
+            continue
+        factor = [0] * (D + 1)  # (1 - x^m)^k truncated
+        for j in range(min(k, D // m) + 1):
+            factor[j * m] = (-1) ** j * math.comb(k, j)
+        new = [0] * (D + 1)
+        for i, ci in enumerate(coef):
+            if ci:
+                for j in range(0, D + 1 - i, m):
+                    if factor[j]:
+                        new[i + j] += ci * factor[j]
+        coef = new
+    for idx in np.flatnonzero(use):
+        g = int(gap[idx])
+        terms = []
+        ratio = 1.0
+        for s_ in range(1, g + 1):
+            ratio *= (g - s_ + 1) / (N - s_ + 1)
+            if coef[s_]:
+                terms.append(-float(coef[s_]) * ratio)
+        tail = math.fsum(terms)
+        if tail == 0.0 or math.fsum(abs(t) for t in terms) <= 1e3 * abs(tail):
+            out[idx] = max(tail, 0.0)
+    return out
 
 
 def _upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
@@ -322,8 +376,13 @@ def log_coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: Arra
 # completion time
 # --------------------------------------------------------------------------
 
+#: Where ``S1`` (the sum of the single-class miss probabilities) is below this,
+#: ``1 - upsilon = S1`` to ``S1 / 2`` relative (Bonferroni, ``S2 <= S1^2 / 2``).
+_S1_IS_TAIL = 1e-13
+
+
 def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
-    """log(1 - upsilon_n) without cancellation near upsilon = 1."""
+    """log(1 - upsilon_n) without cancellation near upsilon = 1, for every prior."""
     lu = _log_upsilon_unique(n, prior)
     out = np.empty(n.shape)
     lo = lu < math.log(0.5)
@@ -332,20 +391,41 @@ def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     if not np.any(hi):
         return out
     C = prior.C
-    if C == 1:
-        out[hi] = -np.inf
-        return out
+    top = prior.N if not prior.replacement else None
+    if C == 1 or top is not None:
+        done = n >= (1 if C == 1 else top)
+        out[hi & done] = -np.inf
+        hi &= ~done
     nf = n.astype(float)
-    if prior.is_uniform:
+    if np.any(hi) and prior.replacement and prior.is_uniform:
         t1 = _uniform_t1(nf, C)
         ie = hi & (t1 <= _IE_T1_MAX)
         if np.any(ie):
             log_t1, ssum = _uniform_ie_tail(nf[ie], C)
             out[ie] = log_t1 + np.log(ssum)
         hi &= ~ie
+    if np.any(hi) and not prior.replacement:
+        tail = _hyper_tail_near_top(n[hi], prior)
+        done = np.isfinite(tail)
+        if np.any(done):
+            idx = np.flatnonzero(hi)[done]
+            with np.errstate(divide="ignore"):
+                out[idx] = np.log(tail[done])
+            hi[idx] = False
     if np.any(hi):
-        vals, mult = _float_groups(prior)
-        gf = _saddle.egf_tail(vals, mult)
+        log_s1 = _log_miss_one(n[hi], prior)
+        tiny = log_s1 < math.log(_S1_IS_TAIL)
+        if np.any(tiny):
+            idx = np.flatnonzero(hi)[tiny]
+            out[idx] = log_s1[tiny]
+            hi[idx] = False
+    if np.any(hi):
+        if prior.replacement:
+            vals, mult = _float_groups(prior)
+            gf = _saddle.egf_tail(vals, mult)
+        else:
+            sizes, size_mult = prior.count_groups()
+            gf = _saddle.ogf_tail(sizes.astype(float), size_mult.astype(float))
         res = _saddle.log_coefficients(gf, n[hi])
         bad = ~np.isfinite(res)
         if np.any(bad):  # fall back to the (less accurate) complement

@@ -433,7 +433,7 @@ def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     C = prior.C
     top = prior.N if not prior.replacement else None
     if C == 1 or top is not None:
-        done = n >= (1 if C == 1 else top)
+        done = n >= (1 if C == 1 or top is None else top)
         out[hi & done] = -np.inf
         hi &= ~done
     nf = n.astype(float)

@@ -7,33 +7,45 @@ deviation of the exponentially tilted distribution and ``u = sigma * theta``,
 the integrand is ``~ exp(-u^2/2)`` times a smooth factor; this module
 
 * places the nodes of the trapezoidal rule on the circle with a step of
-  ``0.4`` in ``u`` (``L = max(64, 2 pi sigma / 0.4)`` nodes on the whole circle;
-  the rule is exact up to the aliased coefficients ``n +- L``, ``12 sigma``
-  away, below ``1e-20`` relative) and evaluates only the nodes where the
-  integrand is not negligible, walking outwards until it has dropped below
-  ``1e-18`` (checked, not assumed), so the node count is set by the accuracy
-  and not by ``n``; every target ``n`` is evaluated at its own saddle point;
-* evaluates the class sum ``sum_c w_c f(p_c r)`` of each smooth bounded
-  per-class function ``f`` (the tilted mean and variance, and the integrand's
-  per-class factor on the arc ``|theta| <= 1/4``) through Chebyshev moments in
-  ``y = log p``: ``f(e^y r)`` is interpolated at Chebyshev points of the
-  prior's ``log p`` range and ``sum_c w_c T_j(y_c)`` is computed once per prior,
-  so after that set-up a point costs ``O(N)`` (``N`` ~ 100-300 Chebyshev
-  terms) instead of ``O(G)``.  The truncation error of each interpolant,
-  weighted by the actual moments, is estimated from its last coefficients and
-  must be below ``1e-14``; otherwise (and for small ``G``) the sum is taken
-  directly over the classes.  ``log prod_c (1 - e^{-p_c r})`` is always summed
-  directly (one pass over the classes), because its terms are not small;
+  ``0.6`` in ``u`` (``L = max(64, 2 pi sigma / 0.6)`` nodes on the whole circle;
+  the rule is exact up to the aliased coefficients ``n +- L``, ``10.5 sigma``
+  away, ``~ e^{-2 pi^2 / 0.6^2} ~ 1e-24`` relative for a Gaussian profile;
+  checked against a step of ``0.2`` to ``1e-14`` on skewed small priors) and
+  evaluates only the nodes where the integrand is not negligible, walking
+  outwards until it has dropped below ``1e-18`` (checked, not assumed), so the
+  node count is set by the accuracy and not by ``n``; every target ``n`` is
+  evaluated at its own saddle point, so a vectorised call returns exactly the
+  scalar values;
+* evaluates the class sum ``sum_c w_c f(p_c r)`` of each smooth per-class
+  function ``f`` (the tilted mean and variance, ``log(1 - e^{-p r})``, and the
+  integrand's per-class factor on the arc ``|theta| <= 1/4``) through piecewise
+  Chebyshev moments in ``y = log p``: the prior's ``log p`` range is cut into
+  pieces of width ``<= 1.5``, ``f(e^y r)`` is interpolated at the Chebyshev
+  points of each piece (about 40 terms: the nearest singularity is
+  ``pi/2 - 1/4`` away from the real axis) and ``sum_c w_c T_j(y_c)`` is
+  computed once per prior (one pass per term, about 10 ms for ``G = 10^5``);
+  a point then costs ``O(pieces x terms)`` instead of ``O(G)``.  The truncation
+  error of each sum, estimated from the last coefficients weighted by the
+  moments, must be below ``1e-14`` (else the sum is taken directly); pieces
+  with few classes, and priors with ``G <= 1500``, are summed directly;
+* decides the side with one pass over the classes near the smallest
+  probability: where ``S1 = sum_c (1 - p_c)^n <= 1/2`` the union bound gives
+  ``1 - upsilon <= 1/2`` and the right tail is computed; otherwise the product
+  bound (negative association) gives ``upsilon <= e^{-S1} < 0.61`` and the
+  coverage integral is used.  Either way only one integral is evaluated and
+  both ``log upsilon`` and ``log(1 - upsilon)`` keep full relative accuracy;
 * computes the right tail ``1 - upsilon_n = n! [t^n] (e^t - prod_c (e^{p_c t} - 1))``
   by the same rule on the generating function ``e^t (1 - prod_c (1 - e^{-p_c t}))``
   (non-negative coefficients), with ``-log prod_c (1 - e^{-p_c t})`` summed
   in scaled form (relative to the largest ``e^{-p_c r}``), so it keeps its
   relative accuracy down to ``1e-300`` and below; only the classes within
-  ``e^{-50}`` of the largest term are summed.
-
-The left tail uses the coverage integral and the right tail (``upsilon >= 1/2``)
-the tail integral, so ``log upsilon`` and ``log(1 - upsilon)`` both keep full
-relative accuracy.
+  ``e^{-50}`` of the largest term are kept (a prefix of the sorted ``p``).
+  With many kept classes that sum is a power series in ``zeta = 1 - e^{i theta}``
+  (``sum_m (1/m) e^{x0 - m x0 z} sum_k b_{m,k} zeta^k``, coefficients from one
+  pass; truncation checked to ``1e-17``), so a node costs ``O(terms)``;
+* finds the smallest ``n`` with ``upsilon_n >= confidence``
+  (:func:`required_draws`) inside a bracket from the union and product
+  bounds, with a few full evaluations (regula falsi).
 """
 
 from __future__ import annotations
@@ -46,7 +58,7 @@ import numpy as np
 import scipy.fft
 from numpy.typing import NDArray
 
-from couponbound._saddle import clog1p, log_poisson_norm
+from couponbound._saddle import clog1p
 
 FloatArray = NDArray[np.float64]
 ComplexArray = NDArray[np.complex128]
@@ -54,7 +66,7 @@ IntArray = NDArray[np.int64]
 
 __all__ = ["LongTailPrior", "log_coverage_many", "log_miss_many", "required_draws"]
 
-_H = 0.4  # trapezoidal step in u = sigma * theta
+_H = 0.6  # trapezoidal step in u = sigma * theta
 _U_FIRST = 11.0  # first stretch of nodes, in u
 _NEGLIGIBLE = 1e-18  # |integrand| / integrand(0) below which a node is dropped
 _CHEB_THETA = 0.25  # largest |theta| the Chebyshev class sums serve
@@ -65,6 +77,7 @@ _DIRECT_CHUNK = 2_000_000  # elements per block of a direct (classes x nodes) su
 _TAIL_PRUNE = 50.0  # tail: classes with e^{-p r} < e^{-50} * the largest are dropped
 _LOG_HALF = math.log(0.5)
 _SERIES = True  # right tail: power series in 1 - e^{i theta} where it serves
+_SERIES_MIN = 64  # ... and the tail keeps at least this many distinct classes
 
 
 # --------------------------------------------------------------------------
@@ -164,8 +177,10 @@ class LongTailPrior:
         order = np.argsort(self.p, kind="stable")
         self.p = np.asarray(self.p, dtype=float)[order]
         self.w = np.asarray(self.w, dtype=float)[order]
-        total = math.fsum((self.p * self.w).tolist())
-        self.p = self.p / total  # probabilities: renormalised to sum exactly 1
+        # probabilities renormalised to sum to 1 (the sum in extended precision: the
+        # result is correctly rounded for any G a float64 array can hold in memory)
+        total = float(np.sum((self.p * self.w).astype(np.longdouble)))
+        self.p = self.p / total
         self.S = 1.0
         self.C = float(self.w.sum())
         self.y = np.log(self.p)
@@ -333,6 +348,37 @@ def _circle_integral(
     return total / big_l
 
 
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _log_poisson_norm(n: float, r: float) -> float:
+    """``log(n!) + r - n log r`` = ``-log Poisson(n; r)`` for a scalar ``n >= 1``,
+    without cancellation (Loader's ``stirlerr`` and deviance ``bd0``), as
+    ``couponbound._saddle.log_poisson_norm`` but in scalar arithmetic."""
+    if n >= 16:
+        inv = 1.0 / n
+        inv2 = inv * inv
+        stirl = inv * (1.0 / 12
+                       - inv2 * (1.0 / 360 - inv2 * (1.0 / 1260 - inv2 * (1.0 / 1680 - inv2 / 1188))))
+    else:
+        stirl = math.lgamma(n + 1.0) - ((n + 0.5) * math.log(n) - n + _HALF_LOG_2PI)
+    u = (n - r) / r
+    if abs(u) < 0.1:
+        # (1 + u) log1p(u) - u = sum_{k>=2} (-1)^k u^k / (k (k - 1))
+        acc = 0.0
+        pw = u * u
+        for k in range(2, 40):
+            term = pw / (k * (k - 1))
+            acc += term if k % 2 == 0 else -term
+            if abs(term) <= 1e-17 * abs(acc):
+                break
+            pw *= u
+        dev = r * acc
+    else:
+        dev = n * math.log(n / r) + r - n
+    return _HALF_LOG_2PI + 0.5 * math.log(n) + stirl + dev
+
+
 def _theta_phase(r: float, n: float, theta: FloatArray) -> ComplexArray:
     """``r (e^{i theta} - 1) - i n theta`` without cancelling ``r sin theta - n theta``."""
     re = -2.0 * r * np.sin(0.5 * theta) ** 2
@@ -395,7 +441,7 @@ def _log_coverage_one(pr: LongTailPrior, n: int) -> float:
     coef = _circle_integral(log_integrand, sigma)
     if not coef > 0.0:  # pragma: no cover - defensive
         return math.nan
-    log_norm = float(log_poisson_norm(np.array([nf]), pr.S * r)[0]) + nf * math.log(pr.S)
+    log_norm = _log_poisson_norm(nf, pr.S * r) + nf * math.log(pr.S)
     return math.log(coef) + pr.log_rest(r) + log_norm
 
 
@@ -489,7 +535,7 @@ def _tail_series(x: FloatArray, w: FloatArray, x0: float, theta_max: float) -> _
     or None where it would be long or lose accuracy (``d_max |zeta| > 3``)."""
     zeta_max = 2.0 * math.sin(0.5 * min(theta_max, math.pi))
     d = x - x0
-    if float(d[-1]) * zeta_max > 3.0 or x.size < 64:
+    if float(d[-1]) * zeta_max > 3.0 or x.size < _SERIES_MIN:
         return None
     coefs: list[FloatArray] = []
     total0 = 0.0
@@ -584,7 +630,7 @@ def _log_miss_one(pr: LongTailPrior, n: int) -> float:
         return np.where(np.isfinite(out), out, -np.inf + 0j)
 
     coef = _circle_integral(log_integrand, sigma)
-    log_norm = float(log_poisson_norm(np.array([nf]), S * r)[0]) + nf * math.log(S)
+    log_norm = _log_poisson_norm(nf, S * r) + nf * math.log(S)
     log_tail_r = ts0.log_abs_a + lexp0  # log(1 - prod(1 - e^{-x}))
     return math.log(coef) + log_tail_r + log_norm
 

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _saddle
+from . import _longtail, _saddle
 from ._combinatorics import harmonic
 from ._prior import Prior, as_prior, require_replacement
 from ._validate import check_flag, check_probability, check_probability_array, check_size
@@ -129,6 +129,29 @@ def _float_groups(prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64
     return vals.astype(np.float64), mult.astype(np.float64)
 
 
+#: Independent draws from a prior with at least this many distinct
+#: probabilities go to the long-tail engine (couponbound._longtail): its cost
+#: per point does not grow with the number of classes or with sqrt(n).
+_LONGTAIL_MIN_GROUPS = 32
+_LONGTAIL_CACHE: dict[Prior, Any] = {}
+
+
+def _use_longtail(prior: Prior) -> bool:
+    return (prior.replacement and not prior.is_uniform
+            and prior.groups()[0].size >= _LONGTAIL_MIN_GROUPS)
+
+
+def _longtail_args(prior: Prior) -> tuple[Any, Any, Any]:
+    """``(probs, mult, prepared)`` for the long-tail engine; the prepared prior is cached."""
+    vals, mult = prior.groups()
+    pr = _LONGTAIL_CACHE.get(prior)
+    if pr is None:
+        if len(_LONGTAIL_CACHE) >= 8:
+            _LONGTAIL_CACHE.clear()
+        pr = _LONGTAIL_CACHE[prior] = _longtail.LongTailPrior(vals.astype(float), mult.astype(float))
+    return vals, mult, pr
+
+
 def _log_upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     """log upsilon_n for sorted unique draw counts ``n`` (float64, -inf for 0)."""
     out = np.full(n.shape, -np.inf)
@@ -153,6 +176,9 @@ def _log_upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float6
             log_t1, ssum = _uniform_ie_tail(nf[ie], C)
             out[ie] = np.log1p(-np.exp(log_t1) * ssum)
         work &= ~ie
+    if np.any(work) and _use_longtail(prior):
+        out[work] = _longtail.log_coverage_many(n[work], *_longtail_args(prior))
+        work[:] = False
     if np.any(work) and not prior.replacement:
         tail = _hyper_tail_near_top(n[work], prior)
         done = np.isfinite(tail)
@@ -444,6 +470,9 @@ def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
             log_t1, ssum = _uniform_ie_tail(nf[ie], C)
             out[ie] = log_t1 + np.log(ssum)
         hi &= ~ie
+    if np.any(hi) and _use_longtail(prior):
+        out[hi] = _longtail.log_miss_many(n[hi], *_longtail_args(prior))
+        hi[:] = False
     if np.any(hi) and not prior.replacement:
         tail = _hyper_tail_near_top(n[hi], prior)
         done = np.isfinite(tail)

@@ -5,11 +5,11 @@ collision quantities ``tau_K`` and ``E ln(1 + Col)`` (:ref:`math-collisions`),
 the moments of the coupon collector's completion time ``T``
 (:ref:`math-completion-time`), NS21's bound (:ref:`math-ns21-bound`) and
 BAO22's minimum losses (:ref:`math-comparison`) as :mod:`sympy` expressions
-in a symbolic number of negatives ``K``.  Each function is named after its numeric counterpart with an ``_expr`` suffix
-(:func:`coverage_prob_expr` is :func:`couponbound.coverage_prob`, and so on),
-and takes the prior as ``C`` (an int, a sympy expression, or a
-:class:`~couponbound.Prior`) or as ``probs=``/``counts=``.  Substitute
-an integer for ``K`` to get exact rationals; pass any expression to
+in a symbolic number of negatives ``K``.  Each function is named after its
+numeric counterpart with an ``_expr`` suffix (:func:`coverage_prob_expr` is
+:func:`couponbound.coverage_prob`, and so on), and takes the prior as ``C``
+(an int, a sympy expression, or a :class:`~couponbound.Prior`) or as
+``probs=``/``counts=``.  Substitute an integer for ``K`` to get exact rationals; pass any expression to
 :func:`latex` for typesetting.
 
 sympy is imported inside the functions, so ``import couponbound`` never
@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from fractions import Fraction
 from collections.abc import Callable
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from couponbound._combinatorics import prior_weights, subset_sums

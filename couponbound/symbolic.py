@@ -9,8 +9,8 @@ in a symbolic number of negatives ``K``.  Each function is named after its
 numeric counterpart with an ``_expr`` suffix (:func:`coverage_prob_expr` is
 :func:`couponbound.coverage_prob`, and so on), and takes the prior as ``C``
 (an int, a sympy expression, or a :class:`~couponbound.Prior`) or as
-``probs=``/``counts=``.  Substitute an integer for ``K`` to get exact rationals; pass any expression to
-:func:`latex` for typesetting.
+``probs=``/``counts=``.  Substitute an integer for ``K`` to get exact
+rationals; pass any expression to :func:`latex` for typesetting.
 
 sympy is imported inside the functions, so ``import couponbound`` never
 loads it.  Symbols are shared through :func:`symbol` (sympy symbols with equal

@@ -231,3 +231,43 @@ def test_min_contrastive_large_K_is_fast_and_in_range() -> None:
     mean_field = math.log1p(10**6 * (math.exp(-2.0) + 0.01 * (1 - math.exp(-2.0))))
     # Jensen: below the mean-field value, by O(1/K)
     assert mean_field - 1e-5 < got <= mean_field
+
+
+# ---------------------------------------------------------------------------
+# plot_sup_upper_bounds: R*_cont by default, d and sub passed through
+# ---------------------------------------------------------------------------
+
+
+def test_plot_sup_upper_bounds_default_loss_and_setting() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from couponbound.paper.plots import find_artists, plot_sup_upper_bounds
+
+    K = np.arange(1, 60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RestatedBoundWarning)
+        ax = plot_sup_upper_bounds(K=K, C=10)        # BAO22's setting by construction: no warning
+    r = bao22_min_contrastive(K, 10)
+    np.testing.assert_array_equal(find_artists(ax, "contrastive")[0].get_ydata(), r)
+    want = sup_upper_bounds(r, K, 10, warn=False)
+    y = np.asarray(find_artists(ax, "bound/bao")[0].get_ydata(), dtype=float)
+    np.testing.assert_allclose(y, want.bao)
+    plt.close("all")
+    with pytest.warns(RestatedBoundWarning, match="plot_sup_upper_bounds"):
+        plot_sup_upper_bounds(2.0, K, 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RestatedBoundWarning)
+        ax = plot_sup_upper_bounds(2.0, K, 10, d=-1.0, sub=1.5, B=2.0)
+        plot_sup_upper_bounds(2.0, K, 10, warn=False)
+    want = sup_upper_bounds(2.0, K, 10, d=-1.0, sub=1.5, B=2.0)
+    y = np.asarray(find_artists(ax, "bound/ns21")[0].get_ydata(), dtype=float)
+    ok = np.isfinite(want.ns21) & (want.ns21 > 0)
+    np.testing.assert_array_equal(y[ok], want.ns21[ok])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("its setting" in t for t in labels)  # BAO22's curve stays in BAO22's setting
+    with pytest.raises(TypeError, match="warn"):
+        plot_sup_upper_bounds(2.0, K, 10, warn="no")
+    plt.close("all")

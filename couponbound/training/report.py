@@ -29,7 +29,7 @@ from couponbound.bounds import (
 )
 from couponbound.training._theory import theory_values
 
-__all__ = ["LOG_KEYS", "BoundReport"]
+__all__ = ["LOG_KEYS", "REPORT_FIELDS", "BoundReport"]
 
 
 def _fmt(x: float | int | None) -> str:
@@ -389,7 +389,10 @@ _SE_NAMES = tuple(f.name[:-3] for f in fields(BoundReport) if f.name.endswith("_
 _FIELD_NAMES = tuple(f.name for f in fields(BoundReport))
 _FIELD_SET = frozenset(_FIELD_NAMES)
 
+#: The names of every :class:`BoundReport` field (what ``to_dict(keys=...)`` accepts).
+REPORT_FIELDS = _FIELD_NAMES
+
 #: The fields worth logging every few steps: the terms, the bounds and their margin
 #: (``BoundReport.to_dict(keys=LOG_KEYS)``); the rest are constants or standard errors.
 LOG_KEYS = ("contrastive", "ns21_bound", "arora_bound", "margin", "upsilon", "sup", "sub",
-            "collision", "d", "tau")
+            "collision", "d", "tau", "n_batches")

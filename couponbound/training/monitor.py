@@ -45,7 +45,6 @@ from couponbound.training._arrays import (
     _fingerprint,
     _is_array,
     _mu_on,
-    _shape,
     _to_numpy,
     class_means_to_numpy,
 )
@@ -646,7 +645,7 @@ class BoundMonitor:
         >>> q.update_losses(contrastive=7.0, sup=1.0, d=-0.5, labels=[0, 1], K=1024)
         Traceback (most recent call last):
         ...
-        ValueError: K = 1024 negatives per anchor, but the batch's own labels describe K = batch size - 1 = 1: the negatives are not the batch's other samples, so pass negative_labels= (the labels of the queue, shape (M,), or of each anchor's negatives, shape (n, K)) instead of letting the batch stand in for them
+        ValueError: K = 1024 negatives per anchor, but the batch's own labels describe K = ...
         """
         bt = batch_terms_from_losses(contrastive=contrastive, sup=sup, d=d, sub=sub,
                                      labels=labels, batch_counts=batch_counts,
@@ -1136,6 +1135,6 @@ def _check_state(st: dict[str, int | float], what: str) -> None:
             raise bad(sq_name, f"no {B} batches with a total {s_name} = {s} have this sum "
                                "of squares")
     for q in _RATIOS:
-        s, sq = float(st[f"sum_{q}"]), float(st[f"sumsq_{q}"])
-        if B and sq * B < s * s * (1 - 1e-9) - 1e-300:
-            raise bad(f"sumsq_{q}", f"is below sum^2 / n_batches = {s * s / B:.6g}")
+        x, xx = float(st[f"sum_{q}"]), float(st[f"sumsq_{q}"])
+        if B and math.isfinite(x * x) and xx * B < x * x * (1 - 1e-9) - 1e-300:
+            raise bad(f"sumsq_{q}", f"is below sum^2 / n_batches = {x * x / B:.6g}")

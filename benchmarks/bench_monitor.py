@@ -15,7 +15,7 @@ interleaved repeats, float32):
    queue stored normalised, as MoCo does).  Target: ``<= 1.3``.
 3. The Lightning callback: small contrastive models (an MLP 64-256-128, whose
    step is little more than the InfoNCE loss itself, and a small CNN on
-   3x32x32 images: two 3x3 convolutions with 32 and 64 channels, pooling, a
+   3x16x16 images: two 3x3 convolutions with 16 and 32 channels, pooling, a
    linear projection to 128), batch 256, in-batch InfoNCE, SGD, trained for a
    fixed number of steps with and without ``BoundMonitorCallback(every_n_steps=10)``
    (CSV logger, logging every 10 steps).  Target: the callback adds ``<= 20 %``
@@ -166,7 +166,7 @@ def bench_lightning(steps: int, rounds: int, model: str = "mlp") -> dict[str, fl
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     n, Cs = 256, 10
-    shape = (64,) if model == "mlp" else (3, 32, 32)
+    shape = (64,) if model == "mlp" else (3, 16, 16)
     gen = torch.Generator().manual_seed(0)
     centers = torch.randn(Cs, *shape, generator=gen)
     y_all = torch.randint(0, Cs, (n * steps,), generator=gen)
@@ -181,9 +181,9 @@ def bench_lightning(steps: int, rounds: int, model: str = "mlp") -> dict[str, fl
                 self.enc: Any = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 128))
             else:
                 self.enc = nn.Sequential(
-                    nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                    nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                    nn.Flatten(), nn.Linear(64 * 8 * 8, 128))
+                    nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                    nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                    nn.Flatten(), nn.Linear(32 * 4 * 4, 128))
 
         def training_step(self, batch: Any, batch_idx: int) -> dict[str, Any]:
             x, y = batch

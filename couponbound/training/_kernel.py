@@ -119,8 +119,23 @@ def _nt_xent_sum(xp: Any, U: Any, A: Any, N: int, t: float) -> Any:
 
 
 def _normalise(xp: Any, z: Any) -> tuple[Any, Any]:
-    norm = xp.sqrt(xp.sum(z * z, axis=1))
+    if aac.is_torch_namespace(xp):  # one fused kernel for the norms
+        import torch
+
+        norm = torch.linalg.vector_norm(z, dim=1)
+    else:
+        norm = xp.sqrt(xp.sum(z * z, axis=1))
     return z / norm[:, None], norm
+
+
+def _class_counts(xp: Any, lab: Any, C: int, ft: Any) -> Any:
+    """How many labels fall in each class ``0..C-1`` (labels out of range count nowhere)."""
+    if aac.is_torch_namespace(xp):
+        import torch
+
+        valid = (lab >= 0) & (lab < C)
+        return torch.bincount(torch.where(valid, lab, 0), weights=valid.to(ft), minlength=C)
+    return xp.sum(_one_hot(xp, lab, C, ft), axis=0)
 
 
 def _one_hot(xp: Any, lab: Any, C: int, ft: Any) -> Any:
@@ -170,8 +185,7 @@ def _device_vector(xp: Any, z0: Any, z1: Any, lab: Any, zbar: Any, mu: Any, t: f
             normq_ok = xp.sum(xp.astype(normq > 0, ft)) - _shape(zq)[0]
             normq_sum = xp.sum(normq)
             contrastive = _queue_sum(xp, A, u1, uq, t)
-            oh_q = _one_hot(xp, qlab, C, ft)
-            qcounts = xp.sum(oh_q, axis=0)
+            qcounts = _class_counts(xp, qlab, C, ft)
             bad_labels = bad_labels + (_shape(zq)[0] - xp.sum(qcounts))
             col = oh @ qcounts
             present = (qcounts > 0)[None, :] | (oh > 0)

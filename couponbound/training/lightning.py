@@ -153,8 +153,10 @@ class CallbackLogic:
     >>> for step in range(4):
     ...     out = {"loss": 0.0, "contrastive": 2.0, "sup": 1.0, "d": -0.5, "labels": [0, 1]}
     ...     cb.on_train_batch_end(trainer, module, out, None, step)
-    >>> logged["bound/contrastive"], logged["bound/n_batches"]
-    (2.0, 4.0)
+    >>> logged["bound/contrastive"], logged["bound/n_batches"]  # the window of steps 3 and 4
+    (2.0, 2.0)
+    >>> cb.monitor.n_batches, cb.monitor.window_batches
+    (4, 0)
     """
 
     def __init__(self, monitor: BoundMonitor, *, stage: str = "train",

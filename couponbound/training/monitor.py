@@ -960,6 +960,37 @@ class BoundMonitor:
             self._mu_cache.clear()
         self._state, self._window = new, window
 
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> BoundMonitor:
+        """A monitor rebuilt from a :meth:`state_dict`: its configuration, class means and state.
+
+        Examples
+        --------
+        >>> mon = BoundMonitor(2, 0.5, loss="nt_xent")
+        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> BoundMonitor.from_state_dict(mon.state_dict()).compute() == mon.compute()
+        True
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict from state_dict(), got {short_repr(state)}")
+        config = state.get("config")
+        if not isinstance(config, dict):
+            raise ValueError(f"state has no configuration dict, got {short_repr(config)}")
+        try:
+            if config.get("counts") is not None:
+                prior = Prior.from_counts(config["counts"],
+                                          replacement=bool(config.get("replacement", True)))
+            elif config.get("probs") is not None:
+                prior = Prior.from_probs(config["probs"])
+            else:
+                prior = Prior.uniform(config["num_classes"])
+            mon = cls(prior, config["temperature"], loss=config.get("loss", "infonce"),
+                      class_means_ema=config.get("class_means_ema"))
+        except KeyError as exc:
+            raise ValueError(f"state's configuration lacks {exc}") from exc
+        mon.load_state_dict(state)
+        return mon
+
     def sync(self, all_reduce: AllReduce) -> None:
         """Replace the local state (totals and window) by its sum over all processes.
 

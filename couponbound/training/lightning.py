@@ -5,7 +5,7 @@ The callback takes the per-batch outputs of your ``training_step`` (or
 :class:`~couponbound.training.report.BoundReport` through ``pl_module.log_dict`` every
 ``every_n_steps`` training batches (by default the report of the batches since
 the previous log, :meth:`~couponbound.training.monitor.BoundMonitor.compute_window`,
-and only the fields of :data:`~couponbound.training.report.LOG_KEYS`) and at
+and only the fields of ``couponbound.training.LOG_KEYS``) and at
 the end of each validation epoch.  It can refit the class means at the end of
 each training epoch (``refit_class_means=``).
 Under data-parallel training the report covers every rank (the monitor is

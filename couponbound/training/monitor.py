@@ -138,7 +138,7 @@ class NonRandomBatchWarning(UserWarning):
     class-sorted or class-balanced loader, or a prior that is not the data's,
     triggers it; NS21's bound is still a valid inequality for each batch, but
     its theory columns do not describe the batches.  Silence it with
-    ``BoundMonitor(..., warn_nonrandom=False)`` or the :mod:`warnings` filters.
+    ``BoundMonitor(..., warn_nonrandom=False)`` or the ``warnings`` filters.
     """
 
 

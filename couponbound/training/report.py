@@ -325,7 +325,7 @@ class BoundReport:
         prefix : str, default ""
             Prepended to every name.
         keys : iterable of str, optional
-            Only these fields (e.g. :data:`LOG_KEYS`, what changes during
+            Only these fields (e.g. ``couponbound.training.LOG_KEYS``, what changes during
             training); default every field.
 
         Examples

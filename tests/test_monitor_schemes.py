@@ -710,3 +710,15 @@ def test_from_state_dict_rebuilds_every_configuration():
         assert back.compute() == mon.compute() and back.loss == mon.loss
         assert back.compute_window() == mon.copy().compute_window()
         np.testing.assert_array_equal(back.class_means, mon.class_means)
+
+
+def test_update_with_new_means_and_a_bad_batch_changes_nothing():
+    mu = 0.2 * np.eye(3)
+    mon = BoundMonitor(3, 0.5, class_means=mu)
+    with pytest.raises(ValueError, match="labels"):
+        mon.update(np.eye(3), np.eye(3), [0, 1, 7], class_means=2 * mu)
+    np.testing.assert_array_equal(mon.class_means, mu)
+    mon.update(np.eye(3), np.eye(3), [0, 1, 2], class_means=2 * mu)
+    np.testing.assert_array_equal(mon.class_means, 2 * mu)
+    with pytest.raises(ValueError, match="class_means are needed"):
+        BoundMonitor(3, 0.5).update(np.eye(3), np.eye(3), [0, 1, 2])

@@ -90,6 +90,7 @@ def test_queue_matches_reference(lib):
     assert_close(report, want)
 
 
+@pytest.mark.slow
 def test_queue_jax():
     C, M, t = 6, 12, 0.4
     batches, mu = queue_stream(2, C=C, M=M, batches=3)
@@ -165,6 +166,7 @@ def test_nt_xent_matches_reference(lib):
     assert_close(report, ref.report(rows, theories))
 
 
+@pytest.mark.slow
 def test_nt_xent_fixed_size_jax_and_temperature_extremes():
     C = 3
     batches, mu = nt_stream(5, C=C, sizes=(6, 6, 6))

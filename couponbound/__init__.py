@@ -15,7 +15,8 @@ classification?  The public API:
   :func:`ns21_bound_curve`, :func:`bao22_min_contrastive`,
   :func:`bao22_min_supervised`;
 * the class prior: :class:`Prior`;
-* the training hook: :class:`BoundMonitor`, :class:`BoundReport`;
+* the training hook: :class:`BoundMonitor`, :class:`BoundReport`,
+  :class:`NonRandomBatchWarning`, :func:`collision_diagnostic`;
 * exact values (:class:`fractions.Fraction`, mpmath) in :mod:`couponbound.exact`,
   named approximations in :mod:`couponbound.asymptotic`.
 
@@ -55,7 +56,7 @@ from .coverage import (
     log_coverage_prob,
     required_negatives,
 )
-from .training import BoundMonitor, BoundReport
+from .training import BoundMonitor, BoundReport, NonRandomBatchWarning, collision_diagnostic
 
 __version__ = "0.1.0"
 
@@ -64,6 +65,7 @@ __all__ = [
     "BoundMonitor",
     "BoundReport",
     "BoundTerms",
+    "NonRandomBatchWarning",
     "CompletionTime",
     "CoverageBounds",
     "NS21Decomposition",
@@ -74,6 +76,7 @@ __all__ = [
     "arora_sup_upper_bound",
     "bao22_min_contrastive",
     "bao22_min_supervised",
+    "collision_diagnostic",
     "collision_pmf",
     "collision_prob",
     "completion_time",

@@ -370,12 +370,12 @@ def _parse_dataset(spec: str) -> Prior:
 
 
 def _cmd_table(args: argparse.Namespace) -> int:
-    from .paper.datasets import NS21_DATASETS
+    from .paper.datasets import TABLE_DATASETS
     from .paper.tables import coverage_table
 
     sets = [_parse_dataset(s) for s in args.dataset]
     sets += [Prior.uniform(c, name=f"C = {c}") for c in (args.C or [])]
-    _emit(coverage_table(sets or NS21_DATASETS, args.confidence), args.fmt)
+    _emit(coverage_table(sets or TABLE_DATASETS, args.confidence), args.fmt)
     return 0
 
 

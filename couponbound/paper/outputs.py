@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from couponbound.paper.datasets import DEFAULT_DATASETS, NS21_DATASETS, as_named_priors
+from couponbound.paper.datasets import DEFAULT_DATASETS, TABLE_DATASETS, as_named_priors
 from couponbound.paper.summary import DatasetRow, render_summary
 from couponbound.paper.tables import Table, coverage_table, decomposition_table
 
@@ -213,12 +213,12 @@ def write_main(
     """What bare ``couponbound`` writes: ``coverage_summary.csv`` (the printed
     table, *rows* from :func:`~couponbound.paper.summary.dataset_table`), NS21's
     Table 3 as ``table3.md/.tex/.csv`` for
-    :data:`~couponbound.paper.datasets.NS21_DATASETS`, and :func:`write_figures`
+    :data:`~couponbound.paper.datasets.TABLE_DATASETS`, and :func:`write_figures`
     for the default data sets.  Returns the files."""
     say = progress or _quiet
     target = Path(out)
     say(f"writing figures and tables to {target}/")
     written = [_write_text(target / "coverage_summary.csv", render_summary(rows, "csv"))]
-    written += write_table(target, "table3", coverage_table(NS21_DATASETS))
+    written += write_table(target, "table3", coverage_table(TABLE_DATASETS))
     written += write_figures(target, venue=venue, columns=columns, progress=say)
     return written

@@ -279,7 +279,8 @@ def as_named_priors(specs: Any, name: str = "datasets") -> list[Prior]:
     for spec in specs:
         # refuse a huge C before a prior (or anything else) is built for it
         size = spec[1] if isinstance(spec, tuple | list) and len(spec) == 2 else spec
-        if isinstance(size, numbers.Integral) and not isinstance(size, bool) and size > MAX_CLASSES:
+        if isinstance(size, numbers.Integral) and not isinstance(size, bool) \
+                and int(size) > MAX_CLASSES:
             label = spec[0] if size is not spec and isinstance(spec[0], str) else f"C = {size}"
             raise ValueError(_too_many(name, label, int(size)))
         prior = as_named_prior(spec)

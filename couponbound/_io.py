@@ -512,9 +512,12 @@ def loads_json(
     max_bytes, max_depth, max_int_digits : int
         See :func:`load_json_file`.
     allow_nan : bool, default False
-        Read the literal ``NaN`` as ``float("nan")`` (what ``json.dump``
-        writes for a missing value such as ``BoundReport.to_dict()``'s
-        ``K = None``); ``Infinity`` and overflowing literals stay refused.
+        Read the literals ``NaN``, ``Infinity`` and ``-Infinity`` -- what
+        ``json.dump`` writes for non-finite floats (``allow_nan`` as in
+        :func:`json.dumps`), e.g. ``BoundReport.to_dict()``'s missing ``K``
+        or a vacuous bound -- as floats; the caller then checks each field.
+        Number literals that overflow (``1e400``) stay refused: no writer
+        produces them.
 
     Returns
     -------
@@ -567,8 +570,8 @@ def loads_json(
     _check_depth(text, where, max_depth)
 
     def parse_constant(literal: str) -> Any:
-        if allow_nan and literal == "NaN":
-            return math.nan
+        if allow_nan:
+            return float(literal)  # "NaN", "Infinity", "-Infinity"
         raise _NonFinite(literal)
 
     def parse_float(literal: str) -> float:
@@ -645,13 +648,12 @@ def load_json_file(
     max_int_digits : int
         Longest accepted integer literal, in digits.
     allow_nan : bool, default False
-        Read ``NaN`` as ``float("nan")`` (see :func:`loads_json`).
+        Read ``NaN`` and ``Infinity`` as floats (see :func:`loads_json`).
 
     Returns
     -------
     object
-        The parsed document; every float in it is finite (or ``nan`` with
-        *allow_nan*).
+        The parsed document; every float in it is finite (unless *allow_nan*).
 
     Raises
     ------

@@ -24,6 +24,9 @@ from couponbound.training.monitor import BoundMonitor, BoundReport
 __all__ = ["load_reports"]
 
 _REPORT_FIELDS = {f.name: str(f.type) for f in fields(BoundReport)}
+#: The fields a report may hold as +inf: a vacuous bound on the supervised loss
+#: (it divides by upsilon or by 1 - tau, which can be 0).
+_MAY_BE_INFINITE = frozenset({"ns21_sup_upper", "arora_sup_upper"})
 
 
 def _report_from_dict(d: Mapping[str, Any], where: str) -> BoundReport:
@@ -53,6 +56,8 @@ def _report_from_dict(d: Mapping[str, Any], where: str) -> BoundReport:
             kw[name] = math.nan
         elif isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise TypeError(f"{field} must be a number, got {short_repr(v)}")
+        elif math.isinf(v) and not (v > 0 and name in _MAY_BE_INFINITE):
+            raise ValueError(f"{field} must be finite, got {v!r}")
         else:
             kw[name] = float(v)
     return BoundReport(**kw)
@@ -106,10 +111,11 @@ def load_reports(source: Any) -> list[tuple[str, BoundReport]]:
         Labels (``"K+1 = 32"`` by default, the mapping's keys otherwise) and reports.
 
     A file is read with limits (:func:`couponbound._io.load_json_file`: at most
-    16 MiB, checked before reading; nesting at most 64 deep; no
-    ``Infinity`` or ``1e400``, ``NaN`` only as the missing value that
-    ``BoundReport.to_dict`` writes; no duplicate keys), and every field must
-    have its type (``"holds": "false"`` is refused, not read as true; ``true``,
+    16 MiB, checked before reading; nesting at most 64 deep; no number
+    literal beyond the float range such as ``1e400``; no duplicate keys), and
+    every field must have its type and be finite, except ``NaN`` for a missing
+    value and ``Infinity`` for a vacuous bound on the supervised loss, as
+    ``BoundReport.to_dict`` writes them (``"holds": "false"`` is refused, not read as true; ``true``,
     ``1.0`` and their opposites are accepted).
 
     Raises
@@ -129,7 +135,8 @@ def load_reports(source: Any) -> list[tuple[str, BoundReport]]:
     obj = source
     if isinstance(source, str | os.PathLike):
         where = str(os.fspath(source))
-        # NaN marks a missing value in BoundReport.to_dict(); Infinity is refused
+        # BoundReport.to_dict() writes NaN for a missing value and Infinity for
+        # a vacuous bound; _report_from_dict accepts them only there
         obj = load_json_file(source, allow_nan=True)
     if isinstance(obj, Mapping) and set(obj) == {"runs"}:
         obj = obj["runs"]

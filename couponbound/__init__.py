@@ -12,7 +12,8 @@ classification?  The public API:
 * bounds: :class:`BoundTerms`, :func:`ns21_lower_bound`,
   :func:`ns21_sup_upper_bound`, :func:`arora_lower_bound`,
   :func:`arora_sup_upper_bound`, :func:`decompose`, :func:`sup_upper_bounds`,
-  :func:`ns21_bound_curve`;
+  :func:`ns21_bound_curve`, :func:`bao22_min_contrastive`,
+  :func:`bao22_min_supervised`;
 * the class prior: :class:`Prior`;
 * the training hook: :class:`BoundMonitor`, :class:`BoundReport`;
 * exact values (:class:`fractions.Fraction`, mpmath) in :mod:`couponbound.exact`,
@@ -32,10 +33,13 @@ from .asymptotic import CoverageBounds, coverage_bounds
 from .bounds import (
     BoundTerms,
     NS21Decomposition,
+    RestatedBoundWarning,
     SupUpperBounds,
     VacuousBoundWarning,
     arora_lower_bound,
     arora_sup_upper_bound,
+    bao22_min_contrastive,
+    bao22_min_supervised,
     decompose,
     ns21_bound_curve,
     ns21_lower_bound,
@@ -63,10 +67,13 @@ __all__ = [
     "CompletionTime",
     "CoverageBounds",
     "NS21Decomposition",
+    "RestatedBoundWarning",
     "SupUpperBounds",
     "VacuousBoundWarning",
     "arora_lower_bound",
     "arora_sup_upper_bound",
+    "bao22_min_contrastive",
+    "bao22_min_supervised",
     "collision_pmf",
     "collision_prob",
     "completion_time",

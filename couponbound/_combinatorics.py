@@ -34,7 +34,8 @@ def harmonic(n: int, order: int = 1) -> float:
     """The harmonic number ``H^{(order)}_n = sum_{j<=n} 1/j^order`` as a float (``H_0 = 0``).
 
     Correctly rounded sums (``math.fsum``); for ``order=1`` beyond
-    ``n = 10**5``, ``digamma(n + 1) + euler_gamma`` (relative error ~1e-16).
+    ``n = 10**5``, ``digamma(n + 1) + euler_gamma`` (and ``order=2``:
+    ``pi**2/6 - trigamma(n + 1)``), relative error ~1e-16.
 
     >>> harmonic(4)
     2.083333333333333
@@ -43,6 +44,11 @@ def harmonic(n: int, order: int = 1) -> float:
     >>> harmonic(0)
     0.0
     """
+    if order == 2 and n > _HARMONIC_SUM_MAX:
+        from scipy.special import polygamma
+
+        # H^(2)_n = zeta(2) - trigamma(n + 1), relative error ~1e-16
+        return math.pi**2 / 6.0 - float(polygamma(1, n + 1.0))
     if order != 1:
         return math.fsum(1.0 / j**order for j in range(1, n + 1))
     if n <= _HARMONIC_SUM_MAX:

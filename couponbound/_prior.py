@@ -24,6 +24,8 @@ __all__ = ["PROB_SUM_TOL", "Prior", "as_prior", "require_replacement"]
 
 #: Probabilities given by the user must sum to 1 within this tolerance.
 PROB_SUM_TOL = 1e-9
+#: Largest data set (sum of the counts) allowed without replacement.
+MAX_N = 2**62
 
 
 def _numbers(value: Any, source: str) -> NDArray[np.float64]:
@@ -111,6 +113,12 @@ class Prior:
     def _make(cls, C: int, probs: NDArray[np.float64] | None, counts: tuple[int, ...] | None,
               replacement: bool, name: str | None, raw: tuple[float, ...] | None,
               uniform: bool) -> Prior:
+        if not replacement and counts is not None and sum(counts) > MAX_N:
+            raise ValueError(
+                f"replacement=False supports data sets of at most N = 2**62 samples, got "
+                f"N = {sum(counts)}; at that size the draws are independent to within "
+                "n/N: use replacement=True"
+            )
         self = object.__new__(cls)
         p = None
         if probs is not None and not uniform:

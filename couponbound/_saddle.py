@@ -130,6 +130,77 @@ def log_binom_pmf_neg(n: FloatArray, N: int, p: float, q: float) -> FloatArray:
     return -log_pmf
 
 
+def log_binom_pmf(x: FloatArray, y: FloatArray, p: FloatArray, q: FloatArray) -> FloatArray:
+    """``log Binomial(x; x + y, p)`` (``q = 1 - p`` given separately), Loader's form.
+
+    ``x, y >= 0`` are the numbers of successes and failures (floats holding
+    integers, possibly huge); ``0 < p < 1``.  Every piece is either small or a
+    deviance (``bd0``), so the absolute error is a few ``eps`` times
+    ``max(1, |result|)``: no differences of ``lgamma`` of huge arguments.
+    """
+    x, y, p, q = (np.asarray(a, dtype=float) for a in (x, y, p, q))
+    x, y, p, q = np.broadcast_arrays(x, y, p, q)
+    n = x + y
+    out = np.zeros(x.shape)
+    z0 = (x == 0) & (n > 0)
+    if np.any(z0):  # q^n
+        n0, p0, q0 = n[z0], p[z0], q[z0]
+        out[z0] = np.where(p0 < 0.1, -bd0(n0, n0 * q0) - n0 * p0, n0 * np.log(q0))
+    zn = (y == 0) & (x > 0)
+    if np.any(zn):  # p^n
+        n1, p1, q1 = n[zn], p[zn], q[zn]
+        out[zn] = np.where(q1 < 0.1, -bd0(n1, n1 * p1) - n1 * q1, n1 * np.log(p1))
+    mid = (x > 0) & (y > 0)
+    if np.any(mid):
+        xm, ym, nm, pm, qm = x[mid], y[mid], n[mid], p[mid], q[mid]
+        lc = stirlerr(nm) - stirlerr(xm) - stirlerr(ym) - bd0(xm, nm * pm) - bd0(ym, nm * qm)
+        out[mid] = lc - 0.5 * (2.0 * _HALF_LOG_2PI + np.log(xm) + np.log(ym) - np.log(nm))
+    return out
+
+
+def log_hyper_miss(N: int, m: NDArray[np.int64], n: NDArray[np.int64]) -> FloatArray:
+    """``log[binom(N - m, n) / binom(N, n)]`` for every pair ``(m[i], n[j])``: shape ``(len(m), len(n))``.
+
+    The probability that a class of ``m`` samples is absent from ``n`` draws
+    without replacement out of ``N`` (:ref:`math-without-replacement`),
+    written as the hypergeometric probability of zero,
+    ``Bin(0; m, p) Bin(n; N - m, p) / Bin(n; N, p)`` with ``p = n / N``, each
+    factor in Loader's form (:func:`log_binom_pmf`).  Absolute error a few
+    ``eps * max(1, |result|)`` for ``N`` up to ``2**62``; ``-inf`` where
+    ``n > N - m``, exactly ``0`` at ``n = 0``.
+    """
+    mi = np.asarray(m, dtype=np.int64)[:, None]
+    ni = np.asarray(n, dtype=np.int64)[None, :]
+    mi, ni = np.broadcast_arrays(mi, ni)
+    out = np.full(mi.shape, -np.inf)
+    out[ni == 0] = 0.0
+    ok = (ni > 0) & (ni <= N - mi)
+    if np.any(ok):
+        mo, no = mi[ok], ni[ok]
+        p = no / N
+        q = (N - no) / N
+        rest = N - mo - no  # >= 0, exact in int64
+        out[ok] = (log_binom_pmf(np.zeros(mo.shape), mo.astype(float), p, q)
+                   + log_binom_pmf(no.astype(float), rest.astype(float), p, q)
+                   - log_binom_pmf(no.astype(float), (N - no).astype(float), p, q))
+    return np.minimum(out, 0.0)
+
+
+def log_falling_ratio(N: int, C: int) -> float:
+    """``log[N! / ((N - C)! N^C)] = sum_{j < C} log(1 - j / N)``, without cancellation."""
+    if C <= 1:
+        return 0.0
+    if C <= 100_000:
+        return float(math.fsum(np.log1p(-np.arange(1, C, dtype=float) / N)))
+    # binom(N, C) = Bin(C; N, p) / (p^C q^(N - C)), p = C / N
+    p = C / N
+    q = (N - C) / N
+    lpmf = float(log_binom_pmf(np.array([float(C)]), np.array([float(N - C)]), np.array([p]),
+                               np.array([q]))[0])
+    # log binom(N, C) + log C! - C log N, with C log p + C log N = C log C
+    return lpmf - C * math.log(C) - (N - C) * math.log1p(-p) + math.lgamma(C + 1)
+
+
 def log_expm1_ratio(x: float, d: ComplexArray) -> ComplexArray:
     """``log(expm1(x + d) / expm1(x))`` for real ``x > 0`` and complex ``d``.
 
@@ -222,14 +293,21 @@ def _log_neg_a(p: FloatArray, k: FloatArray, z: ComplexArray) -> ComplexArray:
     terms = []
     for pg, kg in zip(p, k, strict=True):
         lu = -pg * z  # log u
-        u = np.exp(lu)
-        small = np.abs(u) < 1e-8
-        with np.errstate(divide="ignore", invalid="ignore"):
-            phi = np.where(small, 1.0 + u / 2.0 + u * u / 3.0, -clog1p(-u) / np.where(small, 1.0, u))
-        terms.append(math.log(kg) + lu + np.log(phi))
+        small = lu.real < math.log(1e-8)
+        right = lu.real > 0.0  # |u| > 1 (possible on the circle of log(1 + x))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            u = np.exp(np.where(small, lu, -1.0))
+            series = lu + np.log(1.0 + u / 2.0 + u * u / 3.0)  # log(-log(1 - u)), u tiny
+            # log(1 - u): -expm1(lu) exactly near u = 1; u expm1(-lu) for |u| > 1, no overflow
+            inner = np.where(right, lu + np.log(np.expm1(-np.where(right, lu, 0.0))),
+                             np.log(-np.expm1(np.where(right, -1.0, lu))))
+            general = np.log(-inner)
+        terms.append(math.log(kg) + np.where(small, series, general))
     stack = np.stack(terms)
     m = np.max(stack.real, axis=0)
-    return m + np.log(np.sum(np.exp(stack - m), axis=0))
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return m + np.log(np.sum(np.exp(stack - m), axis=0))
 
 
 def _log_expm1_over(a: ComplexArray) -> ComplexArray:
@@ -238,7 +316,13 @@ def _log_expm1_over(a: ComplexArray) -> ComplexArray:
     small = np.abs(a) < 1e-4
     safe = np.where(small, 1.0, a)
     series = a / 2.0 + a * a / 24.0
-    return np.where(small, series, np.log(np.expm1(safe) / safe))
+    right = safe.real > 0.5
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # Re a > 1/2: expm1(a) = e^a (1 - e^{-a}), never overflowing; only exp(.) of the
+        # result is used, so the branch of the complex log does not matter
+        big = safe + clog1p(-np.exp(-np.where(right, safe, 1.0))) - np.log(safe)
+        plain = np.log(np.expm1(np.where(right, 0.0, safe)) / safe)
+    return np.where(small, series, np.where(right, big, plain))
 
 
 def egf_tail(p: FloatArray, k: FloatArray) -> GF:
@@ -278,6 +362,49 @@ def egf_tail(p: FloatArray, k: FloatArray) -> GF:
         return log_rest(r) + log_poisson_norm(n, r)
 
     return GF(log_g, log_ratio, log_scale, mean, var, 0, math.inf)
+
+
+def ogf_tail(m: FloatArray, k: FloatArray) -> GF:
+    """``(1 + x)^N - prod_g ((1 + x)^{m_g} - 1)^{k_g}``; scaled coefficient is
+    ``1 - upsilon_n`` without replacement (:ref:`math-without-replacement`).
+
+    The same tail factor as :func:`egf_tail`, ``1 - prod_g (1 - e^{-m_g z})^{k_g}``,
+    at ``z = log(1 + x)``.
+    """
+    m = np.asarray(m, dtype=float)
+    k = np.asarray(k, dtype=float)
+    N = int(round(float(np.sum(m * k))))
+
+    def log_tail_factor(z: ComplexArray) -> ComplexArray:
+        lna = _log_neg_a(m, k, z)
+        return lna + _log_expm1_over(-np.exp(lna))
+
+    def log_rest(r: float) -> float:
+        return float(log_tail_factor(np.array([math.log1p(r) + 0j]))[0].real)
+
+    def log_g(r: float) -> float:
+        return N * math.log1p(r) + log_rest(r)
+
+    def _num_deriv(r: float, h: float) -> tuple[float, float]:
+        f0 = log_g(r)
+        fp = log_g(r * math.exp(h))
+        fm = log_g(r * math.exp(-h))
+        return (fp - fm) / (2 * h), max((fp - 2 * f0 + fm) / (h * h), 1e-12)
+
+    def mean(r: float) -> float:
+        return _num_deriv(r, 1e-5)[0]
+
+    def var(r: float) -> float:
+        return _num_deriv(r, 1e-3)[1]
+
+    def log_ratio(r: float, theta: FloatArray) -> ComplexArray:
+        delta = clog1p(r * np.expm1(1j * theta) / (1.0 + r))  # log1p(w) - log1p(r)
+        return N * delta + log_tail_factor(math.log1p(r) + delta) - log_rest(r)
+
+    def log_scale(n: FloatArray, r: float) -> FloatArray:
+        return log_rest(r) + log_binom_pmf_neg(n, N, r / (1.0 + r), 1.0 / (1.0 + r))
+
+    return GF(log_g, log_ratio, log_scale, mean, var, 0, float(N))
 
 
 def ogf_hypergeometric(m: FloatArray, k: FloatArray) -> GF:

@@ -15,12 +15,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "MAX_INT",
     "check_flag",
     "check_int_array",
     "check_positive_int",
     "check_probability",
+    "check_probability_array",
+    "check_real",
+    "check_size",
     "short_repr",
 ]
+
+#: Largest number of draws / negatives / classes the numeric core accepts:
+#: ``2**62`` (about 4.6e18), so that ``K + 1`` and sums of two such numbers
+#: never overflow ``int64``.
+MAX_INT = 2**62
 
 
 def short_repr(value: Any, limit: int = 60) -> str:
@@ -31,12 +40,15 @@ def short_repr(value: Any, limit: int = 60) -> str:
 
 def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
     """Return *value* as a Python ``int`` ``>= minimum`` or raise naming *name*."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be an integer >= {minimum}, got {short_repr(value)}")
     if isinstance(value, numbers.Integral):
         ivalue = int(value)
     else:
-        fvalue = float(value)
+        try:
+            fvalue = float(value)
+        except OverflowError as exc:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {short_repr(value)}") from exc
         if not math.isfinite(fvalue) or fvalue != math.floor(fvalue):
             raise ValueError(
                 f"{name} must be an integer >= {minimum}, got {short_repr(value)}"
@@ -47,50 +59,121 @@ def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
     return ivalue
 
 
-def check_int_array(value: Any, name: str, *, minimum: int = 0) -> tuple[NDArray[np.int64], bool]:
-    """Validate a scalar or array of non-negative integers.
+def check_int_array(value: Any, name: str, *, minimum: int = 0,
+                    maximum: int = MAX_INT) -> tuple[NDArray[np.int64], bool]:
+    """Validate a scalar or array of integers in ``[minimum, maximum]``.
 
     Returns ``(array, is_scalar)`` where ``array`` is an ``int64`` ndarray (0-d
-    for scalars).  Integral floats (``3.0``) are accepted; ``bool``, strings,
-    NaN, infinities, fractions and values below *minimum* are rejected.
+    for scalars).  Python and numpy integers (any width, signed or not) and
+    integral floats (``3.0``) are accepted; ``bool``, strings, NaN,
+    infinities, fractions, empty arrays and values outside the range are
+    refused with an error that shows the value as given.
     """
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {short_repr(value)}")
-    if isinstance(value, str | bytes):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {short_repr(value)}")
+    what = f"{name} must be an integer or array of integers in [{minimum}, {maximum}]"
+    if isinstance(value, bool | np.bool_ | str | bytes) or value is None:
+        raise TypeError(f"{what}, got {short_repr(value)}")
     try:
         arr = np.asarray(value)
-    except Exception as exc:  # pragma: no cover - exotic objects
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {short_repr(value)}") from exc
+    except Exception as exc:  # ragged nesting, exotic objects
+        raise TypeError(f"{what}, got {short_repr(value)}") from exc
     is_scalar = arr.ndim == 0
-    if arr.dtype == object:
-        try:
-            items = [check_positive_int(v, name, minimum=minimum) for v in arr.ravel()]
-        except OverflowError as exc:  # pragma: no cover
-            raise ValueError(f"{name} is too large: {short_repr(value)}") from exc
-        if any(v > np.iinfo(np.int64).max for v in items):
-            raise ValueError(f"{name} must fit in int64, got {short_repr(value)}")
-        out = np.array(items, dtype=np.int64).reshape(arr.shape)
-        return out, is_scalar
-    if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
-        raise TypeError(
-            f"{name} must be an integer or array of integers >= {minimum}, "
-            f"got {short_repr(value)} (dtype {arr.dtype})"
-        )
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got {short_repr(value)}")
+    if arr.dtype == object:
+        items = []
+        for v in arr.ravel():
+            if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
+                raise TypeError(f"{what}, got {short_repr(v)} in {short_repr(value)}")
+            if isinstance(v, numbers.Integral):
+                items.append(int(v))
+            else:
+                fv = float(v)
+                if not math.isfinite(fv) or fv != math.floor(fv):
+                    raise ValueError(f"{what}, got {short_repr(v)} in {short_repr(value)}")
+                items.append(int(fv))
+        for iv in items:
+            if not minimum <= iv <= maximum:
+                raise ValueError(f"{what}, got {iv} in {short_repr(value)}")
+        return np.array(items, dtype=np.int64).reshape(arr.shape), is_scalar
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{what}, got {short_repr(value)} (dtype {arr.dtype})")
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} must be finite integers >= {minimum}, got {short_repr(value)}")
+            raise ValueError(f"{name} must be finite integers, got {short_repr(value)}")
         if np.any(arr != np.floor(arr)):
-            raise ValueError(f"{name} must be integers >= {minimum}, got {short_repr(value)}")
-        if np.any(np.abs(arr) > 2.0**62):
-            raise ValueError(f"{name} must fit in int64, got {short_repr(value)}")
-    out = arr.astype(np.int64)
-    if np.any(out < minimum):
-        bad = out[out < minimum].ravel()[0]
-        raise ValueError(f"{name} must be integers >= {minimum}, got {int(bad)} in {short_repr(value)}")
-    return out, is_scalar
+            raise ValueError(f"{what}, got {short_repr(value)}")
+        lo_bad = arr < minimum
+        hi_bad = arr > float(maximum)
+    else:
+        # compare as Python ints: no wrap-around for uint64 above int64's range
+        lo_bad = np.array([int(v) < minimum for v in arr.ravel()]).reshape(arr.shape) \
+            if arr.dtype.kind == "u" else arr < minimum
+        hi_bad = np.array([int(v) > maximum for v in arr.ravel()]).reshape(arr.shape) \
+            if arr.dtype.kind == "u" else arr > maximum
+    bad = np.asarray(lo_bad | hi_bad)
+    if np.any(bad):
+        first = arr.ravel()[int(np.argmax(bad.ravel()))]
+        shown = int(first) if arr.dtype.kind in "iu" else float(first)
+        raise ValueError(f"{what}, got {shown} in {short_repr(value)}")
+    return arr.astype(np.int64), is_scalar
+
+
+def check_size(value: Any, name: str = "size", *, limit: int = 10**8) -> tuple[int, ...] | None:
+    """A ``size=`` argument of a sampler: ``None``, an int ``>= 0`` or a tuple of them.
+
+    Returns the shape (``None`` for a single draw); refuses more than
+    *limit* draws in all.
+    """
+    if value is None:
+        return None
+    items = value if isinstance(value, tuple | list) else (value,)
+    shape = []
+    for v in items:
+        if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{name} must be None, an int >= 0 or a tuple of them, "
+                            f"got {short_repr(value)}")
+        if int(v) < 0:
+            raise ValueError(f"{name} must be >= 0, got {short_repr(value)}")
+        shape.append(int(v))
+    if math.prod(shape) > limit:
+        raise ValueError(f"{name} asks for {math.prod(shape)} draws; at most {limit} per call")
+    return tuple(shape) if isinstance(value, tuple | list) else (shape[0],)
+
+
+def check_real(value: Any, name: str) -> float:
+    """A finite real number (Python or numpy; not bool, not str) as ``float``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a finite real number, got {short_repr(value)}")
+    try:
+        v = float(value)
+    except OverflowError as exc:
+        raise ValueError(f"{name} must be a finite real number, got {short_repr(value)}") from exc
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite real number, got {short_repr(value)}")
+    return v
+
+
+def check_probability_array(value: Any, name: str) -> tuple[NDArray[np.float64], bool]:
+    """A scalar or array of reals in (0, 1) (not bool, not str); ``(array, is_scalar)``."""
+    if isinstance(value, bool | np.bool_ | str | bytes) or value is None:
+        raise TypeError(f"{name} must be a real number in (0, 1), got {short_repr(value)}")
+    try:
+        raw = np.asarray(value)
+    except Exception as exc:
+        raise TypeError(f"{name} must be a real number in (0, 1), got {short_repr(value)}") from exc
+    if raw.size == 0:
+        raise ValueError(f"{name} must not be empty, got {short_repr(value)}")
+    if raw.dtype == object:
+        vals = [check_probability(v, name) for v in raw.ravel()]
+        return np.array(vals, dtype=float).reshape(raw.shape), raw.ndim == 0
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a real number in (0, 1), got {short_repr(value)} "
+                        f"(dtype {raw.dtype})")
+    arr = raw.astype(float)
+    bad = ~((arr > 0) & (arr < 1))
+    if np.any(bad):
+        raise ValueError(f"{name} must be in (0, 1), got {arr.ravel()[int(np.argmax(bad.ravel()))]!r}")
+    return arr, raw.ndim == 0
 
 
 def check_flag(value: Any, name: str) -> bool:
@@ -102,9 +185,12 @@ def check_flag(value: Any, name: str) -> bool:
 
 def check_probability(value: Any, name: str, *, open_left: bool = True, open_right: bool = True) -> float:
     """A real number in (0, 1) (or with closed ends) as ``float``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number in (0, 1), got {short_repr(value)}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError as exc:
+        raise ValueError(f"{name} must be in (0, 1), got {short_repr(value)}") from exc
     lo_ok = v > 0 if open_left else v >= 0
     hi_ok = v < 1 if open_right else v <= 1
     if not (math.isfinite(v) and lo_ok and hi_ok):

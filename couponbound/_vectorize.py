@@ -8,8 +8,8 @@ wrapper: it turns its prior arguments into a :class:`~couponbound.Prior`
 sorted, distinct draw counts and returns a ``float64`` array of the same
 length.  :func:`evaluate` does the rest, once for the whole package:
 
-* validates ``K`` (integers ``>= 0``, integral floats accepted, bool and
-  strings refused) and ``include_anchor`` (a real bool);
+* validates ``K`` (integers in ``[0, 2**62]``, Python or numpy of any
+  width, integral floats accepted, bool and strings refused) and ``include_anchor`` (a real bool);
 * adds the anchor (``n = K + 1``) when asked;
 * refuses, without replacement, batches larger than the data set;
 * evaluates the kernel once per distinct value and broadcasts back;
@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from couponbound._prior import Prior
-from couponbound._validate import check_flag, check_int_array, short_repr
+from couponbound._validate import check_flag, check_int_array
 
 __all__ = ["FloatOrArray", "Kernel", "draws", "evaluate", "finish"]
 
@@ -34,8 +34,6 @@ __all__ = ["FloatOrArray", "Kernel", "draws", "evaluate", "finish"]
 FloatOrArray: TypeAlias = float | NDArray[np.float64]
 #: ``f(n, prior)``: sorted distinct ``int64`` draw counts -> ``float64`` values.
 Kernel: TypeAlias = Callable[[NDArray[np.int64], Prior], NDArray[np.float64]]
-
-_INT64_MAX = int(np.iinfo(np.int64).max)
 
 
 def finish(values: NDArray[Any], scalar: bool) -> FloatOrArray:
@@ -58,9 +56,7 @@ def draws(K: Any, prior: Prior | None = None, *, include_anchor: Any = True,
     """
     anchor = False if negatives_only else check_flag(include_anchor, "include_anchor")
     k_arr, scalar = check_int_array(K, name, minimum=0)
-    extra = 1 if negatives_only or anchor else 0
-    if extra and int(k_arr.max()) >= _INT64_MAX:
-        raise ValueError(f"{name} is too large, got {short_repr(K)}")
+    extra = 1 if negatives_only or anchor else 0  # K <= MAX_INT = 2**62: K + 1 fits in int64
     n = k_arr + 1 if anchor else k_arr
     if prior is not None and not prior.replacement:
         N = prior.N

@@ -11,8 +11,12 @@ additive terms.
 
 *Theoretical curves* need no trainer: :func:`sup_upper_bounds` lays the upper
 bounds on ``L^mu_sup`` implied by a contrastive loss side by side (as BAO22's
-comparison figure does), and :func:`ns21_bound_curve` evaluates NS21's lower
-bound as ``K`` varies, in exact or asymptotic form.
+comparison figure does, or with NS21's ``d(f)`` and ``L^mu_sub`` for a loss
+measured on an augmentation-trained encoder; :class:`RestatedBoundWarning`
+flags BAO22's setting), :func:`bao22_min_contrastive` and
+:func:`bao22_min_supervised` are BAO22's minimum losses, and
+:func:`ns21_bound_curve` evaluates NS21's lower bound as ``K`` varies, in exact
+or asymptotic form.
 
 Every ``K`` is the number of *negatives*; the anchor is counted on top, so a
 draw has ``K + 1`` samples and the coverage probability is ``upsilon_{K+1}``.
@@ -27,8 +31,10 @@ theoretical terms.  The papers (NS21, ARORA19, ASH22, BAO22) are listed in
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from dataclasses import asdict, dataclass, field, fields
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -43,18 +49,22 @@ from couponbound._formulas import (
     ns21_sup_upper,
 )
 from couponbound._prior import Prior, as_prior, require_replacement
-from couponbound._validate import check_int_array, short_repr
+from couponbound._validate import check_flag, check_int_array, short_repr
+from couponbound._vectorize import evaluate
 from couponbound.asymptotic import gumbel_coverage, poisson_coverage, tail_coverage
-from couponbound.collision import collision_prob, expected_log_collision
+from couponbound.collision import collision_pmf, collision_prob, expected_log_collision
 from couponbound.coverage import coverage_prob
 
 __all__ = [
     "BoundTerms",
     "NS21Decomposition",
+    "RestatedBoundWarning",
     "SupUpperBounds",
     "VacuousBoundWarning",
     "arora_lower_bound",
     "arora_sup_upper_bound",
+    "bao22_min_contrastive",
+    "bao22_min_supervised",
     "decompose",
     "ns21_bound_curve",
     "ns21_lower_bound",
@@ -63,6 +73,22 @@ __all__ = [
 ]
 _LOSS_FIELDS = ("contrastive", "sup", "sub", "collision", "arora_sub")
 _PROB_FIELDS = ("upsilon", "tau")
+
+
+def _real_field(value: Any, name: str) -> float:
+    """A ``BoundTerms`` field as a ``float``: real numbers only (no bool, no string).
+
+    A number too large for a float (``10**400``) is a ``ValueError`` naming
+    the field, not an ``OverflowError``.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"BoundTerms.{name} must be a real number, got {short_repr(value)}")
+    try:
+        return float(value)
+    except OverflowError as exc:
+        raise ValueError(
+            f"BoundTerms.{name} must be finite, got {short_repr(value)} (too large for a float)"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -99,9 +125,25 @@ class BoundTerms:
     Raises
     ------
     ValueError
-        Naming the field, when a loss is negative or non-finite, ``d > 0``, or a
-        probability is outside [0, 1].  ``tau`` and ``arora_sub`` may be ``nan``
-        (meaning "not measured"); nothing else may.
+        Naming the field, when a loss is negative, non-finite or too large for
+        a float (``10**400``), ``d > 0``, or a probability is outside [0, 1].
+        ``tau`` and ``arora_sub`` may be ``nan`` (meaning "not measured");
+        nothing else may.
+    TypeError
+        Naming the field, when a number field is not a real number (a
+        ``bool`` or a string such as ``"1.5"`` is refused, not converted), or
+        ``K``/``C`` is not an integer (Python or numpy) or ``None``.
+
+    Examples
+    --------
+    >>> t = BoundTerms(contrastive=2.02, sup=1.83, sub=1.68, collision=1.32,
+    ...                d=-1.16, upsilon=0.69, K=np.int64(31), C=10)
+    >>> t.K, type(t.K).__name__
+    (31, 'int')
+    >>> BoundTerms(10**400, 1.0, 1.0, 0.5, -0.5, upsilon=0.7)
+    Traceback (most recent call last):
+    ...
+    ValueError: BoundTerms.contrastive must be finite, got 1000... (too large for a float)
     """
 
     contrastive: float
@@ -119,15 +161,7 @@ class BoundTerms:
 
     def __post_init__(self) -> None:
         for name in _LOSS_FIELDS + _PROB_FIELDS + ("d",):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                try:
-                    value = float(value)
-                except (TypeError, ValueError) as exc:
-                    raise TypeError(
-                        f"BoundTerms.{name} must be a real number, got {value!r}"
-                    ) from exc
-            value = float(value)
+            value = _real_field(getattr(self, name), name)
             object.__setattr__(self, name, value)
             if math.isnan(value) and name in self._optional:
                 continue
@@ -147,11 +181,15 @@ class BoundTerms:
             value = getattr(self, name)
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"BoundTerms.{name} must be an int or None, got {value!r}")
+            if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+                raise TypeError(
+                    f"BoundTerms.{name} must be an int or None, got {short_repr(value)}"
+                )
+            value = int(value)
             lo = 0 if name == "K" else 1
             if value < lo:
                 raise ValueError(f"BoundTerms.{name} must be >= {lo}, got {value!r}")
+            object.__setattr__(self, name, value)
 
     @property
     def arora_measured(self) -> bool:
@@ -603,13 +641,48 @@ def _repr_value(value: Any) -> str:
     return repr(value)
 
 
+#: The values of :attr:`SupUpperBounds.setting`: which form of the bounds was used.
+SETTING_BAO22 = "BAO22 (d = 0)"
+SETTING_WITH_D = "with d"
+SETTING_WITH_D_AND_SUB = "with d and L_sub"
+
+
+class RestatedBoundWarning(UserWarning):
+    """Upper bounds on ``L^mu_sup`` were evaluated in BAO22's setting (``d = 0``).
+
+    Issued by :func:`sup_upper_bounds` and
+    :func:`couponbound.paper.plots.plot_sup_upper_bounds` when a positive
+    contrastive loss is passed and NS21's ``d(f)`` is left at 0.  The NS21,
+    ARORA19 and ASH22 rows are then BAO22's restatements of those bounds
+    (:ref:`math-comparison`), which hold where the positive sample is drawn
+    from the anchor's class, so that ``d = 0``.  For a loss measured on an
+    encoder trained with data augmentation (``d < 0``) they are not
+    guaranteed to be upper bounds: on NS21's Table 2 row for CIFAR-10 the NS21
+    row gives 3.94 where the valid bound is 7.30 (6.55 with ``L^mu_sub``).
+
+    Pass the measured ``d=`` (and ``sub=``), or ``warn=False`` when BAO22's
+    setting is the one you mean, e.g. for BAO22's minimum
+    :func:`bao22_min_contrastive` or the loss ``ln(1 + K)`` of an encoder
+    that maps everything to one point (both have ``d = 0``).
+    """
+
+
+def _restated_message(func: str) -> str:
+    return (
+        f"{func}: d was left at 0, so the NS21, ARORA19 and ASH22 rows are BAO22's "
+        "restatements (setting 'BAO22 (d = 0)'), upper bounds only when positives are drawn "
+        "from the anchor's class; for a loss measured on an augmentation-trained encoder "
+        "pass the measured d= (and sub=), or warn=False if BAO22's setting is meant"
+    )
+
+
 @dataclass(frozen=True, repr=False)
 class SupUpperBounds:
     """Upper bounds on ``L^mu_sup`` implied by a contrastive loss, side by side.
 
-    Every field is a ``float`` when ``K`` and ``contrastive`` were scalars,
-    else an ndarray of their broadcast shape.  ``inf`` marks a vacuous bound
-    (e.g. ``upsilon_{K+1} = 0`` for ``K + 1 < C``); no field is ever ``nan``.
+    Every numeric field is a ``float`` when the inputs were scalars, else an
+    ndarray of their broadcast shape.  ``inf`` marks a vacuous bound (e.g.
+    ``upsilon_{K+1} = 0`` for ``K + 1 < C``); no field is ever ``nan``.
 
     Attributes
     ----------
@@ -620,15 +693,24 @@ class SupUpperBounds:
     upsilon, tau, collision : float or ndarray
         ``upsilon_{K+1}`` (anchor included), ``tau_K`` and ``E ln(1+Col)``.
     arora : float or ndarray
-        ARORA19: ``(L - coll) / ((1 - tau) upsilon)``.
+        ARORA19: ``(L - coll - d) / ((1 - tau) upsilon)``.
     ns21 : float or ndarray
-        NS21: ``(2L - coll) / upsilon``.
+        NS21: ``(2[L - d] - (1 - upsilon) L_sub - coll) / upsilon``, with
+        ``L_sub = 0`` when ``sub`` was not given.
     ash : float or ndarray
-        ASH22: ``2 max(1, 2(C-1)H_{C-1}/K) (L - coll) / (1 - tau)``.
+        ASH22: ``2 max(1, 2(C-1)H_{C-1}/K) (L - coll - d) / (1 - tau)``.
     bao : float or ndarray
-        BAO22's upper bound ``L + Delta_U``.
+        BAO22's upper bound ``L + Delta_U`` (BAO22's setting, whatever ``d``).
     bao_lower : float or ndarray
         BAO22's lower bound ``L + Gamma`` (``<= bao`` always).
+    d : float or ndarray
+        NS21's ``d(f) <= 0`` the bounds were evaluated with.
+    sub : float, ndarray or None
+        ``L^mu_sub`` used by the NS21 row; ``None`` when not given.
+    setting : str
+        The form used: ``"BAO22 (d = 0)"`` (``d`` is 0 everywhere and no
+        ``sub``: BAO22's restatements), ``"with d"`` or ``"with d and L_sub"``
+        (the NS21 row also uses ``L^mu_sub``).
     """
 
     K: int | NDArray[np.int64]
@@ -641,9 +723,12 @@ class SupUpperBounds:
     ash: FloatOrArray
     bao: FloatOrArray
     bao_lower: FloatOrArray
+    d: FloatOrArray
+    sub: FloatOrArray | None
+    setting: str
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a ``dict`` of Python numbers (arrays become lists)."""
+        """The fields as a ``dict`` of Python objects (arrays become lists)."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -655,6 +740,19 @@ class SupUpperBounds:
         return f"SupUpperBounds({body})"
 
 
+def _check_B(value: Any) -> float:
+    """BAO22's feature-norm bound ``B``: a finite real number > 0 (not a bool)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"B must be a finite real number > 0, got {short_repr(value)}")
+    try:
+        b = float(value)
+    except OverflowError as exc:
+        raise ValueError(f"B must be a finite real number > 0, got {short_repr(value)}") from exc
+    if not (math.isfinite(b) and b > 0):
+        raise ValueError(f"B must be a finite real number > 0, got {short_repr(value)}")
+    return b
+
+
 def sup_upper_bounds(
     contrastive: ArrayLike,
     K: ArrayLike,
@@ -662,39 +760,51 @@ def sup_upper_bounds(
     *,
     probs: ArrayLike | None = None,
     counts: ArrayLike | None = None,
-    feature_norm: float = 1.0,
+    d: ArrayLike = 0.0,
+    sub: ArrayLike | None = None,
+    B: float = 1.0,
+    warn: bool = True,
 ) -> SupUpperBounds:
     """The upper bounds on ``L^mu_sup`` that a contrastive loss implies, by paper.
 
     With ``L`` the contrastive loss, ``coll = E ln(1+Col)``, ``tau = tau_K``
     and ``upsilon = upsilon_{K+1}`` (anchor included) computed exactly for the
-    class prior (:ref:`math-coverage`, :ref:`math-collisions`), and ``B`` the
-    feature norm:
+    class prior (:ref:`math-coverage`, :ref:`math-collisions`), NS21's
+    ``d = d(f) <= 0``, ``L_sub = L^mu_sub`` and ``B`` the feature norm:
 
     ============  =========================================================
-    ARORA19       ``(L - coll) / ((1 - tau) upsilon)``
-    NS21          ``(2L - coll) / upsilon``
-    ASH22         ``2 max(1, 2(C-1) H_{C-1} / K) (L - coll) / (1 - tau)``
+    ARORA19       ``(L - coll - d) / ((1 - tau) upsilon)``
+    NS21          ``(2[L - d] - (1 - upsilon) L_sub - coll) / upsilon``
+    ASH22         ``2 max(1, 2(C-1) H_{C-1} / K) (L - coll - d) / (1 - tau)``
     BAO22 upper   ``L + Delta_U``, ``Delta_U = ln(rho_max C^2 cosh^2(B^2) / K)``
     BAO22 lower   ``L + Gamma``, ``Gamma = H(rho) + ln K - 2 ln(1+K) - 2 ln cosh(B^2)``
     ============  =========================================================
 
-    This is the table of :ref:`math-comparison`, the comparison of BAO22 (its figure
-    of upper bounds against ``K``): ARORA19's is its Section 6.1 bound / NS21
-    Eq. (8) with the coverage factor (see :func:`arora_sup_upper_bound`),
-    NS21's is its Eq. (10) with ``sub = 0`` and ``d = 0``, ASH22's is its
-    collision-coverage bound for uniform classes, BAO22's are its surrogate
-    upper and lower bounds (``Delta_U`` and ``Gamma``).  The constants were
-    checked against BAO22's released scripts ``compare_upper_bound.py`` and
-    ``plot_k_msuploss.py``; the former approximates ``H_{C-1}`` by
-    ``ln(C-1) + 0.577``, here ``H_{C-1}`` is exact.  (Equation numbers of
-    NS21 follow its Figure 1 caption; those of the other papers could not be
-    checked against their text and are given by section.)
+    Each row uses the most complete form the inputs allow.  With ``d = 0``
+    and no ``sub`` these are the rows of BAO22's comparison (its figure of
+    upper bounds against ``K``; the table of :ref:`math-comparison`), which
+    hold in BAO22's setting only: positives drawn from the anchor's class, so
+    ``d = 0``.  A loss measured on an encoder trained with augmentations
+    needs its measured ``d`` (:class:`RestatedBoundWarning` says so when
+    ``d`` is left at 0), and ``sub`` makes NS21's row tighter: with both, it
+    is NS21's Eq. (10), :func:`ns21_sup_upper_bound` on the same terms.
+    Leaving ``L_sub`` out (``sub=None``) keeps a valid, looser bound, since
+    ``(1 - upsilon) L_sub >= 0``.  ARORA19's row is its Section 6.1 bound /
+    NS21 Eq. (8) with the coverage factor (see :func:`arora_sup_upper_bound`),
+    ASH22's is its collision-coverage bound for uniform classes (ARORA19's
+    decomposition, so ``d`` enters the same way), BAO22's are its surrogate
+    upper and lower bounds, stated in BAO22's setting (``d`` does not enter).
+    The constants were checked against BAO22's released scripts
+    ``compare_upper_bound.py`` and ``plot_k_msuploss.py``; the former
+    approximates ``H_{C-1}`` by ``ln(C-1) + 0.577``, here ``H_{C-1}`` is
+    exact.  (Equation numbers of NS21 follow its Figure 1 caption; those of
+    the other papers could not be checked against their text and are given
+    by section.)
 
     Parameters
     ----------
     contrastive : float or array_like
-        The contrastive loss ``L >= 0``; broadcast against ``K``.
+        The contrastive loss ``L >= 0``; broadcast against ``K``, ``d`` and ``sub``.
     K : int or array_like of int
         Number of negatives, ``>= 0`` (the anchor is added on top).
     C : int or Prior, optional
@@ -705,49 +815,91 @@ def sup_upper_bounds(
     probs, counts : array_like, optional
         A non-uniform class prior (probabilities, or class counts).  ASH22
         state their bound for uniform classes; its constant is applied as is.
-    feature_norm : float, default 1.0
-        ``B``, a bound on the feature norm in BAO22's (temperature-free) loss.
+    d : float or array_like, default 0.0
+        NS21's ``d(f) <= 0`` of the encoder (:ref:`math-losses`); 0 is
+        BAO22's setting.
+    sub : float or array_like, optional
+        ``L^mu_sub >= 0``, the mean-classifier loss over the draws that miss
+        a class; used by NS21's row only.
+    B : float, default 1.0
+        A bound on the feature norm in BAO22's (temperature-free) loss.
         For L2-normalised features at temperature ``t`` use ``t ** -0.5``.
+    warn : bool, default True
+        Issue a :class:`RestatedBoundWarning` when ``d`` is 0 everywhere and
+        some ``L > 0``.
 
     Returns
     -------
     SupUpperBounds
         Floats for scalar input, arrays otherwise; ``inf`` where a bound is
-        vacuous (``upsilon = 0``, ``tau = 1``, ``K = 0``), never ``nan``.
+        vacuous (``upsilon = 0``, ``tau = 1``, ``K = 0``), never ``nan``;
+        ``.setting`` names the form used.
 
     Raises
     ------
     ValueError
-        Naming the argument: negative or non-finite ``contrastive``, ``K < 0``,
-        a bad prior (or one without replacement), ``feature_norm <= 0``,
-        shapes that do not broadcast.
+        Naming the argument: negative or non-finite ``contrastive`` or
+        ``sub``, ``d > 0``, ``K < 0``, a bad prior (or one without
+        replacement), ``B <= 0``, shapes that do not broadcast.
     TypeError
         For arguments of the wrong type.
 
+    Warns
+    -----
+    RestatedBoundWarning
+        ``d`` left at 0 with a positive contrastive loss (unless ``warn=False``).
+
     Examples
     --------
-    >>> b = sup_upper_bounds(3.0, 31, 10)
-    >>> round(b.upsilon, 4), round(b.ns21, 3)
-    (0.691, 6.778)
+    NS21's Table 2 row for CIFAR-10 (``K + 1 = 32``: ``L = 2.02``,
+    ``d = -1.16``, ``(1 - upsilon) L_sub = 0.52``), with the theoretical
+    ``upsilon`` and collision term:
+
+    >>> b = sup_upper_bounds(2.02, 31, 10, d=-1.16, sub=0.52 / 0.31)
+    >>> b.setting, round(b.upsilon, 3), round(b.ns21, 2)
+    ('with d and L_sub', 0.691, 6.55)
+    >>> round(sup_upper_bounds(2.02, 31, 10, d=-1.16).ns21, 2)
+    7.3
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     b = sup_upper_bounds(2.02, 31, 10)
+    >>> b.setting, round(b.ns21, 2), caught[0].category.__name__
+    ('BAO22 (d = 0)', 3.94, 'RestatedBoundWarning')
     >>> b.bao_lower <= b.bao
     True
-    >>> sup_upper_bounds([2.0, 3.0], [31, 127], 10).arora.shape
+    >>> sup_upper_bounds([2.0, 3.0], [31, 127], 10, warn=False).arora.shape
     (2,)
     """
     Karr, _ = check_int_array(K, "K", minimum=0)
     prior = as_prior(C, probs=probs, counts=counts)
     require_replacement(prior, "sup_upper_bounds")
     L = _loss_array(contrastive, "contrastive")
-    B_arr = _real_array(feature_norm, "feature_norm")
-    if B_arr.ndim != 0 or not float(B_arr) > 0:
-        raise ValueError(f"feature_norm must be a finite number > 0, got {short_repr(feature_norm)}")
-    B = float(B_arr)
-    shape = _broadcast({"contrastive": L.shape, "K": Karr.shape})
+    d_a = _real_array(d, "d")
+    if np.any(d_a > 0):
+        bad = float(d_a[d_a > 0].ravel()[0])
+        raise ValueError(f"d must be <= 0 (NS21's d(f) = E min(0, ...)), got {bad!r}")
+    sub_a = None if sub is None else _loss_array(sub, "sub")
+    Bf = _check_B(B)
+    check_flag(warn, "warn")
+    shapes = {"contrastive": L.shape, "K": Karr.shape, "d": d_a.shape}
+    if sub_a is not None:
+        shapes["sub"] = sub_a.shape
+    shape = _broadcast(shapes)
+    if sub_a is not None:
+        setting = SETTING_WITH_D_AND_SUB
+    elif np.any(d_a != 0):
+        setting = SETTING_WITH_D
+    else:
+        setting = SETTING_BAO22
+    if warn and not np.any(d_a != 0) and np.any(L > 0):
+        warnings.warn(_restated_message("sup_upper_bounds"), RestatedBoundWarning, stacklevel=2)
 
     ups, tau, coll = _theory_terms(Karr, prior)
     Kf = Karr.astype(np.float64)
     Lb = np.broadcast_to(L, shape)
     miss = _no_collision_prob(Karr, prior)  # 1 - tau, without cancellation
+    sub_b = np.zeros(()) if sub_a is None else sub_a
 
     c = prior.C
     # 2 (C-1) H_{C-1}: twice the expected number of draws to collect C-1 coupons.
@@ -755,16 +907,17 @@ def sup_upper_bounds(
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # ARORA19's coefficient 1 / ((1 - tau) upsilon), with 1 - tau passed inside
         # upsilon (tau = 0) so that it keeps its digits when tau rounds to 1.
-        arora = _vacuous(arora_sup_upper(Lb, 0.0, miss * ups, coll, 0.0), miss * ups)
-        ns21 = _vacuous(ns21_sup_upper(Lb, ups, 0.0, coll, 0.0), ups)
+        arora = _vacuous(arora_sup_upper(Lb, 0.0, miss * ups, coll, d_a), miss * ups)
+        ns21 = _vacuous(ns21_sup_upper(Lb, ups, sub_b, coll, d_a), ups)
         ratio = np.where(Kf > 0, coupon / np.where(Kf > 0, Kf, 1.0), np.inf if coupon > 0 else 0.0)
         factor = 2.0 * np.maximum(1.0, ratio)
-        ash = np.where(np.isinf(factor), np.inf, _vacuous(factor * (Lb - coll) / miss, miss))
+        ash = np.where(np.isinf(factor), np.inf,
+                       _vacuous(factor * (Lb - coll - d_a) / miss, miss))
 
     p = prior.probs
     log_rho_max_c2 = math.log(c) if prior.is_uniform else math.log(float(p.max())) + 2.0 * math.log(c)
     entropy = math.log(c) if prior.is_uniform else float(-np.sum(p * np.log(p)))
-    lc = _log_cosh(B * B)
+    lc = _log_cosh(Bf * Bf)
     with np.errstate(divide="ignore"):
         logK = np.log(Kf)
     delta_u = log_rho_max_c2 + 2.0 * lc - logK  # +inf at K = 0
@@ -777,7 +930,163 @@ def sup_upper_bounds(
         K=k_out, contrastive=_out(Lb, shape), upsilon=_out(ups, shape), tau=_out(tau, shape),
         collision=_out(coll, shape), arora=_out(arora, shape), ns21=_out(ns21, shape),
         ash=_out(ash, shape), bao=_out(Lb + delta_u, shape), bao_lower=_out(Lb + gamma, shape),
+        d=_out(d_a, shape), sub=None if sub_a is None else _out(sub_a, shape), setting=setting,
     )
+
+
+# ---------------------------------------------------------------------------
+# BAO22's minimum losses
+# ---------------------------------------------------------------------------
+
+#: :func:`bao22_min_contrastive` sums over the ``K + 1`` values of ``Col``:
+#: at most this ``K``, and this many terms over all distinct ``K`` of one call.
+_BAO22_MAX_K = 10**7
+_BAO22_MAX_TERMS = 3 * 10**7
+
+
+def _bao22_contrastive_kernel(n: NDArray[np.int64], prior: Prior, e: float) -> NDArray[np.float64]:
+    """``E ln(1 + Col + (K - Col) e)`` for each ``K`` in *n*, over the exact pmf of ``Col``."""
+    out = np.empty(n.size)
+    for i, k in enumerate(n.tolist()):
+        pmf = collision_pmf(k, prior)
+        m = np.arange(k + 1, dtype=np.float64)
+        out[i] = math.fsum(pmf * np.log1p(m + (k - m) * e))
+    # f(m) = ln(1 + m + (K - m) e) runs from ln(1 + K e) (m = 0) to ln(1 + K) (m = K)
+    kf = n.astype(np.float64)
+    return np.clip(out, np.log1p(kf * e), np.log1p(kf))
+
+
+def bao22_min_contrastive(
+    K: ArrayLike,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    B: float = 1.0,
+) -> FloatOrArray:
+    """BAO22's minimum contrastive loss ``R*_cont(K)``.
+
+    .. math::
+
+        R^*_\\mathrm{cont}(K) = \\mathbb{E}_{y \\sim \\rho}\\,
+        \\mathbb{E}_{m \\sim \\mathrm{Bin}(K, \\rho_y)}
+        \\ln\\bigl(1 + m + (K - m)\\, e^{-2B^2}\\bigr)
+
+    the smallest InfoNCE loss (temperature-free, features of norm at most
+    ``B``, positives drawn from the anchor's class) that any encoder can
+    reach with ``K`` negatives: each of the ``m`` negatives of the anchor's
+    class costs at least ``e^0 = 1`` inside the logarithm and every other one
+    at least ``e^{-2B^2}`` (BAO22, its ``scripts/plot_k_msuploss.py``, which
+    evaluates it for uniform classes, ``m ~ Bin(K, 1/C)``; for a non-uniform
+    prior the anchor's class ``y`` is drawn from ``rho``).  ``m`` is NS21's
+    ``Col`` (:ref:`math-collisions`), so the expectation is a sum over the
+    pmf of :func:`couponbound.collision_pmf` (scipy's binomial pmf, full
+    relative precision) in ``math.fsum``: relative error about ``1e-15``.
+    See :ref:`math-comparison`.
+
+    Parameters
+    ----------
+    K : int or array_like of int
+        Number of negatives, ``0 <= K <= 10**7`` (at most ``3 * 10**7``
+        summed over the distinct values of one call).
+    C : int or Prior, optional
+        Number of classes (uniform prior) or a :class:`~couponbound.Prior`
+        (with replacement), unless *probs* or *counts* is given.
+    probs, counts : array_like, optional
+        A non-uniform class prior.
+    B : float, default 1.0
+        The feature-norm bound (BAO22's figure uses 1).
+
+    Returns
+    -------
+    float or ndarray
+        ``R*_cont`` in ``[ln(1 + K e^{-2B^2}), ln(1 + K)]``: a float for
+        scalar ``K``, else an array of its shape.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: ``K < 0`` or above the limits (for larger ``K``,
+        ``E_y ln(1 + K e^{-2B^2} + K rho_y (1 - e^{-2B^2}))`` is an upper
+        bound within ``O(1/K)``, by Jensen), a bad prior or one without
+        replacement, ``B <= 0``.
+    TypeError
+        For arguments of the wrong type.
+
+    See Also
+    --------
+    bao22_min_supervised : BAO22's minimum supervised loss.
+    couponbound.symbolic.bao22_min_contrastive_expr : the sympy form.
+
+    Examples
+    --------
+    >>> round(bao22_min_contrastive(0, 10), 12), round(bao22_min_contrastive(31, 10), 4)
+    (0.0, 2.0472)
+    >>> bao22_min_contrastive([1, 10, 99], 100).round(4)
+    array([0.1326, 0.8868, 2.7233])
+    """
+    Karr, _ = check_int_array(K, "K", minimum=0)
+    prior = as_prior(C, probs=probs, counts=counts)
+    require_replacement(prior, "bao22_min_contrastive")
+    Bf = _check_B(B)
+    uniq = np.unique(Karr)
+    if int(uniq[-1]) > _BAO22_MAX_K or int(np.sum(uniq + 1)) > _BAO22_MAX_TERMS:
+        raise ValueError(
+            f"K too large for bao22_min_contrastive, got {short_repr(K)}: it sums over the K + 1 "
+            f"values of Col and allows K <= {_BAO22_MAX_K:.0e} ({_BAO22_MAX_TERMS:.0e} terms over "
+            "the distinct K of one call); for larger K, E_y ln(1 + K e^(-2 B^2) + K rho_y "
+            "(1 - e^(-2 B^2))) is an upper bound within O(1/K)"
+        )
+    e = math.exp(-2.0 * Bf * Bf)
+    return evaluate(partial(_bao22_contrastive_kernel, e=e), Karr, prior, negatives_only=True)
+
+
+def bao22_min_supervised(
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    B: float = 1.0,
+) -> float:
+    """BAO22's minimum mean-classifier loss ``R*_mu-supv = ln(1 + (C - 1) e^{-2B^2})``.
+
+    With features and class means of norm at most ``B``, each of the
+    ``C - 1`` wrong classes gets at least ``e^{-2B^2}`` times the weight of
+    the right one in the mean classifier's softmax, so no encoder's
+    supervised loss goes below this (BAO22, ``scripts/plot_k_msuploss.py``,
+    for uniform classes; :ref:`math-comparison`).  The argument holds sample
+    by sample, whatever the sample's class, so for a non-uniform prior the
+    value is the same: it depends on the prior only through ``C``.
+
+    Parameters
+    ----------
+    C : int or Prior, optional
+        Number of classes or a :class:`~couponbound.Prior`, unless *probs* or
+        *counts* is given.
+    probs, counts : array_like, optional
+        A class prior (only its number of classes matters).
+    B : float, default 1.0
+        The feature-norm bound.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the argument: a bad prior, ``B <= 0`` or not a real number.
+
+    Examples
+    --------
+    >>> round(bao22_min_supervised(100), 4), round(bao22_min_supervised(50), 4)
+    (2.6671, 2.0323)
+    >>> bao22_min_supervised(1)
+    0.0
+    """
+    prior = as_prior(C, probs=probs, counts=counts)
+    Bf = _check_B(B)
+    return float(math.log1p((prior.C - 1) * math.exp(-2.0 * Bf * Bf)))
 
 
 def _asymptotic_upsilon(K: NDArray[np.int64], prior: Prior, regime: str) -> NDArray[np.float64]:

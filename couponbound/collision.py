@@ -58,6 +58,10 @@ _CHUNK = 1 << 21
 # ---------------------------------------------------------------------------
 
 
+#: Largest K whose whole Col distribution collision_pmf returns (an array of K + 1 floats).
+_PMF_MAX_K = 10**7
+
+
 def _hyper_groups(prior: Prior) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """Without replacement: ``a_g = n_g - 1`` (the anchor's class-mates), ``b_g = N - n_g``
     (the others) and the anchor's chance ``m_g n_g / N`` of a class of size ``n_g``."""
@@ -362,6 +366,11 @@ def collision_pmf(K: int, C: int | Prior | None = None, *, probs: ArrayLike | No
     if not is_scalar:
         raise TypeError(f"K must be a single integer for collision_pmf, got {short_repr(K)}")
     k = int(Karr)
+    if k > _PMF_MAX_K:
+        raise ValueError(
+            f"collision_pmf returns all K + 1 probabilities; K = {k} is above its limit "
+            f"K <= {_PMF_MAX_K}; use collision_prob or expected_log_collision, which do not "
+            "need the whole distribution")
     out = np.zeros(k + 1)
     if not prior.replacement:
         a, b, weight = _hyper_groups(prior)

@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _saddle
+from . import _longtail, _saddle
 from ._combinatorics import harmonic
 from ._prior import Prior, as_prior, require_replacement
-from ._validate import check_flag, check_probability
+from ._validate import check_flag, check_probability, check_probability_array, check_size
 from ._vectorize import FloatOrArray, evaluate
 
 __all__ = [
@@ -55,6 +55,10 @@ __all__ = [
 #: ``t1 = C (1 - 1/C)^n`` is at most this; its condition number is about
 #: ``exp(2 t1)`` (:ref:`math-cancellation`), i.e. at most ~400 here.
 _IE_T1_MAX = 3.0
+#: Largest C for which required_negatives / ppf search the number of draws.
+_SMALLEST_N_MAX_C = 10**16
+#: Largest Poisson mean ``rvs`` simulates (numpy's generator refuses far larger ones).
+_RVS_MAX = 1e15
 #: Digits of the arbitrary-precision fallback (:mod:`couponbound.exact`).
 _FALLBACK_DPS = 20
 
@@ -107,24 +111,45 @@ def _log_min_degree(prior: Prior) -> float:
     """log upsilon at n = C (every draw a new class)."""
     C = prior.C
     if not prior.replacement:
+        # upsilon_C = prod_c n_c / binom(N, C) = C! prod_c (n_c / N) / prod_{j<C} (1 - j/N)
         counts = np.asarray(prior.counts, dtype=float)
         N = prior.N
         assert N is not None
-        return float(np.sum(np.log(counts)) - _log_comb(N, C))
+        return float(math.lgamma(C + 1) + math.fsum(np.log(counts / N))
+                     - _saddle.log_falling_ratio(N, C))
     if prior.is_uniform:
         return float(math.fsum(math.log(c / C) for c in range(1, C + 1)))
     p = prior.probs
     return float(math.lgamma(C + 1) + math.fsum(np.log(p)))
 
 
-def _log_comb(N: int, k: int) -> float:
-    return math.lgamma(N + 1) - math.lgamma(k + 1) - math.lgamma(N - k + 1)
-
-
 def _float_groups(prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Distinct probabilities (or class sizes, without replacement) and multiplicities, as floats."""
     vals, mult = prior.groups() if prior.replacement else prior.count_groups()
     return vals.astype(np.float64), mult.astype(np.float64)
+
+
+#: Independent draws from a prior with at least this many distinct
+#: probabilities go to the long-tail engine (couponbound._longtail): its cost
+#: per point does not grow with the number of classes or with sqrt(n).
+_LONGTAIL_MIN_GROUPS = 32
+_LONGTAIL_CACHE: dict[Prior, Any] = {}
+
+
+def _use_longtail(prior: Prior) -> bool:
+    return (prior.replacement and not prior.is_uniform
+            and prior.groups()[0].size >= _LONGTAIL_MIN_GROUPS)
+
+
+def _longtail_args(prior: Prior) -> tuple[Any, Any, Any]:
+    """``(probs, mult, prepared)`` for the long-tail engine; the prepared prior is cached."""
+    vals, mult = prior.groups()
+    pr = _LONGTAIL_CACHE.get(prior)
+    if pr is None:
+        if len(_LONGTAIL_CACHE) >= 8:
+            _LONGTAIL_CACHE.clear()
+        pr = _LONGTAIL_CACHE[prior] = _longtail.LongTailPrior(vals.astype(float), mult.astype(float))
+    return vals, mult, pr
 
 
 def _log_upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
@@ -151,6 +176,16 @@ def _log_upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float6
             log_t1, ssum = _uniform_ie_tail(nf[ie], C)
             out[ie] = np.log1p(-np.exp(log_t1) * ssum)
         work &= ~ie
+    if np.any(work) and _use_longtail(prior):
+        out[work] = _longtail.log_coverage_many(n[work], *_longtail_args(prior))
+        work[:] = False
+    if np.any(work) and not prior.replacement:
+        tail = _hyper_tail_near_top(n[work], prior)
+        done = np.isfinite(tail)
+        if np.any(done):
+            near = np.flatnonzero(work)[done]
+            out[near] = np.log1p(-tail[done])
+            work[near] = False
     if np.any(work):
         # far right tail: 1 - S1 <= upsilon <= 1 - S1 + S2 with S2 <= S1^2 / 2
         # (Bonferroni; (1 - a - b) <= (1 - a)(1 - b), and negative association
@@ -187,18 +222,67 @@ def _log_miss_one(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     if prior.replacement:
         logs = np.log(mult)[:, None] + nf * np.log1p(-vals)[:, None]
     else:
-        from scipy.special import gammaln
-
-        N = float(prior.N or 0)
-        m = vals[:, None]
-        with np.errstate(invalid="ignore"):
-            # log binom(N - m, n) - log binom(N, n)
-            logs = (np.log(mult)[:, None] + gammaln(N - m + 1) - gammaln(N - m - nf + 1)
-                    - gammaln(N + 1) + gammaln(N - nf + 1))
-        logs = np.where(N - m >= nf, logs, -np.inf)
+        # log binom(N - m, n) - log binom(N, n), without lgamma differences
+        assert prior.N is not None
+        sizes, size_mult = prior.count_groups()
+        logs = np.log(size_mult.astype(float))[:, None] + _saddle.log_hyper_miss(prior.N, sizes, n)
     top = np.max(logs, axis=0)
-    with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(top), top + np.log(np.sum(np.exp(logs - top), axis=0)), -np.inf)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    return np.where(np.isfinite(top), safe + np.log(np.sum(np.exp(logs - safe), axis=0)), -np.inf)
+
+
+#: Without replacement, ``1 - upsilon_n`` is summed exactly over the missing
+#: classes' total size ``s <= N - n`` while ``N - n`` is at most this.
+_NEAR_TOP_MAX = 256
+
+
+def _hyper_tail_near_top(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    """``1 - upsilon_n`` without replacement for ``n`` close to ``N`` (``nan`` elsewhere).
+
+    Only sets of classes of total size ``s <= N - n`` can be missing, so
+    inclusion-exclusion is ``-sum_{s=1}^{N-n} a_s binom(N - n, s) / binom(N, s)``
+    with ``a_s = [x^s] prod_c (1 - x^{n_c})`` (exact integers).  Used where
+    ``N - n <= _NEAR_TOP_MAX`` and the sum is well conditioned (its terms
+    are then at most 1e3 times the result).
+    """
+    N = prior.N
+    assert N is not None
+    out = np.full(n.shape, np.nan)
+    gap = N - n
+    use = (gap >= 0) & (gap <= _NEAR_TOP_MAX)
+    if not np.any(use):
+        return out
+    D = int(gap[use].max())
+    sizes, mult = prior.count_groups()
+    if int(mult[sizes <= D].sum()) > 64:  # many small classes: not this regime
+        return out
+    coef = [0] * (D + 1)
+    coef[0] = 1
+    for m, k in zip(sizes.tolist(), mult.tolist(), strict=True):
+        if m > D:
+            continue
+        factor = [0] * (D + 1)  # (1 - x^m)^k truncated
+        for j in range(min(k, D // m) + 1):
+            factor[j * m] = (-1) ** j * math.comb(k, j)
+        new = [0] * (D + 1)
+        for i, ci in enumerate(coef):
+            if ci:
+                for j in range(0, D + 1 - i, m):
+                    if factor[j]:
+                        new[i + j] += ci * factor[j]
+        coef = new
+    for idx in np.flatnonzero(use):
+        g = int(gap[idx])
+        terms = []
+        ratio = 1.0
+        for s_ in range(1, g + 1):
+            ratio *= (g - s_ + 1) / (N - s_ + 1)
+            if coef[s_]:
+                terms.append(-float(coef[s_]) * ratio)
+        tail = math.fsum(terms)
+        if tail == 0.0 or math.fsum(abs(t) for t in terms) <= 1e3 * abs(tail):
+            out[idx] = max(tail, 0.0)
+    return out
 
 
 def _upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
@@ -322,30 +406,103 @@ def log_coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: Arra
 # completion time
 # --------------------------------------------------------------------------
 
+#: Where ``S1`` (the sum of the single-class miss probabilities) is below this,
+#: ``1 - upsilon = S1`` to ``S1 / 2`` relative (Bonferroni, ``S2 <= S1^2 / 2``).
+_S1_IS_TAIL = 1e-13
+
+
+#: Below this ``S1``, ``1 - upsilon = S1 - S2`` to ``S1^2 / 6`` relative.
+_S1_TWO_TERMS = 1e-6
+#: ``S2`` sums over pairs of groups: used for at most this many groups.
+_S2_MAX_GROUPS = 300
+
+
+def _log_miss_two(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    """``log S2``, ``S2 = sum_{c < d} P(classes c and d both missing from n draws)``."""
+    if prior.replacement:
+        vals, mult = _float_groups(prior)
+    else:
+        sizes, imult = prior.count_groups()
+        vals, mult = sizes.astype(float), imult.astype(float)
+    G = vals.size
+    ii, jj = np.triu_indices(G)
+    weight = np.where(ii == jj, mult[ii] * (mult[ii] - 1.0) / 2.0, mult[ii] * mult[jj])
+    keep = weight > 0
+    ii, jj, weight = ii[keep], jj[keep], weight[keep]
+    if ii.size == 0:
+        return np.full(n.shape, -np.inf)
+    if prior.replacement:
+        q = 1.0 - vals[ii] - vals[jj]  # the pair's miss probability per draw
+        with np.errstate(divide="ignore"):
+            logs = np.log(weight)[:, None] + n.astype(float)[None, :] * np.where(
+                q > 0, np.log(np.where(q > 0, q, 1.0)), -np.inf)[:, None]
+        logs = np.where(q[:, None] > 0, logs, -np.inf)
+    else:
+        assert prior.N is not None
+        pair = (prior.count_groups()[0][ii] + prior.count_groups()[0][jj]).astype(np.int64)
+        logs = np.log(weight)[:, None] + _saddle.log_hyper_miss(prior.N, pair, n)
+    top = np.max(logs, axis=0)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    return np.where(np.isfinite(top), safe + np.log(np.sum(np.exp(logs - safe), axis=0)), -np.inf)
+
+
 def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
-    """log(1 - upsilon_n) without cancellation near upsilon = 1."""
+    """log(1 - upsilon_n) without cancellation near upsilon = 1, for every prior."""
     lu = _log_upsilon_unique(n, prior)
     out = np.empty(n.shape)
-    lo = lu < math.log(0.5)
+    # upsilon is accurate to a few eps relative, so 1 - upsilon is good to 1e-12 while >= 1e-3
+    lo = lu < math.log1p(-1e-3)
     out[lo] = np.log(-np.expm1(lu[lo]))
     hi = ~lo
     if not np.any(hi):
         return out
     C = prior.C
-    if C == 1:
-        out[hi] = -np.inf
-        return out
+    top = prior.N if not prior.replacement else None
+    if C == 1 or top is not None:
+        done = n >= (1 if C == 1 or top is None else top)
+        out[hi & done] = -np.inf
+        hi &= ~done
     nf = n.astype(float)
-    if prior.is_uniform:
+    if np.any(hi) and prior.replacement and prior.is_uniform:
         t1 = _uniform_t1(nf, C)
         ie = hi & (t1 <= _IE_T1_MAX)
         if np.any(ie):
             log_t1, ssum = _uniform_ie_tail(nf[ie], C)
             out[ie] = log_t1 + np.log(ssum)
         hi &= ~ie
+    if np.any(hi) and _use_longtail(prior):
+        out[hi] = _longtail.log_miss_many(n[hi], *_longtail_args(prior))
+        hi[:] = False
+    if np.any(hi) and not prior.replacement:
+        tail = _hyper_tail_near_top(n[hi], prior)
+        done = np.isfinite(tail)
+        if np.any(done):
+            idx = np.flatnonzero(hi)[done]
+            with np.errstate(divide="ignore"):
+                out[idx] = np.log(tail[done])
+            hi[idx] = False
     if np.any(hi):
-        vals, mult = _float_groups(prior)
-        gf = _saddle.egf_tail(vals, mult)
+        log_s1 = _log_miss_one(n[hi], prior)
+        tiny = log_s1 < math.log(_S1_IS_TAIL)
+        if np.any(tiny):
+            idx = np.flatnonzero(hi)[tiny]
+            out[idx] = log_s1[tiny]
+            hi[idx] = False
+        two = ~tiny & (log_s1 < math.log(_S1_TWO_TERMS))
+        groups = (prior.groups() if prior.replacement else prior.count_groups())[0].size
+        if np.any(two) and groups <= _S2_MAX_GROUPS:
+            idx = np.flatnonzero(hi)[two]
+            # S1 - S2 <= 1 - upsilon <= S1 - S2 + S3, S3 <= S1^3 / 6
+            log_s2 = _log_miss_two(n[idx], prior)
+            out[idx] = log_s1[two] + np.log1p(-np.exp(log_s2 - log_s1[two]))
+            hi[idx] = False
+    if np.any(hi):
+        if prior.replacement:
+            vals, mult = _float_groups(prior)
+            gf = _saddle.egf_tail(vals, mult)
+        else:
+            sizes, size_mult = prior.count_groups()
+            gf = _saddle.ogf_tail(sizes.astype(float), size_mult.astype(float))
         res = _saddle.log_coefficients(gf, n[hi])
         bad = ~np.isfinite(res)
         if np.any(bad):  # fall back to the (less accurate) complement
@@ -372,9 +529,12 @@ def _logpmf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
         return out
     vals, mult = prior.groups()
     parts = []
+    p_all = prior.probs
     for pg, kg in zip(vals, mult.astype(np.float64), strict=True):
         sub = _reduced_prior(prior, pg)
-        parts.append(math.log(kg * pg) + mv * math.log1p(-pg) + _log_upsilon_unique(mv, sub))
+        # log(1 - p_g) from the other classes' mass: exact even where p_g rounds to 1
+        log_q = math.log(math.fsum(p_all[p_all != pg]) + (kg - 1.0) * pg)
+        parts.append(math.log(kg * pg) + mv * log_q + _log_upsilon_unique(mv, sub))
     stack = np.stack(parts)
     mx = np.max(stack, axis=0)
     with np.errstate(invalid="ignore"):
@@ -427,7 +587,6 @@ class CompletionTime:
     def __post_init__(self) -> None:
         if not isinstance(self.prior, Prior):
             raise TypeError("build a CompletionTime with completion_time(C or Prior, ...)")
-        require_replacement(self.prior, "completion_time")
 
     @property
     def C(self) -> int:
@@ -462,19 +621,20 @@ class CompletionTime:
 
     def logpmf(self, n: ArrayLike) -> FloatOrArray:
         """``log P(T = n)``; positive-term formula, no differencing of the cdf."""
+        require_replacement(self.prior, "CompletionTime.logpmf")
         return self._apply(n, _logpmf_unique)
 
     def pmf(self, n: ArrayLike) -> FloatOrArray:
         """``P(T = n)`` (exactly: :func:`couponbound.exact.completion_time_pmf`)."""
+        require_replacement(self.prior, "CompletionTime.pmf")
         return self._apply(n, _exp_of(_logpmf_unique))
 
     def ppf(self, q: ArrayLike) -> int | NDArray[np.int64]:
         """Smallest ``n`` with ``cdf(n) >= q`` (``q`` in (0, 1)); an int for scalar ``q``."""
-        arr = np.asarray(q, dtype=float)
+        arr, _ = check_probability_array(q, "q")
         flat = arr.ravel()
         res = np.empty(flat.shape, dtype=np.int64)
         for i, qi in enumerate(flat):
-            check_probability(float(qi), "q")
             res[i] = _smallest_n(self.prior, float(qi))
         return int(res[0]) if arr.ndim == 0 else res.reshape(arr.shape)
 
@@ -484,10 +644,12 @@ class CompletionTime:
 
     def mean(self) -> float:
         """``E[T]`` (NS21's ``E[K + 1]``); see :func:`expected_draws`."""
+        require_replacement(self.prior, "CompletionTime.mean")
         return _moments(self.prior)[0]
 
     def var(self) -> float:
         """``Var[T]``."""
+        require_replacement(self.prior, "CompletionTime.var")
         if self.prior.is_uniform:
             return _uniform_var(self.C)
         m1, m2 = _moments(self.prior)
@@ -510,8 +672,10 @@ class CompletionTime:
         first arrival of class ``c`` at rate ``rho_c``, the last class's arrival
         ending the collection and the other classes' later arrivals Poisson.
         """
+        require_replacement(self.prior, "CompletionTime.rvs")
+        checked = check_size(size, "size")
         rng = np.random.default_rng(random_state)
-        shape = () if size is None else (size,) if isinstance(size, int | np.integer) else tuple(size)
+        shape = () if checked is None else checked
         total = int(np.prod(shape)) if shape else 1
         C = self.C
         if self.prior.is_uniform:
@@ -528,12 +692,18 @@ class CompletionTime:
                 first = rng.exponential(size=(m, C)) / p[None, :]
                 t_end = first.max(axis=1)
                 lam = ((t_end[:, None] - first) * p[None, :]).sum(axis=1)
+                if np.any(lam > _RVS_MAX):
+                    raise ValueError(
+                        f"rvs: this prior's completion times exceed {_RVS_MAX:.0e} draws "
+                        f"(smallest probability {float(p.min())!r}), beyond exact simulation; "
+                        "use cdf/sf/ppf instead")
                 out[lo:lo + m] = C + rng.poisson(lam)
         return int(out[0]) if not shape else out.reshape(shape)
 
 
 def completion_time(C: int | Prior | None = None, *, probs: ArrayLike | None = None,
-                    counts: ArrayLike | None = None) -> CompletionTime:
+                    counts: ArrayLike | None = None,
+                    replacement: bool | None = None) -> CompletionTime:
     """The completion time ``T`` of the coupon collector as a frozen distribution.
 
     Parameters
@@ -543,6 +713,11 @@ def completion_time(C: int | Prior | None = None, *, probs: ArrayLike | None = N
         (with replacement: ``T`` counts independent draws).
     probs, counts : array_like, optional
         A non-uniform class prior (probabilities, or counts to normalise).
+    replacement : bool, optional
+        ``False``: draws without replacement from a data set of class sizes
+        ``counts``; then ``T <= N`` and ``cdf, sf, logcdf, logsf, ppf,
+        median`` are available (``pmf, mean, var, std, rvs`` model
+        independent draws only and refuse it).
 
     Returns
     -------
@@ -553,7 +728,7 @@ def completion_time(C: int | Prior | None = None, *, probs: ArrayLike | None = N
     Raises
     ------
     ValueError
-        An invalid prior, or a :class:`~couponbound.Prior` drawn without replacement.
+        An invalid prior.
 
     Examples
     --------
@@ -563,7 +738,7 @@ def completion_time(C: int | Prior | None = None, *, probs: ArrayLike | None = N
     >>> completion_time(probs=[0.5, 0.25, 0.25]).cdf(3)   # 3! * 0.5 * 0.25 * 0.25
     0.1875...
     """
-    return CompletionTime(as_prior(C, probs=probs, counts=counts))
+    return CompletionTime(as_prior(C, probs=probs, counts=counts, replacement=replacement))
 
 
 def _smallest_n(prior: Prior, q: float) -> int:
@@ -571,6 +746,11 @@ def _smallest_n(prior: Prior, q: float) -> int:
     C = prior.C
     if C == 1:
         return 1
+    if C > _SMALLEST_N_MAX_C:
+        raise ValueError(
+            f"required_negatives/ppf: C = {C} is above the limit C <= {_SMALLEST_N_MAX_C:.0e} "
+            "(the answer, about C log C, must stay below 2**62 draws); "
+            "use couponbound.asymptotic.gumbel_coverage for such C")
     lq = math.log(q)
 
     def ok(n: int) -> bool:

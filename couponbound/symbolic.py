@@ -3,14 +3,14 @@
 The coverage probability ``upsilon_{K+1}`` (:ref:`math-coverage`), the
 collision quantities ``tau_K`` and ``E ln(1 + Col)`` (:ref:`math-collisions`),
 the moments of the coupon collector's completion time ``T``
-(:ref:`math-completion-time`) and NS21's bound (:ref:`math-ns21-bound`) as
-:mod:`sympy` expressions in a symbolic number of negatives ``K``.  Each
-function is named after its numeric counterpart with an ``_expr`` suffix
-(:func:`coverage_prob_expr` is :func:`couponbound.coverage_prob`, and so on),
-and takes the prior as ``C`` (an int, a sympy expression, or a
-:class:`~couponbound.Prior`) or as ``probs=``/``counts=``.  Substitute
-an integer for ``K`` to get exact rationals; pass any expression to
-:func:`latex` for typesetting.
+(:ref:`math-completion-time`), NS21's bound (:ref:`math-ns21-bound`) and
+BAO22's minimum losses (:ref:`math-comparison`) as :mod:`sympy` expressions
+in a symbolic number of negatives ``K``.  Each function is named after its
+numeric counterpart with an ``_expr`` suffix (:func:`coverage_prob_expr` is
+:func:`couponbound.coverage_prob`, and so on), and takes the prior as ``C``
+(an int, a sympy expression, or a :class:`~couponbound.Prior`) or as
+``probs=``/``counts=``.  Substitute an integer for ``K`` to get exact
+rationals; pass any expression to :func:`latex` for typesetting.
 
 sympy is imported inside the functions, so ``import couponbound`` never
 loads it.  Symbols are shared through :func:`symbol` (sympy symbols with equal
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "as_fraction",
+    "bao22_min_contrastive_expr",
+    "bao22_min_supervised_expr",
     "collision_prob_expr",
     "completion_time_var_expr",
     "coverage_prob_expr",
@@ -66,6 +69,7 @@ _SYMBOLS: dict[str, tuple[str, dict[str, bool]]] = {
     "upsilon": (r"\upsilon_{K+1}", {"nonnegative": True}),
     "tau": (r"\tau_{K}", {"nonnegative": True}),
     "collision": (r"\mathbb{E}\ln(1+\mathrm{Col})", {"nonnegative": True}),
+    "B": ("B", {"positive": True}),
 }
 
 #: At most this many inclusion-exclusion terms for a non-uniform prior.
@@ -80,7 +84,8 @@ def symbol(name: str) -> sympy.Symbol:
     name : str
         One of ``"K"`` (negatives, integer >= 0), ``"C"`` (classes, integer
         >= 1), ``"L_Info"``, ``"L_sup"``, ``"L_sub"``, ``"d"`` (<= 0),
-        ``"upsilon"``, ``"tau"``, ``"collision"``.
+        ``"upsilon"``, ``"tau"``, ``"collision"``, ``"B"`` (BAO22's feature-norm
+        bound, > 0).
 
     Returns
     -------
@@ -357,17 +362,99 @@ def expected_log_collision_expr(
     import sympy
 
     k = _k_arg(K)
-    m = sympy.Symbol("m", integer=True, nonnegative=True)
     prior, c = _prior_arg(C, probs, counts, "expected_log_collision_expr")
+    return _over_col(prior, c, k, lambda m: sympy.log(1 + m))
+
+
+def _over_col(prior: Prior | None, c: Any, k: Any, f: Callable[[Any], Any]) -> Any:
+    """``E f(Col)``: ``sum_c rho_c sum_m binom(K, m) rho_c^m (1 - rho_c)^(K-m) f(m)``.
+
+    ``Col | c ~ Binomial(K, rho_c)`` (:ref:`math-collisions`); classes with
+    equal probability are grouped.  With an integer ``K`` the inner sum is
+    written out, otherwise it stays an unevaluated ``Sum``.
+    """
+    import sympy
+
+    m = sympy.Symbol("m", integer=True, nonnegative=True)
     groups = _rational_groups(prior) if prior is not None else [(1 / c, c)]
 
     def inner(p: Any) -> Any:
-        summand = sympy.binomial(k, m) * p**m * (1 - p) ** (k - m) * sympy.log(1 + m)
+        summand = sympy.binomial(k, m) * p**m * (1 - p) ** (k - m) * f(m)
         if k.is_Integer:
             return sympy.Add(*[summand.subs(m, j) for j in range(int(k) + 1)])
         return sympy.Sum(summand, (m, 0, k))
 
     return sympy.Add(*[mult * p * inner(p) for p, mult in groups])
+
+
+def _b_arg(B: Any) -> Any:
+    """``None`` -> the symbol ``B``; a number (or sympy expression) > 0 as a sympy object."""
+    if B is None:
+        return symbol("B")
+    if isinstance(B, bool):
+        raise TypeError(f"B must be a positive number or sympy expression, got {short_repr(B)}")
+    b = _sympify(B, "B")
+    if b.is_positive is False or b.is_finite is False:
+        raise ValueError(f"B must be a finite number > 0, got {short_repr(B)}")
+    return b
+
+
+def bao22_min_contrastive_expr(
+    C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None, B: Any = None
+) -> sympy.Expr:
+    """BAO22's minimum contrastive loss ``R*_cont(K)`` as a sum over the law of ``Col``.
+
+    The closed form of :func:`couponbound.bounds.bao22_min_contrastive`
+    (:ref:`math-comparison`)::
+
+        R*_cont = sum_y rho_y sum_{m=0}^{K} binom(K, m) rho_y^m (1 - rho_y)^(K-m)
+                  ln(1 + m + (K - m) exp(-2 B^2))
+
+    ``B`` defaults to the symbol ``B`` (pass ``1`` for BAO22's figure).  With
+    a symbolic ``K`` the inner sum stays an unevaluated ``Sum``.
+
+    Examples
+    --------
+    >>> from couponbound.symbolic import bao22_min_contrastive_expr
+    >>> bao22_min_contrastive_expr(2, K=1)
+    log(1 + exp(-2*B**2))/2 + log(2)/2
+    >>> round(float(bao22_min_contrastive_expr(10, K=31, B=1).evalf(30)), 4)
+    2.0472
+    """
+    import sympy
+
+    k = _k_arg(K)
+    b = _b_arg(B)
+    prior, c = _prior_arg(C, probs, counts, "bao22_min_contrastive_expr")
+    e = sympy.exp(-2 * b**2)
+    return _over_col(prior, c, k, lambda m: sympy.log(1 + m + (k - m) * e))
+
+
+def bao22_min_supervised_expr(
+    C: Any = None, *, probs: Any = None, counts: Any = None, B: Any = None
+) -> sympy.Expr:
+    """BAO22's minimum supervised loss ``R*_mu-supv = ln(1 + (C - 1) exp(-2 B^2))``.
+
+    The closed form of :func:`couponbound.bounds.bao22_min_supervised`
+    (:ref:`math-comparison`); a prior enters only through its number of
+    classes.  ``C`` and ``B`` default to their symbols.
+
+    Examples
+    --------
+    >>> from couponbound.symbolic import bao22_min_supervised_expr
+    >>> bao22_min_supervised_expr()
+    log((C - 1)*exp(-2*B**2) + 1)
+    >>> bao22_min_supervised_expr(100, B=1)
+    log(1 + 99*exp(-2))
+    """
+    import sympy
+
+    b = _b_arg(B)
+    if isinstance(C, Prior) or probs is not None or counts is not None:
+        c: Any = sympy.Integer(as_prior(C, probs=probs, counts=counts).C)
+    else:
+        c = _c_arg(C)
+    return sympy.log(1 + (c - 1) * sympy.exp(-2 * b**2))
 
 
 # ---------------------------------------------------------------------------

@@ -155,9 +155,15 @@ EOF
 
 # A user's file and a user's mypy configuration (no ignore_missing_imports).
 cat > user.py <<'EOF'
-import couponbound
+import numpy as np
+from numpy.typing import NDArray
 
-x: float = couponbound.coverage_prob(31, 10)
+import couponbound
+from couponbound import Prior, coverage_prob
+
+# a scalar K gives a float and an array K an ndarray; the static type is the union
+x: float | NDArray[np.float64] = coverage_prob(31, Prior.uniform(10))
+y: float = float(coverage_prob(31, 10))
 reveal_type(couponbound.coverage_prob)
 EOF
 printf '[mypy]\n' > mypy.ini

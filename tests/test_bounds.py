@@ -24,6 +24,7 @@ from couponbound import Prior
 from couponbound.bounds import (
     BoundTerms,
     NS21Decomposition,
+    RestatedBoundWarning,
     SupUpperBounds,
     VacuousBoundWarning,
     arora_lower_bound,
@@ -206,6 +207,35 @@ def test_invalid_terms_name_the_field(field: str, value: float) -> None:
         BoundTerms(**kwargs)
 
 
+_TERMS = dict(contrastive=2.0, sup=1.0, sub=1.0, collision=0.5, d=-0.5, upsilon=0.5)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "exc"),
+    [("contrastive", 10**400, ValueError), ("sup", -(10**400), ValueError),
+     ("tau", Fraction(10**400, 3), ValueError), ("contrastive", True, TypeError),
+     ("d", np.False_, TypeError), ("sup", "1.5", TypeError), ("upsilon", b"0.5", TypeError),
+     ("collision", None, TypeError), ("sub", [1.0], TypeError), ("sub", 1 + 0j, TypeError),
+     ("K", 31.0, TypeError), ("K", True, TypeError), ("C", "10", TypeError),
+     ("K", -1, ValueError), ("C", np.int64(0), ValueError)],
+)
+def test_terms_refuse_what_is_not_a_real_number(field: str, value: Any, exc: type) -> None:
+    kwargs: dict[str, Any] = dict(_TERMS)
+    kwargs[field] = value
+    with pytest.raises(exc, match=f"BoundTerms.{field}") as info:
+        BoundTerms(**kwargs)
+    assert not isinstance(info.value, OverflowError)
+
+
+def test_terms_accept_numpy_and_fraction_numbers() -> None:
+    t = BoundTerms(contrastive=np.float32(2.0), sup=Fraction(1, 2), sub=np.float64(1.0),
+                   collision=np.int64(1), d=-0.5, upsilon=np.float16(0.5), K=np.int64(31),
+                   C=np.uint8(10))
+    assert (t.K, t.C) == (31, 10) and type(t.K) is int and type(t.C) is int
+    assert t.sup == 0.5 and type(t.sup) is float and type(t.contrastive) is float
+    assert t == BoundTerms(2.0, 0.5, 1.0, 1.0, -0.5, 0.5, K=31, C=10)
+
+
 @SETTINGS
 @given(bound_terms(), st.sampled_from(["sup", "sub", "collision", "d"]),
        st.floats(0.0, 5.0, allow_nan=False))
@@ -293,7 +323,7 @@ def curves(request):
 @pytest.mark.parametrize("L", [3.0, 6.0])
 def test_sup_upper_bounds_match_the_table(curves, L: float) -> None:
     C, K, ups, miss, coll = curves
-    got = sup_upper_bounds(L, K, C)
+    got = sup_upper_bounds(L, K, C, warn=False)
     # The theoretical terms themselves.
     assert_same(got.upsilon, ups, rtol=1e-10)
     assert_same(got.tau, 1.0 - miss, rtol=1e-12)
@@ -317,18 +347,18 @@ def test_sup_upper_bounds_bao_constants_against_bao22_script() -> None:
     k, c = 40, 100
     delta = math.log(0.01 * c**2 * math.cosh(1.0) ** 2 / k)
     gamma = math.log(c) + math.log(k) - 2 * math.log(1 + k) - 2 * math.log(math.cosh(1.0))
-    got = sup_upper_bounds(5.0, k, c)
+    got = sup_upper_bounds(5.0, k, c, warn=False)
     assert got.bao == pytest.approx(5.0 + delta, rel=1e-14)
     assert got.bao_lower == pytest.approx(5.0 + gamma, rel=1e-14)
-    # feature_norm enters as cosh(B^2).
-    got2 = sup_upper_bounds(5.0, k, c, feature_norm=2.0)
+    # B enters as cosh(B^2).
+    got2 = sup_upper_bounds(5.0, k, c, B=2.0, warn=False)
     assert got2.bao - got.bao == pytest.approx(2 * (math.log(math.cosh(4.0)) - math.log(
         math.cosh(1.0))), rel=1e-12)
 
 
 def test_sup_upper_bounds_non_uniform_bao_terms() -> None:
     p = np.array([0.5, 0.3, 0.2])
-    got = sup_upper_bounds(2.0, 7, probs=p)
+    got = sup_upper_bounds(2.0, 7, probs=p, warn=False)
     H = -float(np.sum(p * np.log(p)))
     assert got.bao == pytest.approx(2.0 + math.log(0.5 * 9 * math.cosh(1.0) ** 2 / 7), rel=1e-13)
     assert got.bao_lower == pytest.approx(
@@ -362,7 +392,7 @@ def oracle_terms_counts(counts: list[int], K: int) -> tuple[float, float, float]
 def test_non_uniform_curves_match_the_oracle(counts: list[int]) -> None:
     for K in (0, 1, 2, 5, 17, 60, 200):
         ups, miss, coll = oracle_terms_counts(counts, K)
-        b = sup_upper_bounds(3.0, K, counts=counts)
+        b = sup_upper_bounds(3.0, K, counts=counts, warn=False)
         assert_same(b.upsilon, ups, rtol=1e-12)
         assert_same(b.tau, 1.0 - miss, rtol=1e-12)
         assert_same(b.collision, coll, rtol=1e-12)
@@ -374,38 +404,41 @@ def test_non_uniform_curves_match_the_oracle(counts: list[int]) -> None:
 
 
 def test_sup_upper_bounds_shapes_and_types() -> None:
-    scalar = sup_upper_bounds(3.0, 31, 10)
+    scalar = sup_upper_bounds(3.0, 31, 10, warn=False)
     assert isinstance(scalar, SupUpperBounds)
+    want = {"K": int, "setting": str, "sub": type(None)}
     for name, value in scalar.to_dict().items():
-        assert type(value) is (int if name == "K" else float), name
-    vec = sup_upper_bounds([2.0, 3.0, 4.0], 31, 10)
+        assert type(value) is want.get(name, float), name
+    assert scalar.setting == "BAO22 (d = 0)" and scalar.d == 0.0
+    vec = sup_upper_bounds([2.0, 3.0, 4.0], 31, 10, warn=False)
     assert np.shape(vec.arora) == (3,) and np.shape(vec.K) == (3,)
-    grid = sup_upper_bounds(np.array([[2.0], [3.0]]), np.array([10, 20, 30]), 5)
+    grid = sup_upper_bounds(np.array([[2.0], [3.0]]), np.array([10, 20, 30]), 5, warn=False)
     assert np.shape(grid.ns21) == (2, 3)
     assert isinstance(grid.to_dict()["ash"], list)
     assert "SupUpperBounds(" in repr(grid) and "ns21=" in repr(grid)
     with pytest.raises(dataclasses.FrozenInstanceError):
         scalar.arora = 0.0  # type: ignore[misc]
     # numpy integer scalars count as scalars
-    assert type(sup_upper_bounds(3.0, np.int64(31), 10).ash) is float
+    assert type(sup_upper_bounds(3.0, np.int64(31), 10, warn=False).ash) is float
 
 
 def test_sup_upper_bounds_edge_cases_are_inf_not_nan() -> None:
-    b = sup_upper_bounds(0.0, [0, 1, 2, 3], 3)
-    for value in b.to_dict().values():
-        assert not np.isnan(np.asarray(value, dtype=float)).any()
+    b = sup_upper_bounds(0.0, [0, 1, 2, 3], 3, warn=False)
+    for name, value in b.to_dict().items():
+        if name not in ("setting", "sub"):
+            assert not np.isnan(np.asarray(value, dtype=float)).any()
     assert np.isposinf(np.asarray(b.ns21)[:2]).all()  # upsilon = 0 for K + 1 < C
     assert np.isposinf(np.asarray(b.ash)[0]) and np.isposinf(np.asarray(b.bao)[0])
     assert np.isneginf(np.asarray(b.bao_lower)[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # collision.py's log1p(-1) for C = 1
-        one = np.asarray(sup_upper_bounds(1.0, [0, 5], 1).arora)  # every negative collides
+        one = np.asarray(sup_upper_bounds(1.0, [0, 5], 1, warn=False).arora)  # every negative collides
     assert one[0] == pytest.approx(1.0) and np.isposinf(one[1])
 
 
 def test_arora_keeps_precision_where_tau_rounds_to_one() -> None:
     # C = 10, K = 999: 1 - tau = 0.9^999 = 1.7e-46, tau rounds to 1.0 in float64.
-    b = sup_upper_bounds(10.0, 999, 10)
+    b = sup_upper_bounds(10.0, 999, 10, warn=False)
     ups = oracle_upsilon(10, 999)[-1]
     coll = oracle_collision(10, 999)[-1]
     assert b.upsilon == pytest.approx(ups, rel=1e-12)
@@ -427,8 +460,17 @@ def test_arora_keeps_precision_where_tau_rounds_to_one() -> None:
         (dict(contrastive=1.0, K=2.5, C=3), ValueError, "K"),
         (dict(contrastive=1.0, K=5, C=0), ValueError, "C"),
         (dict(contrastive=1.0, K=5), TypeError, "C"),
-        (dict(contrastive=1.0, K=5, C=3, feature_norm=0.0), ValueError, "feature_norm"),
-        (dict(contrastive=1.0, K=5, C=3, feature_norm=True), TypeError, "feature_norm"),
+        (dict(contrastive=1.0, K=5, C=3, B=0.0), ValueError, "B must"),
+        (dict(contrastive=1.0, K=5, C=3, B=True), TypeError, "B must"),
+        (dict(contrastive=1.0, K=5, C=3, B=math.inf), ValueError, "B must"),
+        (dict(contrastive=1.0, K=5, C=3, B="1"), TypeError, "B must"),
+        (dict(contrastive=1.0, K=5, C=3, d=0.5), ValueError, "d must be <= 0"),
+        (dict(contrastive=1.0, K=5, C=3, d=[0.0, math.nan]), ValueError, "d must be finite"),
+        (dict(contrastive=1.0, K=5, C=3, d="0"), TypeError, "d must"),
+        (dict(contrastive=1.0, K=5, C=3, sub=-1.0), ValueError, "sub is a loss"),
+        (dict(contrastive=1.0, K=5, C=3, sub=True), TypeError, "sub must"),
+        (dict(contrastive=1.0, K=5, C=3, warn=1), TypeError, "warn must"),
+        (dict(contrastive=1.0, K=[1, 2], C=3, d=[-1.0, -1.0, -1.0]), ValueError, "d \\(3,\\)"),
         (dict(contrastive=[1.0, 2.0], K=[1, 2, 3], C=3), ValueError, "contrastive"),
         (dict(contrastive=1.0, K=5, probs=[0.5, 0.6]), ValueError, "probs"),
     ],
@@ -444,8 +486,10 @@ def test_sup_upper_bounds_validation(kwargs, exc, match) -> None:
 def test_sup_upper_bounds_never_nan_and_bao_ordered(prior, Ks, L, B) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # collision.py's log1p(-1) for C = 1
-        b = sup_upper_bounds(L, np.array(Ks), feature_norm=B, **prior)
+        b = sup_upper_bounds(L, np.array(Ks), B=B, warn=False, **prior)
     for name, value in b.to_dict().items():
+        if name in ("setting", "sub"):
+            continue
         assert not np.isnan(np.asarray(value, dtype=float)).any(), name
     assert np.all(b.bao_lower <= b.bao)
 
@@ -455,7 +499,7 @@ def test_ns21_upper_bound_non_increasing_in_K_for_fixed_L() -> None:
     # upsilon > 0, as long as the bound stays meaningful (2L >= coll_K).
     for C in (10, 100):
         K = np.arange(C - 1, 3000)
-        b = sup_upper_bounds(5.0, K, C)
+        b = sup_upper_bounds(5.0, K, C, warn=False)
         coll, ns = np.asarray(b.collision), np.asarray(b.ns21)
         assert np.all(2 * 5.0 >= coll)
         assert np.all(np.diff(ns) <= 1e-12 * ns[1:])
@@ -483,7 +527,7 @@ def test_arora_upper_bound_grows_without_bound() -> None:
     # bound grows exponentially in K while NS21's settles near 2L - coll.
     for C in (10, 100):
         K = np.arange(C, 2000)
-        b = sup_upper_bounds(50.0, K, C)
+        b = sup_upper_bounds(50.0, K, C, warn=False)
         arora, coll = np.asarray(b.arora), np.asarray(b.collision)
         assert np.all(50.0 > coll)
         # increasing once upsilon is near 1 (past the coupon collector's bulk C ln C)
@@ -642,7 +686,8 @@ def test_a_prior_object_in_place_of_C() -> None:
     counts = [5, 3, 2]
     prior = Prior.from_counts(counts)
     K = np.array([2, 7, 30])
-    a, b = sup_upper_bounds(2.5, K, prior), sup_upper_bounds(2.5, K, counts=counts)
+    a = sup_upper_bounds(2.5, K, prior, warn=False)
+    b = sup_upper_bounds(2.5, K, counts=counts, warn=False)
     for name, value in a.to_dict().items():
         assert np.array_equal(value, b.to_dict()[name]), name
     assert np.array_equal(ns21_bound_curve(1.5, 1.0, -0.2, K, prior),
@@ -686,3 +731,79 @@ def test_arora_measured() -> None:
         else:
             with pytest.raises(ValueError, match="not measured"):
                 arora_lower_bound(t)
+
+
+# ---------------------------------------------------------------------------
+# sup_upper_bounds: the setting (d, L_sub) and RestatedBoundWarning
+# ---------------------------------------------------------------------------
+
+
+def test_sup_upper_bounds_settings_on_ns21_table2_cifar10() -> None:
+    # NS21 Table 2, CIFAR-10, K + 1 = 32: L = 2.02, d = -1.16, (1 - upsilon) L_sub = 0.52.
+    L, d, sub = 2.02, -1.16, 0.52 / 0.31
+    ups = float(oracle_upsilon(10, 31)[-1])
+    coll = float(oracle_collision(10, 31)[-1])
+    full = sup_upper_bounds(L, 31, 10, d=d, sub=sub)
+    assert full.setting == "with d and L_sub" and full.d == d and full.sub == sub
+    terms = BoundTerms(contrastive=L, sup=0.0, sub=sub, collision=coll, d=d, upsilon=ups)
+    assert full.ns21 == pytest.approx(ns21_sup_upper_bound(terms), rel=1e-12)
+    assert round(full.ns21, 2) == 6.55
+    with_d = sup_upper_bounds(L, 31, 10, d=d)
+    assert with_d.setting == "with d" and with_d.sub is None
+    assert with_d.ns21 == pytest.approx((2 * (L - d) - coll) / ups, rel=1e-12)
+    assert round(with_d.ns21, 2) == 7.30
+    with pytest.warns(RestatedBoundWarning, match="d was left at 0"):
+        bao = sup_upper_bounds(L, 31, 10)
+    assert bao.setting == "BAO22 (d = 0)"
+    assert bao.ns21 == pytest.approx((2 * L - coll) / ups, rel=1e-12)
+    assert round(bao.ns21, 2) == 3.94
+    # the BAO22-setting value is not an upper bound once d < 0: the valid ones are larger
+    assert bao.ns21 < full.ns21 < with_d.ns21
+    # ARORA19 and ASH22 with d: L - coll becomes L - coll - d
+    miss = (9 / 10) ** 31
+    assert with_d.arora == pytest.approx((L - coll - d) / (miss * ups), rel=1e-12)
+    assert full.arora == with_d.arora and full.ash == with_d.ash
+    assert with_d.ash / bao.ash == pytest.approx((L - coll - d) / (L - coll), rel=1e-12)
+    # BAO22's own rows do not depend on d
+    assert (full.bao, full.bao_lower) == (bao.bao, bao.bao_lower)
+
+
+def test_restated_bound_warning_when_and_only_when_d_is_left_at_zero() -> None:
+    assert issubclass(RestatedBoundWarning, UserWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RestatedBoundWarning)
+        sup_upper_bounds(2.0, 31, 10, d=-0.1)                       # d given
+        sup_upper_bounds([2.0, 3.0], 31, 10, d=[0.0, -0.3])          # d non-zero somewhere
+        sup_upper_bounds(2.0, 31, 10, warn=False)                   # switched off
+        sup_upper_bounds(0.0, 31, 10)                               # no contrastive loss
+    with pytest.warns(RestatedBoundWarning):
+        sup_upper_bounds(2.0, 31, 10, sub=1.0)                      # L_sub but d = 0
+    with pytest.warns(RestatedBoundWarning):
+        sup_upper_bounds([0.0, 1.0], [5, 31], 10, d=0.0)           # d = 0 passed explicitly
+
+
+def test_sup_upper_bounds_d_and_sub_broadcast() -> None:
+    K = np.array([15, 31, 63])
+    d = np.array([[-1.0], [-0.5]])
+    b = sup_upper_bounds(2.5, K, 10, d=d, sub=1.5)
+    assert np.shape(b.ns21) == (2, 3) and np.shape(b.d) == (2, 3) and np.shape(b.sub) == (2, 3)
+    for i in range(2):
+        for j, k in enumerate(K):
+            one = sup_upper_bounds(2.5, int(k), 10, d=float(d[i, 0]), sub=1.5)
+            assert b.ns21[i, j] == one.ns21 and b.arora[i, j] == one.arora
+    assert isinstance(b.to_dict()["sub"], list) and b.to_dict()["setting"] == "with d and L_sub"
+
+
+@SETTINGS
+@given(st.floats(0.0, 10.0), st.floats(-5.0, 0.0), st.floats(0.0, 10.0), st.integers(0, 300),
+       st.integers(1, 30))
+def test_sup_upper_bounds_ns21_row_is_the_measured_bound(L, d, sub, K, C) -> None:
+    b = sup_upper_bounds(L, K, C, d=d, sub=sub, warn=False)
+    if b.upsilon == 0:
+        assert math.isinf(b.ns21)
+        return
+    t = BoundTerms(contrastive=L, sup=0.0, sub=sub, collision=b.collision, d=d, upsilon=b.upsilon)
+    assert b.ns21 == pytest.approx(ns21_sup_upper_bound(t), rel=1e-12, abs=1e-12)
+    # dropping L_sub keeps a valid (larger) bound; d < 0 only ever raises it
+    assert sup_upper_bounds(L, K, C, d=d, warn=False).ns21 >= b.ns21 - 1e-12
+    assert b.ns21 >= sup_upper_bounds(L, K, C, sub=sub, warn=False).ns21 - 1e-12

@@ -523,3 +523,122 @@ def test_huge_K_does_not_hang() -> None:
     v = coverage_prob(K, counts=[1, 2, 30, 4])
     assert rel(v, subsets_ie(K + 1, [1, 2, 30, 4])) < TOL
     assert coverage_prob(10**12, 10**6) == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------
+# issue 12 / 11: huge data sets without replacement, the right tail, huge K
+# --------------------------------------------------------------------------
+
+def _hyper_ie_exact(n: int, counts: list[int]) -> Fraction:
+    """upsilon_n without replacement by exact inclusion-exclusion over subsets (small C)."""
+    from itertools import combinations
+
+    N = sum(counts)
+    total = Fraction(0)
+    for j in range(len(counts) + 1):
+        for sub in combinations(counts, j):
+            total += (-1) ** j * Fraction(math.comb(N - sum(sub), n), math.comb(N, n))
+    return total
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("m", [10**6, 10**10, 10**12, 10**15, 10**17])
+def test_without_replacement_min_degree_huge_N(m: int) -> None:
+    """D1: K + 1 = C, upsilon = m^C / binom(C m, C), to 1e-12 (was 9.5e-9 at N = 1e7)."""
+    exact = Fraction(m**10, math.comb(10 * m, 10))
+    got = coverage_prob(9, counts=[m] * 10, replacement=False)
+    assert got == pytest.approx(float(exact), rel=1e-12)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(("K", "m"), [(197, 10**12), (10, 10**15), (60, 10**16), (300, 10**16)])
+def test_without_replacement_right_tail_huge_N(K: int, m: int) -> None:
+    """D2: both tails of a huge finite data set against exact integer inclusion-exclusion."""
+    exact = _hyper_ie_exact(K + 1, [m] * 10)
+    assert coverage_prob(K, counts=[m] * 10, replacement=False) == pytest.approx(float(exact), rel=1e-12)
+    sf = completion_time(Prior.from_counts([m] * 10, replacement=False)).sf(K + 1)
+    assert sf == pytest.approx(float(1 - exact), rel=1e-12)
+
+
+@pytest.mark.filterwarnings("error")
+def test_without_replacement_near_top() -> None:
+    """D3: K + 1 = N - 1 with one singleton class: upsilon = 1 - 1/N exactly."""
+    counts = [1, 2, 3, 10**6]
+    N = sum(counts)
+    assert coverage_prob(N - 2, counts=counts, replacement=False) == pytest.approx(1 - 1 / N, rel=1e-15)
+    T = completion_time(Prior.from_counts(counts, replacement=False))
+    assert T.sf(N - 1) == pytest.approx(1 / N, rel=1e-13)
+    assert T.sf(N) == 0.0
+
+
+@pytest.mark.filterwarnings("error")
+def test_without_replacement_sf_every_n_small_data_set() -> None:
+    """sf/logsf exist for replacement=False and match exact Fractions at every n."""
+    counts = [3, 5, 7, 20]
+    prior = Prior.from_counts(counts, replacement=False)
+    T = completion_time(prior)
+    for n in range(1, sum(counts) + 1):
+        exact = 1 - _hyper_ie_exact(n, counts)
+        got = T.sf(n)
+        if exact == 0:
+            assert got == 0.0
+        else:
+            assert got == pytest.approx(float(exact), rel=1e-13), n
+            assert T.logsf(n) == pytest.approx(math.log(exact), abs=1e-13 * max(1, -math.log(exact)))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("replacement", [True, False])
+def test_sf_mid_size_against_mpmath(replacement: bool) -> None:
+    """1 - upsilon against 80-digit inclusion-exclusion over the whole tail (measured worst ~3e-11)."""
+    from couponbound.exact import coverage_prob_mp
+
+    prior = Prior.from_counts([30, 50, 70, 200, 1000, 40], replacement=replacement)
+    T = completion_time(prior)
+    for n in range(50, 1390, 61):
+        exact = 1 - coverage_prob_mp(n - 1, prior, dps=80)
+        assert T.sf(n) == pytest.approx(float(exact), rel=1e-10), n
+
+
+@pytest.mark.filterwarnings("error")
+def test_sf_two_level_no_overflow_warning() -> None:
+    """D7: the tail factor no longer overflows (was 1e-8 relative via the complement)."""
+    from couponbound.exact import coverage_prob_mp
+
+    prior = Prior.from_counts([1] * 5 + [10] * 5)
+    exact = 1 - coverage_prob_mp(1049, prior, dps=60)
+    assert completion_time(prior).sf(1050) == pytest.approx(float(exact), rel=1e-12)
+
+
+@pytest.mark.filterwarnings("error")
+def test_K_limit_exact_integers() -> None:
+    """D11: K up to 2**62 works; above, a ValueError showing the value as given."""
+    assert coverage_prob(2**62, 10) == 1.0
+    assert log_coverage_prob(2**62, 10) == 0.0
+    with pytest.raises(ValueError, match="9223372036854775807"):
+        coverage_prob(2**63 - 1, 10)
+    with pytest.raises(ValueError, match="9223372036854775813"):
+        coverage_prob(np.uint64(2**63 + 5), 10)
+    with pytest.raises(ValueError, match="2\\*\\*62"):
+        Prior.from_counts([10**18] * 5, replacement=False)
+
+
+@pytest.mark.filterwarnings("error")
+def test_completion_time_refusals_and_extremes() -> None:
+    """Issue 11: size and q checked by name; extreme priors give a value or a clear refusal."""
+    T = completion_time(5)
+    for bad in ("3", 3.5, True):
+        with pytest.raises(TypeError, match="size"):
+            T.rvs(bad)
+    with pytest.raises(ValueError, match="size"):
+        T.rvs(-1)
+    with pytest.raises(TypeError, match="q"):
+        T.ppf("0.5")
+    ext = completion_time(probs=[1e-300, 1 - 1e-300])
+    assert ext.pmf(10) == pytest.approx(1e-300, rel=1e-12)  # (1 - 1e-300)^9 1e-300
+    with pytest.raises(ValueError, match="rvs"):
+        ext.rvs(3)
+    with pytest.raises(ValueError, match="C <="):
+        required_negatives(10**30)
+    assert completion_time(10**30).mean() == pytest.approx(
+        1e30 * (math.log(1e30) + 0.5772156649015329), rel=1e-14)

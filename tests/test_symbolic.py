@@ -286,3 +286,51 @@ def test_strings_are_never_evaluated(tmp_path) -> None:  # type: ignore[no-untyp
     assert latex(Fraction(1, 2)) == r"\frac{1}{2}"
     assert latex(3) == "3"
     assert latex(K, lhs="x") == "x = K"  # a string lhs is LaTeX verbatim, never parsed
+
+
+# ---------------------------------------------------------------------------
+# BAO22's minimum losses
+# ---------------------------------------------------------------------------
+
+
+def test_bao22_minima_expr_match_the_numeric_functions() -> None:
+    from couponbound.bounds import bao22_min_contrastive, bao22_min_supervised
+    from couponbound.symbolic import bao22_min_contrastive_expr, bao22_min_supervised_expr
+
+    for C, K, B in [(10, 31, 1), (3, 7, sympy.Rational(1, 2)), (50, 20, 2)]:
+        e = bao22_min_contrastive_expr(C, K=K, B=B)
+        assert e.free_symbols == set()
+        assert float(e.evalf(40)) == pytest.approx(bao22_min_contrastive(K, C, B=float(B)),
+                                                   rel=1e-13)
+        s = bao22_min_supervised_expr(C, B=B)
+        assert float(s.evalf(40)) == pytest.approx(bao22_min_supervised(C, B=float(B)), rel=1e-14)
+    # a non-uniform prior: the anchor's class y ~ rho, m ~ Bin(K, rho_y)
+    e = bao22_min_contrastive_expr(counts=[1, 3], K=4, B=1)
+    assert float(e.evalf(40)) == pytest.approx(bao22_min_contrastive(4, counts=[1, 3]), rel=1e-13)
+    assert bao22_min_supervised_expr(counts=[1, 3], B=1) == bao22_min_supervised_expr(2, B=1)
+
+
+def test_bao22_minima_expr_symbolic_forms() -> None:
+    from couponbound.symbolic import bao22_min_contrastive_expr, bao22_min_supervised_expr
+
+    B = symbol("B")
+    general = bao22_min_contrastive_expr(10)
+    assert general.has(sympy.Sum) and {K, B} <= general.free_symbols
+    # K = 0: no negatives, ln 1 = 0; B -> oo: R*_cont -> E ln(1 + Col)
+    assert bao22_min_contrastive_expr(10, K=0) == 0
+    lim = bao22_min_contrastive_expr(3, K=4).subs(sympy.exp(-2 * B**2), 0)
+    assert sympy.simplify(lim - expected_log_collision_expr(3, K=4)) == 0
+    sup = bao22_min_supervised_expr()
+    assert sup.free_symbols == {symbol("C"), B}
+    assert sup.subs({symbol("C"): 1}) == 0
+    assert B.is_positive
+
+
+@pytest.mark.parametrize("bad", ["1", 0, -1, sympy.oo, True])
+def test_bao22_minima_expr_refuse_bad_B(bad) -> None:
+    from couponbound.symbolic import bao22_min_contrastive_expr, bao22_min_supervised_expr
+
+    with pytest.raises((TypeError, ValueError), match="B"):
+        bao22_min_supervised_expr(10, B=bad)
+    with pytest.raises((TypeError, ValueError), match="B"):
+        bao22_min_contrastive_expr(10, K=3, B=bad)

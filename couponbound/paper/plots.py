@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from couponbound._prior import Prior, as_prior
-from couponbound._validate import short_repr
+from couponbound._validate import check_flag, short_repr
 from couponbound.paper._layout import (
     axes_or_new,
     color,
@@ -337,13 +337,16 @@ def plot_collision(
 
 
 def plot_sup_upper_bounds(
-    contrastive: float | ArrayLike | Callable[[NDArray[np.int64]], ArrayLike],
+    contrastive: float | ArrayLike | Callable[[NDArray[np.int64]], ArrayLike] | None = None,
     K: ArrayLike | None = None,
     C: int | Prior | None = 10,
     *,
     probs: ArrayLike | None = None,
     counts: ArrayLike | None = None,
-    feature_norm: float = 1.0,
+    d: ArrayLike = 0.0,
+    sub: ArrayLike | None = None,
+    B: float = 1.0,
+    warn: bool = True,
     bounds: Sequence[str] = ("arora", "ns21", "ash", "bao"),
     show_contrastive: bool = True,
     ylim: tuple[float, float] | None = None,
@@ -354,25 +357,37 @@ def plot_sup_upper_bounds(
 
     For a contrastive loss ``L``, the bounds of ARORA19, NS21, ASH22 and
     BAO22 on the mean-classifier loss, as BAO22 lay them side by side
-    (:func:`couponbound.sup_upper_bounds`; formulas in :ref:`math-bounds`).
-    A dotted vertical line marks ``K + 1 = C``: with fewer draws no batch
-    covers every class, ``upsilon_{K+1} = 0`` and the bounds that divide by
-    it are vacuous.  Where a bound is infinite or not positive (``L`` below
-    the collision term: possible only for a hypothetical ``L``), it is not drawn.
+    (:func:`couponbound.sup_upper_bounds`; formulas in :ref:`math-bounds`),
+    each in the most complete form ``d`` and ``sub`` allow.  By default
+    ``L`` is BAO22's minimum contrastive loss ``R*_cont(K)``
+    (:func:`couponbound.bounds.bao22_min_contrastive`), the loss of BAO22's
+    setting (``d = 0``).  A dotted vertical line marks ``K + 1 = C``: with
+    fewer draws no batch covers every class, ``upsilon_{K+1} = 0`` and the
+    bounds that divide by it are vacuous.  Where a bound is infinite or not
+    positive (``L`` below the collision term: possible only for a
+    hypothetical ``L``), it is not drawn.
 
     Parameters
     ----------
-    contrastive : float, array_like, or callable
+    contrastive : float, array_like, callable or None
         ``L``: one value, one value per ``K``, or a function of the ``K``
         array (e.g. ``lambda K: np.log1p(K)``, the loss of an encoder that
-        maps everything to one point).
+        maps everything to one point); ``None`` (default) for BAO22's
+        ``R*_cont(K)`` with feature norm *B*.
     K : array_like of int, optional
         Numbers of negatives; default ``1 .. 10 C`` (about 300 values).
     C, probs, counts : optional
         The class prior: an ``int`` or a :class:`~couponbound.Prior` as *C*, or
         ``probs=``/``counts=`` (default: 10 uniform classes, BAO22's setting).
-    feature_norm : float, default 1.0
-        ``B`` in BAO22's bound (their setting).
+    d, sub : float or array_like, optional
+        NS21's ``d(f) <= 0`` and ``L^mu_sub``, one value or one per ``K``, as
+        in :func:`couponbound.sup_upper_bounds`.
+    B : float, default 1.0
+        The feature-norm bound of BAO22's bound (their setting).
+    warn : bool, default True
+        Issue a :class:`~couponbound.bounds.RestatedBoundWarning` when a
+        positive *contrastive* is given and ``d`` is left at 0 (never for
+        the default ``R*_cont``, which is BAO22's setting by construction).
     bounds : sequence of str
         Which of ``"arora"``, ``"ns21"``, ``"ash"``, ``"bao"`` to draw.
     show_contrastive : bool, default True
@@ -398,17 +413,29 @@ def plot_sup_upper_bounds(
     ValueError, TypeError
         Bad arguments, naming them.
 
+    Warns
+    -----
+    RestatedBoundWarning
+        As :func:`couponbound.sup_upper_bounds`, unless ``warn=False``.
+
     Examples
     --------
-    >>> ax = plot_sup_upper_bounds(2.5, [15, 31, 63], 10)
+    >>> ax = plot_sup_upper_bounds(K=[15, 31, 63], C=10)       # L = R*_cont(K)
     >>> ax.get_yscale()
     'log'
     >>> from couponbound import sup_upper_bounds
+    >>> ax = plot_sup_upper_bounds(2.5, [15, 31, 63], 10, d=-1.0)
     >>> y = find_artists(ax, "bound/ns21")[0].get_ydata()
-    >>> bool(np.allclose(y, sup_upper_bounds(2.5, [15, 31, 63], 10).ns21))
+    >>> bool(np.allclose(y, sup_upper_bounds(2.5, [15, 31, 63], 10, d=-1.0).ns21))
     True
     """
-    from couponbound.bounds import sup_upper_bounds
+    import warnings
+
+    from couponbound.bounds import (
+        RestatedBoundWarning,
+        bao22_min_contrastive,
+        sup_upper_bounds,
+    )
 
     allowed = tuple(_BOUND_STYLE)
     if isinstance(bounds, str):
@@ -421,19 +448,33 @@ def plot_sup_upper_bounds(
     prior = as_prior(C, probs=probs, counts=counts)
     c = prior.C
     Ks = k_grid(10 * c) if K is None else k_array(K)
-    if callable(contrastive):
-        L: Any = np.asarray(contrastive(Ks), dtype=np.float64)
+    check_flag(warn, "warn")
+    if contrastive is None:
+        L: Any = bao22_min_contrastive(Ks, prior, B=B)
+    elif callable(contrastive):
+        L = np.asarray(contrastive(Ks), dtype=np.float64)
         if L.shape not in ((), Ks.shape):
             raise ValueError(f"contrastive(K) must return one value per K ({Ks.size}), "
                              f"got shape {L.shape}")
     else:
         L = contrastive
-    res = sup_upper_bounds(L, Ks, prior, feature_norm=feature_norm)
+    res = sup_upper_bounds(L, Ks, prior, d=d, sub=sub, B=B, warn=False)
+    if (warn and contrastive is not None and not np.any(np.asarray(res.d) != 0)
+            and np.any(np.asarray(res.contrastive) > 0)):
+        warnings.warn(
+            "plot_sup_upper_bounds: d was left at 0, so the NS21, ARORA19 and ASH22 curves are "
+            "BAO22's restatements (setting 'BAO22 (d = 0)'), upper bounds only when positives "
+            "are drawn from the anchor's class; pass the measured d= (and sub=), or warn=False "
+            "if BAO22's setting is meant",
+            RestatedBoundWarning, stacklevel=2,
+        )
     ax = axes_or_new(ax)
     Kx = Ks.astype(np.float64)
     drawn = []
     for b in bounds:
         label, col, ls = _BOUND_STYLE[b]
+        if b == "bao" and res.setting != "BAO22 (d = 0)":
+            label += r" (its setting, $d = 0$)"  # BAO22's bound has no d-corrected form
         y = np.broadcast_to(np.asarray(getattr(res, b), dtype=np.float64), Kx.shape)
         shown = np.where(np.isfinite(y) & (y > 0), y, np.nan)
         (ln,) = ax.plot(Kx, shown, color=col, ls=ls, lw=1.4, label=label)
@@ -441,7 +482,8 @@ def plot_sup_upper_bounds(
         drawn.append(shown)
     Lb = np.broadcast_to(np.asarray(res.contrastive, dtype=np.float64), Kx.shape)
     if show_contrastive:
-        (lc,) = ax.plot(Kx, Lb, color="0.45", lw=0.9, ls=":", label=r"contrastive loss $L$")
+        lab = r"$L = R^*_\mathrm{cont}$ (BAO22)" if contrastive is None else r"contrastive loss $L$"
+        (lc,) = ax.plot(Kx, Lb, color="0.45", lw=0.9, ls=":", label=lab)
         lc.set_gid("contrastive")
     if c >= 2 and (Kx.min() <= c - 1 <= Kx.max()):
         vl = ax.axvline(c - 1, color="0.3", lw=0.8, ls=(0, (1, 1.5)))

@@ -22,7 +22,7 @@ class _BatchInputs:
     optional one); the first is the reference for shape, device and library.
     """
 
-    __slots__ = ("xp", "arrays", "lab", "n", "dim", "dtype", "device", "raw_labels")
+    __slots__ = ("xp", "arrays", "lab", "n", "dim", "dtype", "device", "raw_labels", "qlab")
 
     def __init__(self, arrays: dict[str, Any], labels: Any, dim: int | None = None) -> None:
         given = {k: v for k, v in arrays.items() if v is not None}
@@ -66,9 +66,54 @@ class _BatchInputs:
                            det[k] if det[k].dtype == ft else xp.astype(det[k], ft))
                        for k in arrays}
         self.n, self.dim, self.dtype, self.device = n, d, ft, device
+        self.qlab: Any = None
+
+    def add_negatives(self, negatives: Any, negative_labels: Any) -> None:
+        """Validate a shared set of ``M`` negatives (a queue) and their labels."""
+        if negative_labels is None:
+            raise ValueError("negatives= needs negative_labels= (the latent class of each "
+                             "negative): coverage and collisions are counted on them")
+        if not _is_array(negatives):
+            raise TypeError(f"negatives must be a 2-d array (M, d), got {short_repr(negatives)}")
+        try:
+            same = aac.array_namespace(negatives) is self.xp
+        except TypeError:
+            same = False
+        if not same:
+            raise TypeError("negatives must come from the same array library as anchor")
+        q = _detach(negatives)
+        shape = _shape(q)
+        if len(shape) != 2 or shape[1] != self.dim:
+            raise ValueError(f"negatives must have shape (M, {self.dim}) to match anchor, "
+                             f"got {shape}")
+        if shape[0] == 0:
+            raise ValueError("negatives is empty (0 rows); give M >= 1 negatives or "
+                             "leave negatives=None for in-batch negatives")
+        if aac.device(q) != self.device:
+            raise ValueError(f"negatives is on device {aac.device(q)}, anchor on "
+                             f"{self.device}; put them on the same device")
+        ft = _work_dtype(self.xp, [q, self.arrays["anchor"]], ["negatives", "anchor"])
+        if ft != self.dtype:
+            self.arrays = {k: (None if v is None else self.xp.astype(v, ft))
+                           for k, v in self.arrays.items()}
+            self.dtype = ft
+        self.arrays["negatives"] = q if q.dtype == ft else self.xp.astype(q, ft)
+        try:
+            self.qlab = _labels_on(self.xp, negative_labels, self.device, shape[0])
+        except (TypeError, ValueError) as exc:
+            msg = str(exc).replace("labels", "negative_labels", 1).replace(
+                "to match anchor", "to match negatives")
+            raise type(exc)(msg) from exc
 
 
 def _batch_inputs(anchor: Any, positive: Any, labels: Any, mean_features: Any,
-                  dim: int | None) -> _BatchInputs:
-    return _BatchInputs({"anchor": anchor, "positive": positive,
-                         "mean_features": mean_features}, labels, dim)
+                  dim: int | None, negatives: Any = None,
+                  negative_labels: Any = None) -> _BatchInputs:
+    inp = _BatchInputs({"anchor": anchor, "positive": positive,
+                        "mean_features": mean_features}, labels, dim)
+    if negatives is not None:
+        inp.add_negatives(negatives, negative_labels)
+    elif negative_labels is not None:
+        raise ValueError("negative_labels= without negatives=: give the negatives' features "
+                         "too (or use update_losses(..., negative_labels=...))")
+    return inp

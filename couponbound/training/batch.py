@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from couponbound._formulas import arora_bound, ns21_bound
 from couponbound._validate import check_positive_int, short_repr
 from couponbound.training._arrays import (
     _is_array,
@@ -48,12 +50,15 @@ from couponbound.training._arrays import (
 )
 from couponbound.training._inputs import _batch_inputs
 from couponbound.training._kernel import batch_sums
+from couponbound.training._theory import LOSSES
 
 __all__ = [
     "BatchTerms",
     "batch_terms",
     "batch_terms_from_losses",
+    "check_loss",
     "check_temperature",
+    "collision_diagnostic",
 ]
 
 # ----------------------------------------------------------------------------
@@ -84,48 +89,82 @@ def check_temperature(value: Any, name: str = "temperature") -> float:
 # the per-batch sums
 # ----------------------------------------------------------------------------
 
+#: The fields and properties :meth:`BatchTerms.to_dict` can log.
+_BATCH_KEYS = (
+    "n", "num_classes", "n_present", "n_repeat", "sum_contrastive", "sum_sup", "sum_sub",
+    "sum_arora", "sum_collision", "sum_d", "K", "n_covered", "sum_sup_covered",
+    "sum_sub_uncovered", "shared_negatives", "sum_diagnostic", "n_diagnostic",
+    "contrastive", "ns21_bound", "arora_bound", "upsilon", "tau", "collision", "d",
+    "collision_diagnostic",
+)
+
+
 @dataclass(frozen=True)
 class BatchTerms:
     """Sums over the anchors of one batch: the increments of NS21's estimators.
 
     All ``sum_*`` fields are sums over the ``n`` anchors of the batch (divide
     by ``n`` for batch means, see :meth:`means`).  ``sum_sub`` and ``sum_arora``
-    use the mean classifier restricted to the classes present in the batch.
+    use the mean classifier restricted to the classes present in each
+    anchor's draw (its own class and its negatives' classes).
 
     Attributes
     ----------
     n : int
-        Anchors in the batch (``K + 1``).
+        Anchors in the batch (``K + 1`` with in-batch negatives, ``2N`` for
+        NT-Xent on ``N`` samples, the batch size with a queue).
     num_classes : int
         ``C``.
     n_present : int
-        Distinct labels in the batch; the batch *covers* all classes when
-        ``n_present == num_classes``.
+        Distinct labels among the batch's samples (among the queue's keys when
+        the negatives are a queue).
     n_repeat : int
-        Anchors whose label occurs more than once in the batch (``Col >= 1``).
+        Anchors whose class occurs among their negatives (``Col >= 1``).
     sum_contrastive : float
-        ``sum_i l_Info(i)``.
+        ``sum_i l_Info(i)`` (InfoNCE, or NT-Xent).
     sum_sup : float
         ``sum_i l^mu(i; all classes)``.
     sum_sub : float
-        ``sum_i l^mu(i; classes present)`` (equal to ``sum_sup`` on covered batches).
+        ``sum_i l^mu(i; classes present)`` (equal to ``sum_sup`` on covered anchors).
     sum_arora : float
-        ``sum_{i : label unique} l^mu(i; classes present)`` (ARORA19's sub-class
+        ``sum_{i : Col_i = 0} l^mu(i; classes present)`` (ARORA19's sub-class
         loss on collision-free anchors); ``nan`` when per-anchor losses were not
         available.
     sum_collision : float
-        ``sum_i ln n_{y_i} = sum_y n_y ln n_y`` (``= sum_i ln(1 + Col_i)``).
+        ``sum_i ln(1 + Col_i)``.
     sum_d : float
         ``sum_i min(0, z0_i . (mu_{y_i} - zbar_i)) / t`` (<= 0).
+    K : int, optional
+        Negatives per anchor; default ``n - 1`` (in-batch negatives).
+    n_covered : int, optional
+        Anchors whose draw (the anchor and its negatives) contains every class;
+        default ``n`` when ``n_present == num_classes``, else 0.
+    sum_sup_covered : float, optional
+        ``sum_sup`` over the covered anchors (NS21's ``S_sup``); default from
+        ``n_covered``.
+    sum_sub_uncovered : float, optional
+        ``sum_sub`` over the other anchors (NS21's ``S_sub``).
+    loss : {"infonce", "nt_xent"}
+        The contrastive loss measured.
+    shared_negatives : int
+        ``M`` when the anchors shared one set of ``M`` negatives (a queue), else 0.
+    sum_diagnostic, n_diagnostic : float, int
+        NS21's collision diagnostic summed over the samples ``j`` whose class
+        occurs at least twice in the batch, and their number (0 when not
+        measured); see :func:`collision_diagnostic`.
 
     Examples
     --------
     >>> bt = BatchTerms(n=2, num_classes=2, n_present=2, n_repeat=0, sum_contrastive=1.0,
     ...                 sum_sup=1.2, sum_sub=1.2, sum_arora=1.2, sum_collision=0.0, sum_d=-0.4)
-    >>> bt.covered, bt.n_unique
-    (True, 2)
+    >>> bt.covered, bt.n_unique, bt.K
+    (True, 2, 1)
     >>> bt.means()["d"]
     -0.2
+    >>> round(bt.ns21_bound, 12)  # NS21's bound on the batch's mean loss: (0.6 + 0) / 2 - 0.2
+    0.1
+    >>> bt.to_dict(keys=["contrastive", "upsilon"], prefix="step/")
+    {'step/contrastive': 0.5, 'step/upsilon': 1.0}
     """
 
     n: int
@@ -138,19 +177,59 @@ class BatchTerms:
     sum_arora: float
     sum_collision: float
     sum_d: float
+    K: int = -1
+    n_covered: int = -1
+    sum_sup_covered: float = math.nan
+    sum_sub_uncovered: float = math.nan
+    loss: str = "infonce"
+    shared_negatives: int = 0
+    sum_diagnostic: float = 0.0
+    n_diagnostic: int = 0
+
+    def __post_init__(self) -> None:
+        if self.K < 0:
+            object.__setattr__(self, "K", self.n - 1)
+        if self.n_covered < 0:
+            cov = self.n_present == self.num_classes
+            object.__setattr__(self, "n_covered", self.n if cov else 0)
+        all_cov = self.n_covered == self.n
+        none_cov = self.n_covered == 0
+        if math.isnan(self.sum_sup_covered):
+            object.__setattr__(self, "sum_sup_covered",
+                               self.sum_sup if all_cov else 0.0 if none_cov else math.nan)
+        if math.isnan(self.sum_sub_uncovered):
+            object.__setattr__(self, "sum_sub_uncovered",
+                               0.0 if all_cov else self.sum_sub if none_cov else math.nan)
 
     @property
     def covered(self) -> bool:
-        """``True`` when the batch contains every one of the ``C`` classes."""
-        return self.n_present == self.num_classes
+        """``True`` when every anchor's draw contains all ``C`` classes."""
+        return self.n_covered == self.n
 
     @property
     def n_unique(self) -> int:
-        """Anchors whose label occurs exactly once in the batch."""
+        """Anchors with no negative of their own class (``Col = 0``)."""
         return self.n - self.n_repeat
 
+    @property
+    def ns21_bound(self) -> float:
+        """NS21's bound on this batch's mean contrastive loss, ``(S_sup + S_sub + coll) / 2 + d``."""
+        return float(ns21_bound(1.0, (self.sum_sup_covered + self.sum_sub_uncovered) / self.n,
+                                0.0, self.sum_collision / self.n, self.sum_d / self.n))
+
+    @property
+    def arora_bound(self) -> float:
+        """ARORA19's bound on this batch's mean contrastive loss (``nan`` without ``sum_arora``)."""
+        return float(arora_bound(0.0, self.sum_arora / self.n, self.sum_collision / self.n,
+                                 self.sum_d / self.n))
+
+    @property
+    def collision_diagnostic(self) -> float:
+        """NS21's collision diagnostic of the batch (``nan`` when not measured)."""
+        return self.sum_diagnostic / self.n_diagnostic if self.n_diagnostic else math.nan
+
     def means(self) -> dict[str, float]:
-        """Per-anchor means of the sums, and the batch's coverage and collision rate."""
+        """Per-anchor means of the sums, the batch's coverage and collision rates, its bounds."""
         n = float(self.n)
         return {
             "contrastive": self.sum_contrastive / n,
@@ -158,26 +237,66 @@ class BatchTerms:
             "sub": self.sum_sub / n,
             "collision": self.sum_collision / n,
             "d": self.sum_d / n,
-            "covered": float(self.covered),
+            "covered": self.n_covered / n,
             "tau": self.n_repeat / n,
+            "ns21_bound": self.ns21_bound,
+            "arora_bound": self.arora_bound,
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a flat ``dict`` of plain Python numbers."""
-        return asdict(self)
+    def to_dict(self, keys: Iterable[str] | None = None, prefix: str = "") -> dict[str, float]:
+        """The numbers as a flat ``{prefix + name: float}`` for any logger.
+
+        Parameters
+        ----------
+        keys : iterable of str, optional
+            Log only these: any field (except ``loss``) or ``contrastive``,
+            ``ns21_bound``, ``arora_bound``, ``upsilon``, ``tau``,
+            ``collision``, ``d``, ``collision_diagnostic`` (batch means).
+            Default: every field but ``loss``, and the batch's bounds.
+        prefix : str, default ""
+            Prepended to every name.
+        """
+        if keys is None:
+            names: tuple[str, ...] = tuple(f.name for f in fields(self) if f.name != "loss") + (
+                "ns21_bound", "arora_bound")
+        else:
+            if isinstance(keys, str):
+                raise TypeError(f"keys must be an iterable of names, got {keys!r}")
+            names = tuple(keys)
+            unknown = [k for k in names if k not in _BATCH_KEYS]
+            if unknown:
+                raise ValueError(f"keys has unknown names {unknown}; known: {list(_BATCH_KEYS)}")
+        m = self.means()
+        derived = {"upsilon": m["covered"], "contrastive": m["contrastive"],
+                   "collision": m["collision"], "d": m["d"], "tau": m["tau"]}
+        out: dict[str, float] = {}
+        for k in names:
+            v = derived[k] if k in derived else getattr(self, k)
+            out[prefix + k] = float(v)
+        return out
+
+
+def check_loss(value: Any) -> str:
+    """The contrastive loss kind, ``"infonce"`` or ``"nt_xent"``, or raise naming ``loss``."""
+    if not isinstance(value, str) or value not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {short_repr(value)}")
+    return value
 
 
 def batch_terms(anchor: Any, positive: Any, labels: Any, class_means: Any, *,
-                temperature: float, mean_features: Any = None) -> BatchTerms:
+                temperature: float, mean_features: Any = None, negatives: Any = None,
+                negative_labels: Any = None, loss: str = "infonce",
+                diagnostic: bool = False) -> BatchTerms:
     """The sums of NS21's estimators (:ref:`math-measurement`) over one batch.
 
     Parameters
     ----------
     anchor, positive : array (n, d)
-        Two views of the ``n = K + 1`` samples (any array-API library; the
-        features are L2-normalised here).  Anchor ``i`` is ``anchor[i]``, its
-        positive ``positive[i]``, its ``K`` negatives the other rows of
-        ``positive``.
+        Two views of the ``n`` samples (any array-API library; the features
+        are L2-normalised here).  Anchor ``i`` is ``anchor[i]``, its positive
+        ``positive[i]``; its negatives are the other rows of ``positive``
+        (``K = n - 1``), or ``negatives``, or (``loss="nt_xent"``) both views
+        of the other samples.
     labels : array (n,) of int
         Latent class of each sample, in ``[0, C)``.
     class_means : array (C, d)
@@ -186,7 +305,21 @@ def batch_terms(anchor: Any, positive: Any, labels: Any, class_means: Any, *,
         ``t > 0``.
     mean_features : array (n, d), optional
         ``zbar_i``, the mean over augmentations of sample ``i``'s normalised
-        features.  Default: the mean of the two normalised views.
+        features.  Default: ``(u0_i + u1_i) / 2``, the mean of the two
+        normalised views -- which includes the anchor's own view, so ``d``
+        comes out more negative (by about ``(1 - s) / (2 t)`` for an
+        anchor-positive cosine ``s``) than with separately augmented views.
+    negatives : array (M, d), optional
+        A set of ``M`` negatives shared by every anchor (a MoCo queue or memory
+        bank): ``K = M``.  Needs ``negative_labels``.
+    negative_labels : array (M,) of int, optional
+        The latent classes of ``negatives``.
+    loss : {"infonce", "nt_xent"}, default "infonce"
+        ``"nt_xent"``: SimCLR's loss; both views are anchors (``2n`` anchors),
+        anchor ``i``'s negatives are both views of the ``n - 1`` other
+        samples (``K = 2n - 2``).
+    diagnostic : bool, default False
+        Also measure NS21's collision diagnostic (:func:`collision_diagnostic`).
 
     Returns
     -------
@@ -211,22 +344,79 @@ def batch_terms(anchor: Any, positive: Any, labels: Any, class_means: Any, *,
     (3, 2, True, 2)
     >>> round(bt.sum_collision, 6)  # 2 ln 2: label 1 occurs twice
     1.386294
+    >>> q = batch_terms(z, z, [0, 1, 1], np.eye(3)[:2], temperature=1.0,
+    ...                 negatives=np.eye(3)[[0, 0]], negative_labels=[0, 0])
+    >>> q.K, q.n_covered, q.n_repeat  # a queue of two keys of class 0
+    (2, 2, 1)
     """
     t = check_temperature(temperature)
+    loss = check_loss(loss)
+    if loss == "nt_xent" and negatives is not None:
+        raise ValueError("loss='nt_xent' takes its negatives from the batch; "
+                         "negatives= is for InfoNCE with a queue")
     mu_host = None if _is_array(class_means) else class_means_to_numpy(class_means)
     mu_src = mu_host if mu_host is not None else class_means
     mu_shape = _shape(mu_src)
     if len(mu_shape) != 2 or mu_shape[0] < 1:
         raise ValueError(f"class_means must be a (C, d) array, got shape {mu_shape}")
     C, dim = mu_shape
-    inp = _batch_inputs(anchor, positive, labels, mean_features, dim)
+    inp = _batch_inputs(anchor, positive, labels, mean_features, dim, negatives,
+                        negative_labels)
     mu_dev = _mu_on(inp.xp, mu_src, inp.device, inp.dtype, C, dim)
-    return BatchTerms(**batch_sums(inp, mu_dev, t, C))
+    return BatchTerms(**batch_sums(inp, mu_dev, t, C, loss=loss, diagnostic=diagnostic))
+
+
+def collision_diagnostic(z0: Any, z1: Any, labels: Any) -> float:
+    """NS21's collision diagnostic (their ``notebooks/collision.ipynb``), measured on a batch.
+
+    Features are L2-normalised; for each class ``c`` with ``n_c >= 2``
+    samples and each sample ``j`` of ``c``,
+    ``(1 / (n_c - 1)) sum_{i in c} |z0_i . z1_j - z0_j . z1_j|`` (the term
+    ``i = j`` is 0): how far the similarities of ``j``'s positive to the
+    anchors of its own class lie from its own anchor's.  The result is the
+    mean over all such ``j`` (:ref:`math-collisions`).
+
+    Parameters
+    ----------
+    z0, z1 : array (n, d)
+        Two views of ``n`` samples (any array-API library).
+    labels : array (n,) of int
+        Their latent classes (non-negative integers).
+
+    Returns
+    -------
+    float
+        ``nan`` when no class occurs twice.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z0 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    >>> z1 = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> collision_diagnostic(z0, z1, [0, 0, 1])  # j = 0: |0 - 1|; j = 1: |1 - 0|
+    1.0
+    """
+    host = _to_numpy(labels) if _is_array(labels) else np.asarray(labels)
+    if host.dtype == object or host.dtype.kind not in "iu":
+        raise TypeError(f"labels must be an array of integers, got {short_repr(labels)}")
+    if host.ndim != 1:
+        raise ValueError(f"labels must be 1-d (n,), got shape {host.shape}")
+    if np.any(host < 0):
+        raise ValueError(f"labels must be integers >= 0, got {short_repr(host.tolist())}")
+    C = int(host.max()) + 1 if host.size else 1
+    inp = _batch_inputs(z0, z1, host.astype(np.int64), None, None)
+    mu = inp.xp.zeros((C, inp.dim), dtype=inp.dtype, device=inp.device)
+    bt = BatchTerms(**batch_sums(inp, mu, 1.0, C, diagnostic=True))
+    return bt.collision_diagnostic
 
 
 # ----------------------------------------------------------------------------
 # from losses a trainer already computed
 # ----------------------------------------------------------------------------
+
+#: Largest batch (anchors, or negatives per anchor) the losses route accepts.
+_MAX_COUNT = 2**40
+
 
 def _loss_input(value: Any, name: str, n: int, *,
                 sign: int = 1) -> tuple[float, NDArray[Any] | None]:
@@ -258,22 +448,94 @@ def _loss_input(value: Any, name: str, n: int, *,
         i = int(np.flatnonzero(check > 0)[0])
         raise ValueError(f"{name} is NS21's d = min(0, ...) / t and must be <= 0, "
                          f"got {check[i]!r} at index {i}")
-    total = float(math.fsum(vals)) if vals is not None else mean * n
+    try:
+        total = float(math.fsum(vals.tolist())) if vals is not None else mean * n
+    except OverflowError:
+        total = math.inf
+    if not math.isfinite(total):
+        raise ValueError(f"{name}: the batch's sum overflows float64 (values up to "
+                         f"{float(np.max(np.abs(check))):.3g} over n = {n} anchors)")
     return total, vals
 
 
+def _labels_host(labels: Any, name: str, C: int, ndim: tuple[int, ...] = (1,)) -> NDArray[np.int64]:
+    if isinstance(labels, (bool, str, bytes)):
+        raise TypeError(f"{name} must be an array of integers, got {short_repr(labels)}")
+    host = _to_numpy(labels) if _is_array(labels) else np.asarray(labels)
+    if host.ndim not in ndim:
+        want = " or ".join(f"{k}-d" for k in ndim)
+        raise ValueError(f"{name} must be {want}, got shape {host.shape}")
+    if host.size == 0:
+        raise ValueError(f"{name} is an empty batch (0 entries); a batch needs n >= 1")
+    if host.dtype == object or host.dtype.kind not in "iu":
+        raise TypeError(f"{name} must have an integer dtype, got {short_repr(labels)}")
+    lab = host.astype(np.int64)
+    if np.any((lab < 0) | (lab >= C)):
+        err = _label_error(lab.ravel(), C)
+        raise ValueError(str(err).replace("labels", name, 1) if name != "labels" else str(err))
+    return lab
+
+
+def _counts_host(batch_counts: Any, C: int) -> NDArray[np.int64]:
+    if isinstance(batch_counts, (bool, str, bytes)):
+        raise TypeError(f"batch_counts must be an array of C integers, "
+                        f"got {short_repr(batch_counts)}")
+    host = _to_numpy(batch_counts) if _is_array(batch_counts) else np.asarray(batch_counts)
+    if host.dtype == object or host.dtype.kind not in "iuf":
+        raise TypeError(f"batch_counts must be integers, got {short_repr(batch_counts)}")
+    if host.shape != (C,):
+        raise ValueError(f"batch_counts must have shape (num_classes,) = ({C},), "
+                         f"got {host.shape}")
+    if host.dtype.kind == "f":
+        fl = host.astype(np.float64)
+        if not np.all(np.isfinite(fl)) or np.any(fl < 0) or np.any(fl != np.floor(fl)):
+            raise ValueError(f"batch_counts must be integers >= 0, "
+                             f"got {short_repr(batch_counts)}")
+        if np.any(fl > _MAX_COUNT):
+            raise ValueError(f"batch_counts must be integers in [0, 2**40], "
+                             f"got {short_repr(batch_counts)}")
+    elif np.any(host < 0):
+        raise ValueError(f"batch_counts must be integers >= 0, got {short_repr(batch_counts)}")
+    big = [int(v) for v in host.tolist()]
+    if any(v > _MAX_COUNT for v in big) or sum(big) > _MAX_COUNT:
+        raise ValueError(f"batch_counts must be integers in [0, 2**40] with a sum of at most "
+                         f"2**40, got {short_repr(batch_counts)}")
+    counts = np.array(big, dtype=np.int64)
+    if counts.sum() == 0:
+        raise ValueError("batch_counts sums to 0: an empty batch; a batch needs n >= 1")
+    return counts
+
+
+def _part(vals: NDArray[Any] | None, total: float, mask: NDArray[np.bool_],
+          weights: NDArray[np.int64], name: str, what: str) -> float:
+    """The sum of a loss over the anchors in *mask* (all or none needs no per-anchor values)."""
+    if not np.any(mask[weights > 0]):
+        return 0.0
+    if np.all(mask[weights > 0]):
+        return total
+    if vals is None or vals.shape[0] != mask.shape[0]:
+        raise ValueError(f"{name} must be per anchor (with labels=): only some anchors' "
+                         f"draws {what}, and a batch mean cannot be split between them")
+    return float(math.fsum(vals[mask].tolist()))
+
+
 def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: int,
-                            sub: Any = None, labels: Any = None,
-                            batch_counts: Any = None) -> BatchTerms:
+                            sub: Any = None, labels: Any = None, batch_counts: Any = None,
+                            negative_labels: Any = None, K: int | None = None,
+                            loss: str = "infonce") -> BatchTerms:
     """The sums of :func:`batch_terms` from losses a trainer has already computed.
 
     Each loss is either per anchor (shape ``(n,)``) or the batch mean (a
     scalar).  Give ``labels`` (per anchor) or ``batch_counts`` (per class).
+    Coverage, ``Col`` and ``K`` are those of the negatives the trainer's loss
+    used: by default the other anchors of the batch (``K = n - 1``);
+    with ``negative_labels`` the given negatives; with ``loss="nt_xent"``
+    both views of the other samples.
 
     Parameters
     ----------
     contrastive : array (n,) or float
-        InfoNCE losses ``l_Info(i)`` (>= 0).
+        InfoNCE (or NT-Xent) losses ``l_Info(i)`` (>= 0).
     sup : array (n,) or float
         Mean-classifier losses over all ``C`` classes, ``l^mu(i; all)`` (>= 0).
     d : array (n,) or float
@@ -281,27 +543,40 @@ def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: 
     num_classes : int
         ``C``.
     sub : array (n,) or float, optional
-        Mean-classifier losses over the classes present in the batch,
-        ``l^mu(i; present)``.  Required when the batch misses a class; on a
-        batch that covers every class it equals ``sup``, the default.
+        Mean-classifier losses over the classes present in each anchor's
+        draw, ``l^mu(i; present)``.  Required when some draw misses a class;
+        on anchors whose draw covers every class it equals ``sup``, the default.
     labels : array (n,) of int, optional
-        Latent classes of the anchors, in ``[0, C)``.
+        Latent classes of the anchors, in ``[0, C)`` (with ``loss="nt_xent"``:
+        of the ``N`` samples, whose ``2N`` anchors are view 0 of every sample
+        then view 1 of every sample).
     batch_counts : array (C,) of int, optional
-        How many anchors of each class the batch holds (instead of ``labels``).
+        How many anchors (samples, for NT-Xent) of each class the batch holds
+        (instead of ``labels``).
+    negative_labels : array (M,) or (n, K) of int, optional
+        The latent classes of the negatives: one set shared by every anchor
+        (a queue of ``M`` keys: ``K = M``), or each anchor's own ``K``.
+    K : int, optional
+        Negatives per anchor, a check: without ``negative_labels`` it must be
+        the batch's own ``n - 1`` (``2N - 2`` for NT-Xent); any other ``K``
+        means the negatives are not the batch and their labels are required.
+    loss : {"infonce", "nt_xent"}, default "infonce"
+        Which loss ``contrastive`` is.
 
     Returns
     -------
     BatchTerms
         ``sum_arora`` (ARORA19's collision-free sub-class loss) needs per-anchor
-        ``labels`` and per-anchor ``sub`` (or ``sup`` on a covered batch);
+        ``labels`` and per-anchor ``sub`` (or ``sup`` on covered anchors);
         otherwise it is ``nan``.
 
     Raises
     ------
     ValueError
-        Losses that are negative or non-finite, ``d > 0``, shapes that disagree,
-        labels outside ``[0, C)``, an empty batch, or a missing ``sub`` on a
-        batch that misses a class.
+        Losses that are negative or non-finite (or whose sum overflows),
+        ``d > 0``, shapes that disagree, labels outside ``[0, C)``, an empty
+        batch, a missing ``sub`` where some draw misses a class, or a ``K``
+        that the batch's own labels cannot describe without ``negative_labels``.
 
     Examples
     --------
@@ -309,66 +584,117 @@ def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: 
     ...                              labels=[0, 1], num_classes=2)
     >>> bt.covered, bt.sum_contrastive, bt.sum_d, bt.sum_arora
     (True, 4.2, -1.0, 2.4)
+
+    A queue of three keys, two of class 0 and one of class 1:
+
+    >>> q = batch_terms_from_losses(contrastive=[5.0, 5.2], sup=[1.0, 1.4], d=-0.5,
+    ...                             labels=[0, 1], negative_labels=[0, 0, 1], num_classes=2)
+    >>> q.K, q.n_repeat, round(q.sum_collision, 4)  # ln 3 + ln 2
+    (3, 2, 1.7918)
     """
     C = check_positive_int(num_classes, "num_classes")
+    loss = check_loss(loss)
     if (labels is None) == (batch_counts is None):
         raise TypeError("give exactly one of labels= (per anchor) and batch_counts= (per class)")
     lab: NDArray[np.int64] | None = None
     if labels is not None:
-        if isinstance(labels, (bool, str, bytes)):
-            raise TypeError(f"labels must be an array of integers, got {short_repr(labels)}")
-        host = _to_numpy(labels) if _is_array(labels) else np.asarray(labels)
-        if host.ndim != 1:
-            raise ValueError(f"labels must be 1-d (n,), got shape {host.shape}")
-        if host.size == 0:
-            raise ValueError("labels is an empty batch (0 anchors); a batch needs n >= 1")
-        if host.dtype == object or host.dtype.kind not in "iu":
-            raise TypeError(f"labels must have an integer dtype, got {short_repr(labels)}")
-        lab = host.astype(np.int64)
-        if np.any((lab < 0) | (lab >= C)):
-            raise _label_error(lab, C)
+        lab = _labels_host(labels, "labels", C)
         counts = np.bincount(lab, minlength=C).astype(np.int64)
     else:
-        if isinstance(batch_counts, (bool, str, bytes)):
-            raise TypeError(f"batch_counts must be an array of C integers, "
-                            f"got {short_repr(batch_counts)}")
-        host = _to_numpy(batch_counts) if _is_array(batch_counts) else np.asarray(batch_counts)
-        if host.dtype == object or host.dtype.kind not in "iuf":
-            raise TypeError(f"batch_counts must be integers, got {short_repr(batch_counts)}")
-        if host.shape != (C,):
-            raise ValueError(f"batch_counts must have shape (num_classes,) = ({C},), "
-                             f"got {host.shape}")
-        fl = host.astype(np.float64)
-        if not np.all(np.isfinite(fl)) or np.any(fl < 0) or np.any(fl != np.floor(fl)):
-            raise ValueError(f"batch_counts must be integers >= 0, got {short_repr(batch_counts)}")
-        counts = host.astype(np.int64)
-        if counts.sum() == 0:
-            raise ValueError("batch_counts sums to 0: an empty batch; a batch needs n >= 1")
-    n = int(counts.sum())
-    covered = bool(np.all(counts > 0))
+        counts = _counts_host(batch_counts, C)
+    n_samples = int(counts.sum())
+    # Anchors as weighted groups: one per anchor (labels) or one per class (counts).
+    if lab is not None:
+        g_lab, w = lab, np.ones(lab.shape[0], dtype=np.int64)
+    else:
+        g_lab, w = np.arange(C), counts
+    if loss == "nt_xent":
+        if negative_labels is not None:
+            raise ValueError("loss='nt_xent' takes its negatives from the batch (both views "
+                             "of the other samples); negative_labels= is for InfoNCE")
+        n, k_true = 2 * n_samples, 2 * n_samples - 2
+        if lab is not None:
+            g_lab, w = np.concatenate([lab, lab]), np.ones(n, dtype=np.int64)
+        else:
+            w = 2 * counts
+        col = 2.0 * (counts[g_lab] - 1)
+        cov = np.full(g_lab.shape[0], bool(np.all(counts > 0)))
+        n_present, shared = int(np.count_nonzero(counts)), 0
+    elif negative_labels is None:
+        n, k_true = n_samples, n_samples - 1
+        col = (counts[g_lab] - 1).astype(np.float64)
+        cov = np.full(g_lab.shape[0], bool(np.all(counts > 0)))
+        n_present, shared = int(np.count_nonzero(counts)), 0
+    else:
+        n = n_samples
+        neg = _labels_host(negative_labels, "negative_labels", C, ndim=(1, 2))
+        if neg.ndim == 1:
+            k_true, shared = int(neg.shape[0]), int(neg.shape[0])
+            q = np.bincount(neg, minlength=C)
+            missing = q == 0
+            col = q[g_lab].astype(np.float64)
+            cov = (int(missing.sum()) - missing[g_lab]) == 0
+            n_present = int(np.count_nonzero(q))
+        else:
+            if lab is None:
+                raise ValueError("negative_labels of shape (n, K) (each anchor's own "
+                                 "negatives) needs labels= per anchor, not batch_counts=")
+            if neg.shape[0] != n:
+                raise ValueError(f"negative_labels must have shape ({n}, K) to match labels, "
+                                 f"got {neg.shape}")
+            k_true, shared = int(neg.shape[1]), 0
+            rows = np.repeat(np.arange(n), k_true)
+            per = np.bincount(rows * C + neg.ravel(), minlength=n * C).reshape(n, C)
+            col = per[np.arange(n), lab].astype(np.float64)
+            per[np.arange(n), lab] += 1
+            cov = np.all(per > 0, axis=1)
+            n_present = int(np.count_nonzero(np.bincount(neg.ravel(), minlength=C)))
+    if K is not None:
+        k_given = check_positive_int(K, "K", minimum=0)
+        if k_given != k_true:
+            if negative_labels is None:
+                own = "2N - 2" if loss == "nt_xent" else "batch size - 1"
+                raise ValueError(
+                    f"K = {k_given} negatives per anchor, but the batch's own labels describe "
+                    f"K = {own} = {k_true}: the negatives are not the batch's other samples, "
+                    "so pass negative_labels= (the labels of the queue, shape (M,), or of "
+                    "each anchor's negatives, shape (n, K)) instead of letting the batch "
+                    "stand in for them")
+            raise ValueError(f"K = {k_given} contradicts negative_labels, which give "
+                             f"K = {k_true} negatives per anchor")
+    if k_true > _MAX_COUNT:
+        raise ValueError(f"K = {k_true} negatives per anchor is too large (at most 2**40)")
     s_con, _ = _loss_input(contrastive, "contrastive", n)
     s_sup, v_sup = _loss_input(sup, "sup", n)
     s_d, _ = _loss_input(d, "d", n, sign=-1)
+    n_covered = int(np.sum(w[cov]))
     if sub is None:
-        if not covered:
-            missing = int(np.flatnonzero(counts == 0)[0])
+        if n_covered < n:
+            what = (f"the batch misses class {int(np.flatnonzero(counts == 0)[0])}"
+                    if negative_labels is None else "some anchor's draw misses a class")
             raise ValueError(
-                f"sub (losses over the classes present) is required: the batch misses "
-                f"class {missing} of num_classes = {C}"
+                f"sub (losses over the classes present) is required: {what} of "
+                f"num_classes = {C}"
             )
         s_sub, v_sub = s_sup, v_sup
     else:
         s_sub, v_sub = _loss_input(sub, "sub", n)
-    pos = counts[counts > 0]
-    s_coll = float(math.fsum((pos * np.log(pos)).tolist()))
-    n_repeat = int(counts[counts >= 2].sum())
-    if lab is not None and v_sub is not None:
-        unique = counts[lab] == 1
-        s_arora = float(math.fsum(v_sub[unique].tolist()))
+    per_anchor = lab is not None
+    s_sup_cov = _part(v_sup if per_anchor else None, s_sup, cov, w, "sup",
+                      "cover every class")
+    s_sub_unc = _part(v_sub if per_anchor else None, s_sub, ~cov, w, "sub",
+                      "miss a class")
+    col = np.maximum(col, 0.0)  # classes absent from the batch (weight 0)
+    s_coll = float(math.fsum((w * np.log1p(col)).tolist()))
+    n_repeat = int(np.sum(w[col >= 1]))
+    if per_anchor and v_sub is not None:
+        s_arora = float(math.fsum(v_sub[col == 0].tolist()))
     else:
         s_arora = math.nan
     return BatchTerms(
-        n=n, num_classes=C, n_present=int(np.count_nonzero(counts)), n_repeat=n_repeat,
+        n=n, num_classes=C, n_present=n_present, n_repeat=n_repeat,
         sum_contrastive=s_con, sum_sup=s_sup, sum_sub=s_sub, sum_arora=s_arora,
-        sum_collision=s_coll, sum_d=s_d,
+        sum_collision=s_coll, sum_d=s_d, K=k_true, n_covered=n_covered,
+        sum_sup_covered=s_sup_cov, sum_sub_uncovered=s_sub_unc, loss=loss,
+        shared_negatives=shared,
     )

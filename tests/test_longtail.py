@@ -1,0 +1,242 @@
+"""The long-tail coverage engine (couponbound._longtail) against independent oracles.
+
+References, per test: grouped inclusion-exclusion in mpmath (few distinct
+probabilities, both tails), the exact zero-truncated-Poisson convolution (many
+distinct probabilities), Bonferroni brackets in mpmath (far right tail), and
+for C = 10^5 the engine's direct class sums (no Chebyshev moments) and the
+current saddle engine of coverage.py.  Run with ``-W error::RuntimeWarning``.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+from longtail_oracles import grouped_ie, miss_bonferroni, ztp_convolution
+
+from couponbound._longtail import LongTailPrior, log_coverage_many, log_miss_many
+
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
+
+def rel(a: float, b: mpmath.mpf) -> float:
+    return float(abs((mpmath.mpf(a) - b) / b))
+
+
+TWO_LEVEL = ([Fraction(1, 50), Fraction(1, 10)], [25, 5])
+THREE_LEVEL = ([Fraction(1, 200), Fraction(3, 200), Fraction(3, 50)], [20, 20, 10])
+
+
+@pytest.mark.parametrize("levels", [TWO_LEVEL, THREE_LEVEL])
+@pytest.mark.parametrize("n", [31, 51, 80, 150, 300, 600, 1500, 5000])
+def test_grouped_ie_both_tails(levels, n):
+    probs, mult = levels
+    C = sum(mult)
+    n = max(n, C + 1)  # the first point just above the minimum degree
+    p = np.array([float(x) for x in probs])
+    m = np.array(mult)
+    exact = grouped_ie(n, probs, mult)
+    miss = grouped_ie(n, probs, mult, miss=True)
+    lu = log_coverage_many(np.array([n]), p, m)[0]
+    lm = log_miss_many(np.array([n]), p, m)[0]
+    assert rel(lu, mpmath.log(exact)) < 1e-12 or abs(lu - float(mpmath.log(exact))) < 1e-14
+    assert rel(math.exp(lm), miss) < 1e-12
+
+
+def test_min_degree_and_below():
+    p = np.array([0.2, 0.3, 0.5])
+    out = log_coverage_many(np.array([1, 2, 3]), p, np.ones(3))
+    assert out[0] == -math.inf and out[1] == -math.inf
+    assert out[2] == pytest.approx(math.log(6 * 0.2 * 0.3 * 0.5), rel=1e-15)
+    miss = log_miss_many(np.array([2]), p, np.ones(3))
+    assert miss[0] == 0.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_far_right_tail_bonferroni(seed):
+    """1 - upsilon down to 1e-300 and below: the Bonferroni bracket is far narrower than 1e-12."""
+    rng = np.random.default_rng(seed)
+    w = rng.integers(1, 40, size=12)
+    probs = [Fraction(int(x), int(w.sum())) for x in w]
+    p = np.array([float(x) for x in probs])
+    for n in [2000, 20000, 200000]:
+        lo, hi = miss_bonferroni(n, probs)
+        assert (hi - lo) < 1e-14 * lo
+        lm = log_miss_many(np.array([n]), p, np.ones(p.size))[0]
+        assert abs(lm - float(mpmath.log(lo))) < 1e-12 * max(1.0, abs(float(mpmath.log(lo))))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_many_distinct_ztp_convolution(seed):
+    rng = np.random.default_rng(seed)
+    C = 80
+    p = rng.dirichlet(np.ones(C) * 0.7)
+    mean_t = sum(1.0 / x for x in p) / C  # crude scale of the coverage time
+    for n in sorted({C + 5, int(3 * C), int(C * math.log(C) * 2), int(min(1200, mean_t))}):
+        if n < C or n > 1500:
+            continue
+        oracle = ztp_convolution(n, list(p))
+        lu = log_coverage_many(np.array([n]), p, np.ones(C))[0]
+        assert rel(lu, oracle) < 1e-12, (n, lu, oracle)
+
+
+def test_zipf_convolution():
+    C = 100
+    w = 1.0 / np.arange(1, C + 1)
+    p = w / w.sum()
+    for n in [120, 400, 1000, 2000]:
+        oracle = ztp_convolution(n, list(p))
+        lu = log_coverage_many(np.array([n]), p, np.ones(C))[0]
+        assert rel(lu, oracle) < 1e-12, (n, lu, oracle)
+
+
+def test_vectorised_equals_scalar():
+    p = np.array([1e-4, 3e-4, 0.2, 0.7997])
+    n = np.array([4, 10, 1000, 20000, 80000])
+    vec = log_coverage_many(n, p, np.ones(4))
+    for i, ni in enumerate(n):
+        one = log_coverage_many(np.array([ni]), p, np.ones(4))[0]
+        assert vec[i] == one
+
+
+def test_moments_agree_with_direct_sums_large_g():
+    """Chebyshev class sums vs direct sums over 20,000 classes (same integral, other summation)."""
+    p = np.random.default_rng(7).dirichlet(np.ones(20000))
+    fast = LongTailPrior(p, np.ones(p.size))
+    direct = LongTailPrior(p, np.ones(p.size), direct_max=10**9)
+    n = np.array([30000, 100000, 10**6, 10**7, 10**8])
+    a = log_coverage_many(n, p, np.ones(p.size), prior=fast)
+    b = log_coverage_many(n, p, np.ones(p.size), prior=direct)
+    assert fast._moments is not None
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.slow
+def test_dirichlet_1e5_against_finer_direct_variant(monkeypatch):
+    """C = 10^5: reference is the same integral with direct class sums (no Chebyshev
+    moments, no tail power series) and half the quadrature step (twice the nodes).  (coverage.py's current
+    engine takes well over 60 s per value here, issue 12 D6.)"""
+    import couponbound._longtail as lt
+
+    p = np.random.default_rng(0).dirichlet(np.ones(10**5))
+    vals, mult = np.unique(p, return_counts=True)
+    n = np.array([2 * 10**6 + 1, 10**8, 10**10])
+    ours = log_coverage_many(n, vals, mult)
+    direct = LongTailPrior(vals, mult.astype(float), direct_max=10**12)
+    monkeypatch.setattr(lt, "_H", lt._H / 2)
+    monkeypatch.setattr(lt, "_SERIES", False)
+    ref = log_coverage_many(n, vals, mult, prior=direct)
+    np.testing.assert_allclose(ours, ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("levels", "n"), [(TWO_LEVEL, n) for n in [300, 600, 1500, 5000, 20000]]
+                         + [(THREE_LEVEL, n) for n in [1500, 5000, 20000]])
+def test_tail_power_series_against_grouped_ie(levels, n, monkeypatch):
+    """The right tail's power series in 1 - e^{i theta} (forced on for few classes)."""
+    import couponbound._longtail as lt
+
+    monkeypatch.setattr(lt, "_SERIES_MIN", 1)
+    probs, mult = levels
+    p = np.array([float(x) for x in probs])
+    pr = LongTailPrior(p, np.array(mult, dtype=float))
+    miss = grouped_ie(n, probs, mult, miss=True)
+    assert lt._side_right(pr, float(n))
+    lm = lt._log_miss_one(pr, n)
+    assert rel(math.exp(lm), miss) < 1e-12
+
+
+def test_tail_power_series_equals_direct_zipf(monkeypatch):
+    """Zipf C = 2000: the series (thousands of kept classes) against the direct per-node sum."""
+    import couponbound._longtail as lt
+
+    w = 1.0 / np.arange(1, 2001)
+    pr = LongTailPrior(w / w.sum(), np.ones(w.size))
+    for n in [150000, 300000, 10**6, 10**7]:
+        assert lt._side_right(pr, float(n))
+        a = lt._log_miss_one(pr, n)
+        monkeypatch.setattr(lt, "_SERIES", False)
+        b = lt._log_miss_one(pr, n)
+        monkeypatch.setattr(lt, "_SERIES", True)
+        assert abs(a - b) <= 1e-12 * abs(b), (n, a, b)
+
+
+def test_both_integrals_agree_where_the_side_switches():
+    """Near S1 = 1/2 both the coverage and the tail integral are accurate: they must agree."""
+    import couponbound._longtail as lt
+
+    p = np.random.default_rng(3).dirichlet(np.ones(3000))
+    pr = LongTailPrior(p, np.ones(p.size))
+    lo, hi = 3000, 10**12
+    while hi - lo > 1:  # first n on the right side
+        mid = (lo + hi) // 2
+        if lt._side_right(pr, float(mid)):
+            hi = mid
+        else:
+            lo = mid
+    for n in [hi - 2000, hi - 1, hi, hi + 2000]:
+        lu = lt._log_coverage_one(pr, n)
+        lm = lt._log_miss_one(pr, n)
+        assert 0.3 < math.exp(lu) < 0.7
+        assert abs(math.log1p(-math.exp(lm)) - lu) < 1e-12 * abs(lu)
+        assert abs(math.log(-math.expm1(lu)) - lm) < 3e-12 * abs(lm)
+
+
+def test_log_rest_chebyshev_against_fsum():
+    p = np.random.default_rng(11).dirichlet(np.ones(30000))
+    pr = LongTailPrior(p, np.ones(p.size))
+    for r in [1e3, 1e5, 1e7, 1e9, 1e11]:
+        exact = math.fsum((np.log(-np.expm1(-pr.p * r))).tolist())
+        got = pr.log_rest(r)
+        assert abs(got - exact) <= 1e-13 * max(1.0, abs(exact)) + 1e-14, (r, got, exact)
+    assert pr._moments is not None and pr._moments.shape[0] > 1  # several pieces
+
+
+@pytest.mark.parametrize("confidence", [0.01, 0.5, 0.9, 0.99, 1 - 1e-9])
+@pytest.mark.parametrize("levels", [TWO_LEVEL, THREE_LEVEL])
+def test_required_draws_against_grouped_ie(levels, confidence):
+    from couponbound._longtail import required_draws
+
+    probs, mult = levels
+    p = np.array([float(x) for x in probs])
+    n = required_draws(confidence, p, np.array(mult))
+    conf = mpmath.mpf(confidence)
+    assert grouped_ie(n, probs, mult) >= conf
+    assert grouped_ie(n - 1, probs, mult) < conf
+
+
+def test_required_draws_many_classes():
+    """Dirichlet C = 3000: the answer is the first n whose evaluated value reaches the confidence."""
+    import couponbound._longtail as lt
+
+    p = np.random.default_rng(5).dirichlet(np.ones(3000))
+    pr = LongTailPrior(p, np.ones(p.size))
+    for confidence in [0.05, 0.5, 0.99]:
+        n = lt.required_draws(confidence, prior=pr)
+        lu, lm = lt._one(pr, n)
+        lu1, lm1 = lt._one(pr, n - 1)
+        if confidence > 0.5:
+            assert lm <= math.log1p(-confidence) < lm1
+        else:
+            assert lu >= math.log(confidence) > lu1
+
+
+def test_required_draws_rejects_bad_confidence():
+    from couponbound._longtail import required_draws
+
+    for bad in [0.0, 1.0, -0.5, 1.5]:
+        with pytest.raises(ValueError, match="confidence"):
+            required_draws(bad, np.array([0.5, 0.5]), np.ones(2))
+
+
+def test_vectorised_equals_scalar_large_g():
+    p = np.random.default_rng(9).dirichlet(np.ones(5000))
+    pr = LongTailPrior(p, np.ones(p.size))
+    n = np.array([5000, 5001, 20000, 10**6, 3 * 10**7, 10**8, 10**9])
+    vec = log_coverage_many(n, p, np.ones(p.size), prior=pr)
+    vec_m = log_miss_many(n, p, np.ones(p.size), prior=pr)
+    for i, ni in enumerate(n):
+        assert vec[i] == log_coverage_many(np.array([ni]), p, np.ones(p.size), prior=pr)[0]
+        assert vec_m[i] == log_miss_many(np.array([ni]), p, np.ones(p.size), prior=pr)[0]

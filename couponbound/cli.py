@@ -147,7 +147,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "for the given classes (default: CIFAR-10, CIFAR-100, ImageNet scale).",
         ("couponbound figures                            ./couponbound-output/*.pdf|png",
          "couponbound figures --venue icml --columns 1 --out figs",
-         "couponbound figures -C 10 100 --contrastive 3.0 --format pdf")),
+         "couponbound figures -C 10 100 --contrastive 3.0 --format pdf",
+         "couponbound figures -C 10 --contrastive 2.02 --d -1.16 --sub 1.68")),
     "report": (
         "table + figures from a saved run",
         "Read a saved BoundMonitor state_dict() or BoundReport.to_dict() (JSON: "
@@ -223,8 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd["figures"]
     _add_prior(p, default_C=[10, 100, 1000])
     p.add_argument("--contrastive", type=float, default=None, metavar="L",
-                   help="contrastive loss for the upper-bound figures (default: ln(K+1), "
-                        "the loss of an encoder that maps every input to one point)")
+                   help="contrastive loss for the upper-bound figures (default: BAO22's "
+                        "minimum contrastive loss R*_cont(K))")
+    p.add_argument("--d", type=float, default=0.0, metavar="D",
+                   help="NS21's d(f) <= 0 measured with the loss (default 0: BAO22's setting, "
+                        "positives drawn from the anchor's class)")
+    p.add_argument("--sub", type=float, default=None, metavar="L_SUB",
+                   help="NS21's L^mu_sub, for NS21's complete bound")
     _add_output_options(p, main=False)
 
     p = cmd["report"]
@@ -422,8 +428,8 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
     sets = _priors(args, None) if (args.C or args.counts or args.probs) else None
     written = write_figures(_out(args), sets, venue=args.venue, columns=args.columns,
-                            formats=args.formats, contrastive=args.contrastive,
-                            progress=_progress(args.quiet))
+                            formats=args.formats, contrastive=args.contrastive, d=args.d,
+                            sub=args.sub, progress=_progress(args.quiet))
     _file_list(written, sys.stdout)
     return 0
 

@@ -104,6 +104,8 @@ def write_figures(
     columns: int = 2,
     formats: Sequence[str] = ("pdf", "png"),
     contrastive: float | None = None,
+    d: float = 0.0,
+    sub: float | None = None,
     progress: Progress | None = None,
 ) -> list[Path]:
     """Write the coverage, collision and upper-bound figures; return the files.
@@ -112,8 +114,11 @@ def write_figures(
     :func:`~couponbound.paper.plots.plot_collision`; ``sup_upper_bounds_<name>``
     (name from :func:`figure_slug`):
     :func:`~couponbound.paper.plots.plot_sup_upper_bounds`, one per data set,
-    for the contrastive loss *contrastive* (default ``ln(K+1)``, the loss of an
-    encoder that maps every input to the same point, so every bound is defined).
+    for the contrastive loss *contrastive* (default BAO22's minimum
+    contrastive loss ``R*_cont(K)``, :func:`couponbound.bounds.bao22_min_contrastive`)
+    and NS21's ``d`` and ``L^mu_sub`` when given.  With ``d = 0`` the curves
+    are in BAO22's setting (positives drawn from the anchor's class), and the
+    legend says so.
 
     Parameters
     ----------
@@ -127,12 +132,14 @@ def write_figures(
     formats : sequence of str
         As in :func:`~couponbound.paper.style.save_figure`.
     contrastive : float, optional
-        The contrastive loss of the upper-bound figures.
+        The contrastive loss of the upper-bound figures (positive).
+    d : float, default 0.0
+        NS21's ``d(f) <= 0`` measured with the loss (0: BAO22's setting).
+    sub : float, optional
+        NS21's ``L^mu_sub >= 0``, for NS21's complete bound.
     progress : callable, optional
         Called with a short message before each figure.
     """
-    import numpy as np
-
     from couponbound.paper.plots import plot_collision, plot_coverage, plot_sup_upper_bounds
     from couponbound.paper.style import check_figure_formats, paper_style
 
@@ -146,12 +153,23 @@ def write_figures(
             isinstance(contrastive, bool) or not isinstance(contrastive, numbers.Real)
             or not math.isfinite(contrastive) or contrastive <= 0):
         raise ValueError(f"contrastive must be a finite positive loss, got {short_repr(contrastive)}")
-    L: Any = contrastive if contrastive is not None else (lambda K: np.log1p(K))
-    loss = r"$L=\ln(K+1)$" if contrastive is None else f"$L={contrastive:g}$"
+    if isinstance(d, bool) or not isinstance(d, numbers.Real) or not math.isfinite(d) or d > 0:
+        raise ValueError(f"d must be a finite number <= 0, got {short_repr(d)}")
+    if sub is not None and (isinstance(sub, bool) or not isinstance(sub, numbers.Real)
+                            or not math.isfinite(sub) or sub < 0):
+        raise ValueError(f"sub must be a finite number >= 0, got {short_repr(sub)}")
+    loss = r"$L=R^*_\mathrm{cont}$" if contrastive is None else f"$L={contrastive:g}$"
+    if d != 0:
+        loss += f", $d={d:g}$"
+    elif contrastive is not None:
+        loss += ", $d=0$ (BAO22's setting)"
+    if sub is not None:
+        loss += rf", $L^\mu_\mathrm{{sub}}={sub:g}$"
 
     def bounds_for(prior: Any) -> Callable[[Any], Any]:
         def draw(ax: Any) -> Any:
-            plot_sup_upper_bounds(L, None, prior, ax=ax)
+            # d = 0 is stated in the legend, so no RestatedBoundWarning
+            plot_sup_upper_bounds(contrastive, None, prior, d=d, sub=sub, warn=False, ax=ax)
             name = prior.label if prior.label.startswith("C = ") else f"{prior.label}, C = {prior.C}"
             ax.get_legend().set_title(f"{name}; {loss}")
             return ax

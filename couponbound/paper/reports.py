@@ -56,7 +56,7 @@ def _report_from_dict(d: Mapping[str, Any], where: str) -> BoundReport:
             kw[name] = math.nan
         elif isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise TypeError(f"{field} must be a number, got {short_repr(v)}")
-        elif math.isinf(v) and not (v > 0 and name in _MAY_BE_INFINITE):
+        elif math.isinf(v) and not (float(v) > 0 and name in _MAY_BE_INFINITE):
             raise ValueError(f"{field} must be finite, got {v!r}")
         else:
             kw[name] = float(v)

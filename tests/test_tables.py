@@ -243,7 +243,7 @@ def test_load_reports_errors(tmp_path):
         load_reports(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(ValueError, match="not valid JSON"):
+    with pytest.raises(ValueError, match="invalid JSON: .* at line 1, column 2"):
         load_reports(bad)
     bad.write_text(json.dumps([{"hello": 1}]))
     with pytest.raises(ValueError, match=r"\[0\]: expected a BoundMonitor state_dict"):

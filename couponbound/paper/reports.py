@@ -110,7 +110,7 @@ def load_reports(source: Any) -> list[tuple[str, BoundReport]]:
     list of (str, BoundReport)
         Labels (``"K+1 = 32"`` by default, the mapping's keys otherwise) and reports.
 
-    A file is read with limits (:func:`couponbound._io.load_json_file`: at most
+    A file is read with limits (at most
     16 MiB, checked before reading; nesting at most 64 deep; no number
     literal beyond the float range such as ``1e400``; no duplicate keys), and
     every field must have its type and be finite, except ``NaN`` for a missing

@@ -10,6 +10,6 @@ directory is not on ``PATH``::
 from __future__ import annotations
 
 if __name__ == "__main__":
-    from couponbound.cli import main
+    from couponbound.cli import console_main
 
-    raise SystemExit(main())
+    raise SystemExit(console_main())

@@ -499,6 +499,7 @@ def loads_json(
     max_bytes: int = DEFAULT_MAX_JSON_BYTES,
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_int_digits: int = DEFAULT_MAX_INT_DIGITS,
+    allow_nan: bool = False,
 ) -> Any:
     """Parse JSON text with the limits of :func:`load_json_file`.
 
@@ -510,6 +511,13 @@ def loads_json(
         What to call the input in error messages (a file name, ``"--accuracy"``).
     max_bytes, max_depth, max_int_digits : int
         See :func:`load_json_file`.
+    allow_nan : bool, default False
+        Read the literals ``NaN``, ``Infinity`` and ``-Infinity`` -- what
+        ``json.dump`` writes for non-finite floats (``allow_nan`` as in
+        :func:`json.dumps`), e.g. ``BoundReport.to_dict()``'s missing ``K``
+        or a vacuous bound -- as floats; the caller then checks each field.
+        Number literals that overflow (``1e400``) stay refused: no writer
+        produces them.
 
     Returns
     -------
@@ -562,6 +570,8 @@ def loads_json(
     _check_depth(text, where, max_depth)
 
     def parse_constant(literal: str) -> Any:
+        if allow_nan:
+            return float(literal)  # "NaN", "Infinity", "-Infinity"
         raise _NonFinite(literal)
 
     def parse_float(literal: str) -> float:
@@ -622,6 +632,7 @@ def load_json_file(
     max_bytes: int = DEFAULT_MAX_JSON_BYTES,
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_int_digits: int = DEFAULT_MAX_INT_DIGITS,
+    allow_nan: bool = False,
 ) -> Any:
     """Read a JSON file with limits on size, depth and numbers.
 
@@ -636,11 +647,13 @@ def load_json_file(
         Deepest accepted nesting of arrays and objects (at most 500).
     max_int_digits : int
         Longest accepted integer literal, in digits.
+    allow_nan : bool, default False
+        Read ``NaN`` and ``Infinity`` as floats (see :func:`loads_json`).
 
     Returns
     -------
     object
-        The parsed document; every float in it is finite.
+        The parsed document; every float in it is finite (unless *allow_nan*).
 
     Raises
     ------
@@ -680,7 +693,8 @@ def load_json_file(
     if len(data) > max_bytes:
         raise ValueError(f"{where}: larger than the limit of {max_bytes:,} bytes")
     return loads_json(
-        data, where=where, max_bytes=max_bytes, max_depth=max_depth, max_int_digits=max_int_digits
+        data, where=where, max_bytes=max_bytes, max_depth=max_depth, max_int_digits=max_int_digits,
+        allow_nan=allow_nan,
     )
 
 

@@ -14,22 +14,28 @@ to standard error, so standard output stays machine-readable).
 
 Subcommands: ``coverage``, ``required``, ``table``, ``figures``, ``report``
 (see ``couponbound <command> --help``).  Bad arguments exit with code 2 and a
-one-line message.
+one-line message, before any file is written; a closed standard output
+(``couponbound | head``) ends the command quietly.  Every file is written
+atomically (see :mod:`couponbound.paper.outputs`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ._io import loads_json, run_cli_quietly
 from ._prior import Prior
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "console_main", "main"]
+
+#: Largest file of numbers ``--counts``/``--probs``/``--dataset NAME=@FILE`` read.
+MAX_NUMBERS_BYTES = 16 * 1024 * 1024
 
 
 # ---------------------------------------------------------------------------
@@ -141,7 +147,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "for the given classes (default: CIFAR-10, CIFAR-100, ImageNet scale).",
         ("couponbound figures                            ./couponbound-output/*.pdf|png",
          "couponbound figures --venue icml --columns 1 --out figs",
-         "couponbound figures -C 10 100 --contrastive 3.0 --format pdf")),
+         "couponbound figures -C 10 100 --contrastive 3.0 --format pdf",
+         "couponbound figures -C 10 --contrastive 2.02 --d -1.16 --sub 1.68")),
     "report": (
         "table + figures from a saved run",
         "Read a saved BoundMonitor state_dict() or BoundReport.to_dict() (JSON: "
@@ -217,8 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd["figures"]
     _add_prior(p, default_C=[10, 100, 1000])
     p.add_argument("--contrastive", type=float, default=None, metavar="L",
-                   help="contrastive loss for the upper-bound figures (default: ln(K+1), "
-                        "the loss of an encoder that maps every input to one point)")
+                   help="contrastive loss for the upper-bound figures (default: BAO22's "
+                        "minimum contrastive loss R*_cont(K))")
+    p.add_argument("--d", type=float, default=0.0, metavar="D",
+                   help="NS21's d(f) <= 0 measured with the loss (default 0: BAO22's setting, "
+                        "positives drawn from the anchor's class)")
+    p.add_argument("--sub", type=float, default=None, metavar="L_SUB",
+                   help="NS21's L^mu_sub, for NS21's complete bound")
     _add_output_options(p, main=False)
 
     p = cmd["report"]
@@ -243,22 +255,43 @@ def _version() -> str:
 # ---------------------------------------------------------------------------
 
 
+def _read_numbers_file(path: str, what: str) -> str:
+    """The text of a file of numbers, refused before reading if it is too large."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_NUMBERS_BYTES:
+                raise _UsageError(f"{what}: {path!r} has {size:,} bytes, more than the limit of "
+                                  f"{MAX_NUMBERS_BYTES:,}")
+            data = fh.read(MAX_NUMBERS_BYTES + 1)
+    except OSError as exc:
+        raise _UsageError(f"{what}: cannot read {path!r}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_NUMBERS_BYTES:
+        raise _UsageError(f"{what}: {path!r} is larger than the limit of {MAX_NUMBERS_BYTES:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _UsageError(f"{what}: {path!r} is not UTF-8 text") from exc
+
+
 def _numbers(text: str, what: str) -> list[float]:
-    """Numbers from ``"1,2,3"``, or from a file (``@path`` or an existing path)."""
+    """Finite numbers from ``"1,2,3"``, or from a file (``@path`` or an existing path)."""
     source = text
     if text.startswith("@") or os.path.exists(text):
         path = text[1:] if text.startswith("@") else text
-        try:
-            with open(path, encoding="utf-8") as fh:
-                source = fh.read()
-        except OSError as exc:
-            raise _UsageError(f"{what}: cannot read {path!r}: {exc.strerror or exc}") from exc
+        source = _read_numbers_file(path, what)
         stripped = source.strip()
         if stripped.startswith("["):
             try:
-                return [float(v) for v in json.loads(stripped)]
-            except (ValueError, TypeError) as exc:
-                raise _UsageError(f"{what}: {path!r} is not a JSON list of numbers") from exc
+                items = loads_json(stripped, where=f"{what} {path!r}")
+            except ValueError as exc:
+                raise _UsageError(str(exc)) from exc
+            if not isinstance(items, list) or any(
+                    isinstance(v, bool) or not isinstance(v, int | float) for v in items):
+                raise _UsageError(f"{what}: {path!r} is not a JSON list of numbers")
+            values = [float(v) for v in items]
+            _check_finite(values, text, what)
+            return values
     parts = [t for t in source.replace(",", " ").split() if t]
     try:
         values = [float(t) for t in parts]
@@ -267,7 +300,15 @@ def _numbers(text: str, what: str) -> list[float]:
                           f"{text[:40]!r}") from exc
     if not values:
         raise _UsageError(f"{what} is empty")
+    _check_finite(values, text, what)
     return values
+
+
+def _check_finite(values: list[float], text: str, what: str) -> None:
+    bad = next((v for v in values if not math.isfinite(v)), None)
+    if bad is not None:
+        raise _UsageError(f"{what} must be finite numbers, got {bad!r} in {text[:40]!r} "
+                          "(a value beyond 1.8e308 reads as inf)")
 
 
 def _counts(text: str, what: str) -> list[int]:
@@ -365,17 +406,20 @@ def _parse_dataset(spec: str) -> Prior:
     if not sep or not name or not value:
         raise _UsageError(f"--dataset must be NAME=C, NAME=@FILE or NAME=n1,n2,...; got {spec!r}")
     if value.isdigit():
+        if len(value) > 18:
+            raise _UsageError(f"--dataset {name}: {value[:20]}... classes is far more than the "
+                              "tables take (at most 1,000,000)")
         return Prior.uniform(int(value), name=name)
     return Prior.from_counts(_counts(value, f"--dataset {name}"), name=name)
 
 
 def _cmd_table(args: argparse.Namespace) -> int:
-    from .paper.datasets import NS21_DATASETS
+    from .paper.datasets import TABLE_DATASETS
     from .paper.tables import coverage_table
 
     sets = [_parse_dataset(s) for s in args.dataset]
     sets += [Prior.uniform(c, name=f"C = {c}") for c in (args.C or [])]
-    _emit(coverage_table(sets or NS21_DATASETS, args.confidence), args.fmt)
+    _emit(coverage_table(sets or TABLE_DATASETS, args.confidence), args.fmt)
     return 0
 
 
@@ -384,8 +428,8 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
     sets = _priors(args, None) if (args.C or args.counts or args.probs) else None
     written = write_figures(_out(args), sets, venue=args.venue, columns=args.columns,
-                            formats=args.formats, contrastive=args.contrastive,
-                            progress=_progress(args.quiet))
+                            formats=args.formats, contrastive=args.contrastive, d=args.d,
+                            sub=args.sub, progress=_progress(args.quiet))
     _file_list(written, sys.stdout)
     return 0
 
@@ -395,7 +439,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .paper.reports import load_reports
     from .paper.tables import decomposition_table
 
-    runs = load_reports(args.run)
+    runs = load_reports(args.run)  # bounded: size, depth, finite numbers, strict types
     if args.accuracy is not None and len(args.accuracy) != len(runs):
         raise _UsageError(f"--accuracy has {len(args.accuracy)} values but {args.run} holds "
                           f"{len(runs)} runs")
@@ -430,14 +474,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = "couponbound" + (f" {args.command}" if args.command else "")
     try:
         return _COMMANDS[args.command](args)
-    except (_UsageError, ValueError, TypeError) as exc:
+    except (_UsageError, ValueError, TypeError, OverflowError) as exc:
         msg = " ".join(str(exc).split())
-        sys.stderr.write(f"{prog}: error: {msg}\n")
+        sys.stderr.write(f"{prog}: error: {msg[:500]}\n")
         return 2
+    except BrokenPipeError:
+        raise  # run_cli_quietly ends the command quietly
     except OSError as exc:
         sys.stderr.write(f"{prog}: error: {exc.strerror or exc}: {exc.filename or ''}\n")
         return 1
 
 
+def console_main() -> int:
+    """The ``couponbound`` console script: :func:`main` with a quiet closed pipe.
+
+    ``couponbound | head`` ends without a traceback or an error message
+    (exit status 141, as a shell reports a program ended by ``SIGPIPE``).
+    """
+    return run_cli_quietly(main)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    raise SystemExit(console_main())

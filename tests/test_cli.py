@@ -265,6 +265,18 @@ def test_every_tabular_command_has_machine_formats():
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["--columns", "3"], "invalid choice: 3"),
     (["--json", "--csv"], "not allowed with argument"),
+    # issue 11: non-finite and huge values, one line and exit 2, never a traceback
+    (["coverage", "--counts", "inf,1", "-K", "3"], "--counts must be finite numbers, got inf"),
+    (["coverage", "--counts", "1e400,1", "-K", "3"], "a value beyond 1.8e308 reads as inf"),
+    (["coverage", "--probs", "nan,1", "-K", "3"], "--probs must be finite numbers, got nan"),
+    (["table", "--dataset", "x=1e400"], "--dataset x must be finite numbers"),
+    (["table", "--dataset", "x=" + "9" * 30], "far more than the tables take"),
+    (["table", "--dataset", "x=2000000"], "more than the 1,000,000 the tables and figures take"),
+    (["required", "-C", "1e20"], "invalid int value: '1e20'"),
+    (["required", "-C", str(10**20)], "use couponbound.asymptotic"),
+    (["coverage", "-C", str(10**30), "-K", "3"], "more than the 1,000,000"),
+    (["figures", "--contrastive", "nan"], "contrastive must be a finite positive loss"),
+    (["figures", "--contrastive", "-1"], "contrastive must be a finite positive loss"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
     try:
@@ -289,3 +301,97 @@ def test_report_bad_json(tmp_path, capsys):
     bad.write_text('{"hello": 1}')
     code, _, err = run(["report", str(bad)], capsys)
     assert code == 2 and "expected a BoundMonitor state_dict" in err and err.count("\n") == 1
+
+
+def _report_file(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_report_refuses_hostile_files_with_one_line(tmp_path, capsys):
+    from couponbound import BoundTerms
+    from couponbound.training import BoundReport
+
+    good = BoundReport.from_terms(BoundTerms(
+        contrastive=2.02, sup=1.26 / 0.69, sub=0.52 / 0.31, collision=1.32, d=-1.16,
+        upsilon=0.69, tau=1.0, arora_sub=1.75, K=31, C=10)).to_dict()
+    assert good["arora_sup_upper"] == np.inf  # vacuous: to_dict writes Infinity, accepted
+    cases = {
+        "big.json": ("[" * 100_000 + "]" * 100_000, "nesting deeper than"),
+        "e400.json": ('{"contrastive": 1e400}', "non-finite number 1e400"),
+        "inf.json": ("[Infinity]", "got inf"),
+        "holds.json": (json.dumps({**good, "holds": "false"}), "holds must be a boolean"),
+        "measured_inf.json": (json.dumps({**good, "contrastive": float("inf")}),
+                              "contrastive must be finite"),
+        "kstr.json": (json.dumps({**good, "K": "31"}), "K must be an integer"),
+    }
+    for name, (text, message) in cases.items():
+        code, out, err = run(["report", _report_file(tmp_path, name, text), "--json"], capsys)
+        assert code == 2 and out == "", name
+        assert err.count("\n") == 1 and message in err, (name, err)
+    huge = tmp_path / "huge.json"
+    with open(huge, "wb") as fh:  # sparse 100 MB: refused from its size, before reading
+        fh.truncate(100 * 1024 * 1024)
+    code, _, err = run(["report", str(huge)], capsys)
+    assert code == 2 and "larger than the limit of 16,777,216 bytes" in err
+    code, out, _ = run(["report", _report_file(tmp_path, "ok.json", json.dumps(good)), "--json"],
+                       capsys)
+    recs = {r["key"]: r for r in json.loads(out)}
+    assert code == 0 and recs["holds"]["K+1 = 32"] is True
+    assert recs["arora_sup_upper"]["K+1 = 32"] is None  # inf in JSON tables is null
+
+
+def test_figures_with_a_bad_value_write_nothing(tmp_path, capsys):
+    out_dir = tmp_path / "figs"
+    for argv in (["--contrastive", "nan"], ["--format", "pdf", "--contrastive", "inf"],
+                 ["-C", str(10**7)]):
+        code, _, err = run(["figures", "--out", str(out_dir), "-q", *argv], capsys)
+        assert code == 2 and err.count("\n") == 1
+        assert not out_dir.exists()
+
+
+def test_counts_file_limits(tmp_path, capsys, monkeypatch):
+    import couponbound.cli as cli
+
+    monkeypatch.setattr(cli, "MAX_NUMBERS_BYTES", 100)
+    big = tmp_path / "big.txt"
+    big.write_text("1 " * 200)
+    code, _, err = run(["coverage", "--counts", f"@{big}", "-K", "3"], capsys)
+    assert code == 2 and "more than the limit of 100" in err
+    js = tmp_path / "c.json"
+    js.write_text("[1, Infinity]")
+    code, _, err = run(["coverage", "--counts", f"@{js}", "-K", "3"], capsys)
+    assert code == 2 and "non-finite number Infinity" in err
+    js.write_text("[1, true]")
+    code, _, err = run(["coverage", "--counts", f"@{js}", "-K", "3"], capsys)
+    assert code == 2 and "not a JSON list of numbers" in err
+
+
+def test_closed_pipe_is_quiet():
+    import os
+
+    r, w = os.pipe()
+    os.close(r)  # the reader is gone before the command writes
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "couponbound", "coverage", "-C", "10", "-K",
+             *map(str, range(1, 3000))], stdout=w, stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(w)
+    assert done.returncode == 141 and done.stderr == b""
+
+
+def test_console_main_is_main_with_a_quiet_pipe(capsys):
+    from couponbound.cli import console_main
+
+    assert console_main.__doc__ and "quiet" in console_main.__doc__
+    import couponbound.cli as cli
+
+    calls = []
+    orig = cli.main
+    try:
+        cli.main = lambda argv=None: calls.append(argv) or 0
+        assert console_main() == 0 and calls == [None]
+    finally:
+        cli.main = orig

@@ -13,20 +13,25 @@ import numpy as np
 import pytest
 from oracles import hypergeometric_ie, subsets_ie, uniform_ie
 
-from couponbound import BoundMonitor, Prior, coverage_prob, expected_draws
+from couponbound import BoundMonitor, Prior, coverage_prob, expected_draws, required_negatives
 from couponbound.paper.datasets import (
     DATASETS,
     DEFAULT_DATASETS,
+    LONG_TAILED_DATASETS,
+    MAX_CLASSES,
     NS21_DATASETS,
+    TABLE_DATASETS,
     as_named_prior,
     as_named_priors,
     ceil_expected_batch,
     dataset,
+    long_tailed_counts,
 )
 from couponbound.paper.outputs import figure_slug, write_report, write_table
 from couponbound.paper.summary import (
     coverage_values_table,
     dataset_table,
+    format_coverage,
     render_summary,
     required_table,
 )
@@ -40,15 +45,72 @@ NS21 = [("binary", 2), ("AG News", 4), ("CIFAR-10", 10), ("CIFAR-100", 100),
         ("ImageNet-1k (uniform)", 1000), ("Wiki-3029", 3029)]
 
 
-def test_ns21_datasets_are_named_uniform_priors():
+#: Training-set class sizes (docs/paper.rst gives the sources); None: uniform, no counts.
+SIZES = {"binary": None, "AG News": 30_000, "CIFAR-10": 5_000, "CIFAR-100": 500,
+         "ImageNet-1k (uniform)": None, "Wiki-3029": None}
+
+
+def test_ns21_datasets_are_named_priors_of_the_training_sets():
     assert [(p.name, p.C) for p in NS21_DATASETS] == NS21
     for p in NS21_DATASETS:
         assert isinstance(p, Prior) and p.is_uniform and p.replacement and p.label == p.name
         assert DATASETS[p.name] is p and dataset(p.name) is p
-        assert p == Prior.uniform(p.C)  # the name does not change the distribution
-    assert list(DATASETS) == [n for n, _ in NS21]
+        size = SIZES[p.name]
+        if size is None:
+            assert p.counts is None and p == Prior.uniform(p.C)  # the name is not compared
+        else:
+            assert p.counts == (size,) * p.C and p == Prior.from_counts([size] * p.C)
+    assert [DATASETS[n].N for n in ("AG News", "CIFAR-10", "CIFAR-100")] == [120_000, 50_000, 50_000]
+    assert list(DATASETS)[:6] == [n for n, _ in NS21]
+    assert list(DATASETS) == [p.name for p in TABLE_DATASETS]
+    assert TABLE_DATASETS == NS21_DATASETS + LONG_TAILED_DATASETS
     assert [p.name for p in DEFAULT_DATASETS] == ["CIFAR-10", "CIFAR-100", "ImageNet-1k (uniform)"]
     assert all(DATASETS[p.name] is p for p in DEFAULT_DATASETS)
+
+
+def _lt_oracle(n_max: int, C: int, r: int) -> list[int]:
+    """floor(n_max r^(-i/(C-1))) in 50-digit arithmetic, independent of the float formula."""
+    import mpmath
+
+    with mpmath.workdps(50):
+        return [int(mpmath.floor(n_max * mpmath.power(r, mpmath.mpf(-i) / (C - 1))))
+                for i in range(C)]
+
+
+def test_long_tailed_priors_follow_the_exponential_profile():
+    # totals of the standard benchmarks (Cao et al. 2019; Cui et al. 2019)
+    totals = {("CIFAR-10", 10): 20_431, ("CIFAR-10", 50): 13_996, ("CIFAR-10", 100): 12_406,
+              ("CIFAR-100", 10): 19_573, ("CIFAR-100", 50): 12_608, ("CIFAR-100", 100): 10_847}
+    assert [p.name for p in LONG_TAILED_DATASETS] == [
+        f"{base}-LT (r={r})" for base, r in totals]
+    for (base, r), total in totals.items():
+        p = DATASETS[f"{base}-LT (r={r})"]
+        C, n_max = (10, 5_000) if base == "CIFAR-10" else (100, 500)
+        assert p.C == C and p.replacement and not p.is_uniform
+        assert list(p.counts) == _lt_oracle(n_max, C, r) == long_tailed_counts(n_max, C, r)
+        assert p.N == total and p.counts[0] == n_max and p.counts[-1] == n_max // r
+        assert list(p.counts) == sorted(p.counts, reverse=True)
+    assert dataset("CIFAR-10-LT (r=100)").counts == (5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50)
+
+
+def test_long_tailed_counts_refuses_bad_arguments():
+    for args, match in [((0, 10, 10), "n_max"), ((500, 1, 10), "C must be at least 2"),
+                        ((500, 10, 0.5), "r must be a finite number >= 1"),
+                        ((500, 10, math.inf), "r must be"), ((500, 10, True), "r must be"),
+                        ((5, 10, 10), "n_max / r must be at least 1"),
+                        ((500, 10**7, 10), "C must be at most")]:
+        with pytest.raises((ValueError, TypeError), match=match):
+            long_tailed_counts(*args)
+
+
+def test_the_paper_layer_refuses_huge_class_counts_quickly():
+    for spec in (10**30, ("x", 10**30), ("x", MAX_CLASSES + 1)):
+        with pytest.raises(ValueError, match="more than the 1,000,000 the tables and figures take"):
+            as_named_priors(spec)
+    with pytest.raises(ValueError, match="couponbound.asymptotic"):
+        coverage_table([("x", 10**30)])
+    with pytest.raises(ValueError, match="more than the 1,000,000"):
+        dataset_table([10**30])
 
 
 def test_dataset_lookup_names_the_known_ones():
@@ -56,8 +118,9 @@ def test_dataset_lookup_names_the_known_ones():
         dataset("ImageNet-1k")
 
 
+@pytest.mark.slow
 def test_command_table3_and_figure_legends_use_the_registry_names():
-    names = [p.name for p in NS21_DATASETS]
+    names = [p.name for p in TABLE_DATASETS]
     assert [r.dataset for r in dataset_table()] == names          # the command's table
     assert [r["dataset"] for r in coverage_table().to_records()] == names  # Table 3
     import matplotlib
@@ -171,6 +234,60 @@ def test_render_summary_formats():
         render_summary(rows, "html")
     with pytest.raises(ValueError, match="rows must not be empty"):
         render_summary([])
+
+
+def _log10_uniform_coverage(n: int, C: int) -> float:
+    """log10 upsilon_n for the uniform prior: sum_k (-1)^k binom(C, k) (C - k)^n in integers."""
+    total = sum((-1) ** k * math.comb(C, k) * (C - k) ** n for k in range(C + 1))
+    return math.log10(total) - n * math.log10(C)
+
+
+def test_tiny_coverage_is_printed_as_a_power_of_ten_from_the_log():
+    row = dataset_table(["Wiki-3029", "ImageNet-1k (uniform)"], [0.5], [256, 4096])
+    wiki, imagenet = row
+    exact = _log10_uniform_coverage(4096, 3029)
+    assert round(exact, 3) == -591.644
+    assert wiki.log10_coverage_at["4096"] == pytest.approx(exact, rel=1e-12)
+    assert wiki.coverage_at["4096"] == 0.0 and wiki.cells()[1] == "2.27e-592"
+    # a true zero (256 draws < 1000 classes) prints as 0 and has log10 = -inf (JSON null)
+    assert imagenet.log10_coverage_at["256"] == -math.inf and imagenet.cells()[0] == "0"
+    assert imagenet.log10_coverage_at["4096"] == pytest.approx(
+        _log10_uniform_coverage(4096, 1000), rel=1e-12)
+    assert imagenet.cells()[1] == "2.87e-08"
+    text = render_summary(row)
+    assert "2.27e-592" in text and "ImageNet-1k (uniform)" in text
+    js = json.loads(render_summary(row, "json"))
+    assert js[1]["log10_coverage_at"]["256"] is None
+    assert js[0]["log10_coverage_at"]["4096"] == pytest.approx(exact, rel=1e-12)
+    recs = list(csv.DictReader(io.StringIO(render_summary(row, "csv"))))
+    keys = list(recs[0])
+    assert keys.index("log10_upsilon_at_4096") == keys.index("upsilon_at_4096") + 1
+    assert float(recs[0]["log10_upsilon_at_4096"]) == pytest.approx(exact, rel=1e-12)
+    assert recs[1]["log10_upsilon_at_256"] == "-inf" and float(recs[1]["upsilon_at_256"]) == 0.0
+
+
+def test_format_coverage_cases():
+    assert format_coverage(0.0, -math.inf, 0.0) == "0"
+    assert format_coverage(0.0, -591.6437, -1e-300) == "2.27e-592"
+    assert format_coverage(1.233e-4, math.log10(1.233e-4), -5.4e-5) == "1.23e-04"
+    assert format_coverage(0.0, -9.9999, 0.0) == "1.00e-10"      # mantissa rounds up to 10
+    assert format_coverage(0.5, math.log10(0.5), math.log10(0.5)) == "0.500000"
+    assert format_coverage(1.0, -1e-30, -29.5) == "1-3.2e-30"
+    assert format_coverage(1.0, 0.0, -math.inf) == "1"
+    assert format_coverage(1.0, 0.0, math.nan) == ">1-1e-16"
+
+
+def test_main_table_has_the_long_tailed_rows():
+    rows = dataset_table(["CIFAR-100-LT (r=100)"], [0.5], [256, 4096])
+    (row,) = rows
+    assert row.dataset == "CIFAR-100-LT (r=100)" and row.classes == 100
+    p = DATASETS["CIFAR-100-LT (r=100)"]
+    assert row.expected_batch == pytest.approx(expected_draws(p), rel=1e-12)
+    assert row.coverage_at["4096"] == pytest.approx(coverage_prob(4095, p), rel=1e-12)
+    assert 10 ** row.log10_coverage_at["256"] == pytest.approx(coverage_prob(255, p), rel=1e-10)
+    assert row.miss_at["4096"] == pytest.approx(1 - coverage_prob(4095, p), rel=1e-10)
+    # the long tail needs ten times the negatives of the balanced CIFAR-100 (496)
+    assert row.negatives_for["50"] == required_negatives(p, confidence=0.5) > 10 * 496
 
 
 def test_far_tail_is_written_from_the_exact_miss_probability():

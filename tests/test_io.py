@@ -696,3 +696,14 @@ def test_closed_pipe_without_the_guard_is_noisy(case: str) -> None:
     # or "Exception ignored", so the test above can tell the difference.
     rc, _, err = _pipe_child(case, guarded=False)
     assert rc != 0 and b"BrokenPipeError" in err
+
+
+def test_allow_nan_reads_the_constants_json_dump_writes_but_not_overflow():
+    from couponbound._io import loads_json
+
+    got = loads_json('[NaN, Infinity, -Infinity, 1.5]', allow_nan=True)
+    assert math.isnan(got[0]) and got[1:] == [math.inf, -math.inf, 1.5]
+    with pytest.raises(ValueError, match="non-finite number 1e400"):
+        loads_json("[1e400]", allow_nan=True)
+    with pytest.raises(ValueError, match="non-finite number NaN"):
+        loads_json("[NaN]")

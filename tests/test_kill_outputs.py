@@ -301,3 +301,34 @@ def test_killed_main_job_leaves_every_output_complete_or_absent(tmp_path: Path) 
         assert trial.strays == [], trial
         if trial.states["(from earlier run)"] == "yes":
             assert trial.absent() == [], trial
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _writers_use_io(), reason="the main job does not write through couponbound._io yet")
+def test_concurrent_main_jobs_leave_each_file_equal_to_one_complete_version(tmp_path: Path) -> None:
+    """Two main jobs into the same --out: every file equals one run's complete version.
+
+    The two runs differ (--venue neurips vs --venue icml changes every figure),
+    so a file mixing both, or one truncated by the other, is caught.
+    """
+    runs = {"neurips": tmp_path / "ref-neurips", "icml": tmp_path / "ref-icml"}
+    base = [sys.executable, "-m", "couponbound", "-q", "--csv", "--out"]
+    versions: dict[str, set[bytes]] = {}
+    for venue, ref in runs.items():
+        done = subprocess.run([*base, str(ref), "--venue", venue], env=_env(),
+                              capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr.decode()
+        for p in ref.iterdir():
+            versions.setdefault(p.name, set()).add(p.read_bytes())
+    assert sum(len(v) == 2 for v in versions.values()) >= 5  # the figures differ
+    shared = tmp_path / "shared"
+    procs = [subprocess.Popen([*base, str(shared), "--venue", venue], env=_env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for venue in runs]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+    names = sorted(p.name for p in shared.iterdir())
+    assert names == sorted(versions)  # no temporary file is left behind
+    for name in names:
+        assert (shared / name).read_bytes() in versions[name], name

@@ -408,3 +408,32 @@ def test_save_figure_writes_valid_pdf_and_png(tmp_path):
     assert b"/FontFile2" in again and b"/Type3" not in again
     with pytest.raises(ValueError, match="formats must be some of"):
         save_figure(fig, tmp_path / "x", ["jpg"])
+    # every argument is checked before the first file: nothing written
+    with pytest.raises(ValueError, match="formats must be some of"):
+        save_figure(fig, tmp_path / "y", ["pdf", "jpg"])
+    for bad in (1e6, 0, -5, float("nan"), float("inf"), 10**400, 2401):
+        with pytest.raises(ValueError, match=r"dpi must be between 10 and 2400"):
+            save_figure(fig, tmp_path / "y", ["pdf", "png"], dpi=bad)
+    for bad in (True, "300", None):
+        with pytest.raises(TypeError, match="dpi must be a number"):
+            save_figure(fig, tmp_path / "y", dpi=bad)
+    assert not list(tmp_path.glob("y*")) and not list(tmp_path.glob("x*"))
+    plt.close(fig)
+
+
+def test_save_figure_replaces_a_symlink_instead_of_following_it(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / "fig.png"
+    link.symlink_to(victim)
+    fig, ax = plt.subplots(figsize=(2, 1))
+    (path,) = save_figure(fig, tmp_path / "fig", ["png"], dpi=50)
+    plt.close(fig)
+    assert victim.read_text() == "precious"
+    assert not path.is_symlink() and path.read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png", "victim.txt"]
+
+
+def test_plot_coverage_refuses_enormous_C():
+    with pytest.raises(ValueError, match="more than the 1,000,000"):
+        plot_coverage(C=10**30)

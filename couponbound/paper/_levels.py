@@ -1,9 +1,13 @@
-"""Coverage levels as the tables name them (private): ``0.99`` -> ``"99"``."""
+"""Checked levels (private): coverage levels as the tables name them (``0.99`` ->
+``"99"``) and validation accuracies, shared by the figures and the writers."""
 
 from __future__ import annotations
 
 import numbers
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from couponbound._validate import short_repr
 
@@ -27,3 +31,21 @@ def check_confidences(confidences: Any) -> tuple[float, ...]:
             raise ValueError(f"confidences must lie in (0, 1), got {short_repr(q)} in "
                              f"{short_repr(confidences)}")
     return tuple(float(q) for q in qs)
+
+
+def check_accuracy(accuracy: Any, n: int) -> NDArray[np.float64] | None:
+    """``None``, or *n* accuracies in [0, 1] (fractions) or [0, 100] (percent) as percent."""
+    if accuracy is None:
+        return None
+    if isinstance(accuracy, str | bytes):
+        raise TypeError(f"accuracy must be a sequence of numbers, got {short_repr(accuracy)}")
+    try:
+        acc = np.asarray(accuracy, dtype=np.float64).ravel()
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(f"accuracy must be a sequence of numbers, got {short_repr(accuracy)}") from exc
+    if acc.size != n:
+        raise ValueError(f"accuracy has {acc.size} values but there are {n} runs")
+    if not np.all(np.isfinite(acc)) or np.any(acc < 0) or np.any(acc > 100):
+        raise ValueError(f"accuracy must lie in [0, 1] (fractions) or [0, 100] (percent), "
+                         f"got {short_repr(accuracy)}")
+    return acc * 100.0 if np.all(acc <= 1.0) else acc

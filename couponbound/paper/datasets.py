@@ -6,19 +6,30 @@ printed table, in Table 3 and in the figures' file names and legends).
 
 * :data:`DATASETS` -- every built-in data set by name;
 * :data:`NS21_DATASETS` -- the data sets of NS21's Table 3, in its order;
+* :data:`LONG_TAILED_DATASETS` -- CIFAR-10-LT and CIFAR-100-LT for the
+  imbalance ratios 10, 50 and 100;
+* :data:`TABLE_DATASETS` -- the rows of the main table and of Table 3 (NS21's
+  data sets, then the long-tailed ones);
 * :data:`DEFAULT_DATASETS` -- the figures' defaults (CIFAR-10, CIFAR-100,
   ImageNet scale);
 * :func:`dataset` -- look one up by name;
+* :func:`long_tailed_counts` -- the exponential class profile of the
+  long-tailed benchmarks;
 * :func:`as_named_prior` / :func:`as_named_priors` -- turn the convenient
   specifications (``10``, ``("CIFAR-10", 10)``, ``("mine", {"counts": [...]})``)
   into named priors;
 * :func:`ceil_expected_batch` -- NS21's ``E[K+1]``, rounded up as Table 3
   prints it.
 
-Every prior here is uniform: NS21 used ImageNet's real, non-uniform
-training-set counts (``E[K+1] = 7709``); the uniform 1000-class prior gives
-7486, hence the name ``"ImageNet-1k (uniform)"``.  For a real class
-histogram use ``Prior.from_counts(counts, name="ImageNet-1k")``.
+The training-set class counts (sources in :doc:`/paper`): CIFAR-10 has 5,000
+images per class and CIFAR-100 500; AG News 30,000 news articles per class
+(4 classes); Wiki-3029 is taken as uniform over its 3029 classes;
+CIFAR-10-LT and CIFAR-100-LT keep ``floor(n_max r^(-i/(C-1)))`` images of
+class ``i`` (``n_max`` = 5,000 or 500, imbalance ratio ``r``).  ImageNet-1k is
+a uniform approximation: NS21 used ImageNet's real, non-uniform training-set
+counts (``E[K+1] = 7709``), which are not shipped here; the uniform
+1000-class prior gives 7486, hence the name ``"ImageNet-1k (uniform)"``.  For
+a real class histogram use ``Prior.from_counts(counts, name="ImageNet-1k")``.
 """
 
 from __future__ import annotations
@@ -26,39 +37,105 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from couponbound._combinatorics import harmonic_fraction
 from couponbound._prior import Prior
-from couponbound._validate import short_repr
+from couponbound._validate import check_positive_int, short_repr
 from couponbound.coverage import expected_draws
 
 __all__ = [
     "DATASETS",
     "DEFAULT_DATASETS",
+    "IMBALANCE_RATIOS",
+    "LONG_TAILED_DATASETS",
+    "MAX_CLASSES",
     "NS21_DATASETS",
+    "TABLE_DATASETS",
     "as_named_prior",
     "as_named_priors",
     "ceil_expected_batch",
     "dataset",
+    "long_tailed_counts",
 ]
 
-#: NS21's data sets (Table 3, in its order), each a named uniform prior.
+#: Most classes a data set of the tables, the figures and the command may have:
+#: their exact columns cost seconds up to here.  For more classes use the
+#: named approximations of :mod:`couponbound.asymptotic`.
+MAX_CLASSES = 10**6
+
+#: The imbalance ratios ``r = n_max / n_min`` of the long-tailed benchmarks.
+IMBALANCE_RATIOS: tuple[int, ...] = (10, 50, 100)
+
+
+def long_tailed_counts(n_max: int, C: int, r: float) -> list[int]:
+    """The exponential long-tailed profile ``n_i = floor(n_max r^(-i/(C-1)))``, ``i = 0..C-1``.
+
+    The class sizes of CIFAR-10-LT and CIFAR-100-LT (Cao et al. 2019, "LDAM";
+    Cui et al. 2019): the largest class keeps ``n_max`` samples, the smallest
+    ``floor(n_max / r)``, and the sizes fall geometrically in between.
+
+    Parameters
+    ----------
+    n_max : int
+        Size of the largest class (5,000 for CIFAR-10, 500 for CIFAR-100).
+    C : int
+        Number of classes (at least 2).
+    r : float
+        Imbalance ratio ``n_max / n_min``, at least 1.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument and the value.
+
+    Examples
+    --------
+    >>> long_tailed_counts(5000, 10, 100)
+    [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
+    >>> sum(long_tailed_counts(500, 100, 100))
+    10847
+    """
+    n_max = check_positive_int(n_max, "n_max")
+    C = check_positive_int(C, "C")
+    if C < 2:
+        raise ValueError(f"C must be at least 2 for a long-tailed profile, got {C}")
+    if C > 10**6:
+        raise ValueError(f"C must be at most 10**6, got {C}")
+    if isinstance(r, bool) or not isinstance(r, numbers.Real) or not math.isfinite(r) or r < 1:
+        raise ValueError(f"r must be a finite number >= 1, got {short_repr(r)}")
+    if n_max / float(r) < 1:
+        raise ValueError(f"n_max / r must be at least 1 (every class needs a sample), got "
+                         f"n_max={n_max}, r={short_repr(r)}")
+    return [math.floor(n_max * float(r) ** (-i / (C - 1))) for i in range(C)]
+
+
+#: NS21's data sets (Table 3, in its order), each a named prior.
 NS21_DATASETS: tuple[Prior, ...] = (
     Prior.uniform(2, name="binary"),
-    Prior.uniform(4, name="AG News"),
-    Prior.uniform(10, name="CIFAR-10"),
-    Prior.uniform(100, name="CIFAR-100"),
+    Prior.from_counts([30_000] * 4, name="AG News"),
+    Prior.from_counts([5_000] * 10, name="CIFAR-10"),
+    Prior.from_counts([500] * 100, name="CIFAR-100"),
     Prior.uniform(1000, name="ImageNet-1k (uniform)"),
     Prior.uniform(3029, name="Wiki-3029"),
 )
 
-#: Every built-in data set by name.
-DATASETS: dict[str, Prior] = {p.label: p for p in NS21_DATASETS}
+#: CIFAR-10-LT and CIFAR-100-LT (:func:`long_tailed_counts`) for each of
+#: :data:`IMBALANCE_RATIOS`, named ``"CIFAR-10-LT (r=100)"`` and so on.
+LONG_TAILED_DATASETS: tuple[Prior, ...] = tuple(
+    Prior.from_counts(long_tailed_counts(n_max, C, r), name=f"CIFAR-{C}-LT (r={r})")
+    for C, n_max in ((10, 5_000), (100, 500)) for r in IMBALANCE_RATIOS
+)
 
-#: The figures' defaults: CIFAR-10, CIFAR-100 and ImageNet scale (uniform priors).
+#: The rows of the main table and of Table 3: NS21's data sets, then the long-tailed ones.
+TABLE_DATASETS: tuple[Prior, ...] = NS21_DATASETS + LONG_TAILED_DATASETS
+
+#: Every built-in data set by name.
+DATASETS: dict[str, Prior] = {p.label: p for p in TABLE_DATASETS}
+
+#: The figures' defaults: CIFAR-10, CIFAR-100 and ImageNet scale.
 DEFAULT_DATASETS: tuple[Prior, ...] = tuple(
     DATASETS[n] for n in ("CIFAR-10", "CIFAR-100", "ImageNet-1k (uniform)"))
 
@@ -73,8 +150,10 @@ def dataset(name: str) -> Prior:
 
     Examples
     --------
-    >>> dataset("CIFAR-100")
-    Prior.uniform(100, name='CIFAR-100')
+    >>> dataset("CIFAR-100").counts[:3]
+    (500, 500, 500)
+    >>> dataset("CIFAR-100-LT (r=100)").N
+    10847
     """
     try:
         return DATASETS[name]
@@ -168,6 +247,9 @@ def as_named_prior(spec: Any) -> Prior:
 def as_named_priors(specs: Any, name: str = "datasets") -> list[Prior]:
     """One data set or a sequence of them (see :func:`as_named_prior`) as a list of named priors.
 
+    Every data set may have at most :data:`MAX_CLASSES` classes (the tables
+    and figures then answer within seconds).
+
     Parameters
     ----------
     specs : data set or sequence of data sets
@@ -179,7 +261,8 @@ def as_named_priors(specs: Any, name: str = "datasets") -> list[Prior]:
     TypeError
         If *specs* is neither a data set nor a sequence of them.
     ValueError
-        If the sequence is empty.
+        If the sequence is empty or a data set has more than
+        :data:`MAX_CLASSES` classes.
 
     Examples
     --------
@@ -192,17 +275,35 @@ def as_named_priors(specs: Any, name: str = "datasets") -> list[Prior]:
         specs = [specs]
     if isinstance(specs, str | bytes) or not isinstance(specs, Iterable):
         raise TypeError(f"{name} must be a data set or a sequence of them, got {short_repr(specs)}")
-    out = [as_named_prior(s) for s in specs]
+    out = []
+    for spec in specs:
+        # refuse a huge C before a prior (or anything else) is built for it
+        size = spec[1] if isinstance(spec, tuple | list) and len(spec) == 2 else spec
+        if isinstance(size, numbers.Integral) and not isinstance(size, bool) \
+                and int(size) > MAX_CLASSES:
+            label = spec[0] if size is not spec and isinstance(spec[0], str) else f"C = {size}"
+            raise ValueError(_too_many(name, label, int(size)))
+        prior = as_named_prior(spec)
+        if prior.C > MAX_CLASSES:
+            raise ValueError(_too_many(name, prior.label, prior.C))
+        out.append(prior)
     if not out:
         raise ValueError(f"{name} must not be empty")
     return out
 
 
+def _too_many(name: str, label: str, C: int) -> str:
+    c = f"{C:,}" if C < 10**12 else f"about 1e{len(str(C)) - 1}"
+    return (f"{name}: data set {label!r} has {c} classes, more than the {MAX_CLASSES:,} the "
+            "tables and figures take; for larger C use couponbound.asymptotic "
+            "(gumbel_coverage, poisson_coverage)")
+
+
 def ceil_expected_batch(prior: Prior) -> int:
     """NS21's expected batch size ``E[K+1] = E[T]``, rounded up as their Table 3 prints it.
 
-    Exact for the uniform prior (``ceil(C H_C)`` in rationals, so ``C = 2``
-    gives 3, not 4 from a float a hair above 3); from
+    Exact for the uniform prior up to 5,000 classes (``ceil(C H_C)`` in
+    rationals, so ``C = 2`` gives 3, not 4 from a float a hair above 3); from
     :func:`couponbound.expected_draws` otherwise.  See :ref:`math-completion-time`.
 
     Examples
@@ -210,8 +311,6 @@ def ceil_expected_batch(prior: Prior) -> int:
     >>> [ceil_expected_batch(dataset(n)) for n in ("binary", "AG News", "CIFAR-10")]
     [3, 9, 30]
     """
-    if prior.is_uniform:
-        c = prior.C
-        # harmonic number H_C as a Fraction (the maths layer's harmonic_fraction after merge)
-        return math.ceil(c * sum((Fraction(1, j) for j in range(1, c + 1)), Fraction(0)))
+    if prior.is_uniform and prior.C <= 5_000:
+        return math.ceil(prior.C * harmonic_fraction(prior.C))
     return math.ceil(float(expected_draws(prior)) * (1.0 - 1e-12))

@@ -8,18 +8,26 @@
   ``.md``, ``.tex`` and ``.csv``.
 
 Figures are made with :func:`~couponbound.paper.style.paper_style` and
-without pyplot, so no matplotlib backend is selected.  Every function returns
-the paths it wrote.
+without pyplot, so no matplotlib backend is selected.  Every function checks
+all its arguments before it writes the first file, writes every file
+atomically (a temporary file in the same folder, renamed into place: a killed
+or concurrent run leaves each file complete, a symbolic link at the
+destination is replaced rather than followed) and returns the paths it wrote.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from couponbound.paper.datasets import DEFAULT_DATASETS, NS21_DATASETS, as_named_priors
+from couponbound._io import atomic_write_text
+from couponbound._validate import short_repr
+from couponbound.paper._levels import check_accuracy
+from couponbound.paper.datasets import DEFAULT_DATASETS, TABLE_DATASETS, as_named_priors
 from couponbound.paper.summary import DatasetRow, render_summary
 from couponbound.paper.tables import Table, coverage_table, decomposition_table
 
@@ -64,11 +72,20 @@ def _new_figure(style: Any) -> tuple[Any, Any]:
     return fig, fig.add_subplot()
 
 
+def _out_dir(out: Any) -> Path:
+    if isinstance(out, bytes) or not isinstance(out, str | os.PathLike) or not os.fspath(out):
+        raise TypeError(f"out must be a directory path (str or os.PathLike), got {short_repr(out)}")
+    return Path(out)
+
+
 def _draw_all(jobs: Sequence[tuple[str, Callable[[Any], Any]]], target: Path, *, venue: str,
               columns: int, formats: Sequence[str], say: Progress) -> list[Path]:
-    """Draw each ``(name, draw(ax))`` job in a styled figure and save it as *target*/name."""
-    from couponbound.paper.style import paper_style, save_figure
+    """Draw each ``(name, draw(ax))`` job in a styled figure and save it as *target*/name.
 
+    The venue, columns and formats are checked before the first figure is drawn."""
+    from couponbound.paper.style import check_figure_formats, paper_style, save_figure
+
+    formats = check_figure_formats(formats)
     written: list[Path] = []
     with paper_style(venue, columns) as style:
         for i, (name, draw) in enumerate(jobs, 1):
@@ -87,6 +104,8 @@ def write_figures(
     columns: int = 2,
     formats: Sequence[str] = ("pdf", "png"),
     contrastive: float | None = None,
+    d: float = 0.0,
+    sub: float | None = None,
     progress: Progress | None = None,
 ) -> list[Path]:
     """Write the coverage, collision and upper-bound figures; return the files.
@@ -95,8 +114,11 @@ def write_figures(
     :func:`~couponbound.paper.plots.plot_collision`; ``sup_upper_bounds_<name>``
     (name from :func:`figure_slug`):
     :func:`~couponbound.paper.plots.plot_sup_upper_bounds`, one per data set,
-    for the contrastive loss *contrastive* (default ``ln(K+1)``, the loss of an
-    encoder that maps every input to the same point, so every bound is defined).
+    for the contrastive loss *contrastive* (default BAO22's minimum
+    contrastive loss ``R*_cont(K)``, :func:`couponbound.bounds.bao22_min_contrastive`)
+    and NS21's ``d`` and ``L^mu_sub`` when given.  With ``d = 0`` the curves
+    are in BAO22's setting (positives drawn from the anchor's class), and the
+    legend says so.
 
     Parameters
     ----------
@@ -110,21 +132,44 @@ def write_figures(
     formats : sequence of str
         As in :func:`~couponbound.paper.style.save_figure`.
     contrastive : float, optional
-        The contrastive loss of the upper-bound figures.
+        The contrastive loss of the upper-bound figures (positive).
+    d : float, default 0.0
+        NS21's ``d(f) <= 0`` measured with the loss (0: BAO22's setting).
+    sub : float, optional
+        NS21's ``L^mu_sub >= 0``, for NS21's complete bound.
     progress : callable, optional
         Called with a short message before each figure.
     """
-    import numpy as np
-
     from couponbound.paper.plots import plot_collision, plot_coverage, plot_sup_upper_bounds
+    from couponbound.paper.style import check_figure_formats, paper_style
 
+    # every argument is checked before the first figure is written
+    target = _out_dir(out)
     sets = as_named_priors(DEFAULT_DATASETS if datasets is None else datasets, "datasets")
-    L: Any = contrastive if contrastive is not None else (lambda K: np.log1p(K))
-    loss = r"$L=\ln(K+1)$" if contrastive is None else f"$L={contrastive:g}$"
+    formats = check_figure_formats(formats)
+    with paper_style(venue, columns):
+        pass
+    if contrastive is not None and (
+            isinstance(contrastive, bool) or not isinstance(contrastive, numbers.Real)
+            or not math.isfinite(contrastive) or contrastive <= 0):
+        raise ValueError(f"contrastive must be a finite positive loss, got {short_repr(contrastive)}")
+    if isinstance(d, bool) or not isinstance(d, numbers.Real) or not math.isfinite(d) or d > 0:
+        raise ValueError(f"d must be a finite number <= 0, got {short_repr(d)}")
+    if sub is not None and (isinstance(sub, bool) or not isinstance(sub, numbers.Real)
+                            or not math.isfinite(sub) or sub < 0):
+        raise ValueError(f"sub must be a finite number >= 0, got {short_repr(sub)}")
+    loss = r"$L=R^*_\mathrm{cont}$" if contrastive is None else f"$L={contrastive:g}$"
+    if d != 0:
+        loss += f", $d={d:g}$"
+    elif contrastive is not None:
+        loss += ", $d=0$ (BAO22's setting)"
+    if sub is not None:
+        loss += rf", $L^\mu_\mathrm{{sub}}={sub:g}$"
 
     def bounds_for(prior: Any) -> Callable[[Any], Any]:
         def draw(ax: Any) -> Any:
-            plot_sup_upper_bounds(L, None, prior, ax=ax)
+            # d = 0 is stated in the legend, so no RestatedBoundWarning
+            plot_sup_upper_bounds(contrastive, None, prior, d=d, sub=sub, warn=False, ax=ax)
             name = prior.label if prior.label.startswith("C = ") else f"{prior.label}, C = {prior.C}"
             ax.get_legend().set_title(f"{name}; {loss}")
             return ax
@@ -136,19 +181,23 @@ def write_figures(
         ("collision", lambda ax: plot_collision(C=sets, ax=ax)),
     ]
     jobs += [(f"sup_upper_bounds_{figure_slug(p.label)}", bounds_for(p)) for p in sets]
-    return _draw_all(jobs, Path(out), venue=venue, columns=columns, formats=formats,
+    return _draw_all(jobs, target, venue=venue, columns=columns, formats=formats,
                      say=progress or _quiet)
 
 
 def _write_text(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n", encoding="utf-8")
+    atomic_write_text(path, text + "\n")
     return path
 
 
 def write_table(out: str | os.PathLike[str], stem: str, table: Table) -> list[Path]:
     """Write *table* as ``stem.md``, ``stem.tex`` and ``stem.csv`` in *out*; return the paths."""
-    target = Path(out)
+    target = _out_dir(out)
+    if not isinstance(stem, str) or not stem or os.sep in stem or stem in (".", ".."):
+        raise ValueError(f"stem must be a file name without a folder, got {short_repr(stem)}")
+    if not isinstance(table, Table):
+        raise TypeError(f"table must be a Table, got {short_repr(table)}")
     return [_write_text(target / f"{stem}.md", table.to_markdown()),
             _write_text(target / f"{stem}.tex", table.to_latex()),
             _write_text(target / f"{stem}.csv", table.to_csv())]
@@ -181,12 +230,26 @@ def write_report(
     for ``(label, BoundReport)`` pairs such as
     :func:`~couponbound.paper.reports.load_reports` returns.  Returns the files.
     """
+    from couponbound.paper.style import check_figure_formats, paper_style
+
     say = progress or _quiet
+    target = _out_dir(out)
     labels = [lab for lab, _ in runs]
     reports = [rep for _, rep in runs]
     table = decomposition_table(reports, labels)
+    if not isinstance(figures, bool):
+        raise TypeError(f"figures must be True or False, got {short_repr(figures)}")
+    if figures:
+        check_figure_formats(formats)
+        with paper_style(venue, columns):
+            pass
+        if isinstance(accuracy, Mapping):
+            for acc in accuracy.values():
+                check_accuracy(acc, len(reports))
+        else:
+            check_accuracy(accuracy, len(reports))
     say("table decomposition")
-    written = write_table(out, "decomposition", table)
+    written = write_table(target, "decomposition", table)
     if figures:
         from couponbound.paper.plots import plot_bound_comparison, plot_bound_decomposition
 
@@ -197,7 +260,7 @@ def write_report(
             ("bound_decomposition",
              lambda ax: plot_bound_decomposition(reports, labels=ticks, ax=ax)),
         ]
-        written += _draw_all(jobs, Path(out), venue=venue, columns=columns, formats=formats,
+        written += _draw_all(jobs, target, venue=venue, columns=columns, formats=formats,
                              say=say)
     return written
 
@@ -213,12 +276,18 @@ def write_main(
     """What bare ``couponbound`` writes: ``coverage_summary.csv`` (the printed
     table, *rows* from :func:`~couponbound.paper.summary.dataset_table`), NS21's
     Table 3 as ``table3.md/.tex/.csv`` for
-    :data:`~couponbound.paper.datasets.NS21_DATASETS`, and :func:`write_figures`
+    :data:`~couponbound.paper.datasets.TABLE_DATASETS`, and :func:`write_figures`
     for the default data sets.  Returns the files."""
+    from couponbound.paper.style import paper_style
+
     say = progress or _quiet
-    target = Path(out)
+    target = _out_dir(out)
+    with paper_style(venue, columns):  # checked before anything is written
+        pass
+    summary = render_summary(rows, "csv")
+    table3 = coverage_table(TABLE_DATASETS)
     say(f"writing figures and tables to {target}/")
-    written = [_write_text(target / "coverage_summary.csv", render_summary(rows, "csv"))]
-    written += write_table(target, "table3", coverage_table(NS21_DATASETS))
+    written = [_write_text(target / "coverage_summary.csv", summary)]
+    written += write_table(target, "table3", table3)
     written += write_figures(target, venue=venue, columns=columns, progress=say)
     return written

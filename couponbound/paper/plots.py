@@ -49,6 +49,7 @@ from couponbound.paper._layout import (
     legend_above,
     twin,
 )
+from couponbound.paper._levels import check_accuracy as _check_accuracy
 from couponbound.paper._runs import Run, summarize_runs
 from couponbound.paper.datasets import DEFAULT_DATASETS, as_named_priors, ceil_expected_batch
 
@@ -523,21 +524,6 @@ def _batch_labels(runs: list[Run]) -> list[str]:
     """x tick labels: the batch size ``K + 1`` where a run has the default label."""
     return [str(r.K + 1) if r.K is not None and r.label == f"K+1 = {r.K + 1}" else r.label
             for r in runs]
-
-
-def _check_accuracy(accuracy: Any, n: int) -> NDArray[np.float64] | None:
-    if accuracy is None:
-        return None
-    try:
-        acc = np.asarray(accuracy, dtype=np.float64).ravel()
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"accuracy must be a sequence of numbers, got {short_repr(accuracy)}") from exc
-    if acc.size != n:
-        raise ValueError(f"accuracy has {acc.size} values but there are {n} runs")
-    if not np.all(np.isfinite(acc)) or np.any(acc < 0) or np.any(acc > 100):
-        raise ValueError(f"accuracy must lie in [0, 1] (fractions) or [0, 100] (percent), "
-                         f"got {short_repr(accuracy)}")
-    return acc * 100.0 if np.all(acc <= 1.0) else acc
 
 
 def plot_bound_comparison(

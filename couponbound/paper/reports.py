@@ -10,19 +10,23 @@ and returns ``(label, BoundReport)`` pairs for
 
 from __future__ import annotations
 
-import json
 import math
+import numbers
 import os
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
+from couponbound._io import load_json_file, strict_bool
 from couponbound._validate import short_repr
 from couponbound.training.monitor import BoundMonitor, BoundReport
 
 __all__ = ["load_reports"]
 
 _REPORT_FIELDS = {f.name: str(f.type) for f in fields(BoundReport)}
+#: The fields a report may hold as +inf: a vacuous bound on the supervised loss
+#: (it divides by upsilon or by 1 - tau, which can be 0).
+_MAY_BE_INFINITE = frozenset({"ns21_sup_upper", "arora_sup_upper"})
 
 
 def _report_from_dict(d: Mapping[str, Any], where: str) -> BoundReport:
@@ -33,14 +37,29 @@ def _report_from_dict(d: Mapping[str, Any], where: str) -> BoundReport:
     kw: dict[str, Any] = {}
     for name, kind in _REPORT_FIELDS.items():
         v = d[name]
-        if kind == "int | None":
-            kw[name] = None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
-        elif kind == "int":
-            kw[name] = int(v)
-        elif kind == "bool":
-            kw[name] = bool(v)
+        field = f"{where}.{name}"
+        if kind == "bool":
+            # BoundReport.to_dict() writes booleans as 1.0 / 0.0; a string is refused
+            kw[name] = (bool(v) if isinstance(v, int | float) and not isinstance(v, bool)
+                        and v in (0, 1) else strict_bool(v, field))
+        elif kind in ("int", "int | None"):
+            # to_dict() writes integers as floats and K = None as nan
+            if kind == "int | None" and (v is None or (isinstance(v, float) and math.isnan(v))):
+                kw[name] = None
+            elif isinstance(v, float) and v.is_integer() and abs(v) < 2.0**62:
+                kw[name] = int(v)
+            elif isinstance(v, bool) or not isinstance(v, numbers.Integral):
+                raise TypeError(f"{field} must be an integer, got {short_repr(v)}")
+            else:
+                kw[name] = int(v)
+        elif v is None:
+            kw[name] = math.nan
+        elif isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{field} must be a number, got {short_repr(v)}")
+        elif math.isinf(v) and not (float(v) > 0 and name in _MAY_BE_INFINITE):
+            raise ValueError(f"{field} must be finite, got {v!r}")
         else:
-            kw[name] = math.nan if v is None else float(v)
+            kw[name] = float(v)
     return BoundReport(**kw)
 
 
@@ -91,9 +110,17 @@ def load_reports(source: Any) -> list[tuple[str, BoundReport]]:
     list of (str, BoundReport)
         Labels (``"K+1 = 32"`` by default, the mapping's keys otherwise) and reports.
 
+    A file is read with limits (at most
+    16 MiB, checked before reading; nesting at most 64 deep; no number
+    literal beyond the float range such as ``1e400``; no duplicate keys), and
+    every field must have its type and be finite, except ``NaN`` for a missing
+    value and ``Infinity`` for a vacuous bound on the supervised loss, as
+    ``BoundReport.to_dict`` writes them (``"holds": "false"`` is refused, not read as true; ``true``,
+    ``1.0`` and their opposites are accepted).
+
     Raises
     ------
-    ValueError
+    ValueError, TypeError
         Naming the file and entry that could not be read.
 
     Examples
@@ -107,14 +134,10 @@ def load_reports(source: Any) -> list[tuple[str, BoundReport]]:
     where = "runs"
     obj = source
     if isinstance(source, str | os.PathLike):
-        where = os.fspath(source)
-        try:
-            with open(source, encoding="utf-8") as fh:
-                obj = json.load(fh)
-        except OSError as exc:
-            raise ValueError(f"cannot read {where}: {exc.strerror or exc}") from exc
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+        where = str(os.fspath(source))
+        # BoundReport.to_dict() writes NaN for a missing value and Infinity for
+        # a vacuous bound; _report_from_dict accepts them only there
+        obj = load_json_file(source, allow_nan=True)
     if isinstance(obj, Mapping) and set(obj) == {"runs"}:
         obj = obj["runs"]
     out: list[tuple[str | None, BoundReport]] = []

@@ -25,7 +25,16 @@ from couponbound._validate import short_repr
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["VENUES", "PaperStyle", "paper_style", "save_figure"]
+__all__ = [
+    "DPI_RANGE",
+    "FIGURE_FORMATS",
+    "VENUES",
+    "PaperStyle",
+    "check_dpi",
+    "check_figure_formats",
+    "paper_style",
+    "save_figure",
+]
 
 #: Text width and column gap (inches) per venue; see :func:`paper_style`.
 VENUES: dict[str, dict[str, float]] = {
@@ -195,6 +204,61 @@ def _rc(style: PaperStyle) -> dict[str, Any]:
     }
 
 
+#: What :func:`save_figure` writes.
+FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png", "svg", "eps")
+#: The resolutions :func:`save_figure` accepts, in dots per inch.
+DPI_RANGE: tuple[float, float] = (10.0, 2400.0)
+
+
+def check_figure_formats(formats: Any) -> tuple[str, ...]:
+    """*formats* (one name or a sequence of them) as a tuple of :data:`FIGURE_FORMATS`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        An unknown or empty format list, naming the value.
+
+    Examples
+    --------
+    >>> check_figure_formats("pdf"), check_figure_formats(["pdf", "png"])
+    (('pdf',), ('pdf', 'png'))
+    """
+    if isinstance(formats, str):
+        formats = (formats,)
+    try:
+        items = tuple(formats)
+    except TypeError:
+        raise TypeError(f"formats must be a str or a sequence of str, got {short_repr(formats)}") from None
+    if not items:
+        raise ValueError("formats must name at least one format")
+    for fmt in items:
+        if fmt not in FIGURE_FORMATS:
+            raise ValueError(f"formats must be some of {', '.join(FIGURE_FORMATS)}; got {short_repr(fmt)}")
+    return items
+
+
+def check_dpi(dpi: Any) -> float:
+    """*dpi* as a float in :data:`DPI_RANGE` (10 to 2400 dots per inch).
+
+    Raises
+    ------
+    TypeError
+        Not a real number (``bool`` refused).
+    ValueError
+        Outside the range, or not finite.
+    """
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
+        raise TypeError(f"dpi must be a number of dots per inch, got {short_repr(dpi)}")
+    try:
+        value = float(dpi)
+    except OverflowError:
+        value = math.inf
+    lo, hi = DPI_RANGE
+    if not lo <= value <= hi:
+        raise ValueError(f"dpi must be between {lo:g} and {hi:g} dots per inch, got {short_repr(dpi)}")
+    return value
+
+
 def save_figure(
     fig: Figure,
     path: str | os.PathLike[str],
@@ -206,7 +270,26 @@ def save_figure(
 
     Fonts are embedded as TrueType (Type 42) even outside :func:`paper_style`,
     and PDFs are written without a creation date, so the same figure gives the
-    same bytes.  Returns the paths written.
+    same bytes.  Every file is written atomically (a temporary file in the
+    same folder renamed into place): a killed run leaves each file complete or
+    absent, and a symbolic link at the destination is replaced, not followed.
+    All arguments are checked before the first file is written.  Returns the
+    paths written.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or os.PathLike
+        The destination without its suffix.
+    formats : sequence of str
+        Some of :data:`FIGURE_FORMATS`.
+    dpi : float, default 300
+        Resolution of raster formats, between 10 and 2400 (:data:`DPI_RANGE`).
+
+    Raises
+    ------
+    ValueError, TypeError
+        An unknown format or a *dpi* out of range, naming the value.
 
     Examples
     --------
@@ -215,22 +298,29 @@ def save_figure(
     >>> with tempfile.TemporaryDirectory() as d:
     ...     [p.name for p in save_figure(fig, os.path.join(d, "fig"))]
     ['fig.pdf', 'fig.png']
+    >>> save_figure(fig, "never-written", dpi=1e6)
+    Traceback (most recent call last):
+    ...
+    ValueError: dpi must be between 10 and 2400 dots per inch, got 1000000.0
     >>> plt.close(fig)
     """
     import matplotlib as mpl
 
-    allowed = ("pdf", "png", "svg", "eps")
-    if isinstance(formats, str):
-        formats = (formats,)
-    out = []
+    from couponbound._io import save_figure_atomic
+
+    fmts = check_figure_formats(formats)
+    value = check_dpi(dpi)
+    if isinstance(path, bytes) or not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or os.PathLike, got {short_repr(path)}")
     base = Path(path)
+    if not base.name:
+        raise ValueError(f"path must name a file, got {short_repr(path)}")
     base.parent.mkdir(parents=True, exist_ok=True)
-    for fmt in formats:
-        if fmt not in allowed:
-            raise ValueError(f"formats must be some of {', '.join(allowed)}; got {short_repr(fmt)}")
+    out = []
+    for fmt in fmts:
         target = base.with_name(base.name + "." + fmt)
         meta: dict[str, Any] = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}.get(fmt, {})
         with mpl.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
-            fig.savefig(target, format=fmt, dpi=dpi, metadata=meta or None)
+            save_figure_atomic(fig, target, format=fmt, dpi=value, metadata=meta or None)
         out.append(target)
     return out

@@ -2,8 +2,11 @@
 
 * :func:`dataset_table` -- the main job's rows (one :class:`DatasetRow` per
   data set: ``E[K+1]``, the ``K`` for each coverage level, the coverage at
-  given batch sizes) and :func:`render_summary` to print them as text, CSV,
-  JSON or LaTeX;
+  given batch sizes with its ``log10``) and :func:`render_summary` to print
+  them as text, CSV, JSON or LaTeX;
+* :func:`format_coverage` -- a coverage as the tables print it: tiny values
+  as powers of ten from the logarithm (``2.27e-592``), values near one as
+  ``1-3.3e-26``, a true zero as ``0``;
 * :func:`coverage_values_table` -- ``upsilon_{K+1}`` for given ``K`` and priors
   (``couponbound coverage``);
 * :func:`required_table` -- the smallest ``K`` per coverage level
@@ -24,9 +27,18 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from couponbound.coverage import completion_time, coverage_prob, expected_draws, required_negatives
+import numpy as np
+
+from couponbound._validate import check_int_array, short_repr
+from couponbound.coverage import (
+    completion_time,
+    coverage_prob,
+    expected_draws,
+    log_coverage_prob,
+    required_negatives,
+)
 from couponbound.paper._levels import check_confidences, pct
-from couponbound.paper.datasets import NS21_DATASETS, as_named_priors
+from couponbound.paper.datasets import DATASETS, TABLE_DATASETS, as_named_priors, dataset
 from couponbound.paper.tables import Column, Table
 
 __all__ = [
@@ -36,6 +48,7 @@ __all__ = [
     "DatasetRow",
     "coverage_values_table",
     "dataset_table",
+    "format_coverage",
     "render_summary",
     "required_table",
 ]
@@ -48,35 +61,83 @@ BATCH_SIZES: tuple[int, ...] = (256, 4096, 65536)
 SUMMARY_FORMATS: tuple[str, ...] = ("text", "csv", "json", "latex")
 
 
+_LOG10_E = 1.0 / math.log(10.0)
+
+
 @dataclass(frozen=True)
 class DatasetRow:
-    """One row of the main job's table."""
+    """One row of the main job's table.
+
+    The dicts are keyed by coverage level (``"99"``) or batch size
+    (``"256"``).  ``coverage_at`` holds ``upsilon_{K+1}`` as a float (0.0 once
+    it underflows), ``log10_coverage_at`` its ``log10`` from
+    :func:`couponbound.log_coverage_prob` (finite far below 1e-308, ``-inf``
+    only for a true zero, fewer draws than classes); ``miss_at`` and
+    ``log10_miss_at`` the same for ``1 - upsilon`` (``nan`` where the
+    coverage engine cannot resolve a miss below about 1e-16).
+    """
 
     dataset: str
     classes: int
     expected_batch: float
     negatives_for: dict[str, int]
     coverage_at: dict[str, float]
+    log10_coverage_at: dict[str, float]
     miss_at: dict[str, float]
     log10_miss_at: dict[str, float]
 
     def to_dict(self) -> dict[str, object]:
-        """Flat dict: ``K_for_99`` for the K needed, ``upsilon_at_256`` for the coverage
-        and ``miss_at_256`` for ``1 - upsilon`` (exact in the far tail, not rounded to 0)."""
+        """Flat dict: ``K_for_99`` for the K needed; per batch size ``upsilon_at_256`` and
+        ``log10_upsilon_at_256`` for the coverage, then ``miss_at_256`` and
+        ``log10_miss_at_256`` for ``1 - upsilon`` (exact in the far tail, not rounded to 0)."""
         out: dict[str, object] = {
             "dataset": self.dataset,
             "classes": self.classes,
             "expected_batch": self.expected_batch,
         }
         out.update({f"K_for_{k}": v for k, v in self.negatives_for.items()})
-        out.update({f"upsilon_at_{k}": v for k, v in self.coverage_at.items()})
-        out.update({f"miss_at_{k}": v for k, v in self.miss_at.items()})
-        out.update({f"log10_miss_at_{k}": v for k, v in self.log10_miss_at.items()})
+        for b, v in self.coverage_at.items():
+            out[f"upsilon_at_{b}"] = v
+            out[f"log10_upsilon_at_{b}"] = self.log10_coverage_at[b]
+        for b, v in self.miss_at.items():
+            out[f"miss_at_{b}"] = v
+            out[f"log10_miss_at_{b}"] = self.log10_miss_at[b]
         return out
+
+    def cells(self) -> list[str]:
+        """The coverage at each batch size as :func:`format_coverage` prints it."""
+        return [format_coverage(self.coverage_at[b], self.log10_coverage_at[b],
+                                self.log10_miss_at[b]) for b in self.coverage_at]
+
+
+def _miss(prior: Any, n: Any, log_cov: Any) -> tuple[list[float], list[float]]:
+    """``1 - upsilon_n`` and its ``log10`` (``nan`` where the engine cannot resolve it).
+
+    Up to ``upsilon = 0.99`` the complement of *log_cov* is accurate (relative
+    error of the miss below ``1e-10``) and costs nothing; closer to one the
+    completion time's survival function is evaluated (a saddle-point
+    integral for a non-uniform prior, the slow part of a long-tailed row).
+    """
+    log_cov = np.asarray(log_cov, dtype=float)
+    log_miss = np.empty(log_cov.shape)
+    near = log_cov > math.log(0.99)
+    with np.errstate(divide="ignore"):
+        log_miss[~near] = np.log(-np.expm1(log_cov[~near]))
+    if np.any(near):
+        # far out the saddle-point tail may overflow (then the engine falls
+        # back to the complement, -inf below 1e-16): reported as nan, not -inf
+        # one value per call: an array call of the long-tail branch can fail in
+        # coverage._log_sf_unique (IndexError, reported for issue 12)
+        T = completion_time(prior)
+        with np.errstate(all="ignore"):
+            log_miss[near] = [float(T.logsf(int(b))) for b in n[near]]
+    one = prior.C == 1 and prior.replacement
+    log10 = [float(v) * _LOG10_E if (math.isfinite(v) or one) else math.nan for v in log_miss]
+    return [10.0 ** v if math.isfinite(v) else (0.0 if one else math.nan) for v in log10], log10
 
 
 def dataset_table(
-    datasets: Any = NS21_DATASETS,
+    datasets: Any = TABLE_DATASETS,
     confidences: Sequence[float] = CONFIDENCES,
     batch_sizes: Sequence[int] = BATCH_SIZES,
 ) -> list[DatasetRow]:
@@ -84,43 +145,105 @@ def dataset_table(
 
     Parameters
     ----------
-    datasets : data sets, default NS21_DATASETS
+    datasets : data sets, default TABLE_DATASETS
         Named priors, or anything :func:`~couponbound.paper.datasets.as_named_priors`
         accepts.
     confidences : sequence of float
         Coverage levels in (0, 1).
     batch_sizes : sequence of int
-        Batch sizes ``K + 1`` (anchor included) for the coverage columns.
+        Batch sizes ``K + 1 >= 1`` (anchor included) for the coverage columns.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad data set, confidence or batch size, naming the value.
 
     Examples
     --------
     >>> row = dataset_table([("CIFAR-10", 10)], [0.99], [32])[0]
     >>> row.negatives_for, round(row.coverage_at["32"], 4)
     ({'99': 65}, 0.691)
+    >>> row = dataset_table(["Wiki-3029"], [0.5], [4096])[0]
+    >>> round(row.log10_coverage_at["4096"], 3), row.cells()
+    (-591.644, ['2.27e-592'])
     """
     qs = check_confidences(confidences)
+    sizes = _batch_sizes(batch_sizes)
     rows = []
-    for prior in as_named_priors(datasets):
+    for prior in as_named_priors(_by_name(datasets)):
         need = {pct(q): required_negatives(prior, confidence=q) for q in qs}
-        cov = {str(b): float(coverage_prob(b - 1, prior)) for b in batch_sizes}
-        T = completion_time(prior)
-        miss = {str(b): float(T.sf(b)) for b in batch_sizes}
-        lmiss = {str(b): float(T.logsf(b)) / math.log(10) for b in batch_sizes}
-        rows.append(DatasetRow(prior.label, prior.C, float(expected_draws(prior)), need, cov,
-                               miss, lmiss))
+        n = np.array(sizes, dtype=np.int64)
+        cov = np.asarray(coverage_prob(n - 1, prior), dtype=float)
+        log_cov = np.asarray(log_coverage_prob(n - 1, prior), dtype=float)
+        miss, lmiss = _miss(prior, n, log_cov)
+        lcov = log_cov * _LOG10_E
+        keys = [str(b) for b in sizes]
+        rows.append(DatasetRow(prior.label, prior.C, float(expected_draws(prior)), need,
+                               dict(zip(keys, map(float, cov), strict=True)),
+                               dict(zip(keys, map(float, lcov), strict=True)),
+                               dict(zip(keys, miss, strict=True)),
+                               dict(zip(keys, lmiss, strict=True))))
     return rows
 
 
-def _fmt_prob(v: float, miss: float, log10_miss: float) -> str:
-    """A coverage close to 1 as ``1-2.3e-40`` (from the exact tail), else plain."""
-    if v == 0.0:
+def _batch_sizes(batch_sizes: Any) -> list[int]:
+    arr, _ = check_int_array(batch_sizes, "batch_sizes", minimum=1)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"batch_sizes must be a non-empty sequence of ints, got "
+                         f"{short_repr(batch_sizes)}")
+    return [int(b) for b in arr]
+
+
+def _by_name(datasets: Any) -> Any:
+    """Registry names (``"Wiki-3029"``) replaced by their priors."""
+    if isinstance(datasets, str):
+        return [dataset(datasets)]
+    if isinstance(datasets, list | tuple):
+        return [DATASETS[d] if isinstance(d, str) and d in DATASETS else d for d in datasets]
+    return datasets
+
+
+def _power_of_ten(log10: float) -> tuple[float, int]:
+    """``10**log10`` as ``(mantissa, exponent)``, the mantissa rounded to 3 digits."""
+    expo = math.floor(log10)
+    mant = round(10.0 ** (log10 - expo), 2)
+    if mant >= 10.0:
+        mant, expo = mant / 10.0, expo + 1
+    return mant, expo
+
+
+def format_coverage(value: float, log10_value: float, log10_miss: float) -> str:
+    """A coverage probability as the tables print it.
+
+    ``0`` for a true zero (``log10_value = -inf``: fewer draws than classes);
+    a power of ten from the logarithm below 1e-3 (``2.27e-592``, where the
+    float has long underflowed to 0); six decimals in between; ``1-3.3e-26``
+    from ``log10(1 - value)`` near one; ``>1-1e-16`` where the miss is known
+    only to be below float precision (``log10_miss`` is ``nan``); ``1`` for a
+    true one.
+
+    Examples
+    --------
+    >>> format_coverage(0.0, -591.6437, -1.1e-592)
+    '2.27e-592'
+    >>> format_coverage(0.0, -math.inf, 0.0)
+    '0'
+    >>> format_coverage(0.690976, -0.16053, -0.51)
+    '0.690976'
+    >>> format_coverage(1.0, -1.45e-26, -25.476)
+    '1-3.3e-26'
+    """
+    if log10_value == -math.inf:
         return "0"
-    if v < 1e-3:
-        return f"{v:.3e}"
-    if miss >= 1e-6:
-        return f"{v:.6f}"
-    if miss > 0:
-        return f"1-{miss:.1e}"
+    if log10_value < -3.0:
+        mant, expo = _power_of_ten(log10_value)
+        return f"{mant:.2f}e{expo:+03d}".replace("e+", "e")
+    if math.isnan(log10_miss):
+        return ">1-1e-16"
+    if log10_miss == -math.inf:
+        return "1"
+    if log10_miss >= -6.0:
+        return f"{value:.6f}"
     expo = math.floor(log10_miss)
     mant = round(10 ** (log10_miss - expo), 1)
     if mant >= 10.0:
@@ -128,17 +251,12 @@ def _fmt_prob(v: float, miss: float, log10_miss: float) -> str:
     return f"1-{mant:.1f}e{expo}"
 
 
-def _probs(r: DatasetRow) -> list[str]:
-    return [_fmt_prob(v, m, lm) for v, m, lm in
-            zip(r.coverage_at.values(), r.miss_at.values(), r.log10_miss_at.values(), strict=True)]
-
-
 def _text(rows: list[DatasetRow]) -> str:
     confs = list(rows[0].negatives_for)
     sizes = list(rows[0].coverage_at)
     head = ["data set", "C", "E[K+1]"] + [f"K@{c}%" for c in confs] + [f"u(K+1={s})" for s in sizes]
     body = [[r.dataset, str(r.classes), f"{r.expected_batch:.1f}",
-             *(str(v) for v in r.negatives_for.values()), *_probs(r)] for r in rows]
+             *(str(v) for v in r.negatives_for.values()), *r.cells()] for r in rows]
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
 
     def join(cells: list[str]) -> str:
@@ -148,9 +266,11 @@ def _text(rows: list[DatasetRow]) -> str:
     lines = [join(head), "  ".join("-" * w for w in widths)] + [join(b) for b in body]
     notes = [
         "",
-        "Uniform class prior; K = negatives per anchor, K+1 = batch draws with the anchor (NS21).",
-        "E[K+1] = C*H_C (NS21 Table 3); K@q% = smallest K with coverage upsilon_{K+1} >= q;",
-        "u(K+1=b) = upsilon_{K+1}, the probability that a batch of b samples contains every class.",
+        "Class priors of the training sets (ImageNet-1k and Wiki-3029 uniform; -LT: long-tailed,",
+        "r = largest/smallest class); K = negatives per anchor, K+1 = batch draws with the anchor.",
+        "E[K+1] = expected draws to see every class (C*H_C if uniform; NS21 Table 3);",
+        "K@q% = smallest K with coverage upsilon_{K+1} >= q; u(K+1=b) = upsilon_{K+1}, the",
+        "probability that a batch of b samples contains every class (0: b < C).",
     ]
     return "\n".join(lines + notes)
 
@@ -173,13 +293,22 @@ def _latex(rows: list[DatasetRow]) -> str:
         rec: dict[str, object] = {"dataset": r.dataset, "classes": r.classes,
                                   "expected_batch": f"{r.expected_batch:.1f}"}
         rec.update({f"K_for_{c}": v for c, v in r.negatives_for.items()})
-        rec.update({f"u_{s}": p for s, p in zip(sizes, _probs(r), strict=True)})
+        rec.update({f"u_{s}": p for s, p in zip(sizes, r.cells(), strict=True)})
         recs.append(rec)
     cols = [Column("dataset", "data set", "data set", str, "l"), Column("classes", "C", "$C$"),
             Column("expected_batch", "E[K+1]", r"$\mathrm{E}[K+1]$", str)]
     cols += [Column(f"K_for_{c}", f"K@{c}%", rf"$K_{{{c}\%}}$") for c in confs]
     cols += [Column(f"u_{s}", f"u({s})", rf"$\upsilon_{{{s}}}$", str) for s in sizes]
     return Table(tuple(cols), tuple(recs)).to_latex()
+
+
+def _finite(obj: Any) -> Any:
+    """*obj* with every non-finite float replaced by ``None`` (JSON ``null``)."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def render_summary(rows: Sequence[DatasetRow], fmt: str = "text") -> str:
@@ -194,8 +323,10 @@ def render_summary(rows: Sequence[DatasetRow], fmt: str = "text") -> str:
     Examples
     --------
     >>> print(render_summary(dataset_table([("CIFAR-10", 10)], [0.99], [32]), "csv"))
-    dataset,classes,expected_batch,K_for_99,upsilon_at_32,miss_at_32,log10_miss_at_32
-    CIFAR-10,10,29.289682539682538,65,0.69097563244681...,0.30902436755318...,-0.51000727...
+    dataset,classes,expected_batch,K_for_99,upsilon_at_32,log10_upsilon_at_32,miss_at_32,log10_miss_at_32
+    CIFAR-10,10,29.289682539682538,65,0.69097563244681...,-0.16053...,0.30902436755318...,-0.51000727...
+
+    In JSON a non-finite ``log10`` (``-inf`` for a true zero) is ``null``.
     """
     rows = list(rows)
     if not rows:
@@ -205,7 +336,7 @@ def render_summary(rows: Sequence[DatasetRow], fmt: str = "text") -> str:
     if fmt == "csv":
         return _csv(rows)
     if fmt == "json":
-        return json.dumps([asdict(r) for r in rows], indent=2, allow_nan=False)
+        return json.dumps([_finite(asdict(r)) for r in rows], indent=2, allow_nan=False)
     if fmt == "latex":
         return _latex(rows)
     raise ValueError(f"fmt must be one of {', '.join(SUMMARY_FORMATS)}; got {fmt!r}")

@@ -38,7 +38,7 @@ from couponbound._validate import short_repr
 from couponbound.coverage import expected_draws, required_negatives
 from couponbound.paper._levels import check_confidences, pct
 from couponbound.paper._runs import summarize_runs
-from couponbound.paper.datasets import NS21_DATASETS, as_named_priors, ceil_expected_batch
+from couponbound.paper.datasets import TABLE_DATASETS, as_named_priors, ceil_expected_batch
 
 __all__ = [
     "FORMATS",
@@ -259,7 +259,7 @@ class Table:
 
 
 def coverage_table(
-    datasets: Any = NS21_DATASETS,
+    datasets: Any = TABLE_DATASETS,
     confidences: Sequence[float] = (0.9, 0.99),
 ) -> Table:
     """NS21's Table 3: classes, expected batch size ``E[K+1]`` and ``K`` for coverage.
@@ -274,8 +274,9 @@ def coverage_table(
 
     Parameters
     ----------
-    datasets : sequence of data sets, default NS21_DATASETS
-        Named priors (:mod:`couponbound.paper.datasets`), or anything
+    datasets : sequence of data sets, default TABLE_DATASETS
+        Named priors (:mod:`couponbound.paper.datasets`; the default is
+        NS21's data sets followed by CIFAR-10-LT and CIFAR-100-LT), or anything
         :func:`~couponbound.paper.datasets.as_named_prior` accepts: ``[10, 100]``,
         ``[("CIFAR-10", 10), ("my data", {"counts": counts})]``, ...
     confidences : sequence of float, default (0.9, 0.99)

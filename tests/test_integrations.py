@@ -155,7 +155,8 @@ def test_callback_logic_train_stage():
     rng = np.random.default_rng(0)
     mu = rng.normal(size=(3, 4))
     ref = BoundMonitor(3, 0.5, class_means=mu)
-    cb = CallbackLogic(BoundMonitor(3, 0.5, class_means=mu), every_n_steps=3, prefix="b/")
+    cb = CallbackLogic(BoundMonitor(3, 0.5, class_means=mu), every_n_steps=3, prefix="b/",
+                       log_keys=None, window=False)
     module, trainer = FakeModule(), SimpleNamespace(sanity_checking=False)
     for step in range(7):
         out = _out([0, 1, 2, step % 3], rng)
@@ -178,6 +179,44 @@ def test_callback_logic_train_stage():
     cb2.load_state_dict(state)
     assert cb2.monitor.compute().to_dict() == cb.monitor.compute().to_dict()
     assert cb2._train_batches == 7
+
+
+def test_callback_logic_windows_keys_and_refit():
+    from couponbound.training.lightning import CallbackLogic
+    from couponbound.training.report import LOG_KEYS
+
+    rng = np.random.default_rng(1)
+    mu = 0.3 * rng.normal(size=(3, 4))
+    outs = [_out([0, 1, 2, s % 3], rng) for s in range(7)]
+    refit_calls = []
+
+    def refit(trainer, module):
+        refit_calls.append(module)
+        z = np.concatenate([o["anchor"] for o in outs])
+        z = z / (2 * np.linalg.norm(z, axis=1, keepdims=True))
+        return [(z, np.concatenate([o["labels"] for o in outs]))]
+
+    cb = CallbackLogic(BoundMonitor(3, 0.5, class_means=mu, warn_nonrandom=False),
+                       every_n_steps=3, refit_class_means=refit)
+    module, trainer = FakeModule(), SimpleNamespace(sanity_checking=False)
+    for step, out in enumerate(outs):
+        cb.on_train_batch_end(trainer, module, out, None, step)
+    # each step log is the window since the previous one, with the logging keys only
+    for (metrics, kwargs), (lo, hi) in zip(module.calls, ((0, 3), (3, 6)), strict=True):
+        want = BoundMonitor(3, 0.5, class_means=mu, warn_nonrandom=False)
+        for o in outs[lo:hi]:
+            want.update(o["anchor"], o["positive"], o["labels"])
+        assert metrics == want.compute().to_dict("bound/", keys=LOG_KEYS)
+        assert kwargs["on_step"] is True
+    assert cb.monitor.window_batches == 1 and cb.monitor.n_batches == 7
+    cb.on_train_epoch_end(trainer, module)  # logs the open window, then refits
+    assert module.calls[-1][0]["bound/n_batches"] == 1.0 and refit_calls == [module]
+    assert cb.monitor.window_batches == 0
+    assert not np.array_equal(cb.monitor.class_means, mu)
+    cb.on_train_batch_end(trainer, module, outs[0], None, 7)  # measured with the new means
+    assert cb.monitor.n_batches == 8
+    with pytest.raises(ValueError, match="log_keys"):
+        CallbackLogic(BoundMonitor(3, 0.5), log_keys=["nope"])
 
 
 def test_callback_logic_validation_stage_and_losses():
@@ -289,10 +328,18 @@ def test_lightning_trainer_logs_report(tmp_path):
 
     seen = []  # the validation batches' embeddings, for an independent check
     mu = 0.5 * centers.numpy()
-    train_cb = BoundMonitorCallback(BoundMonitor(C, 0.5, class_means=mu), every_n_steps=2,
-                                    prefix="train_bound/")
+    refits = []
+
+    def refit(trainer, module):
+        with torch.no_grad():
+            z = torch.nn.functional.normalize(module.enc(x_all))
+        refits.append(z)
+        return [(z, y_all)]
+
+    train_cb = BoundMonitorCallback(BoundMonitor(C, 0.5, class_means=mu), every_n_steps=3,
+                                    prefix="train_bound/", refit_class_means=refit)
     val_cb = BoundMonitorCallback(BoundMonitor(C, 0.5, class_means=mu), stage="validation",
-                                  prefix="val_bound/")
+                                  prefix="val_bound/", log_keys=None)
     assert isinstance(train_cb, pl.Callback)
     trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=1, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False,
@@ -308,8 +355,13 @@ def test_lightning_trainer_logs_report(tmp_path):
     assert train_cb.last_report is not None and val_cb.last_report is not None
     assert float(metrics["val_bound/contrastive"]) == pytest.approx(
         val_cb.last_report.contrastive, rel=1e-6)
-    assert float(metrics["train_bound/n_batches"]) == 4.0
+    # the last train log: the window closed at the epoch's end (batch 4; batches 1-3 at step 3)
+    assert float(metrics["train_bound/n_batches"]) == 1.0
     assert float(metrics["val_bound/n_batches"]) == 4.0
+    assert len(refits) == 1 and train_cb.monitor.window_batches == 0
+    np.testing.assert_allclose(train_cb.monitor.class_means,
+                               [refits[0][y_all == c].mean(0).numpy() for c in range(C)],
+                               rtol=1e-5, atol=1e-6)
     # the logged InfoNCE loss against the definition of math-losses on the embeddings the steps returned
     assert len(seen) == 4
     losses = []

@@ -522,14 +522,21 @@ def test_load_state_from_other_configuration():
     src = BoundMonitor(4, 0.5, class_means=np.eye(4))
     src.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
     state = src.state_dict()
+    busy = BoundMonitor(4, 0.5, class_means=np.ones((4, 4)))
+    busy.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
     for target, match in ((BoundMonitor(3, 0.5), "num_classes"),
                           (BoundMonitor(4, 0.7), "temperature"),
                           (BoundMonitor(4, 0.5, counts=[1, 2, 3, 4]), "probs"),
-                          (BoundMonitor(4, 0.5, class_means=np.ones((4, 4))), "class_means")):
+                          (BoundMonitor(4, 0.5, loss="nt_xent"), "loss"),
+                          (busy, "class_means")):
         before = target.state_dict()
         with pytest.raises(ValueError, match=match):
             target.load_state_dict(state)
         assert target.state_dict() == before
+    # A fresh monitor adopts the state's class means (a resumed run may have refreshed them).
+    fresh = BoundMonitor(4, 0.5, class_means=np.ones((4, 4)))
+    fresh.load_state_dict(state)
+    np.testing.assert_array_equal(fresh.class_means, np.eye(4))
 
 
 @pytest.mark.parametrize("corrupt,match", [
@@ -583,7 +590,7 @@ def _bad_calls(z0, z1, y, mu):
         ("mean_features must be finite", lambda m: m.update(z0, z1, y, nan)),
         ("anchor row 3 has norm 0", lambda m: m.update(zero, z1, y)),
         ("empty batch", lambda m: m.update(z0[:0], z1[:0], y[:0])),
-        ("class_means must have shape", lambda m: m.update(z0, z1, y, class_means=mu[:-1])),
+        ("class_means must have num_classes", lambda m: m.update(z0, z1, y, class_means=mu[:-1])),
         ("contrastive must be finite",
          lambda m: m.update_losses(contrastive=[np.nan] * 6, sup=1.0, d=0.0, labels=y)),
         ("sup is a loss", lambda m: m.update_losses(contrastive=1.0, sup=-1.0, d=0.0, labels=y)),
@@ -667,6 +674,7 @@ def test_class_means_lifecycle():
     rng = np.random.default_rng(7)
     mon = BoundMonitor(3, 0.5)
     z = rng.normal(size=(9, 4))
+    z /= 2 * np.linalg.norm(z, axis=1, keepdims=True)  # mean features have norm <= 1
     y = np.arange(9) % 3
     with pytest.raises(ValueError, match="class_means are needed"):
         mon.update(z, z, y)
@@ -680,7 +688,7 @@ def test_class_means_lifecycle():
     mon.class_means = 2 * mu  # after reset: allowed
     with pytest.raises(ValueError, match="no batch yet"):
         mon.compute()
-    # per-batch class means override the monitor's
+    # update(class_means=) sets the monitor's means, under the same guard
     a = BoundMonitor(3, 0.5)
     b = BoundMonitor(3, 0.5, class_means=mu)
     a.update(z, z, y, class_means=mu)

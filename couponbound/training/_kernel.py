@@ -296,3 +296,20 @@ def batch_sums(inp: _BatchInputs, mu_dev: Any, t: float, C: int, *, loss: str = 
         "loss": loss, "shared_negatives": K if has_q else 0,
         "sum_diagnostic": s["diag_sum"], "n_diagnostic": int(round(s["diag_n"])),
     }
+
+
+def class_sums(inp: _BatchInputs, C: int) -> tuple[Any, Any]:
+    """Per-class sums ``(C, d)`` of the batch's mean features ``zbar`` and counts ``(C,)``, on the host.
+
+    ``zbar`` is ``mean_features`` if given, else the mean of the two normalised views.
+    """
+    xp = inp.xp
+    zbar = inp.arrays["mean_features"]
+    with np.errstate(all="ignore"):
+        if zbar is None:
+            u0, _ = _normalise(xp, _rescaled(xp, inp.arrays["anchor"]))
+            u1, _ = _normalise(xp, _rescaled(xp, inp.arrays["positive"]))
+            zbar = (u0 + u1) * 0.5
+        oh = _one_hot(xp, inp.lab, C, inp.dtype)
+        return (_to_numpy(oh.T @ zbar).astype(np.float64),
+                _to_numpy(xp.sum(oh, axis=0)).astype(np.float64))

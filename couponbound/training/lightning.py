@@ -3,19 +3,24 @@
 The callback takes the per-batch outputs of your ``training_step`` (or
 ``validation_step``), passes them to the monitor, and logs the monitor's
 :class:`~couponbound.training.report.BoundReport` through ``pl_module.log_dict`` every
-``every_n_steps`` training batches and at the end of each validation epoch.
+``every_n_steps`` training batches (by default the report of the batches since
+the previous log, :meth:`~couponbound.training.monitor.BoundMonitor.compute_window`,
+and only the fields of :data:`~couponbound.training.report.LOG_KEYS`) and at
+the end of each validation epoch.  It can refit the class means at the end of
+each training epoch (``refit_class_means=``).
 Under data-parallel training the report covers every rank (the monitor is
 reduced with ``torch.distributed``; each rank keeps its local state).
 
 By default the step output must be a mapping with either the embeddings::
 
     return {"loss": loss, "anchor": z0, "positive": z1, "labels": y,
-            "mean_features": zbar}          # mean_features optional
+            "mean_features": zbar,          # optional
+            "negatives": queue, "negative_labels": queue_labels}  # optional (MoCo)
 
 or the losses the step already computed (see ``BoundMonitor.update_losses``)::
 
     return {"loss": loss, "contrastive": l_info, "sup": l_sup, "sub": l_sub,
-            "d": d, "labels": y}
+            "d": d, "labels": y, "negative_labels": queue_labels}  # the last optional
 
 Pass ``extract=`` to build those keyword arguments some other way.
 
@@ -28,11 +33,11 @@ any object that has Lightning's hook signatures (handy for tests).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from couponbound.training.monitor import BoundMonitor
-from couponbound.training.report import BoundReport
+from couponbound.training.report import LOG_KEYS, REPORT_FIELDS, BoundReport
 
 
 def _callback_base() -> Any:
@@ -47,11 +52,13 @@ def _callback_base() -> Any:
 
 __all__ = ["BoundMonitorCallback", "CallbackLogic", "default_extract"]
 
-_EMBEDDING_KEYS = ("anchor", "positive", "labels", "mean_features", "class_means")
-_LOSS_KEYS = ("contrastive", "sup", "sub", "d", "labels", "batch_counts")
+_EMBEDDING_KEYS = ("anchor", "positive", "labels", "mean_features", "negatives",
+                   "negative_labels", "class_means")
+_LOSS_KEYS = ("contrastive", "sup", "sub", "d", "labels", "batch_counts", "negative_labels", "K")
 _STAGES = ("train", "validation")
 
 Extract = Callable[[Any, Any], "Mapping[str, Any] | None"]
+Refit = Callable[[Any, Any], "Iterable[tuple[Any, Any]]"]
 
 
 def default_extract(outputs: Any, batch: Any) -> Mapping[str, Any]:
@@ -98,6 +105,21 @@ class CallbackLogic:
         ``extract(outputs, batch)`` returns the keyword arguments of
         ``monitor.update`` (if it has ``"anchor"``) or ``monitor.update_losses``,
         or ``None`` to skip the batch.  Default: :func:`default_extract`.
+    log_keys : iterable of str or None, default ``LOG_KEYS``
+        The report fields logged (``None``: all of them).  Each logged value
+        costs Lightning some bookkeeping; the default set is the terms, the
+        bounds, the margin and ``n_batches``.
+    window : bool, default True
+        With ``stage="train"``: each step log reports the batches since the
+        previous log (:meth:`BoundMonitor.compute_window`); ``False`` logs the
+        cumulative report since the start.
+    refit_class_means : callable, optional
+        ``refit_class_means(trainer, pl_module)`` returns an iterable of
+        ``(mean_features, labels)`` batches (e.g. a pass over the training
+        split with the current encoder); called at the end of every training
+        epoch, after the current window is logged, to refit the monitor's
+        class means (:meth:`BoundMonitor.fit_class_means`, summed over
+        data-parallel ranks).  The next window is measured with the new means.
 
     Attributes
     ----------
@@ -130,7 +152,9 @@ class CallbackLogic:
 
     def __init__(self, monitor: BoundMonitor, *, stage: str = "train",
                  every_n_steps: int | None = 50, log_on_validation_epoch_end: bool = True,
-                 prefix: str = "bound/", extract: Extract | None = None) -> None:
+                 prefix: str = "bound/", extract: Extract | None = None,
+                 log_keys: Iterable[str] | None = LOG_KEYS, window: bool = True,
+                 refit_class_means: Refit | None = None) -> None:
         super().__init__()
         if not isinstance(monitor, BoundMonitor):
             raise TypeError(f"monitor must be a BoundMonitor, got {type(monitor).__name__}")
@@ -147,6 +171,13 @@ class CallbackLogic:
         self.log_on_validation_epoch_end = log_on_validation_epoch_end
         self.prefix = prefix
         self.extract: Extract = default_extract if extract is None else extract
+        self.log_keys: tuple[str, ...] | None = None if log_keys is None else tuple(log_keys)
+        if self.log_keys is not None:
+            unknown = [k for k in self.log_keys if k not in REPORT_FIELDS]
+            if unknown:
+                raise ValueError(f"log_keys has unknown report fields {unknown}")
+        self.window = bool(window)
+        self.refit_class_means = refit_class_means
         self.last_report: BoundReport | None = None
         self._train_batches = 0
 
@@ -167,26 +198,31 @@ class CallbackLogic:
         else:
             self.monitor.update_losses(**kwargs)
 
-    def _report(self) -> BoundReport | None:
-        """The report over all ranks, or ``None`` when no rank has a batch yet."""
+    def _report(self, window: bool = False) -> BoundReport | None:
+        """The report over all ranks (cumulative, or the window, which then restarts),
+        or ``None`` when no rank has a batch in it."""
         from couponbound.training.distributed import is_distributed, make_all_reduce
 
+        all_reduce = make_all_reduce() if is_distributed() else None
         monitor = self.monitor
-        if is_distributed():  # every rank takes part in the collective
-            monitor = monitor.copy()
-            monitor.sync(make_all_reduce())
-        if monitor.n_batches == 0:
+        if all_reduce is None and (monitor.window_batches if window else monitor.n_batches) == 0:
             return None
-        report = monitor.compute()
+        try:  # every rank takes part in the collective
+            report = (monitor.compute_window(all_reduce) if window
+                      else monitor.compute(all_reduce))
+        except ValueError:
+            if all_reduce is None:
+                raise
+            return None  # no rank has a batch
         self.last_report = report
         return report
 
-    def _log(self, pl_module: Any, *, on_step: bool) -> None:
-        report = self._report()
+    def _log(self, pl_module: Any, *, on_step: bool, window: bool = False) -> None:
+        report = self._report(window)
         if report is None:
             return
-        pl_module.log_dict(report.to_dict(self.prefix), on_step=on_step, on_epoch=not on_step,
-                           sync_dist=False, batch_size=1)
+        pl_module.log_dict(report.to_dict(self.prefix, keys=self.log_keys), on_step=on_step,
+                           on_epoch=not on_step, sync_dist=False, batch_size=1)
 
     # -- Lightning hooks ------------------------------------------------------
 
@@ -197,7 +233,18 @@ class CallbackLogic:
         self._feed(outputs, batch)
         self._train_batches += 1
         if self.every_n_steps is not None and self._train_batches % self.every_n_steps == 0:
-            self._log(pl_module, on_step=True)
+            self._log(pl_module, on_step=True, window=self.window)
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        if self.stage != "train" or self.refit_class_means is None:
+            return
+        from couponbound.training.distributed import is_distributed, make_all_reduce
+
+        if self.monitor.window_batches:  # close the window measured with the old means
+            self._log(pl_module, on_step=False, window=True)
+        batches = self.refit_class_means(trainer, pl_module)
+        self.monitor.fit_class_means(batches,
+                                     all_reduce=make_all_reduce() if is_distributed() else None)
 
     def on_validation_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         if self.stage == "validation":

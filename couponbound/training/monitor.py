@@ -7,9 +7,10 @@ The monitor is a streaming, mergeable statistic in the manner of
 for checkpoints and data-parallel training.
 
 Its state is a fixed, declared set of named sums and counts (``STATE_SPEC``),
-each reduced by addition, so merging, syncing, saving and loading are one loop
-over that declaration and memory stays ``O(C d)`` (the class means) plus a few
-dozen numbers, whatever the length of the run.  Standard errors over batches
+each reduced by addition, kept twice: cumulative totals and the current window
+(:meth:`BoundMonitor.compute_window`).  Merging, syncing, saving and loading
+are one loop over that declaration and memory stays ``O(C d)`` (the class
+means) plus a few hundred numbers, whatever the length of the run.  Standard errors over batches
 come from per-batch sums of squares and cross products kept as further states
 (ratio estimators, delta method).
 
@@ -27,7 +28,9 @@ import copy
 import hashlib
 import json
 import math
-from collections.abc import Iterable
+import numbers
+import warnings
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -35,7 +38,7 @@ from numpy.typing import NDArray
 
 from couponbound._formulas import arora_bound, ns21_bound
 from couponbound._prior import Prior, as_prior
-from couponbound._validate import check_positive_int, short_repr
+from couponbound._validate import check_flag, check_positive_int, short_repr
 from couponbound.bounds import BoundTerms
 from couponbound.training._arrays import (
     AllReduce,
@@ -47,20 +50,25 @@ from couponbound.training._arrays import (
     class_means_to_numpy,
 )
 from couponbound.training._inputs import _batch_inputs
-from couponbound.training._kernel import batch_sums
-from couponbound.training._theory import theory_values
-from couponbound.training.batch import BatchTerms, batch_terms_from_losses, check_temperature
+from couponbound.training._kernel import batch_sums, class_sums
+from couponbound.training._theory import null_variances, theory_values
+from couponbound.training.batch import (
+    BatchTerms,
+    batch_terms_from_losses,
+    check_loss,
+    check_temperature,
+)
 from couponbound.training.class_means import estimate_class_means
 from couponbound.training.report import BoundReport
 
-__all__ = ["STATE_SPEC", "BoundMonitor"]
+__all__ = ["STATE_SPEC", "BoundMonitor", "NonRandomBatchWarning"]
 
 # ----------------------------------------------------------------------------
 # the declared state
 # ----------------------------------------------------------------------------
 
-#: Denominators of the ratio estimators: anchors, anchors in covered batches,
-#: anchors in batches that miss a class, anchors whose label is unique.
+#: Denominators of the ratio estimators: anchors, anchors whose draw covers
+#: every class, anchors whose draw misses one, anchors with no collision.
 _DENOMS = ("anchors", "covered", "uncovered", "unique")
 
 #: Ratio estimators (name -> denominator); each keeps its sum over batches, the
@@ -80,40 +88,75 @@ _RATIOS: dict[str, str] = {
     "margin": "anchors",
 }
 
-#: Plain anchor-weighted sums of the theoretical values at each batch's size.
+#: Plain anchor-weighted sums of the theoretical values at each batch's ``K``.
 _THEORY = ("theory_upsilon", "theory_tau", "theory_collision")
+
+#: The rates tested against their theory for non-random batches.
+_TESTED = ("upsilon", "tau", "collision")
 
 #: The monitor's state: ``(name, type)``; every entry is reduced by addition.
 STATE_SPEC: tuple[tuple[str, type], ...] = (
     ("n_batches", int),
     ("n_batches_no_arora", int),
     *((f"n_{den}{suffix}", int) for den in _DENOMS for suffix in ("", "_sq")),
+    ("sum_K", int),
+    ("sum_K_sq", int),
     *((f"{kind}_{q}", float) for q in _RATIOS for kind in ("sum", "sumsq", "sumx")),
     *((f"sum_{name}", float) for name in _THEORY),
+    *((f"null_var_{q}", float) for q in _TESTED),
+    ("sum_diagnostic", float),
+    ("n_diagnostic", int),
 )
 _STATE_NAMES = tuple(name for name, _ in STATE_SPEC)
 _INT_STATES = frozenset(name for name, kind in STATE_SPEC if kind is int)
+#: Float states that are sums of non-negative (or non-positive) terms.
+_NONNEG = frozenset({"sum_contrastive", "sum_sup", "sum_sub", "sum_collision", "sum_tau",
+                     "sum_upsilon", "sum_arora_sub", "sum_sup_all", "sum_diagnostic",
+                     *(f"sum_{name}" for name in _THEORY),
+                     *(f"sumsq_{q}" for q in _RATIOS), *(f"null_var_{q}" for q in _TESTED)})
+_NONPOS = frozenset({"sum_d"})
+#: Integers above this are refused (they could not pass through a float64 all-reduce).
+_INT_MAX = 2**53
 
 _FORMAT = "couponbound.BoundMonitor"
-_VERSION = 1
-_THEORY_CACHE_MAX = 256
+_VERSION = 2
+_CACHE_MAX = 256
+
+#: Two-sided critical value of the test for non-random batches: 4 standard
+#: errors, a false-alarm rate of about 6e-5 per rate (2e-4 for the three).
+_Z_CRIT = 4.0
 
 
-def _increments(bt: BatchTerms, theory: tuple[float, float, float]) -> dict[str, int | float]:
+class NonRandomBatchWarning(UserWarning):
+    """The batches do not look like random draws from the class prior.
+
+    Raised (as a warning) by :meth:`BoundMonitor.compute` and
+    :meth:`BoundMonitor.compute_window` when the measured coverage
+    ``upsilon``, collision rate ``tau`` or collision term ``E ln(1 + Col)``
+    lies more than four standard errors from its theoretical value, the
+    standard error being that of the batches seen under the hypothesis that
+    they (and their negatives) are random draws from the prior.  A
+    class-sorted or class-balanced loader, or a prior that is not the data's,
+    triggers it; NS21's bound is still a valid inequality for each batch, but
+    its theory columns do not describe the batches.  Silence it with
+    ``BoundMonitor(..., warn_nonrandom=False)`` or the :mod:`warnings` filters.
+    """
+
+
+def _increments(bt: BatchTerms, theory: tuple[float, float, float],
+                null: tuple[float, float, float]) -> dict[str, int | float]:
     """What one batch adds to every state (:ref:`math-measurement`)."""
-    n, cov = bt.n, bt.covered
-    m = {"anchors": n, "covered": n if cov else 0, "uncovered": 0 if cov else n,
-         "unique": bt.n_unique}
+    n, cov = bt.n, bt.n_covered
+    m = {"anchors": n, "covered": cov, "uncovered": n - cov, "unique": bt.n_unique}
     arora_ok = not math.isnan(bt.sum_arora)
     arora = bt.sum_arora if arora_ok else 0.0
-    sup = bt.sum_sup if cov else 0.0
-    sub = 0.0 if cov else bt.sum_sub
+    sup, sub = bt.sum_sup_covered, bt.sum_sub_uncovered
     # The bounds on sums over anchors: S_sup + S_sub in the place of upsilon L_sup, with
     # upsilon = 1 and L_sub = 0; S_arora in the place of (1 - tau) L_sub with tau = 0.
     ns21 = ns21_bound(1.0, sup + sub, 0.0, bt.sum_collision, bt.sum_d)
     s = {
         "contrastive": bt.sum_contrastive,
-        "upsilon": float(m["covered"]),
+        "upsilon": float(cov),
         "sup": sup,
         "sub": sub,
         "collision": bt.sum_collision,
@@ -125,18 +168,33 @@ def _increments(bt: BatchTerms, theory: tuple[float, float, float]) -> dict[str,
         "arora_bound": arora_bound(0.0, arora, bt.sum_collision, bt.sum_d),
         "margin": bt.sum_contrastive - ns21,
     }
-    inc: dict[str, int | float] = {"n_batches": 1, "n_batches_no_arora": 0 if arora_ok else 1}
+    inc: dict[str, int | float] = {"n_batches": 1, "n_batches_no_arora": 0 if arora_ok else 1,
+                                   "sum_K": bt.K, "sum_K_sq": bt.K * bt.K}
     for den, v in m.items():
         inc[f"n_{den}"] = v
         inc[f"n_{den}_sq"] = v * v
-    for q, den in _RATIOS.items():
-        x = s[q]
-        inc[f"sum_{q}"] = x
-        inc[f"sumsq_{q}"] = x * x
-        inc[f"sumx_{q}"] = x * m[den]
+    with np.errstate(over="ignore"):
+        for q, den in _RATIOS.items():
+            x = s[q]
+            inc[f"sum_{q}"] = x
+            inc[f"sumsq_{q}"] = x * x
+            inc[f"sumx_{q}"] = x * m[den]
     for name, value in zip(_THEORY, theory, strict=True):
         inc[f"sum_{name}"] = n * value
+    for q, var in zip(_TESTED, null, strict=True):
+        inc[f"null_var_{q}"] = n * n * var
+    inc["sum_diagnostic"] = bt.sum_diagnostic
+    inc["n_diagnostic"] = bt.n_diagnostic
     return inc
+
+
+def _scheme(bt: BatchTerms) -> str:
+    """How the batch's negatives relate to its anchors (see ``_theory.SCHEMES``)."""
+    if bt.loss == "nt_xent":
+        return "nt_xent"
+    if bt.shared_negatives:
+        return "queue"
+    return "batch" if bt.K == bt.n - 1 else "independent"
 
 
 # ----------------------------------------------------------------------------
@@ -152,12 +210,13 @@ class BoundMonitor:
         ``C``, the number of latent classes (labels lie in ``[0, C)``), or a
         :class:`~couponbound.Prior` over them for the theoretical values.
     temperature : float
-        ``t > 0`` of the InfoNCE and mean-classifier losses.
+        ``t > 0`` of the contrastive and mean-classifier losses.
     class_means : array (C, d), optional
         ``mu_c``: mean over class ``c`` of the mean features ``zbar`` (NS21
         estimates them on a training split).  Any array library; kept as a
         float64 numpy array and moved to each batch's device once.  May also
-        be set later (attribute, :meth:`fit_class_means`) or passed per batch.
+        be set later (attribute, :meth:`fit_class_means`, or ``update(...,
+        class_means=)``), at the start of a window only (see Notes).
     probs, counts : array (C,), optional
         The class prior for the theoretical ``upsilon``, ``tau`` and
         ``E ln(1 + Col)`` (default uniform).
@@ -168,13 +227,58 @@ class BoundMonitor:
         hypergeometric, see :func:`couponbound.coverage_prob`).  Requires
         ``counts``.  Default: the prior's own scheme (independent draws for
         ``num_classes``, ``probs`` and ``counts``).
+    loss : {"infonce", "nt_xent"}, default "infonce"
+        The contrastive loss measured.  ``"infonce"``: anchor ``i`` is view 0
+        of sample ``i``, its positive view 1, its negatives view 1 of the
+        other samples (``K = n - 1``) or a queue (``update(...,
+        negatives=)``).  ``"nt_xent"`` (SimCLR): both views are anchors
+        (``2N`` per batch of ``N`` samples), anchor ``i``'s negatives are
+        both views of every other sample (``K = 2N - 2``).
+    class_means_ema : float, optional
+        ``beta`` in ``(0, 1)``: after each :meth:`update`, move the class means
+        of the classes in the batch towards the batch's class means of
+        ``zbar``, ``mu_c <- beta mu_c + (1 - beta) mean_{i in c} zbar_i``
+        (needs initial means).  Default: the means stay as set.
+    collision_diagnostic : bool, default False
+        Also measure NS21's collision diagnostic
+        (:func:`~couponbound.training.batch.collision_diagnostic`) on every
+        :meth:`update`; reported as ``BoundReport.collision_diagnostic``.
+    warn_nonrandom : bool, default True
+        Warn (:class:`NonRandomBatchWarning`) from :meth:`compute` and
+        :meth:`compute_window` when the measured coverage, collision rate or
+        collision term is far from its theory by a test over the batches seen.
 
     Notes
     -----
     Batches enter through :meth:`update` (embeddings; every term computed
     here, on the arrays' device, in their dtype, at least float32) or
     :meth:`update_losses` (losses the trainer computed).  A batch that fails
-    validation raises ``ValueError``/``TypeError`` and changes nothing.
+    validation, or whose sums would overflow the running totals, raises
+    ``ValueError``/``TypeError`` and changes nothing.
+
+    The monitor keeps two sets of totals: the cumulative ones (:meth:`compute`)
+    and those of the current *window*, the batches since the previous
+    :meth:`compute_window` (which reports them and starts a new window).
+    Class means may change only when the current window is empty (after
+    construction, :meth:`reset` or :meth:`compute_window`), by any route:
+    a window's sums are all measured with the same means.  With
+    ``class_means_ema`` they change after every batch by design.
+
+    **NT-Xent.**  NS21's steps (Jensen's inequality for the log-sum-exp over
+    the negatives, class means in place of the negatives' expected features,
+    grouping by class) hold for any joint law of the negatives, so the bound
+    keeps its form with ``K = 2N - 2`` dependent negatives; what changes is
+    which labels count (:ref:`math-measurement`): the draw is the ``N``
+    samples' classes (theory ``upsilon`` with ``N - 1`` draws besides the
+    anchor), ``Col_i = 2 #{j != i : y_j = y_i}`` (both views of each
+    same-class sample), so the theory of the collision term is
+    ``E ln(1 + 2 Bin(N - 1, rho_y))`` over ``y ~ rho`` and
+    ``tau = sum_y rho_y (1 - (1 - rho_y)^(N - 1))``.
+
+    **Queues.**  With ``update(..., negatives=q, negative_labels=l)`` every
+    anchor's negatives are the ``M`` keys: ``K = M``, the draw is
+    ``{y_i} + {l_m}``, ``Col_i = #{m : l_m = y_i}``, the theory that of ``M``
+    independent draws.
 
     Examples
     --------
@@ -197,17 +301,31 @@ class BoundMonitor:
     """
 
     def __init__(self, num_classes: int | Prior, temperature: float, class_means: Any = None, *,
-                 probs: Any = None, counts: Any = None, replacement: bool | None = None) -> None:
+                 probs: Any = None, counts: Any = None, replacement: bool | None = None,
+                 loss: str = "infonce", class_means_ema: float | None = None,
+                 collision_diagnostic: bool = False, warn_nonrandom: bool = True) -> None:
         if not isinstance(num_classes, Prior):
             num_classes = check_positive_int(num_classes, "num_classes")
         self._prior: Prior = as_prior(num_classes, probs=probs, counts=counts,
                                       replacement=replacement)
         self._C = self._prior.C
         self._t = check_temperature(temperature)
+        self._loss = check_loss(loss)
+        self._ema: float | None = None
+        if class_means_ema is not None:
+            if (isinstance(class_means_ema, bool) or not isinstance(class_means_ema, numbers.Real)
+                    or not 0.0 < float(class_means_ema) < 1.0):
+                raise ValueError(f"class_means_ema must be a number in (0, 1), "
+                                 f"got {short_repr(class_means_ema)}")
+            self._ema = float(class_means_ema)
+        self._diagnostic = check_flag(collision_diagnostic, "collision_diagnostic")
+        self.warn_nonrandom = check_flag(warn_nonrandom, "warn_nonrandom")
         self._mu: NDArray[np.float64] | None = None
         self._mu_cache: dict[tuple[int, str, str], Any] = {}
-        self._theory_cache: dict[int, tuple[float, float, float]] = {}
+        self._theory_cache: dict[tuple[str, int], tuple[float, float, float]] = {}
+        self._null_cache: dict[tuple[str, int, int], tuple[float, float, float]] = {}
         self._state: dict[str, int | float] = {}
+        self._window: dict[str, int | float] = {}
         self.reset()
         if class_means is not None:
             self.class_means = class_means
@@ -225,6 +343,11 @@ class BoundMonitor:
         return self._t
 
     @property
+    def loss(self) -> str:
+        """The contrastive loss measured, ``"infonce"`` or ``"nt_xent"``."""
+        return self._loss
+
+    @property
     def prior(self) -> Prior:
         """The class prior used for the theoretical values."""
         return self._prior
@@ -237,10 +360,15 @@ class BoundMonitor:
     @class_means.setter
     def class_means(self, value: Any) -> None:
         mu = None if value is None else class_means_to_numpy(value, self._C)
-        if self._state["n_batches"] and not _same_means(mu, self._mu):
+        self._set_means(mu)
+
+    def _set_means(self, mu: NDArray[np.float64] | None) -> None:
+        if self._window["n_batches"] and not _same_means(mu, self._mu):
             raise ValueError(
-                "cannot change class_means after update(): the accumulated sums were measured "
-                "with the old means; call reset() first"
+                f"cannot change class_means in the middle of a window "
+                f"({self._window['n_batches']} batch(es) since the last compute_window()): "
+                "they were measured with the old means; call compute_window() (which "
+                "starts a new window) or reset() first"
             )
         self._mu = mu
         self._mu_cache.clear()
@@ -248,7 +376,8 @@ class BoundMonitor:
     def _config(self) -> dict[str, Any]:
         probs = None if self._prior.is_uniform else [float(p) for p in self._prior.probs]
         config: dict[str, Any] = {"num_classes": self._C, "temperature": self._t, "probs": probs,
-                                  "replacement": self._prior.replacement}
+                                  "replacement": self._prior.replacement, "loss": self._loss,
+                                  "class_means_ema": self._ema}
         if not self._prior.replacement:
             assert self._prior.counts is not None
             config["counts"] = list(self._prior.counts)
@@ -256,7 +385,8 @@ class BoundMonitor:
 
     def _config_hash(self) -> float:
         """A number in [1, 2) that identifies the configuration and class means."""
-        text = json.dumps(self._config(), sort_keys=True) + _fingerprint(self._mu)
+        mu = None if self._ema is not None else self._mu
+        text = json.dumps(self._config(), sort_keys=True) + _fingerprint(mu)
         return 1.0 + int(hashlib.sha256(text.encode()).hexdigest()[:13], 16) / 16.0**13
 
     @property
@@ -269,29 +399,78 @@ class BoundMonitor:
         """Anchors accumulated so far."""
         return int(self._state["n_anchors"])
 
+    @property
+    def window_batches(self) -> int:
+        """Batches since the last :meth:`compute_window` (or :meth:`reset`)."""
+        return int(self._window["n_batches"])
+
     def __repr__(self) -> str:
         mu = "None" if self._mu is None else f"<{self._mu.shape[0]}x{self._mu.shape[1]}>"
         prior = "uniform" if self._prior.is_uniform else "custom"
         return (f"BoundMonitor(num_classes={self._C}, temperature={self._t:g}, "
-                f"class_means={mu}, prior={prior}, n_batches={self.n_batches}, "
-                f"n_anchors={self.n_anchors})")
+                f"loss={self._loss!r}, class_means={mu}, prior={prior}, "
+                f"n_batches={self.n_batches}, n_anchors={self.n_anchors})")
 
     # -- feeding ------------------------------------------------------------
 
-    def _theory(self, n: int) -> tuple[float, float, float]:
-        """``(upsilon_{K+1}, tau_K, E ln(1+Col))`` for a batch of ``n = K + 1`` (cached)."""
-        hit = self._theory_cache.get(n)
+    def _theory(self, bt: BatchTerms) -> tuple[float, float, float]:
+        """``(upsilon, tau, E ln(1 + Col))`` in theory for the batch's scheme (cached)."""
+        key = (bt.loss, bt.K)
+        hit = self._theory_cache.get(key)
         if hit is None:
-            hit = theory_values(n - 1, self._prior)
-            if len(self._theory_cache) >= _THEORY_CACHE_MAX:
+            hit = theory_values(bt.K, self._prior, bt.loss)
+            if len(self._theory_cache) >= _CACHE_MAX:
                 self._theory_cache.clear()
-            self._theory_cache[n] = hit
+            self._theory_cache[key] = hit
+        return hit
+
+    def _null(self, bt: BatchTerms) -> tuple[float, float, float]:
+        """Variances of the batch's measured rates if it were a random draw (cached)."""
+        if not self.warn_nonrandom:
+            return (0.0, 0.0, 0.0)
+        scheme = _scheme(bt)
+        key = (scheme, bt.n, bt.K)
+        hit = self._null_cache.get(key)
+        if hit is None:
+            vu, vt, vc, sims = null_variances(scheme, bt.n, bt.K, self._prior)
+            # Simulations cannot resolve rare events: never below the variance of a mean
+            # of n independent indicators.
+            th_u, th_t, _ = self._theory(bt)
+            vu = max(vu, th_u * (1 - th_u) / bt.n)
+            vt = max(vt, th_t * (1 - th_t) / bt.n)
+            # Monte Carlo variances carry a relative error of about sqrt(2 / sims); a
+            # queue shared by consecutive batches is refreshed only every M / n batches.
+            inflate = (1.0 + 2.0 * math.sqrt(2.0 / sims)) if sims else 1.0
+            if scheme == "queue":
+                inflate *= max(1.0, bt.K / bt.n)
+            hit = (vu * inflate, vt * inflate, vc * inflate)
+            if len(self._null_cache) >= _CACHE_MAX:
+                self._null_cache.clear()
+            self._null_cache[key] = hit
         return hit
 
     def _add(self, bt: BatchTerms) -> None:
-        inc = _increments(bt, self._theory(bt.n))
+        """Add a batch's increments to both totals, or refuse it (state unchanged)."""
+        if bt.loss != self._loss:
+            raise ValueError(f"the batch measured loss = {bt.loss!r}, this monitor "
+                             f"loss = {self._loss!r}")
+        inc = _increments(bt, self._theory(bt), self._null(bt))
+        new_state, new_window = dict(self._state), dict(self._window)
         for name, value in inc.items():
-            self._state[name] += value
+            new_state[name] += value
+            new_window[name] += value
+        for name in _STATE_NAMES:
+            v = new_state[name]
+            if name in _INT_STATES:
+                if v > _INT_MAX:
+                    raise ValueError(f"the running count {name!r} would exceed 2**53; "
+                                     "call reset() or compute_window() and start afresh")
+            elif not math.isfinite(v):
+                raise ValueError(
+                    f"this batch would make the running sum {name!r} overflow float64 "
+                    f"(its increment is {inc.get(name, 0.0)!r}): losses this large are not "
+                    "measurable; the monitor is unchanged")
+        self._state, self._window = new_state, new_window
 
     def _device_means(self, inp: Any) -> Any:
         assert self._mu is not None
@@ -305,89 +484,147 @@ class BoundMonitor:
         return mu
 
     def update(self, anchor: Any, positive: Any, labels: Any, mean_features: Any = None, *,
+               negatives: Any = None, negative_labels: Any = None,
                class_means: Any = None) -> BatchTerms:
         """Add one batch of embeddings; every term of :ref:`math-measurement` is computed here.
 
         Parameters
         ----------
         anchor, positive : array (n, d)
-            View 0 and view 1 of the ``n = K + 1`` samples (numpy, torch, JAX,
-            CuPy ...; normalised here).  Anchor ``i``'s positive is
-            ``positive[i]``, its negatives the other rows of ``positive``.
+            View 0 and view 1 of the ``n`` samples (numpy, torch, JAX, CuPy
+            ...; normalised here).  Feed the features the loss is computed on
+            (the projector's output for SimCLR/MoCo).  Anchor ``i``'s positive
+            is ``positive[i]``; its negatives the other rows of ``positive``
+            (``loss="infonce"``), the rows of ``negatives``, or both views of
+            the other samples (``loss="nt_xent"``).  Batches must be random
+            subsets of the data for the theory columns to apply.
         labels : array (n,) of int
             Latent classes in ``[0, C)`` (any library; moved to the anchors' device).
         mean_features : array (n, d), optional
             ``zbar_i``: mean over augmentations of sample ``i``'s normalised
-            features.  Default: the mean of the two normalised views.
+            features.  Default: ``(u0_i + u1_i) / 2``, the mean of the two
+            normalised views.  That includes the anchor's own view, so ``d``
+            comes out more negative than with NS21's separately augmented
+            views, by about ``(1 - s) / (2 t)`` for an anchor-positive cosine
+            ``s``.
+        negatives : array (M, d), optional
+            Negatives shared by every anchor, e.g. a MoCo queue of keys
+            (``K = M``); ``loss="infonce"`` only.
+        negative_labels : array (M,) of int, optional
+            The latent classes of ``negatives`` (required with them).
         class_means : array (C, d), optional
-            Class means for this batch only, instead of the monitor's.
+            Set the monitor's class means first (as the attribute would:
+            allowed at the start of a window, or when equal to the current ones).
 
         Returns
         -------
         BatchTerms
-            This batch's sums (handy for per-step logging).
+            This batch's sums, and its ``ns21_bound`` / ``arora_bound`` (handy
+            for per-step logging).
 
         Raises
         ------
         ValueError
             Mismatched shapes, labels outside ``[0, C)``, non-finite or
-            zero-norm features, an empty batch, no class means; the monitor is
-            then unchanged.
+            zero-norm features, an empty batch, no class means, new class
+            means in the middle of a window; the monitor is then unchanged.
         TypeError
             Arrays of different libraries or non-integer labels.
+
+        Examples
+        --------
+        A MoCo-style queue of 64 keys:
+
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(1)
+        >>> mu = np.eye(4)
+        >>> mon = BoundMonitor(4, 0.2, class_means=mu)
+        >>> y, keys_y = rng.integers(0, 4, 8), rng.integers(0, 4, 64)
+        >>> bt = mon.update(mu[y] + rng.normal(size=(8, 4)), mu[y] + rng.normal(size=(8, 4)), y,
+        ...                 negatives=mu[keys_y] + rng.normal(size=(64, 4)),
+        ...                 negative_labels=keys_y)
+        >>> bt.K, mon.compute().K
+        (64, 64)
         """
-        if class_means is None:
-            if self._mu is None:
-                raise ValueError(
-                    "class_means are needed: pass class_means= to BoundMonitor or update(), "
-                    "or call fit_class_means() first"
-                )
-            dim = int(self._mu.shape[1])
-        else:
-            shape = _shape(class_means) if _is_array(class_means) else np.shape(class_means)
-            if len(shape) != 2 or shape[0] != self._C:
-                raise ValueError(
-                    f"class_means must have shape ({self._C}, d), got {tuple(shape)}"
-                )
-            dim = int(shape[1])
-        inp = _batch_inputs(anchor, positive, labels, mean_features, dim)
-        if class_means is None:
-            mu_dev = self._device_means(inp)
-        else:
-            mu_dev = _mu_on(inp.xp, class_means, inp.device, inp.dtype, self._C, dim)
-        bt = BatchTerms(**batch_sums(inp, mu_dev, self._t, self._C))
+        if class_means is not None:
+            if _is_array(class_means):
+                host = _to_numpy(class_means)
+            else:
+                host = class_means
+            self.class_means = host
+        if self._mu is None:
+            raise ValueError(
+                "class_means are needed: pass class_means= to BoundMonitor or update(), "
+                "or call fit_class_means() first"
+            )
+        if self._loss == "nt_xent" and (negatives is not None or negative_labels is not None):
+            raise ValueError("loss='nt_xent' takes its negatives from the batch (both views of "
+                             "the other samples); negatives= is for loss='infonce' with a queue")
+        dim = int(self._mu.shape[1])
+        inp = _batch_inputs(anchor, positive, labels, mean_features, dim, negatives,
+                            negative_labels)
+        mu_dev = self._device_means(inp)
+        bt = BatchTerms(**batch_sums(inp, mu_dev, self._t, self._C, loss=self._loss,
+                                     diagnostic=self._diagnostic))
+        ema = None
+        if self._ema is not None:
+            sums, cnt = class_sums(inp, self._C)
+            ema = self._mu.copy()
+            seen = cnt > 0
+            ema[seen] = self._ema * ema[seen] + (1 - self._ema) * (sums[seen] / cnt[seen, None])
         self._add(bt)
+        if ema is not None:
+            self._mu = ema
+            self._mu_cache.clear()
         return bt
 
     def update_losses(self, *, contrastive: Any, sup: Any, d: Any, sub: Any = None,
-                      labels: Any = None, batch_counts: Any = None) -> BatchTerms:
+                      labels: Any = None, batch_counts: Any = None,
+                      negative_labels: Any = None, K: int | None = None) -> BatchTerms:
         """Add one batch from losses the trainer already computed.
 
-        Each loss is per anchor (shape ``(n,)``) or the batch mean (scalar);
-        see :func:`~couponbound.training.batch_terms_from_losses`.  Per-anchor
-        losses with per-anchor ``labels`` give the same report as
-        :meth:`update` on the embeddings; with ``batch_counts`` or batch means
-        ARORA19's terms (``arora_sub``, ``arora_bound``) become ``nan``.
+        The losses must be those of the negatives the trainer used: by
+        default the other anchors of the batch (``K = n - 1``, or
+        ``2N - 2`` for ``loss="nt_xent"``); for a queue or other negatives
+        pass their labels (``negative_labels``), from which ``K``, the
+        coverage and the collisions are counted.  With per-anchor losses and
+        ``labels`` the report equals :meth:`update`'s on the embeddings; with
+        ``batch_counts`` or batch means ARORA19's terms (``arora_sub``,
+        ``arora_bound``) become ``nan``.
 
         Parameters
         ----------
         contrastive : array (n,) or float
-            InfoNCE losses.
+            InfoNCE (NT-Xent) losses.
         sup : array (n,) or float
             Mean-classifier losses over all ``C`` classes.
         d : array (n,) or float
             ``min(0, z0 . (mu_y - zbar)) / t`` (<= 0).
         sub : array (n,) or float, optional
-            Mean-classifier losses over the classes present (required when the
-            batch misses a class).
+            Mean-classifier losses over the classes present in each anchor's
+            draw (required when some draw misses a class).
         labels : array (n,) of int, optional
-            Per-anchor labels ...
+            Per-anchor labels (for ``loss="nt_xent"``: the ``N`` samples'
+            labels; the ``2N`` losses are view 0 of every sample, then view 1) ...
         batch_counts : array (C,) of int, optional
             ... or per-class counts.
+        negative_labels : array (M,) or (n, K) of int, optional
+            The negatives' labels: a queue shared by the anchors, or each
+            anchor's own negatives.
+        K : int, optional
+            Negatives per anchor, checked: a ``K`` the batch's own labels cannot
+            describe (not batch size - 1) needs ``negative_labels``.
 
         Returns
         -------
         BatchTerms
+
+        Raises
+        ------
+        ValueError
+            See :func:`~couponbound.training.batch.batch_terms_from_losses`;
+            also a batch whose losses would overflow the running sums.  The
+            monitor is then unchanged.
 
         Examples
         --------
@@ -397,22 +634,41 @@ class BoundMonitor:
         >>> r = mon.compute()
         >>> r.contrastive, r.upsilon, r.sup, r.ns21_bound
         (2.1, 1.0, 1.2, 0.1)
+
+        Losses against a queue of 1,024 keys need the keys' labels:
+
+        >>> import numpy as np
+        >>> q = BoundMonitor(num_classes=2, temperature=0.5)
+        >>> _ = q.update_losses(contrastive=[7.0, 7.2], sup=[1.0, 1.4], d=-0.5, labels=[0, 1],
+        ...                     negative_labels=np.arange(1024) % 2)
+        >>> q.compute().K
+        1024
+        >>> q.update_losses(contrastive=7.0, sup=1.0, d=-0.5, labels=[0, 1], K=1024)
+        Traceback (most recent call last):
+        ...
+        ValueError: K = 1024 negatives per anchor, but the batch's own labels describe K = batch size - 1 = 1: the negatives are not the batch's other samples, so pass negative_labels= (the labels of the queue, shape (M,), or of each anchor's negatives, shape (n, K)) instead of letting the batch stand in for them
         """
         bt = batch_terms_from_losses(contrastive=contrastive, sup=sup, d=d, sub=sub,
                                      labels=labels, batch_counts=batch_counts,
-                                     num_classes=self._C)
+                                     num_classes=self._C, negative_labels=negative_labels,
+                                     K=K, loss=self._loss)
         self._add(bt)
         return bt
 
     def fit_class_means(self, mean_features: Any, labels: Any = None, *,
                         all_reduce: AllReduce | None = None) -> NDArray[np.float64]:
-        """Estimate and set the class means from a first pass (NS21: the training split).
+        """Estimate and set the class means from a pass over data (NS21: the training split).
+
+        Allowed whenever the current window is empty: before the first batch,
+        after :meth:`reset`, or right after :meth:`compute_window` -- the way
+        to refresh the means during training (one window per set of means).
 
         Parameters
         ----------
         mean_features : array (n, d), or iterable of (array (n, d), array (n,))
-            The mean features ``zbar`` of the samples, or (when ``labels`` is
-            ``None``) an iterable of ``(zbar, labels)`` batches.
+            The mean features ``zbar`` of the samples (means of L2-normalised
+            views, so of norm <= 1), or (when ``labels`` is ``None``) an
+            iterable of ``(zbar, labels)`` batches.
         labels : array (n,) of int, optional
             Labels of ``mean_features``.
         all_reduce : callable, optional
@@ -426,8 +682,10 @@ class BoundMonitor:
         Raises
         ------
         ValueError
-            When batches were already accumulated (call :meth:`reset`), or some
-            class has no sample.
+            When the current window holds batches (call :meth:`compute_window`
+            or :meth:`reset`), some class has no sample, or a row of
+            ``mean_features`` has norm > 1 (raw features: normalise each view
+            first, ``zbar = (z0 / |z0| + z1 / |z1|) / 2``).
 
         Examples
         --------
@@ -437,14 +695,15 @@ class BoundMonitor:
         array([[1.  , 0.  ],
                [0.  , 0.75]])
         """
-        if self._state["n_batches"]:
+        if self._window["n_batches"]:
             raise ValueError(
-                "fit_class_means() after update(): the accumulated sums used other class "
-                "means; call reset() first"
+                f"fit_class_means() in the middle of a window ({self._window['n_batches']} "
+                "batch(es) since the last compute_window()) would mix class means within it; "
+                "call compute_window() (which starts a new window) or reset() first"
             )
         batches: Iterable[tuple[Any, Any]]
         batches = mean_features if labels is None else [(mean_features, labels)]
-        mu = estimate_class_means(batches, self._C, all_reduce=all_reduce)
+        mu = estimate_class_means(_unit_checked(batches), self._C, all_reduce=all_reduce)
         self.class_means = mu
         return mu
 
@@ -464,15 +723,64 @@ class BoundMonitor:
         ------
         ValueError
             If no batch was accumulated.
+
+        Warns
+        -----
+        NonRandomBatchWarning
+            When the batches do not look like random draws from the prior
+            (unless ``warn_nonrandom=False``).
         """
         if all_reduce is not None:
             other = self.copy()
             other.sync(all_reduce)
             return other.compute()
-        st = self._state
-        B = int(st["n_batches"])
-        if B == 0:
+        if not self._state["n_batches"]:
             raise ValueError("no batch yet: call update() or update_losses() before compute()")
+        return self._report(self._state)
+
+    def compute_window(self, all_reduce: AllReduce | None = None) -> BoundReport:
+        """The report over the batches since the previous ``compute_window()``; starts a new window.
+
+        The cumulative totals (:meth:`compute`) carry on.  Use it for periodic
+        logging ("every 500 steps") without mixing the untrained encoder with
+        the trained one, and to change the class means between windows.
+
+        Parameters
+        ----------
+        all_reduce : callable, optional
+            Report over all data-parallel processes (every process must call
+            it at the same point; each starts a new local window).
+
+        Raises
+        ------
+        ValueError
+            If the window holds no batch.
+
+        Examples
+        --------
+        >>> mon = BoundMonitor(2, 0.5)
+        >>> _ = mon.update_losses(contrastive=3.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> mon.compute_window().contrastive
+        3.0
+        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> mon.compute_window().contrastive, mon.compute().contrastive
+        (2.0, 2.5)
+        """
+        if all_reduce is not None:
+            other = self.copy()
+            other.sync(all_reduce)
+            report = other.compute_window()
+            self._window = _zero_state()
+            return report
+        if not self._window["n_batches"]:
+            raise ValueError("no batch in this window: call update() or update_losses() "
+                             "after the previous compute_window()")
+        report = self._report(self._window)
+        self._window = _zero_state()
+        return report
+
+    def _report(self, st: dict[str, int | float]) -> BoundReport:
+        B = int(st["n_batches"])
         N = int(st["n_anchors"])
 
         def ratio(q: str) -> float:
@@ -490,8 +798,8 @@ class BoundMonitor:
             return math.sqrt(max(v, 0.0) * B / (B - 1)) / M
 
         arora_ok = st["n_batches_no_arora"] == 0
-        sum_n, sum_n2 = int(st["n_anchors"]), int(st["n_anchors_sq"])
-        K = sum_n // B - 1 if B * sum_n2 == sum_n * sum_n else None
+        sum_k, sum_k2 = int(st["sum_K"]), int(st["sum_K_sq"])
+        K = sum_k // B if B * sum_k2 == sum_k * sum_k else None
         terms = BoundTerms(
             contrastive=ratio("contrastive"), sup=ratio("sup"), sub=ratio("sub"),
             collision=ratio("collision"), d=min(0.0, ratio("d")), upsilon=ratio("upsilon"),
@@ -501,27 +809,53 @@ class BoundMonitor:
         se = {q: stderr(q) for q in _RATIOS}
         if not arora_ok:
             se["arora_sub"] = se["arora_bound"] = math.nan
-        return BoundReport.from_terms(
+        n_diag = int(st["n_diagnostic"])
+        theory = {q: float(st[f"sum_theory_{q}"]) / N for q in _TESTED}
+        report = BoundReport.from_terms(
             terms, prior=self._prior, sup_all=ratio("sup_all"),
-            theory_upsilon=float(st["sum_theory_upsilon"]) / N,
-            theory_tau=float(st["sum_theory_tau"]) / N,
-            theory_collision=float(st["sum_theory_collision"]) / N,
+            theory_upsilon=theory["upsilon"], theory_tau=theory["tau"],
+            theory_collision=theory["collision"],
             temperature=self._t, n_anchors=N, n_batches=B, standard_errors=se,
+            collision_diagnostic=float(st["sum_diagnostic"]) / n_diag if n_diag else math.nan,
         )
+        if self.warn_nonrandom:
+            self._check_random(st, {q: getattr(report, q) for q in _TESTED}, theory)
+        return report
+
+    def _check_random(self, st: dict[str, int | float], measured: dict[str, float],
+                      theory: dict[str, float]) -> None:
+        """Warn when a measured rate is further than _Z_CRIT null standard errors from theory."""
+        N = float(st["n_anchors"])
+        far = []
+        for q in _TESTED:
+            diff = measured[q] - theory[q]
+            se = math.sqrt(max(float(st[f"null_var_{q}"]), 0.0)) / N
+            if (se > 0 and abs(diff) > _Z_CRIT * se) or (se == 0 and abs(diff) > 1e-9):
+                z = f"{diff / se:+.1f} s.e." if se > 0 else "exactly determined"
+                far.append(f"{q} {measured[q]:.4g} vs theory {theory[q]:.4g} ({z})")
+        if far:
+            warnings.warn(NonRandomBatchWarning(
+                f"batches do not look like random draws from the prior over "
+                f"{int(st['n_batches'])} batches: {'; '.join(far)}. Is the loader sorted or "
+                "class-balanced, or the prior not the data's? (warn_nonrandom=False silences "
+                "this)"), stacklevel=3)
 
     # -- state --------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget every batch (configuration and class means stay)."""
-        self._state = {name: (0 if kind is int else 0.0) for name, kind in STATE_SPEC}
+        """Forget every batch, cumulative and window (configuration and class means stay)."""
+        self._state = _zero_state()
+        self._window = _zero_state()
 
     def copy(self) -> BoundMonitor:
         """An independent monitor with the same configuration, class means and state."""
         new = copy.copy(self)
         new._state = dict(self._state)
+        new._window = dict(self._window)
         new._mu = None if self._mu is None else self._mu.copy()
         new._mu_cache = {}
         new._theory_cache = dict(self._theory_cache)
+        new._null_cache = dict(self._null_cache)
         return new
 
     def _check_compatible(self, config: Any, mu: NDArray[np.float64] | None, what: str) -> None:
@@ -535,11 +869,15 @@ class BoundMonitor:
                     f"{what} comes from another configuration: {key} = "
                     f"{short_repr(config.get(key))} there, {short_repr(value)} here"
                 )
-        if mu is not None and self._mu is not None and not _same_means(mu, self._mu):
+        if (self._ema is None and mu is not None and self._mu is not None
+                and not _same_means(mu, self._mu)):
             raise ValueError(f"{what} was measured with other class_means than this monitor's")
 
     def merge(self, other: BoundMonitor) -> None:
         """Add another monitor's batches to this one (same configuration and class means).
+
+        Both the cumulative totals and the current windows are added.  Monitors
+        of different ``loss`` kinds (or other configurations) are refused.
 
         Examples
         --------
@@ -554,14 +892,17 @@ class BoundMonitor:
         if not isinstance(other, BoundMonitor):
             raise TypeError(f"can only merge a BoundMonitor, got {type(other).__name__}")
         self._check_compatible(other._config(), other._mu, "the other monitor")
+        state = {k: self._state[k] + other._state[k] for k in _STATE_NAMES}
+        window = {k: self._window[k] + other._window[k] for k in _STATE_NAMES}
+        _check_state(state, "merged state")
+        _check_state(window, "merged window")
         if self._mu is None and other._mu is not None:
             self._mu = other._mu.copy()
             self._mu_cache.clear()
-        for name in _STATE_NAMES:
-            self._state[name] += other._state[name]
+        self._state, self._window = state, window
 
     def state_dict(self) -> dict[str, Any]:
-        """A JSON-safe snapshot: configuration, class means and every state.
+        """A JSON-safe snapshot: configuration, class means, the totals and the window.
 
         Examples
         --------
@@ -579,17 +920,24 @@ class BoundMonitor:
             "config": self._config(),
             "class_means": None if self._mu is None else self._mu.tolist(),
             "state": dict(self._state),
+            "window": dict(self._window),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict`, e.g. after a crash (same configuration).
 
+        A monitor with no batch yet adopts the state's class means (a resumed
+        run may have refreshed them); one with batches must have the same.
+
         Raises
         ------
         ValueError
             For a state from another configuration (``num_classes``,
-            ``temperature``, prior or class means), missing or unknown
-            entries, or impossible values; the monitor is then unchanged.
+            ``temperature``, ``loss``, prior or class means), missing or
+            unknown entries, or impossible values (negative counts or sums
+            of squares, more covered than anchors, ``sum_d > 0``, non-finite
+            or unbounded numbers, squared counts that no batches could give),
+            naming the entry; the monitor is then unchanged.
         """
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict from state_dict(), got {short_repr(state)}")
@@ -600,36 +948,21 @@ class BoundMonitor:
             )
         raw_mu = state.get("class_means")
         mu = None if raw_mu is None else class_means_to_numpy(raw_mu, self._C)
-        self._check_compatible(state.get("config"), mu, "state")
-        values = state.get("state")
-        if not isinstance(values, dict):
-            raise ValueError(f"state['state'] must be a dict, got {short_repr(values)}")
-        missing = [k for k in _STATE_NAMES if k not in values]
-        unknown = [k for k in values if k not in _STATE_NAMES]
-        if missing or unknown:
-            raise ValueError(f"state['state'] does not match this monitor: missing {missing}, "
-                             f"unknown {unknown}")
-        new: dict[str, int | float] = {}
-        for name, kind in STATE_SPEC:
-            v = values[name]
-            if kind is int:
-                if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                    raise ValueError(f"state['state'][{name!r}] must be an integer >= 0, "
-                                     f"got {short_repr(v)}")
-                new[name] = int(v)
-            else:
-                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                    raise ValueError(f"state['state'][{name!r}] must be a finite number, "
-                                     f"got {short_repr(v)}")
-                new[name] = float(v)
-        _check_consistent(new, "state")
-        if mu is not None and self._mu is None:
+        fresh = self._state["n_batches"] == 0
+        self._check_compatible(state.get("config"), None if fresh else mu, "state")
+        new = _parse_state(state.get("state"), "state['state']")
+        window = _parse_state(state.get("window"), "state['window']")
+        for name in _INT_STATES:
+            if window[name] > new[name]:
+                raise ValueError(f"state['window'][{name!r}] = {window[name]} exceeds the "
+                                 f"cumulative {new[name]}")
+        if mu is not None and (fresh or self._mu is None):
             self._mu = mu
             self._mu_cache.clear()
-        self._state = new
+        self._state, self._window = new, window
 
     def sync(self, all_reduce: AllReduce) -> None:
-        """Replace the local state by its sum over all data-parallel processes.
+        """Replace the local state (totals and window) by its sum over all processes.
 
         Parameters
         ----------
@@ -651,7 +984,8 @@ class BoundMonitor:
         After :meth:`sync` every process holds the global totals; further
         updates followed by another :meth:`sync` would count the other
         processes' earlier batches again.  For periodic reports use
-        ``compute(all_reduce=...)``, which syncs a copy.
+        ``compute(all_reduce=...)`` or ``compute_window(all_reduce=...)``,
+        which sync a copy.
 
         Examples
         --------
@@ -664,7 +998,8 @@ class BoundMonitor:
         (2, 4)
         """
         h = self._config_hash()
-        local = np.array([float(self._state[k]) for k in _STATE_NAMES] + [1.0, h, h * h])
+        local = np.array([float(self._state[k]) for k in _STATE_NAMES]
+                         + [float(self._window[k]) for k in _STATE_NAMES] + [1.0, h, h * h])
         try:
             out = np.asarray(_to_numpy(all_reduce(local.copy())), dtype=np.float64).reshape(-1)
         except (TypeError, ValueError) as exc:
@@ -678,20 +1013,53 @@ class BoundMonitor:
         if abs(world * s2 - s1 * s1) > 1e-9 * s1 * s1:
             raise ValueError(
                 "sync: the processes' monitors differ in configuration (num_classes, "
-                "temperature, prior) or class_means"
+                "temperature, loss, prior) or class_means"
             )
-        new: dict[str, int | float] = {}
-        for i, (name, kind) in enumerate(STATE_SPEC):
-            v = float(out[i])
-            if kind is int:
-                if v != round(v) or v < self._state[name]:
-                    raise ValueError(f"all_reduce returned {v} for the count {name!r}, "
-                                     "which is not a sum of the processes' counts")
-                new[name] = int(round(v))
-            else:
-                new[name] = v
-        _check_consistent(new, "all_reduce result")
-        self._state = new
+        S = len(_STATE_NAMES)
+        parts = []
+        for offset, mine in ((0, self._state), (S, self._window)):
+            new: dict[str, int | float] = {}
+            for i, (name, kind) in enumerate(STATE_SPEC):
+                v = float(out[offset + i])
+                if kind is int:
+                    if v != round(v) or v < mine[name]:
+                        raise ValueError(f"all_reduce returned {v} for the count {name!r}, "
+                                         "which is not a sum of the processes' counts")
+                    new[name] = int(round(v))
+                else:
+                    new[name] = v
+            _check_state(new, "all_reduce result")
+            parts.append(new)
+        self._state, self._window = parts
+
+
+def _zero_state() -> dict[str, int | float]:
+    return {name: (0 if kind is int else 0.0) for name, kind in STATE_SPEC}
+
+
+def _unit_checked(batches: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
+    """The ``(mean_features, labels)`` batches, refusing rows of norm > 1."""
+    for item in batches:
+        try:
+            zbar, y = item
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"batches must yield (mean_features, labels) pairs, "
+                            f"got {short_repr(item)}") from exc
+        host = _to_numpy(zbar) if _is_array(zbar) else np.asarray(zbar, dtype=np.float64)
+        if host.dtype.kind in "iuf" and host.ndim == 2 and host.size:
+            with np.errstate(all="ignore"):
+                h = host.astype(np.float64)
+                scale = np.max(np.abs(h), axis=1)
+                safe = np.where(scale > 0, scale, 1.0)
+                norms = scale * np.sqrt(np.sum((h / safe[:, None]) ** 2, axis=1))
+            big = np.flatnonzero(norms > 1.0 + 1e-6)
+            if big.size:
+                i = int(big[0])
+                raise ValueError(
+                    f"mean_features row {i} has norm {norms[i]:.4g} > 1: zbar is the mean of "
+                    "L2-normalised views (norm <= 1), e.g. (z0 / |z0| + z1 / |z1|) / 2; "
+                    f"normalise the features first ({big.size} row(s) too long)")
+        yield zbar, y
 
 
 def _same_means(a: NDArray[np.float64] | None, b: NDArray[np.float64] | None) -> bool:
@@ -700,11 +1068,74 @@ def _same_means(a: NDArray[np.float64] | None, b: NDArray[np.float64] | None) ->
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
-def _check_consistent(st: dict[str, int | float], what: str) -> None:
-    """Counts that must agree with each other (covered + uncovered = anchors, ...)."""
-    if st["n_covered"] + st["n_uncovered"] != st["n_anchors"]:
-        raise ValueError(f"{what}: n_covered + n_uncovered != n_anchors")
-    if st["n_unique"] > st["n_anchors"] or st["n_batches_no_arora"] > st["n_batches"]:
-        raise ValueError(f"{what}: inconsistent counts")
-    if st["n_anchors"] < st["n_batches"] or (st["n_batches"] == 0) != (st["n_anchors"] == 0):
-        raise ValueError(f"{what}: n_anchors and n_batches disagree")
+def _parse_state(values: Any, what: str) -> dict[str, int | float]:
+    """A state's entries, type-checked and bounded, then checked for consistency."""
+    if not isinstance(values, dict):
+        raise ValueError(f"{what} must be a dict, got {short_repr(values)}")
+    missing = [k for k in _STATE_NAMES if k not in values]
+    unknown = [k for k in values if k not in _STATE_NAMES]
+    if missing or unknown:
+        raise ValueError(f"{what} does not match this monitor: missing {missing}, "
+                         f"unknown {unknown}")
+    new: dict[str, int | float] = {}
+    for name, kind in STATE_SPEC:
+        v = values[name]
+        if kind is int:
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= _INT_MAX:
+                raise ValueError(f"{what}[{name!r}] must be an integer in [0, 2**53], "
+                                 f"got {short_repr(v)}")
+            new[name] = int(v)
+        else:
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ValueError(f"{what}[{name!r}] must be a finite number, "
+                                 f"got {short_repr(v)}")
+            new[name] = float(v)
+    _check_state(new, what)
+    return new
+
+
+def _check_state(st: dict[str, int | float], what: str) -> None:
+    """The invariants every sum of batches satisfies, naming the entry that breaks one."""
+    def bad(name: str, why: str) -> ValueError:
+        return ValueError(f"{what}[{name!r}] = {short_repr(st[name])}: {why}")
+
+    for name in _STATE_NAMES:
+        v = st[name]
+        if name in _INT_STATES and v < 0:
+            raise bad(name, "a count must be >= 0")
+        if name not in _INT_STATES and not math.isfinite(v):
+            raise bad(name, "must be finite")
+    for name in _NONNEG:
+        if st[name] < 0:
+            raise bad(name, "a sum of non-negative terms must be >= 0")
+    for name in _NONPOS:
+        if st[name] > 0:
+            raise bad(name, "NS21's d is <= 0, so its sum must be <= 0")
+    B, N = int(st["n_batches"]), int(st["n_anchors"])
+    if (B == 0) != (N == 0) or N < B:
+        raise bad("n_anchors", f"disagrees with n_batches = {B} (every batch has an anchor)")
+    if st["n_covered"] > N:
+        raise bad("n_covered", f"more covered anchors than n_anchors = {N}")
+    if st["n_covered"] + st["n_uncovered"] != N:
+        raise bad("n_uncovered", f"n_covered + n_uncovered must equal n_anchors = {N}")
+    if st["n_unique"] > N:
+        raise bad("n_unique", f"exceeds n_anchors = {N}")
+    if st["n_batches_no_arora"] > B:
+        raise bad("n_batches_no_arora", f"exceeds n_batches = {B}")
+    if st["sum_upsilon"] != st["n_covered"]:
+        raise bad("sum_upsilon", f"must equal n_covered = {st['n_covered']}")
+    if st["sum_tau"] + st["n_unique"] != N:
+        raise bad("sum_tau", f"repeated + unique anchors must equal n_anchors = {N}")
+    if st["n_diagnostic"] > N:
+        raise bad("n_diagnostic", f"exceeds n_anchors = {N}")
+    # Sums of squares of B per-batch values x_b: S^2 / B <= sum x_b^2 (<= S^2 for x_b >= 0).
+    for s_name, sq_name in [(f"n_{den}", f"n_{den}_sq") for den in _DENOMS] + [
+            ("sum_K", "sum_K_sq")]:
+        s, sq = int(st[s_name]), int(st[sq_name])
+        if sq > s * s or (B and sq * B < s * s) or (not B and sq):
+            raise bad(sq_name, f"no {B} batches with a total {s_name} = {s} have this sum "
+                               "of squares")
+    for q in _RATIOS:
+        s, sq = float(st[f"sum_{q}"]), float(st[f"sumsq_{q}"])
+        if B and sq * B < s * s * (1 - 1e-9) - 1e-300:
+            raise bad(f"sumsq_{q}", f"is below sum^2 / n_batches = {s * s / B:.6g}")

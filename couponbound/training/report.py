@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
 from couponbound._prior import Prior
@@ -29,7 +29,7 @@ from couponbound.bounds import (
 )
 from couponbound.training._theory import theory_values
 
-__all__ = ["BoundReport"]
+__all__ = ["LOG_KEYS", "REPORT_FIELDS", "BoundReport"]
 
 
 def _fmt(x: float | int | None) -> str:
@@ -105,6 +105,9 @@ class BoundReport:
         ``t``.
     n_anchors, n_batches : int
         Anchors and batches seen.
+    collision_diagnostic : float
+        NS21's collision diagnostic (mean over the samples whose class occurs
+        at least twice in their batch), when the monitor measured it; else ``nan``.
 
     Examples
     --------
@@ -176,6 +179,7 @@ class BoundReport:
     ns21_bound_se: float
     arora_bound_se: float
     margin_se: float
+    collision_diagnostic: float = math.nan
 
     @classmethod
     def from_terms(
@@ -191,6 +195,7 @@ class BoundReport:
         n_anchors: int = 0,
         n_batches: int = 0,
         standard_errors: Mapping[str, float] | None = None,
+        collision_diagnostic: float = math.nan,
     ) -> BoundReport:
         """The report of measured (or published) terms: every bound, the theory, ``holds``.
 
@@ -226,6 +231,8 @@ class BoundReport:
             Standard errors by quantity, e.g. ``{"contrastive": 0.01}``, for any
             of the report's ``*_se`` fields (named without ``_se``); the others
             are ``nan``.
+        collision_diagnostic : float, default nan
+            NS21's collision diagnostic, if measured.
 
         Returns
         -------
@@ -296,6 +303,7 @@ class BoundReport:
             n_anchors=check_positive_int(n_anchors, "n_anchors", minimum=0),
             n_batches=check_positive_int(n_batches, "n_batches", minimum=0),
             **{f"{q}_se": float(se.get(q, math.nan)) for q in _SE_NAMES},
+            collision_diagnostic=float(collision_diagnostic),
         )
 
     @property
@@ -307,15 +315,40 @@ class BoundReport:
             arora_sub=self.arora_sub, K=self.K, C=self.C,
         )
 
-    def to_dict(self, prefix: str = "") -> dict[str, float]:
-        """Every field as a flat ``{prefix + name: float}`` for any logger.
+    def to_dict(self, prefix: str = "", keys: Iterable[str] | None = None) -> dict[str, float]:
+        """The fields as a flat ``{prefix + name: float}`` for any logger.
 
         Booleans become 1.0 / 0.0 and ``K = None`` becomes ``nan``.
+
+        Parameters
+        ----------
+        prefix : str, default ""
+            Prepended to every name.
+        keys : iterable of str, optional
+            Only these fields (e.g. :data:`LOG_KEYS`, what changes during
+            training); default every field.
+
+        Examples
+        --------
+        >>> from couponbound import BoundTerms
+        >>> r = BoundReport.from_terms(BoundTerms(contrastive=2.0, sup=1.0, sub=0.0,
+        ...                                       collision=0.5, d=-0.2, upsilon=1.0, K=7, C=2))
+        >>> r.to_dict("bound/", keys=["contrastive", "ns21_bound"])
+        {'bound/contrastive': 2.0, 'bound/ns21_bound': 0.55}
         """
+        if keys is None:
+            names: tuple[str, ...] = _FIELD_NAMES
+        else:
+            if isinstance(keys, str):
+                raise TypeError(f"keys must be an iterable of field names, got {keys!r}")
+            names = tuple(keys)
+            unknown = [k for k in names if k not in _FIELD_SET]
+            if unknown:
+                raise ValueError(f"keys has unknown fields {unknown}; known: {list(_FIELD_NAMES)}")
         out: dict[str, float] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            out[prefix + f.name] = math.nan if v is None else float(v)
+        for name in names:
+            v = getattr(self, name)
+            out[prefix + name] = math.nan if v is None else float(v)
         return out
 
     def __repr__(self) -> str:
@@ -353,3 +386,13 @@ class BoundReport:
 
 #: The quantities with a standard error: the ``*_se`` fields, without ``_se``.
 _SE_NAMES = tuple(f.name[:-3] for f in fields(BoundReport) if f.name.endswith("_se"))
+_FIELD_NAMES = tuple(f.name for f in fields(BoundReport))
+_FIELD_SET = frozenset(_FIELD_NAMES)
+
+#: The names of every :class:`BoundReport` field (what ``to_dict(keys=...)`` accepts).
+REPORT_FIELDS = _FIELD_NAMES
+
+#: The fields worth logging every few steps: the terms, the bounds and their margin
+#: (``BoundReport.to_dict(keys=LOG_KEYS)``); the rest are constants or standard errors.
+LOG_KEYS = ("contrastive", "ns21_bound", "arora_bound", "margin", "upsilon", "sup", "sub",
+            "collision", "d", "tau", "n_batches")

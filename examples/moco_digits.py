@@ -400,7 +400,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if epochs < 1:
         raise SystemExit(f"--epochs must be >= 1, got {epochs}")
     t0 = time.perf_counter()
-    result = run(epochs, queue, seed=args.seed, threads=args.threads)
+    try:
+        result = run(epochs, queue, seed=args.seed, threads=args.threads)
+    except ValueError as exc:
+        raise SystemExit(f"moco_digits.py: {exc}") from None
     config = {"epochs": epochs, "queue": queue, "batch": BATCH, "temperature": TEMPERATURE,
               "momentum": MOMENTUM, "lr": LR, "seed": args.seed, "n_train": result["n_train"],
               "steps_per_epoch": result["n_train"] // BATCH, "n_aug_mean": N_AUG_MEAN}

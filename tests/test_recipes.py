@@ -54,10 +54,8 @@ SLOW_IMPORTS = {"torch", "lightning", "jax"}
 # block that expects it catches it with catch_warnings, which overrides this).
 RUNNER = textwrap.dedent("""
     import runpy, sys, warnings
-    import couponbound
-    category = getattr(couponbound, "NonRandomBatchWarning", None)
-    if category is not None:
-        warnings.filterwarnings("error", category=category)
+    from couponbound.training import NonRandomBatchWarning
+    warnings.filterwarnings("error", category=NonRandomBatchWarning)
     runpy.run_path(sys.argv[1], run_name="__main__")
 """)
 

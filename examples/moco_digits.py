@@ -206,6 +206,8 @@ def run(epochs: int, queue_size: int, seed: int = SEED, threads: int = 1) -> dic
             idx = order[b * BATCH:(b + 1) * BATCH]
             x, y = x_tr[idx], torch.as_tensor(y_tr[idx])
             q = embed(f_q, augment(x, gen))
+            with torch.no_grad():  # zbar: the query encoder on two further views (NS21)
+                zbar_batch = (embed(f_q, augment(x, gen)) + embed(f_q, augment(x, gen))) / 2
             with torch.no_grad():
                 for pk, pq in zip(f_k.parameters(), f_q.parameters(), strict=True):
                     pk.mul_(MOMENTUM).add_(pq.detach(), alpha=1.0 - MOMENTUM)
@@ -216,7 +218,7 @@ def run(epochs: int, queue_size: int, seed: int = SEED, threads: int = 1) -> dic
             opt.step()
             # What the optimiser just minimised, measured term by term: same anchors,
             # positives and queue (the queue is updated after the measurement).
-            bt = monitor.update(anchor=q.detach(), positive=k, labels=y,
+            bt = monitor.update(anchor=q.detach(), positive=k, labels=y, mean_features=zbar_batch,
                                 negatives=queue, negative_labels=queue_y)
             steps.append({"step": step, "epoch": epoch, **bt.to_dict(keys=STEP_KEYS)})
             losses.append(float(loss.detach()))
@@ -256,9 +258,11 @@ def _plain(x: Any) -> Any:
 
 def window_row(w: dict[str, Any]) -> dict[str, Any]:
     """One CSV row: the report's fields and the example's own columns."""
-    rep = w["report"].to_dict()
-    row = {**rep, **{k: v for k, v in w.items() if k != "report"}}
-    row["holds"] = int(w["report"].holds)
+    report = w["report"]
+    row = {**report.to_dict(), **{k: v for k, v in w.items() if k != "report"}}
+    for key in ("n_batches", "n_anchors", "K"):  # counts stay integers
+        row[key] = getattr(report, key)
+    row["holds"] = int(report.holds)
     return {c: row[c] for c in CSV_COLUMNS}
 
 
@@ -323,6 +327,7 @@ def plot(out: Path, result: dict[str, Any], config: dict[str, Any]) -> list[Path
         ax.plot(x, col("d"), "v-", ms=2.5, lw=1, label=r"$d(f)$")
         ax.axhline(0, color="0.6", lw=0.5)
         ax.set_xlabel("optimiser step")
+        ax.set_ylabel("nats")
         ax.set_title("(b) NS21's bound, term by term", fontsize="small")
         ax.legend(fontsize="xx-small", frameon=False, ncol=2, loc="upper center",
                   bbox_to_anchor=(0.5, -0.28))

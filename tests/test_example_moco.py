@@ -106,8 +106,8 @@ def test_queue_is_the_negatives(run: dict[str, Any]) -> None:
 
     doc = run["doc"]
     prior = Prior.from_counts(doc["prior"]["counts"], replacement=False)
-    upsilon = coverage_prob(QUEUE, prior)
-    coll = expected_log_collision(QUEUE, prior)
+    upsilon = float(coverage_prob(QUEUE, prior))
+    coll = float(expected_log_collision(QUEUE, prior))
     for row in run["rows"]:
         assert int(row["K"]) == QUEUE
         assert float(row["theory_upsilon"]) == pytest.approx(upsilon, rel=1e-9)

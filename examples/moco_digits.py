@@ -29,8 +29,8 @@ Run ``python examples/moco_digits.py`` (about half a minute on 2 cores) or
 about 10 seconds).  It writes ``moco_windows.json`` (configuration, every
 window's full report, per-step batch values), ``moco_windows.csv`` (one row per
 window), ``moco_bound.png``/``.pdf`` (the figure) and prints a summary.  Needs
-torch, scikit-learn and matplotlib: ``pip install "couponbound[examples]"
-matplotlib``.  Same command, same numbers (seeded generators, deterministic
+the ``examples`` extra (torch and scikit-learn): ``pip install ".[examples]"``
+in a clone of the repository.  Same command, same numbers (seeded generators, deterministic
 torch on a fixed number of threads).
 """
 
@@ -80,8 +80,8 @@ def _need(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        sys.exit(f"this example needs {module}: pip install 'couponbound[examples]' matplotlib "
-                 "(torch, scikit-learn and matplotlib)")
+        sys.exit(f"this example needs {module}: pip install '.[examples]' in a clone of "
+                 "couponbound (torch and scikit-learn)")
 
 
 # ----------------------------------------------------------------------------

@@ -6,8 +6,7 @@ has one row per window and the columns it promises, the JSON agrees with it,
 the monitor measured the loss the optimiser minimised, NS21's bound holds in
 every window, the queue's K and theory columns are those of 128 keys drawn
 without replacement from the training split, and the figure is a PNG.
-Skipped without torch, scikit-learn or matplotlib (``pip install
-"couponbound[examples]" matplotlib``).
+Skipped without torch or scikit-learn (the ``examples`` extra).
 """
 
 from __future__ import annotations

@@ -223,4 +223,8 @@ def test_report_command_on_saved_runs(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "couponbound", *argv[1:]], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert "K" in proc.stdout or any(tmp_path.rglob("*.png")) or any(tmp_path.rglob("*.pdf"))
+    # one column per saved monitor, in the order of the recipe's batch sizes
+    assert "| K+1 = 16 | K+1 = 32 | K+1 = 64 |" in proc.stdout
+    out = tmp_path / "couponbound-output"
+    assert (out / "bound_comparison.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "decomposition.md").is_file()

@@ -228,3 +228,19 @@ def test_report_command_on_saved_runs(tmp_path: Path) -> None:
     out = tmp_path / "couponbound-output"
     assert (out / "bound_comparison.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "decomposition.md").is_file()
+
+
+def test_runner_catches_undefined_names(tmp_path: Path) -> None:
+    # What the page's old blocks did: use a model nobody defined.
+    with pytest.raises(AssertionError, match="NameError: name 'train_loader'"):
+        run_block(Block("toy", "python", 1, "for batch in train_loader:\n    pass\n"), tmp_path)
+
+
+def test_runner_fails_on_a_non_random_batch_warning(tmp_path: Path) -> None:
+    code = textwrap.dedent("""
+        import warnings
+        from couponbound.training import NonRandomBatchWarning
+        warnings.warn("sorted loader", NonRandomBatchWarning)
+    """)
+    with pytest.raises(AssertionError, match="NonRandomBatchWarning: sorted loader"):
+        run_block(Block("toy", "python", 1, code), tmp_path)

@@ -694,3 +694,19 @@ def test_batch_terms_bounds_and_to_dict_keys():
         r.to_dict(keys=["nope"])
     assert list(r.to_dict("b/", keys=["margin", "K"])) == ["b/margin", "b/K"]
     assert isinstance(bt, BatchTerms)
+
+
+def test_from_state_dict_rebuilds_every_configuration():
+    C = 4
+    for kw in (dict(), dict(loss="nt_xent"), dict(counts=[5, 6, 7, 8], replacement=False),
+               dict(probs=[0.1, 0.2, 0.3, 0.4]), dict(class_means_ema=0.9)):
+        mon = BoundMonitor(C, 0.5, class_means=0.1 * np.eye(C), **kw)
+        y = np.array([0, 1, 2, 3, 1])
+        n = 2 * len(y) if kw.get("loss") == "nt_xent" else len(y)
+        mon.update_losses(contrastive=np.full(n, 2.0), sup=np.ones(n), d=-0.1, labels=y)
+        mon.compute_window()
+        mon.update_losses(contrastive=np.full(n, 3.0), sup=np.ones(n), d=-0.1, labels=y)
+        back = BoundMonitor.from_state_dict(json.loads(json.dumps(mon.state_dict())))
+        assert back.compute() == mon.compute() and back.loss == mon.loss
+        assert back.compute_window() == mon.copy().compute_window()
+        np.testing.assert_array_equal(back.class_means, mon.class_means)

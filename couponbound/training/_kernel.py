@@ -36,10 +36,11 @@ from couponbound.training._inputs import _BatchInputs
 
 # Order of the scalars one batch sends to the host (see _device_vector).
 _SLOTS = (
-    "contrastive", "sup_all", "sub_all", "sup_covered", "sub_uncovered", "arora", "collision",
-    "d", "dv_sum", "n_present", "n_covered", "n_repeat", "bad_labels",
-    "norm0_min", "norm0_sum", "norm1_min", "norm1_sum", "normq_min", "normq_sum",
-    "diag_sum", "diag_n",
+    # per-anchor columns, reduced in one sum
+    "sup_all", "sub_all", "sup_covered", "sub_uncovered", "arora", "collision", "d", "dv_sum",
+    "n_covered", "n_repeat", "norm0_ok", "norm0_sum", "norm1_ok", "norm1_sum",
+    # the rest
+    "contrastive", "n_present", "bad_labels", "normq_ok", "normq_sum", "diag_sum", "diag_n",
 )
 _SLOT = {name: i for i, name in enumerate(_SLOTS)}
 
@@ -51,6 +52,10 @@ def _row_logsumexp(xp: Any, x: Any, bound: float | None = None) -> Any:
     (``bound``), which saves a pass over ``x``; the caller guarantees that
     ``exp(x - bound)`` cannot underflow for a whole row.
     """
+    if aac.is_torch_namespace(xp):  # one fused kernel
+        import torch
+
+        return torch.logsumexp(x, dim=1)
     if bound is not None:
         return bound + xp.log(xp.sum(xp.exp(x - bound), axis=1))
     m = xp.max(x, axis=1, keepdims=True)
@@ -114,8 +119,23 @@ def _nt_xent_sum(xp: Any, U: Any, A: Any, N: int, t: float) -> Any:
 
 
 def _normalise(xp: Any, z: Any) -> tuple[Any, Any]:
-    norm = xp.sqrt(xp.sum(z * z, axis=1))
+    if aac.is_torch_namespace(xp):  # one fused kernel for the norms
+        import torch
+
+        norm = torch.linalg.vector_norm(z, dim=1)
+    else:
+        norm = xp.sqrt(xp.sum(z * z, axis=1))
     return z / norm[:, None], norm
+
+
+def _class_counts(xp: Any, lab: Any, C: int, ft: Any) -> Any:
+    """How many labels fall in each class ``0..C-1`` (labels out of range count nowhere)."""
+    if aac.is_torch_namespace(xp):
+        import torch
+
+        valid = (lab >= 0) & (lab < C)
+        return torch.bincount(torch.where(valid, lab, 0), weights=valid.to(ft), minlength=C)
+    return xp.sum(_one_hot(xp, lab, C, ft), axis=0)
 
 
 def _one_hot(xp: Any, lab: Any, C: int, ft: Any) -> Any:
@@ -141,7 +161,7 @@ def _device_vector(xp: Any, z0: Any, z1: Any, lab: Any, zbar: Any, mu: Any, t: f
     counts = xp.sum(oh_b, axis=0)  # the batch's samples per class
     present_b = counts > 0
     bad_labels = n - xp.sum(counts)
-    normq_min = normq_sum = zero
+    normq_ok = normq_sum = zero
     if loss == "nt_xent":
         U = xp.concat([u0, u1], axis=0)
         A = U * (1.0 / t)
@@ -162,10 +182,10 @@ def _device_vector(xp: Any, z0: Any, z1: Any, lab: Any, zbar: Any, mu: Any, t: f
             covered = xp.all(present_b) & (col >= 0.0)
         else:
             uq, normq = _normalise(xp, zq)
-            normq_min, normq_sum = xp.min(normq), xp.sum(normq)
+            normq_ok = xp.sum(xp.astype(normq > 0, ft)) - _shape(zq)[0]
+            normq_sum = xp.sum(normq)
             contrastive = _queue_sum(xp, A, u1, uq, t)
-            oh_q = _one_hot(xp, qlab, C, ft)
-            qcounts = xp.sum(oh_q, axis=0)
+            qcounts = _class_counts(xp, qlab, C, ft)
             bad_labels = bad_labels + (_shape(zq)[0] - xp.sum(qcounts))
             col = oh @ qcounts
             present = (qcounts > 0)[None, :] | (oh > 0)
@@ -192,17 +212,21 @@ def _device_vector(xp: Any, z0: Any, z1: Any, lab: Any, zbar: Any, mu: Any, t: f
         diag_n = xp.sum(xp.astype(many, ft))
     else:
         diag_sum = diag_n = zero
-    parts = [
-        contrastive, xp.sum(sup_i), xp.sum(sub_i),
-        xp.sum(xp.where(covered, sup_i, 0.0)), xp.sum(xp.where(covered, 0.0, sub_i)),
-        xp.sum(xp.where(unique, sub_i, 0.0)), xp.sum(xp.log1p(xp.where(col > 0, col, 0.0))),
-        xp.sum(xp.where(dv < 0, dv, 0.0)), xp.sum(dv),
-        xp.sum(xp.astype(present_b, ft)), xp.sum(xp.astype(covered & (col >= 0.0), ft)),
-        xp.sum(xp.astype(col >= 0.5, ft)), bad_labels,
-        xp.min(norm0), xp.sum(norm0), xp.min(norm1), xp.sum(norm1), normq_min, normq_sum,
-        diag_sum, diag_n,
+    if loss == "nt_xent":
+        norm0, norm1 = xp.concat([norm0, norm1]), xp.concat([norm1, norm0])
+    cols = [
+        sup_i, sub_i, xp.where(covered, sup_i, 0.0), xp.where(covered, 0.0, sub_i),
+        xp.where(unique, sub_i, 0.0), xp.log1p(xp.where(col > 0, col, 0.0)),
+        xp.where(dv < 0, dv, 0.0), dv, xp.astype(covered & (col >= 0.0), ft),
+        xp.astype(col >= 0.5, ft), xp.astype(norm0 > 0, ft), norm0,
+        xp.astype(norm1 > 0, ft), norm1,
     ]
-    return xp.stack([xp.astype(p, ft) if p.dtype != ft else p for p in parts])
+    per_anchor = xp.sum(xp.stack([xp.astype(c, ft) if c.dtype != ft else c for c in cols],
+                                 axis=1), axis=0)
+    rest = [contrastive, xp.sum(xp.astype(present_b, ft)), bad_labels, normq_ok, normq_sum,
+            diag_sum, diag_n]
+    parts = [per_anchor, xp.stack([xp.astype(p, ft) if p.dtype != ft else p for p in rest])]
+    return xp.concat(parts)
 
 
 def _diagnose(inp: _BatchInputs, mu_dev: Any, C: int, t: float, sums: list[float]) -> None:
@@ -264,11 +288,15 @@ def batch_sums(inp: _BatchInputs, mu_dev: Any, t: float, C: int, *, loss: str = 
     Returns the fields of :class:`couponbound.training.batch.BatchTerms`, by name.
     """
     s = _run(inp, mu_dev, t, C, loss, diagnostic, inp.arrays)
+    n_anchors = 2 * inp.n if loss == "nt_xent" else inp.n
     has_q = inp.arrays.get("negatives") is not None
     norm_names = ["norm0", "norm1"] + (["normq"] if has_q else [])
 
+    n_rows = {"norm0": n_anchors, "norm1": n_anchors, "normq": 0}
+
     def norms_ok(s: dict[str, float]) -> bool:
-        return all(s[f"{k}_min"] > 0 and math.isfinite(s[f"{k}_sum"]) for k in norm_names)
+        return all(s[f"{k}_ok"] == n_rows[k] and math.isfinite(s[f"{k}_sum"])
+                   for k in norm_names)
 
     if not norms_ok(s):
         # Tiny or huge features: normalise after scaling each row by its largest entry.
@@ -281,7 +309,6 @@ def batch_sums(inp: _BatchInputs, mu_dev: Any, t: float, C: int, *, loss: str = 
                                                    s["sub_uncovered"], s["diag_sum"]])
     if not finite or not norms_ok(s) or s["bad_labels"] != 0:
         _diagnose(inp, mu_dev, C, t, sums)
-    n_anchors = 2 * inp.n if loss == "nt_xent" else inp.n
     if has_q:
         K = _shape(inp.arrays["negatives"])[0]
     else:

@@ -5,7 +5,7 @@ The callback takes the per-batch outputs of your ``training_step`` (or
 :class:`~couponbound.training.report.BoundReport` through ``pl_module.log_dict`` every
 ``every_n_steps`` training batches (by default the report of the batches since
 the previous log, :meth:`~couponbound.training.monitor.BoundMonitor.compute_window`,
-and only the fields of :data:`~couponbound.training.report.LOG_KEYS`) and at
+and only the fields of ``couponbound.training.LOG_KEYS``) and at
 the end of each validation epoch.  It can refit the class means at the end of
 each training epoch (``refit_class_means=``).
 Under data-parallel training the report covers every rank (the monitor is
@@ -113,6 +113,13 @@ class CallbackLogic:
         With ``stage="train"``: each step log reports the batches since the
         previous log (:meth:`BoundMonitor.compute_window`); ``False`` logs the
         cumulative report since the start.
+    step_logging : {"logger", "module"}, default "logger"
+        How step logs are written: straight to the trainer's loggers
+        (``logger.log_metrics(..., step=trainer.global_step)``: cheap, the
+        numbers do not enter ``trainer.callback_metrics``), or through
+        ``pl_module.log_dict`` (Lightning's bookkeeping, about a millisecond
+        per value).  Without a logger the module is used.  Epoch-end logs
+        always go through ``pl_module.log_dict``.
     refit_class_means : callable, optional
         ``refit_class_means(trainer, pl_module)`` returns an iterable of
         ``(mean_features, labels)`` batches (e.g. a pass over the training
@@ -146,15 +153,17 @@ class CallbackLogic:
     >>> for step in range(4):
     ...     out = {"loss": 0.0, "contrastive": 2.0, "sup": 1.0, "d": -0.5, "labels": [0, 1]}
     ...     cb.on_train_batch_end(trainer, module, out, None, step)
-    >>> logged["bound/contrastive"], logged["bound/n_batches"]
-    (2.0, 4.0)
+    >>> logged["bound/contrastive"], logged["bound/n_batches"]  # the window of steps 3 and 4
+    (2.0, 2.0)
+    >>> cb.monitor.n_batches, cb.monitor.window_batches
+    (4, 0)
     """
 
     def __init__(self, monitor: BoundMonitor, *, stage: str = "train",
                  every_n_steps: int | None = 50, log_on_validation_epoch_end: bool = True,
                  prefix: str = "bound/", extract: Extract | None = None,
                  log_keys: Iterable[str] | None = LOG_KEYS, window: bool = True,
-                 refit_class_means: Refit | None = None) -> None:
+                 step_logging: str = "logger", refit_class_means: Refit | None = None) -> None:
         super().__init__()
         if not isinstance(monitor, BoundMonitor):
             raise TypeError(f"monitor must be a BoundMonitor, got {type(monitor).__name__}")
@@ -177,6 +186,9 @@ class CallbackLogic:
             if unknown:
                 raise ValueError(f"log_keys has unknown report fields {unknown}")
         self.window = bool(window)
+        if step_logging not in ("logger", "module"):
+            raise ValueError(f"step_logging must be 'logger' or 'module', got {step_logging!r}")
+        self.step_logging = step_logging
         self.refit_class_means = refit_class_means
         self.last_report: BoundReport | None = None
         self._train_batches = 0
@@ -217,12 +229,20 @@ class CallbackLogic:
         self.last_report = report
         return report
 
-    def _log(self, pl_module: Any, *, on_step: bool, window: bool = False) -> None:
+    def _log(self, pl_module: Any, *, on_step: bool, window: bool = False,
+             trainer: Any = None) -> None:
         report = self._report(window)
         if report is None:
             return
-        pl_module.log_dict(report.to_dict(self.prefix, keys=self.log_keys), on_step=on_step,
-                           on_epoch=not on_step, sync_dist=False, batch_size=1)
+        metrics = report.to_dict(self.prefix, keys=self.log_keys)
+        loggers = list(getattr(trainer, "loggers", None) or [])
+        if on_step and self.step_logging == "logger" and loggers:
+            step = int(getattr(trainer, "global_step", self._train_batches))
+            for logger in loggers:
+                logger.log_metrics(metrics, step=step)
+            return
+        pl_module.log_dict(metrics, on_step=on_step, on_epoch=not on_step, sync_dist=False,
+                           batch_size=1)
 
     # -- Lightning hooks ------------------------------------------------------
 
@@ -233,7 +253,7 @@ class CallbackLogic:
         self._feed(outputs, batch)
         self._train_batches += 1
         if self.every_n_steps is not None and self._train_batches % self.every_n_steps == 0:
-            self._log(pl_module, on_step=True, window=self.window)
+            self._log(pl_module, on_step=True, window=self.window, trainer=trainer)
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         if self.stage != "train" or self.refit_class_means is None:

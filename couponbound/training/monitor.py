@@ -45,7 +45,6 @@ from couponbound.training._arrays import (
     _fingerprint,
     _is_array,
     _mu_on,
-    _shape,
     _to_numpy,
     class_means_to_numpy,
 )
@@ -139,7 +138,7 @@ class NonRandomBatchWarning(UserWarning):
     class-sorted or class-balanced loader, or a prior that is not the data's,
     triggers it; NS21's bound is still a valid inequality for each batch, but
     its theory columns do not describe the batches.  Silence it with
-    ``BoundMonitor(..., warn_nonrandom=False)`` or the :mod:`warnings` filters.
+    ``BoundMonitor(..., warn_nonrandom=False)`` or the ``warnings`` filters.
     """
 
 
@@ -646,7 +645,7 @@ class BoundMonitor:
         >>> q.update_losses(contrastive=7.0, sup=1.0, d=-0.5, labels=[0, 1], K=1024)
         Traceback (most recent call last):
         ...
-        ValueError: K = 1024 negatives per anchor, but the batch's own labels describe K = batch size - 1 = 1: the negatives are not the batch's other samples, so pass negative_labels= (the labels of the queue, shape (M,), or of each anchor's negatives, shape (n, K)) instead of letting the batch stand in for them
+        ValueError: K = 1024 negatives per anchor, but the batch's own labels describe K = ...
         """
         bt = batch_terms_from_losses(contrastive=contrastive, sup=sup, d=d, sub=sub,
                                      labels=labels, batch_counts=batch_counts,
@@ -961,6 +960,37 @@ class BoundMonitor:
             self._mu_cache.clear()
         self._state, self._window = new, window
 
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> BoundMonitor:
+        """A monitor rebuilt from a :meth:`state_dict`: its configuration, class means and state.
+
+        Examples
+        --------
+        >>> mon = BoundMonitor(2, 0.5, loss="nt_xent")
+        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> BoundMonitor.from_state_dict(mon.state_dict()).compute() == mon.compute()
+        True
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict from state_dict(), got {short_repr(state)}")
+        config = state.get("config")
+        if not isinstance(config, dict):
+            raise ValueError(f"state has no configuration dict, got {short_repr(config)}")
+        try:
+            if config.get("counts") is not None:
+                prior = Prior.from_counts(config["counts"],
+                                          replacement=bool(config.get("replacement", True)))
+            elif config.get("probs") is not None:
+                prior = Prior.from_probs(config["probs"])
+            else:
+                prior = Prior.uniform(config["num_classes"])
+            mon = cls(prior, config["temperature"], loss=config.get("loss", "infonce"),
+                      class_means_ema=config.get("class_means_ema"))
+        except KeyError as exc:
+            raise ValueError(f"state's configuration lacks {exc}") from exc
+        mon.load_state_dict(state)
+        return mon
+
     def sync(self, all_reduce: AllReduce) -> None:
         """Replace the local state (totals and window) by its sum over all processes.
 
@@ -1136,6 +1166,6 @@ def _check_state(st: dict[str, int | float], what: str) -> None:
             raise bad(sq_name, f"no {B} batches with a total {s_name} = {s} have this sum "
                                "of squares")
     for q in _RATIOS:
-        s, sq = float(st[f"sum_{q}"]), float(st[f"sumsq_{q}"])
-        if B and sq * B < s * s * (1 - 1e-9) - 1e-300:
-            raise bad(f"sumsq_{q}", f"is below sum^2 / n_batches = {s * s / B:.6g}")
+        x, xx = float(st[f"sum_{q}"]), float(st[f"sumsq_{q}"])
+        if B and math.isfinite(x * x) and xx * B < x * x * (1 - 1e-9) - 1e-300:
+            raise bad(f"sumsq_{q}", f"is below sum^2 / n_batches = {x * x / B:.6g}")

@@ -325,7 +325,7 @@ class BoundReport:
         prefix : str, default ""
             Prepended to every name.
         keys : iterable of str, optional
-            Only these fields (e.g. :data:`LOG_KEYS`, what changes during
+            Only these fields (e.g. ``couponbound.training.LOG_KEYS``, what changes during
             training); default every field.
 
         Examples
@@ -380,6 +380,8 @@ class BoundReport:
         lines = [head, f"{'term':<27}{'measured':>12}{'s.e.':>12}{'theory':>12}"]
         for name, value, se, th in rows:
             lines.append(f"{name:<27}{_fmt(value):>12}{_fmt(se):>12}{_fmt(th):>12}")
+        if not math.isnan(self.collision_diagnostic):
+            lines.append(f"{'collision diagnostic':<27}{_fmt(self.collision_diagnostic):>12}")
         lines.append(f"NS21 bound holds (bound <= L_Info): {_fmt(self.holds)}")
         return "\n".join(lines)
 

@@ -90,6 +90,7 @@ def test_queue_matches_reference(lib):
     assert_close(report, want)
 
 
+@pytest.mark.slow
 def test_queue_jax():
     C, M, t = 6, 12, 0.4
     batches, mu = queue_stream(2, C=C, M=M, batches=3)
@@ -165,6 +166,7 @@ def test_nt_xent_matches_reference(lib):
     assert_close(report, ref.report(rows, theories))
 
 
+@pytest.mark.slow
 def test_nt_xent_fixed_size_jax_and_temperature_extremes():
     C = 3
     batches, mu = nt_stream(5, C=C, sizes=(6, 6, 6))
@@ -710,3 +712,15 @@ def test_from_state_dict_rebuilds_every_configuration():
         assert back.compute() == mon.compute() and back.loss == mon.loss
         assert back.compute_window() == mon.copy().compute_window()
         np.testing.assert_array_equal(back.class_means, mon.class_means)
+
+
+def test_update_with_new_means_and_a_bad_batch_changes_nothing():
+    mu = 0.2 * np.eye(3)
+    mon = BoundMonitor(3, 0.5, class_means=mu)
+    with pytest.raises(ValueError, match="labels"):
+        mon.update(np.eye(3), np.eye(3), [0, 1, 7], class_means=2 * mu)
+    np.testing.assert_array_equal(mon.class_means, mu)
+    mon.update(np.eye(3), np.eye(3), [0, 1, 2], class_means=2 * mu)
+    np.testing.assert_array_equal(mon.class_means, 2 * mu)
+    with pytest.raises(ValueError, match="class_means are needed"):
+        BoundMonitor(3, 0.5).update(np.eye(3), np.eye(3), [0, 1, 2])

@@ -362,6 +362,11 @@ class BoundMonitor:
         self._set_means(mu)
 
     def _set_means(self, mu: NDArray[np.float64] | None) -> None:
+        self._check_means_change(mu)
+        self._mu = mu
+        self._mu_cache.clear()
+
+    def _check_means_change(self, mu: NDArray[np.float64] | None) -> None:
         if self._window["n_batches"] and not _same_means(mu, self._mu):
             raise ValueError(
                 f"cannot change class_means in the middle of a window "
@@ -369,8 +374,6 @@ class BoundMonitor:
                 "they were measured with the old means; call compute_window() (which "
                 "starts a new window) or reset() first"
             )
-        self._mu = mu
-        self._mu_cache.clear()
 
     def _config(self) -> dict[str, Any]:
         probs = None if self._prior.is_uniform else [float(p) for p in self._prior.probs]
@@ -545,13 +548,15 @@ class BoundMonitor:
         >>> bt.K, mon.compute().K
         (64, 64)
         """
+        new_mu = None
         if class_means is not None:
-            if _is_array(class_means):
-                host = _to_numpy(class_means)
+            host = _to_numpy(class_means) if _is_array(class_means) else class_means
+            new_mu = class_means_to_numpy(host, self._C)
+            if _same_means(new_mu, self._mu):
+                new_mu = None
             else:
-                host = class_means
-            self.class_means = host
-        if self._mu is None:
+                self._check_means_change(new_mu)
+        if new_mu is None and self._mu is None:
             raise ValueError(
                 "class_means are needed: pass class_means= to BoundMonitor or update(), "
                 "or call fit_class_means() first"
@@ -559,21 +564,26 @@ class BoundMonitor:
         if self._loss == "nt_xent" and (negatives is not None or negative_labels is not None):
             raise ValueError("loss='nt_xent' takes its negatives from the batch (both views of "
                              "the other samples); negatives= is for loss='infonce' with a queue")
-        dim = int(self._mu.shape[1])
+        mu_host = self._mu if new_mu is None else new_mu
+        assert mu_host is not None
+        dim = int(mu_host.shape[1])
         inp = _batch_inputs(anchor, positive, labels, mean_features, dim, negatives,
                             negative_labels)
-        mu_dev = self._device_means(inp)
+        if new_mu is None:
+            mu_dev = self._device_means(inp)
+        else:
+            mu_dev = _mu_on(inp.xp, new_mu, inp.device, inp.dtype, self._C, dim)
         bt = BatchTerms(**batch_sums(inp, mu_dev, self._t, self._C, loss=self._loss,
                                      diagnostic=self._diagnostic))
         ema = None
         if self._ema is not None:
             sums, cnt = class_sums(inp, self._C)
-            ema = self._mu.copy()
+            ema = mu_host.copy()
             seen = cnt > 0
             ema[seen] = self._ema * ema[seen] + (1 - self._ema) * (sums[seen] / cnt[seen, None])
         self._add(bt)
-        if ema is not None:
-            self._mu = ema
+        if ema is not None or new_mu is not None:  # the batch is in: commit the means
+            self._mu = ema if ema is not None else new_mu
             self._mu_cache.clear()
         return bt
 
@@ -955,7 +965,7 @@ class BoundMonitor:
             if window[name] > new[name]:
                 raise ValueError(f"state['window'][{name!r}] = {window[name]} exceeds the "
                                  f"cumulative {new[name]}")
-        if mu is not None and (fresh or self._mu is None):
+        if mu is not None and (fresh or self._mu is None or self._ema is not None):
             self._mu = mu
             self._mu_cache.clear()
         self._state, self._window = new, window

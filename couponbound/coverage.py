@@ -482,16 +482,17 @@ def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
                 out[idx] = np.log(tail[done])
             hi[idx] = False
     if np.any(hi):
+        base = np.flatnonzero(hi)  # positions of n[hi], fixed before hi changes
         log_s1 = _log_miss_one(n[hi], prior)
         tiny = log_s1 < math.log(_S1_IS_TAIL)
         if np.any(tiny):
-            idx = np.flatnonzero(hi)[tiny]
+            idx = base[tiny]
             out[idx] = log_s1[tiny]
             hi[idx] = False
         two = ~tiny & (log_s1 < math.log(_S1_TWO_TERMS))
         groups = (prior.groups() if prior.replacement else prior.count_groups())[0].size
         if np.any(two) and groups <= _S2_MAX_GROUPS:
-            idx = np.flatnonzero(hi)[two]
+            idx = base[two]
             # S1 - S2 <= 1 - upsilon <= S1 - S2 + S3, S3 <= S1^3 / 6
             log_s2 = _log_miss_two(n[idx], prior)
             out[idx] = log_s1[two] + np.log1p(-np.exp(log_s2 - log_s1[two]))

@@ -234,7 +234,9 @@ def measure(model: Any, data: dict[str, Any], batch_size: int, seed: int, passes
     gen = torch.Generator().manual_seed(10_000 * seed + batch_size + 5_000)
     rng = np.random.default_rng([seed, batch_size, 1])
     y_val = data["y_val"]
-    monitor = BoundMonitor(NUM_CLASSES, TEMPERATURE, counts=np.bincount(y_val, minlength=NUM_CLASSES))
+    # batches are drawn without replacement from the split: the theory columns must say so
+    monitor = BoundMonitor(NUM_CLASSES, TEMPERATURE, counts=np.bincount(y_val, minlength=NUM_CLASSES),
+                           replacement=False)
     monitor.fit_class_means(mean_features(model, data["x_train"], gen, n_aug).numpy(),
                             data["y_train"])
     x_val = data["x_val"]

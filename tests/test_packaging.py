@@ -130,7 +130,7 @@ def test_extras_for_the_tools_ci_uses(project: dict[str, Any]) -> None:
 
     assert {"build", "twine", "ruff", "mypy", "pytest"} <= names("dev")
     assert "sphinx-copybutton" in names("docs")
-    assert project["scripts"]["couponbound"] == "couponbound.cli:main"
+    assert project["scripts"]["couponbound"] == "couponbound.cli:console_main"
 
 
 def test_the_package_is_marked_typed(pyproject: dict[str, Any]) -> None:

@@ -142,7 +142,7 @@ def test_plot_functions_never_show(monkeypatch):
     t = BoundTerms(2.0, 1.8, 1.6, 1.3, -1.0, 0.7, tau=0.96, K=31, C=10)
     plot_coverage([9, 31], 10)
     plot_collision([9, 31], 10)
-    plot_sup_upper_bounds(3.0, [9, 31], 10)
+    plot_sup_upper_bounds(3.0, [9, 31], 10, warn=False)
     plot_bound_comparison([t])
     plot_bound_decomposition([t])
 
@@ -190,8 +190,8 @@ def test_plot_collision_single(which):
 def test_plot_sup_upper_bounds_data_and_log_scale():
     K = np.arange(1, 100)
     L = np.log1p(K)
-    ax = plot_sup_upper_bounds(lambda k: np.log1p(k), K, 10)
-    ref = sup_upper_bounds(L, K, 10)
+    ax = plot_sup_upper_bounds(lambda k: np.log1p(k), K, 10, warn=False)
+    ref = sup_upper_bounds(L, K, 10, warn=False)
     assert ax.get_yscale() == "log"
     assert "K" in ax.get_xlabel() and "sup" in ax.get_ylabel()
     for name in ("arora", "ns21", "ash", "bao"):
@@ -214,7 +214,7 @@ def test_plot_sup_upper_bounds_data_and_log_scale():
 
 
 def test_plot_sup_upper_bounds_exploding_values_do_not_overflow(recwarn):
-    ax = plot_sup_upper_bounds(lambda k: np.log1p(k), None, 1000, bounds=["arora", "bao"])
+    ax = plot_sup_upper_bounds(lambda k: np.log1p(k), None, 1000, bounds=["arora", "bao"], warn=False)
     ax.figure.canvas.draw()
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
     assert find_artists(ax, "bound/arora") and not find_artists(ax, "bound/ash")
@@ -222,9 +222,9 @@ def test_plot_sup_upper_bounds_exploding_values_do_not_overflow(recwarn):
 
 def test_plot_sup_upper_bounds_prior_and_errors():
     counts = [5, 3, 2]
-    ax = plot_sup_upper_bounds(2.0, [2, 5, 20], counts=counts, bounds="ns21")
+    ax = plot_sup_upper_bounds(2.0, [2, 5, 20], counts=counts, bounds="ns21", warn=False)
     np.testing.assert_allclose(_one(ax, "bound/ns21").get_ydata(),
-                               sup_upper_bounds(2.0, [2, 5, 20], counts=counts).ns21)
+                               sup_upper_bounds(2.0, [2, 5, 20], counts=counts, warn=False).ns21)
     with pytest.raises(ValueError, match="bounds must name some of"):
         plot_sup_upper_bounds(2.0, [5], 10, bounds=["CURL"])
     with pytest.raises(ValueError, match="one value per K"):
@@ -371,7 +371,7 @@ def test_figures_fit_their_width(columns):
     """At printed size every text stays inside the figure (no clipping)."""
     reps = _runs()
     draws = [lambda ax: plot_coverage(ax=ax), lambda ax: plot_collision(ax=ax),
-             lambda ax: plot_sup_upper_bounds(3.0, None, 10, ax=ax),
+             lambda ax: plot_sup_upper_bounds(3.0, None, 10, warn=False, ax=ax),
              lambda ax: plot_bound_comparison(reps, [0.7, 0.74, 0.78], ax=ax),
              lambda ax: plot_bound_decomposition(reps, ax=ax)]
     with paper_style("icml", columns):

@@ -14,7 +14,7 @@ import math
 import numbers
 import os
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from typing import Any
 
 from couponbound._io import load_json_file, strict_bool
@@ -24,18 +24,23 @@ from couponbound.training.monitor import BoundMonitor, BoundReport
 __all__ = ["load_reports"]
 
 _REPORT_FIELDS = {f.name: str(f.type) for f in fields(BoundReport)}
+#: Fields with a default: a saved report may lack them (older versions).
+_OPTIONAL = frozenset(f.name for f in fields(BoundReport)
+                      if f.default is not MISSING or f.default_factory is not MISSING)
 #: The fields a report may hold as +inf: a vacuous bound on the supervised loss
 #: (it divides by upsilon or by 1 - tau, which can be 0).
 _MAY_BE_INFINITE = frozenset({"ns21_sup_upper", "arora_sup_upper"})
 
 
 def _report_from_dict(d: Mapping[str, Any], where: str) -> BoundReport:
-    missing = [k for k in _REPORT_FIELDS if k not in d]
+    missing = [k for k in _REPORT_FIELDS if k not in d and k not in _OPTIONAL]
     if missing:
         raise ValueError(f"{where}: not a BoundReport dict, missing {missing[:5]}"
                          + (" ..." if len(missing) > 5 else ""))
     kw: dict[str, Any] = {}
     for name, kind in _REPORT_FIELDS.items():
+        if name not in d:  # an optional field, from a report saved before it existed
+            continue
         v = d[name]
         field = f"{where}.{name}"
         if kind == "bool":
@@ -64,17 +69,12 @@ def _report_from_dict(d: Mapping[str, Any], where: str) -> BoundReport:
 
 
 def _report_from_state(state: Mapping[str, Any], where: str) -> BoundReport:
-    config = state.get("config")
-    if not isinstance(config, Mapping):
+    if not isinstance(state.get("config"), Mapping):
         raise ValueError(f"{where}: a monitor state needs a 'config' dict")
     try:
-        prior = ({"counts": config["counts"], "replacement": bool(config.get("replacement", True))}
-                 if config.get("counts") is not None else {"probs": config.get("probs")})
-        mon = BoundMonitor(num_classes=config["num_classes"], temperature=config["temperature"], **prior)
-    except KeyError as exc:
-        raise ValueError(f"{where}: monitor config lacks {exc}") from exc
-    mon.load_state_dict(dict(state))
-    return mon.compute()
+        return BoundMonitor.from_state_dict(dict(state)).compute()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from exc
 
 
 def _load_one(obj: Any, where: str) -> BoundReport:

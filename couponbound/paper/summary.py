@@ -126,11 +126,9 @@ def _miss(prior: Any, n: Any, log_cov: Any) -> tuple[list[float], list[float]]:
     if np.any(near):
         # far out the saddle-point tail may overflow (then the engine falls
         # back to the complement, -inf below 1e-16): reported as nan, not -inf
-        # one value per call: an array call of the long-tail branch can fail in
-        # coverage._log_sf_unique (IndexError, reported for issue 12)
         T = completion_time(prior)
         with np.errstate(all="ignore"):
-            log_miss[near] = [float(T.logsf(int(b))) for b in n[near]]
+            log_miss[near] = T.logsf(np.asarray(n)[near])
     one = prior.C == 1 and prior.replacement
     log10 = [float(v) * _LOG10_E if (math.isfinite(v) or one) else math.nan for v in log_miss]
     return [10.0 ** v if math.isfinite(v) else (0.0 if one else math.nan) for v in log10], log10

@@ -263,3 +263,26 @@ def test_latex_caption_is_ascii() -> None:
     out = decomposition_table([t]).to_latex(caption=True)
     assert r"\caption{" in out and r"$\upsilon$" in out
     assert all(ord(ch) < 128 for ch in out)
+
+
+def test_decomposition_table_shows_the_collision_diagnostic_only_when_measured():
+    rng = np.random.default_rng(5)
+    mu = rng.normal(size=(3, 4))
+    mu /= 2 * np.linalg.norm(mu, axis=1, keepdims=True)
+    reports = []
+    for diag in (False, True):
+        mon = BoundMonitor(3, 0.5, class_means=mu, collision_diagnostic=diag, warn_nonrandom=False)
+        for _ in range(4):
+            y = rng.integers(0, 3, size=12)
+            z0 = mu[y] + 0.3 * rng.normal(size=(12, 4))
+            z1 = mu[y] + 0.3 * rng.normal(size=(12, 4))
+            mon.update(z0, z1, y)
+        reports.append(mon.compute())
+    plain = {r["key"] for r in decomposition_table(reports[:1]).to_records()}
+    assert "collision_diagnostic" not in plain
+    recs = {r["key"]: r for r in decomposition_table(reports, labels=["off", "on"]).to_records()}
+    row = recs["collision_diagnostic"]
+    assert math.isnan(row["off"])
+    assert row["on"] == reports[1].collision_diagnostic and math.isfinite(row["on"])
+    long = decomposition_table(reports, labels=["off", "on"], transpose=False).to_records()
+    assert long[1]["collision_diagnostic"] == reports[1].collision_diagnostic

@@ -45,7 +45,8 @@ def _report_values(report: BoundReport) -> dict[str, Any]:
             "ns21_sup_upper": report.ns21_sup_upper, "arora_sup_upper": report.arora_sup_upper,
             "sup_measured": report.sup_all, "theory_upsilon": report.theory_upsilon,
             "holds": report.holds, "contrastive_se": report.contrastive_se,
-            "ns21_bound_se": report.ns21_bound_se}
+            "ns21_bound_se": report.ns21_bound_se,
+            "collision_diagnostic": report.collision_diagnostic}
 
 
 def _terms_values(terms: BoundTerms) -> dict[str, Any]:

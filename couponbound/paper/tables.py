@@ -359,6 +359,11 @@ _DECOMP_ROWS: tuple[tuple[str, str, str], ...] = (
     ("arora_sup_upper", "ARORA19 bound on L^μ_sup", r"ARORA19 bound on $L^\mu_\mathrm{sup}$"),
     ("holds", "NS21 bound ≤ L_Info", r"NS21 bound $\le L_\mathrm{Info}$"),
 )
+#: Rows shown only when some run measured them.
+_OPTIONAL_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("collision_diagnostic", "collision diagnostic (measured)",
+     r"collision diagnostic (measured)"),
+)
 
 
 def decomposition_table(
@@ -441,14 +446,17 @@ def decomposition_table(
         "ARORA19's bound (1−τ)·L^μ_sub,distinct + E ln(1+Col) + d. "
         "The last bounds solve each inequality for the supervised loss L^μ_sup."
     )
+    table_rows = _DECOMP_ROWS + tuple(
+        r for r in _OPTIONAL_ROWS
+        if any(math.isfinite(float(s.values.get(r[0], math.nan))) for s in summaries))
     if not transpose:
-        keys = [k for k, _, _ in _DECOMP_ROWS]
+        keys = [k for k, _, _ in table_rows]
         rows = []
         for s in summaries:
             rows.append({"label": s.label, "K": s.K, "C": s.C, **{k: s[k] for k in keys},
                          "contrastive_se": s["contrastive_se"], "ns21_bound_se": s["ns21_bound_se"]})
         cols = [Column("label", "run", "run", str, "l")] + [
-            Column(k, h.strip(), lx.replace(r"\quad ", ""), fmt) for k, h, lx in _DECOMP_ROWS
+            Column(k, h.strip(), lx.replace(r"\quad ", ""), fmt) for k, h, lx in table_rows
         ]
         return Table(tuple(cols), tuple(rows), caption=caption, title="NS21 bound decomposition")
     seen: dict[str, int] = {}
@@ -458,7 +466,7 @@ def decomposition_table(
         seen[s.label] = n + 1
         labs.append(s.label if n == 0 else f"{s.label} ({n + 1})")
     rows = []
-    for key, header, latex in _DECOMP_ROWS:
+    for key, header, latex in table_rows:
         row: dict[str, Any] = {"term": header, "key": key, "latex": latex}
         for lab, s in zip(labs, summaries, strict=True):
             row[lab] = s[key]

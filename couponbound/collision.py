@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 from couponbound._prior import Prior, as_prior
 from couponbound._validate import short_repr
 from couponbound._vectorize import FloatOrArray, draws, evaluate
-from couponbound.asymptotic import binomial_log1p_expansion
+from couponbound.asymptotic import binomial_log1p_expansion, hypergeometric_log1p_expansion
 
 __all__ = ["collision_pmf", "collision_prob", "expected_log_collision"]
 
@@ -153,9 +153,12 @@ def _binom_window(K: int, p: NDArray[np.float64], n_sd: float, pad: float
 
 def _hyper_window(K: int, a: NDArray[np.int64], b: NDArray[np.int64], n_sd: float, pad: float
                   ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    pop = (a + b).astype(np.float64)
-    mean = K * a / pop
-    var = K * a * b * np.maximum(pop - K, 0.0) / (pop**2 * np.maximum(pop - 1.0, 1.0))
+    # in floats, as fractions of the population: K a b alone overflows int64
+    af = a.astype(np.float64)
+    bf = b.astype(np.float64)
+    pop = np.maximum(af + bf, 1.0)
+    mean = K * (af / pop)
+    var = mean * (bf / pop) * (np.maximum(pop - K, 0.0) / np.maximum(pop - 1.0, 1.0))
     lo_sup = np.maximum(0, K - b)
     hi_sup = np.minimum(K, a)
     return _windows(mean, np.sqrt(var), lo_sup, hi_sup, n_sd, pad)
@@ -429,11 +432,20 @@ def _elog_binom(k: int, p: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _elog_hyper(k: int, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.float64]:
+    """``E ln(1 + X)``, ``X ~ Hypergeom(a_g + b_g, a_g, k)``, for every group ``g``."""
     if k == 0:
         return np.zeros(a.size)
-    lo, hi = _hyper_window(k, a, b, _TAIL_SD, _TAIL_PAD)
-    return _group_expectations(lambda sl: _hyper_terms(k, a[sl], b[sl], lo[sl], hi[sl]),
-                               hi - lo + 1)
+    out = np.empty(a.size)
+    # mean >= 1e6: the four-moment expansion, exact to double precision (as _elog_binom)
+    big = k * (a / np.maximum(a + b, 1).astype(np.float64)) >= _EXPANSION_EXACT_MU
+    out[big] = hypergeometric_log1p_expansion(float(k), a[big], b[big])
+    small = np.flatnonzero(~big)
+    if small.size:
+        asm, bsm = a[small], b[small]
+        lo, hi = _hyper_window(k, asm, bsm, _TAIL_SD, _TAIL_PAD)
+        out[small] = _group_expectations(
+            lambda sl: _hyper_terms(k, asm[sl], bsm[sl], lo[sl], hi[sl]), hi - lo + 1)
+    return out
 
 
 def _elog_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
@@ -462,8 +474,10 @@ def expected_log_collision(K: ArrayLike, C: int | Prior | None = None, *,
     The pmf is summed over ``mean +- (15 sd + 30)`` of each component (the
     omitted mass is below 1e-30), grouping classes with equal probability;
     components with ``K rho_c >= 1e6`` use the four-moment expansion
-    (:func:`couponbound.asymptotic.binomial_log1p_expansion`), whose truncation
-    error (``< 1e-18``) is then under double precision.  Relative error about
+    (:func:`couponbound.asymptotic.binomial_log1p_expansion`, or
+    :func:`~couponbound.asymptotic.hypergeometric_log1p_expansion` without
+    replacement, where the mean ``K (n_c - 1) / (N - 1)`` decides), whose
+    truncation error (``< 1e-18``) is then under double precision.  Relative error about
     1e-13; fast for ``K`` up to 1e7 and ``C`` up to 1e5 (and beyond, with
     replacement).  The value to any number of digits is
     :func:`couponbound.exact.expected_log_collision`; the large-``K`` expansion

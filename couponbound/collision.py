@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from couponbound._prior import Prior, as_prior
+from couponbound._saddle import log_hyper_zero
 from couponbound._validate import short_repr
 from couponbound._vectorize import FloatOrArray, draws, evaluate
 from couponbound.asymptotic import binomial_log1p_expansion, hypergeometric_log1p_expansion
@@ -201,32 +202,6 @@ def _tau_with(K: NDArray[np.int64], p: NDArray[np.float64], weight: NDArray[np.f
     return np.clip(out, 0.0, 1.0).reshape(K.shape)
 
 
-def _log_miss_hyper(K: int, a: int, N: int) -> float:
-    """``ln P(Col = 0)`` for ``Col ~ Hypergeom(N - 1, a, K)``, without cancellation.
-
-    ``P(Col = 0) = C(N-1-a, K) / C(N-1, K) = prod_{j<K} (1 - a/(N-1-j))
-    = prod_{i<a} (1 - K/(N-1-i))``; the shorter product is summed as ``log1p``
-    terms (all of one sign, pairwise summation).
-    """
-    b = N - 1 - a
-    if K == 0 or a == 0:
-        return 0.0
-    if K > b:
-        return -math.inf
-    top = N - 1
-    if K <= a:
-        total = 0.0
-        for start in range(0, K, _CHUNK):
-            j = np.arange(start, min(K, start + _CHUNK), dtype=np.float64)
-            total += float(np.sum(np.log1p(-a / (top - j))))
-        return total
-    total = 0.0
-    for start in range(0, a, _CHUNK):
-        i = np.arange(start, min(a, start + _CHUNK), dtype=np.float64)
-        total += float(np.sum(np.log1p(-K / (top - i))))
-    return total
-
-
 def _tau_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     if prior.replacement:
         return _tau_with(n, *prior.anchor_groups())
@@ -235,8 +210,9 @@ def _tau_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
 
     def tau_one(k: int) -> float:
         # sum of positive terms w_g (1 - P(Col = 0 | g)): no cancellation
-        return sum(w * -math.expm1(_log_miss_hyper(k, int(ag), N))
-                   for ag, w in zip(a, weight.tolist(), strict=True))
+        # P(Col = 0 | g) = C(N-1-a, K) / C(N-1, K), in O(1) with full relative accuracy of 1 - P
+        return math.fsum(w * -math.expm1(log_hyper_zero(N - 1, int(ag), k))
+                         for ag, w in zip(a, weight.tolist(), strict=True))
 
     return _per_value(n, tau_one)
 

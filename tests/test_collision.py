@@ -573,3 +573,41 @@ def test_hypergeometric_expansion_moments() -> None:
     x = 1.0 + float(mu)
     want = math.log1p(float(mu)) - m2 / (2 * x**2) + m3 / (3 * x**3) - m4 / (4 * x**4)
     assert hypergeometric_log1p_expansion(K, a, b) == pytest.approx(want, rel=1e-14)
+
+
+def _tau_mp(K: int, counts: list[int]) -> mpmath.mpf:
+    N = sum(counts)
+    with mpmath.workdps(60):
+        return mpmath.fsum(mpmath.mpf(n_c) / N * -mpmath.expm1(oracles.hyper_miss_log_mp(K, n_c, N))
+                           for n_c in counts)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=6), st.data())
+@settings(max_examples=60, deadline=None)
+def test_tau_without_replacement_exact_integers(counts: list[int], data: st.DataObject) -> None:
+    N = sum(counts)
+    K = data.draw(st.integers(0, N - 1))
+    want = oracles.hyper_tau_exact(K, counts)
+    got = collision_prob(K, counts=counts, replacement=False)
+    assert abs(got - float(want)) <= 2e-16 * float(want) + 1e-300
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize(("K", "counts"), [
+    (10**8, [10**15] * 3 + [10**9, 7]),
+    (10**8, [10**7 + i for i in range(20)]),
+    (1, [10**17, 1, 2]),                           # tau ~ 1e-17: relative accuracy
+    (10**5, [10**5] * 10**3 + [1]),
+    (3 * 10**8, [10**8] * 4),
+    (2**40, [10**18 - 1, 2**50, 12345]),
+    (10**6, [10**12, 99, 10**6 + 1]),
+])
+def test_tau_without_replacement_huge_K(K: int, counts: list[int]) -> None:
+    import time
+
+    t0 = time.perf_counter()
+    got = collision_prob(K, counts=counts, replacement=False)
+    assert time.perf_counter() - t0 < 2.0   # O(1) per class: was 12.8 s at K = 10^8
+    want = _tau_mp(K, counts)
+    assert abs(got / float(want) - 1) < 1e-13

@@ -186,6 +186,67 @@ def log_hyper_miss(N: int, m: NDArray[np.int64], n: NDArray[np.int64]) -> FloatA
     return np.minimum(out, 0.0)
 
 
+#: log_hyper_zero sums the shorter product term by term up to this length.
+_ZERO_DIRECT_MAX = 64
+
+
+def _em_power_sum(x: float, h: int, j: int) -> float:
+    """``x^j sum_{t < h} (x + t)^{-j}`` by Euler-Maclaurin (``x >= 8000``: remainder < 1e-20).
+
+    Every difference ``x^{-p} - (x + h)^{-p}`` is formed as
+    ``-expm1(-p log1p(h / x)) x^{-p}``, so nothing cancels.
+    """
+    L = math.log1p(h / x)
+
+    def e(p: int) -> float:
+        return -math.expm1(-p * L)
+
+    main = x * L if j == 1 else x * e(j - 1) / (j - 1)
+    return (main + e(j) / 2 + j * e(j + 1) / (12 * x)
+            - j * (j + 1) * (j + 2) * e(j + 3) / (720 * x**3)
+            + j * (j + 1) * (j + 2) * (j + 3) * (j + 4) * e(j + 5) / (30240 * x**5))
+
+
+def log_hyper_zero(M: int, a: int, K: int) -> float:
+    """``log[binom(M - a, K) / binom(M, K)]`` with full relative accuracy, in O(1).
+
+    The probability that none of ``a`` marked items is among ``K`` drawn
+    without replacement from ``M`` (``P(Col = 0)`` of :ref:`math-collisions`),
+    ``= sum_{i < s} log1p(-l / (M - i))`` with ``s = min(a, K)``,
+    ``l = max(a, K)``.  Short products (``s <= 64``) are summed term by term;
+    otherwise Loader's form (:func:`log_hyper_miss`, absolute error a few
+    ``eps``) is used when the result is at most ``-1/2``, and closer to 0 the
+    series ``-sum_j l^j H_j / j`` with the power sums ``H_j = sum_{i<s} (M - i)^{-j}``
+    by Euler-Maclaurin (there ``l / (M - s) < 0.01`` and ``M > 8000``), so
+    that ``-expm1`` of the result keeps full relative accuracy.  ``-inf`` if
+    ``K > M - a``.
+    """
+    if a <= 0 or K <= 0:
+        return 0.0
+    if K > M - a:
+        return -math.inf
+    s, big = (a, K) if a <= K else (K, a)
+    if s <= _ZERO_DIRECT_MAX:
+        # each factor (M - i - l) / (M - i) from exact integers (int / int rounds once)
+        return math.fsum(math.log1p(-big / (M - i)) if 2 * big <= M - i
+                         else math.log((M - i - big) / (M - i)) for i in range(s))
+    v = float(log_hyper_miss(M, np.array([a]), np.array([K]))[0, 0])
+    if v <= -0.5:
+        return v
+    x = float(M - s + 1)
+    r = big / x
+    total = 0.0
+    j = 1
+    rj = r
+    while True:
+        term = rj * _em_power_sum(x, s, j) / j
+        total += term
+        if term <= 1e-18 * total or j > 60:
+            return -total
+        j += 1
+        rj *= r
+
+
 def log_falling_ratio(N: int, C: int) -> float:
     """``log[N! / ((N - C)! N^C)] = sum_{j < C} log(1 - j / N)``, without cancellation."""
     if C <= 1:
@@ -485,6 +546,12 @@ def solve_saddle(gf: GF, n: float) -> float:
     return math.exp(s)
 
 
+#: One FFT serves the targets within this many standard deviations of its
+#: centre; a target ``d`` sd away loses about ``exp(d^2 / 2)`` in relative
+#: rounding error, so vectorised and scalar calls agree to ~1e-14 (issue 12, D4).
+_BAND_SD = 1.0
+
+
 def log_coefficients(gf: GF, targets: NDArray[np.int64]) -> FloatArray:
     """``log`` of the scaled coefficient for each (sorted, unique) target degree.
 
@@ -501,15 +568,15 @@ def log_coefficients(gf: GF, targets: NDArray[np.int64]) -> FloatArray:
         n0 = float(targets[i])
         r0 = solve_saddle(gf, n0)
         s0 = math.sqrt(max(gf.var(r0), 1e-12))
-        nc = min(n0 + 2.0 * s0, float(targets[-1]))
+        nc = min(n0 + _BAND_SD * s0, float(targets[-1]))
         if math.isfinite(top):
             nc = min(nc, 0.5 * (n0 + top))
         rc = solve_saddle(gf, nc) if nc != n0 else r0
         sc = math.sqrt(max(gf.var(rc), 1e-12))
-        if nc - n0 > 2.5 * sc:  # the spread shrinks ahead (near the top degree)
+        if nc - n0 > 1.25 * _BAND_SD * sc:  # the spread shrinks ahead (near the top degree)
             nc, rc, sc = n0, r0, s0
         sig = max(sc, 1.0)
-        hi_edge = nc + 2.5 * sc
+        hi_edge = nc + _BAND_SD * sc
         j = i
         while j < nt and targets[j] <= hi_edge:
             j += 1

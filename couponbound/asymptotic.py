@@ -16,7 +16,7 @@ tail_coverage
     ``1 - sum_c (1 - rho_c)^n``, the ``n -> infinity`` form.
 coverage_bounds
     A rigorous bracket ``lower <= upsilon_n <= upper`` for every ``n``.
-expected_log_collision_expansion, binomial_log1p_expansion
+expected_log_collision_expansion, binomial_log1p_expansion, hypergeometric_log1p_expansion
     The large-``K`` (delta-method) expansion of NS21's collision term
     ``E ln(1 + Col)`` (:ref:`math-collisions`).
 
@@ -42,6 +42,7 @@ __all__ = [
     "coverage_bounds",
     "expected_log_collision_expansion",
     "gumbel_coverage",
+    "hypergeometric_log1p_expansion",
     "log_gumbel_coverage",
     "log_poisson_coverage",
     "poisson_coverage",
@@ -346,7 +347,7 @@ def tail_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
 
 @dataclass(frozen=True, eq=False)
 class CoverageBounds:
-    """A rigorous bracket ``lower <= upsilon_n <= upper``.
+    """A rigorous bracket ``lower <= upsilon_n <= upper``, also in log form.
 
     Attributes
     ----------
@@ -354,15 +355,28 @@ class CoverageBounds:
         Lower bound on the coverage probability (Python ``float`` for a scalar
         ``K``, else a read-only array with the shape of ``K``).
     upper : float or ndarray
-        Upper bound, same type and shape.
+        Upper bound, same type and shape.  Where the bound is below the
+        smallest double it is the smallest positive double (never ``0`` for a
+        positive ``upsilon_n``).
+    log_lower, log_upper : float or ndarray
+        ``log_lower <= log upsilon_n <= log_upper``, computed in log space so
+        that the bracket holds where ``upsilon_n`` underflows (``-inf`` where
+        the bound is ``0``).  When not given they are the logs of ``lower``
+        and ``upper``.
     """
 
     lower: float | NDArray[np.float64]
     upper: float | NDArray[np.float64]
+    log_lower: float | NDArray[np.float64] | None = None
+    log_upper: float | NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("lower", "upper"):
+        for name, source in (("lower", "lower"), ("upper", "upper"),
+                             ("log_lower", "lower"), ("log_upper", "upper")):
             value = getattr(self, name)
+            if value is None:
+                with np.errstate(divide="ignore"):
+                    value = np.log(getattr(self, source))
             if isinstance(value, np.ndarray):
                 arr = np.array(value, dtype=np.float64)
                 arr.flags.writeable = False
@@ -373,15 +387,20 @@ class CoverageBounds:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CoverageBounds):
             return NotImplemented
-        return bool(np.array_equal(self.lower, other.lower)
-                    and np.array_equal(self.upper, other.upper))
+        return all(bool(np.array_equal(getattr(self, k), getattr(other, k))) for k in _BOUND_FIELDS)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"lower": ..., "upper": ...}`` with plain Python floats (lists for arrays)."""
-        return {
-            name: (value.tolist() if isinstance(value, np.ndarray) else value)
-            for name, value in (("lower", self.lower), ("upper", self.upper))
-        }
+        """``lower``, ``upper``, ``log_lower``, ``log_upper`` as plain Python floats (lists for arrays)."""
+        out: dict[str, Any] = {}
+        for name in _BOUND_FIELDS:
+            value = getattr(self, name)
+            out[name] = value.tolist() if isinstance(value, np.ndarray) else value
+        return out
+
+
+_BOUND_FIELDS = ("lower", "upper", "log_lower", "log_upper")
+#: Smallest positive normal double: below it ``exp`` has an absolute, not relative, error.
+_TINY = float(np.finfo(np.float64).tiny)
 
 
 def _keep_bounds(p: NDArray[np.float64], n: NDArray[np.float64]
@@ -470,11 +489,18 @@ def coverage_bounds(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayL
     ``include_anchor=False``.  The
     arguments and errors are those of :func:`poisson_coverage`.
 
+    The same bounds are also returned in log space (``log_lower``,
+    ``log_upper``: ``log(1 - S1)`` and the smaller of ``log(1 - S1 + S2)``
+    and ``sum_c log(1 - (1 - rho_c)^n)``, rounded outward), which stay
+    informative where ``upsilon_n`` underflows; there ``upper`` is the
+    smallest positive double rather than ``0``.
+
     Returns
     -------
     CoverageBounds
         ``lower`` and ``upper`` (Python floats for scalar ``K``, else arrays
-        with the shape of ``K``), ``0 <= lower <= upper <= 1``.
+        with the shape of ``K``), ``0 <= lower <= upper <= 1``, and
+        ``log_lower <= log upsilon_n <= log_upper``.
 
     References
     ----------
@@ -488,9 +514,12 @@ def coverage_bounds(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayL
     >>> round(b.lower, 4), round(b.upper, 4)
     (0.6566, 0.6923)
     >>> coverage_bounds(63, 2)             # exact 1 - 2**-63, rounded outward
-    CoverageBounds(lower=0.999999999999999..., upper=1.0)
+    CoverageBounds(lower=0.999999999999999..., upper=1.0, log_lower=-8.8...e-16, log_upper=0.0)
+    >>> b = coverage_bounds(1999, 2000)     # upsilon = 2000!/2000**2000 = exp(-1991.3)
+    >>> b.upper, round(b.log_upper, 1)      # the product bound, below the smallest double
+    (5e-324, -917.1)
     >>> coverage_bounds([0, 5], 10).to_dict()
-    {'lower': [0.0, 0.0], 'upper': [0.0, 0.0]}
+    {'lower': [0.0, 0.0], 'upper': [0.0, 0.0], 'log_lower': [-inf, -inf], 'log_upper': [-inf, -inf]}
     """
     prior = _independent(C, probs, counts, "coverage_bounds")
     n_int, is_scalar = draws(K, prior, include_anchor=include_anchor)
@@ -498,10 +527,14 @@ def coverage_bounds(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayL
     flat = n_int.ravel()
     lower = np.zeros(flat.size)
     upper = np.zeros(flat.size)
+    log_lower = np.full(flat.size, -np.inf)
+    log_upper = np.full(flat.size, -np.inf)
 
     if prior.C == 1:
         lower[flat >= 1] = 1.0
         upper[flat >= 1] = 1.0
+        log_lower[flat >= 1] = 0.0
+        log_upper[flat >= 1] = 0.0
     else:
         todo = np.flatnonzero(flat >= prior.C)  # upsilon_n = 0 for n < C
         G = p.size
@@ -529,12 +562,30 @@ def coverage_bounds(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayL
                 bonf = 1.0 - s1_lo + s2_hi + 4.0 * _EPS * (1.0 + s1_lo + s2_hi)
             bonf = np.where(np.isnan(bonf), np.inf, bonf)
             hi = np.clip(np.minimum(bonf, prod_hi), 0.0, 1.0)
+            # the same bounds in log space (rounded outward), where they do not underflow
+            log_prod_hi = log_prod * (1.0 - (G + 8.0) * _EPS) + 4.0 * _EPS
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_bonf = np.log(bonf)
+                log_bonf = log_bonf + 2.0 * _EPS * np.abs(log_bonf) + 2.0 * _EPS
+                log_hi = np.minimum(0.0, np.minimum(np.where(np.isnan(log_bonf), np.inf, log_bonf),
+                                                     log_prod_hi))
+                miss_hi = s1_hi + 4.0 * _EPS * (1.0 + s1_hi)
+                log_lo = np.where(miss_hi < 1.0, np.log1p(-np.minimum(miss_hi, 1.0)), -np.inf)
+                log_lo = np.where(np.isfinite(log_lo), log_lo * (1.0 + 4.0 * _EPS) - 4.0 * _EPS * _TINY,
+                                  -np.inf)
+            log_lo = np.minimum(log_lo, log_hi)
+            # exp has an absolute error of one subnormal ulp below _TINY: round up by one
+            hi = np.where(hi < _TINY, np.nextafter(hi, 1.0), hi)
             lower[idx] = np.minimum(np.clip(low, 0.0, 1.0), hi)
             upper[idx] = hi
+            log_lower[idx] = log_lo
+            log_upper[idx] = log_hi
 
     shape = n_int.shape
     return CoverageBounds(lower=finish(lower.reshape(shape), is_scalar),
-                          upper=finish(upper.reshape(shape), is_scalar))
+                          upper=finish(upper.reshape(shape), is_scalar),
+                          log_lower=finish(log_lower.reshape(shape), is_scalar),
+                          log_upper=finish(log_upper.reshape(shape), is_scalar))
 
 
 # ---------------------------------------------------------------------------
@@ -566,6 +617,47 @@ def binomial_log1p_expansion(K: ArrayLike, p: ArrayLike) -> NDArray[np.float64]:
     m2 = mu * q
     m3 = m2 * (q - pp)
     m4 = 3.0 * m2**2 + m2 * (1.0 - 6.0 * pp * q)
+    x = 1.0 + mu
+    out = np.log1p(mu) - m2 / (2.0 * x**2) + m3 / (3.0 * x**3) - m4 / (4.0 * x**4)
+    return np.asarray(out, dtype=np.float64)
+
+
+def hypergeometric_log1p_expansion(K: ArrayLike, a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+    """Delta-method expansion of ``E ln(1 + X)``, ``X ~ Hypergeom(a + b, a, K)``, to the fourth moment.
+
+    ``X`` is the number of marked items among ``K`` drawn without replacement
+    from ``a`` marked and ``b`` unmarked ones.  As
+    :func:`binomial_log1p_expansion`, with the hypergeometric central moments
+    (``M = a + b``, ``p = a / M``, ``q = b / M``, ``f = (M - K) / (M - 1)``)
+    ``m2 = K p q f``, ``m3 = m2 (q - p) (M - 2K) / (M - 2)`` and
+    ``m4 = m2^2 (3 + excess kurtosis)``.  The hypergeometric law is more
+    concentrated than the binomial one with the same mean, so the truncation
+    error is again about ``0.5 (K p)^-3`` or less.  Elementwise over broadcast
+    arguments (floats holding integers up to ``2**62``; no validation).
+
+    Examples
+    --------
+    >>> float(hypergeometric_log1p_expansion(10**6, 10**12, 10**12))  # ~ the binomial one
+    13.12236...
+    """
+    k = np.asarray(K, dtype=np.float64)
+    af = np.asarray(a, dtype=np.float64)
+    bf = np.asarray(b, dtype=np.float64)
+    M = af + bf
+    p = af / M
+    q = bf / M
+    mu = k * p
+    rest = np.maximum(M - k, 0.0)  # the items left behind
+    m2 = mu * q * (rest / np.maximum(M - 1.0, 1.0))
+    m3 = m2 * (q - p) * ((M - 2.0 * k) / np.maximum(M - 2.0, 1.0))
+    # excess kurtosis, every product scaled by M to stay within float range
+    kp, kq, rp = k / M, rest / M, (M - 1.0) / M
+    with np.errstate(divide="ignore", invalid="ignore"):
+        num = (rp * ((M + 1.0) / M - 6.0 * p * q - 6.0 * kp * kq)
+               + 6.0 * kp * p * q * kq * (5.0 - 6.0 / M))
+        den = kp * p * q * kq * ((M - 2.0) / M) * ((M - 3.0) / M) * M
+        excess = np.where(den > 0, num / den, 0.0)
+    m4 = m2 * m2 * (3.0 + excess)
     x = 1.0 + mu
     out = np.log1p(mu) - m2 / (2.0 * x**2) + m3 / (3.0 * x**3) - m4 / (4.0 * x**4)
     return np.asarray(out, dtype=np.float64)

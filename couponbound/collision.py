@@ -31,9 +31,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from couponbound._prior import Prior, as_prior
+from couponbound._saddle import log_hyper_zero
 from couponbound._validate import short_repr
 from couponbound._vectorize import FloatOrArray, draws, evaluate
-from couponbound.asymptotic import binomial_log1p_expansion
+from couponbound.asymptotic import binomial_log1p_expansion, hypergeometric_log1p_expansion
 
 __all__ = ["collision_pmf", "collision_prob", "expected_log_collision"]
 
@@ -153,9 +154,12 @@ def _binom_window(K: int, p: NDArray[np.float64], n_sd: float, pad: float
 
 def _hyper_window(K: int, a: NDArray[np.int64], b: NDArray[np.int64], n_sd: float, pad: float
                   ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    pop = (a + b).astype(np.float64)
-    mean = K * a / pop
-    var = K * a * b * np.maximum(pop - K, 0.0) / (pop**2 * np.maximum(pop - 1.0, 1.0))
+    # in floats, as fractions of the population: K a b alone overflows int64
+    af = a.astype(np.float64)
+    bf = b.astype(np.float64)
+    pop = np.maximum(af + bf, 1.0)
+    mean = K * (af / pop)
+    var = mean * (bf / pop) * (np.maximum(pop - K, 0.0) / np.maximum(pop - 1.0, 1.0))
     lo_sup = np.maximum(0, K - b)
     hi_sup = np.minimum(K, a)
     return _windows(mean, np.sqrt(var), lo_sup, hi_sup, n_sd, pad)
@@ -198,32 +202,6 @@ def _tau_with(K: NDArray[np.int64], p: NDArray[np.float64], weight: NDArray[np.f
     return np.clip(out, 0.0, 1.0).reshape(K.shape)
 
 
-def _log_miss_hyper(K: int, a: int, N: int) -> float:
-    """``ln P(Col = 0)`` for ``Col ~ Hypergeom(N - 1, a, K)``, without cancellation.
-
-    ``P(Col = 0) = C(N-1-a, K) / C(N-1, K) = prod_{j<K} (1 - a/(N-1-j))
-    = prod_{i<a} (1 - K/(N-1-i))``; the shorter product is summed as ``log1p``
-    terms (all of one sign, pairwise summation).
-    """
-    b = N - 1 - a
-    if K == 0 or a == 0:
-        return 0.0
-    if K > b:
-        return -math.inf
-    top = N - 1
-    if K <= a:
-        total = 0.0
-        for start in range(0, K, _CHUNK):
-            j = np.arange(start, min(K, start + _CHUNK), dtype=np.float64)
-            total += float(np.sum(np.log1p(-a / (top - j))))
-        return total
-    total = 0.0
-    for start in range(0, a, _CHUNK):
-        i = np.arange(start, min(a, start + _CHUNK), dtype=np.float64)
-        total += float(np.sum(np.log1p(-K / (top - i))))
-    return total
-
-
 def _tau_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     if prior.replacement:
         return _tau_with(n, *prior.anchor_groups())
@@ -232,8 +210,9 @@ def _tau_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
 
     def tau_one(k: int) -> float:
         # sum of positive terms w_g (1 - P(Col = 0 | g)): no cancellation
-        return sum(w * -math.expm1(_log_miss_hyper(k, int(ag), N))
-                   for ag, w in zip(a, weight.tolist(), strict=True))
+        # P(Col = 0 | g) = C(N-1-a, K) / C(N-1, K), in O(1) with full relative accuracy of 1 - P
+        return math.fsum(w * -math.expm1(log_hyper_zero(N - 1, int(ag), k))
+                         for ag, w in zip(a, weight.tolist(), strict=True))
 
     return _per_value(n, tau_one)
 
@@ -429,11 +408,20 @@ def _elog_binom(k: int, p: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _elog_hyper(k: int, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.float64]:
+    """``E ln(1 + X)``, ``X ~ Hypergeom(a_g + b_g, a_g, k)``, for every group ``g``."""
     if k == 0:
         return np.zeros(a.size)
-    lo, hi = _hyper_window(k, a, b, _TAIL_SD, _TAIL_PAD)
-    return _group_expectations(lambda sl: _hyper_terms(k, a[sl], b[sl], lo[sl], hi[sl]),
-                               hi - lo + 1)
+    out = np.empty(a.size)
+    # mean >= 1e6: the four-moment expansion, exact to double precision (as _elog_binom)
+    big = k * (a / np.maximum(a + b, 1).astype(np.float64)) >= _EXPANSION_EXACT_MU
+    out[big] = hypergeometric_log1p_expansion(float(k), a[big], b[big])
+    small = np.flatnonzero(~big)
+    if small.size:
+        asm, bsm = a[small], b[small]
+        lo, hi = _hyper_window(k, asm, bsm, _TAIL_SD, _TAIL_PAD)
+        out[small] = _group_expectations(
+            lambda sl: _hyper_terms(k, asm[sl], bsm[sl], lo[sl], hi[sl]), hi - lo + 1)
+    return out
 
 
 def _elog_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
@@ -462,8 +450,10 @@ def expected_log_collision(K: ArrayLike, C: int | Prior | None = None, *,
     The pmf is summed over ``mean +- (15 sd + 30)`` of each component (the
     omitted mass is below 1e-30), grouping classes with equal probability;
     components with ``K rho_c >= 1e6`` use the four-moment expansion
-    (:func:`couponbound.asymptotic.binomial_log1p_expansion`), whose truncation
-    error (``< 1e-18``) is then under double precision.  Relative error about
+    (:func:`couponbound.asymptotic.binomial_log1p_expansion`, or
+    :func:`~couponbound.asymptotic.hypergeometric_log1p_expansion` without
+    replacement, where the mean ``K (n_c - 1) / (N - 1)`` decides), whose
+    truncation error (``< 1e-18``) is then under double precision.  Relative error about
     1e-13; fast for ``K`` up to 1e7 and ``C`` up to 1e5 (and beyond, with
     replacement).  The value to any number of digits is
     :func:`couponbound.exact.expected_log_collision`; the large-``K`` expansion

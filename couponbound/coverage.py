@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -152,6 +153,35 @@ def _longtail_args(prior: Prior) -> tuple[Any, Any, Any]:
     return vals, mult, pr
 
 
+def _log_two_classes(n: NDArray[np.int64], prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(log upsilon_n, log(1 - upsilon_n))`` for ``C = 2`` in closed form, ``n >= 2`` (and ``n < N``).
+
+    ``upsilon = 1 - a - b`` with ``a`` (``b``) the probability that the rarer
+    (commoner) class is missing; ``1 - a`` is formed without cancellation and
+    ``b / (1 - a) <= 1/3``, so both logs keep full relative accuracy at any
+    imbalance (``probs=[1e-300, 1 - 1e-300]``, ``counts=[1, 10**12]``).
+    """
+    nf = n.astype(float)
+    if prior.replacement:
+        p_small = float(np.min(prior.probs))
+        log_a = nf * math.log1p(-p_small)
+        log_b = nf * math.log(p_small)
+        log_not_a = np.log(-np.expm1(log_a))
+    else:
+        assert prior.N is not None
+        sizes = sorted(int(c) for c in np.asarray(prior.counts).tolist())
+        zero = [(_saddle.log_hyper_zero(prior.N, sizes[0], int(k)),
+                 _saddle.log_hyper_zero(prior.N, sizes[1], int(k))) for k in n.tolist()]
+        log_a = np.array([z[0] for z in zero])
+        log_b = np.array([z[1] for z in zero])
+        with np.errstate(divide="ignore"):
+            log_not_a = np.log(-np.expm1(log_a))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_up = log_not_a + np.log1p(-np.exp(log_b - log_not_a))
+    log_sf = np.logaddexp(log_a, log_b)
+    return np.minimum(log_up, 0.0), np.minimum(log_sf, 0.0)
+
+
 def _log_upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     """log upsilon_n for sorted unique draw counts ``n`` (float64, -inf for 0)."""
     out = np.full(n.shape, -np.inf)
@@ -169,6 +199,9 @@ def _log_upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float6
     if np.any(at_min & pos):
         out[at_min & pos] = _log_min_degree(prior)
     work = pos & ~at_min
+    if C == 2 and np.any(work):  # closed form: any imbalance in O(1)
+        out[work] = _log_two_classes(n[work], prior)[0]
+        work[:] = False
     if prior.replacement and prior.is_uniform:
         t1 = _uniform_t1(nf, C)
         ie = work & (t1 <= _IE_T1_MAX)
@@ -448,6 +481,15 @@ def _log_miss_two(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
 
 def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     """log(1 - upsilon_n) without cancellation near upsilon = 1, for every prior."""
+    if prior.C == 2:
+        out2 = np.zeros(n.shape)
+        two = n >= 2
+        if prior.N is not None and not prior.replacement:
+            out2[n >= prior.N] = -np.inf
+            two &= n < prior.N
+        if np.any(two):
+            out2[two] = _log_two_classes(n[two], prior)[1]
+        return out2
     lu = _log_upsilon_unique(n, prior)
     out = np.empty(n.shape)
     # upsilon is accurate to a few eps relative, so 1 - upsilon is good to 1e-12 while >= 1e-3
@@ -742,8 +784,97 @@ def completion_time(C: int | Prior | None = None, *, probs: ArrayLike | None = N
     return CompletionTime(as_prior(C, probs=probs, counts=counts, replacement=replacement))
 
 
+#: Relative margin within which the float decision ``upsilon_n >= q`` (or
+#: ``1 - upsilon_n <= 1 - q``) is re-checked in high precision.
+_DECIDE_MARGIN = 1e-10
+#: Largest number of draws required_negatives / ppf may answer (the K limit).
+_MAX_DRAWS = 2**62
+
+
+#: Largest inclusion-exclusion (distinct subset sums) evaluated at a boundary.
+_DECIDE_MP_TERMS = 20_000
+#: An exact tie ``upsilon_n == q`` is settled in rational arithmetic up to this ``n``.
+_DECIDE_EXACT_MAX_N = 10_000
+
+
+def _ie_terms(prior: Prior) -> int:
+    """An upper bound on the number of distinct subset sums of the prior's weights."""
+    if prior.replacement and prior.is_uniform:
+        return prior.C + 1
+    _, mult = prior.groups() if prior.replacement else prior.count_groups()
+    bound = 1
+    for k in mult.tolist():
+        bound *= int(k) + 1
+        if bound > 10**12:
+            break
+    if prior.counts is not None:
+        bound = min(bound, int(sum(int(c) for c in prior.counts)) + 1)
+    return bound
+
+
+def _bonferroni_mp(n: int, prior: Prior, q: float) -> bool | None:
+    """Decide ``upsilon_n >= q`` from ``1 - S1 <= upsilon_n <= 1 - S1 + S2`` in mpmath.
+
+    ``S1``/``S2`` sum the miss probabilities of single classes / pairs
+    (exact rational probabilities, 40 digits; ``S2`` only for at most
+    ``_S2_MAX_GROUPS`` groups).  ``None`` when the bracket straddles ``q``.
+    """
+    import mpmath
+
+    from ._combinatorics import prior_weights
+
+    weights, total = prior_weights(prior)
+    groups: dict[Any, int] = {}
+    for w in weights:
+        groups[w] = groups.get(w, 0) + 1
+    items = list(groups.items())
+    with mpmath.workdps(40):
+        if prior.replacement:
+            tot = mpmath.mpf(total.numerator) / total.denominator if isinstance(total, Fraction) \
+                else mpmath.mpf(total)
+
+            def miss(w: Any) -> Any:
+                wm = mpmath.mpf(w.numerator) / w.denominator if isinstance(w, Fraction) else mpmath.mpf(w)
+                return (1 - wm / tot) ** n
+        else:
+            N = int(total)
+            lg = mpmath.loggamma
+            base = lg(N + 1) - lg(N - n + 1)
+
+            def miss(w: Any) -> Any:
+                w = int(w)
+                if N - w < n:
+                    return mpmath.mpf(0)
+                return mpmath.exp(lg(N - w + 1) - lg(N - w - n + 1) - base)
+
+        s1 = mpmath.fsum(k * miss(w) for w, k in items)
+        qm = mpmath.mpf(q)
+        tol = mpmath.mpf(10) ** -30  # ties (upsilon_n == q) are left to exact arithmetic
+        if 1 - s1 >= qm + tol:
+            return True
+        if len(items) > _S2_MAX_GROUPS:
+            return None
+        terms = []
+        for i, (w, k) in enumerate(items):
+            if k > 1:
+                terms.append(k * (k - 1) / 2 * miss(2 * w))
+            for w2, k2 in items[i + 1:]:
+                terms.append(k * k2 * miss(w + w2))
+        if 1 - s1 + mpmath.fsum(terms) < qm - tol:
+            return False
+        return None
+
+
 def _smallest_n(prior: Prior, q: float) -> int:
-    """Smallest number of draws n with upsilon_n >= q."""
+    """Smallest number of draws n with upsilon_n >= q.
+
+    Each step decides in float64, comparing ``log upsilon_n`` with ``log q``
+    or, for ``q >= 1/2``, ``log(1 - upsilon_n)`` (the survival function,
+    accurate down to 1e-300) with ``log(1 - q)``; only where the two are
+    within a relative ``1e-10`` is the decision re-made in high precision
+    (Bonferroni brackets in mpmath, then the exact inclusion-exclusion when
+    it is small enough).
+    """
     C = prior.C
     if C == 1:
         return 1
@@ -752,24 +883,49 @@ def _smallest_n(prior: Prior, q: float) -> int:
             f"required_negatives/ppf: C = {C} is above the limit C <= {_SMALLEST_N_MAX_C:.0e} "
             "(the answer, about C log C, must stay below 2**62 draws); "
             "use couponbound.asymptotic.gumbel_coverage for such C")
-    lq = math.log(q)
+    use_sf = q >= 0.5
+    target = math.log1p(-q) if use_sf else math.log(q)  # 1 - q is exact for q >= 1/2
+    top = prior.N if not prior.replacement else None
+    if top is None:
+        # the rarest class alone must be seen: 1 - (1 - p_min)^n >= q
+        p_min = float(np.min(prior.probs))
+        floor_n = math.log1p(-q) / math.log1p(-p_min) if p_min < 1 else 1.0
+        if not floor_n <= _MAX_DRAWS:
+            raise ValueError(
+                f"required_negatives/ppf: the answer is at least {floor_n:.3g} draws (the rarest "
+                f"class has probability {p_min:.3g}), above the limit 2**62; "
+                "lower confidence or merge the rarest classes")
 
     def ok(n: int) -> bool:
-        lu = float(_log_upsilon_unique(np.array([n], dtype=np.int64), prior)[0])
-        if abs(lu - lq) < 1e-10 * max(1.0, abs(lq)):  # too close to call in float64
-            import mpmath
+        arr = np.array([n], dtype=np.int64)
+        val = float((_log_sf_unique if use_sf else _log_upsilon_unique)(arr, prior)[0])
+        if abs(val - target) < _DECIDE_MARGIN:  # too close to call in float64
+            verdict = _bonferroni_mp(n, prior, q)
+            if verdict is not None:
+                return verdict
+            if _ie_terms(prior) <= _DECIDE_MP_TERMS:
+                import mpmath
 
-            return bool(_upsilon_mp(n, prior, 40) >= mpmath.mpf(q))
-        return lu >= lq
+                diff = _upsilon_mp(n, prior, 40) - mpmath.mpf(q)
+                if abs(diff) > mpmath.mpf(10) ** -30 or n > _DECIDE_EXACT_MAX_N:
+                    return bool(diff >= 0)
+                from .exact import coverage_prob as exact_coverage
 
-    top = prior.N if not prior.replacement else None
+                return bool(exact_coverage(n, prior, include_anchor=False) >= Fraction(q))
+            # inclusion-exclusion too large: keep the float decision (accurate to ~1e-12)
+        return val <= target if use_sf else val >= target
+
     lo = C - 1  # upsilon_{C-1} = 0 < q
     hi = max(C, 2 * C)
     if top is not None:
         hi = min(hi, top)
     while not ok(hi):
         lo = hi
-        hi = hi * 2 if top is None else min(hi * 2, top)
+        if top is None and hi >= _MAX_DRAWS:
+            raise ValueError(
+                "required_negatives/ppf: the answer is above the limit of 2**62 draws; "
+                "lower confidence")
+        hi = min(hi * 2, _MAX_DRAWS) if top is None else min(hi * 2, top)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if ok(mid):
@@ -785,8 +941,10 @@ def required_negatives(C: int | Prior | None = None, *, confidence: float = 0.99
     """Smallest number of negatives ``K`` with ``upsilon_{K+1} >= confidence``.
 
     "How many negatives do I need" (:ref:`math-required`): the batch then
-    holds ``K + 1`` samples, anchor included.  Decided on the fast path, and in
-    ``mpmath`` when the fast value is within 1e-10 of ``confidence``.
+    holds ``K + 1`` samples, anchor included.  Each step of the search is
+    decided in float64 (on ``1 - upsilon`` for ``confidence >= 1/2``, so
+    ``confidence = 1 - 1e-15`` is resolved), and in ``mpmath`` only when the
+    float value is within a relative 1e-10 of the target.
 
     Parameters
     ----------

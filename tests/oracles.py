@@ -114,3 +114,55 @@ def rel_err_log(log_fast: float, log_exact: mpmath.mpf) -> float:
     """|upsilon_fast / upsilon_exact - 1| from the two logs."""
     with mpmath.workdps(40):
         return abs(float(mpmath.expm1(mpmath.mpf(log_fast) - log_exact)))
+
+
+def hyper_elog_mp(K: int, counts: list[int], dps: int = 30) -> mpmath.mpf:
+    """E ln(1 + Col) without replacement (math-collisions): for each class c,
+    Col ~ Hypergeom(N - 1, n_c - 1, K); the pmf is walked outwards from its mode
+    by the exact term ratio in mpmath (normalised by its own sum, stopping where
+    terms fall below 10^-(dps + 10) of the mode), weighted by n_c / N."""
+    N = sum(counts)
+    total = mpmath.mpf(0)
+    with mpmath.workdps(dps + 10):
+        for n_c in sorted(set(counts)):
+            mult = counts.count(n_c)
+            a, b = n_c - 1, N - n_c
+            lo_sup, hi_sup = max(0, K - b), min(K, a)
+            mode = min(max((K + 1) * (a + 1) // (a + b + 2), lo_sup), hi_sup)
+            tiny = mpmath.mpf(10) ** (-(dps + 10))
+            num = mpmath.log1p(mode)
+            den = mpmath.mpf(1)
+            t = mpmath.mpf(1)
+            for m in range(mode, hi_sup):  # upwards: P(m+1)/P(m)
+                t *= mpmath.mpf((a - m) * (K - m)) / ((m + 1) * (b - K + m + 1))
+                num += t * mpmath.log1p(m + 1)
+                den += t
+                if t < tiny:
+                    break
+            t = mpmath.mpf(1)
+            for m in range(mode, lo_sup, -1):  # downwards: P(m-1)/P(m)
+                t *= mpmath.mpf(m * (b - K + m)) / ((a - m + 1) * (K - m + 1))
+                num += t * mpmath.log1p(m - 1)
+                den += t
+                if t < tiny:
+                    break
+            total += mpmath.mpf(mult * n_c) / N * num / den
+    return total
+
+
+def hyper_miss_log_mp(K: int, n_c: int, N: int, dps: int = 40) -> mpmath.mpf:
+    """log P(Col = 0 | class of size n_c) = log[binom(N - n_c, K) / binom(N - 1, K)]
+    by mpmath log-gamma at high precision (exact integers would be too big for
+    huge K); -inf when K > N - n_c."""
+    if K > N - n_c:
+        return mpmath.mpf("-inf")
+    with mpmath.workdps(dps + len(str(N)) + 10):
+        lg = mpmath.loggamma
+        return (lg(N - n_c + 1) - lg(N - n_c - K + 1) - lg(N) + lg(N - K))
+
+
+def hyper_tau_exact(K: int, counts: list[int]) -> Fraction:
+    """tau_K without replacement by exact integers: 1 - sum_c (n_c/N) binom(N-n_c, K)/binom(N-1, K)."""
+    N = sum(counts)
+    den = math.comb(N - 1, K)
+    return 1 - sum(Fraction(n_c * math.comb(N - n_c, K), N * den) for n_c in counts)

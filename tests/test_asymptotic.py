@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import couponbound.asymptotic as asy
+from couponbound import log_coverage_prob
 from couponbound.asymptotic import (
     CoverageBounds,
     coverage_bounds,
@@ -159,7 +160,8 @@ def test_bounds_edge_cases() -> None:
     assert coverage_bounds(0, 1, include_anchor=False) == CoverageBounds(0.0, 0.0)
     assert coverage_bounds(0, 1) == CoverageBounds(1.0, 1.0)
     assert coverage_bounds([0, 5], counts=[7], include_anchor=False).to_dict() == {
-        "lower": [0.0, 1.0], "upper": [0.0, 1.0]}
+        "lower": [0.0, 1.0], "upper": [0.0, 1.0], "log_lower": [-math.inf, 0.0],
+        "log_upper": [-math.inf, 0.0]}
     # n < C: no draw covers every class
     b = coverage_bounds(np.arange(9), 10)  # n = 1..9
     assert np.all(b.lower == 0.0) and np.all(b.upper == 0.0)
@@ -205,7 +207,9 @@ def test_coverage_bounds_dataclass() -> None:
     b = coverage_bounds(31, 10)
     assert isinstance(b.lower, float) and isinstance(b.upper, float)
     assert repr(b).startswith("CoverageBounds(lower=0.65")
-    assert set(b.to_dict()) == {"lower", "upper"}
+    assert set(b.to_dict()) == {"lower", "upper", "log_lower", "log_upper"}
+    assert b.log_lower == pytest.approx(math.log(b.lower)) and b.log_upper == pytest.approx(math.log(b.upper))
+    assert CoverageBounds(0.5, 1.0).log_lower == math.log(0.5)
     with pytest.raises(dataclasses.FrozenInstanceError):
         b.lower = 0.0  # type: ignore[misc]
     arr = coverage_bounds([[31, 63], [127, 255]], 10)
@@ -368,3 +372,41 @@ def test_errors_name_the_argument() -> None:
             assert not math.isnan(f(K, 1))
         b = coverage_bounds(K, counts=[1, 2])
         assert not (math.isnan(b.lower) or math.isnan(b.upper))
+
+
+# ---------------------------------------------------------------------------
+# issue 12, D13: the bracket in log space never excludes the truth
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@settings(max_examples=120, deadline=None)
+@given(counts=st.lists(st.integers(1, 30), min_size=1, max_size=8), n=st.integers(0, 200))
+def test_log_bounds_bracket_exact_counts(counts: list[int], n: int) -> None:
+    b = coverage_bounds(n, counts=counts, include_anchor=False)
+    exact = exact_upsilon_counts(counts, n)
+    if exact == 0:
+        assert b.log_lower == b.log_upper == -math.inf and b.upper == 0.0
+        return
+    with mpmath.workdps(40):
+        log_exact = mpmath.log(mpmath.mpf(exact.numerator)) - mpmath.log(exact.denominator)
+    assert b.log_lower <= log_exact <= b.log_upper
+    assert b.lower <= math.exp(b.log_lower) * (1 + 1e-14) + 1e-300
+    assert 0.0 < b.upper
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_log_bounds_where_upsilon_underflows() -> None:
+    # uniform C = 1000, n = C: upsilon = C!/C^C = e^-994.6, below the smallest double
+    C = 1000
+    b = coverage_bounds(C, C, include_anchor=False)
+    with mpmath.workdps(40):
+        log_exact = mpmath.loggamma(C + 1) - C * mpmath.log(C)
+    assert b.upper > 0.0          # was 0.0: the bracket excluded the truth
+    assert b.log_lower == -math.inf and log_exact <= b.log_upper <= 0.0
+    # the issue's reproducer: p ~ 1/r, r = 1..10^4, K = 10^5 (log upsilon ~ -1699)
+    r = np.arange(1, 10**4 + 1)
+    p = (1 / r) / np.sum(1 / r)
+    b = coverage_bounds(10**5, probs=p)
+    assert b.upper > 0.0 and -1699.05 < b.log_upper < 0.0
+    assert b.log_upper >= log_coverage_prob(10**5, probs=p)

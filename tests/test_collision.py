@@ -531,3 +531,83 @@ def test_exact_collision_edges_and_errors() -> None:
         exact.collision_pmf(10**6, 10)
     with pytest.raises(ValueError, match="dps"):
         exact.expected_log_collision(3, 10, dps=0)
+
+
+# ---------------------------------------------------------------------------
+# issue 12, D10 / D12: huge data sets without replacement
+# ---------------------------------------------------------------------------
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+import oracles  # noqa: E402
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize(("K", "counts"), [
+    (1000, [10**9] * 10),                       # K a b overflowed int64: returned 0.0
+    (10**6, [10**9] * 10),                      # NaN
+    (10**7, [10**6 + i for i in range(10)]),    # 2.9e-6 relative
+    (10**5, [10**15] * 10),
+    (10**9, [10**17, 1, 5, 10**9]),
+    (2 * 10**7, [10**7] * 3),                   # moment expansion with a wide pmf
+    (500, [3, 1000, 20000, 7]),
+])
+def test_elog_without_replacement_huge_datasets(K: int, counts: list[int]) -> None:
+    got = expected_log_collision(K, counts=counts, replacement=False)
+    want = oracles.hyper_elog_mp(K, counts)
+    assert math.isfinite(got)
+    assert abs(got / float(want) - 1) < 1e-12
+
+
+def test_hypergeometric_expansion_moments() -> None:
+    """The expansion's moments are the hypergeometric ones (summed exactly here)."""
+    from couponbound.asymptotic import hypergeometric_log1p_expansion
+
+    M, a, K = 60, 17, 25
+    b = M - a
+    pmf = [Fraction(math.comb(a, m) * math.comb(b, K - m), math.comb(M, K)) for m in range(K + 1)]
+    mu = Fraction(K * a, M)
+    m2, m3, m4 = (float(sum(p * (m - mu) ** j for m, p in enumerate(pmf))) for j in (2, 3, 4))
+    x = 1.0 + float(mu)
+    want = math.log1p(float(mu)) - m2 / (2 * x**2) + m3 / (3 * x**3) - m4 / (4 * x**4)
+    assert hypergeometric_log1p_expansion(K, a, b) == pytest.approx(want, rel=1e-14)
+
+
+def _tau_mp(K: int, counts: list[int]) -> mpmath.mpf:
+    N = sum(counts)
+    with mpmath.workdps(60):
+        return mpmath.fsum(mpmath.mpf(n_c) / N * -mpmath.expm1(oracles.hyper_miss_log_mp(K, n_c, N))
+                           for n_c in counts)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=6), st.data())
+@settings(max_examples=60, deadline=None)
+def test_tau_without_replacement_exact_integers(counts: list[int], data: st.DataObject) -> None:
+    N = sum(counts)
+    K = data.draw(st.integers(0, N - 1))
+    want = oracles.hyper_tau_exact(K, counts)
+    got = collision_prob(K, counts=counts, replacement=False)
+    assert abs(got - float(want)) <= 2e-16 * float(want) + 1e-300
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize(("K", "counts"), [
+    (10**8, [10**15] * 3 + [10**9, 7]),
+    (10**8, [10**7 + i for i in range(20)]),
+    (1, [10**17, 1, 2]),                           # tau ~ 1e-17: relative accuracy
+    (10**5, [10**5] * 10**3 + [1]),
+    (3 * 10**8, [10**8] * 4),
+    (2**40, [10**18 - 1, 2**50, 12345]),
+    (10**6, [10**12, 99, 10**6 + 1]),
+])
+def test_tau_without_replacement_huge_K(K: int, counts: list[int]) -> None:
+    import time
+
+    t0 = time.perf_counter()
+    got = collision_prob(K, counts=counts, replacement=False)
+    assert time.perf_counter() - t0 < 2.0   # O(1) per class: was 12.8 s at K = 10^8
+    want = _tau_mp(K, counts)
+    assert abs(got / float(want) - 1) < 1e-13

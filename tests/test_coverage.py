@@ -642,3 +642,102 @@ def test_completion_time_refusals_and_extremes() -> None:
         required_negatives(10**30)
     assert completion_time(10**30).mean() == pytest.approx(
         1e30 * (math.log(1e30) + 0.5772156649015329), rel=1e-14)
+
+
+# ---------------------------------------------------------------------------
+# issue 12 D9 / issue 11: required_negatives fast at extreme confidences and priors
+# ---------------------------------------------------------------------------
+
+import time  # noqa: E402
+
+import oracles  # noqa: E402
+
+
+def _uniform_sf_bracket(n: int, C: int) -> tuple[mpmath.mpf, mpmath.mpf]:
+    """S1 - S2 <= 1 - upsilon_n <= S1 for the uniform prior, 50 digits."""
+    with mpmath.workdps(50):
+        s1 = C * (1 - mpmath.mpf(1) / C) ** n
+        s2 = mpmath.binomial(C, 2) * (1 - mpmath.mpf(2) / C) ** n
+        return s1 - s2, s1
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_required_negatives_extreme_confidence_fast() -> None:
+    t0 = time.perf_counter()
+    K = required_negatives(10**7, confidence=1 - 1e-15)   # ran mpmath on every step
+    assert time.perf_counter() - t0 < 5.0
+    eps = mpmath.mpf(1) - mpmath.mpf(1 - 1e-15)           # 1 - confidence, exactly
+    assert _uniform_sf_bracket(K + 1, 10**7)[1] <= eps    # covered with K negatives
+    assert _uniform_sf_bracket(K, 10**7)[0] > eps         # not with K - 1
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_required_negatives_two_extreme_classes() -> None:
+    t0 = time.perf_counter()
+    # one sample of the rare class must be in the batch: n / N >= 0.99
+    N = 10**12 + 1
+    assert required_negatives(counts=[1, 10**12], replacement=False) == -(-99 * N // 100) - 1
+    assert completion_time(counts=[1, 10**12], replacement=False).ppf(0.5) == -(-N // 2)
+    with pytest.raises(ValueError, match=r"2\*\*62"):
+        required_negatives(probs=[1e-300, 1 - 1e-300])
+    with pytest.raises(ValueError, match=r"2\*\*62"):
+        completion_time(probs=[1e-30, 1 - 1e-30]).ppf(0.5)
+    # 1 - (1 - p)^n - p^n, p = 1e-300 (its exact binary value), n = 10^12 + 1
+    got = coverage_prob(10**12, probs=[1e-300, 1 - 1e-300])
+    with mpmath.workdps(60):
+        p = mpmath.mpf(1e-300)
+        want = -mpmath.expm1((10**12 + 1) * mpmath.log1p(-p))
+    assert abs(got / float(want) - 1) < 2e-13   # exp of a log of -663: |log| eps
+    assert time.perf_counter() - t0 < 3.0   # was 31 s and 1.7 GB
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@settings(max_examples=60, deadline=None)
+@given(a=st.integers(1, 50), b=st.integers(1, 50), n=st.integers(2, 120), repl=st.booleans())
+def test_two_classes_closed_form(a: int, b: int, n: int, repl: bool) -> None:
+    if not repl and n > a + b:
+        n = a + b
+    exact_up = oracles.subsets_ie(n, [a, b]) if repl else oracles.hypergeometric_ie(n, [a, b])
+    got = coverage_prob(n, counts=[a, b], replacement=repl, include_anchor=False)
+    sf = completion_time(counts=[a, b], replacement=repl).sf(n)
+    assert abs(got - float(exact_up)) <= 1e-13 * float(exact_up)
+    assert abs(sf - float(1 - exact_up)) <= 1e-13 * float(1 - exact_up)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@settings(max_examples=40, deadline=None)
+@given(counts=st.lists(st.integers(1, 6), min_size=2, max_size=5), data=st.data(),
+       repl=st.booleans())
+def test_required_negatives_at_the_boundary(counts: list[int], data: st.DataObject, repl: bool) -> None:
+    """confidence set to an exact upsilon_n (rounded): the high-precision tie-break decides."""
+    N = sum(counts)
+    top = 3 * N if repl else N
+    n0 = data.draw(st.integers(len(counts), top))
+    ie = oracles.subsets_ie if repl else oracles.hypergeometric_ie
+    q = float(ie(n0, counts))
+    if not 0 < q < 1:
+        return
+    got = required_negatives(counts=counts, replacement=repl, confidence=q, include_anchor=False)
+    want = next(n for n in range(len(counts), 10 * top) if ie(n, counts) >= Fraction(q))
+    assert got == want
+
+
+# ---------------------------------------------------------------------------
+# issue 12 D4: vectorised and scalar calls agree
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize(("kw", "K"), [
+    (dict(counts=[max(1, round(1000 / r)) for r in range(1, 51)]), range(100, 4000, 97)),
+    (dict(counts=[1] * 5 + [10] * 5), range(10, 1200, 17)),
+    (dict(counts=[10**6, 10**6 + 1, 30]), range(10**4, 3 * 10**5, 9999)),
+    (dict(counts=[50, 70, 90, 200], replacement=False), range(4, 400, 7)),
+    (dict(counts=[10**12 - 1, 1]), [10**11 - 1, 10**12]),   # the issue's reproducer
+])
+def test_vectorised_matches_scalar(kw: dict, K: range) -> None:
+    ks = list(K)
+    vec = coverage_prob(ks, **kw)
+    for k, v in zip(ks, vec, strict=True):
+        s = coverage_prob(k, **kw)
+        assert abs(v - s) <= 1e-13 * s

@@ -22,7 +22,9 @@ Probabilities given as floats (``probs=``) are taken as the exact binary
 fractions they are, renormalised; give integer ``counts=`` for exact
 rational priors.  The cost grows with the number of distinct subset sums of
 the prior: beyond ``2e6`` of them the functions refuse with a ``ValueError``
-instead of running for hours.
+instead of running for hours.  The Fraction results also refuse, up front,
+integers above 1e6 bits per term or 5e7 bits in all (for example
+``coverage_prob(10**6, 10)``); the mpmath functions have no such limit.
 
 Examples
 --------
@@ -101,10 +103,38 @@ def _log_comb(N: int, k: int) -> float:
 # upsilon_n by inclusion-exclusion
 # --------------------------------------------------------------------------
 
-def _upsilon_exact(n: int, prior: Prior) -> Fraction:
+#: Exact (Fraction) results refuse integers above this many bits ...
+_MAX_EXACT_BITS = 1_000_000
+#: ... and sums whose terms hold more than this many bits in all.
+_MAX_EXACT_TOTAL_BITS = 50_000_000
+
+
+def _term_bits(n: int, prior: Prior) -> float:
+    """About how many bits each inclusion-exclusion term of ``upsilon_n`` holds."""
+    if not prior.replacement:
+        N = int(prior.N or 0)
+        return (_log_comb(N, min(n, N)) + math.log(max(N, 2))) / math.log(2)
+    weights, total = prior_weights(prior)
+    if isinstance(total, int):
+        return n * math.log2(max(total, 2))
+    return n * max(math.log2(max(w.denominator, 2)) for w in weights)
+
+
+def _check_exact_size(n: int, prior: Prior, func: str, terms: int) -> None:
+    """Refuse, up front, an exact result whose integers would take minutes to build."""
+    bits = _term_bits(n, prior)
+    if bits > _MAX_EXACT_BITS or bits * terms > _MAX_EXACT_TOTAL_BITS:
+        raise ValueError(
+            f"exact.{func} with {n} draws needs {terms} rational terms of about {bits:.3g} bits "
+            f"(limits {_MAX_EXACT_BITS:.0e} bits per term, {_MAX_EXACT_TOTAL_BITS:.0e} in all); "
+            "use the mpmath functions in couponbound.exact (coverage_prob_mp) or the float ones")
+
+
+def _upsilon_exact(n: int, prior: Prior, func: str = "coverage_prob") -> Fraction:
     C = prior.C
     if n < C:
         return Fraction(0)
+    _check_exact_size(n, prior, func, C + 1 if prior.is_uniform else C)
     if prior.replacement and prior.is_uniform:
         s = sum((-1) ** i * math.comb(C, i) * (C - i) ** n for i in range(C + 1))
         return Fraction(s, C**n)
@@ -269,8 +299,8 @@ def completion_time_pmf(n: int, C: int | Prior | None = None, *, probs: ArrayLik
     prior = as_prior(C, probs=probs, counts=counts)
     require_replacement(prior, "completion_time_pmf")
     m = _one_n(n, prior, False, name="n")
-    prev = _upsilon_exact(m - 1, prior) if m > 0 else Fraction(0)
-    return _upsilon_exact(m, prior) - prev
+    prev = _upsilon_exact(m - 1, prior, "completion_time_pmf") if m > 0 else Fraction(0)
+    return _upsilon_exact(m, prior, "completion_time_pmf") - prev
 
 
 def expected_draws(C: int | Prior | None = None, *, probs: ArrayLike | None = None,
@@ -347,6 +377,7 @@ def collision_prob(K: int, C: int | Prior | None = None, *, probs: ArrayLike | N
     """
     prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
     k = _one_n(K, prior, negatives_only=True)
+    _check_exact_size(k, prior, "collision_prob", prior.C)
     if not prior.replacement:
         assert prior.counts is not None
         N = sum(prior.counts)

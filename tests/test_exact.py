@@ -169,3 +169,20 @@ def test_float_path_falls_back_to_mpmath(monkeypatch: pytest.MonkeyPatch) -> Non
     np.testing.assert_allclose(got, want, rtol=1e-15)
     w = coverage_prob(8, counts=[3, 4, 5], replacement=False)
     assert w == pytest.approx(float(hypergeometric_ie(9, [3, 4, 5])), rel=1e-15)
+
+
+def test_fraction_results_refuse_huge_integers_up_front() -> None:
+    """issue 11: exact.* with astronomically many draws answered after minutes (or never)."""
+    import time
+
+    t0 = time.perf_counter()
+    for call in (lambda: exact.coverage_prob(1_935_814_408, 2),
+                 lambda: exact.coverage_prob(10**6, 10),
+                 lambda: exact.completion_time_pmf(10**7, 3),
+                 lambda: exact.collision_prob(10**12, counts=[3, 5, 7])):
+        with pytest.raises(ValueError, match="bits"):
+            call()
+    assert time.perf_counter() - t0 < 1.0
+    # just below the limit still answers, and agrees with mpmath
+    got = exact.coverage_prob(10**5, 60)
+    assert abs(float(got) - float(exact.coverage_prob_mp(10**5, 60))) < 1e-15

@@ -492,15 +492,9 @@ def _check_depth(text: str, where: str, max_depth: int) -> None:
             return
 
 
-def loads_json(
-    data: str | bytes,
-    *,
-    where: str = "<input>",
-    max_bytes: int = DEFAULT_MAX_JSON_BYTES,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_int_digits: int = DEFAULT_MAX_INT_DIGITS,
-    allow_nan: bool = False,
-) -> Any:
+def loads_json(data: str | bytes, *, where: str = "<input>",
+               max_bytes: int = DEFAULT_MAX_JSON_BYTES, max_depth: int = DEFAULT_MAX_DEPTH,
+               max_int_digits: int = DEFAULT_MAX_INT_DIGITS, allow_nan: bool = False) -> Any:
     """Parse JSON text with the limits of :func:`load_json_file`.
 
     Parameters

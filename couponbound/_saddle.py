@@ -386,6 +386,20 @@ def _log_expm1_over(a: ComplexArray) -> ComplexArray:
     return np.where(small, series, np.where(right, big, plain))
 
 
+def _numeric_moments(log_g: Callable[[float], float]
+                     ) -> tuple[Callable[[float], float], Callable[[float], float]]:
+    """Mean and variance of the tilted coefficient law, ``d/du`` and ``d^2/du^2`` of
+    ``log_g(e^u)``, by central differences (steps 1e-5 and 1e-3)."""
+
+    def deriv(r: float, h: float) -> tuple[float, float]:
+        f0 = log_g(r)
+        fp = log_g(r * math.exp(h))
+        fm = log_g(r * math.exp(-h))
+        return (fp - fm) / (2 * h), max((fp - 2 * f0 + fm) / (h * h), 1e-12)
+
+    return (lambda r: deriv(r, 1e-5)[0]), (lambda r: deriv(r, 1e-3)[1])
+
+
 def egf_tail(p: FloatArray, k: FloatArray) -> GF:
     """``e^t - prod_g (exp(p_g t) - 1)^{k_g}``; scaled coefficient is ``1 - upsilon_n``."""
     p = np.asarray(p, dtype=float)
@@ -403,17 +417,7 @@ def egf_tail(p: FloatArray, k: FloatArray) -> GF:
     def log_g(r: float) -> float:
         return r + log_rest(r)
 
-    def _num_deriv(r: float, h: float) -> tuple[float, float]:
-        f0 = log_g(r)
-        fp = log_g(r * math.exp(h))
-        fm = log_g(r * math.exp(-h))
-        return (fp - fm) / (2 * h), max((fp - 2 * f0 + fm) / (h * h), 1e-12)
-
-    def mean(r: float) -> float:
-        return _num_deriv(r, 1e-5)[0]
-
-    def var(r: float) -> float:
-        return _num_deriv(r, 1e-3)[1]
+    mean, var = _numeric_moments(log_g)
 
     def log_ratio(r: float, theta: FloatArray) -> ComplexArray:
         w = r * np.exp(1j * theta)
@@ -446,17 +450,7 @@ def ogf_tail(m: FloatArray, k: FloatArray) -> GF:
     def log_g(r: float) -> float:
         return N * math.log1p(r) + log_rest(r)
 
-    def _num_deriv(r: float, h: float) -> tuple[float, float]:
-        f0 = log_g(r)
-        fp = log_g(r * math.exp(h))
-        fm = log_g(r * math.exp(-h))
-        return (fp - fm) / (2 * h), max((fp - 2 * f0 + fm) / (h * h), 1e-12)
-
-    def mean(r: float) -> float:
-        return _num_deriv(r, 1e-5)[0]
-
-    def var(r: float) -> float:
-        return _num_deriv(r, 1e-3)[1]
+    mean, var = _numeric_moments(log_g)
 
     def log_ratio(r: float, theta: FloatArray) -> ComplexArray:
         delta = clog1p(r * np.expm1(1j * theta) / (1.0 + r))  # log1p(w) - log1p(r)

@@ -140,16 +140,23 @@ def check_size(value: Any, name: str = "size", *, limit: int = 10**8) -> tuple[i
     return tuple(shape) if isinstance(value, tuple | list) else (shape[0],)
 
 
-def check_real(value: Any, name: str) -> float:
-    """A finite real number (Python or numpy; not bool, not str) as ``float``."""
+def _as_float(value: Any, name: str, allowed: str) -> float:
+    """``float(value)`` for a real number (not bool, not str), else a named error."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a finite real number, got {short_repr(value)}")
+        raise TypeError(f"{name} must be {allowed}, got {short_repr(value)}")
     try:
-        v = float(value)
+        return float(value)
     except OverflowError as exc:
-        raise ValueError(f"{name} must be a finite real number, got {short_repr(value)}") from exc
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be a finite real number, got {short_repr(value)}")
+        raise ValueError(f"{name} must be {allowed}, got {short_repr(value)}") from exc
+
+
+def check_real(value: Any, name: str, *, positive: bool = False) -> float:
+    """A finite real number (Python or numpy; not bool, not str) as ``float``;
+    ``positive=True`` also requires it to be > 0."""
+    allowed = "a finite real number" + (" > 0" if positive else "")
+    v = _as_float(value, name, allowed)
+    if not math.isfinite(v) or (positive and v <= 0):
+        raise ValueError(f"{name} must be {allowed}, got {short_repr(value)}")
     return v
 
 
@@ -185,12 +192,7 @@ def check_flag(value: Any, name: str) -> bool:
 
 def check_probability(value: Any, name: str, *, open_left: bool = True, open_right: bool = True) -> float:
     """A real number in (0, 1) (or with closed ends) as ``float``."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number in (0, 1), got {short_repr(value)}")
-    try:
-        v = float(value)
-    except OverflowError as exc:
-        raise ValueError(f"{name} must be in (0, 1), got {short_repr(value)}") from exc
+    v = _as_float(value, name, "a real number in (0, 1)")
     lo_ok = v > 0 if open_left else v >= 0
     hi_ok = v < 1 if open_right else v <= 1
     if not (math.isfinite(v) and lo_ok and hi_ok):

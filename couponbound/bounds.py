@@ -49,7 +49,7 @@ from couponbound._formulas import (
     ns21_sup_upper,
 )
 from couponbound._prior import Prior, as_prior, require_replacement
-from couponbound._validate import check_flag, check_int_array, short_repr
+from couponbound._validate import check_flag, check_int_array, check_real, short_repr
 from couponbound._vectorize import evaluate
 from couponbound.asymptotic import gumbel_coverage, poisson_coverage, tail_coverage
 from couponbound.collision import collision_pmf, collision_prob, expected_log_collision
@@ -742,15 +742,7 @@ class SupUpperBounds:
 
 def _check_B(value: Any) -> float:
     """BAO22's feature-norm bound ``B``: a finite real number > 0 (not a bool)."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise TypeError(f"B must be a finite real number > 0, got {short_repr(value)}")
-    try:
-        b = float(value)
-    except OverflowError as exc:
-        raise ValueError(f"B must be a finite real number > 0, got {short_repr(value)}") from exc
-    if not (math.isfinite(b) and b > 0):
-        raise ValueError(f"B must be a finite real number > 0, got {short_repr(value)}")
-    return b
+    return check_real(value, "B", positive=True)
 
 
 def sup_upper_bounds(

@@ -153,6 +153,27 @@ def _longtail_args(prior: Prior) -> tuple[Any, Any, Any]:
     return vals, mult, pr
 
 
+def _fill_engine_and_top(n: NDArray[np.int64], todo: NDArray[np.bool_], out: NDArray[np.float64],
+                         prior: Prior, *, miss: bool) -> None:
+    """Fill ``out[todo]`` with ``log upsilon`` (``miss=True``: ``log(1 - upsilon)``)
+    where the long-tail engine applies, or exactly near ``n = N`` without
+    replacement; clears those entries of ``todo``."""
+    if not np.any(todo):
+        return
+    if _use_longtail(prior):
+        engine = _longtail.log_miss_many if miss else _longtail.log_coverage_many
+        out[todo] = engine(n[todo], *_longtail_args(prior))
+        todo[:] = False
+    elif not prior.replacement:
+        tail = _hyper_tail_near_top(n[todo], prior)
+        done = np.isfinite(tail)
+        if np.any(done):
+            idx = np.flatnonzero(todo)[done]
+            with np.errstate(divide="ignore"):
+                out[idx] = np.log(tail[done]) if miss else np.log1p(-tail[done])
+            todo[idx] = False
+
+
 def _log_two_classes(n: NDArray[np.int64], prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``(log upsilon_n, log(1 - upsilon_n))`` for ``C = 2`` in closed form, ``n >= 2`` (and ``n < N``).
 
@@ -209,16 +230,7 @@ def _log_upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float6
             log_t1, ssum = _uniform_ie_tail(nf[ie], C)
             out[ie] = np.log1p(-np.exp(log_t1) * ssum)
         work &= ~ie
-    if np.any(work) and _use_longtail(prior):
-        out[work] = _longtail.log_coverage_many(n[work], *_longtail_args(prior))
-        work[:] = False
-    if np.any(work) and not prior.replacement:
-        tail = _hyper_tail_near_top(n[work], prior)
-        done = np.isfinite(tail)
-        if np.any(done):
-            near = np.flatnonzero(work)[done]
-            out[near] = np.log1p(-tail[done])
-            work[near] = False
+    _fill_engine_and_top(n, work, out, prior, miss=False)
     if np.any(work):
         # far right tail: 1 - S1 <= upsilon <= 1 - S1 + S2 with S2 <= S1^2 / 2
         # (Bonferroni; (1 - a - b) <= (1 - a)(1 - b), and negative association
@@ -512,17 +524,7 @@ def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
             log_t1, ssum = _uniform_ie_tail(nf[ie], C)
             out[ie] = log_t1 + np.log(ssum)
         hi &= ~ie
-    if np.any(hi) and _use_longtail(prior):
-        out[hi] = _longtail.log_miss_many(n[hi], *_longtail_args(prior))
-        hi[:] = False
-    if np.any(hi) and not prior.replacement:
-        tail = _hyper_tail_near_top(n[hi], prior)
-        done = np.isfinite(tail)
-        if np.any(done):
-            idx = np.flatnonzero(hi)[done]
-            with np.errstate(divide="ignore"):
-                out[idx] = np.log(tail[done])
-            hi[idx] = False
+    _fill_engine_and_top(n, hi, out, prior, miss=True)
     if np.any(hi):
         base = np.flatnonzero(hi)  # positions of n[hi], fixed before hi changes
         log_s1 = _log_miss_one(n[hi], prior)

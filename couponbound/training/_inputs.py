@@ -7,6 +7,7 @@ Shared by :func:`couponbound.training.batch.batch_terms`,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import array_api_compat as aac
@@ -117,3 +118,25 @@ def _batch_inputs(anchor: Any, positive: Any, labels: Any, mean_features: Any,
         raise ValueError("negative_labels= without negatives=: give the negatives' features "
                          "too (or use update_losses(..., negative_labels=...))")
     return inp
+
+
+def select_keys(keys: Any, known: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """The names a ``to_dict(keys=...)`` call asked for, each one of *known*."""
+    if isinstance(keys, str):
+        raise TypeError(f"keys must be an iterable of {what}, got {keys!r}")
+    names = tuple(keys)
+    unknown = [k for k in names if k not in known]
+    if unknown:
+        raise ValueError(f"keys has unknown {what} {unknown}; known: {list(known)}")
+    return names
+
+
+def feature_label_pairs(batches: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+    """``(mean_features, labels)`` pairs from *batches*, or a TypeError naming the item."""
+    for item in batches:
+        try:
+            zbar, y = item
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"batches must yield (mean_features, labels) pairs, "
+                            f"got {short_repr(item)}") from exc
+        yield zbar, y

@@ -48,7 +48,7 @@ from couponbound.training._arrays import (
     _to_numpy,
     class_means_to_numpy,
 )
-from couponbound.training._inputs import _batch_inputs
+from couponbound.training._inputs import _batch_inputs, select_keys
 from couponbound.training._kernel import batch_sums
 from couponbound.training._theory import LOSSES
 
@@ -260,12 +260,7 @@ class BatchTerms:
             names: tuple[str, ...] = tuple(f.name for f in fields(self) if f.name != "loss") + (
                 "ns21_bound", "arora_bound")
         else:
-            if isinstance(keys, str):
-                raise TypeError(f"keys must be an iterable of names, got {keys!r}")
-            names = tuple(keys)
-            unknown = [k for k in names if k not in _BATCH_KEYS]
-            if unknown:
-                raise ValueError(f"keys has unknown names {unknown}; known: {list(_BATCH_KEYS)}")
+            names = select_keys(keys, tuple(_BATCH_KEYS), "names")
         m = self.means()
         derived = {"upsilon": m["covered"], "contrastive": m["contrastive"],
                    "collision": m["collision"], "d": m["d"], "tau": m["tau"]}

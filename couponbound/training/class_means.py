@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from couponbound._validate import check_positive_int, short_repr
+from couponbound._validate import check_positive_int
 from couponbound.training._arrays import (
     AllReduce,
     _first_bad_row,
@@ -24,7 +24,7 @@ from couponbound.training._arrays import (
     _to_numpy,
     class_means_to_numpy,
 )
-from couponbound.training._inputs import _BatchInputs
+from couponbound.training._inputs import _BatchInputs, feature_label_pairs
 
 __all__ = ["ClassMeanEstimator", "class_means_to_numpy", "estimate_class_means"]
 
@@ -224,12 +224,7 @@ def estimate_class_means(batches: Iterable[tuple[Any, Any]], num_classes: int, *
            [0., 3.]])
     """
     est = ClassMeanEstimator(num_classes)
-    for item in batches:
-        try:
-            zbar, y = item
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"batches must yield (mean_features, labels) pairs, "
-                            f"got {short_repr(item)}") from exc
+    for zbar, y in feature_label_pairs(batches):
         est.update(zbar, y)
     if all_reduce is not None:
         est.sync(all_reduce)

@@ -48,7 +48,7 @@ from couponbound.training._arrays import (
     _to_numpy,
     class_means_to_numpy,
 )
-from couponbound.training._inputs import _batch_inputs
+from couponbound.training._inputs import _batch_inputs, feature_label_pairs
 from couponbound.training._kernel import batch_sums, class_sums
 from couponbound.training._theory import null_variances, theory_values
 from couponbound.training.batch import (
@@ -1086,12 +1086,7 @@ def _zero_state() -> dict[str, int | float]:
 
 def _unit_checked(batches: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
     """The ``(mean_features, labels)`` batches, refusing rows of norm > 1."""
-    for item in batches:
-        try:
-            zbar, y = item
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"batches must yield (mean_features, labels) pairs, "
-                            f"got {short_repr(item)}") from exc
+    for zbar, y in feature_label_pairs(batches):
         host = _to_numpy(zbar) if _is_array(zbar) else np.asarray(zbar, dtype=np.float64)
         if host.dtype.kind in "iuf" and host.ndim == 2 and host.size:
             with np.errstate(all="ignore"):

@@ -27,6 +27,7 @@ from couponbound.bounds import (
     ns21_lower_bound,
     ns21_sup_upper_bound,
 )
+from couponbound.training._inputs import select_keys
 from couponbound.training._theory import theory_values
 
 __all__ = ["LOG_KEYS", "REPORT_FIELDS", "BoundReport"]
@@ -339,12 +340,7 @@ class BoundReport:
         if keys is None:
             names: tuple[str, ...] = _FIELD_NAMES
         else:
-            if isinstance(keys, str):
-                raise TypeError(f"keys must be an iterable of field names, got {keys!r}")
-            names = tuple(keys)
-            unknown = [k for k in names if k not in _FIELD_SET]
-            if unknown:
-                raise ValueError(f"keys has unknown fields {unknown}; known: {list(_FIELD_NAMES)}")
+            names = select_keys(keys, _FIELD_NAMES, "field names")
         out: dict[str, float] = {}
         for name in names:
             v = getattr(self, name)
@@ -389,7 +385,6 @@ class BoundReport:
 #: The quantities with a standard error: the ``*_se`` fields, without ``_se``.
 _SE_NAMES = tuple(f.name[:-3] for f in fields(BoundReport) if f.name.endswith("_se"))
 _FIELD_NAMES = tuple(f.name for f in fields(BoundReport))
-_FIELD_SET = frozenset(_FIELD_NAMES)
 
 #: The names of every :class:`BoundReport` field (what ``to_dict(keys=...)`` accepts).
 REPORT_FIELDS = _FIELD_NAMES

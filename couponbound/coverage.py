@@ -134,6 +134,8 @@ def _float_groups(prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64
 #: probabilities go to the long-tail engine (couponbound._longtail): its cost
 #: per point does not grow with the number of classes or with sqrt(n).
 _LONGTAIL_MIN_GROUPS = 32
+#: ... and so do all draw counts above this (the FFT's length grows like sqrt(n)).
+_LONGTAIL_MIN_DRAWS = 10**9
 _LONGTAIL_CACHE: dict[Prior, Any] = {}
 
 
@@ -160,7 +162,9 @@ def _fill_engine_and_top(n: NDArray[np.int64], todo: NDArray[np.bool_], out: NDA
     replacement; clears those entries of ``todo``."""
     if not np.any(todo):
         return
-    if _use_longtail(prior):
+    huge = (prior.replacement and not prior.is_uniform
+            and int(n[todo].max()) > _LONGTAIL_MIN_DRAWS)
+    if _use_longtail(prior) or huge:
         engine = _longtail.log_miss_many if miss else _longtail.log_coverage_many
         out[todo] = engine(n[todo], *_longtail_args(prior))
         todo[:] = False

@@ -741,3 +741,25 @@ def test_vectorised_matches_scalar(kw: dict, K: range) -> None:
     for k, v in zip(ks, vec, strict=True):
         s = coverage_prob(k, **kw)
         assert abs(v - s) <= 1e-13 * s
+
+
+def test_huge_draw_counts_go_to_the_long_tail_engine_exactly():
+    """Issue 12, D5: counts=[10**15]*9 + [1] at K ~ 10**16 (the FFT path would
+    need 16 GiB); grouped inclusion-exclusion in 60-digit mpmath as the oracle."""
+    import mpmath
+
+    counts = [10**15] * 9 + [1]
+    N = sum(counts)
+    with mpmath.workdps(60):
+        a, b = mpmath.mpf(10**15) / N, mpmath.mpf(1) / N
+
+        def log_ups(n):
+            s = sum((-1) ** (i + j) * mpmath.binomial(9, i) * mpmath.binomial(1, j)
+                    * (1 - i * a - j * b) ** n
+                    for i in range(10) for j in range(2) if 1 - i * a - j * b > 0)
+            return float(mpmath.log(s))
+
+        draws = [3 * 10**12, 9 * 10**15, 2 * 10**16]
+        want = [log_ups(n) for n in draws]
+    got = log_coverage_prob([n - 1 for n in draws], counts=counts)
+    np.testing.assert_allclose(got, want, rtol=1e-12)

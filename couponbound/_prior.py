@@ -277,6 +277,10 @@ class Prior:
     def groups(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """Distinct class probabilities (ascending) and how many classes share each."""
         if self._uniform:
+            if self._C > 2**62:
+                raise ValueError(f"C = {self._C} is above 2**62, the largest number of classes "
+                                 "this computation handles; see couponbound.asymptotic for "
+                                 "forms in C")
             return np.array([1.0 / self._C]), np.array([self._C], dtype=np.int64)
         vals, mult = np.unique(self.probs, return_counts=True)
         return vals, mult.astype(np.int64)

@@ -340,7 +340,7 @@ class BoundReport:
         if keys is None:
             names: tuple[str, ...] = _FIELD_NAMES
         else:
-            names = select_keys(keys, _FIELD_NAMES, "field names")
+            names = select_keys(keys, _FIELD_NAMES, "fields")
         out: dict[str, float] = {}
         for name in names:
             v = getattr(self, name)

@@ -224,11 +224,11 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     Examples
     --------
-    >>> import tempfile, os
+    >>> import tempfile, os, pathlib
     >>> with tempfile.TemporaryDirectory() as d:
     ...     with atomic_output(os.path.join(d, "x.txt")) as tmp:
     ...         _ = tmp.write_text("hello")
-    ...     sorted(os.listdir(d)), open(os.path.join(d, "x.txt")).read()
+    ...     sorted(os.listdir(d)), pathlib.Path(d, "x.txt").read_text()
     (['x.txt'], 'hello')
     """
     dest = _destination(path)
@@ -269,11 +269,11 @@ def atomic_open(
 
     Examples
     --------
-    >>> import tempfile, os
+    >>> import tempfile, os, pathlib
     >>> with tempfile.TemporaryDirectory() as d:
     ...     with atomic_open(os.path.join(d, "t.csv"), "w", newline="") as fh:
     ...         _ = fh.write("a,b\\r\\n")
-    ...     open(os.path.join(d, "t.csv"), "rb").read()
+    ...     pathlib.Path(d, "t.csv").read_bytes()
     b'a,b\\r\\n'
     """
     if mode not in ("wb", "w"):

@@ -64,7 +64,7 @@ FloatArray = NDArray[np.float64]
 ComplexArray = NDArray[np.complex128]
 IntArray = NDArray[np.int64]
 
-__all__ = ["LongTailPrior", "log_coverage_many", "log_miss_many", "required_draws"]
+__all__ = ["LongTailPrior", "log_coverage_many", "log_miss_many", "log_pmf_many", "required_draws"]
 
 _H = 0.6  # trapezoidal step in u = sigma * theta
 _U_FIRST = 11.0  # first stretch of nodes, in u
@@ -448,6 +448,118 @@ def _log_coverage_one(pr: LongTailPrior, n: int) -> float:
 def _log_min_degree(pr: LongTailPrior) -> float:
     """``log upsilon_C = log(C! prod p_c)``."""
     return math.lgamma(pr.C + 1.0) + math.fsum((pr.w * pr.y).tolist())
+
+
+# --------------------------------------------------------------------------
+# log P(T = n): the completion time's pmf
+# --------------------------------------------------------------------------
+
+def _scaled_bose_terms(pr: LongTailPrior, r: float) -> tuple[FloatArray, FloatArray, FloatArray, float]:
+    """``(x, w, v, x0)`` for the classes that matter to ``h(r) = sum_c w_c p_c / (e^{p_c r} - 1)``.
+
+    ``x = p r`` (ascending), ``x0 = x[0]`` and ``v = w B(x) e^{x0}`` with
+    ``B(x) = x / (e^x - 1)``, so the largest ``v`` is not below ``w[0] x0 /
+    (e^{x0} - 1) e^{x0}`` and nothing underflows.  Classes with ``v < 1e-20 *
+    max(v)`` (a suffix: ``v`` falls with ``x``) are dropped: each class's term
+    of ``F(z) h(z)`` is bounded on the whole circle by its value at ``theta = 0``
+    (non-negative coefficients), so they change the pmf by less than ``G * 1e-20``.
+    """
+    x = pr.p * r
+    x0 = float(x[0])
+    with np.errstate(under="ignore"):
+        v = pr.w * x * np.exp(-(x - x0)) / -np.expm1(-x)
+    k = int(np.count_nonzero(v >= 1e-20 * float(v.max())))
+    return x[:k], pr.w[:k], v[:k], x0
+
+
+def _pmf_mean_var(pr: LongTailPrior) -> Callable[[float], tuple[float, float]]:
+    """Mean and variance of the tilted distribution of ``F(t) h(t)`` at ``t = r``.
+
+    ``log F(r) = r + sum_c w_c log(1 - e^{-x_c})`` contributes ``r + sum w B``
+    and ``r + sum w B (1 - x - B)``; ``log h(r) = -log r + log sum_c w_c B(x_c)``
+    contributes ``-<x + B>`` and ``-<x + B (1 - x - B)> + Var(x + B)``, the
+    averages weighted by ``w B(x)``.
+    """
+    def mv(r: float) -> tuple[float, float]:
+        b_all = _mean_term(pr.p * r)
+        mean_f = r + float(pr.w @ b_all)
+        var_f = r + float(pr.w @ (b_all * (1.0 - pr.p * r - b_all)))
+        x, _, v, _ = _scaled_bose_terms(pr, r)
+        b = b_all[:x.size]
+        vs = float(v.sum())
+        g = x + b
+        mean_g = float(v @ g) / vs
+        var_g = float(v @ (g - mean_g) ** 2) / vs
+        dg = float(v @ (x + b * (1.0 - x - b))) / vs
+        return mean_f - mean_g, max(var_f - dg + var_g, 1e-300)
+    return mv
+
+
+def _complex_bose_sum(x: FloatArray, w: FloatArray, x0: float, theta: FloatArray) -> ComplexArray:
+    """``sum_c w_c e^{x0} B(x_c e^{i theta})`` per node, ``B(z) = z / (e^z - 1) =
+    z e^{-z} / (1 - e^{-z})`` (nodes where it overflows, far from the peak, give
+    a non-finite value that the circle rule drops)."""
+    out = np.zeros(theta.shape, dtype=complex)
+    step = max(1, _DIRECT_CHUNK // max(1, x.size))
+    for i in range(0, theta.size, step):
+        z = x[:, None] * np.exp(1j * theta[i:i + step])[None, :]
+        with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+            val = z * np.exp(x0 - z) / -_cexpm1(-z)
+        out[i:i + step] = w @ val
+    return out
+
+
+def _log_pmf_one(pr: LongTailPrior, n: int) -> float:
+    """``log P(T = n)`` for ``n > C``: ``(n - 1)! [t^{n-1}] F(t) h(t)`` on the saddle circle.
+
+    ``P(T = n) = sum_c p_c (n - 1)! [t^{n-1}] prod_{d != c} (e^{p_d t} - 1)``
+    (the first ``n - 1`` draws miss exactly class ``c``, draw ``n`` is ``c``),
+    and ``sum_c p_c prod_{d != c} (e^{p_d t} - 1) = F(t) h(t)`` with ``F(t) =
+    prod_c (e^{p_c t} - 1)`` and ``h(t) = sum_c p_c / (e^{p_c t} - 1)``: one
+    Cauchy integral of a series with non-negative coefficients, so no
+    cancellation and one pass over the classes per node.
+    """
+    m = n - 1
+    mf = float(m)
+    mv = _pmf_mean_var(pr)
+    s_lo = math.log(max(mf - pr.C + 1.0, 1e-300)) - 1.0
+    s_hi = math.log((mf + 2.0) / max(1.0 - float(pr.p[-1]), 1e-300)) + 1.0
+    s = _solve(mv, mf, s_lo, s_hi)
+    r = math.exp(s)
+    sigma = math.sqrt(mv(r)[1])
+    x, w, v, x0 = _scaled_bose_terms(pr, r)
+    v_sum = float(v.sum())
+
+    def log_integrand(theta: FloatArray) -> ComplexArray:
+        ratio = _complex_bose_sum(x, w, x0, theta) / v_sum
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lh = np.log(ratio) - 1j * theta
+        return _theta_phase(r, mf, theta) + pr.log_factor_sum(r, theta) + lh
+
+    coef = _circle_integral(log_integrand, sigma)
+    if not coef > 0.0:  # pragma: no cover - defensive
+        return math.nan
+    log_h = -math.log(r) - x0 + math.log(v_sum)
+    return math.log(coef) + pr.log_rest(r) + _log_poisson_norm(mf, r) + log_h
+
+
+def log_pmf_many(n: IntArray, probs: FloatArray, mult: NDArray[np.integer] | FloatArray,
+                 prior: LongTailPrior | None = None) -> FloatArray:
+    """``log P(T = n)`` of the completion time (``-inf`` for ``n < C``)."""
+    pr = prior if prior is not None else _as_prior(probs, mult)
+    C = int(round(pr.C))
+    n = np.asarray(n, dtype=np.int64)
+    out = np.full(n.shape, -math.inf)
+    for i, ni in enumerate(n.tolist()):
+        if ni < C:
+            continue
+        if C == 1:
+            out[i] = 0.0 if ni == 1 else -math.inf
+        elif ni == C:
+            out[i] = _log_min_degree(pr)
+        else:
+            out[i] = _log_pmf_one(pr, ni)
+    return out
 
 
 # --------------------------------------------------------------------------

@@ -360,8 +360,12 @@ def _log_neg_a(p: FloatArray, k: FloatArray, z: ComplexArray) -> ComplexArray:
             u = np.exp(np.where(small, lu, -1.0))
             series = lu + np.log(1.0 + u / 2.0 + u * u / 3.0)  # log(-log(1 - u)), u tiny
             # log(1 - u): -expm1(lu) exactly near u = 1; u expm1(-lu) for |u| > 1, no overflow
+            uf = np.exp(np.where(right, -1.0, lu))
+            # |u| < 1/2: log1p(-u) accurate to a relative eps (a complex log of 1 - u
+            # would lose log10(1/|u|) digits)
             inner = np.where(right, lu + np.log(np.expm1(-np.where(right, lu, 0.0))),
-                             np.log(-np.expm1(np.where(right, -1.0, lu))))
+                             np.where(np.abs(uf) < 0.5, clog1p(-uf),
+                                      np.log(-np.expm1(np.where(right, -1.0, lu)))))
             general = np.log(-inner)
         terms.append(math.log(kg) + np.where(small, series, general))
     stack = np.stack(terms)

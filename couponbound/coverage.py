@@ -448,7 +448,20 @@ def log_coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: Arra
     -inf
     """
     prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
-    return evaluate(_log_upsilon_unique, K, prior, include_anchor=include_anchor)
+    return evaluate(_log_cdf_unique, K, prior, include_anchor=include_anchor)
+
+
+def _log_cdf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    """``log upsilon_n`` with full relative accuracy also near ``upsilon = 1``:
+    where ``1 - upsilon < _SF_FROM_CDF`` it is ``log1p(-(1 - upsilon))`` with the
+    survival function (the long-tail engine already works this way)."""
+    lu = _log_upsilon_unique(n, prior)
+    if _use_longtail(prior) or (not prior.is_uniform and n.size and int(n.max()) > _LONGTAIL_MIN_DRAWS):
+        return lu
+    near = (lu > math.log1p(-_SF_FROM_CDF)) & (lu < 0.0)
+    if np.any(near):
+        lu[near] = np.log1p(-np.exp(_log_sf_unique(n[near], prior)))
+    return lu
 
 
 # --------------------------------------------------------------------------
@@ -460,6 +473,8 @@ def log_coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: Arra
 _S1_IS_TAIL = 1e-13
 
 
+#: ``1 - upsilon`` at least this is taken as the complement of ``upsilon``.
+_SF_FROM_CDF = 0.1
 #: Below this ``S1``, ``1 - upsilon = S1 - S2`` to ``S1^2 / 6`` relative.
 _S1_TWO_TERMS = 1e-6
 #: ``S2`` sums over pairs of groups: used for at most this many groups.
@@ -508,8 +523,9 @@ def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
         return out2
     lu = _log_upsilon_unique(n, prior)
     out = np.empty(n.shape)
-    # upsilon is accurate to a few eps relative, so 1 - upsilon is good to 1e-12 while >= 1e-3
-    lo = lu < math.log1p(-1e-3)
+    # upsilon is accurate to a few eps relative, so 1 - upsilon is good to ~1e-14
+    # while >= _SF_FROM_CDF; below, the right tail is computed directly
+    lo = lu < math.log1p(-_SF_FROM_CDF)
     out[lo] = np.log(-np.expm1(lu[lo]))
     hi = ~lo
     if not np.any(hi):
@@ -576,6 +592,17 @@ def _logpmf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     if prior.is_uniform:
         out[valid] = mv * math.log1p(-1.0 / C) + _log_upsilon_unique(mv, Prior.uniform(C - 1))
         return out
+    if _use_longtail(prior) or int(mv.max()) > _LONGTAIL_MIN_DRAWS:
+        # one Cauchy integral of a positive series per value, O(G) (not one per class)
+        out[valid] = _longtail.log_pmf_many(n[valid], *_longtail_args(prior))
+    else:
+        out[valid] = _logpmf_by_classes(mv, prior)
+    return out
+
+
+def _logpmf_by_classes(mv: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    """``log P(T = m + 1)`` as ``sum_c p_c (1 - p_c)^m upsilon_m(prior without c)``:
+    one coverage evaluation per distinct probability (for few groups)."""
     vals, mult = prior.groups()
     parts = []
     p_all = prior.probs
@@ -587,9 +614,7 @@ def _logpmf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     stack = np.stack(parts)
     mx = np.max(stack, axis=0)
     with np.errstate(invalid="ignore"):
-        out[valid] = np.where(np.isfinite(mx),
-                              mx + np.log(np.sum(np.exp(stack - mx), axis=0)), -np.inf)
-    return out
+        return np.where(np.isfinite(mx), mx + np.log(np.sum(np.exp(stack - mx), axis=0)), -np.inf)
 
 
 def _reduced_prior(prior: Prior, group_value: float) -> Prior:
@@ -653,8 +678,8 @@ class CompletionTime:
         return evaluate(kernel, n, self.prior, include_anchor=False, name="n")
 
     def logcdf(self, n: ArrayLike) -> FloatOrArray:
-        """``log P(T <= n)``."""
-        return self._apply(n, _log_upsilon_unique)
+        """``log P(T <= n)``, with full relative accuracy also near 0."""
+        return self._apply(n, _log_cdf_unique)
 
     def cdf(self, n: ArrayLike) -> FloatOrArray:
         """``P(T <= n)`` = NS21's :math:`\\upsilon_n`."""

@@ -63,6 +63,18 @@ def _ztp_log_pmf(k: np.ndarray, mu: float) -> np.ndarray:
     return np.array([float(-mu + int(kk) * lmu - mpmath.loggamma(int(kk) + 1) - lnorm) for kk in k])
 
 
+def _ztp_rel_pmf(k: np.ndarray, mu: float) -> tuple[np.ndarray, mpmath.mpf]:
+    """``(P(Y = k) / M, log M)`` for ``Y ~ ZTP(mu)``: the ratios from log differences
+    taken in mpmath (30 digits), so they keep full accuracy for large ``k``."""
+    with mpmath.workdps(30):
+        lmu = mpmath.log(mu)
+        lnorm = mpmath.log(-mpmath.expm1(-mpmath.mpf(mu)))
+        logs = [-mu + int(kk) * lmu - mpmath.loggamma(int(kk) + 1) - lnorm for kk in k]
+        mx = max(logs)
+        rel = np.array([float(v - mx) for v in logs], dtype=np.longdouble)
+    return np.exp(rel), mx
+
+
 def ztp_convolution(n: int, probs: list[float]) -> mpmath.mpf:
     """``log upsilon_n`` by the exact convolution of zero-truncated Poisson pmfs."""
     C = len(probs)
@@ -112,3 +124,74 @@ def miss_bonferroni(n: int, probs: list[Fraction]) -> tuple[mpmath.mpf, mpmath.m
         s3 = mpmath.fsum(mpmath.power(1 - q[i] - q[j] - q[k], n)
                          for i in range(C) for j in range(i + 1, C) for k in range(j + 1, C))
         return s1 - s2, s1 - s2 + s3
+
+
+def _rate_for(n: int, probs: list[float]) -> float:
+    """A Poisson rate at which the zero-truncated counts have mean about ``n``."""
+    lo, hi = 1e-9, 10.0 * n
+    for _ in range(200):
+        lam = math.sqrt(lo * hi)
+        mean = sum(p * lam / -math.expm1(-p * lam) for p in probs)
+        if mean < n:
+            lo = lam
+        else:
+            hi = lam
+    return math.sqrt(lo * hi)
+
+
+def ztp_log_pmf_T(n: int, probs: list[float]) -> mpmath.mpf:
+    """``log P(T = n)`` of the completion time by exact zero-truncated-Poisson convolutions.
+
+    ``P(T = n) = sum_c p_c (n-1)! [t^{n-1}] prod_{d != c} (e^{p_d t} - 1)`` and, with
+    ``Y_d ~ ZTP(p_d lam)``, ``m! [t^m] prod_{d != c} (e^{p_d t} - 1) = m! lam^{-m}
+    prod_{d != c} (e^{p_d lam} - 1) P(sum_{d != c} Y_d = m)``.  The ``C`` sums leave
+    one class out each, so prefix and suffix convolutions (non-negative long
+    doubles, exact power-of-two rescaling) serve them all.
+    """
+    C = len(probs)
+    m = n - 1
+    if m < C - 1:
+        return mpmath.mpf("-inf")
+    lam = _rate_for(max(m, C), probs)
+    top = m - (C - 1) + 1  # support of sum (Y_d - 1) that can matter
+    k = np.arange(1, top + 1)
+    pmfs = []
+    scales = []
+    for p in probs:
+        rel, mx = _ztp_rel_pmf(k, p * lam)
+        pmfs.append(rel)
+        scales.append(mx)
+
+    def chain(order: list[int]) -> list[tuple[np.ndarray, mpmath.mpf]]:
+        acc = np.zeros(top, dtype=np.longdouble)
+        acc[0] = 1.0
+        scale = mpmath.mpf(0)
+        out = [(acc.copy(), scale)]
+        for i in order:
+            acc = np.convolve(acc, pmfs[i])[:top]
+            scale += scales[i]
+            _, e = np.frexp(acc.max())
+            acc = np.ldexp(acc, -int(e))
+            scale += int(e) * mpmath.log(2)
+            out.append((acc.copy(), scale))
+        return out
+
+    pre = chain(list(range(C)))  # pre[c]: classes 0..c-1
+    suf = chain(list(range(C - 1, -1, -1)))  # suf[j]: the last j classes
+    with mpmath.workdps(30):
+        log_e = [mpmath.log(mpmath.expm1(mpmath.mpf(p) * lam)) for p in probs]
+        total_log_e = mpmath.fsum(log_e)
+        terms = []
+        for c in range(C):
+            a, sa = pre[c]
+            b, sb = suf[C - 1 - c]
+            val = np.sum(a[: top] * b[top - 1:: -1][: top])
+            if val <= 0:
+                continue
+            lv = mpmath.log(mpmath.mpf(np.format_float_scientific(val, precision=21)))
+            terms.append(mpmath.log(probs[c]) + total_log_e - log_e[c] + sa + sb + lv)
+        if not terms:
+            return mpmath.mpf("-inf")
+        mx = max(terms)
+        log_sum = mx + mpmath.log(mpmath.fsum(mpmath.exp(t - mx) for t in terms))
+        return log_sum + mpmath.loggamma(m + 1) - m * mpmath.log(lam)

@@ -677,6 +677,7 @@ def _pipe_child(case: str, guarded: bool = True) -> tuple[int, bytes, bytes]:
     first = proc.stdout.readline() if case == "stream" else b""
     proc.stdout.close()  # like `head -1` exiting
     err = proc.stderr.read()
+    proc.stderr.close()
     return proc.wait(timeout=60), first, err
 
 

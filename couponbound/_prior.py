@@ -93,14 +93,14 @@ class Prior:
     0.9642857142...
     """
 
-    __slots__ = ("_C", "_probs", "_counts", "_replacement", "_name", "_raw", "_uniform")
+    __slots__ = ("_C", "_probs", "_counts", "_replacement", "_name", "_raw", "_uniform", "_groups_cache")
 
     _C: int
     _probs: NDArray[np.float64] | None
     _counts: tuple[int, ...] | None
     _replacement: bool
     _name: str | None
-    _raw: tuple[float, ...] | None
+    _raw: NDArray[np.float64] | None
     _uniform: bool
 
     def __init__(self) -> None:  # pragma: no cover - use the constructors
@@ -172,7 +172,8 @@ class Prior:
         3
         """
         arr = _numbers(probs, "probs")
-        s = float(math.fsum(arr))
+        # the sum correctly rounded (fsum), or within a unit of it in extended precision
+        s = float(math.fsum(arr)) if arr.size <= 10_000 else float(np.sum(arr, dtype=np.longdouble))
         if abs(s - 1.0) > PROB_SUM_TOL:
             raise ValueError(f"probs must sum to 1 (within {PROB_SUM_TOL:g}), got sum {s!r}; "
                              "pass counts= for unnormalised weights")
@@ -181,7 +182,9 @@ class Prior:
         if np.all(p == p[0]):
             return cls._make(int(arr.size), np.full(arr.size, 1.0 / arr.size), None, True, nm,
                              None, True)
-        return cls._make(int(arr.size), p, None, True, nm, tuple(float(v) for v in arr), False)
+        raw = np.array(arr, dtype=np.float64)
+        raw.setflags(write=False)
+        return cls._make(int(arr.size), p, None, True, nm, raw, False)
 
     @classmethod
     def from_counts(cls, counts: Any, *, replacement: bool = True, name: str | None = None) -> Prior:
@@ -282,8 +285,15 @@ class Prior:
                                  "this computation handles; see couponbound.asymptotic for "
                                  "forms in C")
             return np.array([1.0 / self._C]), np.array([self._C], dtype=np.int64)
-        vals, mult = np.unique(self.probs, return_counts=True)
-        return vals, mult.astype(np.int64)
+        cached = getattr(self, "_groups_cache", None)  # np.unique once per prior
+        if cached is None:
+            vals, mult64 = np.unique(self.probs, return_counts=True)
+            mult64 = mult64.astype(np.int64)
+            vals.setflags(write=False)
+            mult64.setflags(write=False)
+            cached = (vals, mult64)
+            object.__setattr__(self, "_groups_cache", cached)
+        return cached
 
     def anchor_groups(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Distinct class probabilities ``p_g`` and the anchor's chance ``m_g p_g`` of each group.
@@ -320,7 +330,7 @@ class Prior:
         if self._uniform:
             return [Fraction(1, self._C)] * self._C
         assert self._raw is not None
-        fr = [Fraction(v) for v in self._raw]
+        fr = [Fraction(float(v)) for v in self._raw]
         ftotal = sum(fr, Fraction(0))
         return [f / ftotal for f in fr]
 

@@ -927,6 +927,17 @@ def _smallest_n(prior: Prior, q: float) -> int:
                 f"class has probability {p_min:.3g}), above the limit 2**62; "
                 "lower confidence or merge the rarest classes")
 
+    if top is None and _use_longtail(prior):
+        # many distinct probabilities: the engine's own search (union and product
+        # bounds, then a safeguarded regula falsi), decided in float64; the
+        # high-precision re-checks below have no exact form to fall back on here
+        found = _longtail.required_draws(q, prior=_longtail_args(prior)[2])
+        if found > _MAX_DRAWS:
+            raise ValueError(
+                "required_negatives/ppf: the answer is above the limit of 2**62 draws; "
+                "lower confidence")
+        return found
+
     def ok(n: int) -> bool:
         arr = np.array([n], dtype=np.int64)
         val = float((_log_sf_unique if use_sf else _log_upsilon_unique)(arr, prior)[0])

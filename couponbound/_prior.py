@@ -111,7 +111,7 @@ class Prior:
 
     @classmethod
     def _make(cls, C: int, probs: NDArray[np.float64] | None, counts: tuple[int, ...] | None,
-              replacement: bool, name: str | None, raw: tuple[float, ...] | None,
+              replacement: bool, name: str | None, raw: NDArray[np.float64] | None,
               uniform: bool) -> Prior:
         if not replacement and counts is not None and sum(counts) > MAX_N:
             raise ValueError(

@@ -561,6 +561,11 @@ def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
             log_s2 = _log_miss_two(n[idx], prior)
             out[idx] = log_s1[two] + np.log1p(-np.exp(log_s2 - log_s1[two]))
             hi[idx] = False
+    if np.any(hi) and prior.replacement and not prior.is_uniform:
+        # the long-tail engine's right-tail integral: a node count set by the
+        # accuracy, any number of groups (1e-14 against grouped inclusion-exclusion)
+        out[hi] = _longtail.log_miss_many(n[hi], *_longtail_args(prior))
+        hi[:] = False
     if np.any(hi):
         if prior.replacement:
             vals, mult = _float_groups(prior)

@@ -77,8 +77,8 @@ def _need(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        sys.exit(f"this example needs {module}: pip install 'couponbound[examples]' "
-                 "(torch and scikit-learn)")
+        sys.exit(f"this example needs {module}: pip install '.[examples]' in a clone of "
+                 "couponbound (torch and scikit-learn)")
 
 
 # ----------------------------------------------------------------------------

@@ -50,6 +50,11 @@ import numpy as np
 
 from couponbound import BoundMonitor, Prior
 
+# the digits, their 70/30 split and the optional-dependency guard are the NS21
+# digits example's (a sibling script: python puts this folder on sys.path)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from digits_ns21 import _need, load_split  # noqa: E402
+
 TEMPERATURE = 0.2  # MoCo v2's temperature
 NUM_CLASSES = 10
 BATCH = 64
@@ -58,7 +63,6 @@ QUICK = {"epochs": 4, "queue": 128}
 MOMENTUM = 0.99  # key encoder: theta_k <- m theta_k + (1 - m) theta_q
 LR = 1e-3
 N_AUG_MEAN = 4  # augmented views averaged into each sample's mean feature (class means)
-VAL_FRACTION = 0.3
 SEED = 0
 FEATURE_DIM = 64
 HIDDEN = 256
@@ -73,33 +77,9 @@ CSV_COLUMNS = (
 STEP_KEYS = ("contrastive", "ns21_bound", "collision", "d")
 
 
-def _need(module: str) -> Any:
-    """Import an optional dependency of the example, or exit with how to get it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        sys.exit(f"this example needs {module}: pip install '.[examples]' in a clone of "
-                 "couponbound (torch and scikit-learn)")
-
-
 # ----------------------------------------------------------------------------
 # data, augmentations, encoder
 # ----------------------------------------------------------------------------
-
-def load_split() -> dict[str, Any]:
-    """The digits in [0, 1] as (n, 8, 8) float32 tensors, split 70/30 (stratified)."""
-    torch = _need("torch")
-    datasets = _need("sklearn.datasets")
-    model_selection = _need("sklearn.model_selection")
-    X, y = datasets.load_digits(return_X_y=True)
-    idx_tr, idx_va = model_selection.train_test_split(
-        np.arange(len(y)), test_size=VAL_FRACTION, stratify=y, random_state=SEED)
-    images = torch.tensor(X / 16.0, dtype=torch.float32).reshape(-1, 8, 8)
-    return {"x_train": images[np.sort(idx_tr)], "y_train": y[np.sort(idx_tr)].astype(np.int64),
-            "x_val": images[np.sort(idx_va)], "y_val": y[np.sort(idx_va)].astype(np.int64)}
-
 
 def augment(x: Any, gen: Any) -> Any:
     """One random view of each 8x8 image, flattened: a shift by up to one pixel

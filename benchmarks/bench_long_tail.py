@@ -40,8 +40,6 @@ import math
 import resource
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -54,6 +52,9 @@ from couponbound import Prior, completion_time, coverage_prob, log_coverage_prob
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from longtail_oracles import miss_bonferroni, ztp_convolution  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_coverage import timed  # noqa: E402
 
 _coverage = importlib.import_module("couponbound.coverage")
 
@@ -101,14 +102,6 @@ def exact_probs(name: str, p: np.ndarray) -> list[Fraction]:
 # helpers
 # ---------------------------------------------------------------------------
 
-def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
-    best = math.inf
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def rss_mb() -> float:

@@ -43,6 +43,11 @@ the integrand is ``~ exp(-u^2/2)`` times a smooth factor; this module
   With many kept classes that sum is a power series in ``zeta = 1 - e^{i theta}``
   (``sum_m (1/m) e^{x0 - m x0 z} sum_k b_{m,k} zeta^k``, coefficients from one
   pass; truncation checked to ``1e-17``), so a node costs ``O(terms)``;
+* computes the completion time's pmf ``P(T = n) = (n-1)! [t^{n-1}] F(t) h(t)``,
+  ``F = prod_c (e^{p_c t} - 1)``, ``h = sum_c p_c / (e^{p_c t} - 1)`` (a series
+  with non-negative coefficients) by the same rule at the saddle point of
+  ``F h``, one direct pass over the classes that matter per node
+  (:func:`log_pmf_many`);
 * finds the smallest ``n`` with ``upsilon_n >= confidence``
   (:func:`required_draws`) inside a bracket from the union and product
   bounds, with a few full evaluations (regula falsi).

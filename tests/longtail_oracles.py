@@ -80,16 +80,7 @@ def ztp_convolution(n: int, probs: list[float]) -> mpmath.mpf:
     C = len(probs)
     if n < C:
         return mpmath.mpf("-inf")
-    # a Poisson rate near where the sum of the Y_c has mean n (bisection on the mean)
-    lo, hi = 1e-9, 10.0 * n
-    for _ in range(200):
-        lam = math.sqrt(lo * hi)
-        mean = sum(p * lam / -math.expm1(-p * lam) for p in probs)
-        if mean < n:
-            lo = lam
-        else:
-            hi = lam
-    lam = math.sqrt(lo * hi)
+    lam = _rate_for(n, probs)
     top = n - C + 1  # support of Y_c - 1 that can matter
     k = np.arange(1, top + 1)
     acc = np.zeros(1, dtype=np.longdouble)
@@ -127,7 +118,7 @@ def miss_bonferroni(n: int, probs: list[Fraction]) -> tuple[mpmath.mpf, mpmath.m
 
 
 def _rate_for(n: int, probs: list[float]) -> float:
-    """A Poisson rate at which the zero-truncated counts have mean about ``n``."""
+    """A Poisson rate at which the zero-truncated counts have mean about ``n`` (bisection)."""
     lo, hi = 1e-9, 10.0 * n
     for _ in range(200):
         lam = math.sqrt(lo * hi)

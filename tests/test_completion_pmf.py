@@ -72,11 +72,15 @@ def test_first_value_after_the_minimum_closed_form(C):
     assert abs(got - float(want)) <= 1e-12 * abs(float(want))
 
 
-def far_tail_bracket(q: list[mpmath.mpf], n: int) -> tuple[mpmath.mpf, mpmath.mpf]:
-    """``first * (1 - S1) <= P(T = n) <= first`` with ``first = sum_c p_c (1 - p_c)^{n-1}``."""
+def assert_far_tail(T, q: list[mpmath.mpf], n: int) -> None:
+    """``first * (1 - S1) <= P(T = n) <= first`` with ``first = sum_c p_c (1 - p_c)^{n-1}``:
+    where the bracket is narrower than 1e-13, ``logpmf(n)`` must match it to 1e-12."""
     first = mpmath.fsum(x * (1 - x) ** (n - 1) for x in q)
     s1 = mpmath.fsum((1 - x) ** (n - 1) for x in q)
-    return first * (1 - s1), first
+    lo, hi = first * (1 - s1), first
+    assert (hi - lo) / hi < 1e-13
+    want = float(mpmath.log(hi))
+    assert abs(T.logpmf(n) - want) <= 1e-12 * abs(want)
 
 
 @pytest.mark.parametrize("s", [1.0, 1.5])
@@ -88,11 +92,7 @@ def test_far_right_tail_many_classes(s):
     with mpmath.workdps(40):
         for target in (1e-16, 1e-40, 1e-200):
             # n where S1 ~ target: (1 - p_min)^n ~ target
-            n = int(math.log(target) / math.log1p(-float(p.min())))
-            lo, hi = far_tail_bracket(q, n)
-            assert (hi - lo) / hi < 1e-13
-            got = T.logpmf(n)
-            assert abs(got - float(mpmath.log(hi))) <= 1e-12 * abs(float(mpmath.log(hi)))
+            assert_far_tail(T, q, int(math.log(target) / math.log1p(-float(p.min()))))
 
 
 @pytest.mark.slow
@@ -104,11 +104,7 @@ def test_far_right_tail_dirichlet_1e5():
     with mpmath.workdps(40):
         q_all = mp_probs(p)
         q = [q_all[i] for i in order]
-        n = int(math.log(1e-16) / math.log1p(-float(p.min())))
-        lo, hi = far_tail_bracket(q, n)
-        assert (hi - lo) / hi < 1e-13
-        got = T.logpmf(n)
-        assert abs(got - float(mpmath.log(hi))) <= 1e-12 * abs(float(mpmath.log(hi)))
+        assert_far_tail(T, q, int(math.log(1e-16) / math.log1p(-float(p.min()))))
 
 
 @pytest.mark.slow

@@ -43,9 +43,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 
 from couponbound import Prior, asymptotic, collision, coverage, exact
 
@@ -227,8 +227,9 @@ def _log_uniform_int(lo: int, hi: int) -> st.SearchStrategy[int]:
         lambda d: st.integers(max(lo, 10 ** (d - 1)), min(hi, 10**d - 1)))
 
 
-#: Largest uniform C drawn (see test_uniform_huge_C_near_bulk).
-UNIFORM_MAX_C = 10**9
+#: Largest uniform C drawn (see test_uniform_huge_C_near_bulk and
+#: test_required_negatives_uniform_huge_C).
+UNIFORM_MAX_C = 10**7
 uniform_C = st.one_of(st.integers(1, 40), st.integers(1, 40), st.integers(41, 5000),
                       _log_uniform_int(5001, UNIFORM_MAX_C))
 
@@ -330,6 +331,14 @@ def _p_min(prior: Prior) -> float:
     if prior.counts is not None:
         return min(prior.counts) / sum(prior.counts)
     return float(np.min(prior.probs))
+
+
+#: Smallest class probability for which the moments are asked (see test_moments_tiny_class_warns).
+MOMENTS_MIN_P = 1e-12
+
+
+def _moments_ok(prior: Prior | None) -> bool:
+    return prior is None or _p_min(prior) >= MOMENTS_MIN_P
 
 
 #: Largest K drawn for a non-uniform prior with replacement (see test_longtail_huge_K_warns).
@@ -487,8 +496,13 @@ def test_fuzz_functions_of_K(func: Callable[..., Any], has_replacement: bool, ha
                                                               max_size=6)), dtype=np.int64)]))
     values = probe(VALID, func, ks, *args, **kwargs)
     check_float_result(values, *bounds)
-    diffs = np.diff(np.asarray(values))
-    assert np.all(diffs >= 0), f"{func.__name__} decreases: K = {ks.tolist()} -> {values.tolist()}"
+    arr = np.asarray(values)
+    # coverage: exactly monotone; the other functions within 2 ulps of 1 (collision_prob
+    # gives 1.0 at K = 228261 and 1 - 2**-53 at K = 2.9e17 for a 48-class prior)
+    slack = 0.0 if func in (coverage.coverage_prob, coverage.log_coverage_prob) else 4.5e-16
+    floor = arr[:-1] - slack * np.abs(arr[:-1]) if slack else arr[:-1]  # (0 * inf is nan)
+    assert np.all(arr[1:] >= floor), (
+        f"{func.__name__} decreases: K = {ks.tolist()} -> {arr.tolist()}")
 
 
 @FUZZ
@@ -526,13 +540,15 @@ def test_fuzz_collision_pmf(case: Case) -> None:
         assert math.isclose(math.fsum(value), 1.0, rel_tol=1e-9)
 
 
-@FUZZ
+@settings(FUZZ, max_examples=25)
 @given(pc=prior_cases(), conf=confidence_values, anchor=flag_values)
 def test_fuzz_required_negatives_and_expected_draws(pc: PriorCase, conf: tuple[Any, bool],
                                                     anchor: tuple[Any, bool]) -> None:
     args, kwargs = pc.call(False)
-    draws = probe(_kind(pc.prior is not None, pc.effective(False), needs_replacement=True),
-                  coverage.expected_draws, *args, **kwargs)
+    draws = None
+    if _moments_ok(pc.prior):
+        draws = probe(_kind(pc.prior is not None, pc.effective(False), needs_replacement=True),
+                      coverage.expected_draws, *args, **kwargs)
     if draws is not None:
         assert draws >= 1.0 and math.isfinite(draws)
     args, kwargs = pc.call()
@@ -555,7 +571,7 @@ def test_fuzz_required_negatives_and_expected_draws(pc: PriorCase, conf: tuple[A
         assert below < q * (1 + 1e-9), f"coverage_prob({K - 1}) = {below!r} >= confidence {q!r}"
 
 
-@FUZZ
+@settings(FUZZ, max_examples=25)
 @given(pc=prior_cases(), extra=st.data(),
        q=st.one_of(st.floats(1e-6, 1 - 1e-6), st.floats(1e-6, 1 - 1e-6), st.sampled_from(
            [0.5, 1 - 1e-12, 1e-12, np.float64(0.99)]), junk),
@@ -586,7 +602,7 @@ def test_fuzz_completion_time(pc: PriorCase, extra: st.DataObject, q: Any, size:
     if value is not None:
         assert np.all(np.asarray(value) >= T.C)
     probe(_kind(True, prior, limited=True), T.median)
-    for name in ("mean", "var", "std"):
+    for name in ("mean", "var", "std") if _moments_ok(prior) else ():
         value = probe(_kind(True, prior, needs_replacement=True), getattr(T, name))
         if value is not None:
             assert math.isfinite(value) and value >= 0
@@ -672,6 +688,34 @@ def test_without_replacement_saddle_warns() -> None:
     probe(VALID, coverage.coverage_prob, 10**9, counts=[10**9, 1, 10**9, 7], replacement=False)
 
 
+@pytest.mark.xfail(strict=True, reason="required_negatives of a uniform prior builds prior.probs "
+                   "(C floats): C = 10**9 allocates 7.45 GiB although C <= 1e16 is documented")
+def test_required_negatives_uniform_huge_C() -> None:
+    out = _in_child("from couponbound import required_negatives; "
+                    "print(required_negatives(10**9, confidence=0.5))")
+    assert int(out) > 10**9
+
+
+@pytest.mark.xfail(strict=True, reason="RuntimeWarning('divide by zero encountered in log1p') from "
+                   "coverage._moments (one_minus_p) when a class has probability below ~1e-13")
+def test_moments_tiny_class_warns() -> None:
+    value = probe(VALID, coverage.expected_draws, probs=[1 - 1e-14, 1e-14])
+    assert value > 1e14
+
+
+@pytest.mark.xfail(strict=True, reason="exact.*_mp(dps=<huge float>) raises OverflowError "
+                   "('too many digits in integer') instead of ValueError")
+def test_exact_dps_huge_float() -> None:
+    probe(JUNK, exact.coverage_prob_mp, 3, 2, dps=1e300)
+
+
+@pytest.mark.xfail(strict=True, reason="exact.*_mp accept any dps: dps = 2481895 runs for minutes "
+                   "instead of being refused up front")
+@pytest.mark.slow
+def test_exact_dps_huge_int() -> None:
+    probe(JUNK, exact.log_coverage_prob_mp, 34, 6, dps=2481895)
+
+
 _EXACT_K_FUNCS = [exact.coverage_prob, exact.coverage_prob_mp, exact.log_coverage_prob_mp,
                   exact.collision_prob, exact.collision_pmf, exact.expected_log_collision,
                   exact.completion_time_pmf]
@@ -685,7 +729,8 @@ _FLOAT_OF = {exact.coverage_prob: coverage.coverage_prob,
 @pytest.mark.parametrize("func", _EXACT_K_FUNCS, ids=[f.__name__ for f in _EXACT_K_FUNCS])
 @FUZZ
 @given(case=cases(small=True, limit=200, scalar_only=True),
-       dps=st.one_of(st.none(), st.integers(5, 40), junk))
+       dps=st.one_of(st.none(), st.integers(5, 40),
+                     junk.filter(lambda d: not isinstance(d, float | int) or not abs(d) > 10**5)))
 def test_fuzz_exact(func: Callable[..., Any], case: Case, dps: Any) -> None:
     with_replacement = func is not exact.completion_time_pmf
     args, kwargs = case.pc.call(with_replacement)

@@ -724,8 +724,10 @@ def _log_miss_one(pr: LongTailPrior, n: int) -> float:
             small = np.abs(uu) < 1e-8
             phi = np.where(small, 1.0 + 0.5 * uu,
                            -clog1p(-np.where(small, 0.0, uu)) / np.where(small, 1.0, uu))
-            terms = np.exp(lu) * phi
-        return np.asarray(w @ terms, dtype=complex)  # -A(z) e^{x0}
+            # a class whose scaled term underflows contributes exactly 0 (phi may
+            # be nan there, at arguments of size 1e17 and beyond)
+            terms = np.where(lu.real < -745.0, 0.0, np.exp(lu) * phi)
+            return np.asarray(w @ terms, dtype=complex)  # -A(z) e^{x0}
 
     def log_integrand(theta: FloatArray) -> ComplexArray:
         if series is None:

@@ -49,9 +49,9 @@ def clog1p(z: ComplexArray) -> ComplexArray:
     """
     a = z.real
     b = z.imag
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         small = 0.5 * np.log1p(2.0 * a + a * a + b * b)  # accurate near z = 0
-    big = np.log(np.hypot(1.0 + a, b))  # no overflow for large |z|
+        big = np.log(np.hypot(1.0 + a, b))  # no overflow for large |z|; -inf at z = -1
     re = np.where(np.abs(a) + np.abs(b) < 0.5, small, big)
     im = np.arctan2(b, 1.0 + a)
     return re + 1j * im
@@ -550,6 +550,10 @@ def solve_saddle(gf: GF, n: float) -> float:
 _BAND_SD = 1.0
 
 
+#: Largest FFT (points) the saddle-point method may use: above it, a ValueError.
+MAX_FFT = 2**24
+
+
 def log_coefficients(gf: GF, targets: NDArray[np.int64]) -> FloatArray:
     """``log`` of the scaled coefficient for each (sorted, unique) target degree.
 
@@ -583,6 +587,13 @@ def log_coefficients(gf: GF, targets: NDArray[np.int64]) -> FloatArray:
         width = float(band[-1] - band[0])
         L = 64
         need = 24.0 * sig + 2.0 * width + 64.0
+        if need > MAX_FFT:
+            raise ValueError(
+                f"n = {int(band[0])} draws: the saddle-point FFT would need {need:.3g} points, "
+                f"above the limit of {MAX_FFT} (2**24, 256 MiB); this happens near the bulk of "
+                "the completion time of a uniform prior with C above about 10**11, or without "
+                "replacement with a class of a few samples in a data set of N above about "
+                "10**12; couponbound.asymptotic has forms for such sizes")
         while L < need:
             L *= 2
         half = L // 2 + 1

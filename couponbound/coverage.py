@@ -60,6 +60,8 @@ _IE_T1_MAX = 3.0
 _SMALLEST_N_MAX_C = 10**16
 #: Largest Poisson mean ``rvs`` simulates (numpy's generator refuses far larger ones).
 _RVS_MAX = 1e15
+#: rvs simulates every class (O(C) work and memory per draw): at most this many classes.
+_RVS_MAX_C = 10**7
 #: Digits of the arbitrary-precision fallback (:mod:`couponbound.exact`).
 _FALLBACK_DPS = 20
 
@@ -753,6 +755,11 @@ class CompletionTime:
         """
         require_replacement(self.prior, "CompletionTime.rvs")
         checked = check_size(size, "size")
+        if self.C > _RVS_MAX_C:
+            raise ValueError(
+                f"rvs: C = {self.C} classes is above the limit C <= {_RVS_MAX_C:.0e} (exact "
+                "simulation draws every class's waiting time, O(C) work and memory per "
+                "sample); for such C, ER61's limit law is couponbound.asymptotic.gumbel_coverage")
         rng = np.random.default_rng(random_state)
         shape = () if checked is None else checked
         total = int(np.prod(shape)) if shape else 1
@@ -924,7 +931,7 @@ def _smallest_n(prior: Prior, q: float) -> int:
     top = prior.N if not prior.replacement else None
     if top is None:
         # the rarest class alone must be seen: 1 - (1 - p_min)^n >= q
-        p_min = float(np.min(prior.probs))
+        p_min = float(prior.groups()[0][0])  # ascending; no C-length array for a uniform prior
         floor_n = math.log1p(-q) / math.log1p(-p_min) if p_min < 1 else 1.0
         if not floor_n <= _MAX_DRAWS:
             raise ValueError(
@@ -1052,7 +1059,8 @@ def _moments(prior: Prior) -> tuple[float, float]:
     p, k = _float_groups(prior)
 
     def one_minus_p(t: float) -> float:
-        s = float(np.sum(k * np.log1p(-np.exp(-p * t))))
+        with np.errstate(divide="ignore"):  # a class not yet seen for sure: P(t) = 0
+            s = float(np.sum(k * np.log1p(-np.exp(-p * t))))
         return -math.expm1(s)
 
     # breakpoints on the scale of the problem

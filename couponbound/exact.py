@@ -91,8 +91,16 @@ def _one_n(K: Any, prior: Prior, include_anchor: Any = True, *, negatives_only: 
     return int(n)
 
 
+#: Largest number of digits the mpmath functions accept (their cost grows faster
+#: than linearly in the digits; beyond this a call would run for minutes).
+MAX_DPS = 10_000
+
+
 def _dps(dps: Any) -> int:
-    return check_positive_int(dps, "dps")
+    digits = check_positive_int(dps, "dps")
+    if digits > MAX_DPS:
+        raise ValueError(f"dps must be at most {MAX_DPS}, got {short_repr(dps)}")
+    return digits
 
 
 def _log_comb(N: int, k: int) -> float:

@@ -615,12 +615,12 @@ def test_fuzz_completion_time(pc: PriorCase, extra: st.DataObject, q: Any, size:
               random_state=0)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="rvs of a uniform prior allocates arrays of length C: C = 10**10 (completion "
-                          "time ~2.4e11 draws, inside the documented 1e15 limit) raises numpy's "
-                          "MemoryError instead of answering or refusing with a ValueError")
 def test_rvs_uniform_huge_C() -> None:
-    probe(LIMITED, coverage.completion_time(10**10).rvs, random_state=0)
+    """Found by fuzzing: rvs built C-length arrays (C = 10**10: numpy's MemoryError);
+    above C = 10**7 it now refuses up front."""
+    with pytest.raises(ValueError, match=r"C = 10000000000 classes is above the limit"):
+        coverage.completion_time(10**10).rvs(random_state=0)
+    assert probe(LIMITED, coverage.completion_time(10**5).rvs, random_state=0) > 10**5
 
 
 # ---------------------------------------------------------------------------
@@ -629,9 +629,9 @@ def test_rvs_uniform_huge_C() -> None:
 # C bound of rvs) until the library is fixed
 # ---------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="the long-tail engine leaks RuntimeWarning('invalid value "
-                   "encountered in matmul') (_longtail._circle_integral) for K >= 2**59")
 def test_longtail_huge_K_warns() -> None:
+    """Found by fuzzing: RuntimeWarning('invalid value encountered in matmul') from the
+    long-tail engine's tail integral for K >= 2**59."""
     assert probe(VALID, coverage.coverage_prob, 2**59, probs=[0.2, 0.3, 0.5]) == 1.0
 
 
@@ -660,60 +660,64 @@ _TIMED = ("import time; from couponbound import coverage_prob; t = time.perf_cou
           "v = {call}; print(v, time.perf_counter() - t)")
 
 
-@pytest.mark.xfail(strict=True, reason="without replacement, a tiny class among huge ones sends "
-                   "the saddle FFT to 2**27+ points: 12-16 s at N = 2e12, MemoryError (4 GiB) "
-                   "at N = 2e13")
+_REFUSED_OR_TIMED = ("import time; from couponbound import coverage_prob; t = time.perf_counter()\n"
+                     "try:\n    v = {call}\nexcept ValueError as e:\n    v = 'refused'\n"
+                     "    assert 'above the limit of 16777216' in str(e), e\n"
+                     "print(v, time.perf_counter() - t)")
+
+
 @pytest.mark.slow
 def test_without_replacement_huge_N_tiny_class() -> None:
-    out = _in_child(_TIMED.format(
+    """Found by fuzzing: a tiny class among huge ones sent the saddle FFT to 2**27+ points
+    (12-16 s at N = 2e12, a 4 GiB MemoryError at N = 2e13); beyond 2**24 points the call
+    is refused up front, and N = 2e11 still answers."""
+    out = _in_child(_REFUSED_OR_TIMED.format(
         call="coverage_prob(10**13, counts=[10**13, 10**13, 1], replacement=False)"))
-    value, seconds = map(float, out.split())
-    assert math.isclose(value, 0.5, rel_tol=1e-9)  # the tiny class is seen with probability n/N
-    assert seconds <= BUDGET
+    value, seconds = out.split()
+    assert value == "refused" and float(seconds) <= 1.0
+    out = _in_child(_REFUSED_OR_TIMED.format(
+        call="coverage_prob(10**11, counts=[10**11, 10**11, 1], replacement=False)"))
+    value, seconds = out.split()
+    # the tiny class is seen with probability n / N, the big ones almost surely
+    assert math.isclose(float(value), (10**11 + 1) / (2 * 10**11 + 1), rel_tol=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="uniform C >= 1e10 near the bulk: coverage_prob(2e11, 1e10) "
-                   "takes ~3 s, coverage_prob(2e12, 1e11) 17 s or a 512 MiB+ FFT, "
-                   "coverage_prob(7590937796715116, 10**15) an 8 GiB int64 array")
 @pytest.mark.slow
 def test_uniform_huge_C_near_bulk() -> None:
-    out = _in_child(_TIMED.format(call="coverage_prob(7590937796715116, 10**15)"))
-    value, seconds = map(float, out.split())
-    assert value == 0.0 and seconds <= BUDGET  # log upsilon ~ -1e12
+    """Found by fuzzing: coverage_prob(7590937796715116, 10**15) asked for an 8 GiB array;
+    FFTs above 2**24 points are now refused up front (the documented limit)."""
+    out = _in_child(_REFUSED_OR_TIMED.format(call="coverage_prob(7590937796715116, 10**15)"))
+    value, seconds = out.split()
+    assert value == "refused" and float(seconds) <= 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="RuntimeWarning('divide by zero encountered in log1p') "
-                   "from _saddle.clog1p without replacement")
 def test_without_replacement_saddle_warns() -> None:
+    """Found by fuzzing: RuntimeWarning('divide by zero encountered in log1p') from clog1p."""
     probe(VALID, coverage.coverage_prob, 10**9, counts=[10**9, 1, 10**9, 7], replacement=False)
 
 
-@pytest.mark.xfail(strict=True, reason="required_negatives of a uniform prior builds prior.probs "
-                   "(C floats): C = 10**9 allocates 7.45 GiB although C <= 1e16 is documented")
 def test_required_negatives_uniform_huge_C() -> None:
+    """Found by fuzzing: required_negatives(10**9) built prior.probs (7.45 GiB)."""
     out = _in_child("from couponbound import required_negatives; "
                     "print(required_negatives(10**9, confidence=0.5))")
     assert int(out) > 10**9
 
 
-@pytest.mark.xfail(strict=True, reason="RuntimeWarning('divide by zero encountered in log1p') from "
-                   "coverage._moments (one_minus_p) when a class has probability below ~1e-13")
 def test_moments_tiny_class_warns() -> None:
+    """Found by fuzzing: RuntimeWarning('divide by zero encountered in log1p') from the
+    moments when a class has probability below ~1e-13."""
     value = probe(VALID, coverage.expected_draws, probs=[1 - 1e-14, 1e-14])
-    assert value > 1e14
+    assert value == pytest.approx(1e14, rel=1e-12)  # 1/p1 + 1/p2 - 1
 
 
-@pytest.mark.xfail(strict=True, reason="exact.*_mp(dps=<huge float>) raises OverflowError "
-                   "('too many digits in integer') instead of ValueError")
 def test_exact_dps_huge_float() -> None:
-    probe(JUNK, exact.coverage_prob_mp, 3, 2, dps=1e300)
+    """Found by fuzzing: dps=1e300 raised OverflowError; dps is limited to 10**4."""
+    assert probe(JUNK, exact.coverage_prob_mp, 3, 2, dps=1e300) is None
 
 
-@pytest.mark.xfail(strict=True, reason="exact.*_mp accept any dps: dps = 2481895 runs for minutes "
-                   "instead of being refused up front")
-@pytest.mark.slow
 def test_exact_dps_huge_int() -> None:
-    probe(JUNK, exact.log_coverage_prob_mp, 34, 6, dps=2481895)
+    """Found by fuzzing: dps = 2481895 ran for minutes; now refused up front."""
+    assert probe(JUNK, exact.log_coverage_prob_mp, 34, 6, dps=2481895) is None
 
 
 _EXACT_K_FUNCS = [exact.coverage_prob, exact.coverage_prob_mp, exact.log_coverage_prob_mp,

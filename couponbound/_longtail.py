@@ -63,7 +63,7 @@ import numpy as np
 import scipy.fft
 from numpy.typing import NDArray
 
-from couponbound._saddle import clog1p
+from couponbound._saddle import clog1p, log1mexp
 
 FloatArray = NDArray[np.float64]
 ComplexArray = NDArray[np.complex128]
@@ -132,7 +132,7 @@ def _log_factor(x: FloatArray, theta: FloatArray) -> ComplexArray:
         if np.any(back):
             xb = x[back]
             w = xb * np.exp(1j * theta[back])
-            val = -w + 1j * math.pi + np.log(-_cexpm1(w)) - np.log(-np.expm1(-xb))
+            val = -w + 1j * math.pi + np.log(-_cexpm1(w)) - log1mexp(xb)
             out[back] = np.where(np.isfinite(val), val, -np.inf + 0j)
     return out
 
@@ -306,9 +306,8 @@ class LongTailPrior:
 
 
 def _log_one_minus_exp(x: FloatArray) -> FloatArray:
-    """``log(1 - e^{-x})`` for ``x > 0``."""
-    with np.errstate(under="ignore"):
-        return np.log(-np.expm1(-x))
+    """``log(1 - e^{-x})`` for ``x > 0``, keeping the relative accuracy of tiny values."""
+    return log1mexp(x)
 
 
 def _tail_err(coef: FloatArray, moments: FloatArray) -> float:

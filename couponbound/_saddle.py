@@ -57,6 +57,25 @@ def clog1p(z: ComplexArray) -> ComplexArray:
     return re + 1j * im
 
 
+def log1mexp(x: FloatArray) -> FloatArray:
+    """``log(1 - exp(-x))`` for ``x >= 0`` without cancellation (``-inf`` at 0).
+
+    ``log(-expm1(-x))`` below ``log 2`` and ``log1p(-exp(-x))`` above: the
+    latter keeps the relative accuracy of tiny values such as ``log(1 -
+    e^{-14})``, which ``log(-expm1(-x))`` rounds to a few digits (a loss that a
+    class multiplicity of ``10^6`` turns into ``1e-11`` of ``log upsilon``).
+    """
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", under="ignore"):
+        small = x < _LOG2
+        out: FloatArray = np.where(small, np.log(-np.expm1(-np.where(small, x, 1.0))),
+                                   np.log1p(-np.exp(-np.where(small, 1.0, x))))
+    return out
+
+
+_LOG2 = math.log(2.0)
+
+
 def stirlerr(n: FloatArray) -> FloatArray:
     """``log(n!) - [(n + 1/2) log n - n + log sqrt(2 pi)]`` (Loader 2000)."""
     n = np.asarray(n, dtype=float)
@@ -274,7 +293,7 @@ def log_expm1_ratio(x: float, d: ComplexArray) -> ComplexArray:
     # factor that is zero in double precision, given as -inf below
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if x > 0.5:
-            out = d + clog1p(-np.exp(-(x + d))) - math.log(-math.expm1(-x))
+            out = d + clog1p(-np.exp(-(x + d))) - math.log1p(-math.exp(-x))
         else:
             out = clog1p(np.asarray(np.expm1(d) / (-math.expm1(-x)), dtype=complex))
     return np.where(np.isfinite(out), out, -np.inf + 0j)
@@ -315,7 +334,7 @@ def egf_coverage(p: FloatArray, k: FloatArray) -> GF:
 
     def log_rest(r: float) -> float:
         # log G(r) - r  (sum p k = 1)
-        return float(np.sum(k * np.log(_neg_expm1(p * r))))
+        return float(np.sum(k * log1mexp(p * r)))
 
     def log_g(r: float) -> float:
         return r + log_rest(r)
@@ -477,7 +496,7 @@ def ogf_hypergeometric(m: FloatArray, k: FloatArray) -> GF:
     def log_rest(r: float) -> float:
         # log G(r) - N log(1 + r)
         lr = math.log1p(r)
-        return float(np.sum(k * np.log(_neg_expm1(m * lr))))
+        return float(np.sum(k * log1mexp(m * lr)))
 
     def log_g(r: float) -> float:
         return N * math.log1p(r) + log_rest(r)

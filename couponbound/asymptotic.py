@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from couponbound._prior import Prior, as_prior, require_replacement
+from couponbound._saddle import log1mexp
 from couponbound._vectorize import FloatOrArray, draws, evaluate, finish
 
 __all__ = [
@@ -86,16 +87,6 @@ def _float_groups(prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64
     return vals, mult.astype(np.float64)
 
 
-def _log1mexp(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``log(1 - exp(-x))`` for ``x >= 0`` without cancellation (``-inf`` at 0)."""
-    with np.errstate(divide="ignore"):
-        small = x < np.log(2.0)
-        out: NDArray[np.float64] = np.where(
-            small,
-            np.log(-np.expm1(-np.where(small, x, 1.0))),
-            np.log1p(-np.exp(-np.where(small, 1.0, x))),
-        )
-    return out
 
 
 def _miss_sum(p: NDArray[np.float64], m: NDArray[np.float64], n: NDArray[np.float64]
@@ -121,7 +112,7 @@ def _log_poisson_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float6
     step = max(1, _CHUNK // p.size)
     for i in range(0, flat.size, step):
         x = flat[i : i + step, None] * p
-        out[i : i + step] = _log1mexp(x) @ m
+        out[i : i + step] = log1mexp(x) @ m
     return out
 
 

@@ -193,7 +193,7 @@ def _log_two_classes(n: NDArray[np.int64], prior: Prior) -> tuple[NDArray[np.flo
         p_small = float(np.min(prior.probs))
         log_a = nf * math.log1p(-p_small)
         log_b = nf * math.log(p_small)
-        log_not_a = np.log(-np.expm1(log_a))
+        log_not_a = _saddle.log1mexp(-log_a)
     else:
         assert prior.N is not None
         sizes = sorted(int(c) for c in np.asarray(prior.counts).tolist())
@@ -202,7 +202,7 @@ def _log_two_classes(n: NDArray[np.int64], prior: Prior) -> tuple[NDArray[np.flo
         log_a = np.array([z[0] for z in zero])
         log_b = np.array([z[1] for z in zero])
         with np.errstate(divide="ignore"):
-            log_not_a = np.log(-np.expm1(log_a))
+            log_not_a = _saddle.log1mexp(-log_a)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_up = log_not_a + np.log1p(-np.exp(log_b - log_not_a))
     log_sf = np.logaddexp(log_a, log_b)

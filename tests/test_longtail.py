@@ -240,3 +240,33 @@ def test_vectorised_equals_scalar_large_g():
     for i, ni in enumerate(n):
         assert vec[i] == log_coverage_many(np.array([ni]), p, np.ones(p.size), prior=pr)[0]
         assert vec_m[i] == log_miss_many(np.array([ni]), p, np.ones(p.size), prior=pr)[0]
+
+
+def _uniform_ie_mp(n: int, C: int, miss: bool) -> mpmath.mpf:
+    """``upsilon_n`` (or ``1 - upsilon_n``) for ``C`` equally likely classes by
+    inclusion-exclusion in mpmath (terms fall like ``t1^j / j!``, ``t1 = C (1 - 1/C)^n``)."""
+    with mpmath.workdps(60):
+        total, binom = mpmath.mpf(0), mpmath.mpf(1)
+        for j in range(1 if miss else 0, 400):
+            binom = binom * (C - j + 1) / j if j else binom
+            term = binom * mpmath.exp(n * mpmath.log1p(-mpmath.mpf(j) / C))
+            total += term * (-1) ** (j + (1 if miss else 0))
+            if j > 10 and term < mpmath.mpf(10) ** -50:
+                break
+        return total
+
+
+@pytest.mark.parametrize("factor", [12.0, 13.8, 15.0])
+def test_huge_multiplicity_keeps_its_digits(factor):
+    """One group of 10^6 classes: the class sums multiply each term's rounding by 10^6,
+    so ``log(1 - e^{-x})`` must keep the relative accuracy of its tiny value (it lost
+    1e-11 of ``log upsilon`` when taken as ``log(-expm1(-x))``)."""
+    C = 10**6
+    n = int(factor * C)
+    pr = LongTailPrior(np.array([1.0 / C]), np.array([float(C)]))
+    want_cov = mpmath.log(_uniform_ie_mp(n, C, miss=False))
+    want_miss = mpmath.log(_uniform_ie_mp(n, C, miss=True))
+    got_cov = log_coverage_many(np.array([n]), pr.p, pr.w, prior=pr)[0]
+    got_miss = log_miss_many(np.array([n]), pr.p, pr.w, prior=pr)[0]
+    assert rel(got_cov, want_cov) < 1e-13
+    assert rel(got_miss, want_miss) < 1e-13

@@ -643,13 +643,14 @@ def _in_child(code: str, seconds: float = 2 * BUDGET, memory: int = 3 * 2**30) -
     import subprocess
     import sys
 
-    def cap() -> None:  # pragma: no cover - runs in the child
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    # the child caps itself: a preexec_fn would make subprocess fork the test process,
+    # and frameworks imported by other tests (JAX) warn at every fork
+    capped = f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))\n{code}"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
+               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     try:
-        done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True,
-                              text=True, timeout=seconds, preexec_fn=cap, env=env, check=False)
+        done = subprocess.run([sys.executable, "-W", "error", "-c", capped], capture_output=True,
+                              text=True, timeout=seconds, env=env, check=False)
     except subprocess.TimeoutExpired:
         pytest.fail(f"{code!r} took more than {seconds} s")
     assert done.returncode == 0, f"{code!r} failed: {done.stderr[-500:]}"

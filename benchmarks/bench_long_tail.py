@@ -254,6 +254,15 @@ def case(name: str, quick: bool, pmf_timeout: float) -> dict[str, float]:
         f"K = {ks[0]}..{ks[-1]}, {nz} values > 0")
     row("  the same points one scalar call at a time", t_scalar, ratio(t_curve, t_scalar),
         f"max rel diff vectorised vs scalar {max_rel(curve, scal):.1e}")
+    # the same in log: where upsilon ~ 1e-160 its relative difference is the absolute
+    # difference of log upsilon (~ 1e-15 of |log upsilon| each way)
+    lv = log_coverage_prob(ks, prior)
+    ls = np.array([log_coverage_prob(int(k), prior) for k in ks])
+    fin = np.isfinite(ls)
+    dlog = np.abs(lv[fin] - ls[fin])
+    print(f"    log upsilon, vectorised vs scalar: max |diff| {float(dlog.max()):.1e}, "
+          f"max |diff| / max(1, |log upsilon|) "
+          f"{float(np.max(dlog / np.maximum(1.0, np.abs(ls[fin])))):.1e}")
     out["curve"] = t_curve
     # --- sf in the far right tail ---
     n_far = far_tail_n(p, math.log(1e-40))

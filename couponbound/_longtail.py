@@ -66,7 +66,7 @@ import numpy as np
 import scipy.fft
 from numpy.typing import NDArray
 
-from couponbound._saddle import clog1p, log1mexp
+from couponbound._saddle import clog1p, log1mexp, log_poisson_norm
 
 FloatArray = NDArray[np.float64]
 ComplexArray = NDArray[np.complex128]
@@ -384,42 +384,6 @@ def _circle_integral(
     return float(_circle_nodes(log_integrand, sigma).coef()[0])
 
 
-_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-
-
-def _log_poisson_norm(n: float, r: float) -> float:
-    """``log(n!) + r - n log r`` = ``-log Poisson(n; r)`` for a scalar ``n >= 1``,
-    without cancellation (Loader's ``stirlerr`` and deviance ``bd0``), as
-    ``couponbound._saddle.log_poisson_norm`` but in scalar arithmetic."""
-    if n >= 16:
-        inv = 1.0 / n
-        inv2 = inv * inv
-        stirl = inv * (1.0 / 12
-                       - inv2 * (1.0 / 360 - inv2 * (1.0 / 1260 - inv2 * (1.0 / 1680 - inv2 / 1188))))
-    else:
-        stirl = math.lgamma(n + 1.0) - ((n + 0.5) * math.log(n) - n + _HALF_LOG_2PI)
-    u = (n - r) / r
-    if abs(u) < 0.1:
-        # (1 + u) log1p(u) - u = sum_{k>=2} (-1)^k u^k / (k (k - 1))
-        acc = 0.0
-        pw = u * u
-        for k in range(2, 40):
-            term = pw / (k * (k - 1))
-            acc += term if k % 2 == 0 else -term
-            if abs(term) <= 1e-17 * abs(acc):
-                break
-            pw *= u
-        dev = r * acc
-    else:
-        dev = n * math.log(n / r) + r - n
-    return _HALF_LOG_2PI + 0.5 * math.log(n) + stirl + dev
-
-
-def _log_poisson_norms(n: FloatArray, r: float) -> FloatArray:
-    """:func:`_log_poisson_norm` for each ``n``."""
-    return np.array([_log_poisson_norm(float(v), r) for v in n.tolist()])
-
-
 def _theta_phase(r: float, n: float, theta: FloatArray) -> ComplexArray:
     """``r (e^{i theta} - 1) - i n theta`` without cancelling ``r sin theta - n theta``."""
     re = -2.0 * r * np.sin(0.5 * theta) ** 2
@@ -474,17 +438,19 @@ def _coverage_saddle(pr: LongTailPrior, n: float) -> tuple[float, float]:
     return r, math.sqrt(mv(r)[1])
 
 
-def _log_coverage_band(pr: LongTailPrior, n: int, targets: IntArray) -> FloatArray:
-    """``log upsilon_t`` for the ``targets`` near ``n`` from the integral at ``n``'s saddle point."""
+def _log_coverage_band(pr: LongTailPrior, n: int, targets: IntArray,
+                       saddle: tuple[float, float] | None = None) -> FloatArray:
+    """``log upsilon_t`` for the ``targets`` near ``n`` from the integral at ``n``'s
+    saddle point (``saddle``: its ``(r, sigma)`` when already known)."""
     nf = float(n)
-    r, sigma = _coverage_saddle(pr, nf)
+    r, sigma = saddle if saddle is not None else _coverage_saddle(pr, nf)
 
     def log_integrand(theta: FloatArray) -> ComplexArray:
         return _theta_phase(pr.S * r, nf, theta) + pr.log_factor_sum(r, theta)
 
     tf = np.asarray(targets, dtype=float)
     coef = _circle_nodes(log_integrand, sigma).coef(tf - nf)
-    log_norm = _log_poisson_norms(tf, pr.S * r) + tf * math.log(pr.S)
+    log_norm = log_poisson_norm(tf, pr.S * r) + tf * math.log(pr.S)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(coef > 0.0, np.log(np.where(coef > 0.0, coef, 1.0)), np.nan) \
             + pr.log_rest(r) + log_norm
@@ -589,7 +555,7 @@ def _log_pmf_one(pr: LongTailPrior, n: int) -> float:
     if not coef > 0.0:  # pragma: no cover - defensive
         return math.nan
     log_h = -math.log(r) - x0 + math.log(v_sum)
-    return math.log(coef) + pr.log_rest(r) + _log_poisson_norm(mf, r) + log_h
+    return math.log(coef) + pr.log_rest(r) + float(log_poisson_norm(np.array([mf]), r)[0]) + log_h
 
 
 def log_pmf_many(n: IntArray, probs: FloatArray, mult: NDArray[np.integer] | FloatArray,
@@ -759,11 +725,13 @@ def _log_miss_one(pr: LongTailPrior, n: int) -> float:
     return float(_log_miss_band(pr, n, np.array([n]))[0])
 
 
-def _log_miss_band(pr: LongTailPrior, n: int, targets: IntArray) -> FloatArray:
-    """``log(1 - upsilon_t)`` for the ``targets`` near ``n`` from the integral at ``n``'s saddle point."""
+def _log_miss_band(pr: LongTailPrior, n: int, targets: IntArray,
+                   saddle: tuple[float, float] | None = None) -> FloatArray:
+    """``log(1 - upsilon_t)`` for the ``targets`` near ``n`` from the integral at ``n``'s
+    saddle point (``saddle``: its ``(r, sigma)`` when already known)."""
     nf = float(n)
     S = pr.S
-    r, sigma = _miss_saddle(pr, nf)
+    r, sigma = saddle if saddle is not None else _miss_saddle(pr, nf)
     theta_span = min(math.pi, 40.0 / max(sigma, 1e-300))
     p, w = _tail_classes(pr, r, theta_span)
     ts0 = _tail_sums(p, w, r)
@@ -809,7 +777,7 @@ def _log_miss_band(pr: LongTailPrior, n: int, targets: IntArray) -> FloatArray:
 
     tf = np.asarray(targets, dtype=float)
     coef = _circle_nodes(log_integrand, sigma).coef(tf - nf)
-    log_norm = _log_poisson_norms(tf, S * r) + tf * math.log(S)
+    log_norm = log_poisson_norm(tf, S * r) + tf * math.log(S)
     log_tail_r = ts0.log_abs_a + lexp0  # log(1 - prod(1 - e^{-x}))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(coef > 0.0, np.log(np.where(coef > 0.0, coef, 1.0)), np.nan) \
@@ -895,14 +863,14 @@ def _bands(pr: LongTailPrior, n: IntArray, right: bool) -> FloatArray:
     i = 0
     while i < n.size:
         n0 = int(n[i])
-        sig0 = saddle(pr, float(n0))[1]
-        nc = min(n0 + int(_BAND_SD * sig0), int(n[-1]))
-        sigc = saddle(pr, float(nc))[1] if nc != n0 else sig0
-        if nc - n0 > 1.25 * _BAND_SD * sigc:  # the spread shrinks ahead
-            nc, sigc = n0, sig0
-        j = int(np.searchsorted(n, nc + _BAND_SD * sigc, side="right"))
+        at0 = saddle(pr, float(n0))
+        nc = min(n0 + int(_BAND_SD * at0[1]), int(n[-1]))
+        atc = saddle(pr, float(nc)) if nc != n0 else at0
+        if nc - n0 > 1.25 * _BAND_SD * atc[1]:  # the spread shrinks ahead
+            nc, atc = n0, at0
+        j = int(np.searchsorted(n, nc + _BAND_SD * atc[1], side="right"))
         j = max(j, i + 1)
-        out[i:j] = band(pr, nc, n[i:j])
+        out[i:j] = band(pr, nc, n[i:j], atc)
         i = j
     return out
 

@@ -423,41 +423,11 @@ def _numeric_moments(log_g: Callable[[float], float]
     return (lambda r: deriv(r, 1e-5)[0]), (lambda r: deriv(r, 1e-3)[1])
 
 
-def egf_tail(p: FloatArray, k: FloatArray) -> GF:
-    """``e^t - prod_g (exp(p_g t) - 1)^{k_g}``; scaled coefficient is ``1 - upsilon_n``."""
-    p = np.asarray(p, dtype=float)
-    k = np.asarray(k, dtype=float)
-
-    def log_tail_factor(z: ComplexArray) -> ComplexArray:
-        # log(1 - prod(1 - e^{-p z})^k) = log(-expm1(A)) = log(-A) + log(expm1(A)/A)
-        lna = _log_neg_a(p, k, z)
-        a = -np.exp(lna)
-        return lna + _log_expm1_over(a)
-
-    def log_rest(r: float) -> float:
-        return float(log_tail_factor(np.array([r + 0j]))[0].real)
-
-    def log_g(r: float) -> float:
-        return r + log_rest(r)
-
-    mean, var = _numeric_moments(log_g)
-
-    def log_ratio(r: float, theta: FloatArray) -> ComplexArray:
-        w = r * np.exp(1j * theta)
-        return r * np.expm1(1j * theta) + log_tail_factor(w) - log_rest(r)
-
-    def log_scale(n: FloatArray, r: float) -> FloatArray:
-        return log_rest(r) + log_poisson_norm(n, r)
-
-    return GF(log_g, log_ratio, log_scale, mean, var, 0, math.inf)
-
-
 def ogf_tail(m: FloatArray, k: FloatArray) -> GF:
     """``(1 + x)^N - prod_g ((1 + x)^{m_g} - 1)^{k_g}``; scaled coefficient is
     ``1 - upsilon_n`` without replacement (:ref:`math-without-replacement`).
 
-    The same tail factor as :func:`egf_tail`, ``1 - prod_g (1 - e^{-m_g z})^{k_g}``,
-    at ``z = log(1 + x)``.
+    The tail factor is ``1 - prod_g (1 - e^{-m_g z})^{k_g}`` at ``z = log(1 + x)``.
     """
     m = np.asarray(m, dtype=float)
     k = np.asarray(k, dtype=float)

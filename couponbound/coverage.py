@@ -146,6 +146,13 @@ def _use_longtail(prior: Prior) -> bool:
             and prior.groups()[0].size >= _LONGTAIL_MIN_GROUPS)
 
 
+def _engine_serves(prior: Prior, n: NDArray[np.int64]) -> bool:
+    """Whether the long-tail engine evaluates these draw counts: many distinct
+    probabilities, or a non-uniform prior with replacement beyond ``10^9`` draws."""
+    return _use_longtail(prior) or (prior.replacement and not prior.is_uniform
+                                    and n.size > 0 and int(n.max()) > _LONGTAIL_MIN_DRAWS)
+
+
 def _longtail_args(prior: Prior) -> tuple[Any, Any, Any]:
     """``(probs, mult, prepared)`` for the long-tail engine; the prepared prior is cached."""
     vals, mult = prior.groups()
@@ -164,9 +171,7 @@ def _fill_engine_and_top(n: NDArray[np.int64], todo: NDArray[np.bool_], out: NDA
     replacement; clears those entries of ``todo``."""
     if not np.any(todo):
         return
-    huge = (prior.replacement and not prior.is_uniform
-            and int(n[todo].max()) > _LONGTAIL_MIN_DRAWS)
-    if _use_longtail(prior) or huge:
+    if _engine_serves(prior, n[todo]):
         engine = _longtail.log_miss_many if miss else _longtail.log_coverage_many
         out[todo] = engine(n[todo], *_longtail_args(prior))
         todo[:] = False
@@ -277,9 +282,15 @@ def _log_miss_one(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
         assert prior.N is not None
         sizes, size_mult = prior.count_groups()
         logs = np.log(size_mult.astype(float))[:, None] + _saddle.log_hyper_miss(prior.N, sizes, n)
+    return _logsumexp_rows(logs)
+
+
+def _logsumexp_rows(logs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``log sum_i exp(logs[i, j])`` per column, ``-inf`` where every entry is."""
     top = np.max(logs, axis=0)
     safe = np.where(np.isfinite(top), top, 0.0)
-    return np.where(np.isfinite(top), safe + np.log(np.sum(np.exp(logs - safe), axis=0)), -np.inf)
+    with np.errstate(divide="ignore"):
+        return np.where(np.isfinite(top), safe + np.log(np.sum(np.exp(logs - safe), axis=0)), -np.inf)
 
 
 #: Without replacement, ``1 - upsilon_n`` is summed exactly over the missing
@@ -458,7 +469,7 @@ def _log_cdf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     where ``1 - upsilon < _SF_FROM_CDF`` it is ``log1p(-(1 - upsilon))`` with the
     survival function (the long-tail engine already works this way)."""
     lu = _log_upsilon_unique(n, prior)
-    if _use_longtail(prior) or (not prior.is_uniform and n.size and int(n.max()) > _LONGTAIL_MIN_DRAWS):
+    if _engine_serves(prior, n):
         return lu
     near = (lu > math.log1p(-_SF_FROM_CDF)) & (lu < 0.0)
     if np.any(near):
@@ -507,9 +518,7 @@ def _log_miss_two(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
         assert prior.N is not None
         pair = (prior.count_groups()[0][ii] + prior.count_groups()[0][jj]).astype(np.int64)
         logs = np.log(weight)[:, None] + _saddle.log_hyper_miss(prior.N, pair, n)
-    top = np.max(logs, axis=0)
-    safe = np.where(np.isfinite(top), top, 0.0)
-    return np.where(np.isfinite(top), safe + np.log(np.sum(np.exp(logs - safe), axis=0)), -np.inf)
+    return _logsumexp_rows(logs)
 
 
 def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
@@ -563,18 +572,15 @@ def _log_sf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
             log_s2 = _log_miss_two(n[idx], prior)
             out[idx] = log_s1[two] + np.log1p(-np.exp(log_s2 - log_s1[two]))
             hi[idx] = False
-    if np.any(hi) and prior.replacement and not prior.is_uniform:
-        # the long-tail engine's right-tail integral: a node count set by the
-        # accuracy, any number of groups (1e-14 against grouped inclusion-exclusion)
+    if np.any(hi) and prior.replacement:
+        # non-uniform (a uniform prior with 1 - upsilon < 0.1 has S1 <= -log 0.9 < 3,
+        # served above): the long-tail engine's right-tail integral, a node count
+        # set by the accuracy, any number of groups
         out[hi] = _longtail.log_miss_many(n[hi], *_longtail_args(prior))
         hi[:] = False
     if np.any(hi):
-        if prior.replacement:
-            vals, mult = _float_groups(prior)
-            gf = _saddle.egf_tail(vals, mult)
-        else:
-            sizes, size_mult = prior.count_groups()
-            gf = _saddle.ogf_tail(sizes.astype(float), size_mult.astype(float))
+        sizes, size_mult = prior.count_groups()
+        gf = _saddle.ogf_tail(sizes.astype(float), size_mult.astype(float))
         res = _saddle.log_coefficients(gf, n[hi])
         bad = ~np.isfinite(res)
         if np.any(bad):  # fall back to the (less accurate) complement
@@ -599,7 +605,7 @@ def _logpmf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     if prior.is_uniform:
         out[valid] = mv * math.log1p(-1.0 / C) + _log_upsilon_unique(mv, Prior.uniform(C - 1))
         return out
-    if _use_longtail(prior) or int(mv.max()) > _LONGTAIL_MIN_DRAWS:
+    if _engine_serves(prior, mv):
         # one Cauchy integral of a positive series per value, O(G) (not one per class)
         out[valid] = _longtail.log_pmf_many(n[valid], *_longtail_args(prior))
     else:
@@ -618,10 +624,7 @@ def _logpmf_by_classes(mv: NDArray[np.int64], prior: Prior) -> NDArray[np.float6
         # log(1 - p_g) from the other classes' mass: exact even where p_g rounds to 1
         log_q = math.log(math.fsum(p_all[p_all != pg]) + (kg - 1.0) * pg)
         parts.append(math.log(kg * pg) + mv * log_q + _log_upsilon_unique(mv, sub))
-    stack = np.stack(parts)
-    mx = np.max(stack, axis=0)
-    with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(mx), mx + np.log(np.sum(np.exp(stack - mx), axis=0)), -np.inf)
+    return _logsumexp_rows(np.stack(parts))
 
 
 def _reduced_prior(prior: Prior, group_value: float) -> Prior:
@@ -873,12 +876,13 @@ def _bonferroni_mp(n: int, prior: Prior, q: float) -> bool | None:
     items = list(groups.items())
     with mpmath.workdps(40):
         if prior.replacement:
-            tot = mpmath.mpf(total.numerator) / total.denominator if isinstance(total, Fraction) \
-                else mpmath.mpf(total)
+            def mpf(x: Any) -> Any:  # a Fraction or an int, exactly to 40 digits
+                return mpmath.mpf(x.numerator) / x.denominator if isinstance(x, Fraction) else mpmath.mpf(x)
+
+            tot = mpf(total)
 
             def miss(w: Any) -> Any:
-                wm = mpmath.mpf(w.numerator) / w.denominator if isinstance(w, Fraction) else mpmath.mpf(w)
-                return (1 - wm / tot) ** n
+                return (1 - mpf(w) / tot) ** n
         else:
             N = int(total)
             lg = mpmath.loggamma

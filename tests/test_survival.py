@@ -116,3 +116,19 @@ def test_sf_plus_cdf_is_one_in_the_band():
     sf, cdf = T.sf(n), T.cdf(n)
     # cdf carries a few units of rounding (1e-16 absolute), sf 1e-13 of itself
     assert np.all(np.abs(sf + cdf - 1.0) <= 1e-13 * np.minimum(sf, cdf) + 4e-15)
+
+
+@pytest.mark.parametrize("fraction", [0.99, 0.9954, 0.9999])
+def test_log_upsilon_near_zero_huge_data_set(fraction):
+    """Beyond 10^9 draws without replacement ``log upsilon`` near 0 is ``log1p(-sf)`` too
+    (it was off by 2e-8 relative when only priors with replacement were refined).  With
+    class sizes (10^12, 10^12, 3) and ``n > 10^12`` only the 3-sample class can be
+    missed: ``1 - upsilon_n = prod_{i<3} (N - n - i) / (N - i)`` exactly."""
+    counts = [10**12, 10**12, 3]
+    N = sum(counts)
+    n = int(fraction * N)
+    with mpmath.workdps(50):
+        miss = mpmath.fprod(mpmath.mpf(N - n - i) / (N - i) for i in range(3))
+        want = float(mpmath.log1p(-miss))
+    got = log_coverage_prob(n - 1, counts=counts, replacement=False)
+    assert abs(got / want - 1) < 1e-13

@@ -213,14 +213,6 @@ def expected_false_negatives(K: ArrayLike, C: int | Prior | None = None, *,
 # the distribution of D
 # --------------------------------------------------------------------------
 
-def _equal_sizes(prior: Prior) -> bool:
-    if prior.replacement:
-        return prior.is_uniform
-    counts = prior.counts
-    assert counts is not None
-    return min(counts) == max(counts)
-
-
 @dataclass(frozen=True)
 class DistinctClasses:
     r"""Law of the number ``D`` of distinct classes among the anchor and ``K`` negatives.
@@ -309,19 +301,9 @@ class DistinctClasses:
             vals[full] = float(log_coverage_prob(n - 1, self.prior))
         rest = tj[~full]
         if rest.size:
-            if _equal_sizes(self.prior):
-                vals[~full] = _occupancy.log_pmf_equal_sizes(n, rest, self.prior, self._log_cover_equal)
-            else:
-                vals[~full] = _occupancy.log_pmf_nonuniform(n, rest, self.prior)
+            vals[~full] = _occupancy.log_pmf_classes(n, rest, self.prior)
         out[inside] = vals
         return out
-
-    def _log_cover_equal(self, n: int, j: int) -> float:
-        if self.prior.replacement:
-            return float(log_coverage_prob(n - 1, j))
-        counts = self.prior.counts
-        assert counts is not None
-        return float(log_coverage_prob(n - 1, counts=[counts[0]] * j, replacement=False))
 
     def _logpmf_int(self, j: NDArray[np.int64]) -> NDArray[np.float64]:
         """Cached ``log P(D = j)`` for integer ``j`` (any order, repeats allowed)."""

@@ -74,6 +74,16 @@ _SYMBOLS: dict[str, tuple[str, dict[str, bool]]] = {
 
 #: At most this many inclusion-exclusion terms for a non-uniform prior.
 _MAX_TERMS = 200_000
+#: At most this many terms in an expression written out for a numeric ``C`` or ``K``
+#: (a uniform coverage_prob_expr of 5,000 terms takes about 4 s).
+MAX_EXPR_TERMS = 5_000
+#: Exact rationals of at most this many bits each ...
+MAX_EXPR_BITS = 1_000_000
+#: ... and this many bits over all the terms of one expression.
+MAX_EXPR_TOTAL_BITS = 20_000_000
+#: Largest ``C`` whose harmonic numbers are computed exactly (a rational of about
+#: ``1.44 C`` bits in the denominator, ``2.9 C`` for ``H^{(2)}_C``).
+MAX_HARMONIC_C = 50_000
 
 
 def symbol(name: str) -> sympy.Symbol:
@@ -163,6 +173,62 @@ def as_fraction(value: Any) -> Fraction:
 # ---------------------------------------------------------------------------
 # argument handling
 # ---------------------------------------------------------------------------
+
+
+def _check_size(func: str, what: str, terms: int, bits: float = 0.0) -> None:
+    """Refuse, before building it, an expression too large to build in seconds.
+
+    *terms* is the number of terms written out, *bits* the size of the
+    largest exact rational among them.
+    """
+    if terms > MAX_EXPR_TERMS or bits > MAX_EXPR_BITS or bits * terms > MAX_EXPR_TOTAL_BITS:
+        raise ValueError(
+            f"{func}: {what} needs {terms} terms of exact rationals of about {bits:.3g} bits, "
+            f"above the limits ({MAX_EXPR_TERMS} terms, {MAX_EXPR_BITS:.0e} bits per number, "
+            f"{MAX_EXPR_TOTAL_BITS:.0e} bits in all); keep C or K symbolic (C=None, K=None, "
+            "expand=False) or use the float functions of couponbound"
+        )
+
+
+def _rational_bits(value: Any) -> float:
+    """Bits of the numerator and denominator of a sympy Rational (or int)."""
+    import sympy
+
+    r = sympy.Rational(value)
+    return float(max(int(r.p).bit_length(), int(r.q).bit_length(), 1))
+
+
+def _harmonic(c: Any, order: int, func: str) -> Any:
+    """``H^{(order)}_c``: sympy's ``harmonic`` for a symbol, an exact Rational for an integer.
+
+    Integers are summed by binary splitting (:math:`H_{50000}` in a
+    fraction of a second, where ``sympy.harmonic`` takes minutes) and refused above
+    :data:`MAX_HARMONIC_C`.
+    """
+    import sympy
+
+    if not c.is_Integer:
+        return sympy.harmonic(c, order) if order != 1 else sympy.harmonic(c)
+    n = int(c)
+    if n > MAX_HARMONIC_C:
+        raise ValueError(
+            f"{func}: C = {n} is too large for an exact harmonic number (C <= "
+            f"{MAX_HARMONIC_C}; H_C has about 1.44*C bits); use C=None for the formula or "
+            "couponbound.expected_draws / completion_time for floats"
+        )
+
+    def split(lo: int, hi: int) -> tuple[int, int]:  # sum_{j=lo}^{hi-1} 1/j^order = p/q
+        if hi - lo == 1:
+            return 1, lo**order
+        mid = (lo + hi) // 2
+        p1, q1 = split(lo, mid)
+        p2, q2 = split(mid, hi)
+        return p1 * q2 + p2 * q1, q1 * q2
+
+    if n == 0:
+        return sympy.Integer(0)
+    p, q = split(1, n + 1)
+    return sympy.Rational(p, q)
 
 
 def _k_arg(K: Any) -> Any:
@@ -300,13 +366,22 @@ def coverage_prob_expr(
     k = _k_arg(K)
     n = k + 1 if anchor else k
     prior, c = _prior_arg(C, probs, counts, "coverage_prob_expr")
+    classes = prior.C if prior is not None else (int(c) if c.is_Integer else None)
+    if n.is_Integer and classes is not None and int(n) < classes:
+        return sympy.Integer(0)  # fewer draws than classes: nothing to write out
     if prior is not None:
-        return sympy.Add(*[a * (1 - mass) ** n for a, mass in _subset_masses(prior)])
+        masses = _subset_masses(prior)
+        bits = (float(int(n)) * max(_rational_bits(m) for _, m in masses) if n.is_Integer
+                else 0.0)
+        _check_size("coverage_prob_expr", f"a prior with {prior.C} classes", len(masses), bits)
+        return sympy.Add(*[a * (1 - mass) ** n for a, mass in masses])
     i = sympy.Symbol("i", integer=True, nonnegative=True)
     summand = (-1) ** i * sympy.binomial(c, i) * (1 - i / c) ** n
     if not c.is_Integer or not expand:
         return sympy.Sum(summand, (i, 0, c))
     cc = int(c)
+    _check_size("coverage_prob_expr", f"C = {cc} (expand=True)", cc + 1,
+                float(int(n)) * math.log2(max(cc, 2)) if n.is_Integer else 0.0)
     return sympy.Add(
         *[(-1) ** j * math.comb(cc, j) * sympy.Rational(cc - j, cc) ** n for j in range(cc + 1)]
     )
@@ -333,8 +408,13 @@ def collision_prob_expr(
 
     k = _k_arg(K)
     prior, c = _prior_arg(C, probs, counts, "collision_prob_expr")
+    groups = _rational_groups(prior) if prior is not None else [(1 / c, c)]
+    if k.is_Integer:
+        _check_size("collision_prob_expr", f"K = {int(k)}", len(groups),
+                    float(int(k)) * max(_rational_bits(p) if p.is_Rational else 0.0
+                                        for p, _ in groups))
     if prior is not None:
-        return 1 - sympy.Add(*[m * p * (1 - p) ** k for p, m in _rational_groups(prior)])
+        return 1 - sympy.Add(*[m * p * (1 - p) ** k for p, m in groups])
     return 1 - (1 - 1 / c) ** k
 
 
@@ -363,10 +443,10 @@ def expected_log_collision_expr(
 
     k = _k_arg(K)
     prior, c = _prior_arg(C, probs, counts, "expected_log_collision_expr")
-    return _over_col(prior, c, k, lambda m: sympy.log(1 + m))
+    return _over_col(prior, c, k, lambda m: sympy.log(1 + m), "expected_log_collision_expr")
 
 
-def _over_col(prior: Prior | None, c: Any, k: Any, f: Callable[[Any], Any]) -> Any:
+def _over_col(prior: Prior | None, c: Any, k: Any, f: Callable[[Any], Any], func: str) -> Any:
     """``E f(Col)``: ``sum_c rho_c sum_m binom(K, m) rho_c^m (1 - rho_c)^(K-m) f(m)``.
 
     ``Col | c ~ Binomial(K, rho_c)`` (:ref:`math-collisions`); classes with
@@ -377,6 +457,10 @@ def _over_col(prior: Prior | None, c: Any, k: Any, f: Callable[[Any], Any]) -> A
 
     m = sympy.Symbol("m", integer=True, nonnegative=True)
     groups = _rational_groups(prior) if prior is not None else [(1 / c, c)]
+    if k.is_Integer:
+        kk = int(k)
+        bits = kk * max(_rational_bits(p) if p.is_Rational else 0.0 for p, _ in groups)
+        _check_size(func, f"K = {kk}", (kk + 1) * len(groups), bits)
 
     def inner(p: Any) -> Any:
         summand = sympy.binomial(k, m) * p**m * (1 - p) ** (k - m) * f(m)
@@ -427,7 +511,8 @@ def bao22_min_contrastive_expr(
     b = _b_arg(B)
     prior, c = _prior_arg(C, probs, counts, "bao22_min_contrastive_expr")
     e = sympy.exp(-2 * b**2)
-    return _over_col(prior, c, k, lambda m: sympy.log(1 + m + (k - m) * e))
+    return _over_col(prior, c, k, lambda m: sympy.log(1 + m + (k - m) * e),
+                     "bao22_min_contrastive_expr")
 
 
 def bao22_min_supervised_expr(
@@ -484,8 +569,11 @@ def expected_draws_expr(C: Any = None, *, probs: Any = None, counts: Any = None)
 
     prior, c = _prior_arg(C, probs, counts, "expected_draws_expr")
     if prior is not None:
-        return sympy.Add(*[-a / mass for a, mass in _subset_masses(prior) if mass != 0])
-    return c * sympy.harmonic(c)
+        masses = _subset_masses(prior)
+        _check_size("expected_draws_expr", f"a prior with {prior.C} classes", len(masses),
+                    max(_rational_bits(m) for _, m in masses))
+        return sympy.Add(*[-a / mass for a, mass in masses if mass != 0])
+    return c * _harmonic(c, 1, "expected_draws_expr")
 
 
 def completion_time_var_expr(C: Any = None) -> sympy.Expr:
@@ -503,15 +591,14 @@ def completion_time_var_expr(C: Any = None) -> sympy.Expr:
     >>> completion_time_var_expr()
     C**2*harmonic(C, 2) - C*harmonic(C)
     """
-    import sympy
-
     if isinstance(C, Prior):
         require_replacement(C, "completion_time_var_expr")
         if not C.is_uniform:
             raise ValueError("completion_time_var_expr is for uniform classes, got a non-uniform Prior")
         C = C.C
     c = _c_arg(C)
-    return c**2 * sympy.harmonic(c, 2) - c * sympy.harmonic(c)
+    return (c**2 * _harmonic(c, 2, "completion_time_var_expr")
+            - c * _harmonic(c, 1, "completion_time_var_expr"))
 
 
 # ---------------------------------------------------------------------------

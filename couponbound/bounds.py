@@ -643,8 +643,16 @@ def _repr_value(value: Any) -> str:
 
 #: The values of :attr:`SupUpperBounds.setting`: which form of the bounds was used.
 SETTING_BAO22 = "BAO22 (d = 0)"
+SETTING_BAO22_WITH_SUB = "BAO22 (d = 0) with L_sub"
 SETTING_WITH_D = "with d"
 SETTING_WITH_D_AND_SUB = "with d and L_sub"
+
+
+def _setting(d_zero: bool, with_sub: bool) -> str:
+    """The :attr:`SupUpperBounds.setting` for ``d`` zero everywhere or not, ``L_sub`` given or not."""
+    if d_zero:
+        return SETTING_BAO22_WITH_SUB if with_sub else SETTING_BAO22
+    return SETTING_WITH_D_AND_SUB if with_sub else SETTING_WITH_D
 
 
 class RestatedBoundWarning(UserWarning):
@@ -667,12 +675,16 @@ class RestatedBoundWarning(UserWarning):
     """
 
 
-def _restated_message(func: str) -> str:
+def _restated_message(func: str, setting: str = SETTING_BAO22) -> str:
+    """The :class:`RestatedBoundWarning` text; it names the *setting* the result carries."""
+    rows = ("the ARORA19 and ASH22 rows are BAO22's restatements and the NS21 row uses L_sub "
+            "with d = 0" if setting == SETTING_BAO22_WITH_SUB
+            else "the NS21, ARORA19 and ASH22 rows are BAO22's restatements")
     return (
-        f"{func}: d was left at 0, so the NS21, ARORA19 and ASH22 rows are BAO22's "
-        "restatements (setting 'BAO22 (d = 0)'), upper bounds only when positives are drawn "
-        "from the anchor's class; for a loss measured on an augmentation-trained encoder "
-        "pass the measured d= (and sub=), or warn=False if BAO22's setting is meant"
+        f"{func}: d was left at 0, so {rows} (setting {setting!r}), upper bounds only when "
+        "positives are drawn from the anchor's class; for a loss measured on an "
+        "augmentation-trained encoder pass the measured d= (and sub=), or warn=False if "
+        "BAO22's setting is meant"
     )
 
 
@@ -708,9 +720,11 @@ class SupUpperBounds:
     sub : float, ndarray or None
         ``L^mu_sub`` used by the NS21 row; ``None`` when not given.
     setting : str
-        The form used: ``"BAO22 (d = 0)"`` (``d`` is 0 everywhere and no
-        ``sub``: BAO22's restatements), ``"with d"`` or ``"with d and L_sub"``
-        (the NS21 row also uses ``L^mu_sub``).
+        The form used, from ``d`` (0 everywhere or not) and ``sub`` (given or
+        not): ``"BAO22 (d = 0)"`` (BAO22's restatements), ``"BAO22 (d = 0)
+        with L_sub"`` (the same, except that the NS21 row uses ``L^mu_sub``),
+        ``"with d"`` or ``"with d and L_sub"``.  The
+        :class:`RestatedBoundWarning` of a ``d = 0`` setting names it.
     """
 
     K: int | NDArray[np.int64]
@@ -878,14 +892,11 @@ def sup_upper_bounds(
     if sub_a is not None:
         shapes["sub"] = sub_a.shape
     shape = _broadcast(shapes)
-    if sub_a is not None:
-        setting = SETTING_WITH_D_AND_SUB
-    elif np.any(d_a != 0):
-        setting = SETTING_WITH_D
-    else:
-        setting = SETTING_BAO22
-    if warn and not np.any(d_a != 0) and np.any(L > 0):
-        warnings.warn(_restated_message("sup_upper_bounds"), RestatedBoundWarning, stacklevel=2)
+    d_zero = not np.any(d_a != 0)
+    setting = _setting(d_zero, sub_a is not None)
+    if warn and d_zero and np.any(L > 0):
+        warnings.warn(_restated_message("sup_upper_bounds", setting), RestatedBoundWarning,
+                      stacklevel=2)
 
     ups, tau, coll = _theory_terms(Karr, prior)
     Kf = Karr.astype(np.float64)

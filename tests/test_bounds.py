@@ -807,3 +807,28 @@ def test_sup_upper_bounds_ns21_row_is_the_measured_bound(L, d, sub, K, C) -> Non
     # dropping L_sub keeps a valid (larger) bound; d < 0 only ever raises it
     assert sup_upper_bounds(L, K, C, d=d, warn=False).ns21 >= b.ns21 - 1e-12
     assert b.ns21 >= sup_upper_bounds(L, K, C, sub=sub, warn=False).ns21 - 1e-12
+
+
+@pytest.mark.parametrize(("d", "sub", "setting"), [
+    (0.0, None, "BAO22 (d = 0)"),
+    (0.0, 0.52 / 0.31, "BAO22 (d = 0) with L_sub"),
+    (-1.16, None, "with d"),
+    (-1.16, 0.52 / 0.31, "with d and L_sub"),
+])
+def test_setting_and_warning_agree(d, sub, setting) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22: with d = 0 and sub given the result said 'with d and L_sub' while its
+    warning said 'BAO22 (d = 0)'.  Now the setting follows d and sub independently, and
+    the warning (issued exactly when d = 0) names the setting the result carries."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        b = sup_upper_bounds(2.02, 31, 10, d=d, sub=sub)
+    assert b.setting == setting
+    restated = [w for w in caught if issubclass(w.category, RestatedBoundWarning)]
+    assert len(restated) == (1 if d == 0 else 0)
+    if restated:
+        assert f"(setting {setting!r})" in str(restated[0].message)
+        assert ("NS21 row uses L_sub" in str(restated[0].message)) == (sub is not None)
+    # the NS21 row uses L_sub exactly when the setting says so
+    ups, coll = b.upsilon, b.collision
+    want = (2 * (2.02 - d) - (1 - ups) * (sub or 0.0) - coll) / ups
+    assert b.ns21 == pytest.approx(want, rel=1e-13)

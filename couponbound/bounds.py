@@ -35,7 +35,7 @@ import numbers
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -49,8 +49,15 @@ from couponbound._formulas import (
     ns21_sup_upper,
 )
 from couponbound._prior import Prior, as_prior, require_replacement
-from couponbound._validate import check_flag, check_int_array, check_real, short_repr
-from couponbound._vectorize import evaluate
+from couponbound._validate import check_flag, check_real, check_real_array, short_repr
+from couponbound._vectorize import (
+    FloatOrArray,
+    Negatives,
+    evaluate,
+    evaluate_broadcast,
+    finish_shape,
+    negatives,
+)
 from couponbound.asymptotic import gumbel_coverage, poisson_coverage, tail_coverage
 from couponbound.collision import collision_pmf, collision_prob, expected_log_collision
 from couponbound.coverage import coverage_prob
@@ -553,45 +560,9 @@ def arora_sup_upper_bound(terms: BoundTerms) -> float:
 # Theoretical curves
 # ---------------------------------------------------------------------------
 
-FloatOrArray = float | NDArray[np.float64]
-
-
-def _real_array(value: Any, name: str) -> NDArray[np.float64]:
-    if isinstance(value, bool | np.bool_) or isinstance(value, str | bytes):
-        raise TypeError(f"{name} must be a real number or array of them, got {short_repr(value)}")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{name} must be a real number or array of them, got {short_repr(value)}"
-        ) from exc
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got {short_repr(value)}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {short_repr(value)}")
-    return arr
-
-
-def _loss_array(value: Any, name: str) -> NDArray[np.float64]:
-    arr = _real_array(value, name)
-    if np.any(arr < 0):
-        bad = float(arr[arr < 0].ravel()[0])
-        raise ValueError(f"{name} is a loss and must be >= 0, got {bad!r} in {short_repr(value)}")
-    return arr
-
-
-def _broadcast(name_shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
-    try:
-        return np.broadcast_shapes(*name_shapes.values())
-    except ValueError as exc:
-        desc = ", ".join(f"{n} {s}" for n, s in name_shapes.items())
-        raise ValueError(f"shapes do not broadcast together: {desc}") from exc
-
-
-def _out(values: ArrayLike, shape: tuple[int, ...]) -> FloatOrArray:
-    """*values* broadcast to *shape*: a ``float`` for ``shape == ()``, else a new float64 array."""
-    arr = np.array(np.broadcast_to(values, shape), dtype=np.float64)
-    return float(arr) if arr.ndim == 0 else arr
+#: Checkers of the curves' real arguments (see ``couponbound._vectorize.arguments``).
+_LOSS = partial(check_real_array, minimum=0.0, why=" (a loss)")
+_D = partial(check_real_array, maximum=0.0, why=" (NS21's d(f) = E min(0, ...))")
 
 
 def _vacuous(value: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -606,16 +577,17 @@ def _log_cosh(x: float) -> float:
 
 
 def _theory_terms(
-    K: NDArray[np.int64], prior: Prior
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """``upsilon_{K+1}``, ``tau_K`` and ``E ln(1+Col)`` (exact floats) for the prior."""
-    # replacement= repeats the prior's own scheme: collision.py on main still reads
-    # it from the keyword (drop it once collision takes the Prior's).
-    rep = prior.replacement
+    K: Negatives, prior: Prior, *, tau: bool = True
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64]]:
+    """``upsilon_{K+1}``, ``tau_K`` (``None`` unless *tau*) and ``E ln(1+Col)`` for the prior.
+
+    Exact floats, each of the shape of ``K``; ``K`` was validated once, by
+    the bound's ``evaluate_broadcast``, and is not checked again.
+    """
     ups = np.asarray(coverage_prob(K, prior), dtype=np.float64)
-    tau = np.asarray(collision_prob(K, prior, replacement=rep), dtype=np.float64)
-    coll = np.asarray(expected_log_collision(K, prior, replacement=rep), dtype=np.float64)
-    return ups, tau, coll
+    tau_K = np.asarray(collision_prob(K, prior), dtype=np.float64) if tau else None
+    coll = np.asarray(expected_log_collision(K, prior), dtype=np.float64)
+    return ups, tau_K, coll
 
 
 def _no_collision_prob(K: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
@@ -877,28 +849,30 @@ def sup_upper_bounds(
     >>> sup_upper_bounds([2.0, 3.0], [31, 127], 10, warn=False).arora.shape
     (2,)
     """
-    Karr, _ = check_int_array(K, "K", minimum=0)
-    prior = as_prior(C, probs=probs, counts=counts)
-    require_replacement(prior, "sup_upper_bounds")
-    L = _loss_array(contrastive, "contrastive")
-    d_a = _real_array(d, "d")
-    if np.any(d_a > 0):
-        bad = float(d_a[d_a > 0].ravel()[0])
-        raise ValueError(f"d must be <= 0 (NS21's d(f) = E min(0, ...)), got {bad!r}")
-    sub_a = None if sub is None else _loss_array(sub, "sub")
     Bf = _check_B(B)
     check_flag(warn, "warn")
-    shapes = {"contrastive": L.shape, "K": Karr.shape, "d": d_a.shape}
-    if sub_a is not None:
-        shapes["sub"] = sub_a.shape
-    shape = _broadcast(shapes)
+    named: dict[str, Any] = {"contrastive": (contrastive, _LOSS), "K": (K, negatives),
+                             "d": (d, _D)}
+    if sub is not None:
+        named["sub"] = (sub, _LOSS)
+    return evaluate_broadcast(partial(_sup_upper_kernel, B=Bf, warn=warn),
+                              (C, probs, counts, None), **named)
+
+
+def _sup_upper_kernel(args: dict[str, Any], shape: tuple[int, ...], prior: Prior, *, B: float,
+                      warn: bool) -> SupUpperBounds:
+    """:func:`sup_upper_bounds` on its validated arguments (see ``evaluate_broadcast``)."""
+    require_replacement(prior, "sup_upper_bounds")
+    L, Kn, d_a = args["contrastive"], args["K"], args["d"]
+    sub_a = args.get("sub")
     d_zero = not np.any(d_a != 0)
     setting = _setting(d_zero, sub_a is not None)
     if warn and d_zero and np.any(L > 0):
+        # stacklevel 4: this kernel, evaluate_broadcast, sup_upper_bounds, the caller
         warnings.warn(_restated_message("sup_upper_bounds", setting), RestatedBoundWarning,
-                      stacklevel=2)
-
-    ups, tau, coll = _theory_terms(Karr, prior)
+                      stacklevel=4)
+    Karr = Kn.array
+    ups, tau, coll = _theory_terms(Kn, prior)
     Kf = Karr.astype(np.float64)
     Lb = np.broadcast_to(L, shape)
     miss = _no_collision_prob(Karr, prior)  # 1 - tau, without cancellation
@@ -920,7 +894,7 @@ def sup_upper_bounds(
     p = prior.probs
     log_rho_max_c2 = math.log(c) if prior.is_uniform else math.log(float(p.max())) + 2.0 * math.log(c)
     entropy = math.log(c) if prior.is_uniform else float(-np.sum(p * np.log(p)))
-    lc = _log_cosh(Bf * Bf)
+    lc = _log_cosh(B * B)
     with np.errstate(divide="ignore"):
         logK = np.log(Kf)
     delta_u = log_rho_max_c2 + 2.0 * lc - logK  # +inf at K = 0
@@ -929,11 +903,12 @@ def sup_upper_bounds(
     k_out: int | NDArray[np.int64] = (
         int(Karr) if shape == () else np.broadcast_to(Karr, shape).copy()
     )
+    out = partial(finish_shape, shape=shape)
     return SupUpperBounds(
-        K=k_out, contrastive=_out(Lb, shape), upsilon=_out(ups, shape), tau=_out(tau, shape),
-        collision=_out(coll, shape), arora=_out(arora, shape), ns21=_out(ns21, shape),
-        ash=_out(ash, shape), bao=_out(Lb + delta_u, shape), bao_lower=_out(Lb + gamma, shape),
-        d=_out(d_a, shape), sub=None if sub_a is None else _out(sub_a, shape), setting=setting,
+        K=k_out, contrastive=out(Lb), upsilon=out(ups), tau=out(tau), collision=out(coll),
+        arora=out(arora), ns21=out(ns21), ash=out(ash), bao=out(Lb + delta_u),
+        bao_lower=out(Lb + gamma), d=out(d_a), sub=None if sub_a is None else out(sub_a),
+        setting=setting,
     )
 
 
@@ -948,10 +923,24 @@ _BAO22_MAX_TERMS = 3 * 10**7
 
 
 def _bao22_contrastive_kernel(n: NDArray[np.int64], prior: Prior, e: float) -> NDArray[np.float64]:
-    """``E ln(1 + Col + (K - Col) e)`` for each ``K`` in *n*, over the exact pmf of ``Col``."""
+    """``E ln(1 + Col + (K - Col) e)`` for each ``K`` in *n*, over the exact pmf of ``Col``.
+
+    *n* holds the distinct ``K`` of one call, sorted; their size is checked
+    here, on the values ``evaluate`` validated, so ``K`` is validated once.
+    """
+    if int(n[-1]) > _BAO22_MAX_K or int(np.sum(n + 1)) > _BAO22_MAX_TERMS:
+        raise ValueError(
+            f"K too large for bao22_min_contrastive, got K up to {int(n[-1])} "
+            f"({int(np.sum(n + 1))} terms over the distinct K): it sums over the K + 1 "
+            f"values of Col and allows K <= {_BAO22_MAX_K:.0e} ({_BAO22_MAX_TERMS:.0e} terms "
+            "over the distinct K of one call); for larger K, E_y ln(1 + K e^(-2 B^2) + K rho_y "
+            "(1 - e^(-2 B^2))) is an upper bound within O(1/K)"
+        )
     out = np.empty(n.size)
     for i, k in enumerate(n.tolist()):
-        pmf = collision_pmf(k, prior)
+        # K validated once already: collision_pmf takes the Negatives as they are
+        once = cast(int, Negatives(np.asarray(k, dtype=np.int64), scalar=True))
+        pmf = collision_pmf(once, prior)
         m = np.arange(k + 1, dtype=np.float64)
         out[i] = math.fsum(pmf * np.log1p(m + (k - m) * e))
     # f(m) = ln(1 + m + (K - m) e) runs from ln(1 + K e) (m = 0) to ln(1 + K) (m = K)
@@ -1028,20 +1017,11 @@ def bao22_min_contrastive(
     >>> bao22_min_contrastive([1, 10, 99], 100).round(4)
     array([0.1326, 0.8868, 2.7233])
     """
-    Karr, _ = check_int_array(K, "K", minimum=0)
     prior = as_prior(C, probs=probs, counts=counts)
     require_replacement(prior, "bao22_min_contrastive")
     Bf = _check_B(B)
-    uniq = np.unique(Karr)
-    if int(uniq[-1]) > _BAO22_MAX_K or int(np.sum(uniq + 1)) > _BAO22_MAX_TERMS:
-        raise ValueError(
-            f"K too large for bao22_min_contrastive, got {short_repr(K)}: it sums over the K + 1 "
-            f"values of Col and allows K <= {_BAO22_MAX_K:.0e} ({_BAO22_MAX_TERMS:.0e} terms over "
-            "the distinct K of one call); for larger K, E_y ln(1 + K e^(-2 B^2) + K rho_y "
-            "(1 - e^(-2 B^2))) is an upper bound within O(1/K)"
-        )
     e = math.exp(-2.0 * Bf * Bf)
-    return evaluate(partial(_bao22_contrastive_kernel, e=e), Karr, prior, negatives_only=True)
+    return evaluate(partial(_bao22_contrastive_kernel, e=e), K, prior, negatives_only=True)
 
 
 def bao22_min_supervised(
@@ -1092,7 +1072,7 @@ def bao22_min_supervised(
     return float(math.log1p((prior.C - 1) * math.exp(-2.0 * Bf * Bf)))
 
 
-def _asymptotic_upsilon(K: NDArray[np.int64], prior: Prior, regime: str) -> NDArray[np.float64]:
+def _asymptotic_upsilon(K: Negatives, prior: Prior, regime: str) -> NDArray[np.float64]:
     """Large-K (tail) or large-C (Gumbel / Poisson) form of ``upsilon_{K+1}``."""
     if regime == "large_K":
         return np.asarray(tail_coverage(K, prior), dtype=np.float64)
@@ -1221,20 +1201,20 @@ def ns21_bound_curve(
         raise ValueError(f"form must be 'exact' or 'asymptotic', got {short_repr(form)}")
     if regime not in ("large_K", "large_C"):
         raise ValueError(f"regime must be 'large_K' or 'large_C', got {short_repr(regime)}")
-    Karr, _ = check_int_array(K, "K", minimum=0)
-    prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
-    sup_a = _loss_array(sup, "sup")
-    sub_a = _loss_array(sub, "sub")
-    d_a = _real_array(d, "d")
-    if np.any(d_a > 0):
-        bad = float(d_a[d_a > 0].ravel()[0])
-        raise ValueError(f"d must be <= 0 (NS21's d(f) = E min(0, ...)), got {bad!r}")
-    shape = _broadcast({"sup": sup_a.shape, "sub": sub_a.shape, "d": d_a.shape, "K": Karr.shape})
+    kernel = partial(_ns21_curve_kernel, form=form, regime=regime)
+    return evaluate_broadcast(kernel, (C, probs, counts, replacement), sup=(sup, _LOSS),
+                              sub=(sub, _LOSS), d=(d, _D), K=(K, negatives))
 
-    if form == "exact":
-        ups, _, coll = _theory_terms(Karr, prior)
-    else:
+
+def _ns21_curve_kernel(args: dict[str, Any], shape: tuple[int, ...], prior: Prior, *, form: str,
+                       regime: str) -> FloatOrArray:
+    """:func:`ns21_bound_curve` on its validated arguments (see ``evaluate_broadcast``)."""
+    Kn = args["K"]
+    if form == "asymptotic":
         require_replacement(prior, "ns21_bound_curve(form='asymptotic')")
-        ups = _asymptotic_upsilon(Karr, prior, regime)
-        coll = _asymptotic_collision(Karr, prior)
-    return _out(ns21_bound(ups, sup_a, sub_a, coll, d_a), shape)
+    if form == "exact":
+        ups, _, coll = _theory_terms(Kn, prior, tau=False)
+    else:
+        ups = _asymptotic_upsilon(Kn, prior, regime)
+        coll = _asymptotic_collision(Kn.array, prior)
+    return finish_shape(ns21_bound(ups, args["sup"], args["sub"], coll, args["d"]), shape)

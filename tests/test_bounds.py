@@ -9,6 +9,7 @@ independently of couponbound.coverage / couponbound.collision.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import warnings
@@ -29,6 +30,7 @@ from couponbound.bounds import (
     VacuousBoundWarning,
     arora_lower_bound,
     arora_sup_upper_bound,
+    bao22_min_contrastive,
     decompose,
     ns21_bound_curve,
     ns21_lower_bound,
@@ -467,7 +469,7 @@ def test_arora_keeps_precision_where_tau_rounds_to_one() -> None:
         (dict(contrastive=1.0, K=5, C=3, d=0.5), ValueError, "d must be <= 0"),
         (dict(contrastive=1.0, K=5, C=3, d=[0.0, math.nan]), ValueError, "d must be finite"),
         (dict(contrastive=1.0, K=5, C=3, d="0"), TypeError, "d must"),
-        (dict(contrastive=1.0, K=5, C=3, sub=-1.0), ValueError, "sub is a loss"),
+        (dict(contrastive=1.0, K=5, C=3, sub=-1.0), ValueError, "sub must be >= 0 \\(a loss\\)"),
         (dict(contrastive=1.0, K=5, C=3, sub=True), TypeError, "sub must"),
         (dict(contrastive=1.0, K=5, C=3, warn=1), TypeError, "warn must"),
         (dict(contrastive=1.0, K=[1, 2], C=3, d=[-1.0, -1.0, -1.0]), ValueError, "d \\(3,\\)"),
@@ -832,3 +834,75 @@ def test_setting_and_warning_agree(d, sub, setting) -> None:  # type: ignore[no-
     ups, coll = b.upsilon, b.collision
     want = (2 * (2.02 - d) - (1 - ups) * (sub or 0.0) - coll) / ups
     assert b.ns21 == pytest.approx(want, rel=1e-13)
+
+
+# ---------------------------------------------------------------------------
+# one vectorisation layer: each argument validated once
+# ---------------------------------------------------------------------------
+
+
+def _count_calls(monkeypatch, module, name):  # type: ignore[no-untyped-def]
+    import importlib
+
+    mod = importlib.import_module(module)
+    real = getattr(mod, name)
+    calls: list[object] = []
+
+    def counting(value, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(value)
+        return real(value, *args, **kwargs)
+
+    monkeypatch.setattr(mod, name, counting)
+    return calls
+
+
+@pytest.mark.parametrize("call", [
+    lambda: sup_upper_bounds([2.0, 3.0], [[31], [63]], 10, d=-0.5, sub=1.0),
+    lambda: sup_upper_bounds(2.0, 31, counts=[1, 2, 3], d=-0.5),
+    lambda: ns21_bound_curve(1.8, 1.7, -1.0, [100, 1000], 10),
+    lambda: ns21_bound_curve(1.8, 1.7, -1.0, [100, 1000], 10, form="asymptotic"),
+    lambda: bao22_min_contrastive([1, 10, 99], 10),
+])
+def test_K_is_validated_exactly_once(monkeypatch, call) -> None:  # type: ignore[no-untyped-def]
+    """K goes through check_int_array once; the maths functions the bounds call take the
+    validated Negatives as they are (before: four times in sup_upper_bounds)."""
+    calls = _count_calls(monkeypatch, "couponbound._vectorize", "check_int_array")
+    call()
+    assert len(calls) == 1
+
+
+def test_real_arguments_are_validated_exactly_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import couponbound.bounds as bounds_mod
+
+    calls: list[str] = []
+    real = bounds_mod.check_real_array
+
+    def counting(value, name, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(name)
+        return real(value, name, **kwargs)
+
+    monkeypatch.setattr(bounds_mod, "_LOSS", functools.partial(counting, minimum=0.0))
+    monkeypatch.setattr(bounds_mod, "_D", functools.partial(counting, maximum=0.0))
+    sup_upper_bounds([2.0, 3.0], 31, 10, d=-0.5, sub=1.0)
+    assert sorted(calls) == ["contrastive", "d", "sub"]
+
+
+def test_restated_warning_points_at_the_caller() -> None:
+    with pytest.warns(RestatedBoundWarning) as rec:
+        sup_upper_bounds(2.0, 31, 10)
+    assert rec[0].filename == __file__
+
+
+@pytest.mark.parametrize("bad", [
+    np.ma.masked_array([2.0, 3.0], mask=[0, 1]), np.datetime64("2020"), b"2.0", True,
+])
+def test_curves_refuse_masked_dates_bytes_and_bools(bad) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match="contrastive must be a real number"):
+        sup_upper_bounds(bad, 31, 10, d=-0.5)
+    with pytest.raises(TypeError, match="sup must be a real number"):
+        ns21_bound_curve(bad, 1.0, -0.5, 31, 10)
+
+
+def test_huge_real_argument_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="contrastive must be finite"):
+        sup_upper_bounds(10**400, 31, 10, d=-0.5)

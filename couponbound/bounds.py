@@ -44,6 +44,13 @@ from couponbound._combinatorics import harmonic
 from couponbound._formulas import (
     arora_bound,
     arora_sup_upper,
+    ash22_factor,
+    ash22_sup_upper,
+    bao22_col_loss,
+    bao22_lower_gap,
+    bao22_min_sup_loss,
+    bao22_upper_gap,
+    bao22_weight,
     ns21_bound,
     ns21_parts,
     ns21_sup_upper,
@@ -879,17 +886,17 @@ def _sup_upper_kernel(args: dict[str, Any], shape: tuple[int, ...], prior: Prior
     sub_b = np.zeros(()) if sub_a is None else sub_a
 
     c = prior.C
-    # 2 (C-1) H_{C-1}: twice the expected number of draws to collect C-1 coupons.
-    coupon = 2.0 * (c - 1) * harmonic(c - 1)
+    h = harmonic(c - 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # ARORA19's coefficient 1 / ((1 - tau) upsilon), with 1 - tau passed inside
         # upsilon (tau = 0) so that it keeps its digits when tau rounds to 1.
         arora = _vacuous(arora_sup_upper(Lb, 0.0, miss * ups, coll, d_a), miss * ups)
         ns21 = _vacuous(ns21_sup_upper(Lb, ups, sub_b, coll, d_a), ups)
-        ratio = np.where(Kf > 0, coupon / np.where(Kf > 0, Kf, 1.0), np.inf if coupon > 0 else 0.0)
-        factor = 2.0 * np.maximum(1.0, ratio)
+        # K = 0: ASH22's factor 2 max(1, 2 (C-1) H_{C-1} / K) is infinite (2 for C = 1)
+        factor = np.where(Kf > 0, ash22_factor(c, h, np.where(Kf > 0, Kf, 1.0), np.maximum),
+                          np.inf if c > 1 else 2.0)
         ash = np.where(np.isinf(factor), np.inf,
-                       _vacuous(factor * (Lb - coll - d_a) / miss, miss))
+                       _vacuous(ash22_sup_upper(Lb, miss, coll, d_a, factor), miss))
 
     p = prior.probs
     log_rho_max_c2 = math.log(c) if prior.is_uniform else math.log(float(p.max())) + 2.0 * math.log(c)
@@ -897,8 +904,8 @@ def _sup_upper_kernel(args: dict[str, Any], shape: tuple[int, ...], prior: Prior
     lc = _log_cosh(B * B)
     with np.errstate(divide="ignore"):
         logK = np.log(Kf)
-    delta_u = log_rho_max_c2 + 2.0 * lc - logK  # +inf at K = 0
-    gamma = entropy + logK - 2.0 * np.log1p(Kf) - 2.0 * lc  # -inf at K = 0
+    delta_u = bao22_upper_gap(log_rho_max_c2, lc, logK)  # +inf at K = 0
+    gamma = bao22_lower_gap(entropy, logK, np.log1p(Kf), lc)  # -inf at K = 0
 
     k_out: int | NDArray[np.int64] = (
         int(Karr) if shape == () else np.broadcast_to(Karr, shape).copy()
@@ -942,7 +949,7 @@ def _bao22_contrastive_kernel(n: NDArray[np.int64], prior: Prior, e: float) -> N
         once = cast(int, Negatives(np.asarray(k, dtype=np.int64), scalar=True))
         pmf = collision_pmf(once, prior)
         m = np.arange(k + 1, dtype=np.float64)
-        out[i] = math.fsum(pmf * np.log1p(m + (k - m) * e))
+        out[i] = math.fsum(pmf * bao22_col_loss(m, k, e, np.log1p))
     # f(m) = ln(1 + m + (K - m) e) runs from ln(1 + K e) (m = 0) to ln(1 + K) (m = K)
     kf = n.astype(np.float64)
     return np.clip(out, np.log1p(kf * e), np.log1p(kf))
@@ -1020,7 +1027,7 @@ def bao22_min_contrastive(
     prior = as_prior(C, probs=probs, counts=counts)
     require_replacement(prior, "bao22_min_contrastive")
     Bf = _check_B(B)
-    e = math.exp(-2.0 * Bf * Bf)
+    e = bao22_weight(Bf, math.exp)
     return evaluate(partial(_bao22_contrastive_kernel, e=e), K, prior, negatives_only=True)
 
 
@@ -1069,7 +1076,7 @@ def bao22_min_supervised(
     """
     prior = as_prior(C, probs=probs, counts=counts)
     Bf = _check_B(B)
-    return float(math.log1p((prior.C - 1) * math.exp(-2.0 * Bf * Bf)))
+    return float(bao22_min_sup_loss(prior.C, bao22_weight(Bf, math.exp), math.log1p))
 
 
 def _asymptotic_upsilon(K: Negatives, prior: Prior, regime: str) -> NDArray[np.float64]:

@@ -36,7 +36,13 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from couponbound._combinatorics import prior_weights, subset_sums
-from couponbound._formulas import ns21_bound, ns21_sup_upper
+from couponbound._formulas import (
+    bao22_col_loss,
+    bao22_min_sup_loss,
+    bao22_weight,
+    ns21_bound,
+    ns21_sup_upper,
+)
 from couponbound._prior import Prior, as_prior, require_replacement
 from couponbound._validate import check_flag, check_positive_int, short_repr
 
@@ -471,6 +477,13 @@ def _over_col(prior: Prior | None, c: Any, k: Any, f: Callable[[Any], Any], func
     return sympy.Add(*[mult * p * inner(p) for p, mult in groups])
 
 
+def _log1p(x: Any) -> Any:
+    """``ln(1 + x)`` for sympy: the ``log1p`` the formulas of ``_formulas`` take."""
+    import sympy
+
+    return sympy.log(1 + x)
+
+
 def _b_arg(B: Any) -> Any:
     """``None`` -> the symbol ``B``; a number (or sympy expression) > 0 as a sympy object."""
     if B is None:
@@ -510,8 +523,8 @@ def bao22_min_contrastive_expr(
     k = _k_arg(K)
     b = _b_arg(B)
     prior, c = _prior_arg(C, probs, counts, "bao22_min_contrastive_expr")
-    e = sympy.exp(-2 * b**2)
-    return _over_col(prior, c, k, lambda m: sympy.log(1 + m + (k - m) * e),
+    e = bao22_weight(b, sympy.exp)
+    return _over_col(prior, c, k, lambda m: bao22_col_loss(m, k, e, _log1p),
                      "bao22_min_contrastive_expr")
 
 
@@ -539,7 +552,8 @@ def bao22_min_supervised_expr(
         c: Any = sympy.Integer(as_prior(C, probs=probs, counts=counts).C)
     else:
         c = _c_arg(C)
-    return sympy.log(1 + (c - 1) * sympy.exp(-2 * b**2))
+    expr: sympy.Expr = bao22_min_sup_loss(c, bao22_weight(b, sympy.exp), _log1p)
+    return expr
 
 
 # ---------------------------------------------------------------------------

@@ -906,3 +906,29 @@ def test_curves_refuse_masked_dates_bytes_and_bools(bad) -> None:  # type: ignor
 def test_huge_real_argument_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="contrastive must be finite"):
         sup_upper_bounds(10**400, 31, 10, d=-0.5)
+
+
+def test_each_formula_is_written_once() -> None:
+    """BAO22's and ASH22's arithmetic lives in _formulas only: bounds.py and symbolic.py
+    call it (the numbers and the sympy forms share one definition)."""
+    import inspect
+
+    import couponbound.bounds as b
+    import couponbound.symbolic as s
+
+    for mod in (b, s):
+        src = inspect.getsource(mod)
+        for pattern in ("exp(-2.0 * Bf", "exp(-2 * b", "log1p(m +", "log(1 + m +", "(k - m) * e",
+                        "(c - 1) * sympy.exp", "2 * max(", "2.0 * np.maximum", "2.0 * lc"):
+            assert pattern not in src, (mod.__name__, pattern)
+
+
+@pytest.mark.parametrize(("C", "K"), [(2, 1), (10, 31), (10, 5), (100, 127), (3, 1000)])
+def test_ash22_row_against_exact_arithmetic(C: int, K: int) -> None:
+    """ASH22: 2 max(1, 2 (C-1) H_{C-1} / K) (L - coll - d) / (1 - tau), H exact."""
+    h = sum(Fraction(1, j) for j in range(1, C))
+    factor = 2 * max(Fraction(1), 2 * (C - 1) * h / K)
+    miss = Fraction(C - 1, C) ** K
+    b = sup_upper_bounds(2.5, K, C, d=-0.75)
+    want = float(factor) * (2.5 - b.collision + 0.75) / float(miss)
+    assert b.ash == pytest.approx(want, rel=1e-12)

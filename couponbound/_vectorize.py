@@ -28,7 +28,7 @@ it again, so a bound validates each argument exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
@@ -39,11 +39,14 @@ from couponbound._prior import Prior, as_prior
 from couponbound._validate import check_flag, check_int_array
 
 __all__ = [
+    "ArrayIn",
     "Checker",
+    "FloatArray",
     "FloatOrArray",
     "Kernel",
     "Negatives",
     "PriorArgs",
+    "ScalarIn",
     "arguments",
     "draws",
     "evaluate",
@@ -55,6 +58,13 @@ __all__ = [
 
 #: What every public numeric function returns: ``float`` for a scalar, else an ndarray.
 FloatOrArray: TypeAlias = float | NDArray[np.float64]
+#: A scalar argument: the public numeric functions return a ``float`` for it (their
+#: ``@overload`` s say so to type checkers).
+ScalarIn: TypeAlias = int | float | np.integer[Any] | np.floating[Any]
+#: An array argument (an ndarray or a nested sequence): they return a :data:`FloatArray`.
+ArrayIn: TypeAlias = NDArray[Any] | Sequence[Any]
+#: What they return for an array argument.
+FloatArray: TypeAlias = NDArray[np.float64]
 #: ``f(n, prior)``: sorted distinct ``int64`` draw counts -> ``float64`` values.
 Kernel: TypeAlias = Callable[[NDArray[np.int64], Prior], NDArray[np.float64]]
 

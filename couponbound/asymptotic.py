@@ -28,14 +28,14 @@ array an ndarray.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from couponbound._prior import Prior, as_prior, require_replacement
 from couponbound._saddle import log1mexp
-from couponbound._vectorize import FloatOrArray, draws, evaluate, finish
+from couponbound._vectorize import ArrayIn, FloatArray, FloatOrArray, ScalarIn, draws, evaluate, finish
 
 __all__ = [
     "CoverageBounds",
@@ -140,6 +140,18 @@ def _tail_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
 # ---------------------------------------------------------------------------
 
 
+@overload
+def log_gumbel_coverage(K: ScalarIn, C: int | Prior, *, include_anchor: bool = True) -> float: ...
+
+
+@overload
+def log_gumbel_coverage(K: ArrayIn, C: int | Prior, *, include_anchor: bool = True) -> FloatArray: ...
+
+
+@overload
+def log_gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray: ...
+
+
 def log_gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray:
     r"""Log of ER61's Gumbel approximation of ``upsilon``: ``-C exp(-n / C)``.
 
@@ -157,6 +169,18 @@ def log_gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = 
     """
     prior = _uniform(C, "log_gumbel_coverage")
     return evaluate(_log_gumbel_kernel, K, prior, include_anchor=include_anchor)
+
+
+@overload
+def gumbel_coverage(K: ScalarIn, C: int | Prior, *, include_anchor: bool = True) -> float: ...
+
+
+@overload
+def gumbel_coverage(K: ArrayIn, C: int | Prior, *, include_anchor: bool = True) -> FloatArray: ...
+
+
+@overload
+def gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray: ...
 
 
 def gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray:
@@ -218,6 +242,21 @@ def gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True
 # ---------------------------------------------------------------------------
 
 
+@overload
+def log_poisson_coverage(K: ScalarIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                         counts: ArrayLike | None = None, include_anchor: bool = True) -> float: ...
+
+
+@overload
+def log_poisson_coverage(K: ArrayIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                         counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatArray: ...
+
+
+@overload
+def log_poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                         counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray: ...
+
+
 def log_poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                          counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray:
     r"""Log of the Poissonized coverage, ``sum_c ln(1 - exp(-n rho_c))``.
@@ -238,6 +277,21 @@ def log_poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: A
     """
     prior = _independent(C, probs, counts, "log_poisson_coverage")
     return evaluate(_log_poisson_kernel, K, prior, include_anchor=include_anchor)
+
+
+@overload
+def poisson_coverage(K: ScalarIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                     counts: ArrayLike | None = None, include_anchor: bool = True) -> float: ...
+
+
+@overload
+def poisson_coverage(K: ArrayIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                     counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatArray: ...
+
+
+@overload
+def poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                     counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray: ...
 
 
 def poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
@@ -297,6 +351,21 @@ def poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: Array
 # ---------------------------------------------------------------------------
 # tail form
 # ---------------------------------------------------------------------------
+
+
+@overload
+def tail_coverage(K: ScalarIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, include_anchor: bool = True) -> float: ...
+
+
+@overload
+def tail_coverage(K: ArrayIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatArray: ...
+
+
+@overload
+def tail_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray: ...
 
 
 def tail_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
@@ -659,6 +728,24 @@ def _elog_expansion_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.flo
     kf = n.astype(np.float64)
     vals = np.asarray(binomial_log1p_expansion(kf[:, None], p) @ weight)
     return np.clip(vals, 0.0, np.log1p(kf))
+
+
+@overload
+def expected_log_collision_expansion(K: ScalarIn, C: int | Prior | None = None, *,
+                                     probs: ArrayLike | None = None, counts: ArrayLike | None = None
+                                    ) -> float: ...
+
+
+@overload
+def expected_log_collision_expansion(K: ArrayIn, C: int | Prior | None = None, *,
+                                     probs: ArrayLike | None = None, counts: ArrayLike | None = None
+                                    ) -> FloatArray: ...
+
+
+@overload
+def expected_log_collision_expansion(K: ArrayLike, C: int | Prior | None = None, *,
+                                     probs: ArrayLike | None = None, counts: ArrayLike | None = None
+                                    ) -> FloatOrArray: ...
 
 
 def expected_log_collision_expansion(K: ArrayLike, C: int | Prior | None = None, *,

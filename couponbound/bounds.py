@@ -35,7 +35,7 @@ import numbers
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 from functools import partial
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -58,8 +58,11 @@ from couponbound._formulas import (
 from couponbound._prior import Prior, as_prior, require_replacement
 from couponbound._validate import check_flag, check_real, check_real_array, short_repr
 from couponbound._vectorize import (
+    ArrayIn,
+    FloatArray,
     FloatOrArray,
     Negatives,
+    ScalarIn,
     evaluate,
     evaluate_broadcast,
     finish_shape,
@@ -955,6 +958,39 @@ def _bao22_contrastive_kernel(n: NDArray[np.int64], prior: Prior, e: float) -> N
     return np.clip(out, np.log1p(kf * e), np.log1p(kf))
 
 
+@overload
+def bao22_min_contrastive(
+    K: ScalarIn,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    B: float = 1.0,
+) -> float: ...
+
+
+@overload
+def bao22_min_contrastive(
+    K: ArrayIn,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    B: float = 1.0,
+) -> FloatArray: ...
+
+
+@overload
+def bao22_min_contrastive(
+    K: ArrayLike,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    B: float = 1.0,
+) -> FloatOrArray: ...
+
+
 def bao22_min_contrastive(
     K: ArrayLike,
     C: int | Prior | None = None,
@@ -1098,6 +1134,54 @@ def _asymptotic_collision(K: NDArray[np.int64], prior: Prior) -> NDArray[np.floa
     for v, m in zip(vals, mult, strict=True):
         out = out + m * v * np.log1p(Kf * v)
     return out
+
+
+@overload
+def ns21_bound_curve(
+    sup: ScalarIn,
+    sub: ScalarIn,
+    d: ScalarIn,
+    K: ScalarIn,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    replacement: bool | None = None,
+    form: Literal["exact", "asymptotic"] = "exact",
+    regime: Literal["large_K", "large_C"] = "large_K",
+) -> float: ...
+
+
+@overload
+def ns21_bound_curve(
+    sup: ArrayLike,
+    sub: ArrayLike,
+    d: ArrayLike,
+    K: ArrayIn,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    replacement: bool | None = None,
+    form: Literal["exact", "asymptotic"] = "exact",
+    regime: Literal["large_K", "large_C"] = "large_K",
+) -> FloatArray: ...
+
+
+@overload
+def ns21_bound_curve(
+    sup: ArrayLike,
+    sub: ArrayLike,
+    d: ArrayLike,
+    K: ArrayLike,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    replacement: bool | None = None,
+    form: Literal["exact", "asymptotic"] = "exact",
+    regime: Literal["large_K", "large_C"] = "large_K",
+) -> FloatOrArray: ...
 
 
 def ns21_bound_curve(

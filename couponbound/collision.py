@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -33,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 from couponbound._prior import Prior, as_prior
 from couponbound._saddle import log_hyper_zero
 from couponbound._validate import short_repr
-from couponbound._vectorize import FloatOrArray, draws, evaluate
+from couponbound._vectorize import ArrayIn, FloatArray, FloatOrArray, ScalarIn, draws, evaluate
 from couponbound.asymptotic import binomial_log1p_expansion, hypergeometric_log1p_expansion
 
 __all__ = ["collision_pmf", "collision_prob", "expected_log_collision"]
@@ -215,6 +216,21 @@ def _tau_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
                          for ag, w in zip(a, weight.tolist(), strict=True))
 
     return _per_value(n, tau_one)
+
+
+@overload
+def collision_prob(K: ScalarIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                   counts: ArrayLike | None = None, replacement: bool | None = None) -> float: ...
+
+
+@overload
+def collision_prob(K: ArrayIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                   counts: ArrayLike | None = None, replacement: bool | None = None) -> FloatArray: ...
+
+
+@overload
+def collision_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                   counts: ArrayLike | None = None, replacement: bool | None = None) -> FloatOrArray: ...
 
 
 def collision_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
@@ -432,6 +448,24 @@ def _elog_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
         a, b, hweight = _hyper_groups(prior)
         vals = _per_value(n, lambda k: float(_elog_hyper(k, a, b) @ hweight))
     return np.clip(vals, 0.0, np.log1p(n.astype(np.float64)))
+
+
+@overload
+def expected_log_collision(K: ScalarIn, C: int | Prior | None = None, *,
+                           probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                           replacement: bool | None = None) -> float: ...
+
+
+@overload
+def expected_log_collision(K: ArrayIn, C: int | Prior | None = None, *,
+                           probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                           replacement: bool | None = None) -> FloatArray: ...
+
+
+@overload
+def expected_log_collision(K: ArrayLike, C: int | Prior | None = None, *,
+                           probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                           replacement: bool | None = None) -> FloatOrArray: ...
 
 
 def expected_log_collision(K: ArrayLike, C: int | Prior | None = None, *,

@@ -33,6 +33,7 @@ from typing import Any, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from couponbound._docs import fill_doc
 from couponbound._prior import Prior, as_prior, require_replacement
 from couponbound._saddle import log1mexp
 from couponbound._vectorize import ArrayIn, FloatArray, FloatOrArray, ScalarIn, draws, evaluate, finish
@@ -183,6 +184,7 @@ def gumbel_coverage(K: ArrayIn, C: int | Prior, *, include_anchor: bool = True) 
 def gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray: ...
 
 
+@fill_doc
 def gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray:
     r"""ER61's Gumbel approximation of ``upsilon_n`` (uniform prior).
 
@@ -202,12 +204,10 @@ def gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True
 
     Parameters
     ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
+    {docs.negatives}
     C : int or Prior
         Number of classes (uniform prior only), or a uniform :class:`~couponbound.Prior`.
-    include_anchor : bool, default True
-        Count the anchor as a draw: ``n = K + 1`` (NS21); else ``n = K``.
+    {docs.include_anchor}
 
     Returns
     -------
@@ -294,6 +294,7 @@ def poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: Array
                      counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray: ...
 
 
+@fill_doc
 def poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                      counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray:
     r"""Poissonized approximation of ``upsilon_n``: ``prod_c (1 - exp(-n rho_c))``.
@@ -309,16 +310,9 @@ def poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: Array
 
     Parameters
     ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int or Prior, optional
-        Number of classes (uniform prior), or a :class:`~couponbound.Prior`.
-    probs : array_like of float, optional
-        Class probabilities.
-    counts : array_like of int, optional
-        Class counts.
-    include_anchor : bool, default True
-        ``n = K + 1`` draws (NS21) or ``n = K``.
+    {docs.negatives}
+    {docs.prior_independent}
+    {docs.include_anchor}
 
     Returns
     -------

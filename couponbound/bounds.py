@@ -41,6 +41,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from couponbound._combinatorics import harmonic
+from couponbound._docs import fill_doc
 from couponbound._formulas import (
     arora_bound,
     arora_sup_upper,
@@ -741,6 +742,7 @@ def _check_B(value: Any) -> float:
     return check_real(value, "B", positive=True)
 
 
+@fill_doc
 def sup_upper_bounds(
     contrastive: ArrayLike,
     K: ArrayLike,
@@ -793,16 +795,10 @@ def sup_upper_bounds(
     ----------
     contrastive : float or array_like
         The contrastive loss ``L >= 0``; broadcast against ``K``, ``d`` and ``sub``.
-    K : int or array_like of int
-        Number of negatives, ``>= 0`` (the anchor is added on top).
-    C : int or Prior, optional
-        Number of classes (uniform prior) or a :class:`~couponbound.Prior`,
-        unless *probs* or *counts* is given.  The bounds compared here are
-        stated for independent draws; a ``Prior`` with ``replacement=False``
-        is refused.
-    probs, counts : array_like, optional
-        A non-uniform class prior (probabilities, or class counts).  ASH22
-        state their bound for uniform classes; its constant is applied as is.
+    {docs.negatives}
+    {docs.prior_independent}
+        ASH22 state their bound for uniform classes; its constant is applied
+        as is to a non-uniform prior.
     d : float or array_like, default 0.0
         NS21's ``d(f) <= 0`` of the encoder (:ref:`math-losses`); 0 is
         BAO22's setting.
@@ -991,6 +987,7 @@ def bao22_min_contrastive(
 ) -> FloatOrArray: ...
 
 
+@fill_doc
 def bao22_min_contrastive(
     K: ArrayLike,
     C: int | Prior | None = None,
@@ -1024,11 +1021,7 @@ def bao22_min_contrastive(
     K : int or array_like of int
         Number of negatives, ``0 <= K <= 10**7`` (at most ``3 * 10**7``
         summed over the distinct values of one call).
-    C : int or Prior, optional
-        Number of classes (uniform prior) or a :class:`~couponbound.Prior`
-        (with replacement), unless *probs* or *counts* is given.
-    probs, counts : array_like, optional
-        A non-uniform class prior.
+    {docs.prior_independent}
     B : float, default 1.0
         The feature-norm bound (BAO22's figure uses 1).
 
@@ -1184,6 +1177,7 @@ def ns21_bound_curve(
 ) -> FloatOrArray: ...
 
 
+@fill_doc
 def ns21_bound_curve(
     sup: ArrayLike,
     sub: ArrayLike,
@@ -1246,16 +1240,9 @@ def ns21_bound_curve(
         ``L^mu_sup`` and ``L^mu_sub`` (``>= 0``), broadcast against ``K``.
     d : float or array_like
         NS21's ``d(f) <= 0``.
-    K : int or array_like of int
-        Number of negatives, ``>= 0`` (the anchor is added on top).
-    C : int or Prior, optional
-        Number of classes (uniform prior) or a :class:`~couponbound.Prior`,
-        unless *probs* or *counts* is given.
-    probs, counts : array_like, optional
-        A non-uniform class prior.
-    replacement : bool, optional
-        ``False``: batches drawn without replacement from a data set whose
-        class sizes are *counts* (``form="exact"`` only).
+    {docs.negatives}
+    {docs.prior}
+        Without replacement: ``form="exact"`` only.
     form : {"exact", "asymptotic"}
         Exact terms, or the closed forms above.
     regime : {"large_K", "large_C"}

@@ -31,6 +31,7 @@ from typing import overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from couponbound._docs import fill_doc
 from couponbound._prior import Prior, as_prior
 from couponbound._saddle import log_hyper_zero
 from couponbound._validate import short_repr
@@ -233,6 +234,7 @@ def collision_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLi
                    counts: ArrayLike | None = None, replacement: bool | None = None) -> FloatOrArray: ...
 
 
+@fill_doc
 def collision_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                    counts: ArrayLike | None = None, replacement: bool | None = None) -> FloatOrArray:
     r"""ARORA19's collision probability ``tau_K = P(Col >= 1)``.
@@ -255,20 +257,8 @@ def collision_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLi
 
     Parameters
     ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int or Prior, optional
-        Number of classes, for the uniform prior ``rho_c = 1/C``, or a
-        :class:`~couponbound.Prior`.
-    probs : array_like of float, optional
-        Class probabilities (positive, summing to 1).
-    counts : array_like of int, optional
-        Class counts; the prior is ``counts / counts.sum()``.  Required when
-        ``replacement=False``.
-    replacement : bool, optional
-        ``True`` by default (or the Prior's own scheme): negatives drawn i.i.d.
-        from the prior (ARORA19, NS21).  ``False``: drawn without replacement
-        from the dataset given by ``counts``.
+    {docs.negatives}
+    {docs.prior}
 
     Returns
     -------

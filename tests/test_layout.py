@@ -292,3 +292,21 @@ def test_readme_and_contributing_link_to_the_one_description() -> None:
         assert "(docs/architecture.rst)" in text, name
         # no second module list to drift: no code block naming the package's modules
         assert not re.search(r"^\s*_validate\.py\s+_prior\.py", text, re.M), name
+
+
+def test_no_docstring_keeps_an_unfilled_fragment() -> None:
+    """A ``{docs.NAME}`` line left in a docstring means a missing ``@fill_doc``."""
+    import importlib
+    import inspect
+
+    left = []
+    for name, path in modules(PACKAGE).items():
+        text = path.read_text(encoding="utf-8")
+        if "{docs." not in text or name.endswith("._docs"):
+            continue
+        mod = importlib.import_module(name)
+        for attr, obj in vars(mod).items():
+            doc = inspect.getdoc(obj) if callable(obj) else None
+            if doc and "{docs." in doc and getattr(obj, "__module__", None) == name:
+                left.append(f"{name}.{attr}")
+    assert left == []

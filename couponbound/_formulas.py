@@ -39,7 +39,11 @@ Unary = Callable[[Any], Any]
 
 def ns21_parts(upsilon: Any, sup: Any, sub: Any, collision: Any) -> tuple[Any, Any, Any]:
     """The three halves NS21's bound adds to ``d``:
-    ``(upsilon*L_sup/2, (1 - upsilon)*L_sub/2, E ln(1+Col)/2)``.
+
+    .. math::
+
+        (\\upsilon L_\\mathrm{sup}/2,\\ (1 - \\upsilon) L_\\mathrm{sub}/2,\\
+        \\mathbb{E}\\ln(1+\\mathrm{Col})/2)
 
     >>> ns21_parts(0.5, 2.0, 1.0, 0.5)
     (0.5, 0.25, 0.25)
@@ -48,11 +52,15 @@ def ns21_parts(upsilon: Any, sup: Any, sub: Any, collision: Any) -> tuple[Any, A
 
 
 def ns21_bound(upsilon: Any, sup: Any, sub: Any, collision: Any, d: Any) -> Any:
-    """NS21's lower bound on ``L_Info``:
-    ``(upsilon*L_sup + (1 - upsilon)*L_sub + E ln(1+Col)) / 2 + d``.
+    """NS21's lower bound on :math:`L_\\mathrm{Info}`:
 
-    With measured sums (``S_sup = upsilon*L_sup``, ``S_sub = (1-upsilon)*L_sub``)
-    pass ``upsilon=1, sup=S_sup + S_sub, sub=0``.
+    .. math::
+
+        (\\upsilon L_\\mathrm{sup} + (1 - \\upsilon) L_\\mathrm{sub}
+        + \\mathbb{E}\\ln(1+\\mathrm{Col})) / 2 + d
+
+    With measured sums (:math:`S_\\mathrm{sup} = \\upsilon L_\\mathrm{sup}`,
+    :math:`S_\\mathrm{sub} = (1-\\upsilon) L_\\mathrm{sub}`) pass ``upsilon=1, sup=S_sup + S_sub, sub=0``.
 
     >>> ns21_bound(0.69, 1.26 / 0.69, 0.52 / 0.31, 1.32, -1.16)
     0.39...
@@ -62,8 +70,12 @@ def ns21_bound(upsilon: Any, sup: Any, sub: Any, collision: Any, d: Any) -> Any:
 
 
 def ns21_sup_upper(contrastive: Any, upsilon: Any, sub: Any, collision: Any, d: Any) -> Any:
-    """NS21's bound solved for ``L_sup``:
-    ``(2 (L_Info - d) - (1 - upsilon) L_sub - E ln(1+Col)) / upsilon``.
+    """NS21's bound solved for :math:`L_\\mathrm{sup}`:
+
+    .. math::
+
+        (2 (L_\\mathrm{Info} - d) - (1 - \\upsilon) L_\\mathrm{sub}
+        - \\mathbb{E}\\ln(1+\\mathrm{Col})) / \\upsilon
 
     >>> round(ns21_sup_upper(2.02, 0.69, 1.68, 1.32, -1.16), 2)
     6.55
@@ -72,8 +84,8 @@ def ns21_sup_upper(contrastive: Any, upsilon: Any, sub: Any, collision: Any, d: 
 
 
 def arora_bound(tau: Any, arora_sub: Any, collision: Any, d: Any) -> Any:
-    """ARORA19's lower bound on ``L_Info`` as NS21 restate it:
-    ``(1 - tau) L_sub,distinct + E ln(1+Col) + d``.
+    """ARORA19's lower bound on :math:`L_\\mathrm{Info}` as NS21 restate it:
+    :math:`(1 - \\tau) L_\\mathrm{sub,distinct} + \\mathbb{E}\\ln(1+\\mathrm{Col}) + d`.
 
     >>> round(arora_bound(0.96, 1.75, 1.32, -1.16), 2)
     0.23
@@ -82,8 +94,8 @@ def arora_bound(tau: Any, arora_sub: Any, collision: Any, d: Any) -> Any:
 
 
 def arora_sup_upper(contrastive: Any, tau: Any, upsilon: Any, collision: Any, d: Any) -> Any:
-    """ARORA19's bound solved for ``L_sup``:
-    ``(L_Info - E ln(1+Col) - d) / ((1 - tau) upsilon)``.
+    """ARORA19's bound solved for :math:`L_\\mathrm{sup}`:
+    :math:`(L_\\mathrm{Info} - \\mathbb{E}\\ln(1+\\mathrm{Col}) - d) / ((1 - \\tau)\\,\\upsilon)`.
 
     >>> round(arora_sup_upper(2.02, 0.96, 0.69, 1.32, -1.16), 1)
     67.4
@@ -104,7 +116,7 @@ def ash22_factor(C: Any, harmonic_c1: Any, K: Any, maximum: Callable[[Any, Any],
 
 
 def ash22_sup_upper(contrastive: Any, miss: Any, collision: Any, d: Any, factor: Any) -> Any:
-    """ASH22's bound on ``L_sup`` (ARORA19's decomposition, so ``d`` enters as there):
+    """ASH22's bound on :math:`L_\\mathrm{sup}` (ARORA19's decomposition, so ``d`` enters as there):
     :math:`\\mathrm{factor} \\cdot (L - \\mathbb{E}\\ln(1+\\mathrm{Col}) - d) / (1 - \\tau)`,
     with ``miss`` :math:`= 1 - \\tau` passed as computed.
 
@@ -126,7 +138,7 @@ def bao22_weight(B: Any, exp: Unary) -> Any:
 def bao22_col_loss(m: Any, K: Any, weight: Any, log1p: Unary) -> Any:
     """BAO22's least loss of a draw with ``m`` of the ``K`` negatives in the anchor's class:
     :math:`\\ln(1 + m + (K - m) e^{-2B^2})` (``weight`` :math:`= e^{-2B^2}`); its mean over
-    the law of ``Col`` is :math:`R^*_\\mathrm{cont}(K)`.
+    the law of :math:`\\mathrm{Col}` is :math:`R^*_\\mathrm{cont}(K)`.
 
     >>> import math; round(bao22_col_loss(1, 3, 0.5, math.log1p), 4)   # ln(1 + 1 + 2 * 0.5)
     1.0986

@@ -10,7 +10,7 @@ length.  :func:`evaluate` does the rest, once for the whole package:
 
 * validates ``K`` (integers in ``[0, 2**62]``, Python or numpy of any
   width, integral floats accepted, bool and strings refused) and ``include_anchor`` (a real bool);
-* adds the anchor (``n = K + 1``) when asked;
+* adds the anchor (:math:`n = K + 1`) when asked;
 * refuses, without replacement, batches larger than the data set;
 * evaluates the kernel once per distinct value and broadcasts back;
 * returns a Python ``float`` for scalar input and an ndarray of the input's
@@ -160,12 +160,12 @@ def draws(K: Any, prior: Prior | None = None, *, include_anchor: Any = True,
           negatives_only: bool = False, name: str = "K") -> tuple[NDArray[np.int64], bool]:
     """Validate ``K``; return the number of draws ``n`` (int64 array) and whether ``K`` was a scalar.
 
-    ``include_anchor=True`` gives ``n = K + 1`` (NS21's anchor and its ``K``
+    ``include_anchor=True`` gives :math:`n = K + 1` (NS21's anchor and its ``K``
     negatives), ``False`` gives ``n = K``.  ``negatives_only=True`` (the
     collision functions, no ``include_anchor``) gives ``n = K`` for
     quantities of the ``K`` negatives alone, whose batch still holds the
     anchor.  With a without-replacement ``prior`` the batch (``n`` samples,
-    or ``K + 1`` with ``negatives_only``) must fit in the data set.
+    or :math:`K + 1` with ``negatives_only``) must fit in the data set.
     """
     anchor = False if negatives_only else check_flag(include_anchor, "include_anchor")
     if isinstance(K, Negatives):  # validated once already, by the caller's arguments()

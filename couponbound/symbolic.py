@@ -1,7 +1,7 @@
 """Closed forms as sympy expressions, and LaTeX ready for a paper.
 
-The coverage probability ``upsilon_{K+1}`` (:ref:`math-coverage`), the
-collision quantities ``tau_K`` and ``E ln(1 + Col)`` (:ref:`math-collisions`),
+The coverage probability :math:`\\upsilon_{K+1}` (:ref:`math-coverage`), the
+collision quantities :math:`\\tau_K` and :math:`\\mathbb{E}\\ln(1+\\mathrm{Col})` (:ref:`math-collisions`),
 the moments of the coupon collector's completion time ``T``
 (:ref:`math-completion-time`), NS21's bound (:ref:`math-ns21-bound`) and
 BAO22's minimum losses (:ref:`math-comparison`) as :mod:`sympy` expressions
@@ -315,15 +315,19 @@ def coverage_prob_expr(
     include_anchor: bool = True,
     expand: bool = True,
 ) -> sympy.Expr:
-    """``upsilon_{K+1}``, the probability that the anchor and ``K`` negatives cover all classes.
+    """:math:`\\upsilon_{K+1}`, the probability that the anchor and ``K`` negatives cover all classes.
 
     The closed form of :func:`couponbound.coverage_prob`, by inclusion-exclusion
-    (:ref:`math-coverage`; NS21's ``upsilon_{K+1}``)::
+    (:ref:`math-coverage`; NS21's :math:`\\upsilon_{K+1}`):
 
-        upsilon_{K+1} = sum_{i=0}^{C} (-1)^i binom(C, i) (1 - i/C)^{K+1}        (uniform)
-                      = sum_{S subset [C]} (-1)^{|S|} (1 - rho(S))^{K+1}        (prior rho)
+    .. math::
 
-    The anchor is included (``K + 1`` draws); ``include_anchor=False`` gives
+        \\upsilon_{K+1} = \\sum_{i=0}^{C} (-1)^i \\binom{C}{i} \\Bigl(1 - \\frac{i}{C}\\Bigr)^{K+1}
+        \\quad\\text{(uniform)}, \\qquad
+        \\upsilon_{K+1} = \\sum_{S \\subseteq [C]} (-1)^{|S|} (1 - \\rho(S))^{K+1}
+        \\quad\\text{(prior } \\rho\\text{)}.
+
+    The anchor is included (:math:`K + 1` draws); ``include_anchor=False`` gives
     ``P(T <= K)``.
 
     Parameters
@@ -339,7 +343,7 @@ def coverage_prob_expr(
         A non-uniform prior (converted to exact rationals; subsets with equal
         mass are grouped, so it must have few distinct values).
     include_anchor : bool, default True
-        Count the anchor as a draw (``K + 1`` draws) or not (``K``).
+        Count the anchor as a draw (:math:`K + 1` draws) or not (``K``).
     expand : bool, default True
         With a numeric ``C``, write out the ``C + 1`` terms (``True``) or keep
         the ``Sum`` (``False``, handy for LaTeX).
@@ -427,12 +431,16 @@ def collision_prob_expr(
 def expected_log_collision_expr(
     C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
 ) -> sympy.Expr:
-    """NS21's collision term ``E ln(1 + Col)`` as a sum over the binomial law of ``Col``.
+    """NS21's collision term :math:`\\mathbb{E}\\ln(1+\\mathrm{Col})` as a sum over the binomial
+    law of :math:`\\mathrm{Col}`.
 
     The closed form of :func:`couponbound.expected_log_collision`
-    (:ref:`math-collisions`)::
+    (:ref:`math-collisions`):
 
-        E ln(1 + Col) = sum_c rho_c sum_{m=0}^{K} binom(K, m) rho_c^m (1 - rho_c)^(K-m) ln(1 + m)
+    .. math::
+
+        \\mathbb{E}\\ln(1 + \\mathrm{Col}) = \\sum_c \\rho_c \\sum_{m=0}^{K} \\binom{K}{m}
+        \\rho_c^m (1 - \\rho_c)^{K-m} \\ln(1 + m).
 
     With a symbolic ``K`` the inner sum stays an unevaluated ``Sum``; with an
     integer ``K`` it is a finite sum of logarithms (``.evalf()`` it).
@@ -455,7 +463,7 @@ def expected_log_collision_expr(
 def _over_col(prior: Prior | None, c: Any, k: Any, f: Callable[[Any], Any], func: str) -> Any:
     """``E f(Col)``: ``sum_c rho_c sum_m binom(K, m) rho_c^m (1 - rho_c)^(K-m) f(m)``.
 
-    ``Col | c ~ Binomial(K, rho_c)`` (:ref:`math-collisions`); classes with
+    :math:`\\mathrm{Col} \\mid c \\sim \\mathrm{Binomial}(K, \\rho_c)` (:ref:`math-collisions`); classes with
     equal probability are grouped.  With an integer ``K`` the inner sum is
     written out, otherwise it stays an unevaluated ``Sum``.
     """
@@ -478,7 +486,7 @@ def _over_col(prior: Prior | None, c: Any, k: Any, f: Callable[[Any], Any], func
 
 
 def _log1p(x: Any) -> Any:
-    """``ln(1 + x)`` for sympy: the ``log1p`` the formulas of ``_formulas`` take."""
+    """:math:`\\ln(1 + x)` for sympy: the ``log1p`` the formulas of ``_formulas`` take."""
     import sympy
 
     return sympy.log(1 + x)
@@ -499,13 +507,16 @@ def _b_arg(B: Any) -> Any:
 def bao22_min_contrastive_expr(
     C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None, B: Any = None
 ) -> sympy.Expr:
-    """BAO22's minimum contrastive loss ``R*_cont(K)`` as a sum over the law of ``Col``.
+    """BAO22's minimum contrastive loss :math:`R^*_\\mathrm{cont}(K)` as a sum over the law of
+    :math:`\\mathrm{Col}`.
 
     The closed form of :func:`couponbound.bounds.bao22_min_contrastive`
-    (:ref:`math-comparison`)::
+    (:ref:`math-comparison`):
 
-        R*_cont = sum_y rho_y sum_{m=0}^{K} binom(K, m) rho_y^m (1 - rho_y)^(K-m)
-                  ln(1 + m + (K - m) exp(-2 B^2))
+    .. math::
+
+        R^*_\\mathrm{cont} = \\sum_y \\rho_y \\sum_{m=0}^{K} \\binom{K}{m} \\rho_y^m
+        (1 - \\rho_y)^{K-m} \\ln\\bigl(1 + m + (K - m) e^{-2B^2}\\bigr).
 
     ``B`` defaults to the symbol ``B`` (pass ``1`` for BAO22's figure).  With
     a symbolic ``K`` the inner sum stays an unevaluated ``Sum``.
@@ -562,7 +573,7 @@ def bao22_min_supervised_expr(
 
 
 def expected_draws_expr(C: Any = None, *, probs: Any = None, counts: Any = None) -> sympy.Expr:
-    """``E[T]``, the expected number of draws until every class has appeared.
+    """:math:`\\mathbb{E}[T]`, the expected number of draws until every class has appeared.
 
     The closed form of :func:`couponbound.expected_draws`.  Uniform classes:
     ``E[T] = C H_C``; a general prior: ``E[T] = sum_{S != {}} (-1)^{|S|+1} / rho(S)``
@@ -630,12 +641,16 @@ def _ns21_parts(C: Any, K: Any, probs: Any, counts: Any) -> tuple[Any, Any]:
 def ns21_lower_bound_expr(
     C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
 ) -> sympy.Expr:
-    """NS21's lower bound on ``L_Info`` as an expression.
+    """NS21's lower bound on :math:`L_\\mathrm{Info}` as an expression.
 
-    ``½[upsilon_{K+1} L^mu_sup + (1 - upsilon_{K+1}) L^mu_sub + E ln(1 + Col)] + d``
+    .. math::
+
+        \\tfrac12[\\upsilon_{K+1} L^\\mu_\\mathrm{sup} + (1 - \\upsilon_{K+1}) L^\\mu_\\mathrm{sub}
+        + \\mathbb{E}\\ln(1 + \\mathrm{Col})] + d
+
     (NS21, main theorem, Section 4; :ref:`math-ns21-bound`), the closed form of
     :func:`couponbound.ns21_lower_bound`, in the symbols ``symbol("L_sup")``,
-    ``symbol("L_sub")`` and ``symbol("d")``.  Without a prior, ``upsilon`` and
+    ``symbol("L_sub")`` and ``symbol("d")``.  Without a prior, :math:`\\upsilon` and
     the collision term stay symbols; with ``C`` (or a prior) they are
     :func:`coverage_prob_expr` and :func:`expected_log_collision_expr`.
 
@@ -656,7 +671,7 @@ def ns21_lower_bound_expr(
 def ns21_sup_upper_bound_expr(
     C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
 ) -> sympy.Expr:
-    """NS21's bound solved for ``L^mu_sup`` (NS21, Eq. (10); :ref:`math-ns21-bound`).
+    """NS21's bound solved for :math:`L^\\mu_\\mathrm{sup}` (NS21, Eq. (10); :ref:`math-ns21-bound`).
 
     ``(2[L_Info - d] - (1 - upsilon_{K+1}) L^mu_sub - E ln(1 + Col)) / upsilon_{K+1}``,
     the closed form of :func:`couponbound.ns21_sup_upper_bound`.

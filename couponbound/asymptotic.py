@@ -364,6 +364,7 @@ def tail_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
                   counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray: ...
 
 
+@fill_doc
 def tail_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                   counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray:
     r"""Large-``n`` approximation ``upsilon_n ~= max(0, 1 - sum_c (1 - rho_c)^n)``.
@@ -374,7 +375,13 @@ def tail_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
     (1 - rho_c))^n)``, exponentially small.  It is also the first Bonferroni
     inequality, so it never exceeds :math:`\upsilon_n` (up to rounding; use
     :func:`coverage_bounds` for a bracket that is rigorous in floating point).
-    Arguments and errors as for :func:`poisson_coverage`.
+    Errors as for :func:`poisson_coverage`.
+
+    Parameters
+    ----------
+    {docs.negatives}
+    {docs.prior_independent}
+    {docs.include_anchor}
 
     Returns
     -------

@@ -467,6 +467,7 @@ def expected_log_collision(K: ArrayLike, C: int | Prior | None = None, *,
                            replacement: bool | None = None) -> FloatOrArray: ...
 
 
+@fill_doc
 def expected_log_collision(K: ArrayLike, C: int | Prior | None = None, *,
                            probs: ArrayLike | None = None, counts: ArrayLike | None = None,
                            replacement: bool | None = None) -> FloatOrArray:
@@ -494,7 +495,12 @@ def expected_log_collision(K: ArrayLike, C: int | Prior | None = None, *,
     replacement).  The value to any number of digits is
     :func:`couponbound.exact.expected_log_collision`; the large-``K`` expansion
     alone is :func:`couponbound.asymptotic.expected_log_collision_expansion`.
-    Arguments and errors as for :func:`collision_prob`.
+    Errors as for :func:`collision_prob`.
+
+    Parameters
+    ----------
+    {docs.negatives}
+    {docs.prior}
 
     Returns
     -------

@@ -81,8 +81,8 @@ _SYMBOLS: dict[str, tuple[str, dict[str, bool]]] = {
 #: At most this many inclusion-exclusion terms for a non-uniform prior.
 _MAX_TERMS = 200_000
 #: At most this many terms in an expression written out for a numeric ``C`` or ``K``
-#: (a uniform coverage_prob_expr of 5,000 terms takes about 4 s).
-MAX_EXPR_TERMS = 5_000
+#: (a uniform coverage_prob_expr of 2,000 terms takes about 2 s).
+MAX_EXPR_TERMS = 2_000
 #: Exact rationals of at most this many bits each ...
 MAX_EXPR_BITS = 1_000_000
 #: ... and this many bits over all the terms of one expression.
@@ -189,8 +189,9 @@ def _check_size(func: str, what: str, terms: int, bits: float = 0.0) -> None:
     """
     if terms > MAX_EXPR_TERMS or bits > MAX_EXPR_BITS or bits * terms > MAX_EXPR_TOTAL_BITS:
         raise ValueError(
-            f"{func}: {what} needs {terms} terms of exact rationals of about {bits:.3g} bits, "
-            f"above the limits ({MAX_EXPR_TERMS} terms, {MAX_EXPR_BITS:.0e} bits per number, "
+            f"{func}: {what} needs {terms} terms"
+            + (f" of exact rationals of about {bits:.3g} bits" if bits else "")
+            + f", above the limits ({MAX_EXPR_TERMS} terms, {MAX_EXPR_BITS:.0e} bits per number, "
             f"{MAX_EXPR_TOTAL_BITS:.0e} bits in all); keep C or K symbolic (C=None, K=None, "
             "expand=False) or use the float functions of couponbound"
         )
@@ -477,9 +478,11 @@ def _over_col(prior: Prior | None, c: Any, k: Any, f: Callable[[Any], Any], func
         _check_size(func, f"K = {kk}", (kk + 1) * len(groups), bits)
 
     def inner(p: Any) -> Any:
+        if k.is_Integer:  # the terms directly: much faster than .subs on a symbolic summand
+            kk, q = int(k), 1 - p
+            return sympy.Add(*[math.comb(kk, j) * p**j * q ** (kk - j) * f(sympy.Integer(j))
+                               for j in range(kk + 1)])
         summand = sympy.binomial(k, m) * p**m * (1 - p) ** (k - m) * f(m)
-        if k.is_Integer:
-            return sympy.Add(*[summand.subs(m, j) for j in range(int(k) + 1)])
         return sympy.Sum(summand, (m, 0, k))
 
     return sympy.Add(*[mult * p * inner(p) for p, mult in groups])

@@ -932,3 +932,34 @@ def test_ash22_row_against_exact_arithmetic(C: int, K: int) -> None:
     b = sup_upper_bounds(2.5, K, C, d=-0.75)
     want = float(factor) * (2.5 - b.collision + 0.75) / float(miss)
     assert b.ash == pytest.approx(want, rel=1e-12)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_curves_broadcast_like_numpy_and_agree_with_scalar_calls(data) -> None:  # type: ignore[no-untyped-def]
+    """The one broadcast layer: any broadcastable shapes of L, K, d give numpy's broadcast
+    shape, and each element equals the scalar call on that element's arguments."""
+    from hypothesis.extra.numpy import mutually_broadcastable_shapes
+
+    shapes = data.draw(mutually_broadcastable_shapes(num_shapes=3, max_dims=2, max_side=3))
+    L = data.draw(st.floats(0.0, 5.0)) + np.zeros(shapes.input_shapes[0])
+    K = np.asarray(data.draw(st.integers(0, 60))) + np.arange(
+        int(np.prod(shapes.input_shapes[1])), dtype=np.int64).reshape(shapes.input_shapes[1])
+    d = -np.abs(np.linspace(0.0, 1.0, int(np.prod(shapes.input_shapes[2])))).reshape(
+        shapes.input_shapes[2])
+    b = sup_upper_bounds(L, K, 4, d=d, warn=False)
+    curve = ns21_bound_curve(L, 1.0, d, K, 4)
+    assert np.shape(b.ns21) == np.shape(curve) == shapes.result_shape
+    Lb, Kb, db = np.broadcast_arrays(L, K, d)
+    for idx in np.ndindex(*shapes.result_shape):
+        one = sup_upper_bounds(float(Lb[idx]), int(Kb[idx]), 4, d=float(db[idx]), warn=False)
+        assert np.asarray(b.ns21)[idx] == one.ns21 and np.asarray(b.ash)[idx] == one.ash
+        assert np.asarray(curve)[idx] == ns21_bound_curve(float(Lb[idx]), 1.0, float(db[idx]),
+                                                          int(Kb[idx]), 4)
+
+
+def test_without_replacement_K_is_checked_against_the_data_set_once() -> None:
+    with pytest.raises(ValueError, match=r"K = 7 needs 8 distinct samples.*N = 6"):
+        ns21_bound_curve(1.0, 1.0, -0.5, [3, 7], counts=[2, 2, 2], replacement=False)
+    got = ns21_bound_curve(1.0, 1.0, -0.5, [2, 5], counts=[2, 2, 2], replacement=False)
+    assert got.shape == (2,) and np.all(np.isfinite(got))

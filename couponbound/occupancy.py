@@ -40,7 +40,7 @@ from ._validate import (
     check_probability_array,
     check_size,
 )
-from ._vectorize import FloatOrArray, draws, evaluate, finish
+from ._vectorize import ArrayIn, FloatArray, FloatOrArray, ScalarIn, draws, evaluate, finish
 from .coverage import log_coverage_prob
 
 __all__ = [
@@ -66,9 +66,13 @@ _WINDOW_MAX = 200_000
 # --------------------------------------------------------------------------
 
 @overload
-def expected_classes(K: int | float | np.integer[Any], C: int | Prior | None = None, *,
+def expected_classes(K: ScalarIn, C: int | Prior | None = None, *,
                      probs: ArrayLike | None = None, counts: ArrayLike | None = None,
                      replacement: bool | None = None, include_anchor: bool = True) -> float: ...
+@overload
+def expected_classes(K: ArrayIn, C: int | Prior | None = None, *,
+                     probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                     replacement: bool | None = None, include_anchor: bool = True) -> FloatArray: ...
 @overload
 def expected_classes(K: ArrayLike, C: int | Prior | None = None, *,
                      probs: ArrayLike | None = None, counts: ArrayLike | None = None,
@@ -178,6 +182,18 @@ def false_negative_rate(C: int | Prior | None = None, *, probs: ArrayLike | None
     return total
 
 
+@overload
+def expected_false_negatives(K: ScalarIn, C: int | Prior | None = None, *,
+                             probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                             replacement: bool | None = None) -> float: ...
+@overload
+def expected_false_negatives(K: ArrayIn, C: int | Prior | None = None, *,
+                             probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                             replacement: bool | None = None) -> FloatArray: ...
+@overload
+def expected_false_negatives(K: ArrayLike, C: int | Prior | None = None, *,
+                             probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                             replacement: bool | None = None) -> FloatOrArray: ...
 def expected_false_negatives(K: ArrayLike, C: int | Prior | None = None, *,
                              probs: ArrayLike | None = None, counts: ArrayLike | None = None,
                              replacement: bool | None = None) -> FloatOrArray:

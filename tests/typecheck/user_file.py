@@ -15,6 +15,8 @@ from couponbound import (
     Prior,
     bao22_min_contrastive,
     collision_prob,
+    expected_classes,
+    expected_false_negatives,
     expected_log_collision,
     ns21_bound_curve,
 )
@@ -34,6 +36,12 @@ tau: float = collision_prob(31, 10)
 taus: NDArray[np.float64] = collision_prob([1, 31], prior)
 elog: float = expected_log_collision(np.int64(31), counts=[1, 2, 3])
 elogs: np.ndarray = expected_log_collision(np.array([1, 31]), 10)
+
+# --- occupancy.py -------------------------------------------------------------
+ed: float = expected_classes(31, 10)
+eds: NDArray[np.float64] = expected_classes([1, 31], 10)
+fn: float = expected_false_negatives(4096, 1000)
+fns: NDArray[np.float64] = expected_false_negatives(np.array([1, 2]), prior)
 
 # --- asymptotic.py ------------------------------------------------------------
 g: float = gumbel_coverage(31, 10)

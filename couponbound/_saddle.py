@@ -501,6 +501,60 @@ def ogf_hypergeometric(m: FloatArray, k: FloatArray) -> GF:
     return GF(log_g, log_ratio, log_scale, mean, var, C, float(N))
 
 
+def ogf_completion_pmf(m: FloatArray, k: FloatArray) -> GF:
+    """``F(x) H(x)`` with ``F = prod_g ((1 + x)^{m_g} - 1)^{k_g}`` and
+    ``H = sum_g k_g m_g / ((1 + x)^{m_g} - 1)``: a polynomial with non-negative
+    coefficients, ``sum_c n_c prod_{d != c} ((1 + x)^{n_d} - 1)``, whose scaled
+    coefficient ``[x^j] F H / (binom(N, j) (N - j))`` is ``P(T = j + 1)`` for the
+    completion time without replacement (the first ``j`` samples miss exactly
+    one class, sample ``j + 1`` is of that class).
+
+    On the circle ``|w| = r`` each term obeys ``|F(w) h_c(w)| <= F(r) h_c(r)``
+    (non-negative coefficients), so the sum ``H(w)`` loses at most ``eps``
+    of ``F(r) H(r)``, which is all the trapezoidal rule needs.  Degrees
+    ``C - 1 .. N - min_g m_g``.
+    """
+    m = np.asarray(m, dtype=float)
+    k = np.asarray(k, dtype=float)
+    base = ogf_hypergeometric(m, k)
+    N = int(round(float(np.sum(m * k))))
+
+    def log_h(r: float) -> float:
+        # log sum_g k_g m_g e^{-z} / (1 - e^{-z}), z = m_g log1p(r), as a log-sum-exp
+        z = m * math.log1p(r)
+        terms = np.log(k * m) - z - log1mexp(z)
+        top = float(np.max(terms))
+        return top + math.log(float(np.sum(np.exp(terms - top))))
+
+    def log_g(r: float) -> float:
+        return base.log_g(r) + log_h(r)
+
+    mean, var = _numeric_moments(log_g)
+
+    def log_ratio(r: float, theta: FloatArray) -> ComplexArray:
+        lr = math.log1p(r)
+        delta = clog1p(r * np.expm1(1j * theta) / (1.0 + r))  # log1p(w) - log1p(r)
+        # H(w) / H(r), every term scaled by H(r) (no overflow: 1/expm1 of a large
+        # argument underflows to 0, a negligible term)
+        lhr = log_h(r)
+        hsum = np.zeros(theta.shape, dtype=complex)
+        for mg, kg in zip(m, k, strict=True):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                zc = mg * (lr + delta)
+                term = np.exp(math.log(kg * mg) - lhr - zc) / -np.expm1(-zc)
+            hsum += np.where(np.isfinite(term), term, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lh = np.log(hsum)
+        out = base.log_ratio(r, theta) + lh
+        return np.where(np.isfinite(out), out, -np.inf + 0j)
+
+    def log_scale(n: FloatArray, r: float) -> FloatArray:
+        return base.log_scale(n, r) + log_h(r) - np.log(N - np.asarray(n, dtype=float))
+
+    return GF(log_g, log_ratio, log_scale, mean, var, base.min_degree - 1,
+              float(N - float(np.min(m))))
+
+
 # --------------------------------------------------------------------------
 # the engine
 # --------------------------------------------------------------------------
@@ -541,6 +595,54 @@ _BAND_SD = 1.0
 
 #: Largest FFT (points) the saddle-point method may use: above it, a ValueError.
 MAX_FFT = 2**24
+
+
+#: The walk over the circle's nodes stops after two consecutive nodes below this
+#: (relative to the integrand's value 1 at theta = 0).
+_NEGLIGIBLE = 1e-20
+#: Nodes in the walk's first stretch (then doubled); with ``L ~ 24 sigma`` the
+#: integrand ``~ exp(-(sigma theta)^2 / 2)`` is below 1e-20 after about 35 nodes.
+_WALK_FIRST = 48
+
+
+def _circle_coefficients(gf: GF, r: float, L: int, band: NDArray[np.int64]) -> FloatArray:
+    """``[x^n] G(r x) / G(r)`` for the degrees ``n`` in ``band``: the trapezoidal rule
+    on ``L`` nodes of the circle of radius ``r``.
+
+    The integrand is evaluated only where it matters: nodes are walked outwards
+    from ``theta = 0`` (in stretches of ``_WALK_FIRST``, then doubling) until two
+    consecutive ones fall below ``1e-20``, and each coefficient is the direct sum
+    over those nodes (its phases ``2 pi (j n mod L) / L`` formed exactly in
+    integers).  Only a walk that reaches ``theta = pi`` (a band far wider than the
+    integrand's peak, or a flat integrand) ends in one inverse FFT over the whole
+    circle, as before.
+    """
+    half = L // 2
+    chunks: list[ComplexArray] = []
+    j0 = 0
+    stretch = _WALK_FIRST
+    while j0 <= half:
+        j1 = min(half, j0 + stretch - 1)
+        theta = 2.0 * math.pi * np.arange(j0, j1 + 1) / L
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            v = np.exp(gf.log_ratio(r, theta))
+        chunks.append(v)
+        if j1 == half:
+            break
+        if np.all(np.abs(v[-2:]) < _NEGLIGIBLE) and np.all(np.isfinite(v[-2:])):
+            break
+        j0 = j1 + 1
+        stretch *= 2
+    vals = np.concatenate(chunks)
+    if vals.size == half + 1:  # the whole circle: one inverse FFT serves every degree
+        coef = np.fft.irfft(np.conj(vals), L)
+        return np.asarray(coef[band % L], dtype=np.float64)
+    vals = np.where(np.isfinite(vals), vals, np.nan)
+    j = np.arange(vals.size, dtype=np.int64)
+    weight = np.where(j == 0, 1.0, 2.0)
+    phase_idx = (j[None, :] * (band % L)[:, None]) % L  # j < 2**24, n mod L < 2**24
+    rot = np.exp(-2j * math.pi * phase_idx / L)
+    return np.asarray(((vals[None, :] * rot).real @ weight) / L, dtype=np.float64)
 
 
 def log_coefficients(gf: GF, targets: NDArray[np.int64]) -> FloatArray:
@@ -585,12 +687,7 @@ def log_coefficients(gf: GF, targets: NDArray[np.int64]) -> FloatArray:
                 "10**12; couponbound.asymptotic has forms for such sizes")
         while L < need:
             L *= 2
-        half = L // 2 + 1
-        theta = 2.0 * math.pi * np.arange(half) / L
-        lr = gf.log_ratio(rc, theta)
-        vals = np.exp(lr)
-        coef = np.fft.irfft(np.conj(vals), L)
-        c = coef[band % L]
+        c = _circle_coefficients(gf, rc, L, band)
         with np.errstate(divide="ignore", invalid="ignore"):
             logc = np.where(c > 0, np.log(np.where(c > 0, c, 1.0)), np.nan)
         out[i:j] = logc + gf.log_scale(band.astype(float), rc)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _longtail, _saddle
 from ._combinatorics import harmonic
-from ._prior import Prior, as_prior, require_replacement
+from ._prior import Prior, as_prior
 from ._validate import check_flag, check_probability, check_probability_array, check_size
 from ._vectorize import FloatOrArray, evaluate
 
@@ -602,6 +603,9 @@ def _logpmf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     if not np.any(valid):
         return out
     mv = m[valid]
+    if not prior.replacement:
+        out[valid] = _logpmf_without(mv, prior)
+        return out
     if prior.is_uniform:
         out[valid] = mv * math.log1p(-1.0 / C) + _log_upsilon_unique(mv, Prior.uniform(C - 1))
         return out
@@ -624,6 +628,68 @@ def _logpmf_by_classes(mv: NDArray[np.int64], prior: Prior) -> NDArray[np.float6
         # log(1 - p_g) from the other classes' mass: exact even where p_g rounds to 1
         log_q = math.log(math.fsum(p_all[p_all != pg]) + (kg - 1.0) * pg)
         parts.append(math.log(kg * pg) + mv * log_q + _log_upsilon_unique(mv, sub))
+    return _logsumexp_rows(np.stack(parts))
+
+
+def _logpmf_without(mv: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    """``log P(T = m + 1)`` without replacement (``m >= C - 1``, ``C >= 2``), from positive terms.
+
+    ``P(T = C) = upsilon_C``, ``P(T = N - n_min + 1) = k_min / binom(N, n_min)``
+    (a class of the smallest size at the end); in between, one Cauchy integral of
+    the polynomial :func:`couponbound._saddle.ogf_completion_pmf` on the saddle
+    circle per band of values, and where that fails the sum over classes of
+    :func:`_logpmf_by_sizes`.
+    """
+    N = prior.N
+    assert N is not None
+    sizes, mult = prior.count_groups()
+    top = N - int(sizes[0])
+    out = np.full(mv.shape, -np.inf)
+    low = mv == prior.C - 1
+    if np.any(low):
+        out[low] = _log_min_degree(prior)
+    at_top = (mv == top) & ~low
+    if np.any(at_top):
+        out[at_top] = math.log(int(mult[0])) + float(_saddle.log_hyper_miss(  # 1/binom(N, n_min)
+            N, np.array([int(sizes[0])], dtype=np.int64),
+            np.array([N - int(sizes[0])], dtype=np.int64))[0, 0])
+    mid = (mv > prior.C - 1) & (mv < top)
+    if np.any(mid):
+        gf = _saddle.ogf_completion_pmf(sizes.astype(float), mult.astype(float))
+        res = _saddle.log_coefficients(gf, mv[mid])
+        bad = ~np.isfinite(res)
+        if np.any(bad):
+            res[bad] = _logpmf_by_sizes(mv[mid][bad], prior)
+        out[mid] = res
+    return out
+
+
+def _logpmf_by_sizes(mv: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    """``log P(T = m + 1)`` without replacement as a sum over the class sizes.
+
+    ``T = m + 1`` when the first ``m`` samples of the permutation miss exactly
+    one class ``c`` and sample ``m + 1`` is of class ``c``:
+    ``sum_c n_c / (N - m) * binom(N - n_c, m) / binom(N, m) * upsilon_m(the other classes)``,
+    the last factor the without-replacement coverage of the data set without
+    class ``c`` (one evaluation per distinct class size).
+    """
+    N = prior.N
+    assert N is not None and prior.counts is not None
+    sizes, mult = prior.count_groups()
+    counts = list(prior.counts)
+    parts = []
+    for size, k in zip(sizes.tolist(), mult.tolist(), strict=True):
+        part = np.full(mv.shape, -np.inf)
+        ok = mv <= N - size  # the first m samples avoid class c
+        if np.any(ok):
+            rest = counts.copy()
+            rest.remove(size)
+            sub = Prior.from_counts(rest, replacement=False)
+            mo = mv[ok]
+            log_miss = _saddle.log_hyper_miss(N, np.array([size], dtype=np.int64), mo)[0]
+            part[ok] = (math.log(k * size) - np.log((N - mo).astype(float)) + log_miss
+                        + _log_upsilon_unique(mo, sub))
+        parts.append(part)
     return _logsumexp_rows(np.stack(parts))
 
 
@@ -703,15 +769,33 @@ class CompletionTime:
         """``P(T > n) = 1 - cdf(n)``, without cancellation near 1."""
         return self._apply(n, _exp_of(_log_sf_unique))
 
+    def _apply_pmf(self, n: Any, log: bool) -> FloatOrArray:
+        arr = np.asarray(n)
+        kernel = _logpmf_unique if log else _exp_of(_logpmf_unique)
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.any(arr != np.floor(arr)):
+            # scipy convention: a discrete pmf is zero off the integers
+            off = arr != np.floor(arr)
+            vals = np.asarray(evaluate(kernel, np.floor(arr), self.prior, include_anchor=False,
+                                       name="n"), dtype=np.float64)
+            vals = np.where(off, -np.inf if log else 0.0, vals)
+            return float(vals) if arr.ndim == 0 else vals
+        return evaluate(kernel, n, self.prior, include_anchor=False, name="n")
+
     def logpmf(self, n: ArrayLike) -> FloatOrArray:
         """``log P(T = n)``; positive-term formula, no differencing of the cdf."""
-        require_replacement(self.prior, "CompletionTime.logpmf")
-        return self._apply(n, _logpmf_unique)
+        return self._apply_pmf(n, log=True)
 
     def pmf(self, n: ArrayLike) -> FloatOrArray:
-        """``P(T = n)`` (exactly: :func:`couponbound.exact.completion_time_pmf`)."""
-        require_replacement(self.prior, "CompletionTime.pmf")
-        return self._apply(n, _exp_of(_logpmf_unique))
+        """``P(T = n)``, ``0`` off the integers (exactly:
+        :func:`couponbound.exact.completion_time_pmf`).
+
+        Computed from positive terms (no difference of the cdf): with replacement
+        :math:`P(T = n) = \\sum_c \\rho_c (1 - \\rho_c)^{n-1} \\upsilon_{n-1}^{(-c)}`
+        and without replacement :math:`\\sum_c \\frac{n_c}{N - n + 1}
+        \\frac{\\binom{N - n_c}{n - 1}}{\\binom{N}{n - 1}} \\upsilon_{n-1}^{(-c)}`, where
+        :math:`\\upsilon^{(-c)}` is the coverage of the other classes.
+        """
+        return self._apply_pmf(n, log=False)
 
     def ppf(self, q: ArrayLike) -> int | NDArray[np.int64]:
         """Smallest ``n`` with ``cdf(n) >= q`` (``q`` in (0, 1)); an int for scalar ``q``."""
@@ -726,26 +810,52 @@ class CompletionTime:
         """The median, ``ppf(0.5)``."""
         return int(self.ppf(0.5))
 
+    @cached_property
+    def _moments(self) -> tuple[float, float]:
+        return _moments(self.prior)
+
     def mean(self) -> float:
-        """``E[T]`` (NS21's ``E[K + 1]``); see :func:`expected_draws`."""
-        require_replacement(self.prior, "CompletionTime.mean")
-        return _moments(self.prior)[0]
+        """:math:`E[T]` (NS21's :math:`E[K + 1]`); see :func:`expected_draws` (computed once)."""
+        return self._moments[0]
 
     def var(self) -> float:
-        """``Var[T]``."""
-        require_replacement(self.prior, "CompletionTime.var")
-        if self.prior.is_uniform:
-            return _uniform_var(self.C)
-        m1, m2 = _moments(self.prior)
-        return m2 - m1 * m1
+        """:math:`\\mathrm{Var}[T]` (computed once; ``inf`` beyond the float range)."""
+        return self._moments[1]
 
     def std(self) -> float:
         """Standard deviation of ``T``."""
         return math.sqrt(self.var())
 
     def support(self) -> tuple[int, float]:
-        """``(C, inf)``."""
+        """``(C, inf)``; without replacement ``(C, N - min_c n_c + 1)`` (the rarest
+        class's samples all at the end of the permutation)."""
+        if not self.prior.replacement:
+            assert self.prior.N is not None and self.prior.counts is not None
+            return self.C, float(self.prior.N - min(self.prior.counts) + 1)
         return self.C, math.inf
+
+    def _rvs_without(self, rng: np.random.Generator, total: int) -> NDArray[np.int64]:
+        """Completion times of random permutations, ``O(C)`` per sample.
+
+        Give every sample an independent uniform arrival time; a class of
+        ``n_c`` samples first arrives at ``M_c = 1 - V^{1/n_c}`` (the minimum of
+        ``n_c`` uniforms), its other samples are uniform on ``(M_c, 1)``, and
+        the collection ends at ``tau = max_c M_c``.  So ``T = C + sum_c
+        Binomial(n_c - 1, (tau - M_c)/(1 - M_c))``: the first arrivals plus the
+        later samples that arrive before ``tau`` (none for the last class).
+        """
+        assert self.prior.counts is not None
+        n_c = np.asarray(self.prior.counts, dtype=np.int64)
+        C = self.C
+        out = np.empty(total, dtype=np.int64)
+        chunk = max(1, 2_000_000 // C)
+        for lo in range(0, total, chunk):
+            m = min(chunk, total - lo)
+            first = -np.expm1(np.log(rng.random(size=(m, C))) / n_c[None, :])
+            tau = first.max(axis=1, keepdims=True)
+            frac = np.clip((tau - first) / (1.0 - first), 0.0, 1.0)
+            out[lo:lo + m] = C + rng.binomial(n_c[None, :] - 1, frac).sum(axis=1)
+        return out
 
     def rvs(self, size: int | tuple[int, ...] | None = None,
             random_state: Any = None) -> int | NDArray[np.int64]:
@@ -755,8 +865,9 @@ class CompletionTime:
         (:ref:`math-completion-time`).  Non-uniform: Poisson embedding, the
         first arrival of class ``c`` at rate ``rho_c``, the last class's arrival
         ending the collection and the other classes' later arrivals Poisson.
+        Without replacement: random permutations of the data set, summarised
+        per class by uniform arrival times (``O(C)`` per sample, not ``O(N)``).
         """
-        require_replacement(self.prior, "CompletionTime.rvs")
         checked = check_size(size, "size")
         if self.C > _RVS_MAX_C:
             raise ValueError(
@@ -767,7 +878,9 @@ class CompletionTime:
         shape = () if checked is None else checked
         total = int(np.prod(shape)) if shape else 1
         C = self.C
-        if self.prior.is_uniform:
+        if not self.prior.replacement:
+            out = self._rvs_without(rng, total)
+        elif self.prior.is_uniform:
             pj = (C - np.arange(C)) / C
             out = np.zeros(total, dtype=np.int64)
             for lo in range(0, C, 4096):
@@ -804,9 +917,8 @@ def completion_time(C: int | Prior | None = None, *, probs: ArrayLike | None = N
         A non-uniform class prior (probabilities, or counts to normalise).
     replacement : bool, optional
         ``False``: draws without replacement from a data set of class sizes
-        ``counts``; then ``T <= N`` and ``cdf, sf, logcdf, logsf, ppf,
-        median`` are available (``pmf, mean, var, std, rvs`` model
-        independent draws only and refuse it).
+        ``counts``: ``T`` is the position in a random permutation of the data
+        set at which the last class first appears, ``C <= T <= N - min_c n_c + 1``.
 
     Returns
     -------
@@ -1050,52 +1162,36 @@ def _uniform_var(C: int) -> float:
     return float(C * C * harmonic(C, order=2) - C * harmonic(C))
 
 
+#: Moments of recent priors (a prior is immutable, so its moments never change).
+_MOMENTS_CACHE: dict[Prior, tuple[float, float]] = {}
+
+
 def _moments(prior: Prior) -> tuple[float, float]:
-    """(E[T], E[T^2]) by FGT92's Poisson embedding:
-    E[T] = int_0^inf (1 - P(t)) dt, E[T^2] = int_0^inf 2 t (1 - P(t)) dt - E[T],
-    P(t) = prod_c (1 - exp(-rho_c t))."""
-    if prior.is_uniform:
+    """``(E[T], Var[T])``: closed forms for a uniform prior with replacement,
+    else the long-tail engine's one-dimensional integrals
+    (:func:`couponbound._longtail.completion_moments`, :ref:`math-completion-time`)."""
+    if prior.replacement and prior.is_uniform:
         C = prior.C
-        m1 = float(C * harmonic(C))
-        return m1, _uniform_var(C) + m1 * m1
-    from scipy import integrate
-
-    p, k = _float_groups(prior)
-
-    def one_minus_p(t: float) -> float:
-        with np.errstate(divide="ignore"):  # a class not yet seen for sure: P(t) = 0
-            s = float(np.sum(k * np.log1p(-np.exp(-p * t))))
-        return -math.expm1(s)
-
-    # breakpoints on the scale of the problem
-    pmin, pmax = float(p.min()), float(p.max())
-    C = prior.C
-    t_scale = [0.0]
-    t = 0.25 / pmax
-    t_end = (math.log(C) + 40.0) / pmin
-    while t < t_end:
-        t_scale.append(t)
-        t *= 1.5
-    t_scale.append(t_end)
-    parts1 = []
-    parts2 = []
-    for a, b in zip(t_scale[:-1], t_scale[1:], strict=True):
-        v1, _ = integrate.quad(one_minus_p, a, b, epsabs=0.0, epsrel=1e-13, limit=200)
-        v2, _ = integrate.quad(lambda x: 2.0 * x * one_minus_p(x), a, b, epsabs=0.0,
-                               epsrel=1e-13, limit=200)
-        parts1.append(v1)
-        parts2.append(v2)
-    # tail beyond t_end: 1 - P(t) ~ sum_c e^{-rho_c t}
-    tail1 = float(np.sum(k * np.exp(-p * t_end) / p))
-    tail2 = float(np.sum(k * np.exp(-p * t_end) * 2.0 * (t_end / p + 1.0 / p**2)))
-    m1 = math.fsum(parts1) + tail1
-    m2 = math.fsum(parts2) + tail2 - m1
-    return m1, m2
+        return float(C * harmonic(C)), _uniform_var(C)
+    hit = _MOMENTS_CACHE.get(prior)
+    if hit is not None:
+        return hit
+    if prior.replacement:
+        vals, mult = _float_groups(prior)
+        pr = _LONGTAIL_CACHE.get(prior) if _use_longtail(prior) else None
+        res = _longtail.completion_moments(pr if pr is not None else _longtail.LongTailPrior(vals, mult))
+    else:
+        sizes, mult = _float_groups(prior)
+        res = _longtail.completion_moments(_longtail.LongTailPrior(sizes, mult), N=prior.N)
+    if len(_MOMENTS_CACHE) >= 32:
+        _MOMENTS_CACHE.clear()
+    _MOMENTS_CACHE[prior] = res
+    return res
 
 
 def expected_draws(C: int | Prior | None = None, *, probs: ArrayLike | None = None,
-                   counts: ArrayLike | None = None) -> float:
-    """Expected completion time ``E[T]``: NS21's ``E[K + 1]`` (Table 3).
+                   counts: ArrayLike | None = None, replacement: bool | None = None) -> float:
+    r"""Expected completion time :math:`E[T]`: NS21's :math:`E[K + 1]` (Table 3).
 
     The expected number of draws, anchor included, until every class has been
     seen (:ref:`math-completion-time`); the expected number of negatives is one less.
@@ -1103,17 +1199,23 @@ def expected_draws(C: int | Prior | None = None, *, probs: ArrayLike | None = No
     Parameters
     ----------
     C : int or Prior, optional
-        Number of classes (uniform prior): ``E[T] = C * H_C``; or a
-        :class:`~couponbound.Prior` (independent draws).
+        Number of classes (uniform prior): :math:`E[T] = C H_C`; or a
+        :class:`~couponbound.Prior`.
     probs, counts : array_like, optional
-        A non-uniform prior: ``E[T] = int_0^inf (1 - prod_c (1 - e^{-rho_c t})) dt``
-        (FGT92), by adaptive quadrature on a geometric grid of breakpoints;
-        relative error below 1e-10 for C up to 1e5.
+        A non-uniform prior: :math:`E[T] = \int_0^\infty (1 - \prod_c (1 - e^{-\rho_c t}))\,dt`
+        (FGT92).
+    replacement : bool, optional
+        ``False``: draws without replacement from a data set of class sizes
+        ``counts`` (a random permutation read until every class has appeared),
+        :math:`E[T] = \sum_{n < N} (1 - \upsilon_n) = (N + 1) \int_0^1 (1 - \prod_c (1 - x^{n_c}))\,dx`.
 
     Returns
     -------
     float
-        The exact value, a ``Fraction``, is :func:`couponbound.exact.expected_draws`.
+        Relative error below 1e-12.  The integrals are evaluated by a
+        trapezoidal rule in :math:`\log t` whose class sums use the long-tail
+        engine's Chebyshev moments, about one pass over the classes.  The exact
+        value, a ``Fraction``, is :func:`couponbound.exact.expected_draws`.
 
     Examples
     --------
@@ -1122,7 +1224,8 @@ def expected_draws(C: int | Prior | None = None, *, probs: ArrayLike | None = No
     29.289682539682538
     >>> round(expected_draws(probs=[0.5, 0.5]), 12)
     3.0
+    >>> round(expected_draws(counts=[3, 3, 2], replacement=False), 12)   # 59/14
+    4.214285714286
     """
-    prior = as_prior(C, probs=probs, counts=counts)
-    require_replacement(prior, "expected_draws")
+    prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
     return _moments(prior)[0]

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracles import (
+    expected_T2_subsets,
     expected_T_subsets,
     frac_log,
     hypergeometric_ie,
@@ -353,6 +354,9 @@ def test_completion_time_moments_exact() -> None:
             m2 += n * n * p
         assert float(m1) == pytest.approx(float(mean), rel=1e-9)
         assert T.var() == pytest.approx(float(m2 - m1 * m1), rel=1e-8)
+        var = expected_T2_subsets(weights) - mean**2  # exact
+        assert abs(float(var) - float(m2 - m1 * m1)) < 1e-8 * float(var)
+        assert T.var() == pytest.approx(float(var), rel=1e-12)
     T = completion_time(10)
     h1 = sum(Fraction(1, j) for j in range(1, 11))
     h2 = sum(Fraction(1, j * j) for j in range(1, 11))
@@ -374,7 +378,43 @@ def test_expected_draws_large_C_nonuniform() -> None:
 
             pts = [0] + [N * x for x in (0.5, 2, 5, 8, 10, 12, 14, 16, 20, 30, 60)] + [mpmath.inf]
             ref = mpmath.quad(f, pts)
-        assert expected_draws(counts=counts) == pytest.approx(float(ref), rel=1e-10)
+        assert expected_draws(counts=counts) == pytest.approx(float(ref), rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["dirichlet", "zipf"])
+@pytest.mark.parametrize("C", [10_000, pytest.param(100_000, marks=pytest.mark.slow)])
+def test_moments_many_classes_against_a_fine_direct_rule(kind: str, C: int) -> None:
+    """E[T] and Var[T] for many distinct probabilities against an independent
+    evaluation: the trapezoidal rule in log t with a fine step (h = 0.02) and every
+    class summed directly in long double (no Chebyshev sums, no step control)."""
+    if kind == "dirichlet":
+        p = np.random.default_rng(7).dirichlet(np.ones(C))
+    else:
+        p = 1.0 / np.arange(1, C + 1) ** 1.1
+        p /= p.sum()
+    T = completion_time(probs=p)
+    p = p / math.fsum(p.tolist())
+    p0 = float(p.min())
+    h = 0.02
+    # the whole line of nodes from t = 1e-22 / p_max (no truncated end: the rule's
+    # endpoint error would be O(h^2)); below 0.01 / p_max, prod(1 - e^{-p t}) <
+    # 0.01^C and Q = 1 exactly, so no class sum is needed there
+    u = np.arange(math.log(1e-22 / p.max()), math.log(120.0 / p0), h)
+    t = np.exp(u.astype(np.longdouble))
+    q = np.ones(t.shape, dtype=np.longdouble)
+    pl = p.astype(np.longdouble)
+    need = np.flatnonzero(t * np.longdouble(p.max()) >= 0.01)
+    for chunk in np.array_split(need, 40):
+        x = pl[:, None] * t[chunk][None, :]
+        with np.errstate(under="ignore", divide="ignore"):
+            q[chunk] = -np.expm1(np.sum(np.log(-np.expm1(-x)), axis=0))
+    tau = t * np.longdouble(p0)  # units tau = p0 t
+    i1 = np.sum(tau * q) * np.longdouble(h)
+    i2 = np.sum(tau * (2 * tau - np.longdouble(p0)) * q) * np.longdouble(h)
+    mean = float(i1) / p0
+    var = float(i2 - i1 * i1) / p0 / p0
+    assert T.mean() == pytest.approx(mean, rel=1e-11)
+    assert T.var() == pytest.approx(var, rel=1e-10)
 
 
 def test_rvs_matches_moments() -> None:

@@ -277,13 +277,25 @@ def _log_miss_one(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     vals, mult = _float_groups(prior)
     nf = n.astype(float)[None, :]
     if prior.replacement:
-        logs = np.log(mult)[:, None] + nf * np.log1p(-vals)[:, None]
+        logs = np.log(mult)[:, None] + nf * _log_one_minus_probs(vals, mult)[:, None]
     else:
         # log binom(N - m, n) - log binom(N, n), without lgamma differences
         assert prior.N is not None
         sizes, size_mult = prior.count_groups()
         logs = np.log(size_mult.astype(float))[:, None] + _saddle.log_hyper_miss(prior.N, sizes, n)
     return _logsumexp_rows(logs)
+
+
+def _log_one_minus_probs(vals: NDArray[np.float64], mult: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``log(1 - p_g)`` per group; for a class above one half (at most one, the
+    last) ``1 - p`` is the other classes' mass, which keeps its relative accuracy
+    where ``p`` rounds to 1 (``probs=[1e-20, 1e-20, 1]``: ``1 - p = 2e-20``, not 0)."""
+    out = np.log1p(-np.minimum(vals, 0.5))
+    if vals.size and float(vals[-1]) > 0.5:
+        rest = math.fsum((vals[:-1] * mult[:-1]).tolist()) + (float(mult[-1]) - 1.0) * float(vals[-1])
+        total = rest + float(vals[-1])  # the groups' sum (1 up to rounding)
+        out[-1] = math.log(rest / total) if rest > 0 else -math.inf
+    return out
 
 
 def _logsumexp_rows(logs: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -803,3 +803,32 @@ def test_huge_draw_counts_go_to_the_long_tail_engine_exactly():
         want = [log_ups(n) for n in draws]
     got = log_coverage_prob([n - 1 for n in draws], counts=counts)
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(probs=[1e-20, 1e-20, 1.0]), dict(counts=[10**17, 1, 1]),
+                                dict(counts=[10**17, 1, 1], replacement=False)], ids=str)
+def test_a_class_of_probability_near_one_issue_20(kw: dict[str, object]) -> None:
+    """Issue 20: 'divide by zero in log1p' from the single-class miss sum where a
+    probability rounds to 1; every entry point, scalar and vectorised, against exact values."""
+    want = [exact.coverage_prob(k, **kw) for k in (3, 4, 9)]
+    got = coverage_prob(np.array([3, 4, 9]), **kw)
+    for g, w in zip(got.tolist(), want, strict=True):
+        assert rel(g, w) < 1e-12
+    assert rel(coverage_prob(3, **kw), want[0]) < 1e-12
+    assert log_coverage_prob(3, **kw) == pytest.approx(frac_log(want[0]), rel=1e-13)
+    T = completion_time(**kw)
+    assert rel(T.cdf(4), want[0]) < 1e-12
+    assert T.logcdf(np.array([4, 5]))[0] == pytest.approx(frac_log(want[0]), rel=1e-13)
+    assert rel(T.sf(4), 1 - want[0]) < 1e-12
+    assert T.logsf(4) == pytest.approx(frac_log(1 - want[0]), abs=1e-15)
+
+
+def test_expected_draws_extreme_probability_issue_20() -> None:
+    """Issue 20: expected_draws(probs=[1e-300, 1]) ran for more than 30 s.
+    E[T] = 1/p1 + 1/p2 - 1/(p1 + p2) (FGT92), so 1e300 to float precision."""
+    assert expected_draws(probs=[1e-300, 1]) == pytest.approx(1e300, rel=1e-12)
+    assert expected_draws(probs=[1e-200, 1]) == pytest.approx(1e200, rel=1e-12)
+    T = completion_time(probs=[1e-100, 1])
+    # Var[T] = (1 - p1)/p1^2 + (1 - p2)/p2^2 - ... : about 1e200 here, beyond the range below
+    assert T.var() == pytest.approx(1e200, rel=1e-10)
+    assert completion_time(probs=[1e-300, 1]).var() == math.inf  # 1e600: beyond float64

@@ -110,7 +110,10 @@ def bd0(x: FloatArray, m: FloatArray) -> FloatArray:
     # (1 + u) log1p(u) - u = sum_{k>=2} (-1)^k u^k / (k (k - 1))
     acc = np.zeros_like(un)
     p = un * un
-    for k in range(2, 40):
+    # |u|^(k-2) <= 1e-17 ends the series (relative to its first term, u^2 / 2)
+    umax = float(np.max(np.abs(un))) if un.size else 0.0
+    k_end = 40 if umax >= 0.1 else (3 if umax == 0.0 else min(40, 3 + int(17.0 / -math.log10(umax))))
+    for k in range(2, k_end + 1):
         acc += (p if k % 2 == 0 else -p) / (k * (k - 1))
         p = p * un
     out[near] = m[near] * acc
@@ -320,6 +323,8 @@ class GF:
     var: Callable[[float], float]
     min_degree: int
     max_degree: float
+    #: ``(lo, hi)`` bracketing ``log r`` of the saddle point for a degree ``n``, if known
+    bracket: Callable[[float], tuple[float, float]] | None = None
 
 
 def _neg_expm1(x: FloatArray) -> FloatArray:
@@ -339,14 +344,32 @@ def egf_coverage(p: FloatArray, k: FloatArray) -> GF:
     def log_g(r: float) -> float:
         return r + log_rest(r)
 
-    def mean(r: float) -> float:
-        x = p * r
-        return float(np.sum(k * x / _neg_expm1(x)))
+    if p.size == 1:  # one group (the uniform prior): scalar arithmetic, no arrays
+        p1, k1 = float(p[0]), float(k[0])
 
-    def var(r: float) -> float:
-        x = p * r
-        m = x / _neg_expm1(x)
-        return float(np.sum(k * m * (1.0 + x - m)))
+        def mean(r: float) -> float:
+            x = p1 * r
+            return k1 * x / -math.expm1(-x)
+
+        def var(r: float) -> float:
+            x = p1 * r
+            m = x / -math.expm1(-x)
+            return k1 * m * (1.0 + x - m)
+    else:
+        def mean(r: float) -> float:
+            x = p * r
+            return float(np.sum(k * x / _neg_expm1(x)))
+
+        def var(r: float) -> float:
+            x = p * r
+            m = x / _neg_expm1(x)
+            return float(np.sum(k * m * (1.0 + x - m)))
+
+    def bracket(n: float) -> tuple[float, float]:
+        # x / (1 - e^{-x}) lies in [1 + x/2, 1 + x], so the mean lies in
+        # [C + r/2, C + r] (sum_g k_g p_g = 1): r in [n - C, 2 (n - C)]
+        excess = max(n - C, 1e-300)
+        return math.log(excess) - 1e-3, math.log(2.0 * excess) + 1e-3
 
     def log_ratio(r: float, theta: FloatArray) -> ComplexArray:
         e = np.expm1(1j * theta)  # e^{i theta} - 1, accurate
@@ -360,7 +383,7 @@ def egf_coverage(p: FloatArray, k: FloatArray) -> GF:
     def log_scale(n: FloatArray, r: float) -> FloatArray:
         return log_rest(r) + log_poisson_norm(n, r)
 
-    return GF(log_g, log_ratio, log_scale, mean, var, C, math.inf)
+    return GF(log_g, log_ratio, log_scale, mean, var, C, math.inf, bracket)
 
 
 def _log_neg_a(p: FloatArray, k: FloatArray, z: ComplexArray) -> ComplexArray:
@@ -561,13 +584,17 @@ def ogf_completion_pmf(m: FloatArray, k: FloatArray) -> GF:
 
 def solve_saddle(gf: GF, n: float) -> float:
     """Radius ``r`` whose tilted distribution has mean ``n``."""
-    lo, hi = -60.0, math.log(max(n, 1.0)) + 5.0
-    while gf.mean(math.exp(hi)) < n:
-        hi += 5.0
-        if hi > 700:  # pragma: no cover - defensive
-            break
-    s = math.log(max(n, 1e-300))
-    s = min(max(s, lo), hi)
+    if gf.bracket is not None and n > gf.min_degree:
+        lo, hi = gf.bracket(n)
+        s = lo + 0.4 * (hi - lo)
+    else:
+        lo, hi = -60.0, math.log(max(n, 1.0)) + 5.0
+        while gf.mean(math.exp(hi)) < n:
+            hi += 5.0
+            if hi > 700:  # pragma: no cover - defensive
+                break
+        s = math.log(max(n, 1e-300))
+        s = min(max(s, lo), hi)
     for _ in range(200):
         r = math.exp(s)
         mu = gf.mean(r)
@@ -600,6 +627,9 @@ MAX_FFT = 2**24
 #: The walk over the circle's nodes stops after two consecutive nodes below this
 #: (relative to the integrand's value 1 at theta = 0).
 _NEGLIGIBLE = 1e-20
+#: Bands of at most this many degrees are summed directly over the walked nodes;
+#: wider ones take one inverse FFT (its cost does not grow with the band).
+_DIRECT_MAX_TARGETS = 32
 #: Nodes in the walk's first stretch (then doubled); with ``L ~ 24 sigma`` the
 #: integrand ``~ exp(-(sigma theta)^2 / 2)`` is below 1e-20 after about 35 nodes.
 _WALK_FIRST = 48
@@ -634,8 +664,12 @@ def _circle_coefficients(gf: GF, r: float, L: int, band: NDArray[np.int64]) -> F
         j0 = j1 + 1
         stretch *= 2
     vals = np.concatenate(chunks)
-    if vals.size == half + 1:  # the whole circle: one inverse FFT serves every degree
-        coef = np.fft.irfft(np.conj(vals), L)
+    if vals.size == half + 1 or band.size > _DIRECT_MAX_TARGETS:
+        # the whole circle, or a band so wide that one inverse FFT (the nodes not
+        # walked are below 1e-20: zeros) is cheaper than the direct sums
+        full = np.zeros(half + 1, dtype=complex)
+        full[:vals.size] = vals
+        coef = np.fft.irfft(np.conj(full), L)
         return np.asarray(coef[band % L], dtype=np.float64)
     vals = np.where(np.isfinite(vals), vals, np.nan)
     j = np.arange(vals.size, dtype=np.int64)
@@ -670,10 +704,7 @@ def log_coefficients(gf: GF, targets: NDArray[np.int64]) -> FloatArray:
             nc, rc, sc = n0, r0, s0
         sig = max(sc, 1.0)
         hi_edge = nc + _BAND_SD * sc
-        j = i
-        while j < nt and targets[j] <= hi_edge:
-            j += 1
-        j = max(j, i + 1)
+        j = max(int(np.searchsorted(targets, hi_edge, side="right")), i + 1)
         band = targets[i:j]
         width = float(band[-1] - band[0])
         L = 64

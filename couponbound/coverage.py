@@ -100,6 +100,70 @@ def _uniform_ie_tail(n: NDArray[np.float64], C: int) -> tuple[NDArray[np.float64
     return log_t1, total
 
 
+#: The blocked Markov chain serves uniform priors of at most this many classes ...
+_CHAIN_MAX_C = 256
+#: ... for requests of at least this many draw counts, spanning at most this many
+#: chain steps per requested value (its cost is O(n_max C), not O(#values)) ...
+_CHAIN_MIN_VALUES = 48
+_CHAIN_STEPS_PER_VALUE = 64
+#: ... and its values above e^-600 (far above the subnormal range: a component
+#: lost to underflow changes them by less than 1e-30 relative).
+_CHAIN_MIN_LOG = -600.0
+
+
+def _blocked_chain_pays(n: NDArray[np.int64], C: int) -> bool:
+    return bool(C <= _CHAIN_MAX_C and n.size >= _CHAIN_MIN_VALUES
+                and int(n[-1]) <= _CHAIN_STEPS_PER_VALUE * n.size)
+
+
+def _uniform_chain_blocked(n: NDArray[np.int64], C: int) -> NDArray[np.float64]:
+    """``log upsilon_n`` for a uniform prior by the Markov chain on the number of
+    distinct classes (:ref:`math-coverage`), in blocks of ``B`` steps.
+
+    ``s_m`` (the law of the number of distinct classes after ``m`` draws) is
+    advanced ``B`` draws at a time by the matrix ``M^B`` (repeated squaring), and
+    ``upsilon_{m + k} = s_m M^k e_C`` for ``k < B`` is one matrix product of the
+    stacked block states with the columns ``M^k e_C``.  Every entry is a sum of
+    non-negative terms, so nothing cancels: the relative error is a few ``eps``
+    per sequential step, ``B + n_max / B ~ 2 sqrt(n_max)`` of them.  Sorted
+    ``n``; values that underflow give ``-inf``.
+    """
+    n_max = int(n[-1])
+    B = 1
+    while B * B < n_max:
+        B *= 2
+    j = np.arange(C + 1, dtype=float)
+    stay = j / C  # M[j, j]
+    move = (C - j[1:] + 1) / C  # M[j - 1, j]
+    M = np.diag(stay)
+    M[np.arange(C), np.arange(1, C + 1)] = move
+    # columns M^k e_C, k < B
+    R = np.empty((C + 1, B))
+    col = np.zeros(C + 1)
+    col[C] = 1.0
+    for k in range(B):
+        R[:, k] = col
+        nxt = stay * col
+        nxt[:-1] += move * col[1:]
+        col = nxt
+    MB = M
+    step = 1
+    while step < B:
+        MB = MB @ MB
+        step *= 2
+    blocks = n_max // B + 1
+    S = np.empty((blocks, C + 1))
+    state = np.zeros(C + 1)
+    state[0] = 1.0
+    with np.errstate(under="ignore"):
+        for m in range(blocks):
+            S[m] = state
+            state = state @ MB
+        U = (S @ R).ravel()  # U[m B + k] = upsilon_{m B + k}
+        with np.errstate(divide="ignore"):
+            return np.asarray(np.log(U[n]), dtype=np.float64)
+
+
 def _uniform_t1(n: NDArray[np.float64], C: int) -> NDArray[np.float64]:
     return C * np.exp(n * math.log1p(-1.0 / C)) if C > 1 else np.zeros_like(n)
 
@@ -242,6 +306,12 @@ def _log_upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float6
             log_t1, ssum = _uniform_ie_tail(nf[ie], C)
             out[ie] = np.log1p(-np.exp(log_t1) * ssum)
         work &= ~ie
+        if _blocked_chain_pays(n[work], C):
+            idx = np.flatnonzero(work)
+            lu = _uniform_chain_blocked(n[idx], C)
+            ok = lu > _CHAIN_MIN_LOG
+            out[idx[ok]] = lu[ok]
+            work[idx[ok]] = False
     _fill_engine_and_top(n, work, out, prior, miss=False)
     if np.any(work):
         # far right tail: 1 - S1 <= upsilon <= 1 - S1 + S2 with S2 <= S1^2 / 2

@@ -832,3 +832,28 @@ def test_expected_draws_extreme_probability_issue_20() -> None:
     # Var[T] = (1 - p1)/p1^2 + (1 - p2)/p2^2 - ... : about 1e200 here, beyond the range below
     assert T.var() == pytest.approx(1e200, rel=1e-10)
     assert completion_time(probs=[1e-300, 1]).var() == math.inf  # 1e600: beyond float64
+
+
+@pytest.mark.parametrize("C", [3, 17, 100, 256])
+def test_dense_uniform_curve_against_stirling_numbers(C: int) -> None:
+    """A dense uniform curve (the blocked Markov chain for C <= 256, the saddle point
+    and inclusion-exclusion beyond) against C! S2(n, C) / C^n in integers, every n."""
+    N = 12 * C + 40
+    got = log_coverage_prob(np.arange(N), C, include_anchor=False)
+    vals = coverage_prob(np.arange(N), C, include_anchor=False)
+    row = [1] + [0] * C  # S2(n, k), k = 0..C
+    fact = math.factorial(C)
+    for n in range(1, N):
+        new = [0] * (C + 1)
+        for k in range(1, C + 1):
+            new[k] = k * row[k] + row[k - 1]
+        row = new
+        if n < C:
+            assert got[n] == -math.inf and vals[n] == 0.0
+            continue
+        e = Fraction(fact * row[C], C**n)
+        assert got[n] == pytest.approx(frac_log(e), abs=1e-13 * max(1.0, abs(frac_log(e))))
+        assert rel(vals[n], e) < 1e-12 or e < Fraction(1, 10**300)
+    # the same values one at a time (saddle point or inclusion-exclusion)
+    for n in (C + 1, 2 * C, 5 * C, N - 1):
+        assert log_coverage_prob(n, C, include_anchor=False) == pytest.approx(got[n], rel=1e-13, abs=1e-300)

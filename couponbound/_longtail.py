@@ -30,7 +30,8 @@ the integrand is ``~ exp(-u^2/2)`` times a smooth factor; this module
   a point then costs ``O(pieces x terms)`` instead of ``O(G)``.  The truncation
   error of each sum, estimated from the last coefficients weighted by the
   moments, must be below ``1e-14`` (else the sum is taken directly); pieces
-  with few classes, and priors with ``G <= 1500``, are summed directly;
+  with few classes are summed directly, and so is every class sum where the
+  moments would cost more than the G classes;
 * decides the side with one pass over the classes near the smallest
   probability: where ``S1 = sum_c (1 - p_c)^n <= 1/2`` the union bound gives
   ``1 - upsilon <= 1/2`` and the right tail is computed; otherwise the product
@@ -58,6 +59,7 @@ the integrand is ``~ exp(-u^2/2)`` times a smooth factor; this module
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,6 +84,27 @@ _CHEB_THETA = 0.25  # largest |theta| the Chebyshev class sums serve
 _CHEB_TOL = 1e-14  # estimated truncation error allowed in a Chebyshev class sum
 _PIECE_WIDTH = 1.5  # widest piece of the log p range served by one Chebyshev series
 _MIN_PER_TERM = 2  # a piece gets a series when it holds >= this many classes per term
+_DCT_COST = 0.5  # cost of a series' DCT and contraction per term, in class evaluations
+# the factor's power series in p r (the far left tail): used while p_max r <= 2, where
+# its terms fall like (2 / 2 pi)^k: 64 terms leave C * 0.32^64 < 1e-26 relative
+_POWER_X_MAX = 2.0
+_POWER_TERMS = 64
+
+
+@functools.lru_cache(maxsize=1)
+def _bernoulli_even(count: int) -> FloatArray:
+    """``B_{2j} / (2j (2j)!)`` for ``j = 1 .. count``: the coefficients of
+    ``log((e^x - 1)/x) - x/2`` (Bernoulli numbers by their recurrence, exactly)."""
+    from fractions import Fraction
+
+    n_max = 2 * count
+    B = [Fraction(1)]
+    for m in range(1, n_max + 1):
+        B.append(-sum(math.comb(m + 1, k) * B[k] for k in range(m)) / (m + 1))
+    return np.array([float(B[2 * j] / (2 * j * math.factorial(2 * j))) for j in range(1, count + 1)])
+
+
+
 _DIRECT_CHUNK = 2_000_000  # elements per block of a direct (classes x nodes) sum
 _TAIL_PRUNE = 50.0  # tail: classes with e^{-p r} < e^{-50} * the largest are dropped
 _LOG_HALF = math.log(0.5)
@@ -165,13 +188,15 @@ class LongTailPrior:
     is cut into pieces of width at most ``_PIECE_WIDTH`` and, for every piece
     holding enough classes, ``M_j = sum_c w_c T_j(t_c)`` with ``t_c`` the
     class's ``log p`` scaled to ``[-1, 1]`` within its piece; the classes of the
-    other pieces are summed directly.  ``direct_max`` is the number of distinct
-    probabilities up to which every class sum is direct (no moments).
+    other pieces are summed directly.  The moments are used when their estimated
+    cost per evaluation (terms per piece, plus the classes summed directly) is
+    below the number of distinct probabilities ``G``; ``direct_max`` (for
+    references and tests) forces direct sums up to that ``G``.
     """
 
     p: FloatArray
     w: FloatArray
-    direct_max: int = 1500
+    direct_max: int | None = None
     S: float = field(init=False)
     C: float = field(init=False)
     y: FloatArray = field(init=False)
@@ -181,14 +206,19 @@ class LongTailPrior:
     _cheb_y: FloatArray | None = field(init=False, default=None, repr=False)
     _dp: FloatArray | None = field(init=False, default=None, repr=False)
     _dw: FloatArray | None = field(init=False, default=None, repr=False)
+    _psums: FloatArray | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
-        order = np.argsort(self.p, kind="stable")
-        self.p = np.asarray(self.p, dtype=float)[order]
-        self.w = np.asarray(self.w, dtype=float)[order]
-        # probabilities renormalised to sum to 1 (the sum in extended precision: the
-        # result is correctly rounded for any G a float64 array can hold in memory)
-        total = float(np.sum((self.p * self.w).astype(np.longdouble)))
+        p = np.asarray(self.p, dtype=float)
+        w = np.asarray(self.w, dtype=float)
+        if p.size > 1 and not bool(np.all(p[1:] >= p[:-1])):  # groups come sorted
+            order = np.argsort(p, kind="stable")
+            p, w = p[order], w[order]
+        self.p, self.w = p, w
+        # probabilities renormalised to sum to 1 (numpy's pairwise sum: relative error
+        # O(eps log G), which moves every p by the same factor, as a change of n by
+        # that factor would: ~1e-16 relative in log upsilon and log(1 - upsilon))
+        total = float(np.sum(self.p * self.w))
         self.p = self.p / total
         self.S = 1.0
         self.C = float(self.w.sum())
@@ -207,7 +237,7 @@ class LongTailPrior:
             return self._moments is not None
         self._setup_done = True
         lo, hi = float(self.y[0]), float(self.y[-1])
-        if self.G <= self.direct_max or hi - lo <= 0.0:
+        if (self.direct_max is not None and self.G <= self.direct_max) or hi - lo <= 0.0:
             return False
         n_pieces = max(1, int(math.ceil((hi - lo) / _PIECE_WIDTH)))
         width = (hi - lo) / n_pieces
@@ -218,7 +248,10 @@ class LongTailPrior:
         piece = np.minimum(((self.y - lo) / width).astype(np.int64), n_pieces - 1)
         counts = np.bincount(piece, minlength=n_pieces)
         use = counts >= _MIN_PER_TERM * n_terms
-        if not np.any(use):
+        # a node costs about (1 + _DCT_COST) * n_terms per piece with moments and
+        # one evaluation per other class, against G evaluations summed directly
+        cheb_cost = (1.0 + _DCT_COST) * n_terms * int(use.sum()) + int(counts[~use].sum())
+        if not np.any(use) or cheb_cost >= self.G:
             return False
         in_cheb = use[piece]
         self._dp = self.p[~in_cheb]
@@ -257,13 +290,49 @@ class LongTailPrior:
             vals = f(np.exp(self._cheb_y) * r)
             coef = scipy.fft.dct(vals, type=2, axis=1) / vals.shape[1]
             coef[:, 0] *= 0.5
-            if not checked or _tail_err(coef, self._moments) <= _CHEB_TOL:
-                return float(np.sum(coef * self._moments)) + float(self._dw @ f(self._dp * r))
+            total = float(np.sum(coef * self._moments)) + float(self._dw @ f(self._dp * r))
+            # relative to the sum where it is large (log_rest in the far left tail,
+            # where log upsilon is itself large: 1e-15 of the sum is <= 1e-13 of it)
+            if not checked or _tail_err(coef, self._moments) <= _CHEB_TOL * max(1.0, 0.1 * abs(total)):
+                return total
         return float(self.w @ f(self.p * r))
+
+    def _power_sums(self) -> FloatArray:
+        """``P_k = sum_c w_c p_c^k`` for ``k = 0 .. _POWER_TERMS`` (built on first use)."""
+        if self._psums is None:
+            ps = np.empty(_POWER_TERMS + 1)
+            ps[0] = self.C
+            term = self.w.copy()
+            with np.errstate(under="ignore"):
+                for k in range(1, _POWER_TERMS + 1):
+                    term *= self.p
+                    ps[k] = float(term.sum())
+            self._psums = ps
+        return self._psums
+
+    def _series_log_factor(self, r: float, theta: FloatArray) -> ComplexArray:
+        """:meth:`log_factor_sum` where ``p_max r <= _POWER_X_MAX``, in ``O(terms)`` per node.
+
+        ``1 - e^{-x z} = x z e^{-x z} phi(x z)`` with ``phi(x) = (e^x - 1)/x`` and
+        ``log phi(x) = x/2 + sum_j B_{2j} x^{2j} / (2j (2j)!)`` (radius ``2 pi``), so
+        the sum over classes is ``C i theta - r (z - 1) + sum_k a_k r^k P_k (z^k - 1)``
+        with the power sums ``P_k``: its terms fall like ``(p_max r / 2 pi)^k`` on the
+        whole circle, so nothing cancels (the far left tail, ``n`` a little above
+        ``C``, where the integrand is not peaked and every node of the circle counts).
+        """
+        ps = self._power_sums()
+        ks = np.arange(2, _POWER_TERMS + 1, 2)
+        coef = _bernoulli_even(_POWER_TERMS // 2) * np.exp(ks * math.log(r)) * ps[ks]  # a_k r^k P_k, k even
+        e1 = _cexpm1(np.asarray(1j * theta, dtype=np.complex128))  # z - 1
+        zk_minus_1 = _cexpm1(1j * np.outer(theta, ks))  # z^k - 1
+        out = (1j * self.C) * theta - r * e1 + 0.5 * r * ps[1] * e1 + zk_minus_1 @ coef
+        return np.asarray(out, dtype=np.complex128)
 
     def log_factor_sum(self, r: float, theta: FloatArray) -> ComplexArray:
         """``sum_c w_c log((1 - e^{-p_c r e^{i theta}}) / (1 - e^{-p_c r}))`` per node."""
         theta = np.asarray(theta, dtype=float)
+        if float(self.p[-1]) * r <= _POWER_X_MAX:
+            return self._series_log_factor(r, theta)
         out = np.empty(theta.shape, dtype=complex)
         todo = np.ones(theta.shape, dtype=bool)
         near = np.abs(theta) <= _CHEB_THETA
@@ -646,17 +715,22 @@ def _tail_classes(pr: LongTailPrior, r: float, theta_max: float) -> tuple[FloatA
 def _tail_sums(p: FloatArray, w: FloatArray, r: float) -> _TailSums:
     x = p * r
     x0 = float(x[0])
+    # x ascending: below x = 18.43 (e^{-x} >= 1e-8) the exact forms, above it the
+    # series -log(1 - u)/u = 1 + u/2 and 1 - u (errors below u^2 / 3 < 1e-16)
+    k8 = int(np.searchsorted(x, 18.43, side="left"))
     with np.errstate(under="ignore"):
-        e_scaled = np.exp(-(x - x0))  # e^{-x} / e^{-x0}
-        one_minus = -np.expm1(-x)  # 1 - e^{-x}
-        u = np.exp(-x)
-    # -log(1 - u) / u, accurate for small u
-    tiny = u < 1e-8
-    phi = np.where(tiny, 1.0 + 0.5 * u, -np.log1p(-np.where(tiny, 0.0, u)) / np.where(tiny, 1.0, u))
+        e_scaled = np.exp(x0 - x)  # e^{-x} / e^{-x0}
+        u = e_scaled * math.exp(-x0) if x0 < 700.0 else np.zeros_like(x)
+        one_minus = 1.0 - u
+        phi = 1.0 + 0.5 * u  # -log(1 - u) / u
+    if k8:
+        one_minus[:k8] = -np.expm1(-x[:k8])
+        phi[:k8] = -np.log1p(-u[:k8]) / u[:k8]
     a_scaled = float(w @ (e_scaled * phi))  # |A| e^{x0}
     b_scaled = e_scaled / one_minus  # b(x) e^{x0}
-    as_scaled = float(w @ (x * b_scaled))
-    ass_scaled = float(w @ (x * b_scaled * (1.0 - x / one_minus)))
+    xb = x * b_scaled
+    as_scaled = float(w @ xb)
+    ass_scaled = float(w @ (xb * (1.0 - x / one_minus)))
     return _TailSums(math.log(a_scaled) - x0, as_scaled / a_scaled, ass_scaled / a_scaled)
 
 

@@ -204,6 +204,8 @@ _LONGTAIL_MIN_GROUPS = 32
 #: ... and so do all draw counts above this (the FFT's length grows like sqrt(n)).
 _LONGTAIL_MIN_DRAWS = 10**9
 _LONGTAIL_CACHE: dict[Prior, Any] = {}
+#: The prior last served and its engine object, found by identity.
+_LONGTAIL_LAST: dict[str, tuple[Prior, Any]] = {}
 
 
 def _use_longtail(prior: Prior) -> bool:
@@ -221,11 +223,15 @@ def _engine_serves(prior: Prior, n: NDArray[np.int64]) -> bool:
 def _longtail_args(prior: Prior) -> tuple[Any, Any, Any]:
     """``(probs, mult, prepared)`` for the long-tail engine; the prepared prior is cached."""
     vals, mult = prior.groups()
+    last = _LONGTAIL_LAST.get("prior")
+    if last is not None and last[0] is prior:  # the same object: no O(C) hash of the prior
+        return vals, mult, last[1]
     pr = _LONGTAIL_CACHE.get(prior)
     if pr is None:
         if len(_LONGTAIL_CACHE) >= 8:
             _LONGTAIL_CACHE.clear()
         pr = _LONGTAIL_CACHE[prior] = _longtail.LongTailPrior(vals.astype(float), mult.astype(float))
+    _LONGTAIL_LAST["prior"] = (prior, pr)
     return vals, mult, pr
 
 

@@ -165,7 +165,8 @@ def main() -> None:
     lo, hi = Tz.ppf(0.0005), Tz.ppf(0.9995)
     grid = np.unique(np.linspace(lo, hi, 20_000).astype(np.int64))
     cdf = Tz.cdf(grid)
-    kz = np.unique(grid[np.minimum(np.searchsorted(cdf, np.linspace(0.0005, 0.9995, 1000)), grid.size - 1)]) - 1
+    at = np.minimum(np.searchsorted(cdf, np.linspace(0.0005, 0.9995, 1000)), grid.size - 1)
+    kz = np.unique(grid[at]) - 1
 
     def zc() -> None:
         clear_caches()

@@ -100,7 +100,7 @@ def _bernoulli_even(count: int) -> FloatArray:
     n_max = 2 * count
     B = [Fraction(1)]
     for m in range(1, n_max + 1):
-        B.append(-sum(math.comb(m + 1, k) * B[k] for k in range(m)) / (m + 1))
+        B.append(-sum((math.comb(m + 1, k) * B[k] for k in range(m)), Fraction(0)) / (m + 1))
     return np.array([float(B[2 * j] / (2 * j * math.factorial(2 * j))) for j in range(1, count + 1)])
 
 
@@ -324,7 +324,7 @@ class LongTailPrior:
         ks = np.arange(2, _POWER_TERMS + 1, 2)
         coef = _bernoulli_even(_POWER_TERMS // 2) * np.exp(ks * math.log(r)) * ps[ks]  # a_k r^k P_k, k even
         e1 = _cexpm1(np.asarray(1j * theta, dtype=np.complex128))  # z - 1
-        zk_minus_1 = _cexpm1(1j * np.outer(theta, ks))  # z^k - 1
+        zk_minus_1 = _cexpm1(np.asarray(1j * np.outer(theta, ks), dtype=np.complex128))  # z^k - 1
         out = (1j * self.C) * theta - r * e1 + 0.5 * r * ps[1] * e1 + zk_minus_1 @ coef
         return np.asarray(out, dtype=np.complex128)
 

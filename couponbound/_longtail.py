@@ -140,7 +140,15 @@ def _log_factor(x: FloatArray, theta: FloatArray) -> ComplexArray:
     (only needed far from the peak, where absolute accuracy suffices) through
     ``1 - e^{-w} = -e^{-w} (e^w - 1)``.
     """
-    x, theta = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(theta, dtype=float))
+    xa = np.asarray(x, dtype=float)
+    ta = np.asarray(theta, dtype=float)
+    if bool(np.all(np.cos(ta) >= 0.0)) and bool(np.all(xa <= 700.0)):
+        # the common case (nodes near the peak): e^{i theta} - 1 once per node, the
+        # per-class factors once per class, and one broadcast product
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            ea = _cexpm1(np.asarray(1j * ta, dtype=np.complex128))
+            return clog1p(-_bose(xa) * _cexpm1(-xa * ea))
+    x, theta = np.broadcast_arrays(xa, ta)
     out = np.empty(x.shape, dtype=complex)
     e = _cexpm1(np.asarray(1j * theta, dtype=np.complex128))
     front = np.cos(theta) >= 0.0
@@ -980,6 +988,8 @@ def _bands(pr: LongTailPrior, n: IntArray, right: bool) -> FloatArray:
         n0 = int(n[i])
         at0 = saddle(pr, float(n0))
         nc = min(n0 + int(_BAND_SD * at0[1]), int(n[-1]))
+        if i + 1 == n.size or int(n[i + 1]) > n0 + 2.5 * _BAND_SD * at0[1]:
+            nc = n0  # the band would hold n0 alone: its own saddle point, one solve
         atc = saddle(pr, float(nc)) if nc != n0 else at0
         if nc - n0 > 1.25 * _BAND_SD * atc[1]:  # the spread shrinks ahead
             nc, atc = n0, at0

@@ -1,25 +1,25 @@
 r"""The coupon collector's problem as NS21 uses it (:ref:`math-coverage`).
 
-``upsilon_{K+1}`` (NS21's :math:`\upsilon_{K+1}`) is the probability that an
+:math:`\upsilon_{K+1}` (NS21's notation) is the probability that an
 anchor and its ``K`` negatives, drawn i.i.d. from the class prior, together
-contain every one of the ``C`` latent classes; equivalently ``P(T <= K + 1)``
+contain every one of the ``C`` latent classes; equivalently :math:`P(T \le K + 1)`
 for the completion time ``T`` of the coupon collector
 (:ref:`math-completion-time`).
 
 Three exact representations are used:
 
-* inclusion-exclusion, ``upsilon_n = sum_S (-1)^{|S|} (1 - rho(S))^n``, which
+* inclusion-exclusion, :math:`\upsilon_n = \sum_S (-1)^{|S|} (1 - \rho(S))^n`, which
   cancels catastrophically in floating point (:ref:`math-cancellation`) and
   is used here only where its terms decrease fast enough to be harmless (its
   exact and arbitrary-precision evaluations live in :mod:`couponbound.exact`);
 * the exponential generating function
-  ``upsilon_n = n! [t^n] prod_c (exp(rho_c t) - 1)``, whose coefficients are
+  :math:`\upsilon_n = n!\,[t^n] \prod_c (e^{\rho_c t} - 1)`, whose coefficients are
   all non-negative; its Cauchy integral on the saddle-point circle
   (:ref:`math-saddle`), one FFT per band of ``n`` (see
   the private module ``couponbound._saddle``), is the fast, accurate path;
 * for batches drawn without replacement from a finite data set with class
-  counts ``n_c`` (:ref:`math-without-replacement`), the multivariate
-  hypergeometric analogue ``upsilon_n = [x^n] prod_c ((1 + x)^{n_c} - 1) / binom(N, n)``.
+  counts :math:`n_c` (:ref:`math-without-replacement`), the multivariate
+  hypergeometric analogue :math:`\upsilon_n = [x^n] \prod_c ((1 + x)^{n_c} - 1) / \binom{N}{n}`.
 
 Every function takes the prior as ``C`` (an int, or a :class:`~couponbound.Prior`)
 or as the keyword sugar ``probs=``/``counts=``/``replacement=``; every
@@ -30,10 +30,11 @@ for an array.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeAlias, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -43,6 +44,11 @@ from ._combinatorics import harmonic
 from ._prior import Prior, as_prior
 from ._validate import check_flag, check_probability, check_probability_array, check_size
 from ._vectorize import FloatOrArray, evaluate
+
+#: A scalar number of draws (or negatives): the functions then return a ``float``.
+ScalarInt: TypeAlias = int | float | np.integer[Any] | np.floating[Any]
+#: An array of them (any shape): the functions then return ``NDArray[np.float64]``.
+IntArrayLike: TypeAlias = NDArray[Any] | Sequence[Any]
 
 __all__ = [
     "CompletionTime",
@@ -444,6 +450,14 @@ def _upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
 # public API
 # --------------------------------------------------------------------------
 
+@overload
+def coverage_prob(K: ScalarInt, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, replacement: bool | None = None,
+                  include_anchor: bool = True) -> float: ...
+@overload
+def coverage_prob(K: IntArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, replacement: bool | None = None,
+                  include_anchor: bool = True) -> NDArray[np.float64]: ...
 def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                   counts: ArrayLike | None = None, replacement: bool | None = None,
                   include_anchor: bool = True) -> FloatOrArray:
@@ -451,7 +465,7 @@ def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
 
     The probability that the anchor's class and the classes of its ``K``
     negatives (``K + 1`` i.i.d. draws from the class prior; **the anchor is
-    included**) contain all ``C`` classes: ``P(T <= K + 1)`` for the coupon
+    included**) contain all ``C`` classes: :math:`P(T \le K + 1)` for the coupon
     collector's completion time ``T`` (NS21, Section 4; :ref:`math-coverage`).
 
     Parameters
@@ -460,7 +474,7 @@ def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
         Number of negative samples (>= 0).  Vectorised: an array gives an
         ndarray of the same shape.
     C : int or Prior, optional
-        Number of classes, for the uniform prior ``rho_c = 1/C``, or a
+        Number of classes, for the uniform prior :math:`\rho_c = 1/C`, or a
         :class:`~couponbound.Prior`.
     probs : array_like, optional
         Class probabilities (positive, summing to 1); ``C`` is their length.
@@ -472,11 +486,11 @@ def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
         ``False``: the ``K + 1`` samples are drawn without replacement from a
         finite data set with class sizes ``counts`` (what a shuffled data
         loader does); the law is multivariate hypergeometric and the value is
-        ``[x^n] prod_c ((1 + x)^{n_c} - 1) / binom(N, n)``
+:math:`[x^n] \prod_c ((1 + x)^{n_c} - 1) / \binom{N}{n}`
         (:ref:`math-without-replacement`).
     include_anchor : bool, default True
         ``True``: ``K + 1`` draws (NS21's :math:`\upsilon_{K+1}`).  ``False``:
-        ``K`` draws, ``P(T <= K)``.
+        ``K`` draws, :math:`P(T \le K)`.
 
     Returns
     -------
@@ -529,6 +543,14 @@ def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
     return evaluate(_upsilon_unique, K, prior, include_anchor=include_anchor)
 
 
+@overload
+def log_coverage_prob(K: ScalarInt, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                      counts: ArrayLike | None = None, replacement: bool | None = None,
+                      include_anchor: bool = True) -> float: ...
+@overload
+def log_coverage_prob(K: IntArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                      counts: ArrayLike | None = None, replacement: bool | None = None,
+                      include_anchor: bool = True) -> NDArray[np.float64]: ...
 def log_coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                       counts: ArrayLike | None = None, replacement: bool | None = None,
                       include_anchor: bool = True) -> FloatOrArray:
@@ -798,7 +820,7 @@ class CompletionTime:
     r"""Distribution of the coupon collector's completion time ``T``.
 
     ``T`` is the number of i.i.d. draws from the class prior until every class
-    has appeared (:ref:`math-completion-time`), so ``cdf(n) = P(T <= n)`` is
+    has appeared (:ref:`math-completion-time`), so ``cdf(n)`` :math:`= P(T \le n)` is
     NS21's :math:`\upsilon_n` and ``K + 1`` draws (anchor + ``K`` negatives)
     cover all classes with probability ``cdf(K + 1)``.  Modelled on a frozen
     ``scipy.stats`` distribution: ``pmf, cdf, sf, logpmf, logcdf, logsf, ppf,
@@ -841,20 +863,36 @@ class CompletionTime:
             n = np.floor(arr) if arr.ndim else float(np.floor(arr))
         return evaluate(kernel, n, self.prior, include_anchor=False, name="n")
 
+    @overload
+    def logcdf(self, n: ScalarInt) -> float: ...
+    @overload
+    def logcdf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
     def logcdf(self, n: ArrayLike) -> FloatOrArray:
-        """``log P(T <= n)``, with full relative accuracy also near 0."""
+        """:math:`\\log P(T \\le n)`, with full relative accuracy also near 0."""
         return self._apply(n, _log_cdf_unique)
 
+    @overload
+    def cdf(self, n: ScalarInt) -> float: ...
+    @overload
+    def cdf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
     def cdf(self, n: ArrayLike) -> FloatOrArray:
-        """``P(T <= n)`` = NS21's :math:`\\upsilon_n`."""
+        """:math:`P(T \\le n)`, NS21's :math:`\\upsilon_n`."""
         return self._apply(n, _upsilon_unique)
 
+    @overload
+    def logsf(self, n: ScalarInt) -> float: ...
+    @overload
+    def logsf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
     def logsf(self, n: ArrayLike) -> FloatOrArray:
-        """``log P(T > n)``, accurate in the far right tail."""
+        """:math:`\\log P(T > n)`, accurate in the far right tail."""
         return self._apply(n, _log_sf_unique)
 
+    @overload
+    def sf(self, n: ScalarInt) -> float: ...
+    @overload
+    def sf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
     def sf(self, n: ArrayLike) -> FloatOrArray:
-        """``P(T > n) = 1 - cdf(n)``, without cancellation near 1."""
+        """:math:`P(T > n) = 1 - \\upsilon_n`, without cancellation near 1."""
         return self._apply(n, _exp_of(_log_sf_unique))
 
     def _apply_pmf(self, n: Any, log: bool) -> FloatOrArray:
@@ -869,12 +907,20 @@ class CompletionTime:
             return float(vals) if arr.ndim == 0 else vals
         return evaluate(kernel, n, self.prior, include_anchor=False, name="n")
 
+    @overload
+    def logpmf(self, n: ScalarInt) -> float: ...
+    @overload
+    def logpmf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
     def logpmf(self, n: ArrayLike) -> FloatOrArray:
-        """``log P(T = n)``; positive-term formula, no differencing of the cdf."""
+        """:math:`\\log P(T = n)`; positive-term formula, no differencing of the cdf."""
         return self._apply_pmf(n, log=True)
 
+    @overload
+    def pmf(self, n: ScalarInt) -> float: ...
+    @overload
+    def pmf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
     def pmf(self, n: ArrayLike) -> FloatOrArray:
-        """``P(T = n)``, ``0`` off the integers (exactly:
+        """:math:`P(T = n)`, ``0`` off the integers (exactly:
         :func:`couponbound.exact.completion_time_pmf`).
 
         Computed from positive terms (no difference of the cdf): with replacement
@@ -885,6 +931,10 @@ class CompletionTime:
         """
         return self._apply_pmf(n, log=False)
 
+    @overload
+    def ppf(self, q: float | np.floating[Any]) -> int: ...
+    @overload
+    def ppf(self, q: IntArrayLike) -> NDArray[np.int64]: ...
     def ppf(self, q: ArrayLike) -> int | NDArray[np.int64]:
         """Smallest ``n`` with ``cdf(n) >= q`` (``q`` in (0, 1)); an int for scalar ``q``."""
         arr, _ = check_probability_array(q, "q")
@@ -915,7 +965,7 @@ class CompletionTime:
         return math.sqrt(self.var())
 
     def support(self) -> tuple[int, float]:
-        """``(C, inf)``; without replacement ``(C, N - min_c n_c + 1)`` (the rarest
+        """``(C, inf)``; without replacement :math:`(C, N - \\min_c n_c + 1)` (the rarest
         class's samples all at the end of the permutation)."""
         if not self.prior.replacement:
             assert self.prior.N is not None and self.prior.counts is not None
@@ -994,7 +1044,7 @@ class CompletionTime:
 def completion_time(C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                     counts: ArrayLike | None = None,
                     replacement: bool | None = None) -> CompletionTime:
-    """The completion time ``T`` of the coupon collector as a frozen distribution.
+    r"""The completion time ``T`` of the coupon collector as a frozen distribution.
 
     Parameters
     ----------
@@ -1006,7 +1056,7 @@ def completion_time(C: int | Prior | None = None, *, probs: ArrayLike | None = N
     replacement : bool, optional
         ``False``: draws without replacement from a data set of class sizes
         ``counts``: ``T`` is the position in a random permutation of the data
-        set at which the last class first appears, ``C <= T <= N - min_c n_c + 1``.
+        set at which the last class first appears, :math:`C \le T \le N - \min_c n_c + 1`.
 
     Returns
     -------
@@ -1196,7 +1246,7 @@ def _smallest_n(prior: Prior, q: float) -> int:
 def required_negatives(C: int | Prior | None = None, *, confidence: float = 0.99,
                        probs: ArrayLike | None = None, counts: ArrayLike | None = None,
                        replacement: bool | None = None, include_anchor: bool = True) -> int:
-    """Smallest number of negatives ``K`` with ``upsilon_{K+1} >= confidence``.
+    """Smallest number of negatives ``K`` with :math:`\\upsilon_{K+1} \\ge` ``confidence``.
 
     "How many negatives do I need" (:ref:`math-required`): the batch then
     holds ``K + 1`` samples, anchor included.  Each step of the search is

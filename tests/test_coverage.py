@@ -857,3 +857,35 @@ def test_dense_uniform_curve_against_stirling_numbers(C: int) -> None:
     # the same values one at a time (saddle point or inclusion-exclusion)
     for n in (C + 1, 2 * C, 5 * C, N - 1):
         assert log_coverage_prob(n, C, include_anchor=False) == pytest.approx(got[n], rel=1e-13, abs=1e-300)
+
+
+@pytest.mark.slow
+def test_user_code_types_under_mypy_strict(tmp_path: Any) -> None:
+    """Issue 21: scalars type as float, arrays as NDArray[np.float64] (overloads)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    user = tmp_path / "user.py"
+    user.write_text(
+        "import numpy as np\n"
+        "from numpy.typing import NDArray\n"
+        "from couponbound import completion_time, coverage_prob, expected_draws, log_coverage_prob\n"
+        "x: float = coverage_prob(31, 10)\n"
+        "y: np.ndarray = coverage_prob([1, 2], 10)\n"
+        "z: NDArray[np.float64] = log_coverage_prob(np.arange(5), 3)\n"
+        "w: float = log_coverage_prob(np.int64(31), probs=[0.5, 0.5])\n"
+        "T = completion_time(counts=[3, 3, 2], replacement=False)\n"
+        "a: float = T.cdf(4)\n"
+        "b: NDArray[np.float64] = T.pmf(np.array([3, 4]))\n"
+        "c: int = T.ppf(0.5)\n"
+        "d: float = expected_draws(10) + T.mean()\n"
+        "bad: float = coverage_prob([1, 2], 10)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    res = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
+                          "--no-incremental", str(user)], capture_output=True, text=True,
+                         cwd=root, env={"MYPYPATH": str(root), "PATH": "/usr/bin:/bin"})
+    # exactly one error: the array assigned to a float (the test can fail both ways)
+    assert res.stdout.count("error:") == 1, res.stdout
+    assert "user.py:13:" in res.stdout and "NDArray" in res.stdout or "ndarray" in res.stdout, res.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -860,11 +861,10 @@ def test_dense_uniform_curve_against_stirling_numbers(C: int) -> None:
 
 
 @pytest.mark.slow
-def test_user_code_types_under_mypy_strict(tmp_path: Any) -> None:
+def test_user_code_types_under_mypy_strict(tmp_path: Path) -> None:
     """Issue 21: scalars type as float, arrays as NDArray[np.float64] (overloads)."""
     import subprocess
     import sys
-    from pathlib import Path
 
     user = tmp_path / "user.py"
     user.write_text(

@@ -53,6 +53,8 @@ def interleaved(methods: dict[str, Callable[[], Any]], repeats: int) -> dict[str
     """Median time and last result of each method, one repeat of each in turn."""
     times: dict[str, list[float]] = {k: [] for k in methods}
     out: dict[str, Any] = {}
+    for fn in methods.values():  # one untimed call each: imports and caches of first use
+        fn()
     for _ in range(repeats):
         for name, fn in methods.items():
             t0 = time.perf_counter()

@@ -385,6 +385,21 @@ class LongTailPrior:
         """
         return self.class_sum(_log_one_minus_exp, r)
 
+    def class_sums2(self, f: Callable[[FloatArray], FloatArray], r: float) -> tuple[float, float]:
+        """Two class sums at once, ``f`` returning both functions stacked on a first axis
+        of length 2 (the tilted mean and variance; unchecked, as ``class_sum(checked=False)``)."""
+        if self._cheb_setup():
+            assert self._cheb_y is not None and self._moments is not None
+            assert self._dp is not None and self._dw is not None
+            vals = f(np.exp(self._cheb_y) * r)  # (2, pieces, terms)
+            coef = scipy.fft.dct(vals, type=2, axis=2) / vals.shape[2]
+            coef[:, :, 0] *= 0.5
+            direct = f(self._dp * r) @ self._dw
+            tot = np.einsum("fpj,pj->f", coef, self._moments) + direct
+            return float(tot[0]), float(tot[1])
+        both = f(self.p * r) @ self.w
+        return float(both[0]), float(both[1])
+
     def log_rest_many(self, t: FloatArray) -> FloatArray:
         """``L(t) = sum_c w_c log(1 - e^{-p_c t})`` at many radii ``t`` (one vectorised pass).
 
@@ -539,10 +554,16 @@ def _solve(mean_var: Callable[[float], tuple[float, float]], n: float, s_lo: flo
 # log upsilon_n (left side and middle)
 # --------------------------------------------------------------------------
 
+def _mean_var_terms(x: FloatArray) -> FloatArray:
+    """``B(x)`` and ``B (1 - x - B)`` stacked on a new first axis (one pass for both)."""
+    bb = _mean_term(x)
+    return np.stack((bb, bb * (1.0 - x - bb)))
+
+
 def _coverage_mean_var(pr: LongTailPrior) -> Callable[[float], tuple[float, float]]:
     def mv(r: float) -> tuple[float, float]:
-        return (pr.S * r + pr.class_sum(_mean_term, r, checked=False),
-                max(pr.S * r + pr.class_sum(_var_term, r, checked=False), 1e-300))
+        m, v = pr.class_sums2(_mean_var_terms, r)
+        return pr.S * r + m, max(pr.S * r + v, 1e-300)
     return mv
 
 

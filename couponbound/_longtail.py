@@ -65,7 +65,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.fft
 from numpy.typing import NDArray
 
 from couponbound._saddle import clog1p, log1mexp, log_poisson_norm
@@ -115,6 +114,13 @@ _SERIES_MIN = 64  # ... and the tail keeps at least this many distinct classes
 # --------------------------------------------------------------------------
 # elementary complex pieces
 # --------------------------------------------------------------------------
+
+def _dct(a: FloatArray, type: int, axis: int) -> FloatArray:  # noqa: A002 - scipy's name
+    """scipy's DCT, imported on first use (``import couponbound`` loads no scipy module)."""
+    import scipy.fft
+
+    return np.asarray(scipy.fft.dct(a, type=type, axis=axis), dtype=np.float64)
+
 
 def _cexpm1(z: ComplexArray) -> ComplexArray:
     """``e^z - 1`` for complex ``z``, accurate near 0."""
@@ -296,7 +302,7 @@ class LongTailPrior:
             assert self._cheb_y is not None and self._moments is not None
             assert self._dp is not None and self._dw is not None
             vals = f(np.exp(self._cheb_y) * r)
-            coef = scipy.fft.dct(vals, type=2, axis=1) / vals.shape[1]
+            coef = _dct(vals, type=2, axis=1) / vals.shape[1]
             coef[:, 0] *= 0.5
             total = float(np.sum(coef * self._moments)) + float(self._dw @ f(self._dp * r))
             # relative to the sum where it is large (log_rest in the far left tail,
@@ -350,7 +356,7 @@ class LongTailPrior:
             xs = np.exp(self._cheb_y) * r  # (pieces, terms)
             th = theta[near]
             vals = _log_factor(xs[:, :, None], th[None, None, :])
-            coef = scipy.fft.dct(vals.real, type=2, axis=1) + 1j * scipy.fft.dct(vals.imag, type=2, axis=1)
+            coef = _dct(vals.real, type=2, axis=1) + 1j * _dct(vals.imag, type=2, axis=1)
             coef /= xs.shape[1]
             coef[:, 0, :] *= 0.5
             err = np.einsum("pjn,pj->n", np.abs(coef[:, -8:, :]), np.abs(self._moments[:, -8:]))
@@ -392,7 +398,7 @@ class LongTailPrior:
             assert self._cheb_y is not None and self._moments is not None
             assert self._dp is not None and self._dw is not None
             vals = f(np.exp(self._cheb_y) * r)  # (2, pieces, terms)
-            coef = scipy.fft.dct(vals, type=2, axis=2) / vals.shape[2]
+            coef = _dct(vals, type=2, axis=2) / vals.shape[2]
             coef[:, :, 0] *= 0.5
             direct = f(self._dp * r) @ self._dw
             tot = np.einsum("fpj,pj->f", coef, self._moments) + direct
@@ -417,7 +423,7 @@ class LongTailPrior:
             assert self._dp is not None and self._dw is not None
             xs = np.exp(self._cheb_y)[:, :, None] * t[None, None, :]
             vals = log1mexp(xs)
-            coef = scipy.fft.dct(vals, type=2, axis=1) / vals.shape[1]
+            coef = _dct(vals, type=2, axis=1) / vals.shape[1]
             coef[:, 0, :] *= 0.5
             mom = self._moments
             # truncation (the last coefficients) and rounding (eps times the terms)

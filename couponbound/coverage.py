@@ -758,8 +758,8 @@ def _logpmf_without(mv: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     top = N - int(sizes[0])
     out = np.full(mv.shape, -np.inf)
     low = mv == prior.C - 1
-    if np.any(low):
-        out[low] = _log_min_degree(prior)
+    if np.any(low):  # P(T = C) = upsilon_C (exactly 1 when every class has one sample)
+        out[low] = float(_log_upsilon_unique(np.array([prior.C], dtype=np.int64), prior)[0])
     at_top = (mv == top) & ~low
     if np.any(at_top):
         out[at_top] = math.log(int(mult[0])) + float(_saddle.log_hyper_miss(  # 1/binom(N, n_min)

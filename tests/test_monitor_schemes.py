@@ -724,3 +724,81 @@ def test_update_with_new_means_and_a_bad_batch_changes_nothing():
     np.testing.assert_array_equal(mon.class_means, 2 * mu)
     with pytest.raises(ValueError, match="class_means are needed"):
         BoundMonitor(3, 0.5).update(np.eye(3), np.eye(3), [0, 1, 2])
+
+
+# --------------------------------------------------------------------------
+# the analytic null of the non-random-batch test
+# --------------------------------------------------------------------------
+
+NULL_CASES = [
+    ("batch", 48, 47, [1, 1, 1], None),
+    ("batch", 32, 31, [4, 3, 2, 1], None),
+    ("batch", 12, 11, [1, 1, 1, 1], None),
+    ("batch", 5, 4, [1, 1], None),
+    ("nt_xent", 48, 46, [1, 1, 1], None),
+    ("nt_xent", 40, 38, [5, 3, 2], None),
+    ("queue", 16, 40, [1, 1, 1], None),
+    ("queue", 8, 12, [5, 3, 2], None),
+    ("queue", 16, 30, [4, 3, 2, 1], None),
+    ("batch", 20, 19, None, [12, 8, 6, 4]),
+    ("nt_xent", 24, 22, None, [10, 7, 5]),
+    ("queue", 8, 14, None, [9, 6, 4, 3]),
+]
+
+
+@pytest.mark.parametrize("scheme,n,K,weights,counts", NULL_CASES)
+def test_null_variances_match_exact_enumeration(scheme, n, K, weights, counts):
+    """The analytic null variances against a sum over every class-count vector."""
+    from fractions import Fraction
+
+    from couponbound import Prior
+    from couponbound.training._theory import null_variances
+
+    if counts is not None:
+        prior = Prior.from_counts(counts, replacement=False)
+        want = ref.null_variances_exact(scheme, n, K, counts=counts)
+    else:
+        total = sum(weights)
+        probs = [Fraction(w, total) for w in weights]
+        prior = (Prior.uniform(len(weights)) if len(set(weights)) == 1
+                 else Prior.from_probs([float(p) for p in probs]))
+        want = ref.null_variances_exact(scheme, n, K, probs=probs)
+    got = null_variances(scheme, n, K, prior)
+    for name, g, w in zip(("upsilon", "tau", "collision"), got, want, strict=True):
+        assert g == pytest.approx(w, rel=1e-9, abs=1e-15), name
+
+
+def test_null_variances_beyond_exact_pairs_are_close_to_simulation():
+    """Many distinct class probabilities: Holst's formula, within 5 % of a simulation."""
+    from couponbound import Prior
+    from couponbound.training._theory import _EXACT_GROUPS, null_variances
+
+    rng = np.random.default_rng(7)
+    C = 4 * _EXACT_GROUPS
+    p = rng.dirichlet(np.full(C, 5.0))
+    prior = Prior.from_probs(p)
+    n, S = 256, 40_000
+    c = rng.multinomial(n, p, size=S).astype(float)
+    tau = np.sum(np.where(c >= 2, c, 0.0), axis=1) / n
+    coll = np.sum(c * np.log(np.maximum(c, 1.0)), axis=1) / n
+    _, vt, vc = null_variances("batch", n, n - 1, prior)
+    # relative standard error of a sample variance: sqrt(2 / S) ~ 0.7 %
+    assert vt == pytest.approx(np.var(tau, ddof=1), rel=0.05)
+    assert vc == pytest.approx(np.var(coll, ddof=1), rel=0.05)
+
+
+def test_queue_filling_needs_no_simulation():
+    """A queue filling over 16 steps: one null per queue length, each analytic and cheap
+    (the test of non-random batches draws no random numbers)."""
+    from couponbound.training import _theory
+
+    assert not hasattr(_theory, "_draw_counts")
+    rng = np.random.default_rng(8)
+    C, n = 20, 32
+    mon = BoundMonitor(C, 0.5)
+    queue = rng.integers(0, C, 16 * n)
+    for step in range(1, 17):
+        ones = np.ones(n)
+        mon.update_losses(contrastive=2 * ones, sup=ones, sub=ones, d=0.0,
+                          labels=rng.integers(0, C, n), negative_labels=queue[:step * n])
+    assert len(mon._null_cache) == 16

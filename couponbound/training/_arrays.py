@@ -73,7 +73,11 @@ def _work_dtype(xp: Any, arrays: list[Any], names: list[str]) -> Any:
 
 
 def _labels_on(xp: Any, labels: Any, device: Any, n: int) -> Any:
-    """Labels as an int64 array of the namespace *xp* on *device*, checked for shape/dtype."""
+    """Labels as an integer array of the namespace *xp* on *device*, checked for shape/dtype.
+
+    The dtype is the namespace's default integer (int64; int32 for JAX
+    without x64, which would truncate an explicit int64 with a warning).
+    """
     if isinstance(labels, (bool, str, bytes)) or labels is None:
         raise TypeError(f"labels must be an array of integers, got {short_repr(labels)}")
     try:
@@ -90,12 +94,18 @@ def _labels_on(xp: Any, labels: Any, device: Any, n: int) -> Any:
             raise TypeError(f"labels must be an array of integers, got {short_repr(labels)}")
         if host.dtype.kind not in "iu":
             raise TypeError(f"labels must have an integer dtype, got dtype {host.dtype}")
-        lab = xp.asarray(host.astype(np.int64), device=device)
+        lab = xp.asarray(host.astype(np.int64), dtype=_index_dtype(xp), device=device)
     if not xp.isdtype(lab.dtype, "integral"):
         raise TypeError(f"labels must have an integer dtype, got dtype {lab.dtype}")
     if _shape(lab) != (n,):
         raise ValueError(f"labels must have shape ({n},) to match anchor, got {_shape(lab)}")
-    return xp.astype(lab, xp.int64)
+    idx = _index_dtype(xp)
+    return lab if lab.dtype == idx else xp.astype(lab, idx)
+
+
+def _index_dtype(xp: Any) -> Any:
+    """The default integer dtype of the namespace *xp* (int64, or int32 for JAX without x64)."""
+    return xp.asarray(0).dtype
 
 
 def class_means_to_numpy(class_means: Any, num_classes: int | None = None) -> NDArray[np.float64]:

@@ -439,17 +439,10 @@ class BoundMonitor:
         key = (scheme, bt.n, bt.K)
         hit = self._null_cache.get(key)
         if hit is None:
-            vu, vt, vc, sims = null_variances(scheme, bt.n, bt.K, self._prior)
-            # Simulations cannot resolve rare events: never below the variance of a mean
-            # of n independent indicators.
-            th_u, th_t, _ = self._theory(bt)
-            vu = max(vu, th_u * (1 - th_u) / bt.n)
-            vt = max(vt, th_t * (1 - th_t) / bt.n)
-            # Monte Carlo variances carry a relative error of about sqrt(2 / sims); a
-            # queue shared by consecutive batches is refreshed only every M / n batches.
-            inflate = (1.0 + 2.0 * math.sqrt(2.0 / sims)) if sims else 1.0
-            if scheme == "queue":
-                inflate *= max(1.0, bt.K / bt.n)
+            vu, vt, vc = null_variances(scheme, bt.n, bt.K, self._prior)
+            # A queue shared by consecutive batches is refreshed only every M / n
+            # batches, so their rates are correlated over about that many batches.
+            inflate = max(1.0, bt.K / bt.n) if scheme == "queue" else 1.0
             hit = (vu * inflate, vt * inflate, vc * inflate)
             if len(self._null_cache) >= _CACHE_MAX:
                 self._null_cache.clear()

@@ -220,12 +220,12 @@ def count_law(s, probs=None, counts=None):
     for c in _compositions(s, C):
         if probs is not None:
             w = Fraction(math.factorial(s))
-            for ci, pi in zip(c, probs):
+            for ci, pi in zip(c, probs, strict=False):
                 w *= Fraction(pi) ** ci / math.factorial(ci)
         else:
-            if any(ci > ni for ci, ni in zip(c, counts)):
+            if any(ci > ni for ci, ni in zip(c, counts, strict=False)):
                 continue
-            w = Fraction(math.prod(math.comb(ni, ci) for ci, ni in zip(c, counts)),
+            w = Fraction(math.prod(math.comb(ni, ci) for ci, ni in zip(c, counts, strict=False)),
                          math.comb(sum(counts), s))
         yield c, w
 
@@ -262,11 +262,11 @@ def null_variances_exact(scheme, n, K, probs=None, counts=None):
             for h in (lambda x: mpmath.mpf(x >= 1), lambda x: mpmath.log(1 + x)):
                 es = es2 = eph2 = mpmath.mpf(0)
                 for q, w in law(K):
-                    S = mpmath.fsum(F(pc) * h(qc) for pc, qc in zip(p, q))
+                    S = mpmath.fsum(F(pc) * h(qc) for pc, qc in zip(p, q, strict=False))
                     es += F(w) * S
                     es2 += F(w) * S * S
                     eph2 += F(w) * mpmath.fsum(F(pc) * h(qc) ** 2
-                                                        for pc, qc in zip(p, q))
+                                                        for pc, qc in zip(p, q, strict=False))
                 out.append((eph2 - es2) / n + es2 - es * es)
             return tuple(float(v) for v in out)
         N = n // 2 if scheme == "nt_xent" else n

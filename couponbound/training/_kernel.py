@@ -26,13 +26,13 @@ import array_api_compat as aac
 import numpy as np
 
 from couponbound.training._arrays import (
-    _first_bad_row,
-    _label_error,
-    _shape,
-    _to_numpy,
     class_means_to_numpy,
+    first_bad_row,
+    label_error,
+    shape_of,
+    to_numpy,
 )
-from couponbound.training._inputs import _BatchInputs
+from couponbound.training._inputs import BatchInputs
 
 # Order of the scalars one batch sends to the host (see _device_vector).
 _SLOTS = (
@@ -91,7 +91,7 @@ def _queue_sum(xp: Any, a: Any, u1: Any, uq: Any, t: float) -> Any:
         return torch.nn.functional.cross_entropy(logits, target, reduction="sum")
     bound = _lse_bound(t)
     if bound is None:
-        m = xp.maximum(xp.max(neg, axis=1), pos) if _shape(neg)[1] else pos
+        m = xp.maximum(xp.max(neg, axis=1), pos) if shape_of(neg)[1] else pos
     else:
         m = bound
     lse = m + xp.log(xp.exp(pos - m) + xp.sum(xp.exp(neg - (m if bound is not None
@@ -150,7 +150,7 @@ def _device_vector(xp: Any, z0: Any, z1: Any, lab: Any, zbar: Any, mu: Any, t: f
     Non-finite inputs need no full scan: they make a row norm, a loss sum or
     ``dv_sum`` non-finite, which the host sees in this vector.
     """
-    n = _shape(z0)[0]
+    n = shape_of(z0)[0]
     ft = z0.dtype
     zero = xp.asarray(0.0, dtype=ft, device=aac.device(z0))
     u0, norm0 = _normalise(xp, z0)
@@ -182,11 +182,11 @@ def _device_vector(xp: Any, z0: Any, z1: Any, lab: Any, zbar: Any, mu: Any, t: f
             covered = xp.all(present_b) & (col >= 0.0)
         else:
             uq, normq = _normalise(xp, zq)
-            normq_ok = xp.sum(xp.astype(normq > 0, ft)) - _shape(zq)[0]
+            normq_ok = xp.sum(xp.astype(normq > 0, ft)) - shape_of(zq)[0]
             normq_sum = xp.sum(normq)
             contrastive = _queue_sum(xp, A, u1, uq, t)
             qcounts = _class_counts(xp, qlab, C, ft)
-            bad_labels = bad_labels + (_shape(zq)[0] - xp.sum(qcounts))
+            bad_labels = bad_labels + (shape_of(zq)[0] - xp.sum(qcounts))
             col = oh @ qcounts
             present = (qcounts > 0)[None, :] | (oh > 0)
             missing = xp.astype(qcounts == 0, ft)
@@ -229,33 +229,33 @@ def _device_vector(xp: Any, z0: Any, z1: Any, lab: Any, zbar: Any, mu: Any, t: f
     return xp.concat(parts)
 
 
-def _diagnose(inp: _BatchInputs, mu_dev: Any, C: int, t: float, sums: list[float]) -> None:
+def _diagnose(inp: BatchInputs, mu_dev: Any, C: int, t: float, sums: list[float]) -> None:
     """Raise the ValueError that names what is wrong with a batch (host-side, error path)."""
     names = ["anchor", "positive"] + (["negatives"] if "negatives" in inp.arrays
                                       and inp.arrays["negatives"] is not None else [])
     for name in names:
-        row = _first_bad_row(inp.arrays[name])
+        row = first_bad_row(inp.arrays[name])
         if row >= 0:
             raise ValueError(f"{name} must be finite, row {row} has NaN or inf")
     for name in names:
-        row = _first_bad_row(inp.arrays[name], norm=True)
+        row = first_bad_row(inp.arrays[name], norm=True)
         if row >= 0:
             raise ValueError(
                 f"{name} row {row} has norm 0; features are L2-normalised (as in NS21) "
                 "and a zero vector has no direction"
             )
     if inp.arrays["mean_features"] is not None:
-        row = _first_bad_row(inp.arrays["mean_features"])
+        row = first_bad_row(inp.arrays["mean_features"])
         if row >= 0:
             raise ValueError(f"mean_features must be finite, row {row} has NaN or inf")
     class_means_to_numpy(mu_dev)  # raises, naming a non-finite row
-    lab = _to_numpy(inp.lab)
+    lab = to_numpy(inp.lab)
     if np.any((lab < 0) | (lab >= C)):
-        raise _label_error(lab, C)
+        raise label_error(lab, C)
     if inp.qlab is not None:
-        q = _to_numpy(inp.qlab)
+        q = to_numpy(inp.qlab)
         if np.any((q < 0) | (q >= C)):
-            err = _label_error(q, C)
+            err = label_error(q, C)
             raise ValueError(str(err).replace("labels", "negative_labels", 1))
     raise ValueError(
         "the batch's losses are not finite (features or class means too large for "
@@ -271,17 +271,17 @@ def _rescaled(xp: Any, z: Any) -> Any:
     return z / xp.where(m > 0, m, 1.0)
 
 
-def _run(inp: _BatchInputs, mu_dev: Any, t: float, C: int, loss: str, diagnostic: bool,
+def _run(inp: BatchInputs, mu_dev: Any, t: float, C: int, loss: str, diagnostic: bool,
          arrays: dict[str, Any]) -> dict[str, float]:
     with np.errstate(all="ignore"):
         vec = _device_vector(inp.xp, arrays["anchor"], arrays["positive"], inp.lab,
                              arrays["mean_features"], mu_dev, t, C, loss,
                              arrays.get("negatives"), inp.qlab, diagnostic)
-        v = _to_numpy(vec).astype(np.float64)
+        v = to_numpy(vec).astype(np.float64)
     return {name: float(v[i]) for name, i in _SLOT.items()}
 
 
-def batch_sums(inp: _BatchInputs, mu_dev: Any, t: float, C: int, *, loss: str = "infonce",
+def batch_sums(inp: BatchInputs, mu_dev: Any, t: float, C: int, *, loss: str = "infonce",
                diagnostic: bool = False) -> dict[str, Any]:
     """Run the batch on its device, bring the scalars home and validate them.
 
@@ -310,7 +310,7 @@ def batch_sums(inp: _BatchInputs, mu_dev: Any, t: float, C: int, *, loss: str = 
     if not finite or not norms_ok(s) or s["bad_labels"] != 0:
         _diagnose(inp, mu_dev, C, t, sums)
     if has_q:
-        K = _shape(inp.arrays["negatives"])[0]
+        K = shape_of(inp.arrays["negatives"])[0]
     else:
         K = 2 * inp.n - 2 if loss == "nt_xent" else inp.n - 1
     return {
@@ -325,7 +325,7 @@ def batch_sums(inp: _BatchInputs, mu_dev: Any, t: float, C: int, *, loss: str = 
     }
 
 
-def class_sums(inp: _BatchInputs, C: int) -> tuple[Any, Any]:
+def class_sums(inp: BatchInputs, C: int) -> tuple[Any, Any]:
     """Per-class sums ``(C, d)`` of the batch's mean features ``zbar`` and counts ``(C,)``, on the host.
 
     ``zbar`` is ``mean_features`` if given, else the mean of the two normalised views.
@@ -338,5 +338,5 @@ def class_sums(inp: _BatchInputs, C: int) -> tuple[Any, Any]:
             u1, _ = _normalise(xp, _rescaled(xp, inp.arrays["positive"]))
             zbar = (u0 + u1) * 0.5
         oh = _one_hot(xp, inp.lab, C, inp.dtype)
-        return (_to_numpy(oh.T @ zbar).astype(np.float64),
-                _to_numpy(xp.sum(oh, axis=0)).astype(np.float64))
+        return (to_numpy(oh.T @ zbar).astype(np.float64),
+                to_numpy(xp.sum(oh, axis=0)).astype(np.float64))

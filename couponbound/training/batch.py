@@ -41,14 +41,14 @@ from numpy.typing import NDArray
 from couponbound._formulas import arora_bound, ns21_bound
 from couponbound._validate import check_positive_int, short_repr
 from couponbound.training._arrays import (
-    _is_array,
-    _label_error,
-    _mu_on,
-    _shape,
-    _to_numpy,
     class_means_to_numpy,
+    is_array,
+    label_error,
+    means_on,
+    shape_of,
+    to_numpy,
 )
-from couponbound.training._inputs import _batch_inputs, select_keys
+from couponbound.training._inputs import batch_inputs, select_keys
 from couponbound.training._kernel import batch_sums
 from couponbound.training._theory import LOSSES
 
@@ -349,15 +349,15 @@ def batch_terms(anchor: Any, positive: Any, labels: Any, class_means: Any, *,
     if loss == "nt_xent" and negatives is not None:
         raise ValueError("loss='nt_xent' takes its negatives from the batch; "
                          "negatives= is for InfoNCE with a queue")
-    mu_host = None if _is_array(class_means) else class_means_to_numpy(class_means)
+    mu_host = None if is_array(class_means) else class_means_to_numpy(class_means)
     mu_src = mu_host if mu_host is not None else class_means
-    mu_shape = _shape(mu_src)
+    mu_shape = shape_of(mu_src)
     if len(mu_shape) != 2 or mu_shape[0] < 1:
         raise ValueError(f"class_means must be a (C, d) array, got shape {mu_shape}")
     C, dim = mu_shape
-    inp = _batch_inputs(anchor, positive, labels, mean_features, dim, negatives,
+    inp = batch_inputs(anchor, positive, labels, mean_features, dim, negatives,
                         negative_labels)
-    mu_dev = _mu_on(inp.xp, mu_src, inp.device, inp.dtype, C, dim)
+    mu_dev = means_on(inp.xp, mu_src, inp.device, inp.dtype, C, dim)
     return BatchTerms(**batch_sums(inp, mu_dev, t, C, loss=loss, diagnostic=diagnostic))
 
 
@@ -391,7 +391,7 @@ def collision_diagnostic(z0: Any, z1: Any, labels: Any) -> float:
     >>> collision_diagnostic(z0, z1, [0, 0, 1])  # j = 0: |0 - 1|; j = 1: |1 - 0|
     1.0
     """
-    host = _to_numpy(labels) if _is_array(labels) else np.asarray(labels)
+    host = to_numpy(labels) if is_array(labels) else np.asarray(labels)
     if host.dtype == object or host.dtype.kind not in "iu":
         raise TypeError(f"labels must be an array of integers, got {short_repr(labels)}")
     if host.ndim != 1:
@@ -399,7 +399,7 @@ def collision_diagnostic(z0: Any, z1: Any, labels: Any) -> float:
     if np.any(host < 0):
         raise ValueError(f"labels must be integers >= 0, got {short_repr(host.tolist())}")
     C = int(host.max()) + 1 if host.size else 1
-    inp = _batch_inputs(z0, z1, host.astype(np.int64), None, None)
+    inp = batch_inputs(z0, z1, host.astype(np.int64), None, None)
     mu = inp.xp.zeros((C, inp.dim), dtype=inp.dtype, device=inp.device)
     bt = BatchTerms(**batch_sums(inp, mu, 1.0, C, diagnostic=True))
     return bt.collision_diagnostic
@@ -419,7 +419,7 @@ def _loss_input(value: Any, name: str, n: int, *,
     if value is None or isinstance(value, (bool, str, bytes)):
         raise TypeError(f"{name} must be a number or an array of n = {n} numbers, "
                         f"got {short_repr(value)}")
-    host = _to_numpy(value) if _is_array(value) else np.asarray(value)
+    host = to_numpy(value) if is_array(value) else np.asarray(value)
     if host.dtype == object or host.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be real numbers, got {short_repr(value)}")
     arr = host.astype(np.float64)
@@ -456,7 +456,7 @@ def _loss_input(value: Any, name: str, n: int, *,
 def _labels_host(labels: Any, name: str, C: int, ndim: tuple[int, ...] = (1,)) -> NDArray[np.int64]:
     if isinstance(labels, (bool, str, bytes)):
         raise TypeError(f"{name} must be an array of integers, got {short_repr(labels)}")
-    host = _to_numpy(labels) if _is_array(labels) else np.asarray(labels)
+    host = to_numpy(labels) if is_array(labels) else np.asarray(labels)
     if host.ndim not in ndim:
         want = " or ".join(f"{k}-d" for k in ndim)
         raise ValueError(f"{name} must be {want}, got shape {host.shape}")
@@ -466,7 +466,7 @@ def _labels_host(labels: Any, name: str, C: int, ndim: tuple[int, ...] = (1,)) -
         raise TypeError(f"{name} must have an integer dtype, got {short_repr(labels)}")
     lab = host.astype(np.int64)
     if np.any((lab < 0) | (lab >= C)):
-        err = _label_error(lab.ravel(), C)
+        err = label_error(lab.ravel(), C)
         raise ValueError(str(err).replace("labels", name, 1) if name != "labels" else str(err))
     return lab
 
@@ -475,7 +475,7 @@ def _counts_host(batch_counts: Any, C: int) -> NDArray[np.int64]:
     if isinstance(batch_counts, (bool, str, bytes)):
         raise TypeError(f"batch_counts must be an array of C integers, "
                         f"got {short_repr(batch_counts)}")
-    host = _to_numpy(batch_counts) if _is_array(batch_counts) else np.asarray(batch_counts)
+    host = to_numpy(batch_counts) if is_array(batch_counts) else np.asarray(batch_counts)
     if host.dtype == object or host.dtype.kind not in "iuf":
         raise TypeError(f"batch_counts must be integers, got {short_repr(batch_counts)}")
     if host.shape != (C,):

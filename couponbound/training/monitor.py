@@ -42,13 +42,13 @@ from couponbound._validate import check_flag, check_positive_int, short_repr
 from couponbound.bounds import BoundTerms
 from couponbound.training._arrays import (
     AllReduce,
-    _fingerprint,
-    _is_array,
-    _mu_on,
-    _to_numpy,
     class_means_to_numpy,
+    fingerprint,
+    is_array,
+    means_on,
+    to_numpy,
 )
-from couponbound.training._inputs import _batch_inputs, feature_label_pairs
+from couponbound.training._inputs import batch_inputs, feature_label_pairs
 from couponbound.training._kernel import batch_sums, class_sums
 from couponbound.training._theory import null_variances, theory_values
 from couponbound.training.batch import (
@@ -393,7 +393,7 @@ class BoundMonitor:
     def _config_hash(self) -> float:
         """A number in [1, 2) that identifies the configuration and class means."""
         mu = None if self._ema is not None else self._mu
-        text = json.dumps(self._config(), sort_keys=True) + _fingerprint(mu)
+        text = json.dumps(self._config(), sort_keys=True) + fingerprint(mu)
         return 1.0 + int(hashlib.sha256(text.encode()).hexdigest()[:13], 16) / 16.0**13
 
     @property
@@ -477,7 +477,7 @@ class BoundMonitor:
         key = (id(inp.xp), str(inp.device), str(inp.dtype))
         mu = self._mu_cache.get(key)
         if mu is None:
-            mu = _mu_on(inp.xp, self._mu, inp.device, inp.dtype, self._C, self._mu.shape[1])
+            mu = means_on(inp.xp, self._mu, inp.device, inp.dtype, self._C, self._mu.shape[1])
             if len(self._mu_cache) >= 8:
                 self._mu_cache.clear()
             self._mu_cache[key] = mu
@@ -548,7 +548,7 @@ class BoundMonitor:
         """
         new_mu = None
         if class_means is not None:
-            host = _to_numpy(class_means) if _is_array(class_means) else class_means
+            host = to_numpy(class_means) if is_array(class_means) else class_means
             new_mu = class_means_to_numpy(host, self._C)
             if _same_means(new_mu, self._mu):
                 new_mu = None
@@ -565,12 +565,12 @@ class BoundMonitor:
         mu_host = self._mu if new_mu is None else new_mu
         assert mu_host is not None
         dim = int(mu_host.shape[1])
-        inp = _batch_inputs(anchor, positive, labels, mean_features, dim, negatives,
+        inp = batch_inputs(anchor, positive, labels, mean_features, dim, negatives,
                             negative_labels)
         if new_mu is None:
             mu_dev = self._device_means(inp)
         else:
-            mu_dev = _mu_on(inp.xp, new_mu, inp.device, inp.dtype, self._C, dim)
+            mu_dev = means_on(inp.xp, new_mu, inp.device, inp.dtype, self._C, dim)
         bt = BatchTerms(**batch_sums(inp, mu_dev, self._t, self._C, loss=self._loss,
                                      diagnostic=self._diagnostic))
         ema = None
@@ -1041,7 +1041,7 @@ class BoundMonitor:
         local = np.array([float(self._state[k]) for k in _STATE_NAMES]
                          + [float(self._window[k]) for k in _STATE_NAMES] + [1.0, h, h * h])
         try:
-            out = np.asarray(_to_numpy(all_reduce(local.copy())), dtype=np.float64).reshape(-1)
+            out = np.asarray(to_numpy(all_reduce(local.copy())), dtype=np.float64).reshape(-1)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"all_reduce did not return a numeric vector: {exc}") from exc
         if out.shape != local.shape or not np.all(np.isfinite(out)):
@@ -1080,7 +1080,7 @@ def _zero_state() -> dict[str, int | float]:
 def _unit_checked(batches: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
     """The ``(mean_features, labels)`` batches, refusing rows of norm > 1."""
     for zbar, y in feature_label_pairs(batches):
-        host = _to_numpy(zbar) if _is_array(zbar) else np.asarray(zbar, dtype=np.float64)
+        host = to_numpy(zbar) if is_array(zbar) else np.asarray(zbar, dtype=np.float64)
         if host.dtype.kind in "iuf" and host.ndim == 2 and host.size:
             with np.errstate(all="ignore"):
                 h = host.astype(np.float64)

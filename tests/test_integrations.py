@@ -123,7 +123,7 @@ def test_all_reduce_without_process_group_is_identity():
     assert out is not v
     np.testing.assert_array_equal(all_reduce_sum([3, 4]), [3.0, 4.0])
     mon = BoundMonitor(2, 0.5)
-    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1])
+    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1], in_batch=True)
     before = mon.compute()
     from couponbound.training.distributed import sync
 
@@ -225,7 +225,8 @@ def test_callback_logic_validation_stage_and_losses():
     cb = CallbackLogic(BoundMonitor(2, 0.5), stage="validation")
     module = FakeModule()
     sanity, real = SimpleNamespace(sanity_checking=True), SimpleNamespace(sanity_checking=False)
-    out = {"contrastive": [2.0, 2.0], "sup": [1.0, 1.0], "d": -0.1, "labels": [0, 1]}
+    out = {"contrastive": [2.0, 2.0], "sup": [1.0, 1.0], "d": -0.1, "labels": [0, 1],
+           "in_batch": True}
     cb.on_train_batch_end(real, module, out, None, 0)  # train batches are ignored
     cb.on_validation_epoch_start(sanity, module)
     cb.on_validation_batch_end(sanity, module, out, None, 0)
@@ -250,7 +251,8 @@ def test_callback_logic_extract_and_errors():
         seen.append(batch)
         if batch == "skip":
             return None
-        return {"contrastive": outputs, "sup": 0.5, "d": 0.0, "batch_counts": [1, 1]}
+        return {"contrastive": outputs, "sup": 0.5, "d": 0.0, "batch_counts": [1, 1],
+                "in_batch": True}
 
     cb = CallbackLogic(mon, extract=extract, every_n_steps=None)
     module, trainer = FakeModule(), SimpleNamespace(sanity_checking=False)
@@ -265,7 +267,8 @@ def test_callback_logic_extract_and_errors():
         plain.on_train_batch_end(trainer, module, {"loss": 0.3}, None, 0)
     assert plain.monitor.n_batches == 0 and plain._train_batches == 0
     # a batch the monitor rejects changes neither the monitor nor the step counter
-    good = {"contrastive": [2.0, 2.0], "sup": [1.0, 1.0], "d": -0.1, "labels": [0, 1]}
+    good = {"contrastive": [2.0, 2.0], "sup": [1.0, 1.0], "d": -0.1, "labels": [0, 1],
+           "in_batch": True}
     plain.on_train_batch_end(trainer, module, good, None, 0)
     before = (plain.monitor.state_dict(), plain.state_dict())
     for bad, err, match in (({**good, "labels": [0, 2]}, ValueError, r"labels\[1\] = 2"),
@@ -387,7 +390,7 @@ def test_adapters_work_without_importing_torch():
         logged = {}
         module = SimpleNamespace(log_dict=lambda m, **kw: logged.update(m))
         cb = CallbackLogic(BoundMonitor(2, 0.5), every_n_steps=1)
-        out = {"contrastive": 1.0, "sup": 1.0, "d": 0.0, "labels": [0, 1]}
+        out = {"contrastive": 1.0, "sup": 1.0, "d": 0.0, "labels": [0, 1], "in_batch": True}
         cb.on_train_batch_end(SimpleNamespace(), module, out, None, 0)
         assert logged["bound/n_batches"] == 1.0
         bad = [m for m in ("torch", "lightning", "pytorch_lightning") if m in sys.modules]

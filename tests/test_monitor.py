@@ -293,14 +293,15 @@ def nonuniform_theory(n, probs):
 def test_nonuniform_prior_theory():
     probs = [0.5, 0.3, 0.2]
     mon = BoundMonitor(3, 0.5, probs=probs)
-    mon.update_losses(contrastive=[1.0] * 8, sup=[0.5] * 8, d=0.0, labels=[0, 1, 2, 0, 1, 0, 0, 2])
+    mon.update_losses(contrastive=[1.0] * 8, sup=[0.5] * 8, d=0.0, labels=[0, 1, 2, 0, 1, 0, 0, 2],
+                      in_batch=True)
     r = mon.compute()
     ups, tau, coll = nonuniform_theory(8, [Fraction(1, 2), Fraction(3, 10), Fraction(1, 5)])
     assert r.theory_upsilon == pytest.approx(ups, rel=1e-12)
     assert r.theory_tau == pytest.approx(tau, rel=1e-12)
     assert r.theory_collision == pytest.approx(coll, rel=1e-12)
     uniform = BoundMonitor(3, 0.5)
-    uniform.update_losses(contrastive=1.0, sup=0.5, d=0.0, batch_counts=[4, 2, 2])
+    uniform.update_losses(contrastive=1.0, sup=0.5, d=0.0, batch_counts=[4, 2, 2], in_batch=True)
     assert uniform.compute().theory_upsilon != pytest.approx(r.theory_upsilon)
 
 
@@ -310,7 +311,7 @@ def test_vacuous_bounds_are_inf_without_warnings():
         warnings.simplefilter("error")
         for _ in range(3):
             mon.update_losses(contrastive=[2.0, 2.0], sup=[1.0, 1.0], sub=[0.5, 0.5],
-                              d=[-0.1, -0.1], labels=[0, 0])
+                              d=[-0.1, -0.1], labels=[0, 0], in_batch=True)
         r = mon.compute()
     assert r.upsilon == 0.0 and r.sup == 0.0 and r.tau == 1.0 and r.arora_sub == 0.0
     assert r.ns21_sup_upper == math.inf and r.arora_sup_upper == math.inf
@@ -333,9 +334,9 @@ def test_update_losses_same_report():
         a.update(z0, z1, y)
         rows, covered = ref_anchor_values(z0, z1, y, mu, 0.5)
         con, sup, sub, _, d, _ = (np.array(col) for col in zip(*rows, strict=True))
-        b.update_losses(contrastive=con, sup=sup, sub=sub, d=d, labels=y)
+        b.update_losses(contrastive=con, sup=sup, sub=sub, d=d, labels=y, in_batch=True)
         c.update_losses(contrastive=con.mean(), sup=sup.mean(), sub=sub.mean(), d=d.mean(),
-                        batch_counts=np.bincount(y, minlength=stream["C"]))
+                        batch_counts=np.bincount(y, minlength=stream["C"]), in_batch=True)
     ra, rb, rc = a.compute(), b.compute(), c.compute()
     for f in ra.to_dict():
         va, vb = getattr(ra, f), getattr(rb, f)
@@ -383,7 +384,7 @@ def test_merge_equals_single_run():
 
 def test_merge_rejects_other_configuration():
     a = BoundMonitor(4, 0.5, class_means=np.eye(4))
-    a.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
+    a.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1], in_batch=True)
     before = a.state_dict()
     # every other monitor holds a batch: a merge that went ahead would change a's sums
     others = (BoundMonitor(5, 0.5), BoundMonitor(4, 0.25),
@@ -391,7 +392,7 @@ def test_merge_rejects_other_configuration():
               BoundMonitor(4, 0.5, class_means=2 * np.eye(4)))
     for other in others:
         counts = [2] * other.num_classes
-        other.update_losses(contrastive=3.0, sup=2.0, d=-0.5, batch_counts=counts)
+        other.update_losses(contrastive=3.0, sup=2.0, d=-0.5, batch_counts=counts, in_batch=True)
     for other in others:
         with pytest.raises(ValueError, match="configuration|class_means"):
             a.merge(other)
@@ -470,7 +471,7 @@ def test_sync_detects_mismatched_ranks(other):
     a = BoundMonitor(4, 0.5)
     b = BoundMonitor(**other)
     for m in (a, b):
-        m.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
+        m.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1], in_batch=True)
     before = [a.state_dict(), b.state_dict()]
     _, errors = _run_ranks([a, b], lambda m, ar: m.sync(ar))
     assert all(isinstance(e, ValueError) and "differ" in str(e) for e in errors)
@@ -479,7 +480,7 @@ def test_sync_detects_mismatched_ranks(other):
 
 def test_sync_rejects_bad_all_reduce():
     mon = BoundMonitor(2, 0.5)
-    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1])
+    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1], in_batch=True)
     before = mon.state_dict()
     for bad in (lambda v: v[:-1], lambda v: v * np.nan, lambda v: v * 1.5, lambda v: v * 0.0,
                 lambda v: "nonsense"):
@@ -521,10 +522,10 @@ def test_state_dict_json_and_crash_resume():
 
 def test_load_state_from_other_configuration():
     src = BoundMonitor(4, 0.5, class_means=np.eye(4))
-    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
+    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1], in_batch=True)
     state = src.state_dict()
     busy = BoundMonitor(4, 0.5, class_means=np.ones((4, 4)))
-    busy.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
+    busy.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1], in_batch=True)
     for target, match in ((BoundMonitor(3, 0.5), "num_classes"),
                           (BoundMonitor(4, 0.7), "temperature"),
                           (BoundMonitor(4, 0.5, counts=[1, 2, 3, 4]), "probs"),
@@ -553,11 +554,11 @@ def test_load_state_from_other_configuration():
 ])
 def test_load_state_rejects_corrupt_state(corrupt, match):
     src = BoundMonitor(2, 0.5)
-    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1])
+    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1], in_batch=True)
     state = json.loads(json.dumps(src.state_dict()))
     corrupt(state)
     target = BoundMonitor(2, 0.5)
-    target.update_losses(contrastive=2.0, sup=1.0, d=0.0, labels=[1, 0])
+    target.update_losses(contrastive=2.0, sup=1.0, d=0.0, labels=[1, 0], in_batch=True)
     before = target.state_dict()
     with pytest.raises(ValueError, match=match):
         target.load_state_dict(state)
@@ -593,17 +594,18 @@ def _bad_calls(z0, z1, y, mu):
         ("empty batch", lambda m: m.update(z0[:0], z1[:0], y[:0])),
         ("class_means must have num_classes", lambda m: m.update(z0, z1, y, class_means=mu[:-1])),
         ("contrastive must be finite",
-         lambda m: m.update_losses(contrastive=[np.nan] * 6, sup=1.0, d=0.0, labels=y)),
-        ("sup is a loss", lambda m: m.update_losses(contrastive=1.0, sup=-1.0, d=0.0, labels=y)),
-        ("d is NS21", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.5, labels=y)),
+         lambda m: m.update_losses(contrastive=[np.nan] * 6, sup=1.0, d=0.0, labels=y, in_batch=True)),
+        ("sup is a loss",
+         lambda m: m.update_losses(contrastive=1.0, sup=-1.0, d=0.0, labels=y, in_batch=True)),
+        ("d is NS21", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.5, labels=y, in_batch=True)),
         ("contrastive must be a scalar",
-         lambda m: m.update_losses(contrastive=[1.0] * 5, sup=1.0, d=0.0, labels=y)),
+         lambda m: m.update_losses(contrastive=[1.0] * 5, sup=1.0, d=0.0, labels=y, in_batch=True)),
         (r"labels\[2\] = 4", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
-                                                       labels=yb)),
+                                                       labels=yb, in_batch=True)),
         ("is required", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
-                                                  labels=[0, 0, 1])),
+                                                  labels=[0, 0, 1], in_batch=True)),
         ("empty batch", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
-                                                  batch_counts=[0, 0, 0, 0])),
+                                                  batch_counts=[0, 0, 0, 0], in_batch=True)),
         ("fit_class_means", lambda m: m.fit_class_means(z0, y)),
         ("cannot change class_means", lambda m: setattr(m, "class_means", 2 * mu)),
     ]
@@ -616,7 +618,7 @@ def test_bad_input_leaves_state_unchanged():
     z0, z1 = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
     mon = BoundMonitor(4, 0.5, class_means=mu)
     mon.update(z0, z1, y)
-    mon.update_losses(contrastive=1.0, sup=1.0, sub=0.5, d=-0.1, labels=[0, 0, 1])
+    mon.update_losses(contrastive=1.0, sup=1.0, sub=0.5, d=-0.1, labels=[0, 0, 1], in_batch=True)
     before = mon.state_dict()
     report = mon.compute()
     for match, call in _bad_calls(z0, z1, y, mu):
@@ -704,7 +706,7 @@ def test_memory_does_not_grow():
     for j in range(600):
         n = 1 + j % 300
         mon.update_losses(contrastive=1.0, sup=1.0, sub=1.0, d=0.0,
-                          labels=rng.integers(0, 3, n))
+                          labels=rng.integers(0, 3, n), in_batch=True)
         if j in (10, 599):
             state = mon.state_dict()
             sizes.add((len(state["state"]), len(json.dumps(state)) < 6000))
@@ -865,8 +867,8 @@ def test_from_terms_is_what_compute_reports() -> None:
 def test_renamed_keywords_and_fields() -> None:
     mon = BoundMonitor(2, 0.5)
     with pytest.raises(TypeError, match="class_counts"):
-        mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1])  # type: ignore[call-arg]
-    bt = mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1])
+        mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1], in_batch=True)  # type: ignore[call-arg]
+    bt = mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1], in_batch=True)
     assert math.isnan(bt.sum_arora) and not hasattr(bt, "sum_curl")
     with pytest.raises(TypeError, match="curl_sub"):
         BoundTerms(2.0, 1.0, 1.0, 0.5, -0.5, upsilon=0.7, curl_sub=1.0)  # type: ignore[call-arg]
@@ -884,7 +886,7 @@ def test_monitor_takes_a_prior() -> None:
     b = BoundMonitor(3, 0.5, counts=[4, 6, 5], replacement=False)
     assert a.prior == b.prior == prior and a.num_classes == 3
     for m in (a, b):
-        m.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1, 2, 1])
+        m.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1, 2, 1], in_batch=True)
     assert a.compute() == b.compute()
     assert a.state_dict() == b.state_dict()
     with pytest.raises(ValueError, match="contradicts"):

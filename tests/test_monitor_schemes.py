@@ -185,7 +185,7 @@ def test_nt_xent_theory_values():
     """E ln(1 + 2 Bin(N-1, 1/C)), tau_{N-1}, upsilon_N: NS21's CIFAR-10 batch of 32 samples."""
     mon = BoundMonitor(10, 0.5, loss="nt_xent", warn_nonrandom=False)
     mon.update_losses(contrastive=4.0, sup=2.0, sub=2.0, d=-0.5,
-                      batch_counts=[4, 4, 3, 3, 3, 3, 3, 3, 3, 3])
+                      batch_counts=[4, 4, 3, 3, 3, 3, 3, 3, 3, 3], in_batch=True)
     r = mon.compute()
     want = ref.theory_nt_xent(32, 10)
     assert (r.theory_upsilon, r.theory_tau) == pytest.approx(want[:2], rel=1e-12)
@@ -298,6 +298,13 @@ def test_losses_route_refuses_to_guess_the_negatives():
         mon.update_losses(K=5, negative_labels=[0, 1, 0], **kw)
     with pytest.raises(ValueError, match=r"negative_labels must have shape \(3, K\)"):
         mon.update_losses(negative_labels=np.zeros((2, 4), int), **kw)
+    # issue 20: a 4,096-key queue's losses without its labels were taken as in-batch (K = 63)
+    with pytest.raises(ValueError, match="which negatives did the InfoNCE losses use"):
+        mon.update_losses(**kw)
+    assert mon.n_batches == 0
+    nt = BoundMonitor(2, 0.5, loss="nt_xent")  # NT-Xent's negatives are always the batch
+    nt.update_losses(contrastive=7.0, sup=1.0, d=-0.5, labels=[0, 1, 1])
+    assert nt.compute().K == 4
     with pytest.raises(ValueError, match="needs labels= per anchor"):
         mon.update_losses(contrastive=7.0, sup=1.0, d=-0.5, batch_counts=[1, 2],
                           negative_labels=np.zeros((3, 4), int))
@@ -306,8 +313,9 @@ def test_losses_route_refuses_to_guess_the_negatives():
         mon.update_losses(contrastive=7.0, sup=1.0, sub=0.5, d=-0.5, labels=[0, 1, 1],
                           negative_labels=[0, 0, 0])
     assert mon.n_batches == 0
-    mon.update_losses(K=2, **kw)  # the batch's own K = n - 1 is accepted
-    assert mon.compute().K == 2
+    mon.update_losses(K=2, **kw)  # the batch's own K = n - 1 is accepted: it says in-batch
+    mon.update_losses(in_batch=True, **kw)  # said directly
+    assert mon.compute().K == 2 and mon.n_batches == 2
 
 
 def test_losses_route_queue_with_batch_counts():
@@ -331,7 +339,7 @@ def losses_batches(seed, count, C=3, n=6):
         y = rng.integers(0, C, n)
         sup = rng.uniform(0.5, 2.0, n)
         out.append(dict(contrastive=rng.uniform(1, 3, n), sup=sup, sub=sup * 0.7,
-                        d=-rng.uniform(0, 0.5, n), labels=y))
+                        d=-rng.uniform(0, 0.5, n), labels=y, in_batch=True))
     return out
 
 
@@ -484,7 +492,7 @@ def stream_labels(rng, C, n, batches, sorted_loader):
 def feed_labels(mon, labels_list, C):
     for y in labels_list:
         loss = np.ones(len(y) * (2 if mon.loss == "nt_xent" else 1))
-        mon.update_losses(contrastive=2 * loss, sup=loss, sub=0.5 * loss, d=0.0, labels=y)
+        mon.update_losses(contrastive=2 * loss, sup=loss, sub=0.5 * loss, d=0.0, labels=y, in_batch=True)
 
 
 def test_random_batches_do_not_warn_sorted_loader_does():
@@ -635,23 +643,23 @@ def test_load_state_checks_invariants(field, value):
 
 def test_overflowing_batches_are_refused():
     mon = BoundMonitor(3, 0.5)
-    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1, 2])
+    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1, 2], in_batch=True)
     before = mon.state_dict()
     with pytest.raises(ValueError, match="sup: the batch's sum overflows"):
-        mon.update_losses(contrastive=1.0, sup=[1e308, 1e308, 1.0], d=0.0, labels=[0, 1, 2])
+        mon.update_losses(contrastive=1.0, sup=[1e308, 1e308, 1.0], d=0.0, labels=[0, 1, 2], in_batch=True)
     with pytest.raises(ValueError, match="overflow float64"):
         # each sum is finite, its square is not
-        mon.update_losses(contrastive=[1e300, 1.0, 1.0], sup=1.0, d=0.0, labels=[0, 1, 2])
+        mon.update_losses(contrastive=[1e300, 1.0, 1.0], sup=1.0, d=0.0, labels=[0, 1, 2], in_batch=True)
     for counts in ([1e30, 1, 1], [2**63 - 1, 1, 1], np.array([2**62, 2**62, 1], np.int64)):
         with pytest.raises(ValueError, match="batch_counts"):
-            mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=counts)
+            mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=counts, in_batch=True)
     assert mon.state_dict() == before
 
 
 def test_sup_of_1e308_two_classes_no_overflow_error():
     mon = BoundMonitor(2, 0.5)
     with pytest.raises(ValueError, match="sup"):
-        mon.update_losses(contrastive=1.0, sup=[1e308, 1e308], d=0.0, labels=[0, 1])
+        mon.update_losses(contrastive=1.0, sup=[1e308, 1e308], d=0.0, labels=[0, 1], in_batch=True)
     assert mon.n_batches == 0
 
 
@@ -705,9 +713,9 @@ def test_from_state_dict_rebuilds_every_configuration():
         mon = BoundMonitor(C, 0.5, class_means=0.1 * np.eye(C), **kw)
         y = np.array([0, 1, 2, 3, 1])
         n = 2 * len(y) if kw.get("loss") == "nt_xent" else len(y)
-        mon.update_losses(contrastive=np.full(n, 2.0), sup=np.ones(n), d=-0.1, labels=y)
+        mon.update_losses(contrastive=np.full(n, 2.0), sup=np.ones(n), d=-0.1, labels=y, in_batch=True)
         mon.compute_window()
-        mon.update_losses(contrastive=np.full(n, 3.0), sup=np.ones(n), d=-0.1, labels=y)
+        mon.update_losses(contrastive=np.full(n, 3.0), sup=np.ones(n), d=-0.1, labels=y, in_batch=True)
         back = BoundMonitor.from_state_dict(json.loads(json.dumps(mon.state_dict())))
         assert back.compute() == mon.compute() and back.loss == mon.loss
         assert back.compute_window() == mon.copy().compute_window()

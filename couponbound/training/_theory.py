@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -114,7 +115,8 @@ class _Cells:
 
     def expect(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         """``E f(X_g)`` per group, for ``values = f(m)`` on the cells' support points."""
-        return np.bincount(self.group, weights=self.prob * values, minlength=self.p.size)
+        return np.bincount(self.group, weights=self.prob * values,
+                           minlength=self.p.size).astype(np.float64)
 
     def cond_var(self, f: NDArray[np.float64]) -> float:
         """``Var sum_c f(X_c)`` given ``sum_c X_c = s`` (Holst's first-order formula).
@@ -258,8 +260,8 @@ def _sum_var(prior: Prior, s: int,
     return cells.cond_var(vals)
 
 
-def _only_missing(prior: Prior, M: int) -> tuple[NDArray[np.float64], NDArray[np.float64],
-                                                 NDArray[np.float64]] | None:
+def _only_missing(prior: Prior, M: int) -> tuple[NDArray[Any], NDArray[Any],
+                                                 NDArray[Any]] | None:
     """Per group: a class's probability, how many share it, and the chance that ``M``
     draws miss that class and no other (``None`` when there are too many groups)."""
     if prior.replacement:
@@ -366,7 +368,11 @@ def null_variances(scheme: str, n: int, K: int, prior: Prior) -> tuple[float, fl
             eh = np.bincount(grp, weights=prob * hx, minlength=pa.size)
             ehh = np.bincount(grp, weights=prob * hx * hx, minlength=pa.size)
             es = float(np.dot(mult * pa, eh))
-            var_s = _sum_var(prior, M, lambda g, x, h=h: pa[g] * h(x))
+
+            def f(g: int, x: NDArray[np.float64], h: Any = h) -> NDArray[np.float64]:
+                return np.asarray(pa[g] * h(x), dtype=np.float64)
+
+            var_s = _sum_var(prior, M, f)
             within = max(float(np.dot(mult * pa, ehh)) - es * es - var_s, 0.0) / n
             out.append(within + var_s)
         return out[0], out[1], out[2]

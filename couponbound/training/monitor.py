@@ -587,14 +587,18 @@ class BoundMonitor:
 
     def update_losses(self, *, contrastive: Any, sup: Any, d: Any, sub: Any = None,
                       labels: Any = None, batch_counts: Any = None,
-                      negative_labels: Any = None, K: int | None = None) -> BatchTerms:
+                      negative_labels: Any = None, K: int | None = None,
+                      in_batch: bool | None = None) -> BatchTerms:
         """Add one batch from losses the trainer already computed.
 
-        The losses must be those of the negatives the trainer used: by
-        default the other anchors of the batch (``K = n - 1``, or
-        ``2N - 2`` for ``loss="nt_xent"``); for a queue or other negatives
-        pass their labels (``negative_labels``), from which ``K``, the
-        coverage and the collisions are counted.  With per-anchor losses and
+        The losses must be those of the negatives the trainer used, and the
+        call names them (losses alone cannot tell a queue from the batch):
+        ``in_batch=True`` for the other anchors of the batch (``K = n - 1``;
+        ``K=`` also says so, checked), or the negatives' labels
+        (``negative_labels``, a queue or each anchor's own), from which
+        ``K``, the coverage and the collisions are counted.  With
+        ``loss="nt_xent"`` the negatives are always both views of the other
+        samples (``K = 2N - 2``).  With per-anchor losses and
         ``labels`` the report equals :meth:`update`'s on the embeddings; with
         ``batch_counts`` or batch means ARORA19's terms (``arora_sub``,
         ``arora_bound``) become ``nan``.
@@ -621,6 +625,8 @@ class BoundMonitor:
         K : int, optional
             Negatives per anchor, checked: a ``K`` the batch's own labels cannot
             describe (not batch size - 1) needs ``negative_labels``.
+        in_batch : bool, optional
+            ``True``: the negatives were the batch's other samples.
 
         Returns
         -------
@@ -637,7 +643,7 @@ class BoundMonitor:
         --------
         >>> mon = BoundMonitor(num_classes=2, temperature=0.5)
         >>> _ = mon.update_losses(contrastive=[2.0, 2.2], sup=[1.0, 1.4], d=[-0.5, -0.5],
-        ...                       labels=[0, 1])
+        ...                       labels=[0, 1], in_batch=True)
         >>> r = mon.compute()
         >>> r.contrastive, r.upsilon, r.sup, r.ns21_bound
         (2.1, 1.0, 1.2, 0.1)
@@ -658,7 +664,7 @@ class BoundMonitor:
         bt = batch_terms_from_losses(contrastive=contrastive, sup=sup, d=d, sub=sub,
                                      labels=labels, batch_counts=batch_counts,
                                      num_classes=self._C, negative_labels=negative_labels,
-                                     K=K, loss=self._loss)
+                                     K=K, loss=self._loss, in_batch=in_batch)
         self._add(bt)
         return bt
 
@@ -766,10 +772,10 @@ class BoundMonitor:
         Examples
         --------
         >>> mon = BoundMonitor(2, 0.5)
-        >>> _ = mon.update_losses(contrastive=3.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> _ = mon.update_losses(contrastive=3.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
         >>> mon.compute_window().contrastive
         3.0
-        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
         >>> mon.compute_window().contrastive, mon.compute().contrastive
         (2.0, 2.5)
         """
@@ -892,8 +898,8 @@ class BoundMonitor:
         --------
         >>> a = BoundMonitor(2, 0.5)
         >>> b = BoundMonitor(2, 0.5)
-        >>> _ = a.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
-        >>> _ = b.update_losses(contrastive=3.0, sup=1.0, d=-0.5, labels=[1, 0])
+        >>> _ = a.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
+        >>> _ = b.update_losses(contrastive=3.0, sup=1.0, d=-0.5, labels=[1, 0], in_batch=True)
         >>> a.merge(b)
         >>> a.compute().contrastive, a.n_batches
         (2.5, 2)
@@ -917,7 +923,7 @@ class BoundMonitor:
         --------
         >>> import json
         >>> mon = BoundMonitor(2, 0.5)
-        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
         >>> other = BoundMonitor(2, 0.5)
         >>> other.load_state_dict(json.loads(json.dumps(mon.state_dict())))
         >>> other.compute() == mon.compute()
@@ -977,7 +983,7 @@ class BoundMonitor:
         Examples
         --------
         >>> mon = BoundMonitor(2, 0.5, loss="nt_xent")
-        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
         >>> BoundMonitor.from_state_dict(mon.state_dict()).compute() == mon.compute()
         True
         """
@@ -1032,7 +1038,7 @@ class BoundMonitor:
         Two processes that saw the same batches, simulated by doubling:
 
         >>> mon = BoundMonitor(2, 0.5)
-        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
         >>> mon.sync(lambda v: 2 * v)
         >>> mon.n_batches, mon.n_anchors
         (2, 4)

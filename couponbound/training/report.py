@@ -118,9 +118,9 @@ class BoundReport:
     >>> from couponbound.training import BoundMonitor
     >>> mon = BoundMonitor(num_classes=2, temperature=0.5)
     >>> _ = mon.update_losses(contrastive=[2.0, 2.2, 2.4], sup=[1.0, 1.2, 0.8],
-    ...                       d=[-0.3, -0.1, 0.0], labels=[0, 1, 1])
+    ...                       d=[-0.3, -0.1, 0.0], labels=[0, 1, 1], in_batch=True)
     >>> _ = mon.update_losses(contrastive=[2.1, 2.3, 1.9], sup=[0.9, 1.1, 1.0],
-    ...                       sub=[0.5, 0.4, 0.6], d=-0.2, labels=[0, 0, 0])
+    ...                       sub=[0.5, 0.4, 0.6], d=-0.2, labels=[0, 0, 0], in_batch=True)
     >>> report = mon.compute()
     >>> print(report)
     BoundReport: C=2, K+1=3, t=0.5, 2 batches, 6 anchors

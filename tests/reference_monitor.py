@@ -282,3 +282,11 @@ def null_variances_exact(scheme, n, K, probs=None, counts=None):
             for i, v in enumerate((u, u * u, t, t * t, g, g * g)):
                 acc[i] += wm * v
         return tuple(float(acc[2 * i + 1] - acc[2 * i] ** 2) for i in range(3))
+
+
+def shrink(mu, top=0.9):
+    """Class means with every row of norm above ``top`` scaled down to ``top``: the monitor
+    refuses means of norm > 1 (they are means of unit vectors)."""
+    mu = np.array(mu, dtype=np.float64)
+    norms = np.linalg.norm(mu, axis=1, keepdims=True)
+    return np.where(norms > top, mu * (top / np.maximum(norms, 1e-300)), mu)

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import reference_monitor as refmon
 
 from couponbound.training.monitor import BoundMonitor
 
@@ -28,7 +29,8 @@ def stream():
         z0 = mu_true[y] + 0.7 * rng.normal(size=(n, d))
         z1 = mu_true[y] + 0.7 * rng.normal(size=(n, d))
         batches.append((z0, z1, y))
-    return C, 0.4 * mu_true, batches
+    mu = 0.4 * mu_true
+    return C, mu / np.maximum(1.0, np.linalg.norm(mu, axis=1, keepdims=True)), batches
 """
 
 WORKER = STREAM_CODE + """
@@ -153,7 +155,7 @@ def test_callback_logic_train_stage():
     from couponbound.training.lightning import CallbackLogic
 
     rng = np.random.default_rng(0)
-    mu = rng.normal(size=(3, 4))
+    mu = refmon.shrink(rng.normal(size=(3, 4)))
     ref = BoundMonitor(3, 0.5, class_means=mu)
     cb = CallbackLogic(BoundMonitor(3, 0.5, class_means=mu), every_n_steps=3, prefix="b/",
                        log_keys=None, window=False)
@@ -186,7 +188,7 @@ def test_callback_logic_windows_keys_and_refit():
     from couponbound.training.report import LOG_KEYS
 
     rng = np.random.default_rng(1)
-    mu = 0.3 * rng.normal(size=(3, 4))
+    mu = refmon.shrink(0.3 * rng.normal(size=(3, 4)))
     outs = [_out([0, 1, 2, s % 3], rng) for s in range(7)]
     refit_calls = []
 
@@ -330,7 +332,7 @@ def test_lightning_trainer_logs_report(tmp_path):
             return torch.optim.SGD(self.parameters(), lr=0.01)
 
     seen = []  # the validation batches' embeddings, for an independent check
-    mu = 0.5 * centers.numpy()
+    mu = refmon.shrink(0.5 * centers.numpy())
     refits = []
 
     def refit(trainer, module):

@@ -18,6 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import reference_monitor as refmon
 from scipy.special import logsumexp
 
 from couponbound import Prior
@@ -189,7 +190,7 @@ def make_stream(seed, C, d, sizes, spread=0.8):
         z0 = mu_true[y] + spread * rng.normal(size=(n, d))
         z1 = mu_true[y] + spread * rng.normal(size=(n, d))
         out.append((z0, z1, y))
-    mu = 0.4 * mu_true
+    mu = refmon.shrink(0.4 * mu_true)
     return out, mu
 
 
@@ -208,7 +209,7 @@ def run(stream, t=0.5, lib="numpy", with_zbar=False):
     ref = Reference(stream["C"], t)
     rng = np.random.default_rng(99)
     for z0, z1, y in batches:
-        zbar = 0.3 * rng.normal(size=z0.shape) if with_zbar else None
+        zbar = refmon.shrink(0.3 * rng.normal(size=z0.shape)) if with_zbar else None
         ref.add(z0, z1, y, mu, zbar)
         if lib == "torch":
             import torch
@@ -389,7 +390,7 @@ def test_merge_rejects_other_configuration():
     # every other monitor holds a batch: a merge that went ahead would change a's sums
     others = (BoundMonitor(5, 0.5), BoundMonitor(4, 0.25),
               BoundMonitor(4, 0.5, probs=[0.1, 0.2, 0.3, 0.4]),
-              BoundMonitor(4, 0.5, class_means=2 * np.eye(4)))
+              BoundMonitor(4, 0.5, class_means=0.5 * np.eye(4)))
     for other in others:
         counts = [2] * other.num_classes
         other.update_losses(contrastive=3.0, sup=2.0, d=-0.5, batch_counts=counts, in_batch=True)
@@ -524,7 +525,7 @@ def test_load_state_from_other_configuration():
     src = BoundMonitor(4, 0.5, class_means=np.eye(4))
     src.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1], in_batch=True)
     state = src.state_dict()
-    busy = BoundMonitor(4, 0.5, class_means=np.ones((4, 4)))
+    busy = BoundMonitor(4, 0.5, class_means=0.5 * np.ones((4, 4)))
     busy.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1], in_batch=True)
     for target, match in ((BoundMonitor(3, 0.5), "num_classes"),
                           (BoundMonitor(4, 0.7), "temperature"),
@@ -536,7 +537,7 @@ def test_load_state_from_other_configuration():
             target.load_state_dict(state)
         assert target.state_dict() == before
     # A fresh monitor adopts the state's class means (a resumed run may have refreshed them).
-    fresh = BoundMonitor(4, 0.5, class_means=np.ones((4, 4)))
+    fresh = BoundMonitor(4, 0.5, class_means=0.5 * np.ones((4, 4)))
     fresh.load_state_dict(state)
     np.testing.assert_array_equal(fresh.class_means, np.eye(4))
 
@@ -580,6 +581,8 @@ def _bad_calls(z0, z1, y, mu):
     yb[2] = 4
     yn = y.copy()
     yn[0] = -1
+    unit = mu / np.linalg.norm(mu, axis=1, keepdims=True)
+    big_zbar = z0 / np.linalg.norm(z0, axis=1, keepdims=True)
     return [
         ("positive must have the shape", lambda m: m.update(z0, z1[:-1], y)),
         ("labels must have shape", lambda m: m.update(z0, z1, y[:-1])),
@@ -607,13 +610,19 @@ def _bad_calls(z0, z1, y, mu):
         ("empty batch", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
                                                   batch_counts=[0, 0, 0, 0], in_batch=True)),
         ("fit_class_means", lambda m: m.fit_class_means(z0, y)),
-        ("cannot change class_means", lambda m: setattr(m, "class_means", 2 * mu)),
+        ("cannot change class_means", lambda m: setattr(m, "class_means", 0.5 * mu)),
+        # issue 20: one rule for class means and mean features of norm > 1, every route
+        ("class_means row 0 has norm 20 > 1", lambda m: setattr(m, "class_means", 20 * unit)),
+        ("class_means row 0 has norm 20 > 1", lambda m: m.update(z0, z1, y, class_means=20 * unit)),
+        ("mean_features row 0 has norm 5 > 1", lambda m: m.update(z0, z1, y, 5 * big_zbar)),
+        ("which negatives did the InfoNCE losses use",
+         lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=y)),
     ]
 
 
 def test_bad_input_leaves_state_unchanged():
     rng = np.random.default_rng(5)
-    mu = rng.normal(size=(4, 5))
+    mu = refmon.shrink(rng.normal(size=(4, 5)))
     y = np.array([0, 1, 2, 3, 1, 1])
     z0, z1 = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
     mon = BoundMonitor(4, 0.5, class_means=mu)
@@ -634,7 +643,7 @@ def test_bad_input_leaves_state_unchanged():
 def test_bad_input_torch_leaves_state_unchanged():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(6)
-    mu = rng.normal(size=(4, 5))
+    mu = refmon.shrink(rng.normal(size=(4, 5)))
     y = np.array([0, 1, 2, 3, 1, 1])
     z0, z1 = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
     mon = BoundMonitor(4, 0.5, class_means=torch.tensor(mu))
@@ -661,7 +670,7 @@ class _TorchProxy:
 
 
 def test_constructor_errors():
-    with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+    with pytest.raises(ValueError, match="temperature must be a finite real number > 0"):
         BoundMonitor(10, 0.0)
     with pytest.raises(ValueError, match="temperature"):
         BoundMonitor(10, -1)
@@ -724,7 +733,7 @@ def test_replacement_false_theory_and_round_trip() -> None:
     counts = [4, 6, 5]
     N = sum(counts)
     rng = np.random.default_rng(3)
-    mu = rng.normal(size=(3, 4))
+    mu = refmon.shrink(rng.normal(size=(3, 4)))
     mon = BoundMonitor(3, 0.5, mu, counts=counts, replacement=False)
     y = np.array([0, 1, 2, 0, 1, 1])
     z = mu[y] + 0.1 * rng.normal(size=(6, 4))
@@ -841,7 +850,7 @@ def test_from_terms_rejects_bad_input() -> None:
 
 def test_from_terms_is_what_compute_reports() -> None:
     rng = np.random.default_rng(11)
-    mu = rng.normal(size=(3, 6))
+    mu = refmon.shrink(rng.normal(size=(3, 6)))
     mon = BoundMonitor(3, 0.5, mu, counts=[5, 3, 2])
     for n in (8, 8, 8):
         y = rng.integers(0, 3, size=n)
@@ -893,3 +902,102 @@ def test_monitor_takes_a_prior() -> None:
         BoundMonitor(prior, 0.5, replacement=True)
     with pytest.raises(TypeError, match="num_classes"):
         BoundMonitor("3", 0.5)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------
+# issue 20: every route refuses what it cannot answer
+# --------------------------------------------------------------------------
+
+def test_class_means_and_mean_features_of_norm_above_one_refused_on_every_route():
+    """Means of norm 20 moved sup_all from 1.583 to 0.120; mean features of norm 5 made
+    d = -9.94 (truth -0.477) and the bound -8.17 with holds=True.  One rule everywhere."""
+    from couponbound.training import batch_terms
+
+    rng = np.random.default_rng(40)
+    C, d = 3, 4
+    unit = rng.normal(size=(C, d))
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    z0, z1 = unit[y] + 0.3 * rng.normal(size=(6, d)), unit[y] + 0.3 * rng.normal(size=(6, d))
+    zbar = 0.5 * (z0 / np.linalg.norm(z0, axis=1, keepdims=True)
+                  + z1 / np.linalg.norm(z1, axis=1, keepdims=True))
+    big, long_zbar = 20 * unit, 5 * zbar / np.linalg.norm(zbar, axis=1, keepdims=True)
+    means_msg, zbar_msg = "class_means row 0 has norm 20 > 1", "mean_features row 0 has norm 5 > 1"
+    with pytest.raises(ValueError, match=means_msg):
+        BoundMonitor(C, 0.5, class_means=big)
+    mon = BoundMonitor(C, 0.5, class_means=0.5 * unit)
+    state = mon.state_dict()
+    with pytest.raises(ValueError, match=means_msg):
+        mon.class_means = big
+    with pytest.raises(ValueError, match=means_msg):
+        mon.update(z0, z1, y, class_means=big)
+    with pytest.raises(ValueError, match=zbar_msg):
+        mon.update(z0, z1, y, long_zbar)
+    with pytest.raises(ValueError, match=zbar_msg):
+        mon.fit_class_means(long_zbar, y)
+    bad_state = json.loads(json.dumps(state))
+    bad_state["class_means"] = big.tolist()
+    with pytest.raises(ValueError, match=means_msg):
+        BoundMonitor(C, 0.5).load_state_dict(bad_state)
+    with pytest.raises(ValueError, match=means_msg):
+        batch_terms(z0, z1, y, big, temperature=0.5)
+    with pytest.raises(ValueError, match=zbar_msg):
+        batch_terms(z0, z1, y, unit, temperature=0.5, mean_features=long_zbar)
+    assert mon.state_dict() == state and mon.n_batches == 0
+    # norm exactly 1 (and float32 rounding of it) is accepted by every route
+    mon.class_means = unit
+    mon.update(z0, z1, y, zbar)
+    mon.update(z0.astype(np.float32), z1.astype(np.float32), y, zbar.astype(np.float32))
+    assert mon.n_batches == 2
+
+
+def test_class_means_norm_rule_on_torch_arrays():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(41)
+    unit = rng.normal(size=(2, 3))
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    y = torch.tensor([0, 1, 0, 1])
+    z = torch.tensor(unit[[0, 1, 0, 1]] + 0.1 * rng.normal(size=(4, 3)))
+    mon = BoundMonitor(2, 0.5, class_means=torch.tensor(unit))
+    with pytest.raises(ValueError, match="class_means row 1 has norm 3 > 1"):
+        mon.update(z, z, y, class_means=torch.tensor(unit * [[1.0], [3.0]]))
+    with pytest.raises(ValueError, match="mean_features row 2 has norm 2 > 1"):
+        mon.update(z, z, y, torch.nn.functional.normalize(z, dim=1) * torch.tensor(
+            [[1.0], [1.0], [2.0], [1.0]], dtype=z.dtype))
+    assert mon.n_batches == 0
+
+
+@pytest.mark.parametrize("call", [
+    lambda: BoundMonitor(10, 10**400),
+    lambda: BoundMonitor(10, 0.5, class_means_ema=10**400),
+    lambda: BoundMonitor(10, -(10**400)),
+])
+def test_huge_numbers_give_value_errors_not_overflow(call):
+    with pytest.raises(ValueError, match="temperature|class_means_ema"):
+        call()
+
+
+def test_load_state_dict_refuses_unknown_entries_and_huge_sums():
+    mon = BoundMonitor(2, 0.5)
+    mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
+    good = mon.state_dict()
+    extra = json.loads(json.dumps(good))
+    extra["comment"] = "from another tool"
+    fresh = BoundMonitor(2, 0.5)
+    with pytest.raises(ValueError, match=r"state has unknown entries \['comment'\]"):
+        fresh.load_state_dict(extra)
+    for part in ("state", "window"):
+        huge = json.loads(json.dumps(good))
+        huge[part]["sum_contrastive"] = 10**400
+        with pytest.raises(ValueError, match=rf"state\['{part}'\]\['sum_contrastive'\] must be "
+                                             "a finite number"):
+            fresh.load_state_dict(huge)
+        with pytest.raises(ValueError):
+            BoundMonitor.from_state_dict(huge)
+    hot = json.loads(json.dumps(good))
+    hot["config"]["temperature"] = 10**400
+    with pytest.raises(ValueError, match="temperature"):
+        BoundMonitor.from_state_dict(hot)
+    assert fresh.n_batches == 0
+    fresh.load_state_dict(good)
+    assert fresh.compute() == mon.compute()

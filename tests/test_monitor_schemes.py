@@ -65,7 +65,7 @@ def queue_stream(seed, C=6, d=5, n=8, M=12, batches=6):
         ql = rng.integers(0, C, M)
         out.append((features(rng, y, mu_true), features(rng, y, mu_true), y,
                     features(rng, ql, mu_true), ql))
-    return out, 0.3 * mu_true
+    return out, ref.shrink(0.3 * mu_true)
 
 
 @pytest.mark.parametrize("lib", ["numpy", "torch"])
@@ -106,7 +106,7 @@ def test_queue_jax():
 def test_queue_with_mean_features_and_errors():
     C, t = 4, 0.5
     rng = np.random.default_rng(3)
-    mu = 0.3 * rng.normal(size=(C, 3))
+    mu = ref.shrink(0.3 * rng.normal(size=(C, 3)))
     y, ql = rng.integers(0, C, 5), rng.integers(0, C, 9)
     z0, z1, keys = rng.normal(size=(5, 3)), rng.normal(size=(5, 3)), rng.normal(size=(9, 3))
     zbar = 0.2 * rng.normal(size=(5, 3))
@@ -147,7 +147,7 @@ def nt_stream(seed, C=3, d=4, sizes=(5, 6, 2, 7, 4)):
     for n in sizes:
         y = rng.integers(0, C, n)
         out.append((features(rng, y, mu_true), features(rng, y, mu_true), y))
-    return out, 0.3 * mu_true
+    return out, ref.shrink(0.3 * mu_true)
 
 
 @pytest.mark.parametrize("lib", ["numpy", "torch"])
@@ -256,7 +256,7 @@ def test_losses_route_per_anchor_negatives():
     C, K, t = 4, 5, 0.5
     rng = np.random.default_rng(7)
     mu_true = rng.normal(size=(C, 3))
-    mu = 0.3 * mu_true
+    mu = ref.shrink(0.3 * mu_true)
     mon = BoundMonitor(C, t, warn_nonrandom=False)
     rows = []
     for _ in range(4):
@@ -411,15 +411,15 @@ def unit_rows(x):
 
 def test_class_means_guards_are_consistent():
     rng = np.random.default_rng(12)
-    mu = 0.3 * rng.normal(size=(3, 4))
+    mu = ref.shrink(0.3 * rng.normal(size=(3, 4)))
     y = np.array([0, 1, 2, 0, 1, 2])
     z0, z1 = rng.normal(size=(6, 4)), rng.normal(size=(6, 4))
     zbar = 0.5 * (unit_rows(z0) + unit_rows(z1))
     mon = BoundMonitor(3, 0.5, class_means=mu, warn_nonrandom=False)
     mon.update(z0, z1, y)
     before = mon.state_dict()
-    for route in (lambda m: setattr(m, "class_means", 2 * mu),
-                  lambda m: m.update(z0, z1, y, class_means=2 * mu),
+    for route in (lambda m: setattr(m, "class_means", 0.5 * mu),
+                  lambda m: m.update(z0, z1, y, class_means=0.5 * mu),
                   lambda m: m.fit_class_means(zbar, y)):
         with pytest.raises(ValueError, match="middle of a window"):
             route(mon)
@@ -430,8 +430,8 @@ def test_class_means_guards_are_consistent():
     np.testing.assert_allclose(fitted, [zbar[y == c].mean(axis=0) for c in range(3)])
     mon.update(z0, z1, y)
     second = mon.compute_window()
-    mon.update(z0, z1, y, class_means=2 * mu)  # allowed at a window's start
-    np.testing.assert_array_equal(mon.class_means, 2 * mu)
+    mon.update(z0, z1, y, class_means=0.5 * mu)  # allowed at a window's start
+    np.testing.assert_array_equal(mon.class_means, 0.5 * mu)
     assert first.sup != second.sup and mon.n_batches == 4
 
 
@@ -450,7 +450,7 @@ def test_fit_class_means_refuses_raw_features():
 def test_ema_class_means(lib):
     rng = np.random.default_rng(13)
     C, beta, t = 3, 0.9, 0.5
-    mu0 = 0.3 * rng.normal(size=(C, 4))
+    mu0 = ref.shrink(0.3 * rng.normal(size=(C, 4)))
     mon = BoundMonitor(C, t, class_means=mu0, class_means_ema=beta, warn_nonrandom=False)
     want_mu = mu0.copy()
     rows = []
@@ -588,7 +588,7 @@ def test_collision_diagnostic_matches_loop(lib):
 def test_collision_diagnostic_in_the_report():
     rng = np.random.default_rng(31)
     C = 3
-    mu = 0.3 * rng.normal(size=(C, 4))
+    mu = ref.shrink(0.3 * rng.normal(size=(C, 4)))
     mon = BoundMonitor(C, 0.5, class_means=mu, collision_diagnostic=True, warn_nonrandom=False)
     plain = BoundMonitor(C, 0.5, class_means=mu, warn_nonrandom=False)
     per_j = []
@@ -667,7 +667,7 @@ def test_sup_of_1e308_two_classes_no_overflow_error():
 def test_tiny_and_huge_embeddings_normalise(scale):
     rng = np.random.default_rng(41)
     C, t = 3, 0.5
-    mu = 0.3 * rng.normal(size=(C, 4))
+    mu = ref.shrink(0.3 * rng.normal(size=(C, 4)))
     y = np.array([0, 1, 2, 0, 1])
     z0, z1, keys = rng.normal(size=(5, 4)), rng.normal(size=(5, 4)), rng.normal(size=(6, 4))
     ql = rng.integers(0, C, 6)
@@ -686,7 +686,7 @@ def test_tiny_and_huge_embeddings_normalise(scale):
 def test_batch_terms_bounds_and_to_dict_keys():
     rng = np.random.default_rng(50)
     C, t = 3, 0.5
-    mu = 0.3 * rng.normal(size=(C, 4))
+    mu = ref.shrink(0.3 * rng.normal(size=(C, 4)))
     y = rng.integers(0, C, 7)
     z0, z1 = rng.normal(size=(7, 4)), rng.normal(size=(7, 4))
     mon = BoundMonitor(C, t, class_means=mu, warn_nonrandom=False)

@@ -21,7 +21,9 @@ from numpy.typing import NDArray
 from couponbound._validate import short_repr
 
 __all__ = [
+    "UNIT_SLACK",
     "AllReduce",
+    "check_unit_rows",
     "class_means_to_numpy",
     "detach",
     "first_bad_row",
@@ -31,6 +33,7 @@ __all__ = [
     "label_error",
     "labels_on",
     "means_on",
+    "row_norms",
     "shape_of",
     "to_numpy",
     "work_dtype",
@@ -143,6 +146,47 @@ def class_means_to_numpy(class_means: Any, num_classes: int | None = None) -> ND
         i = int(np.flatnonzero(~np.isfinite(mu).all(axis=1))[0])
         raise ValueError(f"class_means must be finite, row {i} is {short_repr(mu[i].tolist())}")
     return mu
+
+
+#: Rows of class means or mean features whose norm exceeds ``1 + UNIT_SLACK`` are refused:
+#: both are means of L2-normalised features (NS21), so of norm <= 1 up to rounding.
+UNIT_SLACK = 1e-6
+
+_UNIT_WHY = {
+    "mean_features": "zbar is the mean of L2-normalised views (norm <= 1), e.g. "
+                     "(z0 / |z0| + z1 / |z1|) / 2; normalise the features first",
+    "class_means": "class means are means of mean features zbar of norm <= 1 (NS21); "
+                   "estimate them from normalised features, e.g. with fit_class_means()",
+}
+
+
+def row_norms(x: NDArray[Any]) -> NDArray[np.float64]:
+    """Euclidean norms of the rows of a host array, scaled first (no overflow or underflow)."""
+    with np.errstate(all="ignore"):
+        h = np.asarray(x, dtype=np.float64)
+        scale = np.max(np.abs(h), axis=1)
+        safe = np.where(scale > 0, scale, 1.0)
+        return np.asarray(scale * np.sqrt(np.sum((h / safe[:, None]) ** 2, axis=1)))
+
+
+def check_unit_rows(x: Any, name: str) -> None:
+    """Refuse a ``(n, d)`` array (any library) with a row of norm above 1.
+
+    The one rule for class means and mean features on every route (the
+    monitor's constructor, attribute, ``update``, ``fit_class_means``,
+    ``load_state_dict``, and :func:`~couponbound.training.batch.batch_terms`):
+    NS21's mean classifier and ``d`` assume them; means of norm 20 would move
+    the bound by an order of magnitude without any other sign.
+    """
+    host = to_numpy(x) if is_array(x) else np.asarray(x)
+    if host.dtype.kind not in "iuf" or host.ndim != 2 or host.size == 0:
+        return
+    norms = row_norms(host)
+    big = np.flatnonzero(np.isfinite(norms) & (norms > 1.0 + UNIT_SLACK))  # non-finite: elsewhere
+    if big.size:
+        i = int(big[0])
+        raise ValueError(f"{name} row {i} has norm {norms[i]:.4g} > 1: {_UNIT_WHY[name]} "
+                         f"({big.size} row(s) too long)")
 
 
 def fingerprint(arr: NDArray[np.float64] | None) -> str:

@@ -26,6 +26,8 @@ import array_api_compat as aac
 import numpy as np
 
 from couponbound.training._arrays import (
+    UNIT_SLACK,
+    check_unit_rows,
     class_means_to_numpy,
     first_bad_row,
     label_error,
@@ -42,6 +44,7 @@ _SLOTS = (
     "classes_sum",
     # the rest
     "contrastive", "n_present", "bad_labels", "normq_ok", "normq_sum", "diag_sum", "diag_n",
+    "zbar_sq_max",
 )
 _SLOT = {name: i for i, name in enumerate(_SLOTS)}
 
@@ -237,6 +240,9 @@ def device_vector(inp: BatchInputs, mu: Any, t: float, C: int, loss: str, diagno
     u1, norm1 = _normalise(xp, z1)
     if zbar is None:
         zbar = (u0 + u1) * 0.5
+        zbar_sq_max = zero
+    else:  # given mean features must have norm <= 1 (checked on the host)
+        zbar_sq_max = xp.max(xp.sum(zbar * zbar, axis=1))
     lab = _in_range(xp, inp.lab, C)
     counts = _class_counts(xp, inp.lab, C, ft)  # the batch's samples per class
     bad_labels = n - xp.sum(counts)
@@ -310,7 +316,8 @@ def device_vector(inp: BatchInputs, mu: Any, t: float, C: int, loss: str, diagno
     ]
     per_anchor = xp.sum(xp.stack([xp.astype(c, ft) if c.dtype != ft else c for c in cols],
                                  axis=1), axis=0)
-    rest = [contrastive, n_present, bad_labels, normq_ok, normq_sum, diag_sum, diag_n]
+    rest = [contrastive, n_present, bad_labels, normq_ok, normq_sum, diag_sum, diag_n,
+            zbar_sq_max]
     parts = [per_anchor, xp.stack([xp.astype(p, ft) if p.dtype != ft else p for p in rest])]
     return xp.concat(parts)
 
@@ -393,6 +400,9 @@ def batch_sums(inp: BatchInputs, mu_dev: Any, t: float, C: int, *, loss: str = "
                                                    s["sub_uncovered"], s["diag_sum"]])
     if not finite or not norms_ok(s) or s["bad_labels"] != 0:
         _diagnose(inp, mu_dev, C, t, sums)
+    if (inp.arrays["mean_features"] is not None
+            and not s["zbar_sq_max"] <= (1.0 + UNIT_SLACK) ** 2):
+        check_unit_rows(inp.arrays["mean_features"], "mean_features")
     if has_q:
         K = shape_of(inp.arrays["negatives"])[0]
     else:

@@ -30,7 +30,6 @@ Discriminative Self-supervised Representation Learning. NeurIPS 2021
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -40,8 +39,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from couponbound._formulas import arora_bound, ns21_bound
-from couponbound._validate import check_flag, check_positive_int, short_repr
+from couponbound._validate import check_flag, check_positive_int, check_real, short_repr
 from couponbound.training._arrays import (
+    check_unit_rows,
     class_means_to_numpy,
     is_array,
     label_error,
@@ -76,14 +76,9 @@ def check_temperature(value: Any, name: str = "temperature") -> float:
     >>> check_temperature(0)
     Traceback (most recent call last):
     ...
-    ValueError: temperature must be a finite number > 0, got 0
+    ValueError: temperature must be a finite real number > 0, got 0
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a finite number > 0, got {short_repr(value)}")
-    t = float(value)
-    if not (math.isfinite(t) and t > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {short_repr(value)}")
-    return t
+    return check_real(value, name, positive=True)
 
 
 # ----------------------------------------------------------------------------
@@ -378,6 +373,7 @@ def batch_terms(anchor: Any, positive: Any, labels: Any, class_means: Any, *,
                          "negatives= is for InfoNCE with a queue")
     mu_host = None if is_array(class_means) else class_means_to_numpy(class_means)
     mu_src = mu_host if mu_host is not None else class_means
+    check_unit_rows(mu_src, "class_means")
     mu_shape = shape_of(mu_src)
     if len(mu_shape) != 2 or mu_shape[0] < 1:
         raise ValueError(f"class_means must be a (C, d) array, got shape {mu_shape}")

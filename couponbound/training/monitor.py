@@ -28,7 +28,6 @@ import copy
 import hashlib
 import json
 import math
-import numbers
 import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -38,10 +37,11 @@ from numpy.typing import NDArray
 
 from couponbound._formulas import arora_bound, ns21_bound
 from couponbound._prior import Prior, as_prior
-from couponbound._validate import check_flag, check_positive_int, short_repr
+from couponbound._validate import check_flag, check_positive_int, check_probability, short_repr
 from couponbound.bounds import BoundTerms
 from couponbound.training._arrays import (
     AllReduce,
+    check_unit_rows,
     class_means_to_numpy,
     fingerprint,
     is_array,
@@ -118,6 +118,8 @@ _NONPOS = frozenset({"sum_d"})
 _INT_MAX = 2**53
 
 _FORMAT = "couponbound.BoundMonitor"
+#: The top-level entries of a state_dict().
+_TOP_KEYS = ("format", "version", "config", "class_means", "state", "window")
 _VERSION = 2
 _CACHE_MAX = 256
 
@@ -220,7 +222,11 @@ class BoundMonitor:
         estimates them on a training split).  Any array library; kept as a
         float64 numpy array and moved to each batch's device once.  May also
         be set later (attribute, :meth:`fit_class_means`, or ``update(...,
-        class_means=)``), at the start of a window only (see Notes).
+        class_means=)``), at the start of a window only (see Notes).  Class
+        means are means of mean features of norm <= 1, so rows of norm > 1
+        are refused, by every route (the constructor, the attribute,
+        ``update``, :meth:`fit_class_means`, :meth:`load_state_dict`), as
+        are given ``mean_features`` rows of norm > 1.
     probs, counts : array (C,), optional
         The class prior for the theoretical ``upsilon``, ``tau`` and
         ``E ln(1 + Col)`` (default uniform).
@@ -288,12 +294,13 @@ class BoundMonitor:
     --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
-    >>> mu = rng.normal(size=(3, 8))
+    >>> centres = rng.normal(size=(3, 8))
+    >>> mu = 0.8 * centres / np.linalg.norm(centres, axis=1, keepdims=True)  # norm <= 1
     >>> mon = BoundMonitor(num_classes=3, temperature=0.5, class_means=mu)
     >>> for _ in range(4):
     ...     y = rng.integers(0, 3, size=16)
-    ...     z0 = mu[y] + 0.3 * rng.normal(size=(16, 8))
-    ...     z1 = mu[y] + 0.3 * rng.normal(size=(16, 8))
+    ...     z0 = centres[y] + 0.3 * rng.normal(size=(16, 8))
+    ...     z1 = centres[y] + 0.3 * rng.normal(size=(16, 8))
     ...     _ = mon.update(anchor=z0, positive=z1, labels=y)
     >>> report = mon.compute()
     >>> report.n_batches, report.n_anchors, report.K, report.C
@@ -317,11 +324,7 @@ class BoundMonitor:
         self._loss = check_loss(loss)
         self._ema: float | None = None
         if class_means_ema is not None:
-            if (isinstance(class_means_ema, bool) or not isinstance(class_means_ema, numbers.Real)
-                    or not 0.0 < float(class_means_ema) < 1.0):
-                raise ValueError(f"class_means_ema must be a number in (0, 1), "
-                                 f"got {short_repr(class_means_ema)}")
-            self._ema = float(class_means_ema)
+            self._ema = check_probability(class_means_ema, "class_means_ema")
         self._diagnostic = check_flag(collision_diagnostic, "collision_diagnostic")
         self.warn_nonrandom = check_flag(warn_nonrandom, "warn_nonrandom")
         self._mu: NDArray[np.float64] | None = None
@@ -363,7 +366,7 @@ class BoundMonitor:
 
     @class_means.setter
     def class_means(self, value: Any) -> None:
-        mu = None if value is None else class_means_to_numpy(value, self._C)
+        mu = None if value is None else _host_means(value, self._C)
         self._set_means(mu)
 
     def _set_means(self, mu: NDArray[np.float64] | None) -> None:
@@ -549,7 +552,7 @@ class BoundMonitor:
         new_mu = None
         if class_means is not None:
             host = to_numpy(class_means) if is_array(class_means) else class_means
-            new_mu = class_means_to_numpy(host, self._C)
+            new_mu = _host_means(host, self._C)
             if _same_means(new_mu, self._mu):
                 new_mu = None
             else:
@@ -956,13 +959,17 @@ class BoundMonitor:
         """
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict from state_dict(), got {short_repr(state)}")
+        unknown = sorted(map(str, set(state) - set(_TOP_KEYS)))
+        if unknown:
+            raise ValueError(f"state has unknown entries {unknown}; a state_dict() has "
+                             f"{list(_TOP_KEYS)}")
         if state.get("format") != _FORMAT or state.get("version") != _VERSION:
             raise ValueError(
                 f"state is not a {_FORMAT} state_dict of version {_VERSION}: format = "
                 f"{short_repr(state.get('format'))}, version = {short_repr(state.get('version'))}"
             )
         raw_mu = state.get("class_means")
-        mu = None if raw_mu is None else class_means_to_numpy(raw_mu, self._C)
+        mu = None if raw_mu is None else _host_means(raw_mu, self._C)
         fresh = self._state["n_batches"] == 0
         self._check_compatible(state.get("config"), None if fresh else mu, "state")
         new = _parse_state(state.get("state"), "state['state']")
@@ -1086,21 +1093,15 @@ def _zero_state() -> dict[str, int | float]:
 def _unit_checked(batches: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
     """The ``(mean_features, labels)`` batches, refusing rows of norm > 1."""
     for zbar, y in feature_label_pairs(batches):
-        host = to_numpy(zbar) if is_array(zbar) else np.asarray(zbar, dtype=np.float64)
-        if host.dtype.kind in "iuf" and host.ndim == 2 and host.size:
-            with np.errstate(all="ignore"):
-                h = host.astype(np.float64)
-                scale = np.max(np.abs(h), axis=1)
-                safe = np.where(scale > 0, scale, 1.0)
-                norms = scale * np.sqrt(np.sum((h / safe[:, None]) ** 2, axis=1))
-            big = np.flatnonzero(norms > 1.0 + 1e-6)
-            if big.size:
-                i = int(big[0])
-                raise ValueError(
-                    f"mean_features row {i} has norm {norms[i]:.4g} > 1: zbar is the mean of "
-                    "L2-normalised views (norm <= 1), e.g. (z0 / |z0| + z1 / |z1|) / 2; "
-                    f"normalise the features first ({big.size} row(s) too long)")
+        check_unit_rows(zbar, "mean_features")
         yield zbar, y
+
+
+def _host_means(value: Any, C: int) -> NDArray[np.float64]:
+    """Class means from the user (any library) as a validated ``(C, d)`` host array."""
+    mu = class_means_to_numpy(value, C)
+    check_unit_rows(mu, "class_means")
+    return mu
 
 
 def _same_means(a: NDArray[np.float64] | None, b: NDArray[np.float64] | None) -> bool:
@@ -1127,7 +1128,12 @@ def _parse_state(values: Any, what: str) -> dict[str, int | float]:
                                  f"got {short_repr(v)}")
             new[name] = int(v)
         else:
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            try:
+                ok = (not isinstance(v, bool) and isinstance(v, int | float)
+                      and math.isfinite(float(v)))
+            except OverflowError:  # an int beyond float64
+                ok = False
+            if not ok:
                 raise ValueError(f"{what}[{name!r}] must be a finite number, "
                                  f"got {short_repr(v)}")
             new[name] = float(v)

@@ -395,6 +395,8 @@ def test_adapters_work_without_importing_torch():
         out = {"contrastive": 1.0, "sup": 1.0, "d": 0.0, "labels": [0, 1], "in_batch": True}
         cb.on_train_batch_end(SimpleNamespace(), module, out, None, 0)
         assert logged["bound/n_batches"] == 1.0
+        # the batch's distinct classes and false negatives are logged (issue 18)
+        assert logged["bound/classes"] == 2.0 and logged["bound/false_negative"] == 0.0
         bad = [m for m in ("torch", "lightning", "pytorch_lightning") if m in sys.modules]
         sys.exit(f"imported {bad}" if bad else 0)
     """)

@@ -862,10 +862,16 @@ def test_from_terms_is_what_compute_reports() -> None:
                                    theory_upsilon=r.theory_upsilon, theory_tau=r.theory_tau,
                                    theory_collision=r.theory_collision, temperature=0.5,
                                    n_anchors=r.n_anchors, n_batches=r.n_batches,
-                                   standard_errors=se)
-    assert again == r
+                                   standard_errors=se, classes=r.classes,
+                                   false_negative=r.false_negative,
+                                   theory_classes=r.theory_classes,
+                                   theory_false_negative=r.theory_false_negative)
+    np.testing.assert_equal(again.to_dict(), r.to_dict())  # nan == nan here
     # with the batch size fixed, the theory from_terms computes is the monitor's
     assert BoundReport.from_terms(r.terms, prior=mon.prior).theory_upsilon == r.theory_upsilon
+    own = BoundReport.from_terms(r.terms, prior=mon.prior)
+    assert own.theory_classes == pytest.approx(r.theory_classes, rel=1e-14)
+    assert own.theory_false_negative == pytest.approx(r.theory_false_negative, rel=1e-14)
 
 
 # ---------------------------------------------------------------------------

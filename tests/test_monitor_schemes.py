@@ -810,3 +810,117 @@ def test_queue_filling_needs_no_simulation():
         mon.update_losses(contrastive=2 * ones, sup=ones, sub=ones, d=0.0,
                           labels=rng.integers(0, C, n), negative_labels=queue[:step * n])
     assert len(mon._null_cache) == 16
+
+
+# --------------------------------------------------------------------------
+# distinct classes and false negatives per batch (issue 18, item 5)
+# --------------------------------------------------------------------------
+
+def test_distinct_classes_and_false_negatives_on_constructed_batches():
+    """Exactly, by hand, for every scheme and both routes."""
+    ones = np.ones(3)
+    # in-batch, labels [0, 0, 1] of C = 3: the draw is the batch, D = 2 for every anchor;
+    # Col = (1, 1, 0) of K = 2 negatives: (1/2 + 1/2 + 0) / 3
+    bt = batch_terms_from_losses(contrastive=2 * ones, sup=ones, sub=ones, d=0.0,
+                                 labels=[0, 0, 1], num_classes=3, in_batch=True)
+    assert (bt.sum_classes, bt.sum_col, bt.classes) == (6.0, 2.0, 2.0)
+    assert bt.false_negative == pytest.approx(1 / 3, rel=1e-15)
+    # a queue of keys [0, 0, 1], anchors [0, 2]: draws {0, 1} and {2, 0, 1}; Col = (2, 0)
+    bt = batch_terms_from_losses(contrastive=[2.0, 2.0], sup=[1.0, 1.0], sub=[1.0, 1.0],
+                                 d=0.0, labels=[0, 2], negative_labels=[0, 0, 1], num_classes=3)
+    assert (bt.sum_classes, bt.sum_col) == (5.0, 2.0)
+    assert bt.false_negative == pytest.approx(2 / 6, rel=1e-15)
+    # NT-Xent on samples [0, 0, 1]: 6 anchors, D = 2, Col = 2 (n_y - 1) = (2, 2, 0) twice, K = 4
+    bt = batch_terms_from_losses(contrastive=2.0, sup=1.0, sub=1.0, d=0.0, labels=[0, 0, 1],
+                                 num_classes=3, loss="nt_xent")
+    assert (bt.sum_classes, bt.sum_col, bt.K) == (12.0, 8.0, 4)
+    assert bt.false_negative == pytest.approx(8 / 24, rel=1e-15)
+    # per-anchor negatives: anchor 0 (class 0) sees [0, 1], anchor 1 (class 1) sees [2, 2]
+    bt = batch_terms_from_losses(contrastive=[2.0, 2.0], sup=[1.0, 1.0], sub=[1.0, 1.0],
+                                 d=0.0, labels=[0, 1], negative_labels=[[0, 1], [2, 2]],
+                                 num_classes=3)
+    assert (bt.sum_classes, bt.sum_col) == (4.0, 1.0)
+    # the embeddings route measures the same
+    rng = np.random.default_rng(50)
+    mu = ref.shrink(0.3 * rng.normal(size=(3, 4)))
+    z = rng.normal(size=(3, 4))
+    for kw, want in ((dict(labels=[0, 0, 1]), (6.0, 2.0)),
+                     (dict(labels=[0, 2, 2], negatives=rng.normal(size=(3, 4)),
+                           negative_labels=[0, 0, 1]), (2.0 + 3.0 + 3.0, 2.0))):
+        got = BoundMonitor(3, 0.5, class_means=mu).update(z, z + 0.1, **kw)
+        assert (got.sum_classes, got.sum_col) == pytest.approx(want, rel=1e-12)
+    nt = BoundMonitor(3, 0.5, class_means=mu, loss="nt_xent").update(z, z + 0.1, [0, 0, 1])
+    assert (nt.sum_classes, nt.sum_col) == pytest.approx((12.0, 8.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("loss,scheme", [("infonce", "batch"), ("nt_xent", "batch"),
+                                         ("infonce", "queue")])
+@pytest.mark.parametrize("prior", ["uniform", "skewed", "finite"])
+def test_distinct_classes_and_false_negatives_match_theory_on_random_batches(loss, scheme,
+                                                                             prior):
+    """Random batches from the prior: the measured means lie within 4.5 standard errors of
+    E[D] (couponbound.expected_classes) and the false-negative rate; the report's theory
+    columns are those functions."""
+    from couponbound import Prior, expected_classes, false_negative_rate
+
+    rng = np.random.default_rng(hash((loss, scheme, prior)) % 2**32)
+    C, n, M, B = 8, 12, 40, 300
+    if prior == "uniform":
+        pr, probs = Prior.uniform(C), np.full(C, 1 / C)
+        mon = BoundMonitor(C, 0.5, loss=loss)
+    elif prior == "skewed":
+        probs = np.array([0.3, 0.2, 0.15, 0.1, 0.1, 0.07, 0.05, 0.03])
+        pr = Prior.from_probs(probs)
+        mon = BoundMonitor(C, 0.5, probs=probs, loss=loss)
+    else:
+        counts = [30, 20, 15, 10, 10, 7, 5, 3]
+        pr = Prior.from_counts(counts, replacement=False)
+        mon = BoundMonitor(C, 0.5, counts=counts, replacement=False, loss=loss)
+        pool = np.repeat(np.arange(C), counts)
+    for _ in range(B):
+        if prior == "finite":  # a shuffled epoch: the queue holds other samples than the batch
+            both = rng.choice(pool, size=n + M, replace=False)
+            y, epoch_keys = both[:n], both[n:]
+        else:
+            y = rng.choice(C, size=n, p=probs)
+        per = 2 * n if loss == "nt_xent" else n
+        kw = dict(contrastive=2.0 * np.ones(per), sup=np.ones(per), sub=0.5 * np.ones(per), d=0.0)
+        if scheme == "queue":
+            keys = epoch_keys if prior == "finite" else rng.choice(C, size=M, p=probs)
+            mon.update_losses(labels=y, negative_labels=keys, **kw)
+        else:
+            mon.update_losses(labels=y, in_batch=loss == "infonce" or None, **kw)
+    r = mon.compute()
+    draws_besides_anchor = M if scheme == "queue" else (n - 1)
+    assert r.theory_classes == pytest.approx(float(expected_classes(draws_besides_anchor, pr)),
+                                             rel=1e-12)
+    assert r.theory_false_negative == pytest.approx(false_negative_rate(pr), rel=1e-12)
+    for q in ("classes", "false_negative"):
+        se = getattr(r, f"{q}_se")
+        assert se > 0
+        assert abs(getattr(r, q) - getattr(r, f"theory_{q}")) < 4.5 * se, q
+    assert set(("classes", "false_negative")) <= set(r.to_dict(keys=("classes",
+                                                                     "false_negative")))
+
+
+def test_version_2_state_loads_without_occupancy():
+    """A checkpoint written before the monitor measured distinct classes still loads; the
+    new quantities are nan (not measured) until a new window."""
+    mon = BoundMonitor(3, 0.5)
+    for b in losses_batches(60, 3):
+        mon.update_losses(**b)
+    state = json.loads(json.dumps(mon.state_dict()))
+    state["version"] = 2
+    for part in ("state", "window"):
+        for name in list(state[part]):
+            if name.endswith(("_classes", "_false_negative")) or name == "n_batches_no_occupancy":
+                del state[part][name]
+    old = BoundMonitor(3, 0.5)
+    old.load_state_dict(state)
+    r, want = old.compute(), mon.compute()
+    assert r.contrastive == want.contrastive and r.n_batches == 3
+    assert math.isnan(r.classes) and math.isnan(r.false_negative)
+    assert math.isnan(r.theory_classes)
+    old.compute_window()
+    old.update_losses(**losses_batches(61, 1)[0])
+    assert not math.isnan(old.compute_window().classes)

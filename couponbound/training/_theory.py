@@ -33,8 +33,9 @@ from couponbound._combinatorics import window_weights
 from couponbound._prior import Prior
 from couponbound.collision import collision_pmf, collision_prob, expected_log_collision
 from couponbound.coverage import coverage_prob
+from couponbound.occupancy import expected_classes, false_negative_rate
 
-__all__ = ["LOSSES", "null_variances", "theory_values"]
+__all__ = ["LOSSES", "null_variances", "occupancy_values", "theory_values"]
 
 #: The loss kinds a monitor measures.
 LOSSES = ("infonce", "nt_xent")
@@ -60,6 +61,23 @@ def theory_values(K: int, prior: Prior, loss: str = "infonce") -> tuple[float, f
     return (float(coverage_prob(K, prior)),
             float(collision_prob(K, prior, replacement=rep)),
             float(expected_log_collision(K, prior, replacement=rep)))
+
+
+def occupancy_values(K: int, prior: Prior, loss: str = "infonce") -> tuple[float, float]:
+    """``(E[D], tau)``: the theory of the monitor's distinct classes and false negatives.
+
+    ``D`` is the number of distinct classes in an anchor's draw, its class and
+    its negatives' classes: the ``K + 1`` samples of the batch (in-batch
+    InfoNCE), the anchor and the ``M = K`` keys of a queue, or the ``N``
+    samples of an NT-Xent batch (``K = 2N - 2``: both views of each other
+    sample carry one class, so ``N - 1`` draws besides the anchor).  ``tau``
+    is the chance that one negative shares the anchor's class, the same for
+    every scheme (an NT-Xent negative is a view of one of the other ``N - 1``
+    samples): the expected fraction of false negatives,
+    ``E[Col] / K``.
+    """
+    draws = K // 2 if loss == "nt_xent" else K
+    return (float(expected_classes(draws, prior)), float(false_negative_rate(prior)))
 
 
 # ---------------------------------------------------------------------------

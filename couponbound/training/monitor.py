@@ -50,7 +50,7 @@ from couponbound.training._arrays import (
 )
 from couponbound.training._inputs import batch_inputs, feature_label_pairs
 from couponbound.training._kernel import batch_sums, class_sums
-from couponbound.training._theory import null_variances, theory_values
+from couponbound.training._theory import null_variances, occupancy_values, theory_values
 from couponbound.training.batch import (
     BatchTerms,
     batch_terms_from_losses,
@@ -85,10 +85,13 @@ _RATIOS: dict[str, str] = {
     "ns21_bound": "anchors",
     "arora_bound": "anchors",
     "margin": "anchors",
+    "classes": "anchors",
+    "false_negative": "anchors",
 }
 
 #: Plain anchor-weighted sums of the theoretical values at each batch's ``K``.
-_THEORY = ("theory_upsilon", "theory_tau", "theory_collision")
+_THEORY = ("theory_upsilon", "theory_tau", "theory_collision", "theory_classes",
+           "theory_false_negative")
 
 #: The rates tested against their theory for non-random batches.
 _TESTED = ("upsilon", "tau", "collision")
@@ -97,6 +100,7 @@ _TESTED = ("upsilon", "tau", "collision")
 STATE_SPEC: tuple[tuple[str, type], ...] = (
     ("n_batches", int),
     ("n_batches_no_arora", int),
+    ("n_batches_no_occupancy", int),
     *((f"n_{den}{suffix}", int) for den in _DENOMS for suffix in ("", "_sq")),
     ("sum_K", int),
     ("sum_K_sq", int),
@@ -110,6 +114,7 @@ _STATE_NAMES = tuple(name for name, _ in STATE_SPEC)
 _INT_STATES = frozenset(name for name, kind in STATE_SPEC if kind is int)
 #: Float states that are sums of non-negative (or non-positive) terms.
 _NONNEG = frozenset({"sum_contrastive", "sum_sup", "sum_sub", "sum_collision", "sum_tau",
+                     "sum_classes", "sum_false_negative",
                      "sum_upsilon", "sum_arora_sub", "sum_sup_all", "sum_diagnostic",
                      *(f"sum_{name}" for name in _THEORY),
                      *(f"sumsq_{q}" for q in _RATIOS), *(f"null_var_{q}" for q in _TESTED)})
@@ -120,7 +125,9 @@ _INT_MAX = 2**53
 _FORMAT = "couponbound.BoundMonitor"
 #: The top-level entries of a state_dict().
 _TOP_KEYS = ("format", "version", "config", "class_means", "state", "window")
-_VERSION = 2
+_VERSION = 3
+#: Older versions that load_state_dict still reads (without what they did not measure).
+_OLD_VERSIONS = (2,)
 _CACHE_MAX = 256
 
 #: Two-sided critical value of the test for non-random batches: 4 standard
@@ -149,13 +156,14 @@ class NonRandomBatchWarning(UserWarning):
     """
 
 
-def _increments(bt: BatchTerms, theory: tuple[float, float, float],
+def _increments(bt: BatchTerms, theory: tuple[float, ...],
                 null: tuple[float, float, float]) -> dict[str, int | float]:
     """What one batch adds to every state (:ref:`math-measurement`)."""
     n, cov = bt.n, bt.n_covered
     m = {"anchors": n, "covered": cov, "uncovered": n - cov, "unique": bt.n_unique}
     arora_ok = not math.isnan(bt.sum_arora)
     arora = bt.sum_arora if arora_ok else 0.0
+    occ_ok = not (math.isnan(bt.sum_classes) or math.isnan(bt.sum_col))
     sup, sub = bt.sum_sup_covered, bt.sum_sub_uncovered
     # The bounds on sums over anchors: S_sup + S_sub in the place of upsilon L_sup, with
     # upsilon = 1 and L_sub = 0; S_arora in the place of (1 - tau) L_sub with tau = 0.
@@ -173,8 +181,12 @@ def _increments(bt: BatchTerms, theory: tuple[float, float, float],
         "ns21_bound": ns21,
         "arora_bound": arora_bound(0.0, arora, bt.sum_collision, bt.sum_d),
         "margin": bt.sum_contrastive - ns21,
+        # per batch: sum_i D_i and sum_i Col_i / K (the false-negative fraction times n)
+        "classes": bt.sum_classes if occ_ok else 0.0,
+        "false_negative": (bt.sum_col / bt.K if bt.K else 0.0) if occ_ok else 0.0,
     }
     inc: dict[str, int | float] = {"n_batches": 1, "n_batches_no_arora": 0 if arora_ok else 1,
+                                   "n_batches_no_occupancy": 0 if occ_ok else 1,
                                    "sum_K": bt.K, "sum_K_sq": bt.K * bt.K}
     for den, v in m.items():
         inc[f"n_{den}"] = v
@@ -329,7 +341,7 @@ class BoundMonitor:
         self.warn_nonrandom = check_flag(warn_nonrandom, "warn_nonrandom")
         self._mu: NDArray[np.float64] | None = None
         self._mu_cache: dict[tuple[int, str, str], Any] = {}
-        self._theory_cache: dict[tuple[str, int], tuple[float, float, float]] = {}
+        self._theory_cache: dict[tuple[str, int], tuple[float, ...]] = {}
         self._null_cache: dict[tuple[str, int, int], tuple[float, float, float]] = {}
         self._state: dict[str, int | float] = {}
         self._window: dict[str, int | float] = {}
@@ -423,12 +435,14 @@ class BoundMonitor:
 
     # -- feeding ------------------------------------------------------------
 
-    def _theory(self, bt: BatchTerms) -> tuple[float, float, float]:
-        """``(upsilon, tau, E ln(1 + Col))`` in theory for the batch's scheme (cached)."""
+    def _theory(self, bt: BatchTerms) -> tuple[float, ...]:
+        """``(upsilon, tau, E ln(1 + Col), E[D], tau_1)`` in theory for the batch's scheme
+        (cached)."""
         key = (bt.loss, bt.K)
         hit = self._theory_cache.get(key)
         if hit is None:
-            hit = theory_values(bt.K, self._prior, bt.loss)
+            hit = (theory_values(bt.K, self._prior, bt.loss)
+                   + occupancy_values(bt.K, self._prior, bt.loss))
             if len(self._theory_cache) >= _CACHE_MAX:
                 self._theory_cache.clear()
             self._theory_cache[key] = hit
@@ -814,6 +828,7 @@ class BoundMonitor:
             return math.sqrt(max(v, 0.0) * B / (B - 1)) / M
 
         arora_ok = st["n_batches_no_arora"] == 0
+        occ_ok = st["n_batches_no_occupancy"] == 0
         sum_k, sum_k2 = int(st["sum_K"]), int(st["sum_K_sq"])
         K = sum_k // B if B * sum_k2 == sum_k * sum_k else None
         terms = BoundTerms(
@@ -825,12 +840,19 @@ class BoundMonitor:
         se = {q: stderr(q) for q in _RATIOS}
         if not arora_ok:
             se["arora_sub"] = se["arora_bound"] = math.nan
+        if not occ_ok:
+            se["classes"] = se["false_negative"] = math.nan
         n_diag = int(st["n_diagnostic"])
-        theory = {q: float(st[f"sum_theory_{q}"]) / N for q in _TESTED}
+        theory = {q: float(st[f"sum_theory_{q}"]) / N
+                  for q in (*_TESTED, "classes", "false_negative")}
         report = BoundReport.from_terms(
             terms, prior=self._prior, sup_all=ratio("sup_all"),
             theory_upsilon=theory["upsilon"], theory_tau=theory["tau"],
             theory_collision=theory["collision"],
+            classes=ratio("classes") if occ_ok else math.nan,
+            false_negative=ratio("false_negative") if occ_ok else math.nan,
+            theory_classes=theory["classes"] if occ_ok else math.nan,
+            theory_false_negative=theory["false_negative"] if occ_ok else math.nan,
             temperature=self._t, n_anchors=N, n_batches=B, standard_errors=se,
             collision_diagnostic=float(st["sum_diagnostic"]) / n_diag if n_diag else math.nan,
         )
@@ -963,17 +985,19 @@ class BoundMonitor:
         if unknown:
             raise ValueError(f"state has unknown entries {unknown}; a state_dict() has "
                              f"{list(_TOP_KEYS)}")
-        if state.get("format") != _FORMAT or state.get("version") != _VERSION:
+        version = state.get("version")
+        if state.get("format") != _FORMAT or version not in (_VERSION, *_OLD_VERSIONS) \
+                or isinstance(version, bool):
             raise ValueError(
                 f"state is not a {_FORMAT} state_dict of version {_VERSION}: format = "
-                f"{short_repr(state.get('format'))}, version = {short_repr(state.get('version'))}"
+                f"{short_repr(state.get('format'))}, version = {short_repr(version)}"
             )
         raw_mu = state.get("class_means")
         mu = None if raw_mu is None else _host_means(raw_mu, self._C)
         fresh = self._state["n_batches"] == 0
         self._check_compatible(state.get("config"), None if fresh else mu, "state")
-        new = _parse_state(state.get("state"), "state['state']")
-        window = _parse_state(state.get("window"), "state['window']")
+        new = _parse_state(_upgraded(state.get("state"), version), "state['state']")
+        window = _parse_state(_upgraded(state.get("window"), version), "state['window']")
         for name in _INT_STATES:
             if window[name] > new[name]:
                 raise ValueError(f"state['window'][{name!r}] = {window[name]} exceeds the "
@@ -1086,6 +1110,21 @@ class BoundMonitor:
         self._state, self._window = parts
 
 
+def _upgraded(values: Any, version: Any) -> Any:
+    """A version-2 state's entries with those it did not measure: the distinct classes
+    and false negatives (issue 18), zero, its batches marked as not measuring them."""
+    if version == _VERSION or not isinstance(values, dict):
+        return values
+    out = dict(values)
+    new = [name for name in _STATE_NAMES if name not in values and (
+        name in ("n_batches_no_occupancy",) or name.endswith(("_classes", "_false_negative")))]
+    for name in new:
+        out[name] = 0.0 if name not in _INT_STATES else 0
+    if "n_batches_no_occupancy" in new:
+        out["n_batches_no_occupancy"] = values.get("n_batches", 0)
+    return out
+
+
 def _zero_state() -> dict[str, int | float]:
     return {name: (0 if kind is int else 0.0) for name, kind in STATE_SPEC}
 
@@ -1169,6 +1208,8 @@ def _check_state(st: dict[str, int | float], what: str) -> None:
         raise bad("n_unique", f"exceeds n_anchors = {N}")
     if st["n_batches_no_arora"] > B:
         raise bad("n_batches_no_arora", f"exceeds n_batches = {B}")
+    if st["n_batches_no_occupancy"] > B:
+        raise bad("n_batches_no_occupancy", f"exceeds n_batches = {B}")
     if st["sum_upsilon"] != st["n_covered"]:
         raise bad("sum_upsilon", f"must equal n_covered = {st['n_covered']}")
     if st["sum_tau"] + st["n_unique"] != N:

@@ -15,6 +15,7 @@ import array_api_compat as aac
 from couponbound._validate import short_repr
 from couponbound.training._arrays import detach, is_array, labels_on, shape_of, work_dtype
 
+__all__ = ["BatchInputs", "batch_inputs", "feature_label_pairs", "select_keys"]
 
 class BatchInputs:
     """Validated, device-resident inputs of one batch (internal).
@@ -23,7 +24,7 @@ class BatchInputs:
     optional one); the first is the reference for shape, device and library.
     """
 
-    __slots__ = ("xp", "arrays", "lab", "n", "dim", "dtype", "device", "raw_labels", "qlab")
+    __slots__ = ("xp", "arrays", "lab", "n", "dim", "dtype", "device", "qlab")
 
     def __init__(self, arrays: dict[str, Any], labels: Any, dim: int | None = None) -> None:
         given = {k: v for k, v in arrays.items() if v is not None}
@@ -62,7 +63,6 @@ class BatchInputs:
         ft = work_dtype(xp, list(det.values()), list(det))
         self.xp = xp
         self.lab = labels_on(xp, labels, device, n)
-        self.raw_labels = labels
         self.arrays = {k: (None if k not in det else
                            det[k] if det[k].dtype == ft else xp.astype(det[k], ft))
                        for k in arrays}

@@ -2,21 +2,12 @@
 
 :func:`batch_sums` runs the arithmetic where the arrays live, in their dtype,
 and brings a few dozen scalars to the host, once per batch; a batch that is
-not finite, has zero-norm features or labels out of range is diagnosed on the
-host (error path only).  The definitions are those of :ref:`math-losses` and
-:ref:`math-measurement`; three negative-sampling schemes share the
-mean-classifier part:
-
-- in-batch InfoNCE: anchor ``i`` is ``z0_i``, its candidates ``z1_j`` for
-  every ``j`` (``K = n - 1`` negatives), ``Col_i = n_{y_i} - 1``;
-- a queue (MoCo): anchor ``i``'s negatives are the ``M`` keys ``q_m`` with
-  labels ``l_m`` (``K = M``), ``Col_i = #{m : l_m = y_i}``, the draw covers
-  the classes ``{y_i} + {l_m}``;
-- NT-Xent (SimCLR): the ``2N`` anchors are both views, anchor ``i``'s
-  negatives both views of every other sample (``K = 2N - 2``),
-  ``Col_i = 2 (n_{y_i} - 1)``, the draw covers the ``N`` samples' classes.
+not finite, has zero-norm features, labels out of range or given mean
+features of norm > 1 is diagnosed on the host (error path only).  The
+definitions are those of :ref:`math-losses` and :ref:`math-measurement`;
+:func:`draw_terms` describes the negative schemes once (in-batch, a queue,
+NT-Xent, per-anchor negatives) for this kernel and for the losses route.
 """
-
 from __future__ import annotations
 
 import math
@@ -35,6 +26,8 @@ from couponbound.training._arrays import (
     to_numpy,
 )
 from couponbound.training._inputs import BatchInputs
+
+__all__ = ["batch_sums", "class_sums", "device_vector", "draw_terms"]
 
 # Order of the scalars one batch sends to the host (see device_vector).
 _SLOTS = (

@@ -48,19 +48,15 @@ SCHEMES = ("batch", "nt_xent", "queue", "independent")
 
 
 def theory_values(K: int, prior: Prior, loss: str = "infonce") -> tuple[float, float, float]:
-    """``(upsilon, tau, E ln(1 + Col))`` for ``K`` negatives per anchor under *prior*."""
-    rep = prior.replacement
+    """``(upsilon, tau, E ln(1 + Col))`` for ``K`` negatives per anchor under *prior*
+    (drawn with or without replacement, as the prior says)."""
     if loss == "nt_xent":
         m = K // 2  # the N - 1 other samples
-        pmf = collision_pmf(m, prior, replacement=rep)
+        pmf = collision_pmf(m, prior)
         coll = math.fsum((pmf * np.log1p(2.0 * np.arange(m + 1))).tolist())
-        return (float(coverage_prob(m, prior)),
-                float(collision_prob(m, prior, replacement=rep)), coll)
-    # replacement= repeats the prior's own scheme: collision.py on main still reads
-    # it from the keyword (drop it once collision takes the Prior's).
-    return (float(coverage_prob(K, prior)),
-            float(collision_prob(K, prior, replacement=rep)),
-            float(expected_log_collision(K, prior, replacement=rep)))
+        return (float(coverage_prob(m, prior)), float(collision_prob(m, prior)), coll)
+    return (float(coverage_prob(K, prior)), float(collision_prob(K, prior)),
+            float(expected_log_collision(K, prior)))
 
 
 def occupancy_values(K: int, prior: Prior, loss: str = "infonce") -> tuple[float, float]:
@@ -367,8 +363,8 @@ def null_variances(scheme: str, n: int, K: int, prior: Prior) -> tuple[float, fl
     """
     if scheme == "independent":
         ups = float(coverage_prob(K, prior))
-        tau = float(collision_prob(K, prior, replacement=prior.replacement))
-        pmf = collision_pmf(K, prior, replacement=prior.replacement)
+        tau = float(collision_prob(K, prior))
+        pmf = collision_pmf(K, prior)
         lg = np.log1p(np.arange(K + 1, dtype=np.float64))
         m1 = float(np.dot(pmf, lg))
         m2 = float(np.dot(pmf, lg * lg))

@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import reference_monitor as ref
 
 from couponbound.training import (
@@ -924,3 +926,42 @@ def test_version_2_state_loads_without_occupancy():
     old.compute_window()
     old.update_losses(**losses_batches(61, 1)[0])
     assert not math.isnan(old.compute_window().classes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(K=st.integers(0, 120), num=st.integers(1, 99), den=st.integers(100, 100))
+def test_window_weights_binomial_against_exact_fractions(K, num, den):
+    """The numpy binomial weights the null and the collision theory use: normalised, they
+    are Binomial(K, p) to 1e-13 relative (exact Fraction oracle), mode anywhere."""
+    from fractions import Fraction
+
+    from couponbound._combinatorics import window_weights
+
+    p = Fraction(num, den)
+    pf = float(p)
+    m, g, w = window_weights(np.array([0]), np.array([K]), np.array([K * pf]),
+                             lambda m, g: np.log((K - m) * (pf / (1 - pf)) / (m + 1.0)))
+    got = w / w.sum()
+    want = [float(math.comb(K, j) * p**j * (1 - p) ** (K - j)) for j in range(K + 1)]
+    big = np.array(want) > 1e-250
+    np.testing.assert_allclose(got[big], np.array(want)[big], rtol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.integers(0, 40), b=st.integers(0, 40), data=st.data())
+def test_window_weights_hypergeometric_against_exact_fractions(a, b, data):
+    from fractions import Fraction
+
+    from couponbound._combinatorics import window_weights
+
+    K = data.draw(st.integers(0, a + b))
+    lo, hi = max(0, K - b), min(K, a)
+    m, g, w = window_weights(
+        np.array([lo]), np.array([hi]), np.array([K * a / max(a + b, 1)]),
+        lambda x, g: np.log((a - x) * (K - x) / ((x + 1.0) * (b - K + x + 1.0))))
+    got = w / w.sum()
+    total = math.comb(a + b, K)
+    want = [float(Fraction(math.comb(a, x) * math.comb(b, K - x), total))
+            for x in range(lo, hi + 1)]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
+    assert m.tolist() == list(range(lo, hi + 1))

@@ -13,9 +13,9 @@ import warnings
 
 import numpy as np
 import pytest
+import reference_monitor as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import reference_monitor as ref
 
 from couponbound.training import (
     BatchTerms,

@@ -324,6 +324,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     except ImportError:
         pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{os.cpu_count()} cores, load average {load:.2f} at the start "
+          "(other processes inflate medians of short kernels)")
     first = bench_first_update(args.processes)
     print(f"first update in a fresh process: {1e3 * first['t']:.1f} ms = {first['ratio']:.1f} u "
           f"(u = {1e3 * first['u']:.3f} ms; median of {args.processes} processes; "

@@ -190,7 +190,7 @@ def _saved_runs(tmp_path):
         for _ in range(3):
             y = rng.integers(0, 4, size=B)
             mon.update_losses(contrastive=2.0 + rng.random(B), sup=1.0 + rng.random(B),
-                              sub=0.5 + rng.random(B), d=-0.3 * rng.random(B), labels=y)
+                              sub=0.5 + rng.random(B), d=-0.3 * rng.random(B), labels=y, in_batch=True)
         states[B] = mon
     path = tmp_path / "runs.json"
     path.write_text(json.dumps([states[8].state_dict(), states[32].compute().to_dict()]))

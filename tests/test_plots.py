@@ -242,6 +242,7 @@ def _runs():
     """Three synthetic runs of a BoundMonitor (batch sizes 8, 16, 64; C = 4)."""
     rng = np.random.default_rng(0)
     mu = rng.normal(size=(4, 6))
+    mu /= np.linalg.norm(mu, axis=1, keepdims=True)  # class means of unit features
     out = []
     for B in (8, 16, 64):
         mon = BoundMonitor(num_classes=4, temperature=0.5, class_means=mu)

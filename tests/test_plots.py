@@ -437,3 +437,37 @@ def test_save_figure_replaces_a_symlink_instead_of_following_it(tmp_path):
 def test_plot_coverage_refuses_enormous_C():
     with pytest.raises(ValueError, match="more than the 1,000,000"):
         plot_coverage(C=10**30)
+
+
+def test_save_figure_lays_out_once_and_png_matches_savefig(tmp_path):
+    """PDF and PNG come from one constrained-layout pass; the PNG bytes are savefig's."""
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    def make():
+        with paper_style("neurips", 2) as st:
+            fig = Figure(figsize=st.figsize, layout="constrained")
+            plot_coverage([9, 31, 99, 299], [10, 100], ax=fig.add_subplot())
+        return fig
+
+    calls = []
+    real = ConstrainedLayoutEngine.execute
+
+    def counting(self, fig):
+        calls.append(fig)
+        return real(self, fig)
+
+    fig = make()
+    engine = fig.get_layout_engine()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ConstrainedLayoutEngine, "execute", counting)
+        paths = save_figure(fig, tmp_path / "once", ["pdf", "png", "svg"], dpi=120)
+    assert [p.suffix for p in paths] == [".pdf", ".png", ".svg"]
+    assert len(calls) == 1  # one layout for three files (was one per file)
+    assert fig.get_layout_engine() is engine  # the caller's figure keeps its engine
+    reference = make()
+    reference.savefig(tmp_path / "ref.png", format="png", dpi=120)
+    assert paths[1].read_bytes() == (tmp_path / "ref.png").read_bytes()
+    assert paths[0].read_bytes().startswith(b"%PDF-")
+    # the saved arrangement is the laid-out one: axes moved off the default subplot box
+    assert fig.axes[0].get_position().x0 != pytest.approx(0.125)

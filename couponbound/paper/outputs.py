@@ -67,6 +67,21 @@ def figure_slug(name: str) -> str:
     return out.strip("-") or "figure"
 
 
+def long_tail_shuffled() -> Any:
+    """CIFAR-100-LT (r = 100) drawn without replacement (a shuffled loader over its 10,847 images).
+
+    The long-tailed data set of the default coverage figure: its class counts
+    are finite, so the batch law is the exact one of a data loader that
+    shuffles the data set (``replacement=False``).
+    """
+    from couponbound._prior import Prior
+    from couponbound.paper.datasets import DATASETS
+
+    lt = DATASETS["CIFAR-100-LT (r=100)"]
+    return Prior.from_counts(lt.counts, replacement=False,
+                             name="CIFAR-100-LT (r=100), without replacement")
+
+
 def _new_figure(style: Any) -> tuple[Any, Any]:
     """A figure and axes outside pyplot: no backend is chosen or changed."""
     from matplotlib.figure import Figure
@@ -116,7 +131,9 @@ def write_figures(
 ) -> list[Path]:
     """Write the coverage, collision and upper-bound figures; return the files.
 
-    ``coverage``: :func:`~couponbound.paper.plots.plot_coverage`; ``collision``:
+    ``coverage``: :func:`~couponbound.paper.plots.plot_coverage` (by default
+    with CIFAR-100-LT (r = 100) drawn without replacement added to the data
+    sets); ``collision``:
     :func:`~couponbound.paper.plots.plot_collision`; ``sup_upper_bounds_<name>``
     (name from :func:`figure_slug`):
     :func:`~couponbound.paper.plots.plot_sup_upper_bounds`, one per data set,
@@ -164,26 +181,32 @@ def write_figures(
     if sub is not None and (isinstance(sub, bool) or not isinstance(sub, numbers.Real)
                             or not math.isfinite(sub) or sub < 0):
         raise ValueError(f"sub must be a finite number >= 0, got {short_repr(sub)}")
-    loss = r"$L=R^*_\mathrm{cont}$" if contrastive is None else f"$L={contrastive:g}$"
+    # the default loss is named in the figure's legend
+    loss = "" if contrastive is None else f"$L={contrastive:g}$"
+    parts = [loss] if loss else []
     if d != 0:
-        loss += f", $d={d:g}$"
+        parts.append(f"$d={d:g}$")
     elif contrastive is not None:
-        loss += ", $d=0$ (BAO22's setting)"
+        parts.append("$d=0$ (BAO22's setting)")
     if sub is not None:
-        loss += rf", $L^\mu_\mathrm{{sub}}={sub:g}$"
+        parts.append(rf"$L^\mu_\mathrm{{sub}}={sub:g}$")
+    loss = ", ".join(parts)
 
     def bounds_for(prior: Any) -> Callable[[Any], Any]:
         def draw(ax: Any) -> Any:
             # d = 0 is stated in the legend, so no RestatedBoundWarning
             plot_sup_upper_bounds(contrastive, None, prior, d=d, sub=sub, warn=False, ax=ax)
             name = prior.label if prior.label.startswith("C = ") else f"{prior.label}, C = {prior.C}"
-            ax.get_legend().set_title(f"{name}; {loss}")
+            ax.get_legend().set_title(f"{name}; {loss}" if loss else name)
             return ax
 
         return draw
 
+    # the default coverage figure also shows a long tail, the case where the
+    # exact values matter most, with a shuffled loader's law (finite counts)
+    coverage_sets = sets if datasets is not None else [*sets, long_tail_shuffled()]
     jobs: list[tuple[str, Callable[[Any], Any]]] = [
-        ("coverage", lambda ax: plot_coverage(C=sets, ax=ax)),
+        ("coverage", lambda ax: plot_coverage(C=coverage_sets, ax=ax)),
         ("collision", lambda ax: plot_collision(C=sets, ax=ax)),
     ]
     jobs += [(f"sup_upper_bounds_{figure_slug(p.label)}", bounds_for(p)) for p in sets]

@@ -76,6 +76,40 @@ _BOUND_STYLE = {
 
 _K_LABEL = r"negatives $K$ (batch size $K+1$)"
 
+#: plot_sup_upper_bounds' default x axis is logarithmic when its range
+#: reaches beyond this many times C (a long-tailed prior).
+_LOG_X_FROM = 30
+
+#: The coverage where :func:`plot_coverage`'s default ``K`` range starts.
+_VISIBLE = 1e-3
+#: An approximation closer than this to the exact coverage everywhere is not
+#: drawn (it would hide under the exact curve).
+_APPROX_VISIBLE = 5e-3
+
+
+def _smallest_k(prior: Prior, confidence: float) -> int:
+    """The smallest ``K`` with coverage at least *confidence* (where to draw a mark).
+
+    :func:`couponbound.required_negatives` for independent draws; for a prior
+    drawn without replacement a bisection on the float coverage over
+    ``C - 1 <= K <= N - 1`` (about 14 evaluations, where the exact search
+    takes seconds near 1 for a data set of 10^4 samples).
+    """
+    from couponbound.coverage import coverage_prob, required_negatives
+
+    if prior.replacement:
+        return int(required_negatives(prior, confidence=confidence))
+    lo, hi = max(prior.C - 2, 0), int(sum(prior.counts or ())) - 1  # cov(lo) < conf <= cov(hi)
+    if float(coverage_prob(lo, prior)) >= confidence:
+        return lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if float(coverage_prob(mid, prior)) >= confidence:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
 
 def find_artists(ax: Axes, gid: str) -> list[Artist]:
     """Artists of *ax* (and its twin axes) whose ``gid`` equals or starts with *gid*.
@@ -112,24 +146,34 @@ def plot_coverage(
     legend: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
-    """Coverage ``upsilon_{K+1}`` against the number of negatives ``K`` (log x axis).
+    r"""Coverage :math:`\upsilon_{K+1}` against the number of negatives :math:`K` (log x axis).
 
-    ``upsilon_{K+1}`` is the probability that the anchor and its ``K``
-    negatives -- ``K + 1`` draws, **anchor included** -- contain every class
-    (NS21, Section 4; :func:`couponbound.coverage_prob`; :ref:`math-coverage`).  Per data set: the
-    exact curve (solid), its large-``C`` approximation (dashed: ER61's Gumbel
-    law for uniform classes, :func:`couponbound.asymptotic.gumbel_coverage`;
-    Poissonisation otherwise, :func:`couponbound.asymptotic.poisson_coverage`;
-    :ref:`math-asymptotic`),
-    a circle at NS21's ``E[K+1]`` rounded up (Table 3; ``K = ceil(E[T]) - 1``)
-    and a square at the smallest ``K`` with ``upsilon_{K+1} >= confidence``.
+    :math:`\upsilon_{K+1}` is the probability that the anchor and its
+    :math:`K` negatives -- :math:`K + 1` draws, **anchor included** -- contain
+    every class (NS21, Section 4; :func:`couponbound.coverage_prob`;
+    :ref:`math-coverage`).  Per data set: the exact curve (solid), its
+    large-:math:`C` approximation (dashed: ER61's Gumbel law for uniform
+    classes, :func:`couponbound.asymptotic.gumbel_coverage`; Poissonisation
+    otherwise, :func:`couponbound.asymptotic.poisson_coverage`;
+    :ref:`math-asymptotic`) where it differs visibly from the exact curve
+    (by more than 0.005 somewhere: the Poisson approximation of a
+    non-uniform prior usually does not, and is then left out, legend entry
+    included), a circle at NS21's :math:`\mathbb{E}[K+1]` rounded up (Table
+    3; :math:`K = \lceil \mathbb{E}[T]\rceil - 1`) and a square at the
+    smallest :math:`K` with :math:`\upsilon_{K+1} \ge` ``confidence``.
+
+    A prior drawn without replacement (``Prior.from_counts(counts,
+    replacement=False)``: a shuffled loader over a finite data set) is drawn
+    with that model up to the whole data set, :math:`K + 1 \le N`, without
+    approximation and without the :math:`\mathbb{E}[K+1]` mark (NS21's
+    expectation is for independent draws).
 
     Parameters
     ----------
     K : array_like of int, optional
-        Numbers of negatives; default: about 300 values from ``0.3 C_min``
-        (at least 1; the coverage is 0 below ``C - 1``) to beyond every data
-        set's 99.99 % point.
+        Numbers of negatives; default: about 300 values from where the first
+        curve becomes visible (coverage 0.1 %, less 30 %; for a long tail far
+        above ``C``) to beyond every data set's 99.99 % point.
     C : int, Prior, data set, or sequence of them, default DEFAULT_DATASETS
         Named priors (:data:`~couponbound.paper.datasets.DEFAULT_DATASETS`:
         CIFAR-10, CIFAR-100, ImageNet scale), ``[10, 100, 1000]``, or anything
@@ -162,50 +206,65 @@ def plot_coverage(
     --------
     >>> ax = plot_coverage([9, 31, 99, 299], [10, 100])
     >>> ax.get_xscale(), ax.get_ylabel()
-    ('log', 'coverage $\\\\upsilon_{K+1}$')
+    ('log', 'coverage $\\upsilon_{K+1}$')
     >>> line = find_artists(ax, "coverage/C = 10")[0]
     >>> [round(float(v), 4) for v in line.get_ydata()]
     [0.0004, 0.691, 0.9997, 1.0]
     """
     from couponbound.asymptotic import gumbel_coverage, poisson_coverage
-    from couponbound.coverage import coverage_prob, required_negatives
+    from couponbound.coverage import coverage_prob
 
     sets = as_named_priors(C, "C")
     if confidence is not None:
         from couponbound._validate import check_probability
 
         confidence = check_probability(confidence, "confidence")
+    default_K = K is None
     if K is None:
-        top = max(required_negatives(p, confidence=0.9999) for p in sets)
-        bottom = max(1, round(0.3 * min(p.C for p in sets)))  # υ = 0 below C - 1
+        top = max(_smallest_k(p, 0.9999) for p in sets)
+        # start where the first curve becomes visible (coverage 0.1 %), not at
+        # a fixed fraction of C: for a long tail that is far above C
+        first = min(_smallest_k(p, _VISIBLE) for p in sets)
+        bottom = max(1, round(0.7 * first))
         Ks = k_grid(1.3 * top, bottom)
     else:
         Ks = k_array(K)
     ax = axes_or_new(ax)
     Kx = np.maximum(Ks, 0).astype(np.float64)
-    any_nonuniform = False
+    approx_kinds: set[str] = set()
     for i, prior in enumerate(sets):
         name = prior.label
         col = color(i)
-        ups = np.asarray(coverage_prob(Ks, prior), dtype=np.float64)
-        (ln,) = ax.plot(Kx, ups, color=col, lw=1.4, label=name)
+        Kp = Ks
+        if not prior.replacement:
+            # a batch holds at most N samples of a finite data set
+            n_all = int(sum(prior.counts or ()))
+            Kp = Ks[Ks <= n_all - 1]
+            if default_K and Kp.size and Kp[-1] < n_all - 1 and n_all - 1 <= Ks[-1]:
+                Kp = np.append(Kp, n_all - 1)
+        Kpx = Kp.astype(np.float64)
+        ups = np.asarray(coverage_prob(Kp, prior), dtype=np.float64)
+        (ln,) = ax.plot(Kpx, ups, color=col, lw=1.4, label=name)
         ln.set_gid(f"coverage/{name}")
-        if gumbel:
+        if gumbel and prior.replacement:
             if prior.is_uniform:
-                approx = gumbel_coverage(Ks, prior.C)
+                approx, kind = gumbel_coverage(Kp, prior.C), "Gumbel"
             else:
-                any_nonuniform = True
-                approx = poisson_coverage(Ks, prior)
-            (la,) = ax.plot(Kx, np.asarray(approx, dtype=np.float64), color=col, lw=1.0,
-                            ls=(0, (4, 2)), alpha=0.9, label="_nolegend_")
-            la.set_gid(f"approx/{name}")
-        if expected:
+                approx, kind = poisson_coverage(Kp, prior), "Poisson"
+            approx = np.asarray(approx, dtype=np.float64)
+            # drawn only where a reader can see it apart from the exact curve
+            if Kp.size and float(np.max(np.abs(approx - ups))) > _APPROX_VISIBLE:
+                (la,) = ax.plot(Kpx, approx, color=col, lw=1.0,
+                                ls=(0, (4, 2)), alpha=0.9, label="_nolegend_")
+                la.set_gid(f"approx/{name}")
+                approx_kinds.add(kind)
+        if expected and prior.replacement:
             k_e = max(ceil_expected_batch(prior) - 1, 0)
             (le,) = ax.plot([k_e], [float(coverage_prob(k_e, prior))], "o", color=col, ms=4.5,
                             mfc="white", mew=1.2, zorder=4, label="_nolegend_")
             le.set_gid(f"expected/{name}")
         if confidence is not None:
-            k_q = required_negatives(prior, confidence=confidence)
+            k_q = _smallest_k(prior, confidence)
             (lq,) = ax.plot([k_q], [float(coverage_prob(k_q, prior))], "s", color=col, ms=4.0,
                             zorder=4, label="_nolegend_")
             lq.set_gid(f"quantile/{name}")
@@ -221,12 +280,11 @@ def plot_coverage(
         from matplotlib.lines import Line2D
 
         handles, labels = ax.get_legend_handles_labels()
-        if gumbel:
-            name = "Poisson approx." if all(not p.is_uniform for p in sets) else (
-                "Gumbel/Poisson approx." if any_nonuniform else "Gumbel approx.")
+        if approx_kinds:
+            name = "/".join(k for k in ("Gumbel", "Poisson") if k in approx_kinds) + " approx."
             handles.append(Line2D([], [], color="0.2", lw=1.0, ls=(0, (4, 2))))
             labels.append(name)
-        if expected:
+        if expected and any(p.replacement for p in sets):
             handles.append(Line2D([], [], color="0.2", marker="o", mfc="white", ls="", ms=4.5))
             labels.append(r"$\lceil\mathbb{E}[K+1]\rceil$")
         if confidence is not None:
@@ -239,6 +297,39 @@ def plot_coverage(
 # ---------------------------------------------------------------------------
 # collisions
 # ---------------------------------------------------------------------------
+
+
+#: Below this K the default collision curves pass smoothly through the integers.
+_SMOOTH_BELOW = 16
+
+
+def _through_integers(K: NDArray[np.float64], y: NDArray[np.float64],
+                      smooth: bool) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The points to draw for values *y* defined at the integers *K*.
+
+    On a log axis, straight segments between K = 1, 2, 3, 4 show as kinks.
+    With *smooth*, a monotone cubic in ``log K`` (PCHIP) through the exact
+    values fills the gaps between consecutive integers below
+    :data:`_SMOOTH_BELOW`; every exact point stays on the line.
+    """
+    if not smooth or K.size < 3 or K[0] < 1:
+        return K, y
+    small = K < _SMOOTH_BELOW
+    if small.sum() < 2:
+        return K, y
+    from scipy.interpolate import PchipInterpolator
+
+    lk = np.log(K)
+    f = PchipInterpolator(lk, y)
+    top = int(np.flatnonzero(small)[-1])
+    fine = np.unique(np.concatenate([np.linspace(lk[j], lk[j + 1], 9) for j in range(top)]))
+    xs = np.concatenate([np.exp(fine), K[top + 1:]])
+    ys = np.concatenate([f(fine), y[top + 1:]])
+    # exact values at the integers (exp(log K) may differ from K in the last bit)
+    on = np.isin(np.round(xs), K[:top + 1]) & np.isclose(xs, np.round(xs), rtol=0, atol=1e-9)
+    xs[on] = np.round(xs[on])
+    ys[on] = y[np.searchsorted(K, xs[on])]
+    return xs, ys
 
 
 def plot_collision(
@@ -260,7 +351,10 @@ def plot_collision(
     Parameters
     ----------
     K : array_like of int, optional
-        Numbers of negatives; default: about 300 values from 1 to ``10 C_max``.
+        Numbers of negatives; default: about 300 values from 1 to ``10 C_max``
+        (below ``K = 16`` the lines pass through every integer ``K`` along a
+        monotone cubic in ``log K``, so that they do not kink on the log axis;
+        the quantities are defined at integers only).
     C : int, Prior, data set, or sequence of them, default DEFAULT_DATASETS
         As in :func:`plot_coverage`.
     which : {"both", "tau", "collision"}
@@ -290,6 +384,7 @@ def plot_collision(
     if which not in ("both", "tau", "collision"):
         raise ValueError(f"which must be 'both', 'tau' or 'collision', got {short_repr(which)}")
     sets = as_named_priors(C, "C")
+    smooth = K is None
     Ks = k_grid(10 * max(p.C for p in sets)) if K is None else k_array(K)
     ax = axes_or_new(ax)
     Kx = Ks.astype(np.float64)
@@ -299,11 +394,11 @@ def plot_collision(
         col = color(i)
         if which in ("both", "tau"):
             tau = np.asarray(collision_prob(Ks, prior), dtype=np.float64)
-            (lt,) = ax.plot(Kx, tau, color=col, lw=1.4, label=name)
+            (lt,) = ax.plot(*_through_integers(Kx, tau, smooth), color=col, lw=1.4, label=name)
             lt.set_gid(f"tau/{name}")
         if which in ("both", "collision"):
             coll = np.asarray(expected_log_collision(Ks, prior), dtype=np.float64)
-            (lc,) = ax2.plot(Kx, coll, color=col, lw=1.2,
+            (lc,) = ax2.plot(*_through_integers(Kx, coll, smooth), color=col, lw=1.2,
                              ls=(0, (4, 2)) if which == "both" else "-",
                              label=name if which == "collision" else "_nolegend_")
             lc.set_gid(f"collision/{name}")
@@ -349,17 +444,19 @@ def plot_sup_upper_bounds(
     legend: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
-    """Upper bounds on the supervised loss ``L^mu_sup`` against ``K`` (log y axis).
+    r"""Upper bounds on the supervised loss :math:`L^\mu_\mathrm{sup}` against :math:`K` (log y axis).
 
     For a contrastive loss ``L``, the bounds of ARORA19, NS21, ASH22 and
     BAO22 on the mean-classifier loss, as BAO22 lay them side by side
     (:func:`couponbound.sup_upper_bounds`; formulas in :ref:`math-bounds`),
     each in the most complete form ``d`` and ``sub`` allow.  By default
-    ``L`` is BAO22's minimum contrastive loss ``R*_cont(K)``
-    (:func:`couponbound.bounds.bao22_min_contrastive`), the loss of BAO22's
-    setting (``d = 0``).  A dotted vertical line marks ``K + 1 = C``: with
-    fewer draws no batch covers every class, ``upsilon_{K+1} = 0`` and the
-    bounds that divide by it are vacuous.  Where a bound is infinite or not
+    ``L`` is BAO22's minimum contrastive loss :math:`R^*_\mathrm{cont}(K)`,
+    the least contrastive loss any encoder of feature norm at most *B* can
+    reach (:func:`couponbound.bounds.bao22_min_contrastive`; the legend
+    says so), the loss of BAO22's setting (``d = 0``).  A dotted vertical
+    line, named in the legend, marks :math:`K + 1 = C`: with fewer draws no
+    batch covers every class, :math:`\upsilon_{K+1} = 0` and the bounds that
+    divide by it are vacuous.  Where a bound is infinite or not
     positive (``L`` below the collision term: possible only for a
     hypothetical ``L``), it is not drawn.
 
@@ -371,7 +468,10 @@ def plot_sup_upper_bounds(
         maps everything to one point); ``None`` (default) for BAO22's
         ``R*_cont(K)`` with feature norm *B*.
     K : array_like of int, optional
-        Numbers of negatives; default ``1 .. 10 C`` (about 300 values).
+        Numbers of negatives; default about 300 values from 1 to where
+        NS21's bound has settled: ``max(10 C, 1.5 K_99)``, ``K_99`` the
+        smallest ``K`` with coverage 99 % (for a long-tailed prior far
+        beyond ``10 C``; the x axis is then logarithmic, from ``30 C`` on).
     C, probs, counts : optional
         The class prior: an ``int`` or a :class:`~couponbound.Prior` as *C*, or
         ``probs=``/``counts=`` (default: 10 uniform classes, BAO22's setting).
@@ -443,7 +543,15 @@ def plot_sup_upper_bounds(
         C = None
     prior = as_prior(C, probs=probs, counts=counts)
     c = prior.C
-    Ks = k_grid(10 * c) if K is None else k_array(K)
+    if K is None:
+
+        # up to where NS21's bound has settled (coverage 99 %), at least 10 C
+        top = max(10 * c, 1.5 * _smallest_k(prior, 0.99))
+        Ks = k_grid(top)
+        log_x = top > _LOG_X_FROM * c  # a long tail: K spans decades above C
+    else:
+        Ks = k_array(K)
+        log_x = False
     check_flag(warn, "warn")
     if contrastive is None:
         L: Any = bao22_min_contrastive(Ks, prior, B=B)
@@ -478,15 +586,18 @@ def plot_sup_upper_bounds(
         drawn.append(shown)
     Lb = np.broadcast_to(np.asarray(res.contrastive, dtype=np.float64), Kx.shape)
     if show_contrastive:
-        lab = r"$L = R^*_\mathrm{cont}$ (BAO22)" if contrastive is None else r"contrastive loss $L$"
+        lab = (r"$L$ = least contrastive loss $R^*_\mathrm{cont}$ (BAO22)" if contrastive is None
+               else r"contrastive loss $L$")
         (lc,) = ax.plot(Kx, Lb, color="0.45", lw=0.9, ls=":", label=lab)
         lc.set_gid("contrastive")
+    threshold = ""
     if c >= 2 and (Kx.min() <= c - 1 <= Kx.max()):
-        vl = ax.axvline(c - 1, color="0.3", lw=0.8, ls=(0, (1, 1.5)))
+        # named in the legend, never written over the curves
+        vl = ax.axvline(c - 1, color="0.3", lw=0.8, ls=(0, (1, 1.5)), label="_nolegend_")
         vl.set_gid("coverage_threshold")
-        ax.annotate(r"$K+1=C$", xy=(c - 1, 0.0), xycoords=("data", "axes fraction"),
-                    xytext=(3, 3), textcoords="offset points", ha="left", va="bottom",
-                    fontsize="small", color="0.3")
+        threshold = r"$K+1=C$: the smallest batch holding every class"
+    if log_x:
+        ax.set_xscale("log")
     ax.set_xlim(Kx.min(), Kx.max())
     # Limits before the log scale: autoscaling a log axis over an exploding
     # bound (1e300 for ARORA19 at C = 1000) overflows.
@@ -507,7 +618,13 @@ def plot_sup_upper_bounds(
     ax.set_ylabel(r"upper bound on $L^\mu_\mathrm{sup}$")
     ax.grid(True, which="major", lw=0.4, alpha=0.4)
     if legend:
-        legend_above(ax, *ax.get_legend_handles_labels())
+        from matplotlib.lines import Line2D
+
+        handles, labels = ax.get_legend_handles_labels()
+        if threshold:  # a vertical tick, unlike the dotted curve of L
+            handles.append(Line2D([], [], color="0.3", marker="|", ls="", ms=9, mew=0.9))
+            labels.append(threshold)
+        legend_above(ax, handles, labels)
     return freeze_style(ax)
 
 

@@ -40,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from couponbound import _display
 from couponbound._combinatorics import harmonic
 from couponbound._formulas import (
     arora_bound,
@@ -282,6 +283,12 @@ class NS21Decomposition:
     def to_dict(self) -> dict[str, float]:
         """The four terms as a ``dict`` (``total`` is not included)."""
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+    def _repr_html_(self) -> str:  # notebooks: the terms and their sum, typeset
+        return _display.decomposition_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return _display.decomposition_markdown(self)
 
 
 def decompose(terms: BoundTerms) -> NS21Decomposition:

@@ -631,3 +631,43 @@ def test_smallest_k_without_replacement_agrees_with_required_negatives():
         for conf in (1e-3, 0.3, 0.9, 0.99, 0.9999):
             assert _smallest_k(prior, conf) == required_negatives(
                 counts=counts, replacement=False, confidence=conf), (counts, conf)
+
+
+def test_plot_run_history_from_reports_and_from_logged_events():
+    from collections import namedtuple
+
+    from couponbound.paper.plots import plot_run_history
+
+    rng = np.random.default_rng(5)
+    mu = rng.normal(size=(3, 5))
+    mon = BoundMonitor(num_classes=3, temperature=0.5, class_means=mu)
+    windows = []
+    for _ in range(4):
+        for _ in range(2):
+            y = rng.integers(0, 3, size=12)
+            mon.update(anchor=mu[y] + 0.5 * rng.normal(size=(12, 5)),
+                       positive=mu[y] + 0.5 * rng.normal(size=(12, 5)), labels=y)
+        windows.append(mon.compute_window())
+    ax = plot_run_history(windows, steps=[2, 4, 6, 8])
+    line = _one(ax, "history/contrastive")
+    np.testing.assert_array_equal(line.get_xdata(), [2, 4, 6, 8])
+    np.testing.assert_array_equal(line.get_ydata(), [w.contrastive for w in windows])
+    np.testing.assert_array_equal(_one(ax, "history/ns21_bound").get_ydata(),
+                                  [w.ns21_bound for w in windows])
+    assert find_artists(ax, "history/se") and find_artists(ax, "history/gap")
+    assert any("NS21" in t for t in _legend_texts(ax))
+    # the same windows as TensorBoard's scalar events (.step, .value) give the same lines
+    Ev = namedtuple("Ev", "wall_time step value")
+    logged = {f"bound/{k}": [Ev(0.0, s, getattr(w, k)) for s, w in zip([2, 4, 6, 8], windows, strict=True)]
+              for k in ("contrastive", "ns21_bound", "arora_bound")}
+    ax2 = plot_run_history(logged)
+    np.testing.assert_array_equal(_one(ax2, "history/contrastive").get_ydata(), line.get_ydata())
+    np.testing.assert_array_equal(_one(ax2, "history/ns21_bound").get_xdata(), [2, 4, 6, 8])
+    with pytest.raises(ValueError, match="no bound/contrastive"):
+        plot_run_history({"bound/ns21_bound": [(1, 0.5)]})
+    with pytest.raises(TypeError, match="sequence of BoundReport"):
+        plot_run_history([1.0, 2.0])
+    with pytest.raises(ValueError, match="one step per report"):
+        plot_run_history(windows, steps=[1, 2])
+    with pytest.raises(ValueError, match="bounds must name"):
+        plot_run_history(windows, bounds=["curl"])

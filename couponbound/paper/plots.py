@@ -12,7 +12,9 @@ returns the :class:`~matplotlib.axes.Axes` it drew on, and never calls
 * :func:`plot_bound_comparison` -- NS21's Figure 1: ARORA19's and NS21's bounds on
   the supervised loss per batch size, with validation accuracy;
 * :func:`plot_bound_decomposition` -- NS21's bound, term by term, against the
-  measured contrastive loss.
+  measured contrastive loss;
+* :func:`plot_run_history` -- NS21's bound against the measured contrastive
+  loss over training, from logged windows (TensorBoard) or reports.
 
 Publication settings (column widths, font sizes, TrueType fonts in PDF) and
 writing files are in :mod:`couponbound.paper.style`
@@ -31,7 +33,7 @@ The papers (NS21, ARORA19, ASH22, BAO22, ER61) are cited in full in
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,6 +65,7 @@ __all__ = [
     "plot_bound_decomposition",
     "plot_collision",
     "plot_coverage",
+    "plot_run_history",
     "plot_sup_upper_bounds",
 ]
 
@@ -853,6 +856,171 @@ def plot_bound_decomposition(
     top = float(max(np.max(bottom), np.max(L + np.nan_to_num(se))))
     low = float(min(0.0, np.min([r["d"] for r in runs])))
     ax.set_ylim(low - 0.08 * (top - low), top + 0.08 * (top - low))
+    if legend:
+        legend_above(ax, *ax.get_legend_handles_labels())
+    return freeze_style(ax)
+
+
+# ---------------------------------------------------------------------------
+# a run's history (logged windows)
+# ---------------------------------------------------------------------------
+
+#: What :func:`plot_run_history` draws by default: key, legend label, colour, style.
+_HISTORY_STYLE = {
+    "contrastive": (r"measured $L_\mathrm{Info}$", "black", "-"),
+    "ns21_bound": ("NS21 lower bound", "#0072B2", "-"),
+    "arora_bound": ("ARORA19 lower bound", "#D55E00", "--"),
+}
+
+
+def _history_series(history: Any, steps: ArrayLike | None, keys: Sequence[str],
+                    prefix: str) -> tuple[dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]],
+                                          dict[str, NDArray[np.float64]]]:
+    """``{key: (steps, values)}`` and ``{key: standard errors}`` from the accepted forms."""
+    from couponbound.training import BoundReport
+
+    series: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+    errors: dict[str, NDArray[np.float64]] = {}
+    if isinstance(history, Mapping):
+        for key in keys:
+            events = history.get(prefix + key, history.get(key))
+            if events is None:
+                continue
+            ev = list(events)
+            if ev and hasattr(ev[0], "step") and hasattr(ev[0], "value"):
+                xs = [float(e.step) for e in ev]
+                ys = [float(e.value) for e in ev]
+            else:
+                try:
+                    xs, ys = (list(map(float, c)) for c in zip(*ev, strict=True)) if ev else ([], [])
+                except (TypeError, ValueError):
+                    raise TypeError(f"history[{key!r}] must hold (step, value) pairs or events with "
+                                    f".step and .value, got {short_repr(ev[:2])}") from None
+            series[key] = (np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+        if "contrastive" not in series:
+            raise ValueError(f"history has no {prefix}contrastive series; keys: "
+                             f"{short_repr(sorted(history))}")
+        return series, errors
+    reports = list(history) if isinstance(history, Iterable) else None
+    if not reports or not all(isinstance(r, BoundReport) for r in reports):
+        raise TypeError("history must be a sequence of BoundReport (e.g. compute_window() results) "
+                        "or a mapping of logged names to (step, value) pairs or scalar events, got "
+                        f"{short_repr(history)}")
+    if steps is None:
+        x = np.arange(1, len(reports) + 1, dtype=np.float64)
+    else:
+        x = np.asarray(steps, dtype=np.float64)
+        if x.shape != (len(reports),):
+            raise ValueError(f"steps must give one step per report ({len(reports)}), got shape {x.shape}")
+    for key in keys:
+        series[key] = (x, np.array([float(getattr(r, key)) for r in reports]))
+        se = key + "_se"
+        if hasattr(reports[0], se):
+            errors[key] = np.array([float(getattr(r, se)) for r in reports])
+    return series, errors
+
+
+def plot_run_history(
+    history: Any,
+    steps: ArrayLike | None = None,
+    *,
+    prefix: str = "bound/",
+    bounds: Sequence[str] = ("ns21_bound", "arora_bound"),
+    legend: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    r"""NS21's lower bound against the measured contrastive loss over training.
+
+    One point per logged window (the batches between two logs, as
+    :meth:`BoundMonitor.compute_window <couponbound.BoundMonitor.compute_window>`
+    reports them and the Lightning callback logs them): the measured InfoNCE
+    loss :math:`L_\mathrm{Info}` (black, with a band of :math:`\pm 2` standard
+    errors when the reports carry them), NS21's lower bound on it (blue; the
+    theorem says it stays below the loss) and ARORA19's (orange, dashed,
+    where measured).  The gap between the loss and NS21's bound is shaded.
+
+    Parameters
+    ----------
+    history : sequence of BoundReport, or mapping
+        The windows' reports (e.g. ``[monitor.compute_window() for ...]``), or
+        what a logger recorded: a mapping from the logged names
+        (``"bound/contrastive"``, ``"bound/ns21_bound"``, ... with or without
+        *prefix*) to ``(step, value)`` pairs or to scalar events with
+        ``.step`` and ``.value`` (TensorBoard's ``EventAccumulator.Scalars``).
+    steps : array_like, optional
+        The training step of each report (default 1, 2, ...); ignored for a
+        mapping, whose events carry their steps.
+    prefix : str, default "bound/"
+        The callback's prefix of the logged names.
+    bounds : sequence of str, default ("ns21_bound", "arora_bound")
+        Which lower bounds to draw (a series that is missing or all ``nan`` is
+        skipped).
+    legend : bool, default True
+        Draw the legend.
+    ax : Axes, optional
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    Axes
+        Gids: ``history/contrastive``, ``history/<bound>``, ``history/gap``,
+        ``history/se``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A history of another form, or no contrastive series.
+
+    Examples
+    --------
+    >>> from couponbound import BoundMonitor
+    >>> mon = BoundMonitor(2, 0.5)
+    >>> windows = []
+    >>> for loss in (3.0, 2.5, 2.2):
+    ...     _ = mon.update_losses(contrastive=loss, sup=1.0, d=-0.5, labels=[0, 1])
+    ...     windows.append(mon.compute_window())
+    >>> ax = plot_run_history(windows, steps=[10, 20, 30])
+    >>> [float(v) for v in find_artists(ax, "history/contrastive")[0].get_ydata()]
+    [3.0, 2.5, 2.2]
+    >>> logged = {"bound/contrastive": [(10, 3.0), (20, 2.5)], "bound/ns21_bound": [(10, 1.0), (20, 1.1)]}
+    >>> [float(v) for v in find_artists(plot_run_history(logged), "history/ns21_bound")[0].get_ydata()]
+    [1.0, 1.1]
+    """
+    if isinstance(bounds, str):
+        bounds = (bounds,)
+    for b in bounds:
+        if b not in ("ns21_bound", "arora_bound"):
+            raise ValueError(f"bounds must name some of ns21_bound, arora_bound; got {short_repr(b)}")
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str, got {short_repr(prefix)}")
+    series, errors = _history_series(history, steps, ("contrastive", *bounds), prefix)
+    ax = axes_or_new(ax)
+    x, L = series["contrastive"]
+    label, col, ls = _HISTORY_STYLE["contrastive"]
+    (lc,) = ax.plot(x, L, color=col, ls=ls, lw=1.4, marker="o", ms=2.5, label=label)
+    lc.set_gid("history/contrastive")
+    se = errors.get("contrastive")
+    if se is not None and np.any(np.isfinite(se)):
+        band = ax.fill_between(x, L - 2 * np.nan_to_num(se), L + 2 * np.nan_to_num(se),
+                               color="0.5", alpha=0.25, lw=0, label=r"$\pm 2$ s.e.")
+        band.set_gid("history/se")
+    for b in bounds:
+        if b not in series:
+            continue
+        xb, yb = series[b]
+        if not np.any(np.isfinite(yb)):
+            continue
+        label, col, ls = _HISTORY_STYLE[b]
+        (lb,) = ax.plot(xb, yb, color=col, ls=ls, lw=1.2, marker="s" if b == "ns21_bound" else None,
+                        ms=2.5, label=label)
+        lb.set_gid(f"history/{b}")
+        if b == "ns21_bound" and xb.shape == x.shape and np.array_equal(xb, x):
+            gap = ax.fill_between(x, yb, L, where=L >= yb, color="#0072B2", alpha=0.12, lw=0,
+                                  label=r"$L_\mathrm{Info}$ $-$ NS21 bound")
+            gap.set_gid("history/gap")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("loss (nats)")
+    ax.grid(True, lw=0.4, alpha=0.4)
     if legend:
         legend_above(ax, *ax.get_legend_handles_labels())
     return freeze_style(ax)

@@ -7,6 +7,9 @@ classification?  The public API:
 * coverage: :func:`coverage_prob`, :func:`log_coverage_prob`,
   :func:`coverage_bounds`, :func:`completion_time`, :func:`expected_draws`,
   :func:`required_negatives`;
+* partial coverage and false negatives: :func:`distinct_classes`,
+  :func:`expected_classes`, :func:`false_negative_rate`,
+  :func:`expected_false_negatives`;
 * collisions: :func:`collision_prob`, :func:`collision_pmf`,
   :func:`expected_log_collision`;
 * bounds: :class:`BoundTerms`, :func:`ns21_lower_bound`,
@@ -56,6 +59,13 @@ from .coverage import (
     log_coverage_prob,
     required_negatives,
 )
+from .occupancy import (
+    DistinctClasses,
+    distinct_classes,
+    expected_classes,
+    expected_false_negatives,
+    false_negative_rate,
+)
 from .training import BoundMonitor, BoundReport, NonRandomBatchWarning, collision_diagnostic
 
 __version__ = "0.1.0"
@@ -68,6 +78,7 @@ __all__ = [
     "NonRandomBatchWarning",
     "CompletionTime",
     "CoverageBounds",
+    "DistinctClasses",
     "NS21Decomposition",
     "RestatedBoundWarning",
     "SupUpperBounds",
@@ -83,6 +94,10 @@ __all__ = [
     "coverage_bounds",
     "coverage_prob",
     "decompose",
+    "distinct_classes",
+    "expected_classes",
+    "expected_false_negatives",
+    "false_negative_rate",
     "expected_draws",
     "expected_log_collision",
     "log_coverage_prob",

@@ -671,3 +671,40 @@ def test_plot_run_history_from_reports_and_from_logged_events():
         plot_run_history(windows, steps=[1, 2])
     with pytest.raises(ValueError, match="bounds must name"):
         plot_run_history(windows, bounds=["curl"])
+
+
+def test_plot_expected_classes_mean_band_and_without_replacement():
+    from couponbound import Prior, distinct_classes, expected_classes
+    from couponbound.paper.plots import plot_expected_classes
+
+    counts = [30, 20, 10, 5]
+    shuffled = Prior.from_counts(counts, replacement=False, name="shuffled")
+    K = [0, 2, 5, 10, 20, 40, 64, 100]
+    ax = plot_expected_classes(K, [10, ("skewed", {"counts": counts}), shuffled], band_points=4)
+    line = _one(ax, "classes/C = 10")
+    np.testing.assert_array_equal(line.get_xdata(), K)
+    np.testing.assert_allclose(line.get_ydata(), expected_classes(K, 10), rtol=1e-14)
+    # without replacement: only batches that fit in the 65 samples, dashed, with their own law
+    sh = _one(ax, "classes/shuffled")
+    np.testing.assert_array_equal(sh.get_xdata(), [0, 2, 5, 10, 20, 40, 64])
+    np.testing.assert_allclose(sh.get_ydata(),
+                               expected_classes([0, 2, 5, 10, 20, 40, 64], counts=counts,
+                                                replacement=False), rtol=1e-14)
+    assert sh.get_linestyle() != "-" and sh.get_ydata()[-1] == pytest.approx(4.0)
+    # the band: the exact 5 % and 95 % quantiles at the computed K
+    band = _one(ax, "band/skewed")
+    verts = band.get_paths()[0].vertices
+    xs = np.unique(verts[:, 0])
+    assert list(xs) == [0, 2, 10, 100]  # 4 band points spread geometrically over the 8 K
+    for k in xs:
+        D = distinct_classes(int(k), counts=counts)
+        ys = verts[verts[:, 0] == k, 1]
+        assert {float(ys.min()), float(ys.max())} == {float(D.ppf(0.05)), float(D.ppf(0.95))}
+    assert _one(ax, "C/skewed").get_ydata()[0] == 4
+    assert any("without replacement" in t for t in _legend_texts(ax))
+    ax = plot_expected_classes(K, [10], band=None)
+    assert not find_artists(ax, "band/")
+    with pytest.raises(ValueError, match="band"):
+        plot_expected_classes(K, [10], band=(0.9, 0.1))
+    with pytest.raises(ValueError, match="band_points"):
+        plot_expected_classes(K, [10], band_points=1)

@@ -133,7 +133,9 @@ def write_figures(
 
     ``coverage``: :func:`~couponbound.paper.plots.plot_coverage` (by default
     with CIFAR-100-LT (r = 100) drawn without replacement added to the data
-    sets); ``collision``:
+    sets); ``expected_classes``:
+    :func:`~couponbound.paper.plots.plot_expected_classes` (by default its own
+    data sets, long tail included); ``collision``:
     :func:`~couponbound.paper.plots.plot_collision`; ``sup_upper_bounds_<name>``
     (name from :func:`figure_slug`):
     :func:`~couponbound.paper.plots.plot_sup_upper_bounds`, one per data set,
@@ -163,7 +165,12 @@ def write_figures(
     progress : callable, optional
         Called with a short message before each figure.
     """
-    from couponbound.paper.plots import plot_collision, plot_coverage, plot_sup_upper_bounds
+    from couponbound.paper.plots import (
+        plot_collision,
+        plot_coverage,
+        plot_expected_classes,
+        plot_sup_upper_bounds,
+    )
     from couponbound.paper.style import check_figure_formats, paper_style
 
     # every argument is checked before the first figure is written
@@ -209,6 +216,13 @@ def write_figures(
         ("coverage", lambda ax: plot_coverage(C=coverage_sets, ax=ax)),
         ("collision", lambda ax: plot_collision(C=sets, ax=ax)),
     ]
+    # the number of distinct classes a batch sees; bands (exact quantiles at
+    # ten batch sizes) for the defaults and for uniform priors, whose
+    # distributions cost milliseconds
+    classes_sets = None if datasets is None else sets
+    band_for = None if datasets is None else [p.label for p in sets if p.is_uniform]
+    jobs.append(("expected_classes", lambda ax: plot_expected_classes(
+        C=classes_sets, band_for=band_for, ax=ax)))
     jobs += [(f"sup_upper_bounds_{figure_slug(p.label)}", bounds_for(p)) for p in sets]
     return _draw_all(jobs, target, venue=venue, columns=columns, formats=formats,
                      say=progress or _quiet)

@@ -7,6 +7,8 @@ returns the :class:`~matplotlib.axes.Axes` it drew on, and never calls
 
 * :func:`plot_coverage` -- ``upsilon_{K+1}`` against ``K`` (NS21, Section 4);
 * :func:`plot_collision` -- ``tau_K`` and ``E ln(1+Col)`` against ``K``;
+* :func:`plot_expected_classes` -- the number of distinct classes in a batch
+  against ``K``, with its 5-95 % band, with or without replacement;
 * :func:`plot_sup_upper_bounds` -- the upper bounds on the supervised loss of
   ARORA19, NS21, ASH22 and BAO22 against ``K`` (BAO22's comparison);
 * :func:`plot_bound_comparison` -- NS21's Figure 1: ARORA19's and NS21's bounds on
@@ -65,6 +67,7 @@ __all__ = [
     "plot_bound_decomposition",
     "plot_collision",
     "plot_coverage",
+    "plot_expected_classes",
     "plot_run_history",
     "plot_sup_upper_bounds",
 ]
@@ -1023,4 +1026,159 @@ def plot_run_history(
     ax.grid(True, lw=0.4, alpha=0.4)
     if legend:
         legend_above(ax, *ax.get_legend_handles_labels())
+    return freeze_style(ax)
+
+
+# ---------------------------------------------------------------------------
+# distinct classes in a batch
+# ---------------------------------------------------------------------------
+
+
+def plot_expected_classes(
+    K: ArrayLike | None = None,
+    C: Any = None,
+    *,
+    band: tuple[float, float] | None = (0.05, 0.95),
+    band_points: int = 10,
+    band_for: Sequence[str] | None = None,
+    legend: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    r"""Expected number of distinct classes :math:`\mathbb{E}[D]` in a batch against :math:`K`.
+
+    :math:`D` counts the classes present among the anchor and its :math:`K`
+    negatives (:func:`couponbound.distinct_classes`); a batch covers every
+    class when :math:`D = C`.  Per data set: :math:`\mathbb{E}[D]`
+    (:func:`couponbound.expected_classes`, solid; dashed for a data set drawn
+    without replacement, a shuffled loader) and, with *band*, the band between
+    two quantiles of :math:`D` (default 5 % and 95 %: nine batches in ten fall
+    inside), computed exactly at *band_points* values of :math:`K` spread
+    geometrically over the range and joined by straight lines.  A dotted line
+    per data set marks :math:`C`.
+
+    Parameters
+    ----------
+    K : array_like of int, optional
+        Numbers of negatives; default about 200 values from 1 to where the
+        slowest data set's 99 % coverage point lies (for a finite data set
+        drawn without replacement, at most its size minus one).
+    C : int, Prior, data set, or sequence of them, optional
+        As in :func:`plot_coverage`; a :class:`~couponbound.Prior` made with
+        ``replacement=False`` is drawn without replacement.  Default: CIFAR-10
+        and CIFAR-100 (with bands), and CIFAR-100-LT (r = 100) with and
+        without replacement (its 10,847 images through a shuffled loader).
+    band : (float, float) or None, default (0.05, 0.95)
+        The quantiles of the band (``None``: no band).
+    band_points : int, default 10
+        How many values of :math:`K` the band is computed at (each costs one
+        exact distribution of :math:`D`: milliseconds for a uniform prior, up
+        to a second for a long tail of 100 classes).
+    band_for : sequence of str, optional
+        The names of the data sets that get a band (default: all).
+    legend : bool, default True
+        Draw the legend.
+    ax : Axes, optional
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    Axes
+        Gids: ``classes/<name>`` (the mean), ``band/<name>``, ``C/<name>``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad ``K``, data sets, quantiles or ``band_points``.
+
+    Examples
+    --------
+    >>> ax = plot_expected_classes([0, 9, 31], [10], band_points=3)
+    >>> [round(float(v), 3) for v in find_artists(ax, "classes/C = 10")[0].get_ydata()]
+    [1.0, 6.513, 9.657]
+    """
+    from couponbound._prior import Prior as _Prior
+    from couponbound._validate import check_positive_int, check_probability
+    from couponbound.occupancy import distinct_classes, expected_classes
+
+    if C is None:
+        from couponbound.paper.datasets import DATASETS
+
+        c100 = DATASETS["CIFAR-100"]
+        lt = DATASETS["CIFAR-100-LT (r=100)"]
+        C = [DATASETS["CIFAR-10"], c100, lt,
+             _Prior.from_counts(lt.counts, replacement=False,
+                                name="CIFAR-100-LT (r=100), without replacement")]
+        if band_for is None:
+            band_for = ("CIFAR-10", "CIFAR-100")
+    sets = as_named_priors(C, "C")
+    banded = {p.label for p in sets} if band_for is None else set(band_for)
+    if band is not None:
+        try:
+            lo_q, hi_q = (check_probability(q, "band") for q in band)
+        except TypeError:
+            raise TypeError(f"band must be two quantiles (lo, hi) or None, got {short_repr(band)}") from None
+        if not lo_q < hi_q:
+            raise ValueError(f"band must be (lo, hi) with lo < hi, got {short_repr(band)}")
+    points = check_positive_int(band_points, "band_points", minimum=2)
+
+    def limit(prior: Prior) -> int | None:
+        return None if prior.replacement else int(sum(prior.counts or ())) - 1
+
+    if K is None:
+        tops = []
+        for p in sets:
+            top = int(1.3 * _smallest_k(p, 0.99))
+            cap = limit(p)
+            tops.append(top if cap is None else min(top, cap))
+        Ks = k_grid(max(tops), 1, points=200)
+    else:
+        Ks = k_array(K)
+    ax = axes_or_new(ax)
+    for i, prior in enumerate(sets):
+        name = prior.label
+        col = color(i)
+        cap = limit(prior)
+        Kp = Ks if cap is None else Ks[Ks <= cap]
+        if Kp.size == 0:
+            continue
+        mean = np.asarray(expected_classes(Kp, prior), dtype=np.float64)
+        ls = "-" if prior.replacement else (0, (4, 2))
+        (lm,) = ax.plot(np.maximum(Kp, 0).astype(np.float64), mean, color=col, lw=1.4, ls=ls,
+                        label=name)
+        lm.set_gid(f"classes/{name}")
+        if band is not None and name in banded:
+            idx = np.unique(np.round(np.geomspace(1, Kp.size, min(points, Kp.size))).astype(int) - 1)
+            kb = Kp[idx]
+            q = np.array([distinct_classes(int(k), prior).ppf([lo_q, hi_q]) for k in kb],
+                         dtype=np.float64)
+            fb = ax.fill_between(np.maximum(kb, 0).astype(np.float64), q[:, 0], q[:, 1], color=col,
+                                 alpha=0.18, lw=0, label="_nolegend_")
+            fb.set_gid(f"band/{name}")
+        lc = ax.axhline(prior.C, color=col, lw=0.7, ls=":", label="_nolegend_")
+        lc.set_gid(f"C/{name}")
+    ax.set_xscale("log")
+    positive = Ks[Ks > 0]
+    if positive.size:
+        ax.set_xlim(float(positive.min()), float(Ks.max()))
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=0.9)
+    ax.set_xlabel(_K_LABEL)
+    ax.set_ylabel(r"distinct classes $D$ in the batch")
+    ax.grid(True, which="major", lw=0.4, alpha=0.4)
+    if legend:
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        handles, labels = ax.get_legend_handles_labels()
+        handles = [Line2D([], [], color=h.get_color(), lw=1.4, ls="-") if hasattr(h, "get_color")
+                   else h for h in handles]
+        if band is not None:
+            handles.append(Patch(color="0.5", alpha=0.3, lw=0))
+            labels.append(f"{lo_q * 100:g}-{hi_q * 100:g} % of batches")
+        if any(not p.replacement for p in sets):
+            handles.append(Line2D([], [], color="0.2", lw=1.2, ls=(0, (4, 2))))
+            labels.append("without replacement")
+        handles.append(Line2D([], [], color="0.2", lw=0.7, ls=":"))
+        labels.append(r"$D = C$: every class")
+        legend_above(ax, handles, labels)
     return freeze_style(ax)

@@ -127,7 +127,8 @@ numpydoc_xref_aliases = {
 #: Modules whose ``__all__`` the API pages document; a class named in a
 #: parameter type (``BoundTerms``, ``Prior``, ...) links to its entry.
 PUBLIC_MODULES = [
-    "couponbound", "couponbound.coverage", "couponbound.exact", "couponbound.asymptotic",
+    "couponbound", "couponbound.coverage", "couponbound.occupancy", "couponbound.exact",
+    "couponbound.asymptotic",
     "couponbound.collision", "couponbound.bounds", "couponbound.symbolic",
     "couponbound.testing", "couponbound.training", "couponbound.training.distributed",
     "couponbound.training.lightning", "couponbound.paper", "couponbound.paper.tables",

@@ -22,6 +22,7 @@ __all__ = [
     "check_probability",
     "check_probability_array",
     "check_real",
+    "check_real_array",
     "check_size",
     "short_repr",
 ]
@@ -200,3 +201,36 @@ def check_probability(value: Any, name: str, *, open_left: bool = True, open_rig
         hi = "1)" if open_right else "1]"
         raise ValueError(f"{name} must be in {lo}, {hi}, got {short_repr(value)}")
     return v
+
+
+def check_real_array(value: Any, name: str, *, minimum: float | None = None,
+                     maximum: float | None = None, why: str = "") -> NDArray[np.float64]:
+    """A finite real number or array of them (not bool, str, bytes, a masked array, a
+    date) as a float64 ndarray, optionally in ``[minimum, maximum]``; *why* is added
+    to the range message (``"NS21's d(f) <= 0"``, say)."""
+    what = f"{name} must be a real number or array of them"
+    if (isinstance(value, bool | np.bool_ | str | bytes | np.ma.MaskedArray)
+            or value is None):
+        raise TypeError(f"{what}, got {short_repr(value)}")
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "iuf" and raw.dtype != object:
+            raise TypeError(f"dtype {raw.dtype}")
+        arr = raw.astype(np.float64)
+    except OverflowError as exc:  # 10**400
+        raise ValueError(f"{name} must be finite, got {short_repr(value)}") from exc
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what}, got {short_repr(value)}") from exc
+    if raw.dtype == object and any(isinstance(v, bool | np.bool_) for v in raw.ravel()):
+        raise TypeError(f"{what}, got {short_repr(value)}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got {short_repr(value)}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {short_repr(value)}")
+    for bound, bad in ((minimum, arr < (minimum or 0.0)), (maximum, arr > (maximum or 0.0))):
+        if bound is not None and np.any(bad):
+            sign = ">=" if bound is minimum else "<="
+            first = float(arr[bad].ravel()[0])
+            raise ValueError(f"{name} must be {sign} {bound:g}{why}, got {first!r} in "
+                             f"{short_repr(value)}")
+    return arr

@@ -486,7 +486,7 @@ def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
         ``False``: the ``K + 1`` samples are drawn without replacement from a
         finite data set with class sizes ``counts`` (what a shuffled data
         loader does); the law is multivariate hypergeometric and the value is
-:math:`[x^n] \prod_c ((1 + x)^{n_c} - 1) / \binom{N}{n}`
+        :math:`[x^n] \prod_c ((1 + x)^{n_c} - 1) / \binom{N}{n}`
         (:ref:`math-without-replacement`).
     include_anchor : bool, default True
         ``True``: ``K + 1`` draws (NS21's :math:`\upsilon_{K+1}`).  ``False``:

@@ -1096,6 +1096,8 @@ def plot_expected_classes(
     >>> [round(float(v), 3) for v in find_artists(ax, "classes/C = 10")[0].get_ydata()]
     [1.0, 6.513, 9.657]
     """
+    import warnings
+
     from couponbound._prior import Prior as _Prior
     from couponbound._validate import check_positive_int, check_probability
     from couponbound.occupancy import distinct_classes, expected_classes
@@ -1149,11 +1151,23 @@ def plot_expected_classes(
         if band is not None and name in banded:
             idx = np.unique(np.round(np.geomspace(1, Kp.size, min(points, Kp.size))).astype(int) - 1)
             kb = Kp[idx]
-            q = np.array([distinct_classes(int(k), prior).ppf([lo_q, hi_q]) for k in kb],
-                         dtype=np.float64)
-            fb = ax.fill_between(np.maximum(kb, 0).astype(np.float64), q[:, 0], q[:, 1], color=col,
-                                 alpha=0.18, lw=0, label="_nolegend_")
-            fb.set_gid(f"band/{name}")
+            kept, rows = [], []
+            for k in kb:
+                # a K whose quantiles do not compute cleanly is left out of the
+                # band (DistinctClasses.ppf warns and returns 1 once the law is
+                # a point mass at C, e.g. C = 10 and K >= 10^4)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", RuntimeWarning)
+                    try:
+                        rows.append(distinct_classes(int(k), prior).ppf([lo_q, hi_q]))
+                    except RuntimeWarning:
+                        continue
+                kept.append(k)
+            if kept:
+                q = np.array(rows, dtype=np.float64)
+                fb = ax.fill_between(np.maximum(np.array(kept), 0).astype(np.float64), q[:, 0],
+                                     q[:, 1], color=col, alpha=0.18, lw=0, label="_nolegend_")
+                fb.set_gid(f"band/{name}")
         lc = ax.axhline(prior.C, color=col, lw=0.7, ls=":", label="_nolegend_")
         lc.set_gid(f"C/{name}")
     ax.set_xscale("log")

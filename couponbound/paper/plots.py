@@ -1,12 +1,12 @@
-"""Figures for papers: coverage, collisions and the NS21 bounds.
+r"""Figures for papers: coverage, collisions and the NS21 bounds.
 
 Every function takes ``ax=None`` (a new figure is made when it is ``None``),
 returns the :class:`~matplotlib.axes.Axes` it drew on, and never calls
 ``plt.show()``.  matplotlib is imported inside the functions, so
 ``import couponbound.paper.plots`` stays cheap and picks no backend.
 
-* :func:`plot_coverage` -- ``upsilon_{K+1}`` against ``K`` (NS21, Section 4);
-* :func:`plot_collision` -- ``tau_K`` and ``E ln(1+Col)`` against ``K``;
+* :func:`plot_coverage` -- :math:`\upsilon_{K+1}` against ``K`` (NS21, Section 4);
+* :func:`plot_collision` -- :math:`\tau_K` and :math:`\mathbb{E}\ln(1+\mathrm{Col})` against ``K``;
 * :func:`plot_expected_classes` -- the number of distinct classes in a batch
   against ``K``, with its 5-95 % band, with or without replacement;
 * :func:`plot_sup_upper_bounds` -- the upper bounds on the supervised loss of
@@ -346,13 +346,15 @@ def plot_collision(
     legend: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
-    """ARORA19's collision probability ``tau_K`` and NS21's ``E ln(1+Col)`` against ``K``.
+    r"""ARORA19's collision probability :math:`\tau_K` and NS21's :math:`\mathbb{E}\ln(1+\mathrm{Col})`.
+
+    Both against the number of negatives :math:`K`.
 
     ``Col`` counts the negatives that share the anchor's class:
-    ``tau_K = P(Col >= 1)`` (:func:`couponbound.collision_prob`) is the factor
-    that makes ARORA19's bound explode, ``E ln(1 + Col)``
+    :math:`\tau_K = P(\mathrm{Col} \ge 1)` (:func:`couponbound.collision_prob`) is the factor
+    that makes ARORA19's bound explode, :math:`\mathbb{E}\ln(1+\mathrm{Col})`
     (:func:`couponbound.expected_log_collision`) is the collision term of
-    NS21's bound, which grows like ``ln(1 + K/C)`` (:ref:`math-collisions`).
+    NS21's bound, which grows like :math:`\ln(1 + K/C)` (:ref:`math-collisions`).
 
     Parameters
     ----------
@@ -364,7 +366,7 @@ def plot_collision(
     C : int, Prior, data set, or sequence of them, default DEFAULT_DATASETS
         As in :func:`plot_coverage`.
     which : {"both", "tau", "collision"}
-        ``"both"``: ``tau_K`` solid on the left axis, ``E ln(1+Col)`` dashed on
+        ``"both"``: :math:`\tau_K` solid on the left axis, :math:`\mathbb{E}\ln(1+\mathrm{Col})` dashed on
         a twin right axis; otherwise only the one quantity.
     legend : bool, default True
         Draw the legend.
@@ -482,7 +484,7 @@ def plot_sup_upper_bounds(
         The class prior: an ``int`` or a :class:`~couponbound.Prior` as *C*, or
         ``probs=``/``counts=`` (default: 10 uniform classes, BAO22's setting).
     d, sub : float or array_like, optional
-        NS21's ``d(f) <= 0`` and ``L^mu_sub``, one value or one per ``K``, as
+        NS21's :math:`d(f) \le 0` and :math:`L^\mu_\mathrm{sub}`, one value or one per ``K``, as
         in :func:`couponbound.sup_upper_bounds`.
     B : float, default 1.0
         The feature-norm bound of BAO22's bound (their setting).
@@ -654,7 +656,7 @@ def plot_bound_comparison(
     legend: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
-    """NS21's Figure 1: ARORA19's and NS21's upper bounds on ``L^mu_sup`` per batch size.
+    r"""NS21's Figure 1: ARORA19's and NS21's upper bounds on :math:`L^\mu_\mathrm{sup}` per batch size.
 
     Per run (usually one per batch size ``K + 1``), two bars on a log y axis:
     ARORA19's bound (the "CURL" bars of NS21's figure) on the supervised loss
@@ -781,15 +783,15 @@ def plot_bound_decomposition(
     legend: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
-    """NS21's bound term by term, against the measured contrastive loss, per run.
+    r"""NS21's bound term by term, against the measured contrastive loss, per run.
 
-    Per run, a stacked bar of the terms of NS21's lower bound on ``L_Info``
-    (:func:`couponbound.decompose`): ``υ L^μ_sup / 2``, ``(1-υ) L^μ_sub / 2``
-    and ``E ln(1+Col) / 2`` stacked upwards from 0, ``d <= 0`` downwards; a
+    Per run, a stacked bar of the terms of NS21's lower bound on :math:`L_\mathrm{Info}`
+    (:func:`couponbound.decompose`): :math:`\upsilon L^\mu_\mathrm{sup}/2`,
+    :math:`(1-\upsilon) L^\mu_\mathrm{sub}/2` and :math:`\mathbb{E}\ln(1+\mathrm{Col})/2` stacked upwards from 0, :math:`d \le 0` downwards; a
     black bar marks their sum, the bound; next to it an outlined bar shows the
-    measured ``L_Info`` (with its standard error for a
+    measured :math:`L_\mathrm{Info}` (with its standard error for a
     :class:`~couponbound.BoundReport`).  The theorem says the bound never
-    exceeds ``L_Info``.
+    exceeds :math:`L_\mathrm{Info}`.
 
     Parameters
     ----------

@@ -787,8 +787,9 @@ def plot_bound_decomposition(
 
     Per run, a stacked bar of the terms of NS21's lower bound on :math:`L_\mathrm{Info}`
     (:func:`couponbound.decompose`): :math:`\upsilon L^\mu_\mathrm{sup}/2`,
-    :math:`(1-\upsilon) L^\mu_\mathrm{sub}/2` and :math:`\mathbb{E}\ln(1+\mathrm{Col})/2` stacked upwards from 0, :math:`d \le 0` downwards; a
-    black bar marks their sum, the bound; next to it an outlined bar shows the
+    :math:`(1-\upsilon) L^\mu_\mathrm{sub}/2` and
+    :math:`\mathbb{E}\ln(1+\mathrm{Col})/2` stacked upwards from 0,
+    :math:`d \le 0` downwards; a black bar marks their sum, the bound; next to it an outlined bar shows the
     measured :math:`L_\mathrm{Info}` (with its standard error for a
     :class:`~couponbound.BoundReport`).  The theorem says the bound never
     exceeds :math:`L_\mathrm{Info}`.

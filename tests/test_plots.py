@@ -708,3 +708,14 @@ def test_plot_expected_classes_mean_band_and_without_replacement():
         plot_expected_classes(K, [10], band=(0.9, 0.1))
     with pytest.raises(ValueError, match="band_points"):
         plot_expected_classes(K, [10], band_points=1)
+
+
+def test_plot_coverage_narrow_log_range_labels_plain_numbers():
+    ax = plot_coverage(C=[1000], gumbel=False)
+    lo, hi = ax.get_xlim()
+    assert hi / lo < 10**1.5
+    ax.figure.canvas.draw()
+    majors = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    minors = [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()]
+    assert majors and not minors  # no run of "2x10^2 3x10^2 ..." minor labels
+    assert all(t.replace(",", "").isdigit() for t in majors), majors

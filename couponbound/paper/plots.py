@@ -117,6 +117,21 @@ def _smallest_k(prior: Prior, confidence: float) -> int:
     return hi
 
 
+def _narrow_log_ticks(ax: Axes, lo: float, hi: float) -> None:
+    """On a log x axis spanning less than 1.5 decades: ticks at 1, 2, 5 x 10^k as plain numbers.
+
+    matplotlib would otherwise label every minor tick (2x10^3, 3x10^3, ...),
+    and the labels run into each other.
+    """
+    if not (lo > 0 and hi / lo < 10**1.5):
+        return
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def find_artists(ax: Axes, gid: str) -> list[Artist]:
     """Artists of *ax* (and its twin axes) whose ``gid`` equals or starts with *gid*.
 
@@ -278,6 +293,7 @@ def plot_coverage(
     ax.set_xscale("log")
     if positive.size:
         ax.set_xlim(positive.min(), positive.max())
+        _narrow_log_ticks(ax, float(positive.min()), float(positive.max()))
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(_K_LABEL)
     ax.set_ylabel(r"coverage $\upsilon_{K+1}$")

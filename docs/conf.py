@@ -93,6 +93,8 @@ autosummary_imported_members = False
 # ``BoundMonitor.compute_window()``: short entries that fit its width.
 toc_object_entries_show_parents = "hide"
 autodoc_member_order = "bysource"
+# Signatures show defaults as written (``C=DEFAULT_DATASETS``), not their repr.
+autodoc_preserve_defaults = True
 autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

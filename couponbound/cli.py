@@ -318,14 +318,21 @@ def _counts(text: str, what: str) -> list[int]:
     return [int(v) for v in vals]
 
 
+def _source_name(text: str, default: str) -> str:
+    """A prior's label: the file's name without its suffix (``my500.txt`` -> ``my500``), else *default*."""
+    if text.startswith("@") or os.path.exists(text):
+        return Path(text.removeprefix("@")).stem or default
+    return default
+
+
 def _priors(args: argparse.Namespace, default_C: Sequence[int] | None) -> list[Prior]:
     given = [x for x in (args.C, args.counts, args.probs) if x]
     if len(given) > 1:
         raise _UsageError("give one of -C, --counts, --probs")
     if args.counts:
-        return [Prior.from_counts(_counts(args.counts, "--counts"), name="counts")]
+        return [Prior.from_counts(_counts(args.counts, "--counts"), name=_source_name(args.counts, "counts"))]
     if args.probs:
-        return [Prior.from_probs(_numbers(args.probs, "--probs"), name="probs")]
+        return [Prior.from_probs(_numbers(args.probs, "--probs"), name=_source_name(args.probs, "probs"))]
     Cs = args.C if args.C else default_C
     if not Cs:
         raise _UsageError("give the number of classes with -C, or --counts / --probs")

@@ -38,7 +38,7 @@ from typing import Any, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _longtail, _saddle
+from . import _display, _longtail, _saddle
 from ._combinatorics import harmonic
 from ._prior import Prior, as_prior
 from ._validate import check_flag, check_probability, check_probability_array, check_size
@@ -857,6 +857,12 @@ class CompletionTime:
 
     def __repr__(self) -> str:
         return f"CompletionTime({self.prior!r})"
+
+    def _repr_html_(self) -> str:  # notebooks: prior, mean, std and quantiles
+        return _display.completion_time_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return _display.completion_time_markdown(self)
 
     def _apply(self, n: Any, kernel: Any) -> FloatOrArray:
         arr = np.asarray(n)

@@ -17,8 +17,8 @@ from couponbound import BoundMonitor, coverage_prob, required_negatives
 from couponbound.cli import build_parser, main
 from couponbound.paper.summary import dataset_table
 
-FIGURES = ["coverage", "collision", "sup_upper_bounds_cifar-10", "sup_upper_bounds_cifar-100",
-           "sup_upper_bounds_imagenet-1k-uniform"]
+FIGURES = ["coverage", "collision", "expected_classes", "sup_upper_bounds_cifar-10",
+           "sup_upper_bounds_cifar-100", "sup_upper_bounds_imagenet-1k-uniform"]
 
 
 def run(argv, capsys):
@@ -56,8 +56,8 @@ def test_bare_command_prints_table_and_writes_files(tmp_path, capsys, monkeypatc
     assert r"\toprule" in (outdir / "table3.tex").read_text()
     # the file list is printed, every listed file exists
     listed = [x.strip() for x in lines if x.startswith("  couponbound-output/")]
-    assert len(listed) == 14 and all((tmp_path / p).is_file() for p in listed)
-    assert "[5/5] figure" in err  # progress on stderr
+    assert len(listed) == 16 and all((tmp_path / p).is_file() for p in listed)
+    assert "[6/6] figure" in err  # progress on stderr
 
 
 def test_bare_machine_formats_write_nothing(tmp_path, capsys, monkeypatch):
@@ -176,10 +176,10 @@ def test_table_command(capsys):
 def test_figures_command(tmp_path, capsys):
     code, out, err = run(["figures", "-C", "10", "--venue", "icml", "--columns", "1",
                           "--format", "pdf", "--contrastive", "3.0", "--out", str(tmp_path)], capsys)
-    assert code == 0 and err.count("figure") == 3
+    assert code == 0 and err.count("figure") == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "collision.pdf", "coverage.pdf", "sup_upper_bounds_c-10.pdf"]
-    assert "wrote 3 files" in out
+        "collision.pdf", "coverage.pdf", "expected_classes.pdf", "sup_upper_bounds_c-10.pdf"]
+    assert "wrote 4 files" in out
 
 
 def _saved_runs(tmp_path):

@@ -16,7 +16,9 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
+from couponbound import _display
 from couponbound._prior import Prior
 from couponbound._validate import check_positive_int, short_repr
 from couponbound.bounds import (
@@ -384,6 +386,18 @@ class BoundReport:
             v = getattr(self, name)
             out[prefix + name] = math.nan if v is None else float(v)
         return out
+
+    def _repr_html_(self) -> str:  # notebooks: the table of str(report), typeset
+        return _display.report_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return _display.report_markdown(self)
+
+    def to_pandas(self) -> Any:
+        """The table of ``str(report)`` as a ``pandas.DataFrame`` (index: term; measured, se, theory).
+
+        Needs pandas (``pip install 'couponbound[pandas]'``)."""
+        return _display.report_frame(self)
 
     def __repr__(self) -> str:
         keys = ("contrastive", "ns21_bound", "holds", "upsilon", "sup", "sub", "collision",

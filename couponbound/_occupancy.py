@@ -89,6 +89,7 @@ _U_FIRST = 9.0  # walk at least this far (in conditional standard deviations)
 _NEGLIGIBLE = 1e-18
 _CHUNK = 8  # nodes per further recursion pass (the first reaches u = _U_FIRST)
 _BAND_SD = 3.0  # targets within this many conditional sd of the band's anchor
+_COND_FAIL = 1e3  # ... and above this even at the target itself, an error
 _COND_MAX = 8.0  # a circle sum magnifying rounding errors more is redone nearer its target
 _BAND_SD_D = 3.0  # ... and within this many sd of the tilted class count
 
@@ -311,16 +312,25 @@ def _solve_tilt(n: float, j: float, g: _Groups) -> _Tilt:
         scale = max(abs(da), abs(db))
         step = 2.0 / scale if scale > 2.0 else 1.0
         a = min(max(a - step * da, -700.0), 700.0)
-        b = min(max(b - step * db, -1400.0), 1400.0)
+        lim = _tilt_limit(math.exp(a), g)
+        b = min(max(b - step * db, -lim), lim)
     assert best is not None
     if best[0] <= 1e-6:
         return best[1]
     return _solve_tilt_nested(nt, jt, g, a)
 
 
+def _tilt_limit(r: float, g: _Groups) -> float:
+    """A bound on ``|log s|`` that holds every class's presence odds within ``e^{+-800}``:
+    the odds are ``s (e^w - 1)``, ``w = p r`` (or ``m log(1 + r)``)."""
+    w = float(np.max(g.par)) * r if g.replacement else float(np.max(g.par)) * math.log1p(r)
+    return w + abs(math.log(max(w, 1e-300))) + 800.0 + math.log(g.C)
+
+
 def _classes_tilt(a: float, jt: float, g: _Groups) -> float:
     """``log s`` with ``E[classes] = jt`` at ``r = e^a``: safeguarded Newton steps."""
-    blo, bhi = -1400.0, 1400.0
+    bhi = _tilt_limit(math.exp(a), g)
+    blo = -bhi
     b = 0.0
     for _ in range(100):
         t = _tilt(math.exp(a), b, g)
@@ -389,11 +399,14 @@ def _log_norm_pi(log_omb: ComplexArray, log_beta: ComplexArray, log_s: float
     return lnorm, pi, omp
 
 
-def _pb_dp(pi: ComplexArray, mult: IntArray, J: int) -> tuple[ComplexArray, FloatArray]:
+def _pb_dp(pi: ComplexArray, omp: ComplexArray, mult: IntArray, J: int
+           ) -> tuple[ComplexArray, FloatArray]:
     """Poisson-binomial probabilities ``0..J`` of the classes present, for each row of ``pi``.
 
     ``pi`` has shape ``(nodes, G)`` (presence probabilities, complex off the
-    real axis); class ``g`` is repeated ``mult[g]`` times.  One class at a
+    real axis) and ``omp`` holds ``1 - pi``, computed on its own so that a
+    probability close to 1 keeps the relative accuracy of its complement;
+    class ``g`` is repeated ``mult[g]`` times.  One class at a
     time: ``P_new[i] = (1 - pi) P[i] + pi P[i - 1]``.  Off the real axis the
     rows can grow; every 16 classes each row is divided by its largest
     modulus, and the log of the scale is returned beside the rows.
@@ -406,7 +419,7 @@ def _pb_dp(pi: ComplexArray, mult: IntArray, J: int) -> tuple[ComplexArray, Floa
     step = 0
     for gi in range(pi.shape[1]):
         b = pi[:, gi][:, None]
-        a = 1.0 - b
+        a = omp[:, gi][:, None]
         for _ in range(int(mult[gi])):
             hi = min(top + 1, J)
             tmp = P[:, :hi] * b
@@ -517,11 +530,17 @@ def _band(n: int, targets: IntArray, anchor: _Tilt, g: _Groups, absent: bool
                 f = np.exp(-1j * n * theta[:, None] - targets[None, :] * dz[:, 0][:, None])
                 if ref is None:
                     # log PB_j(r) itself, untilted: Binomial(j; C, beta0) in Loader's form
-                    beta0 = -math.expm1(-float(w0[0]))
-                    ref = np.asarray(log_binom_pmf(targets.astype(float), (C - targets).astype(float),
-                                                   np.full(targets.shape, beta0),
-                                                   np.full(targets.shape, math.exp(-float(w0[0])))),
-                                     dtype=float)
+                    # (1 - beta0 = e^{-w0}; where it underflows, term by term)
+                    x0 = float(w0[0])
+                    beta0 = -math.expm1(-x0)
+                    if x0 < 700.0:
+                        ref = np.asarray(log_binom_pmf(
+                            targets.astype(float), (C - targets).astype(float),
+                            np.full(targets.shape, beta0), np.full(targets.shape, math.exp(-x0))),
+                            dtype=float)
+                    else:
+                        ref = (_log_binom_coef(C, targets) + targets * math.log(beta0)
+                               - (C - targets) * x0)
             else:
                 z0 = -w0 - log_s - log1mexp(w0)
                 zz = z0[None, :] + dz
@@ -529,7 +548,8 @@ def _band(n: int, targets: IntArray, anchor: _Tilt, g: _Groups, absent: bool
                 ez = np.exp(np.where(pos, -zz, zz))
                 pi = np.where(pos, ez / (1.0 + ez), 1.0 / (1.0 + ez))
                 omp = np.where(pos, 1.0 / (1.0 + ez), ez / (1.0 + ez))
-                P, log_scale = _pb_dp(omp if absent else pi, g.mult, J)
+                P, log_scale = (_pb_dp(omp, pi, g.mult, J) if absent
+                                else _pb_dp(pi, omp, g.mult, J))
                 vals = P[:, idx]
                 lb = lb + log_scale
                 if ref is None:
@@ -669,7 +689,13 @@ def log_pmf_classes(n: int, targets: IntArray, prior: Prior) -> FloatArray:
         vals, cond = _band(n, band, anchor, g, absent)
         ok = cond <= _COND_MAX
         if anchor is t0 and cautious:
-            ok[0] = True  # anchored at the target itself: the best this rule can do
+            # anchored at the target itself: the best this rule can do, if it is sound
+            if not (cond[0] <= _COND_FAIL and np.isfinite(vals[0])):
+                raise ValueError(
+                    f"P(D = {int(band[0])}) for n = {n} draws could not be computed to the "
+                    f"package's accuracy (condition number {cond[0]:.3g} of its circle sum); "
+                    "this is a defect of couponbound: please report it with the prior")
+            ok[0] = True
         idx = pending[sel]
         out[idx[ok]] = vals[ok]
         cautious = not bool(ok[0])

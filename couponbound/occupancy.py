@@ -375,7 +375,7 @@ class DistinctClasses:
             lcdf = np.log(np.cumsum(w)) + top
             rev = np.cumsum(w[::-1])[::-1]  # P(D >= j) over the window
             lsf = np.concatenate([np.log(rev[1:]), [-np.inf]]) + top
-        total = float(np.logaddexp(lcdf[-1], -np.inf))
+        total = float(lcdf[-1])  # the window's mass (1 up to the far tails left out)
         lcdf = lcdf - total
         lsf = lsf - total
         self._cache["tails"] = (a, lcdf, lsf)
@@ -447,7 +447,7 @@ class DistinctClasses:
             end = max(lo, v - block + 1) if direction < 0 else min(hi, v + block - 1)
             idx = np.arange(min(v, end), max(v, end) + 1, dtype=np.int64)
             lp = self._logpmf_int(idx)
-            total = float(np.logaddexp.reduce(np.concatenate([[total], lp])))
+            total = _logsumexp(np.concatenate([[total], lp]))
             edge = lp[0] if direction < 0 else lp[-1]
             if edge < total - 40.0:
                 break
@@ -568,6 +568,14 @@ class DistinctClasses:
                 counts = rng.multivariate_hypergeometric(cts, self.n, size=m)
             out[lo:lo + m] = np.count_nonzero(counts, axis=1)
         return int(out[0]) if not shape else out.reshape(shape)
+
+
+def _logsumexp(values: NDArray[np.float64]) -> float:
+    """``log sum exp(values)``; ``-inf`` when every value is ``-inf``."""
+    top = float(np.max(values))
+    if top == -math.inf:
+        return -math.inf
+    return top + math.log(float(np.sum(np.exp(values - top))))
 
 
 def distinct_classes(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,

@@ -223,6 +223,82 @@ def test_moments_and_tails_against_oracle() -> None:
                 assert D.isf(q) == k
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 25), st.integers(1, 200_000), st.data())
+def test_uniform_extremes_against_inclusion_exclusion(C: int, n: int, data) -> None:  # type: ignore[no-untyped-def]
+    """Uniform priors from one draw to far beyond coverage, every j (60-digit oracle)."""
+    mpmath.mp.dps = 60
+    j = data.draw(st.integers(1, min(n, C)))
+    ref = (mpmath.log(mpmath.binomial(C, j)) + n * mpmath.log(mpmath.mpf(j) / C)
+           + mpmath.log(mpmath.fsum((-1) ** i * mpmath.binomial(j, i) * (1 - mpmath.mpf(i) / j) ** n
+                                    for i in range(j + 1))))
+    got = cb.distinct_classes(n - 1, C).logpmf(j)
+    assert abs(got - float(ref)) <= 1e-12 * max(1.0, abs(float(ref)))
+
+
+def _ie_log_pmf(probs: list[float], n: int) -> list[float]:
+    """log P(D_n = j), j = 1..C, by inclusion-exclusion over subsets in 80 digits."""
+    mpmath.mp.dps = 80
+    pm = [mpmath.mpf(x) for x in probs]
+    total = mpmath.fsum(pm)
+    pm = [x / total for x in pm]
+    C = len(pm)
+    by_size: dict[int, list] = {}
+    for mask in range(1, 1 << C):
+        rho = mpmath.fsum(pm[i] for i in range(C) if mask >> i & 1)
+        by_size.setdefault(bin(mask).count("1"), []).append(rho ** n)
+    sums = {k: mpmath.fsum(v) for k, v in by_size.items()}
+    out = []
+    for j in range(1, C + 1):
+        v = mpmath.fsum((-1) ** (j - k) * mpmath.binomial(C - k, j - k) * sums[k]
+                        for k in range(1, j + 1))
+        out.append(float(mpmath.log(v)) if v > 0 else -math.inf)
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 9), st.sampled_from([0.1, 0.3, 1.0, 5.0]), st.integers(0, 10**6),
+       st.floats(0.0, 5.0))
+def test_skewed_priors_against_inclusion_exclusion(C: int, alpha: float, seed: int,
+                                                   log_n: float) -> None:
+    """Priors with classes of probability down to 1e-7, one draw to 1e5 draws: every j.
+
+    (This found a lost complement: counting absent classes, a presence
+    probability near 0 was taken as 1 minus its complement.)
+    """
+    probs = np.random.default_rng(seed).dirichlet(np.full(C, alpha))
+    probs = np.maximum(probs, 1e-7)
+    probs = probs / probs.sum()
+    n = max(1, int(10 ** log_n))
+    prior = Prior.from_probs(probs)
+    ref = _ie_log_pmf([float(x) for x in prior.probs], n)
+    got = cb.distinct_classes(n - 1, prior).logpmf(np.arange(1, C + 1))
+    for j in range(1, min(n, C) + 1):
+        if ref[j - 1] > -1e5:
+            assert abs(got[j - 1] - ref[j - 1]) <= 1e-12 * max(1.0, abs(ref[j - 1])), (j, got, ref)
+
+
+def test_absent_count_with_tiny_classes() -> None:
+    """Two classes of probability ~1e-6 among twelve, 7,790 draws: counting absent
+    classes must keep the presence probability of the tiny ones (once 1e-9 off)."""
+    rest = np.random.default_rng(5).dirichlet(np.ones(10)) * (1 - 7.2e-7 - 3.7e-6)
+    probs = np.concatenate([[7.2e-7, 3.7e-6], rest])
+    prior = Prior.from_probs(probs / probs.sum())
+    n = 7790
+    ref = _ie_log_pmf([float(x) for x in prior.probs], n)
+    got = cb.distinct_classes(n - 1, prior).logpmf(np.arange(1, 13))
+    for j in range(6, 13):
+        assert abs(got[j - 1] - ref[j - 1]) <= 1e-12 * max(1.0, abs(ref[j - 1])), (j, got, ref)
+
+
+def test_tails_far_beyond_coverage() -> None:
+    """C = 10, 10,001 draws: every class is seen; the tails are still exact in logs."""
+    D = cb.distinct_classes(10_000, 10)
+    assert D.ppf(0.05) == 10 and D.ppf(0.95) == 10
+    assert D.logcdf(9) == pytest.approx(-1051.407932000926, rel=1e-12)
+    assert D.logpmf(1) == pytest.approx(math.log(10) - 10_001 * math.log(10), rel=1e-12)
+
+
 def test_far_left_tail_logcdf() -> None:
     """P(D <= 1) = sum_c p_c^n far below float64, in logs."""
     w = [3, 5, 9, 2]

@@ -641,6 +641,7 @@ def test_plot_run_history_from_reports_and_from_logged_events():
 
     rng = np.random.default_rng(5)
     mu = rng.normal(size=(3, 5))
+    mu = 0.8 * mu / np.linalg.norm(mu, axis=1, keepdims=True)  # means of unit features: norm <= 1
     mon = BoundMonitor(num_classes=3, temperature=0.5, class_means=mu)
     windows = []
     for _ in range(4):

@@ -220,11 +220,9 @@ def write_figures(
     # ten batch sizes) for the defaults and for uniform priors, whose
     # distributions cost milliseconds
     classes_sets = None if datasets is None else sets
-    band_for = None if datasets is None else [p.label for p in sets if p.is_uniform]
-    # six band points: each exact law of D costs ~0.3 s at C = 100 (the
-    # figure's largest share of the main job)
+    band_for = None if datasets is None else [p.label for p in sets]
     jobs.append(("expected_classes", lambda ax: plot_expected_classes(
-        C=classes_sets, band_for=band_for, band_points=6, ax=ax)))
+        C=classes_sets, band_for=band_for, ax=ax)))
     jobs += [(f"sup_upper_bounds_{figure_slug(p.label)}", bounds_for(p)) for p in sets]
     return _draw_all(jobs, target, venue=venue, columns=columns, formats=formats,
                      say=progress or _quiet)

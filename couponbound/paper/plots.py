@@ -999,7 +999,7 @@ def plot_run_history(
     >>> mon = BoundMonitor(2, 0.5)
     >>> windows = []
     >>> for loss in (3.0, 2.5, 2.2):
-    ...     _ = mon.update_losses(contrastive=loss, sup=1.0, d=-0.5, labels=[0, 1])
+    ...     _ = mon.update_losses(contrastive=loss, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
     ...     windows.append(mon.compute_window())
     >>> ax = plot_run_history(windows, steps=[10, 20, 30])
     >>> [float(v) for v in find_artists(ax, "history/contrastive")[0].get_ydata()]
@@ -1058,7 +1058,7 @@ def plot_expected_classes(
     C: Any = None,
     *,
     band: tuple[float, float] | None = (0.05, 0.95),
-    band_points: int = 10,
+    band_points: int = 24,
     band_for: Sequence[str] | None = None,
     legend: bool = True,
     ax: Axes | None = None,
@@ -1088,7 +1088,7 @@ def plot_expected_classes(
         without replacement (its 10,847 images through a shuffled loader).
     band : (float, float) or None, default (0.05, 0.95)
         The quantiles of the band (``None``: no band).
-    band_points : int, default 10
+    band_points : int, default 24
         How many values of :math:`K` the band is computed at (each costs one
         exact distribution of :math:`D`: milliseconds for a uniform prior, up
         to a second for a long tail of 100 classes).
@@ -1115,7 +1115,6 @@ def plot_expected_classes(
     >>> [round(float(v), 3) for v in find_artists(ax, "classes/C = 10")[0].get_ydata()]
     [1.0, 6.513, 9.657]
     """
-    import warnings
 
     from couponbound._prior import Prior as _Prior
     from couponbound._validate import check_positive_int, check_probability
@@ -1130,7 +1129,7 @@ def plot_expected_classes(
              _Prior.from_counts(lt.counts, replacement=False,
                                 name="CIFAR-100-LT (r=100), without replacement")]
         if band_for is None:
-            band_for = ("CIFAR-10", "CIFAR-100")
+            band_for = ("CIFAR-10", "CIFAR-100", "CIFAR-100-LT (r=100), without replacement")
     sets = as_named_priors(C, "C")
     banded = {p.label for p in sets} if band_for is None else set(band_for)
     if band is not None:
@@ -1172,15 +1171,7 @@ def plot_expected_classes(
             kb = Kp[idx]
             kept, rows = [], []
             for k in kb:
-                # a K whose quantiles do not compute cleanly is left out of the
-                # band (DistinctClasses.ppf warns and returns 1 once the law is
-                # a point mass at C, e.g. C = 10 and K >= 10^4)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error", RuntimeWarning)
-                    try:
-                        rows.append(distinct_classes(int(k), prior).ppf([lo_q, hi_q]))
-                    except RuntimeWarning:
-                        continue
+                rows.append(distinct_classes(int(k), prior).ppf([lo_q, hi_q]))
                 kept.append(k)
             if kept:
                 q = np.array(rows, dtype=np.float64)

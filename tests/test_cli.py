@@ -137,7 +137,7 @@ def test_counts_from_files(tmp_path, capsys):
     f.write_text("50 30\n20\n")
     g = tmp_path / "counts.json"
     g.write_text("[50, 30, 20]")
-    a = run(["required", "--counts", str(f), "--json"], capsys)[1]
+    a = run(["required", "--counts", "@" + str(f), "--json"], capsys)[1]
     b = run(["required", "--counts", "@" + str(g), "--json"], capsys)[1]
     assert json.loads(a) == json.loads(b)
     assert json.loads(a)[0]["K_for_99"] == required_negatives(counts=[50, 30, 20])
@@ -151,10 +151,21 @@ def test_required_command(capsys):
     assert [(r["K_for_50"], r["K_for_99"]) for r in recs] == [(26, 65), (496, 915)]
     code, out, _ = run(["required", "--latex"], capsys)  # default C = 10 100 1000
     assert out.count(r"\\") == 4 and r"$K_{99\%}$" in out
-    code, out, _ = run(["required", "--counts", "5,3,2", "--without-replacement", "--json"], capsys)
-    assert json.loads(out)[0]["K_for_99"] == required_negatives(counts=[5, 3, 2], replacement=False)
-    k = json.loads(out)[0]["K_for_99"]  # batches drawn without replacement from 10 samples
+
+
+@pytest.mark.xfail(raises=AssertionError, strict=True,
+                   reason="expected_draws without replacement lands with the engine branch")
+def test_required_without_replacement(capsys):
+    code, out, err = run(["required", "--counts", "5,3,2", "--without-replacement", "--json"],
+                         capsys)
+    assert code == 0, err
+    rec = json.loads(out)[0]
+    assert rec["K_for_99"] == required_negatives(counts=[5, 3, 2], replacement=False)
+    k = rec["K_for_99"]  # batches drawn without replacement from 10 samples
     assert hypergeometric_ie(k + 1, [5, 3, 2]) >= Fraction(99, 100) > hypergeometric_ie(k, [5, 3, 2])
+    # E[K+1] of a shuffled loader: E[T] = sum over n < N of P(T > n) = 1 - upsilon_n (exact)
+    exact = sum(1 - hypergeometric_ie(n, [5, 3, 2]) for n in range(10))
+    assert rec["expected_batch"] == pytest.approx(float(exact), rel=1e-12)
 
 
 def test_table_command(capsys):
@@ -258,10 +269,11 @@ def test_every_tabular_command_has_machine_formats():
     (["coverage", "--probs", "0.5,0.6", "-K", "3"], "probs must sum to 1"),
     (["coverage", "-C", "10", "-K", "x"], "invalid int value: 'x'"),
     (["required", "-C", "10", "--confidence", "1.5"], "confidences must lie in (0, 1)"),
-    (["required", "-C", "10", "--without-replacement"], "--without-replacement needs --counts"),
+    (["required", "-C", "10", "--without-replacement"],
+     "--without-replacement needs the data set's class counts"),
     (["required", "--counts", "1.5,2"], "must be whole numbers"),
-    (["table", "--dataset", "CIFAR"], "--dataset must be NAME=C"),
-    (["report", "/nonexistent/run.json"], "cannot read /nonexistent/run.json"),
+    (["table", "--dataset", "CIFAR"], "--dataset must be a built-in name"),
+    (["report", "/nonexistent/run.json"], "file not found: '/nonexistent/run.json'"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["--columns", "3"], "invalid choice: 3"),
     (["--json", "--csv"], "not allowed with argument"),
@@ -358,7 +370,7 @@ def test_counts_file_limits(tmp_path, capsys, monkeypatch):
     big = tmp_path / "big.txt"
     big.write_text("1 " * 200)
     code, _, err = run(["coverage", "--counts", f"@{big}", "-K", "3"], capsys)
-    assert code == 2 and "more than the limit of 100" in err
+    assert code == 2 and "larger than the limit of 100 bytes" in err
     js = tmp_path / "c.json"
     js.write_text("[1, Infinity]")
     code, _, err = run(["coverage", "--counts", f"@{js}", "-K", "3"], capsys)

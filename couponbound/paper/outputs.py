@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from couponbound._io import atomic_write_text
 from couponbound._validate import short_repr
+from couponbound.paper._atomic import atomic_write_text
 from couponbound.paper._levels import check_accuracy
 from couponbound.paper.datasets import DEFAULT_DATASETS, TABLE_DATASETS, as_named_priors
 from couponbound.paper.summary import DatasetRow, render_summary

@@ -306,7 +306,7 @@ def save_figure(
     """
     import matplotlib as mpl
 
-    from couponbound._io import save_figure_atomic
+    from couponbound.paper._atomic import save_figure_atomic
 
     fmts = check_figure_formats(formats)
     value = check_dpi(dpi)

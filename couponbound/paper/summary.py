@@ -382,11 +382,12 @@ def coverage_values_table(priors: Any, K: Sequence[int], *, include_anchor: bool
 
 
 def required_table(priors: Any, confidences: Sequence[float] = (0.99,), *,
-                   replacement: bool = True) -> Table:
+                   replacement: bool | None = None) -> Table:
     """The smallest ``K`` per coverage level, and ``E[K+1]`` (``couponbound required``).
 
     ``replacement=False`` counts batches drawn without replacement from the
-    data set of each prior's class ``counts``.
+    data set of each prior's class ``counts`` (``K`` and ``E[K+1]`` alike); a
+    prior that is already drawn without replacement keeps its scheme.
 
     Examples
     --------
@@ -396,9 +397,10 @@ def required_table(priors: Any, confidences: Sequence[float] = (0.99,), *,
     qs = check_confidences(confidences)
     rows = []
     for prior in as_named_priors(priors, "priors"):
+        batches = prior if replacement is None else prior.with_replacement(replacement)
         row: dict[str, Any] = {"prior": prior.label, "classes": prior.C,
-                               "expected_batch": float(expected_draws(prior))}
-        batches = prior.with_replacement(replacement)
+                               "replacement": batches.replacement,
+                               "expected_batch": float(expected_draws(batches))}
         for q in qs:
             row[f"K_for_{pct(q)}"] = required_negatives(batches, confidence=q)
         rows.append(row)
@@ -406,7 +408,7 @@ def required_table(priors: Any, confidences: Sequence[float] = (0.99,), *,
             Column("expected_batch", "E[K+1]", r"$\mathrm{E}[K+1]$")]
     cols += [Column(f"K_for_{pct(q)}", f"K ({pct(q)} %)", rf"$K_{{{pct(q)}\%}}$") for q in qs]
     cap = ("K (q %): smallest number of negatives K with coverage upsilon_{K+1} >= q "
-           "(anchor included)" + ("" if replacement else
+           "(anchor included)" + ("" if replacement is not False else
                                   ", batches drawn without replacement from the data set")
-           + "; E[K+1]: expected draws (with replacement) until every class appears.")
+           + "; E[K+1]: expected draws until every class appears.")
     return Table(tuple(cols), tuple(rows), caption=cap)

@@ -71,7 +71,7 @@ def test_bare_machine_formats_write_nothing(tmp_path, capsys, monkeypatch):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rows[3]["dataset"] == "CIFAR-100" and int(rows[3]["K_for_99"]) == 915
     code, out, _ = run(["--latex"], capsys)
-    assert out.startswith(r"\begin{tabular}") and "CIFAR-100 & 100 & 518.7 & 496" in out
+    assert out.startswith(r"\begin{tabular}") and "CIFAR-100 & 100 & 50000 & 518.7 & 496" in out
     assert not (tmp_path / "couponbound-output").exists()
 
 

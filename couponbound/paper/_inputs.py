@@ -95,7 +95,7 @@ def _read_stream(fd: int, max_bytes: int, where: str, timeout: float | None) -> 
 
 
 def read_bounded(path: str | os.PathLike[str], max_bytes: int, *, what: str = "",
-                 timeout: float | None = IDLE_TIMEOUT) -> bytes:
+                 timeout: float | None = None) -> bytes:
     """The bytes of *path* (``"-"``: standard input), at most *max_bytes* of them.
 
     Parameters
@@ -108,9 +108,9 @@ def read_bounded(path: str | os.PathLike[str], max_bytes: int, *, what: str = ""
     what : str
         What the input is called in messages (``"--counts"``); the path is
         added.
-    timeout : float or None
+    timeout : float, optional
         For a FIFO, a pipe or a device: seconds to wait for more bytes
-        (``None``: wait for ever; standard input always waits).
+        (default :data:`IDLE_TIMEOUT`; standard input, ``"-"``, always waits).
 
     Raises
     ------
@@ -132,8 +132,7 @@ def read_bounded(path: str | os.PathLike[str], max_bytes: int, *, what: str = ""
     ValueError: --counts: file not found: '/no/such/file'
     """
     max_bytes = check_positive_int(max_bytes, "max_bytes")
-    if timeout is not None:
-        timeout = check_real(timeout, "timeout", positive=True)
+    wait = IDLE_TIMEOUT if timeout is None else check_real(timeout, "timeout", positive=True)
     if isinstance(path, bytes) or not isinstance(path, str | os.PathLike):
         raise TypeError(f"path must be a str or os.PathLike, got {short_repr(path)}")
     text = os.fspath(path)
@@ -162,7 +161,7 @@ def read_bounded(path: str | os.PathLike[str], max_bytes: int, *, what: str = ""
                 os.set_blocking(fd, True)
                 data = _read_stream(fd, max_bytes, where, None)
             else:  # a FIFO, a pipe or a character device: bounded in bytes and in time
-                data = _read_stream(fd, max_bytes, where, timeout)
+                data = _read_stream(fd, max_bytes, where, wait)
         except OSError as exc:
             raise ValueError(f"{prefix}cannot read {text!r}: {exc.strerror or exc}") from None
         finally:
@@ -371,7 +370,7 @@ def load_json_file(
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_int_digits: int = DEFAULT_MAX_INT_DIGITS,
     allow_nan: bool = False,
-    timeout: float | None = IDLE_TIMEOUT,
+    timeout: float | None = None,
 ) -> Any:
     """Read a JSON file with limits on size, depth and numbers.
 

@@ -79,7 +79,10 @@ def check_temperature(value: Any, name: str = "temperature") -> float:
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a finite number > 0, got {short_repr(value)}")
-    t = float(value)
+    try:
+        t = float(value)
+    except OverflowError:  # an int beyond the float range (10**400)
+        t = math.inf
     if not (math.isfinite(t) and t > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {short_repr(value)}")
     return t

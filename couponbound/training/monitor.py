@@ -318,7 +318,7 @@ class BoundMonitor:
         self._ema: float | None = None
         if class_means_ema is not None:
             if (isinstance(class_means_ema, bool) or not isinstance(class_means_ema, numbers.Real)
-                    or not 0.0 < float(class_means_ema) < 1.0):
+                    or not 0.0 < class_means_ema < 1.0):  # compared exactly: 10**400 is no float
                 raise ValueError(f"class_means_ema must be a number in (0, 1), "
                                  f"got {short_repr(class_means_ema)}")
             self._ema = float(class_means_ema)

@@ -7,6 +7,9 @@ classification?  The public API:
 * coverage: :func:`coverage_prob`, :func:`log_coverage_prob`,
   :func:`coverage_bounds`, :func:`completion_time`, :func:`expected_draws`,
   :func:`required_negatives`;
+* partial coverage and false negatives: :func:`distinct_classes`,
+  :func:`expected_classes`, :func:`false_negative_rate`,
+  :func:`expected_false_negatives`;
 * collisions: :func:`collision_prob`, :func:`collision_pmf`,
   :func:`expected_log_collision`;
 * bounds: :class:`BoundTerms`, :func:`ns21_lower_bound`,
@@ -52,8 +55,12 @@ _LAZY: dict[str, str] = {
     "collision_pmf": ".collision",
     "collision_prob": ".collision",
     "expected_log_collision": ".collision",
-    # occupancy (issue 18): "distinct_classes", "expected_classes" and
-    # "false_negative_rate" -> ".occupancy" go here, and into __all__ below
+    # partial coverage and false negatives
+    "DistinctClasses": ".occupancy",
+    "distinct_classes": ".occupancy",
+    "expected_classes": ".occupancy",
+    "expected_false_negatives": ".occupancy",
+    "false_negative_rate": ".occupancy",
     # bounds
     "BoundTerms": ".bounds",
     "NS21Decomposition": ".bounds",
@@ -78,7 +85,7 @@ _LAZY: dict[str, str] = {
 
 #: Submodules reachable as attributes (``couponbound.exact``) without an import statement.
 _SUBMODULES = frozenset({"asymptotic", "bounds", "cli", "collision", "coverage", "exact",
-                         "paper", "symbolic", "testing", "training"})
+                         "occupancy", "paper", "symbolic", "testing", "training"})
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on demand
     from . import exact as exact
@@ -109,6 +116,13 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
         log_coverage_prob,
         required_negatives,
     )
+    from .occupancy import (
+        DistinctClasses,
+        distinct_classes,
+        expected_classes,
+        expected_false_negatives,
+        false_negative_rate,
+    )
     from .training import BoundMonitor, BoundReport, NonRandomBatchWarning, collision_diagnostic
 
 
@@ -136,6 +150,7 @@ __all__ = [
     "NonRandomBatchWarning",
     "CompletionTime",
     "CoverageBounds",
+    "DistinctClasses",
     "NS21Decomposition",
     "RestatedBoundWarning",
     "SupUpperBounds",
@@ -151,6 +166,10 @@ __all__ = [
     "coverage_bounds",
     "coverage_prob",
     "decompose",
+    "distinct_classes",
+    "expected_classes",
+    "expected_false_negatives",
+    "false_negative_rate",
     "expected_draws",
     "expected_log_collision",
     "log_coverage_prob",

@@ -993,9 +993,10 @@ def _smallest_n(prior: Prior, q: float) -> int:
     return hi
 
 
-def required_negatives(C: int | Prior | None = None, *, confidence: float = 0.99,
+def required_negatives(C: int | Prior | None = None, *, confidence: float | None = None,
                        probs: ArrayLike | None = None, counts: ArrayLike | None = None,
-                       replacement: bool | None = None, include_anchor: bool = True) -> int:
+                       replacement: bool | None = None, include_anchor: bool = True,
+                       classes: int | None = None, expected: bool = False) -> int:
     """Smallest number of negatives ``K`` with ``upsilon_{K+1} >= confidence``.
 
     "How many negatives do I need" (:ref:`math-required`): the batch then
@@ -1017,6 +1018,16 @@ def required_negatives(C: int | Prior | None = None, *, confidence: float = 0.99
         drawn without replacement from a data set of class sizes ``counts``.
     include_anchor : bool, default True
         Count the anchor among the draws (NS21's convention).
+    classes : int, optional
+        Partial coverage (:ref:`math-occupancy`): the smallest ``K`` whose
+        batch holds at least ``classes`` distinct classes with probability
+        ``>= confidence``, ``P(D >= classes) >= confidence``
+        (:func:`~couponbound.distinct_classes`).  ``None`` (default) means
+        every class, ``classes = C``: the coverage question above.
+    expected : bool, default False
+        With ``classes``: the smallest ``K`` with ``E[D] >= classes``
+        (:func:`~couponbound.expected_classes`) instead; ``confidence`` must
+        then not be given.
 
     Returns
     -------
@@ -1025,7 +1036,8 @@ def required_negatives(C: int | Prior | None = None, *, confidence: float = 0.99
     Raises
     ------
     ValueError
-        ``confidence`` outside (0, 1), or an invalid prior.
+        ``confidence`` outside (0, 1), ``classes`` outside ``1..C``, or an
+        invalid prior.
 
     Examples
     --------
@@ -1034,11 +1046,26 @@ def required_negatives(C: int | Prior | None = None, *, confidence: float = 0.99
     65
     >>> required_negatives(100, confidence=0.5)
     496
+    >>> required_negatives(100, classes=90)          # 90 of 100 classes, 99 % of batches
+    291
+    >>> required_negatives(100, classes=90, expected=True)
+    229
     """
-    conf = check_probability(confidence, "confidence")
     prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
     anchor = check_flag(include_anchor, "include_anchor")
-    n = _smallest_n(prior, conf)
+    if check_flag(expected, "expected"):
+        if classes is None:
+            raise ValueError("expected=True needs classes= (the number of distinct classes "
+                             "whose expectation is to be reached)")
+        if confidence is not None:
+            raise ValueError(f"expected=True asks for E[D] >= classes; confidence = "
+                             f"{confidence!r} does not apply (leave it out)")
+    conf = check_probability(0.99 if confidence is None else confidence, "confidence")
+    if classes is not None:
+        from .occupancy import smallest_draws_for_classes  # the layer above coverage
+        n = smallest_draws_for_classes(prior, classes, conf, check_flag(expected, "expected"))
+    else:
+        n = _smallest_n(prior, conf)
     return n - 1 if anchor else n
 
 

@@ -33,7 +33,7 @@ def layer_of(module: str) -> str | None:
     if not parts:
         return None
     head = parts[0]
-    if head in ("coverage", "exact", "asymptotic", "collision") or (
+    if head in ("coverage", "exact", "asymptotic", "collision", "occupancy") or (
         head.startswith("_") and len(parts) == 1 and head != "__main__"
     ):
         return "maths"

@@ -1,0 +1,633 @@
+"""The number of distinct classes in a batch: kernels (:ref:`math-occupancy`).
+
+``D_n`` is the number of distinct classes among ``n`` draws (the anchor and
+its ``K = n - 1`` negatives).  Its law is a coefficient of a bivariate
+generating function whose coefficients are all non-negative:
+
+* with replacement, ``P(D_n = j) = n! [t^n u^j] prod_c (1 + u (e^{p_c t} - 1))``;
+* without replacement (a data set of ``N`` samples, ``n_c`` of class ``c``),
+  ``P(D_n = j) = [x^n u^j] prod_c (1 + u ((1 + x)^{n_c} - 1)) / binom(N, n)``.
+
+Writing ``1 + u a = (1 + a)(1 - beta + beta u)`` with ``beta = a / (1 + a)``
+turns the product into a *base* factor (``e^t``, or ``(1 + x)^N``) times the
+probability generating function of a Poisson-binomial variable: the number
+of classes present when each class ``c`` is present independently with
+probability ``beta_c(t) = 1 - e^{-p_c t}`` (resp. ``1 - (1 + x)^{-n_c}``).
+So
+
+``P(D_n = j) = PB_j(r) / w(n; r) * A_j(r)``,
+
+where ``w`` is the Poisson (resp. binomial) probability of ``n`` at the
+radius ``r``, ``PB_j(r)`` the Poisson-binomial probability of ``j`` at the
+real point, and ``A_j`` the mean over the circle ``|t| = r`` of
+``base(t) / base(r) * (r / t)^n * PB_j(t) / PB_j(r)``, which is 1 plus a
+small correction when ``r`` is chosen well.  Here
+
+* ``PB_j`` is computed exactly for every ``j`` at once by the
+  Poisson-binomial recursion over the classes (one class at a time, positive
+  terms at the real point), *tilted* by a factor ``s`` so that the
+  probabilities of the targets are of order one (no underflow);
+* ``r`` is chosen per band of targets from the two-dimensional saddle point
+  ``(r, s)`` of the tilted joint law of (draws, classes present), so that the
+  draws given ``j`` classes are centred on ``n`` within one conditional
+  standard deviation;
+* the circle mean is the trapezoidal rule with a step of ``0.6`` conditional
+  standard deviations, walked outward from ``theta = 0`` until the
+  integrand is below ``1e-18`` of its peak (as in the coverage engine).
+
+Uniform priors (and data sets whose classes all have the same size) use the
+closed form ``P(D_n = j) = binom(C, j) (j / C)^n upsilon_n(j)`` (resp.
+``binom(C, j) binom(j m, n) / binom(N, n) upsilon_n(j)``) with the coverage
+probability ``upsilon_n(j)`` of ``j`` classes, computed by the coverage
+engine.
+
+The first two moments have closed forms: ``E[D] = sum_c 1 - (1 - p_c)^n``
+(resp. ``1 - binom(N - n_c, n) / binom(N, n)``) and the pair terms of the
+variance as ``a_c a_d expm1(n log1p(-p_c p_d / ((1 - p_c)(1 - p_d))))``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from couponbound._prior import Prior
+from couponbound._saddle import (
+    clog1p,
+    log1mexp,
+    log_binom_pmf,
+    log_binom_pmf_neg,
+    log_hyper_miss,
+    log_hyper_zero,
+    log_poisson_norm,
+)
+
+FloatArray = NDArray[np.float64]
+ComplexArray = NDArray[np.complex128]
+IntArray = NDArray[np.int64]
+
+__all__ = [
+    "MAX_DP_WORK",
+    "expected_classes_unique",
+    "log_binom_coef",
+    "log_pmf_nonuniform",
+    "log_pmf_equal_sizes",
+    "var_classes",
+    "false_negative_rates",
+]
+
+#: The Poisson-binomial recursion costs ``C x (targets' range)`` complex
+#: multiply-adds per node of the circle; priors above this product are refused
+#: (about 10 s on one core).  Uniform priors and equal class sizes are not limited.
+MAX_DP_WORK = 2 * 10**8
+
+_H = 0.6  # trapezoidal step, in conditional standard deviations
+_U_FIRST = 9.0  # walk at least this far (in conditional standard deviations)
+_NEGLIGIBLE = 1e-18
+_CHUNK = 16  # nodes per recursion pass
+_BAND_SD = 3.0  # targets within this many conditional sd of the band's anchor
+_COND_MAX = 8.0  # a circle sum magnifying rounding errors more is redone nearer its target
+_BAND_SD_D = 3.0  # ... and within this many sd of the tilted class count
+
+
+# --------------------------------------------------------------------------
+# the class groups of a prior
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Groups:
+    """Distinct per-class parameters and multiplicities.
+
+    ``par`` is ``p_g`` (with replacement) or the class size ``m_g``
+    (without); ``N`` is the data set's size (``0`` with replacement).
+    """
+
+    par: FloatArray
+    mult: IntArray
+    replacement: bool
+    N: int
+
+    @property
+    def C(self) -> int:
+        return int(self.mult.sum())
+
+
+def groups_of(prior: Prior) -> _Groups:
+    if prior.replacement:
+        p, k = prior.groups()
+        return _Groups(np.asarray(p, dtype=float), np.asarray(k, dtype=np.int64), True, 0)
+    m, k = prior.count_groups()
+    N = prior.N
+    assert N is not None
+    return _Groups(m.astype(float), k.astype(np.int64), False, int(N))
+
+
+# --------------------------------------------------------------------------
+# E[D], Var[D], false negatives
+# --------------------------------------------------------------------------
+
+def _log_absent(n: IntArray, g: _Groups) -> FloatArray:
+    """``log P(class of group g absent from n draws)``, shape ``(G, len(n))``.
+
+    With replacement ``n log1p(-p)``; without, ``log[binom(N - m, n) / binom(N, n)]``
+    with full relative accuracy of ``1 - P`` (short products term by term,
+    values close to 0 refined by :func:`couponbound._saddle.log_hyper_zero`).
+    """
+    nf = np.asarray(n, dtype=float)
+    if g.replacement:
+        with np.errstate(divide="ignore"):
+            return np.log1p(-g.par)[:, None] * nf[None, :]
+    m = g.par.astype(np.int64)
+    out = log_hyper_miss(g.N, m, np.asarray(n, dtype=np.int64))
+    near = (out > -1e-2) & (out < 0.0)
+    for gi, ni in zip(*np.nonzero(near), strict=True):
+        out[gi, ni] = log_hyper_zero(g.N, int(m[gi]), int(n[ni]))
+    return out
+
+
+def expected_classes_unique(n: IntArray, prior: Prior) -> FloatArray:
+    """``E[D_n] = sum_c P(class c present)``, a sum of positive terms."""
+    g = groups_of(prior)
+    present = -np.expm1(_log_absent(n, g))
+    return np.asarray(np.sum(g.mult[:, None] * present, axis=0), dtype=float)
+
+
+def var_classes(n: int, prior: Prior) -> float | None:
+    """``Var[D_n]`` in closed form with replacement (``None``: too many groups or without).
+
+    ``Var = sum_c a_c (1 - a_c) + sum_{c != d} a_c a_d expm1(n log1p(-x_c x_d))``
+    with ``a_c = (1 - p_c)^n`` and ``x_c = p_c / (1 - p_c)``; every pair term
+    is computed without cancellation.  ``O(G^2)``.
+    """
+    g = groups_of(prior)
+    if not g.replacement or g.par.size > 3000:
+        return None
+    p = g.par
+    k = g.mult.astype(float)
+    if np.any(p >= 1.0):
+        return 0.0
+    la = n * np.log1p(-p)
+    a = np.exp(la)
+    first = float(np.sum(k * a * -np.expm1(la)))
+    x = p / (1.0 - p)
+    weight = np.outer(k, k) - np.diag(k)
+    xx = np.outer(x, x)
+    # x_c x_d >= 1 only on the diagonal of a group of one class (weight 0), or when two
+    # classes are everything (x_c x_d = 1: the pair can never be absent together)
+    safe = np.where((weight > 0) & (xx < 1.0), xx, 0.0)
+    with np.errstate(divide="ignore"):
+        lg = np.where(xx < 1.0, np.log1p(-safe), -np.inf)
+    pair = np.where(weight > 0, np.exp(la[:, None] + la[None, :]) * np.expm1(n * lg), 0.0)
+    return max(first + float(np.sum(weight * pair)), 0.0)
+
+
+def false_negative_rates(prior: Prior) -> tuple[float, FloatArray]:
+    """The probability that one negative shares the anchor's class, and ``tau^+_y`` per class.
+
+    With replacement ``sum_c p_c^2`` and ``p_y``; without replacement
+    ``sum_c n_c (n_c - 1) / (N (N - 1))`` and ``(n_y - 1) / (N - 1)``.
+    """
+    if prior.replacement:
+        if prior.is_uniform:
+            C = prior.C
+            return 1.0 / C, np.full(1, 1.0 / C)
+        p = prior.probs
+        return float(math.fsum(p * p)), np.asarray(p, dtype=float)
+    counts = prior.counts
+    N = prior.N
+    assert counts is not None and N is not None
+    if N < 2:
+        raise ValueError(f"a data set of N = {N} sample has no negatives (need N >= 2)")
+    num = sum(c * (c - 1) for c in counts)
+    per = np.array([(c - 1) / (N - 1) for c in counts], dtype=float)
+    return num / (N * (N - 1)), per
+
+
+# --------------------------------------------------------------------------
+# closed forms for equal classes
+# --------------------------------------------------------------------------
+
+def log_binom_coef(C: int, j: IntArray) -> FloatArray:
+    """``log binom(C, j)`` for ``0 <= j <= C``, as Loader's binomial pmf at ``p = j / C``.
+
+    ``binom(C, j) = Bin(j; C, j/C) / ((j/C)^j ((C-j)/C)^(C-j))``: the pmf at its
+    mode is of order ``1/sqrt(C)`` and its deviance terms vanish, so the
+    absolute error is a few ``eps * max(1, result)``.
+    """
+    j = np.asarray(j, dtype=np.int64)
+    out = np.zeros(j.shape)
+    mid = (j > 0) & (j < C)
+    if np.any(mid):
+        jm = j[mid].astype(float)
+        p = jm / C
+        q = (C - jm) / C
+        lp = log_binom_pmf(jm, C - jm, p, q)
+        out[mid] = lp - jm * np.log(p) - (C - jm) * np.log1p(-p)
+    return out
+
+
+def log_pmf_equal_sizes(n: int, j: IntArray, prior: Prior,
+                        log_cover: Callable[[int, int], float]) -> FloatArray:
+    """``log P(D_n = j)`` for a uniform prior or a data set of equal class sizes.
+
+    ``binom(C, j) P(all n draws in a given set of j classes) upsilon_n(j)``;
+    ``log_cover(n, j)`` is ``log upsilon_n`` for ``j`` such classes.
+    """
+    C = prior.C
+    j = np.asarray(j, dtype=np.int64)
+    out = np.full(j.shape, -np.inf)
+    ok = (j >= 1) & (j <= min(n, C))
+    if n == 0:
+        out[j == 0] = 0.0
+        return out
+    lb = log_binom_coef(C, j[ok])
+    if prior.replacement:
+        # (j / C)^n
+        frac = j[ok] / C
+        lin = n * np.where(frac < 0.5, np.log(frac), np.log1p(-(C - j[ok]) / C))
+    else:
+        counts = prior.counts
+        N = prior.N
+        assert counts is not None and N is not None
+        m = counts[0]
+        # binom(j m, n) / binom(N, n): all n draws among the j m samples of the chosen classes
+        rest = (C - j[ok]) * m
+        lin = log_hyper_miss(N, rest.astype(np.int64), np.array([n], dtype=np.int64))[:, 0]
+    cover = np.array([log_cover(n, int(jj)) for jj in j[ok]])
+    out[ok] = lb + lin + cover
+    return out
+
+
+# --------------------------------------------------------------------------
+# the tilted joint law of (draws, classes present)
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Tilt:
+    r: float
+    log_s: float
+    mean_n: float
+    mean_d: float
+    var_n: float
+    var_d: float
+    cov: float
+
+    @property
+    def slope(self) -> float:
+        """Change of the conditional mean of the draws per class."""
+        return self.cov / self.var_d if self.var_d > 0 else 0.0
+
+    @property
+    def sd_cond(self) -> float:
+        """Standard deviation of the draws given the number of classes."""
+        if self.var_d <= 0:
+            return math.sqrt(max(self.var_n, 0.0))
+        return math.sqrt(max(self.var_n - self.cov * self.cov / self.var_d, 1e-300))
+
+
+def _real_parts(r: float, g: _Groups) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``log(1 - beta)``, ``log beta``, and the per-class count's mean and second moment
+    given presence, at the real point ``r``."""
+    if g.replacement:
+        lam = g.par * r
+        log_omb = -lam
+        mean = lam
+        second = lam + lam * lam
+    else:
+        m = g.par
+        q = r / (1.0 + r)
+        log_omb = -m * math.log1p(r)
+        mean = m * q
+        second = mean * (1.0 - q) + mean * mean
+    log_beta = log1mexp(-log_omb)
+    with np.errstate(over="ignore"):
+        inv_beta = np.exp(-log_beta)
+    return log_omb, log_beta, mean * inv_beta, second * inv_beta
+
+
+def _presence(log_omb: FloatArray, log_beta: FloatArray, log_s: float
+              ) -> tuple[FloatArray, FloatArray]:
+    """``pi = s beta / (1 - beta + s beta)`` and ``1 - pi``, each without cancellation."""
+    z = log_omb - (log_s + log_beta)
+    with np.errstate(under="ignore"):
+        e = np.exp(-np.abs(z))  # in (0, 1]
+    pi = np.where(z > 0, e / (1.0 + e), 1.0 / (1.0 + e))
+    omp = np.where(z > 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return pi, omp
+
+
+def _tilt(r: float, log_s: float, g: _Groups) -> _Tilt:
+    log_omb, log_beta, mu, m2 = _real_parts(r, g)
+    pi, omp = _presence(log_omb, log_beta, log_s)
+    k = g.mult.astype(float)
+    en = float(np.sum(k * pi * mu))
+    ed = float(np.sum(k * pi))
+    # Var of a class's count: pi E[X^2] - (pi mu)^2 = pi (E[X^2] - mu^2) + pi (1 - pi) mu^2
+    vn = float(np.sum(k * (pi * (m2 - mu * mu) + pi * omp * mu * mu)))
+    vd = float(np.sum(k * pi * omp))
+    cv = float(np.sum(k * pi * omp * mu))
+    return _Tilt(r, log_s, en, ed, max(vn, 0.0), max(vd, 0.0), cv)
+
+
+def _solve_tilt(n: float, j: float, g: _Groups) -> _Tilt:
+    """The radius ``r`` and tilt ``s`` whose joint law has means ``(n, j)``.
+
+    The tilt is first set for the classes alone (bisection in ``log s`` at the
+    starting radius), then both are refined by damped Newton steps on
+    ``(log r, log s)``, whose Jacobian is the covariance of (draws, classes).
+    """
+    C = g.C
+    jt = min(max(j, 1.0 + 1e-9), C - 1e-9) if C > 1 else j
+    nt = max(n, jt + 1e-9)
+    if g.replacement:
+        a = math.log(max(nt, 1e-300))
+    else:
+        nt = min(nt, g.N - 1e-9)
+        a = math.log(nt / (g.N - nt))
+    # classes alone: E[D](s) is increasing in s
+    blo, bhi = -1400.0, 1400.0
+    for _ in range(80):
+        bm = 0.5 * (blo + bhi)
+        if _tilt(math.exp(a), bm, g).mean_d < jt:
+            blo = bm
+        else:
+            bhi = bm
+    b = 0.5 * (blo + bhi)
+    best: tuple[float, _Tilt] | None = None
+    for _ in range(100):
+        t = _tilt(math.exp(a), b, g)
+        fn, fd = t.mean_n - nt, t.mean_d - jt
+        err = abs(fn) / max(1.0, math.sqrt(t.var_n)) + abs(fd) / max(1e-3, math.sqrt(t.var_d))
+        if best is None or err < best[0]:
+            best = (err, t)
+        if abs(fn) <= 1e-10 * max(1.0, nt) and abs(fd) <= 1e-10 * max(1.0, jt):
+            break
+        det = t.var_n * t.var_d - t.cov * t.cov
+        if not det > 0 or not math.isfinite(det):
+            break
+        da = (t.var_d * fn - t.cov * fd) / det
+        db = (t.var_n * fd - t.cov * fn) / det
+        scale = max(abs(da), abs(db))
+        step = 2.0 / scale if scale > 2.0 else 1.0
+        a = min(max(a - step * da, -700.0), 700.0)
+        b = min(max(b - step * db, -1400.0), 1400.0)
+    assert best is not None
+    if best[0] <= 1e-6:
+        return best[1]
+    return _solve_tilt_nested(nt, jt, g, a)
+
+
+def _tilt_for_classes(a: float, jt: float, g: _Groups) -> _Tilt:
+    blo, bhi = -1400.0, 1400.0
+    for _ in range(70):
+        bm = 0.5 * (blo + bhi)
+        if _tilt(math.exp(a), bm, g).mean_d < jt:
+            blo = bm
+        else:
+            bhi = bm
+    return _tilt(math.exp(a), 0.5 * (blo + bhi), g)
+
+
+def _solve_tilt_nested(nt: float, jt: float, g: _Groups, a0: float) -> _Tilt:
+    """Fallback near the ends of the support (where ``Var[classes]`` vanishes): for each
+    ``log r`` the tilt is set by bisection, and ``log r`` by bisection on the draws."""
+    alo, ahi = a0 - 30.0, a0 + 30.0
+    for _ in range(60):
+        am = 0.5 * (alo + ahi)
+        if _tilt_for_classes(am, jt, g).mean_n < nt:
+            alo = am
+        else:
+            ahi = am
+        if ahi - alo < 1e-12:
+            break
+    return _tilt_for_classes(0.5 * (alo + ahi), jt, g)
+
+
+# --------------------------------------------------------------------------
+# the circle: base factor and Poisson-binomial recursion at complex points
+# --------------------------------------------------------------------------
+
+def _cexpm1(z: ComplexArray) -> ComplexArray:
+    """``e^z - 1`` for complex ``z``, accurate near 0."""
+    a = z.real
+    b = z.imag
+    with np.errstate(over="ignore", invalid="ignore"):
+        re = np.expm1(a) * np.cos(b) - 2.0 * np.sin(0.5 * b) ** 2
+        im = np.exp(a) * np.sin(b)
+    return re + 1j * im
+
+
+def _log_base_ratio(theta: FloatArray, r: float, n: int, g: _Groups) -> ComplexArray:
+    """``log[base(r e^{i theta}) / base(r)] - i n theta``."""
+    e = np.expm1(1j * theta)
+    if g.replacement:
+        return r * e - 1j * n * theta
+    return g.N * clog1p(r * e / (1.0 + r)) - 1j * n * theta
+
+
+def _log_omb_beta(theta: FloatArray, r: float, g: _Groups) -> tuple[ComplexArray, ComplexArray]:
+    """``log(1 - beta_g)`` and ``log beta_g`` at ``r e^{i theta}``, shape ``(nodes, G)``.
+
+    ``1 - beta = e^{-w}`` with ``w = p t`` (with replacement) or
+    ``w = m log(1 + x)`` (without); ``log beta = log(1 - e^{-w})``, taken as
+    ``log1p(-e^{-w})`` where ``Re w`` is large and as ``log(-expm1(-w))`` near 0.
+    """
+    if g.replacement:
+        lw = r * np.exp(1j * theta)
+    else:
+        lw = math.log1p(r) + clog1p(r * np.expm1(1j * theta) / (1.0 + r))
+    w = np.outer(lw, g.par)
+    log_omb = -w
+    big = w.real > 0.7
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        far = clog1p(-np.exp(-np.where(big, w, 1.0)))
+        near = np.log(-_cexpm1(-np.where(big, 1.0, w)))
+    return log_omb, np.where(big, far, near)
+
+
+def _log_norm_pi(log_omb: ComplexArray, log_beta: ComplexArray, log_s: float
+                 ) -> tuple[ComplexArray, ComplexArray, ComplexArray]:
+    """``log(1 - beta + s beta)``, ``pi = s beta / (1 - beta + s beta)`` and ``1 - pi``.
+
+    With ``z = log(1 - beta) - log(s beta)``: ``pi = 1 / (1 + e^z)``, both
+    branches chosen so that no exponential overflows.
+    """
+    z = log_omb - (log_s + log_beta)
+    pos = z.real > 0
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        ez = np.exp(np.where(pos, -z, z))  # |ez| <= 1
+        one_p = 1.0 + ez
+        pi = np.where(pos, ez / one_p, 1.0 / one_p)
+        omp = np.where(pos, 1.0 / one_p, ez / one_p)
+        lnorm = np.where(pos, log_omb + clog1p(ez), log_s + log_beta + clog1p(ez))
+    return lnorm, pi, omp
+
+
+def _pb_dp(pi: ComplexArray, mult: IntArray, J: int) -> tuple[ComplexArray, FloatArray]:
+    """Poisson-binomial probabilities ``0..J`` of the classes present, for each row of ``pi``.
+
+    ``pi`` has shape ``(nodes, G)`` (presence probabilities, complex off the
+    real axis); class ``g`` is repeated ``mult[g]`` times.  One class at a
+    time: ``P_new[i] = (1 - pi) P[i] + pi P[i - 1]``.  Off the real axis the
+    rows can grow; every 16 classes each row is divided by its largest
+    modulus, and the log of the scale is returned beside the rows.
+    """
+    rows = pi.shape[0]
+    P = np.zeros((rows, J + 1), dtype=complex)
+    P[:, 0] = 1.0
+    log_scale = np.zeros(rows)
+    top = 0
+    step = 0
+    for gi in range(pi.shape[1]):
+        b = pi[:, gi][:, None]
+        a = 1.0 - b
+        for _ in range(int(mult[gi])):
+            hi = min(top + 1, J)
+            tmp = P[:, :hi] * b
+            P[:, :hi + 1] *= a
+            P[:, 1:hi + 1] += tmp
+            top = hi
+            step += 1
+            if step % 16 == 0:
+                m = np.max(np.abs(P[:, :top + 1]), axis=1)
+                m = np.where(m > 0, m, 1.0)
+                P[:, :top + 1] /= m[:, None]
+                log_scale += np.log(m)
+    return P, log_scale
+
+
+def _band(n: int, targets: IntArray, anchor: _Tilt, g: _Groups, absent: bool
+          ) -> tuple[FloatArray, FloatArray]:
+    """``log P(D_n = j)`` for the targets of one band, at the anchor's ``(r, s)``.
+
+    Also returns each target's condition number ``sum |f| / |sum f|`` of the
+    circle sum: the factor by which rounding errors of the nodes are magnified.
+    """
+    r = anchor.r
+    C = g.C
+    idx = (C - targets) if absent else targets
+    J = int(idx.max())
+    sd = max(anchor.sd_cond, 1e-3)
+    # a target d conditional sd off the anchor has its law of draws centred about
+    # d sd away from n, so an aliased coefficient n +- L is only L - d sd from that
+    # centre; L / sd >= 2 d + sqrt(92 + 4 d^2) keeps it below ~1e-20 of the target
+    # with a margin for tails heavier than Gaussian (checked against exact counts)
+    d = float(np.max(np.abs(targets - anchor.mean_d))) * abs(anchor.slope) / sd
+    L = max(64, int(math.ceil(sd * max(2.0 * math.pi / _H,
+                                       2.0 * d + math.sqrt(92.0 + 4.0 * d * d)))))
+    if L % 2:
+        L += 1
+    dtheta = 2.0 * math.pi / L
+    half = L // 2
+    k_first = int(math.ceil(_U_FIRST / _H))
+    log_s = anchor.log_s
+    lo0, lb0 = _log_omb_beta(np.zeros(1), r, g)
+    lnorm0 = _log_norm_pi(lo0, lb0, log_s)[0][0].real
+    total = np.zeros(targets.shape, dtype=complex)
+    absum = np.zeros(targets.shape)
+    bad = np.zeros(targets.shape, dtype=bool)
+    ref: FloatArray | None = None
+    ref_log = 0.0
+    k0 = 0
+    done = False
+    while not done and k0 <= half:
+        ks = np.arange(k0, min(k0 + _CHUNK, half + 1))
+        theta = np.asarray(ks * dtheta, dtype=np.float64)
+        log_omb, log_beta = _log_omb_beta(theta, r, g)
+        lnorm, pi, omp = _log_norm_pi(log_omb, log_beta, log_s)
+        prob = omp if absent else pi
+        P, log_scale = _pb_dp(prob, g.mult, J)
+        vals = P[:, idx]
+        lognorm = np.sum(g.mult[None, :] * (lnorm - lnorm0[None, :]), axis=1)
+        lb = _log_base_ratio(theta, r, n, g) + lognorm + log_scale
+        if ref is None:
+            ref = vals[0].real.copy()
+            ref_log = float(lb[0].real)  # the recursion's scale at theta = 0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            f = np.exp(lb - ref_log)[:, None] * vals / ref[None, :]
+        finite = np.isfinite(f)
+        bad |= ~np.all(finite, axis=0)
+        f = np.where(finite, f, 0.0)
+        w = np.where((ks == 0) | (ks == half), 1.0, 2.0)
+        total += np.sum(w[:, None] * f, axis=0)
+        absum += np.sum(w[:, None] * np.abs(f), axis=0)
+        mag = np.max(np.abs(f), axis=1)
+        k_end = int(ks[-1])
+        k0 = k_end + 1
+        if k_end >= half:
+            break
+        if k_end >= k_first and np.all(mag[-4:] < _NEGLIGIBLE):
+            done = True
+    assert ref is not None
+    # at the real point: PB_j(r) = P'_j prod(1 - beta + s beta) / s^j
+    mean = total.real / L
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_pb = np.log(ref) + ref_log + float(np.sum(g.mult * lnorm0)) - targets * log_s
+        la = np.log(mean)
+    if g.replacement:
+        lw = log_poisson_norm(np.array([float(n)]), r)[0]
+    else:
+        p = r / (1.0 + r)
+        lw = float(log_binom_pmf_neg(np.array([float(n)]), g.N, p, 1.0 / (1.0 + r))[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cond = np.where((mean > 0) & ~bad, absum / (L * np.abs(mean)), np.inf)
+    return np.asarray(log_pb + la + lw, dtype=float), cond
+
+
+def _band_width(t: _Tilt, sds: float) -> float:
+    """Half-width (in classes) of the band a tilt serves: one conditional sd of the draws,
+    at most three sd of the classes present."""
+    width_t = sds * t.sd_cond / abs(t.slope) if t.slope != 0 else math.inf
+    return max(1.0, min(width_t, _BAND_SD_D * math.sqrt(max(t.var_d, 0.0))))
+
+
+def log_pmf_nonuniform(n: int, targets: IntArray, prior: Prior) -> FloatArray:
+    """``log P(D_n = j)`` for sorted, distinct ``targets`` strictly inside ``(0, min(n, C))``
+    ... or on its ends, by bands of the circle integral (module docstring)."""
+    g = groups_of(prior)
+    C = g.C
+    targets = np.asarray(targets, dtype=np.int64)
+    out = np.full(targets.shape, np.nan)
+    pending = np.arange(targets.size)
+    cautious = False
+    while pending.size:
+        tg = targets[pending]
+        j0 = int(tg[0])
+        t0 = _solve_tilt(float(n), float(j0), g)
+        w0 = _band_width(t0, 1.0 if cautious else _BAND_SD)
+        jc = min(j0 + w0, float(tg[-1]), min(n, C) - 0.5)
+        anchor, hi_edge = t0, j0 + w0
+        if jc > j0 + 0.5 and not cautious:
+            ta = _solve_tilt(float(n), jc, g)
+            wa = _band_width(ta, _BAND_SD)
+            if jc - wa <= j0:
+                anchor, hi_edge = ta, jc + wa
+        sel = tg <= hi_edge
+        sel[0] = True
+        band = tg[sel]
+        hi = int(band.max())
+        lo = int(band.min())
+        absent = (C - lo) < hi
+        work = C * (min(hi, C - lo) + 1)
+        if work > MAX_DP_WORK:
+            raise ValueError(
+                f"the distribution of distinct classes of this prior (C = {C} classes, "
+                f"{g.par.size} distinct {'probabilities' if g.replacement else 'sizes'}) needs "
+                f"{work:.3g} recursion steps per node, above the limit {MAX_DP_WORK:.0e}; "
+                "uniform priors and equal class sizes have no such limit, and "
+                "expected_classes (the mean) is available for any prior")
+        vals, cond = _band(n, band, anchor, g, absent)
+        ok = cond <= _COND_MAX
+        if anchor is t0 and cautious:
+            ok[0] = True  # anchored at the target itself: the best this rule can do
+        idx = pending[sel]
+        out[idx[ok]] = vals[ok]
+        cautious = not bool(ok[0])
+        done = np.zeros(targets.size, dtype=bool)
+        done[idx[ok]] = True
+        pending = pending[~done[pending]]
+    return out

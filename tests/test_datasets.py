@@ -277,7 +277,7 @@ def test_render_summary_formats():
     rows = dataset_table([("A", 2), ("B", 4)], [0.9], [8])
     text = render_summary(rows)
     assert text.splitlines()[0].split() == ["data", "set", "C", "N", "E[K+1]", "K@90%", "loader",
-                                            "K@90%", "u(K+1=8)"]
+                                            "K@90%", "u(K+1=8)", "E[D](8)"]
     assert text.splitlines()[2].split()[:4] == ["A", "2", "-", "3.0"]
     recs = list(csv.DictReader(io.StringIO(render_summary(rows, "csv"))))
     assert [r["dataset"] for r in recs] == ["A", "B"] and int(recs[1]["K_for_90"]) == 12
@@ -285,7 +285,7 @@ def test_render_summary_formats():
     js = json.loads(render_summary(rows, "json"))
     assert js[1]["negatives_for"] == {"90": 12}
     tex = render_summary(rows, "latex")
-    assert tex.startswith(r"\begin{tabular}{lrrrrrr}") and "B & 4 & -- & 8.3 & 12 & - &" in tex
+    assert tex.startswith(r"\begin{tabular}{lrrrrrrr}") and "B & 4 & -- & 8.3 & 12 & - &" in tex
     with pytest.raises(ValueError, match="fmt must be one of text, csv, json, latex"):
         render_summary(rows, "html")
     with pytest.raises(ValueError, match="rows must not be empty"):
@@ -542,3 +542,21 @@ def test_format_coverage_refuses_bad_input():
                  (1.5, -1.0, -1.0), ("0.5", -1.0, -1.0), (0.5, -0.3, 2.0)):
         with pytest.raises((TypeError, ValueError), match="value|log10"):
             format_coverage(*args)
+
+
+def test_main_table_expected_classes_against_exact_sums():
+    lt, wiki = dataset_table(["CIFAR-100-LT (r=100)", "Wiki-3029"], [0.5], [256, 4096, 65536])
+    counts = list(dataset("CIFAR-100-LT (r=100)").counts)
+    N = sum(counts)
+    for b in (256, 4096):  # the shuffled loader: sum_c 1 - binom(N - n_c, b) / binom(N, b)
+        exact = sum(1 - Fraction(math.comb(N - c, b), math.comb(N, b)) for c in counts)
+        assert lt.expected_classes_at[str(b)] == pytest.approx(float(exact), rel=1e-12)
+    assert lt.expected_classes_at["65536"] is None and lt.classes_cells()[2] == "> 10847"
+    assert lt.to_dict()["expected_classes_at_65536"] is None
+    C = 3029
+    for b in (256, 4096, 65536):  # independent draws: C (1 - (1 - 1/C)^b)
+        exact = C * (1 - Fraction(C - 1, C) ** b)
+        assert wiki.expected_classes_at[str(b)] == pytest.approx(float(exact), rel=1e-12)
+    assert wiki.classes_cells() == ["245.5", "2245.7", "3029-1.2e-06"]
+    js = json.loads(render_summary([lt], "json"))[0]
+    assert js["expected_classes_at"]["256"] == pytest.approx(63.4198, abs=1e-4)

@@ -44,6 +44,7 @@ from couponbound.coverage import (
     log_coverage_prob,
     required_negatives,
 )
+from couponbound.occupancy import expected_classes
 from couponbound.paper._levels import check_confidences, pct
 from couponbound.paper.datasets import DATASETS, TABLE_DATASETS, as_named_priors, dataset
 from couponbound.paper.tables import Column, Table
@@ -94,6 +95,10 @@ class DatasetRow:
     coverage is then ``None`` (JSON ``null``, printed ``> N``), and
     ``negatives_exceed_data`` flags the levels whose independent-draw ``K``
     needs a batch (``K + 1``) larger than the data set (printed with ``*``).
+    ``expected_classes_at`` holds ``E[D]``, the expected number of distinct
+    classes in a batch of each size (:func:`couponbound.expected_classes`):
+    the shuffled loader's for a finite data set (``None`` where the batch
+    exceeds it), independent draws' otherwise.
     """
 
     dataset: str
@@ -108,6 +113,7 @@ class DatasetRow:
     loader_negatives_for: dict[str, int] | None = None
     batch_exceeds_data: dict[str, bool] = field(default_factory=dict)
     negatives_exceed_data: dict[str, bool] = field(default_factory=dict)
+    expected_classes_at: dict[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         """Flat dict: ``K_for_99`` for the K needed; per batch size ``upsilon_at_256`` and
@@ -135,6 +141,20 @@ class DatasetRow:
             out[f"log10_miss_at_{b}"] = self.log10_miss_at[b]
         out.update({f"batch_{b}_exceeds_data": self.batch_exceeds_data.get(b, False)
                     for b in self.coverage_at})
+        out.update({f"expected_classes_at_{b}": v for b, v in self.expected_classes_at.items()})
+        return out
+
+    def classes_cells(self) -> list[str]:
+        """``E[D]`` at each batch size: one decimal, ``C-3.3e-05`` just below ``C``,
+        ``> N`` for a batch larger than the data set."""
+        out = []
+        for v in self.expected_classes_at.values():
+            if v is None:
+                out.append(f"> {self.data_size}")
+            elif v < self.classes and self.classes - v < 0.05:
+                out.append(f"{self.classes}-{self.classes - v:.1e}")
+            else:
+                out.append(f"{v:.1f}")
         return out
 
     def cells(self) -> list[str]:
@@ -240,8 +260,14 @@ def dataset_table(
 
         cols = [{k: (None if exceeds.get(k) else float(v))
                  for k, v in zip(keys, values, strict=True)} for values in (cov, lcov, miss, lmiss)]
+        batches = prior if N is None else prior.with_replacement(False)
+        drawable = np.array([b for b in sizes if N is None or b <= N], dtype=np.int64)
+        e_d = iter(np.atleast_1d(expected_classes(drawable - 1, batches)).tolist()
+                   if drawable.size else [])
+        classes = {k: (None if exceeds.get(k) else float(next(e_d))) for k in keys}
         rows.append(DatasetRow(prior.label, prior.C, float(expected_draws(prior)), need,
-                               cols[0], cols[1], cols[2], cols[3], N, loader, exceeds, k_exceeds))
+                               cols[0], cols[1], cols[2], cols[3], N, loader, exceeds, k_exceeds,
+                               classes))
     return rows
 
 
@@ -383,10 +409,11 @@ def _text(rows: list[DatasetRow]) -> str:
     confs = list(rows[0].negatives_for)
     sizes = list(rows[0].coverage_at)
     head = (["data set", "C", "N", "E[K+1]"] + [f"K@{c}%" for c in confs]
-            + [f"loader K@{c}%" for c in confs] + [f"u(K+1={s})" for s in sizes])
+            + [f"loader K@{c}%" for c in confs] + [f"u(K+1={s})" for s in sizes]
+            + [f"E[D]({s})" for s in sizes])
     body = [[r.dataset, str(r.classes), "-" if r.data_size is None else str(r.data_size),
-             f"{r.expected_batch:.1f}", *r.k_cells(), *r.loader_cells(), *r.cells()]
-            for r in rows]
+             f"{r.expected_batch:.1f}", *r.k_cells(), *r.loader_cells(), *r.cells(),
+             *r.classes_cells()] for r in rows]
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
 
     def join(cells: list[str]) -> str:
@@ -402,7 +429,8 @@ def _text(rows: list[DatasetRow]) -> str:
         "NS21 Table 3); K@q% = smallest K with coverage upsilon_{K+1} >= q for independent draws",
         "(NS21's model); loader K@q% = the same for a shuffled data loader (batches drawn without",
         "replacement from the N samples); u(K+1=b) = upsilon_{K+1}, the probability that a batch",
-        "of b independent draws contains every class (0: b < C).",
+        "of b independent draws contains every class (0: b < C); E[D](b) = expected number of",
+        "distinct classes in a batch of b (the shuffled loader's where N is known).",
         "* the batch K+1 is larger than the data set: only independent draws (with replacement)",
         "can make it; > N: a batch of b > N samples cannot be drawn from the data set.",
     ]
@@ -432,6 +460,7 @@ def _latex(rows: list[DatasetRow]) -> str:
                     for c, v in zip(confs, r.loader_cells(), strict=True)})
         rec.update({f"u_{s}": p
                     for s, p in zip(sizes, r.cells(), strict=True)})
+        rec.update({f"d_{s}": p for s, p in zip(sizes, r.classes_cells(), strict=True)})
         recs.append(rec)
     cols = [Column("dataset", "data set", "data set", str, "l"), Column("classes", "C", "$C$"),
             Column("N", "N", "$N$", str),
@@ -440,6 +469,7 @@ def _latex(rows: list[DatasetRow]) -> str:
     cols += [Column(f"loader_K_for_{c}", f"loader K@{c}%", rf"$K^{{\mathrm{{loader}}}}_{{{c}\%}}$",
                     str) for c in confs]
     cols += [Column(f"u_{s}", f"u({s})", rf"$\upsilon_{{{s}}}$", str) for s in sizes]
+    cols += [Column(f"d_{s}", f"E[D]({s})", rf"$\mathrm{{E}}[D_{{{s}}}]$", str) for s in sizes]
     return Table(tuple(cols), tuple(recs)).to_latex()
 
 
@@ -466,8 +496,8 @@ def render_summary(rows: Sequence[DatasetRow], fmt: str = "text") -> str:
     Examples
     --------
     >>> print(render_summary(dataset_table([("CIFAR-10", 10)], [0.99], [32]), "csv"))
-    dataset,classes,N,expected_batch,K_for_99,loader_K_for_99,K_for_99_exceeds_data,upsilon_at_32,log10_upsilon_at_32,miss_at_32,log10_miss_at_32,batch_32_exceeds_data
-    CIFAR-10,10,,29.289682539682538,65,,False,0.69097563244681...,-0.16053...,0.30902436755318...,-0.51000727...,False
+    dataset,classes,N,expected_batch,K_for_99,loader_K_for_99,K_for_99_exceeds_data,upsilon_at_32,log10_upsilon_at_32,miss_at_32,log10_miss_at_32,batch_32_exceeds_data,expected_classes_at_32
+    CIFAR-10,10,,29.289682539682538,65,,False,0.69097563244681...,-0.16053...,0.30902436755318...,-0.51000727...,False,9.65663161797...
 
     In JSON a non-finite ``log10`` (``-inf`` for a true zero) is ``null``.
     """

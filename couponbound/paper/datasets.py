@@ -385,6 +385,8 @@ def ceil_expected_batch(prior: Prior) -> int:
     >>> [ceil_expected_batch(dataset(n)) for n in ("binary", "AG News", "CIFAR-10")]
     [3, 9, 30]
     """
+    if not isinstance(prior, Prior):
+        raise TypeError(f"prior must be a Prior, got {short_repr(prior)}")
     if prior.is_uniform and prior.C <= 5_000:
         return math.ceil(prior.C * harmonic_fraction(prior.C))
     return math.ceil(float(expected_draws(prior)) * (1.0 - 1e-12))

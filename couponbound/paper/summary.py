@@ -23,7 +23,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -288,6 +288,8 @@ def loader_negatives(prior: Prior, confidence: float) -> int:
     >>> loader_negatives(lt, 0.5), loader_negatives(lt, 0.99)
     (4323, 7765)
     """
+    if not isinstance(prior, Prior):
+        raise TypeError(f"prior must be a Prior drawn without replacement, got {short_repr(prior)}")
     if prior.replacement or prior.N is None:
         raise ValueError("loader_negatives needs a prior drawn without replacement "
                          "(Prior.from_counts(counts, replacement=False))")
@@ -501,9 +503,16 @@ def render_summary(rows: Sequence[DatasetRow], fmt: str = "text") -> str:
 
     In JSON a non-finite ``log10`` (``-inf`` for a true zero) is ``null``.
     """
+    if isinstance(rows, str | bytes | DatasetRow) or not isinstance(rows, Iterable):
+        raise TypeError(f"rows must be a sequence of DatasetRow, got {short_repr(rows)}")
     rows = list(rows)
     if not rows:
         raise ValueError("rows must not be empty")
+    bad = next((r for r in rows if not isinstance(r, DatasetRow)), None)
+    if bad is not None:
+        raise TypeError(f"rows must be DatasetRow objects (from dataset_table), got {short_repr(bad)}")
+    if len({(tuple(r.negatives_for), tuple(r.coverage_at)) for r in rows}) > 1:
+        raise ValueError("rows must share their coverage levels and batch sizes")
     if fmt == "text":
         return _text(rows)
     if fmt == "csv":

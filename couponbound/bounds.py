@@ -49,7 +49,13 @@ from couponbound._formulas import (
     ns21_sup_upper,
 )
 from couponbound._prior import Prior, as_prior, require_replacement
-from couponbound._validate import check_flag, check_int_array, check_real, short_repr
+from couponbound._validate import (
+    check_flag,
+    check_int_array,
+    check_real,
+    check_real_array,
+    short_repr,
+)
 from couponbound._vectorize import evaluate
 from couponbound.asymptotic import gumbel_coverage, poisson_coverage, tail_coverage
 from couponbound.collision import collision_pmf, collision_prob, expected_log_collision
@@ -557,18 +563,13 @@ FloatOrArray = float | NDArray[np.float64]
 
 
 def _real_array(value: Any, name: str) -> NDArray[np.float64]:
-    if isinstance(value, bool | np.bool_) or isinstance(value, str | bytes):
-        raise TypeError(f"{name} must be a real number or array of them, got {short_repr(value)}")
+    # the one vocabulary: masked entries, dates, mappings and 10**400 refused there
     try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{name} must be a real number or array of them, got {short_repr(value)}"
-        ) from exc
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got {short_repr(value)}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {short_repr(value)}")
+        arr, _ = check_real_array(value, name)
+    except ValueError as exc:
+        if "must be a finite real number" in str(exc) and "empty" not in str(exc):
+            raise ValueError(f"{name} must be finite real numbers, got {short_repr(value)}") from None
+        raise
     return arr
 
 

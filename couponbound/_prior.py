@@ -54,7 +54,7 @@ def _numbers(value: Any, source: str) -> NDArray[np.float64]:
         i = int(np.flatnonzero(arr <= 0)[0])
         raise ValueError(
             f"{source} must be positive (a class that never occurs is never covered), "
-            f"got {source}[{i}] = {arr[i]!r}"
+            f"got {source}[{i}] = {float(arr[i])!r}"
         )
     return arr
 

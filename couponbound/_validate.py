@@ -293,7 +293,7 @@ def check_probability_array(value: Any, name: str) -> tuple[NDArray[np.float64],
     arr = raw.astype(float)
     bad = ~((arr > 0) & (arr < 1))
     if np.any(bad):
-        raise ValueError(f"{name} must be in (0, 1), got {arr.ravel()[int(np.argmax(bad.ravel()))]!r}")
+        raise ValueError(f"{name} must be in (0, 1), got {float(arr.ravel()[int(np.argmax(bad.ravel()))])!r}")
     return arr, raw.ndim == 0
 
 

@@ -49,6 +49,8 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs 
 #: Seconds one call may take (symbolic's exact forms get a smaller one).
 BUDGET = 10.0
 SYMBOLIC_BUDGET = 5.0
+#: Bytes of address space one call may add (Linux): a MemoryError then fails the test.
+MEMORY_BUDGET = 2 * 2**30
 
 #: Public modules fuzzed here, with how many examples per function in the quick run
 #: (0: only in the slow run).
@@ -107,6 +109,36 @@ def budget(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def _address_space() -> int | None:
+    """Bytes of address space this process uses now (``None`` where /proc is unavailable)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover
+        pass
+    return None  # pragma: no cover
+
+
+@contextlib.contextmanager
+def memory_budget(extra: int = MEMORY_BUDGET) -> Iterator[None]:
+    """Cap the address space at its current size plus *extra* bytes (soft RLIMIT_AS): a
+    call that builds a huge array fails with MemoryError instead of swamping the machine."""
+    import resource
+
+    now = _address_space()
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if now is None or (hard != resource.RLIM_INFINITY and now + extra > hard):  # pragma: no cover
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (now + extra, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def _own_warning(category: type[Warning]) -> bool:
@@ -216,8 +248,10 @@ def call(module: str, func: Callable[..., Any], args: list[Any], kwargs: dict[st
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            with budget(seconds):
+            with budget(seconds), memory_budget():
                 result = func(*args, **kwargs)
+        except MemoryError as exc:
+            pytest.fail(f"{shown} needs more than {MEMORY_BUDGET / 2**30:g} GiB: {exc!r:.200}")
         except (ValueError, TypeError) as exc:
             assert str(exc), f"{shown} refused with an empty message"
             result = None
@@ -374,7 +408,8 @@ def run_command(argv: list[str], seconds: float = BUDGET) -> tuple[int, str, str
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            with budget(seconds), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            with budget(seconds), memory_budget(), contextlib.redirect_stdout(out), \
+                    contextlib.redirect_stderr(err):
                 code = main(argv)
         except SystemExit as exc:  # argparse: --help (0) and bad usage (2)
             code = exc.code if isinstance(exc.code, int) else 2

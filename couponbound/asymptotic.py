@@ -585,6 +585,10 @@ def coverage_bounds(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayL
 # ---------------------------------------------------------------------------
 
 
+#: Largest K, a or b of the log1p expansions: the numeric core's 2**62.
+_MAX_COUNT = float(2**62)
+
+
 def _broadcastable(*arrays: NDArray[np.float64], names: str) -> None:
     try:
         np.broadcast_shapes(*(a.shape for a in arrays))
@@ -608,7 +612,7 @@ def binomial_log1p_expansion(K: ArrayLike, p: ArrayLike) -> NDArray[np.float64]:
     Raises
     ------
     TypeError, ValueError
-        ``K`` not real numbers ``>= 0`` or ``p`` not in ``[0, 1]`` (bool,
+        ``K`` not real numbers in ``[0, 2**62]`` or ``p`` not in ``[0, 1]`` (bool,
         strings, bytes, dates, masked entries, NaN refused), or shapes that
         do not broadcast; the message names the argument.
 
@@ -617,7 +621,7 @@ def binomial_log1p_expansion(K: ArrayLike, p: ArrayLike) -> NDArray[np.float64]:
     >>> float(binomial_log1p_expansion(10**6, 0.5))   # ln(1 + 5e5) - 1/(2e6) + ...
     13.12236...
     """
-    k, _ = check_real_array(K, "K", minimum=0.0, allow_empty=True)
+    k, _ = check_real_array(K, "K", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
     pp, _ = check_real_array(p, "p", minimum=0.0, maximum=1.0, allow_empty=True)
     _broadcastable(k, pp, names="K, p")
     mu = k * pp
@@ -646,7 +650,7 @@ def hypergeometric_log1p_expansion(K: ArrayLike, a: ArrayLike, b: ArrayLike) -> 
     Raises
     ------
     TypeError, ValueError
-        An argument not real numbers ``>= 0`` (bool, strings, bytes, dates,
+        An argument not whole numbers in ``[0, 2**62]`` (bool, strings, bytes, dates,
         masked entries, NaN refused), ``a + b = 0``, or shapes that do not
         broadcast; the message names the argument.
 
@@ -655,9 +659,13 @@ def hypergeometric_log1p_expansion(K: ArrayLike, a: ArrayLike, b: ArrayLike) -> 
     >>> float(hypergeometric_log1p_expansion(10**6, 10**12, 10**12))  # ~ the binomial one
     13.12236...
     """
-    k, _ = check_real_array(K, "K", minimum=0.0, allow_empty=True)
-    af, _ = check_real_array(a, "a", minimum=0.0, allow_empty=True)
-    bf, _ = check_real_array(b, "b", minimum=0.0, allow_empty=True)
+    k, _ = check_real_array(K, "K", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
+    af, _ = check_real_array(a, "a", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
+    bf, _ = check_real_array(b, "b", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
+    for name, arr in (("K", k), ("a", af), ("b", bf)):
+        if np.any(arr != np.floor(arr)):
+            bad = float(arr[arr != np.floor(arr)].ravel()[0])
+            raise ValueError(f"{name} counts items and must be a whole number, got {bad!r}")
     _broadcastable(k, af, bf, names="K, a, b")
     M = af + bf
     if not np.all(M > 0):

@@ -3,7 +3,10 @@
 Bare ``couponbound`` runs the main job: for the class counts of NS21's data
 sets it prints the expected batch size ``E[K+1]`` (NS21 Table 3), the number
 of negatives ``K`` needed for 50/90/99/99.9 % coverage, and the coverage
-``upsilon_{K+1}`` at ``K + 1 = 256, 4096, 65536``; then it writes the paper's
+``upsilon_{K+1}`` at ``K + 1 = 256, 4096, 65536``, with, for the data sets
+known by their counts, what a shuffled data loader needs (batches drawn
+without replacement) and the expected number of distinct classes per batch;
+then it writes the paper's
 figures (PDF and PNG) and tables (Markdown, LaTeX, CSV) for the built-in
 CIFAR-10 / CIFAR-100 / ImageNet-scale defaults into ``./couponbound-output/``
 and prints the list of files.
@@ -13,7 +16,11 @@ write no files unless ``--out DIR`` is given as well (the file list then goes
 to standard error, so standard output stays machine-readable).
 
 Subcommands: ``coverage``, ``required``, ``table``, ``figures``, ``report``
-(see ``couponbound <command> --help``).  Bad arguments exit with code 2 and a
+(see ``couponbound <command> --help``).  Data sets are given by number of
+classes (``-C``), class counts or probabilities (``--counts``/``--probs``:
+numbers, or ``@FILE``; a number is never read as a file name) or
+``--dataset`` (a built-in name or ``NAME=SPEC``); ``--without-replacement``
+draws batches from the data set as a shuffled loader does.  Bad arguments exit with code 2 and a
 one-line message, before any file is written; a closed standard output
 (``couponbound | head``) ends the command quietly.  Every file is written
 atomically (see :mod:`couponbound.paper.outputs`).

@@ -58,6 +58,8 @@ def figure_slug(name: str) -> str:
     >>> figure_slug("ImageNet-1k (uniform)")
     'imagenet-1k-uniform'
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {short_repr(name)}")
     out = "".join(ch.lower() if ch.isalnum() else "-" for ch in name)
     while "--" in out:
         out = out.replace("--", "-")

@@ -308,6 +308,8 @@ def save_figure(
 
     from couponbound.paper._atomic import save_figure_atomic
 
+    if not (hasattr(fig, "savefig") and hasattr(fig, "canvas")):
+        raise TypeError(f"fig must be a matplotlib Figure, got {short_repr(fig)}")
     fmts = check_figure_formats(formats)
     value = check_dpi(dpi)
     if isinstance(path, bytes) or not isinstance(path, str | os.PathLike):

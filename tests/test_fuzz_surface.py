@@ -49,6 +49,8 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs 
 #: Seconds one call may take (symbolic's exact forms get a smaller one).
 BUDGET = 10.0
 SYMBOLIC_BUDGET = 5.0
+#: Drawing and saving figures (the default write_figures draws five, PDF and PNG).
+FIGURE_BUDGET = 90.0
 #: Bytes of address space one call may add (Linux): a MemoryError then fails the test.
 MEMORY_BUDGET = 2 * 2**30
 
@@ -270,7 +272,8 @@ def call(module: str, func: Callable[..., Any], args: list[Any], kwargs: dict[st
 def _fuzz(module: str, name: str, data: st.DataObject, tmp: Path) -> None:
     func = _resolve(module, name)
     args, kwargs = _arguments(data.draw, func)
-    seconds = SYMBOLIC_BUDGET if module.endswith("symbolic") else BUDGET
+    seconds = (SYMBOLIC_BUDGET if module.endswith("symbolic") else
+               FIGURE_BUDGET if module.endswith(("plots", "outputs", "style")) else BUDGET)
     with contextlib.chdir(tmp):
         result = call(module, func, args, kwargs, seconds)
     close_figures(result)

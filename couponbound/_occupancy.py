@@ -35,11 +35,10 @@ small correction when ``r`` is chosen well.  Here
   standard deviations, walked outward from ``theta = 0`` until the
   integrand is below ``1e-18`` of its peak (as in the coverage engine).
 
-Uniform priors (and data sets whose classes all have the same size) use the
-closed form ``P(D_n = j) = binom(C, j) (j / C)^n upsilon_n(j)`` (resp.
-``binom(C, j) binom(j m, n) / binom(N, n) upsilon_n(j)``) with the coverage
-probability ``upsilon_n(j)`` of ``j`` classes, computed by the coverage
-engine.
+For a uniform prior (or a data set of equal class sizes) the Poisson-binomial
+law is binomial and the integrand is ``((e^{w} - 1) / (e^{w_0} - 1))^j e^{-in theta}``,
+the coverage integral of ``j`` classes, written without any recursion, so
+one value costs a few dozen nodes whatever ``C``.
 
 The first two moments have closed forms: ``E[D] = sum_c 1 - (1 - p_c)^n``
 (resp. ``1 - binom(N - n_c, n) / binom(N, n)``) and the pair terms of the
@@ -49,7 +48,6 @@ variance as ``a_c a_d expm1(n log1p(-p_c p_d / ((1 - p_c)(1 - p_d))))``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +55,7 @@ from numpy.typing import NDArray
 
 from couponbound._prior import Prior
 from couponbound._saddle import (
+    bd0,
     clog1p,
     log1mexp,
     log_binom_pmf,
@@ -64,6 +63,7 @@ from couponbound._saddle import (
     log_hyper_miss,
     log_hyper_zero,
     log_poisson_norm,
+    stirlerr,
 )
 
 FloatArray = NDArray[np.float64]
@@ -73,9 +73,7 @@ IntArray = NDArray[np.int64]
 __all__ = [
     "MAX_DP_WORK",
     "expected_classes_unique",
-    "log_binom_coef",
-    "log_pmf_nonuniform",
-    "log_pmf_equal_sizes",
+    "log_pmf_classes",
     "var_classes",
     "false_negative_rates",
 ]
@@ -85,10 +83,11 @@ __all__ = [
 #: (about 10 s on one core).  Uniform priors and equal class sizes are not limited.
 MAX_DP_WORK = 2 * 10**8
 
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _H = 0.6  # trapezoidal step, in conditional standard deviations
 _U_FIRST = 9.0  # walk at least this far (in conditional standard deviations)
 _NEGLIGIBLE = 1e-18
-_CHUNK = 16  # nodes per recursion pass
+_CHUNK = 8  # nodes per further recursion pass (the first reaches u = _U_FIRST)
 _BAND_SD = 3.0  # targets within this many conditional sd of the band's anchor
 _COND_MAX = 8.0  # a circle sum magnifying rounding errors more is redone nearer its target
 _BAND_SD_D = 3.0  # ... and within this many sd of the tilted class count
@@ -208,61 +207,6 @@ def false_negative_rates(prior: Prior) -> tuple[float, FloatArray]:
 
 
 # --------------------------------------------------------------------------
-# closed forms for equal classes
-# --------------------------------------------------------------------------
-
-def log_binom_coef(C: int, j: IntArray) -> FloatArray:
-    """``log binom(C, j)`` for ``0 <= j <= C``, as Loader's binomial pmf at ``p = j / C``.
-
-    ``binom(C, j) = Bin(j; C, j/C) / ((j/C)^j ((C-j)/C)^(C-j))``: the pmf at its
-    mode is of order ``1/sqrt(C)`` and its deviance terms vanish, so the
-    absolute error is a few ``eps * max(1, result)``.
-    """
-    j = np.asarray(j, dtype=np.int64)
-    out = np.zeros(j.shape)
-    mid = (j > 0) & (j < C)
-    if np.any(mid):
-        jm = j[mid].astype(float)
-        p = jm / C
-        q = (C - jm) / C
-        lp = log_binom_pmf(jm, C - jm, p, q)
-        out[mid] = lp - jm * np.log(p) - (C - jm) * np.log1p(-p)
-    return out
-
-
-def log_pmf_equal_sizes(n: int, j: IntArray, prior: Prior,
-                        log_cover: Callable[[int, int], float]) -> FloatArray:
-    """``log P(D_n = j)`` for a uniform prior or a data set of equal class sizes.
-
-    ``binom(C, j) P(all n draws in a given set of j classes) upsilon_n(j)``;
-    ``log_cover(n, j)`` is ``log upsilon_n`` for ``j`` such classes.
-    """
-    C = prior.C
-    j = np.asarray(j, dtype=np.int64)
-    out = np.full(j.shape, -np.inf)
-    ok = (j >= 1) & (j <= min(n, C))
-    if n == 0:
-        out[j == 0] = 0.0
-        return out
-    lb = log_binom_coef(C, j[ok])
-    if prior.replacement:
-        # (j / C)^n
-        frac = j[ok] / C
-        lin = n * np.where(frac < 0.5, np.log(frac), np.log1p(-(C - j[ok]) / C))
-    else:
-        counts = prior.counts
-        N = prior.N
-        assert counts is not None and N is not None
-        m = counts[0]
-        # binom(j m, n) / binom(N, n): all n draws among the j m samples of the chosen classes
-        rest = (C - j[ok]) * m
-        lin = log_hyper_miss(N, rest.astype(np.int64), np.array([n], dtype=np.int64))[:, 0]
-    cover = np.array([log_cover(n, int(jj)) for jj in j[ok]])
-    out[ok] = lb + lin + cover
-    return out
-
-
-# --------------------------------------------------------------------------
 # the tilted joint law of (draws, classes present)
 # --------------------------------------------------------------------------
 
@@ -348,15 +292,8 @@ def _solve_tilt(n: float, j: float, g: _Groups) -> _Tilt:
     else:
         nt = min(nt, g.N - 1e-9)
         a = math.log(nt / (g.N - nt))
-    # classes alone: E[D](s) is increasing in s
-    blo, bhi = -1400.0, 1400.0
-    for _ in range(80):
-        bm = 0.5 * (blo + bhi)
-        if _tilt(math.exp(a), bm, g).mean_d < jt:
-            blo = bm
-        else:
-            bhi = bm
-    b = 0.5 * (blo + bhi)
+    # classes alone: E[D](s) is increasing in log s, with slope Var[classes]
+    b = _classes_tilt(a, jt, g)
     best: tuple[float, _Tilt] | None = None
     for _ in range(100):
         t = _tilt(math.exp(a), b, g)
@@ -381,15 +318,28 @@ def _solve_tilt(n: float, j: float, g: _Groups) -> _Tilt:
     return _solve_tilt_nested(nt, jt, g, a)
 
 
-def _tilt_for_classes(a: float, jt: float, g: _Groups) -> _Tilt:
+def _classes_tilt(a: float, jt: float, g: _Groups) -> float:
+    """``log s`` with ``E[classes] = jt`` at ``r = e^a``: safeguarded Newton steps."""
     blo, bhi = -1400.0, 1400.0
-    for _ in range(70):
-        bm = 0.5 * (blo + bhi)
-        if _tilt(math.exp(a), bm, g).mean_d < jt:
-            blo = bm
+    b = 0.0
+    for _ in range(100):
+        t = _tilt(math.exp(a), b, g)
+        f = t.mean_d - jt
+        if f < 0:
+            blo = b
         else:
-            bhi = bm
-    return _tilt(math.exp(a), 0.5 * (blo + bhi), g)
+            bhi = b
+        if abs(f) <= 1e-12 * max(1.0, jt) or bhi - blo < 1e-12:
+            break
+        nb = b - f / t.var_d if t.var_d > 0 else 0.5 * (blo + bhi)
+        if not (blo < nb < bhi) or not math.isfinite(nb):
+            nb = 0.5 * (blo + bhi)
+        b = nb
+    return b
+
+
+def _tilt_for_classes(a: float, jt: float, g: _Groups) -> _Tilt:
+    return _tilt(math.exp(a), _classes_tilt(a, jt, g), g)
 
 
 def _solve_tilt_nested(nt: float, jt: float, g: _Groups, a0: float) -> _Tilt:
@@ -419,34 +369,6 @@ def _cexpm1(z: ComplexArray) -> ComplexArray:
         re = np.expm1(a) * np.cos(b) - 2.0 * np.sin(0.5 * b) ** 2
         im = np.exp(a) * np.sin(b)
     return re + 1j * im
-
-
-def _log_base_ratio(theta: FloatArray, r: float, n: int, g: _Groups) -> ComplexArray:
-    """``log[base(r e^{i theta}) / base(r)] - i n theta``."""
-    e = np.expm1(1j * theta)
-    if g.replacement:
-        return r * e - 1j * n * theta
-    return g.N * clog1p(r * e / (1.0 + r)) - 1j * n * theta
-
-
-def _log_omb_beta(theta: FloatArray, r: float, g: _Groups) -> tuple[ComplexArray, ComplexArray]:
-    """``log(1 - beta_g)`` and ``log beta_g`` at ``r e^{i theta}``, shape ``(nodes, G)``.
-
-    ``1 - beta = e^{-w}`` with ``w = p t`` (with replacement) or
-    ``w = m log(1 + x)`` (without); ``log beta = log(1 - e^{-w})``, taken as
-    ``log1p(-e^{-w})`` where ``Re w`` is large and as ``log(-expm1(-w))`` near 0.
-    """
-    if g.replacement:
-        lw = r * np.exp(1j * theta)
-    else:
-        lw = math.log1p(r) + clog1p(r * np.expm1(1j * theta) / (1.0 + r))
-    w = np.outer(lw, g.par)
-    log_omb = -w
-    big = w.real > 0.7
-    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        far = clog1p(-np.exp(-np.where(big, w, 1.0)))
-        near = np.log(-_cexpm1(-np.where(big, 1.0, w)))
-    return log_omb, np.where(big, far, near)
 
 
 def _log_norm_pi(log_omb: ComplexArray, log_beta: ComplexArray, log_s: float
@@ -500,15 +422,63 @@ def _pb_dp(pi: ComplexArray, mult: IntArray, J: int) -> tuple[ComplexArray, Floa
     return P, log_scale
 
 
+def _log_expm1_ratio(w0: FloatArray, d: ComplexArray) -> ComplexArray:
+    """``log(expm1(w0 + d) / expm1(w0))`` for real ``w0 > 0`` (per column) and complex ``d``.
+
+    ``d + log1p(-e^{-(w0+d)}) - log1p(-e^{-w0})`` for ``w0 > 1/2``, else
+    ``log1p(expm1(d) / (1 - e^{-w0}))``: both keep the relative accuracy of a
+    small result.
+    """
+    big = w0 > 0.5
+    wb = np.where(big, w0, 1.0)
+    ws = np.where(big, 1.0, w0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        far = d + clog1p(-np.exp(-(wb + d))) - np.log1p(-np.exp(-wb))
+        near = clog1p(_cexpm1(np.where(big, 0.0, d)) / -np.expm1(-ws))
+    return np.where(big, far, near)
+
+
+def _node_terms(theta: FloatArray, r: float, g: _Groups, log_s: float
+                ) -> tuple[ComplexArray, ComplexArray, FloatArray, FloatArray]:
+    """Per node and group: ``z - z0`` and ``log(1 - beta + s beta)`` minus its value at 0,
+    and the presence probabilities ``pi0``, ``1 - pi0`` at the real point.
+
+    ``z = log(1 - beta) - log(s beta)`` (so ``pi = 1 / (1 + e^z)``), with
+    ``1 - beta = e^{-w}``, ``w = p t`` or ``m log(1 + x)``.  Every difference
+    from the real point is formed directly (``w - w0`` from ``expm1(i theta)``,
+    ``log beta - log beta0`` as a ratio of ``expm1``), so a group of many
+    classes multiplies no rounding error of a large log.
+    """
+    e = np.expm1(1j * theta)
+    if g.replacement:
+        w0 = g.par * r
+        dw = np.outer(r * e, g.par)
+    else:
+        w0 = g.par * math.log1p(r)
+        dw = np.outer(clog1p(r * e / (1.0 + r)), g.par)
+    log_beta0 = log1mexp(w0)
+    pi0, omp0 = _presence(-w0, log_beta0, log_s)
+    dlog_beta = -dw + _log_expm1_ratio(w0[None, :], dw)
+    dz = -dw - dlog_beta
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        # log(1 - beta + s beta) - its value at 0, less -(w - w0): the base factor's
+        # ratio is exp(sum_g k_g (w - w0)) exactly, so the two cancel analytically
+        dlnorm = clog1p(pi0[None, :] * _cexpm1(-dz))
+    return dz, dlnorm, pi0, omp0
+
+
 def _band(n: int, targets: IntArray, anchor: _Tilt, g: _Groups, absent: bool
           ) -> tuple[FloatArray, FloatArray]:
     """``log P(D_n = j)`` for the targets of one band, at the anchor's ``(r, s)``.
 
     Also returns each target's condition number ``sum |f| / |sum f|`` of the
     circle sum: the factor by which rounding errors of the nodes are magnified.
+    A prior of one group (equal classes) has a binomial Poisson-binomial law,
+    written in closed form; otherwise the recursion over the classes is used.
     """
     r = anchor.r
     C = g.C
+    one_group = g.par.size == 1
     idx = (C - targets) if absent else targets
     J = int(idx.max())
     sd = max(anchor.sd_cond, 1e-3)
@@ -523,10 +493,11 @@ def _band(n: int, targets: IntArray, anchor: _Tilt, g: _Groups, absent: bool
         L += 1
     dtheta = 2.0 * math.pi / L
     half = L // 2
-    k_first = int(math.ceil(_U_FIRST / _H))
+    k_first = int(math.ceil(_U_FIRST * L / (2.0 * math.pi * sd)))  # nodes to u = _U_FIRST
     log_s = anchor.log_s
-    lo0, lb0 = _log_omb_beta(np.zeros(1), r, g)
-    lnorm0 = _log_norm_pi(lo0, lb0, log_s)[0][0].real
+    w0 = g.par * r if g.replacement else g.par * math.log1p(r)
+    lnorm0 = _log_norm_pi(-w0[None, :].astype(complex), log1mexp(w0)[None, :].astype(complex),
+                          log_s)[0][0].real
     total = np.zeros(targets.shape, dtype=complex)
     absum = np.zeros(targets.shape)
     bad = np.zeros(targets.shape, dtype=bool)
@@ -535,20 +506,38 @@ def _band(n: int, targets: IntArray, anchor: _Tilt, g: _Groups, absent: bool
     k0 = 0
     done = False
     while not done and k0 <= half:
-        ks = np.arange(k0, min(k0 + _CHUNK, half + 1))
+        ks = np.arange(k0, min(k0 + (k_first + 1 if k0 == 0 else _CHUNK), half + 1))
         theta = np.asarray(ks * dtheta, dtype=np.float64)
-        log_omb, log_beta = _log_omb_beta(theta, r, g)
-        lnorm, pi, omp = _log_norm_pi(log_omb, log_beta, log_s)
-        prob = omp if absent else pi
-        P, log_scale = _pb_dp(prob, g.mult, J)
-        vals = P[:, idx]
-        lognorm = np.sum(g.mult[None, :] * (lnorm - lnorm0[None, :]), axis=1)
-        lb = _log_base_ratio(theta, r, n, g) + lognorm + log_scale
-        if ref is None:
-            ref = vals[0].real.copy()
-            ref_log = float(lb[0].real)  # the recursion's scale at theta = 0
+        dz, dlnorm, pi0, omp0 = _node_terms(theta, r, g, log_s)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-            f = np.exp(lb - ref_log)[:, None] * vals / ref[None, :]
+            lb = -1j * n * theta + np.sum(g.mult[None, :] * dlnorm, axis=1)
+            if one_group:
+                # a binomial law: the integrand is e^{-i n theta} ((e^w - 1) / (e^w0 - 1))^j,
+                # i.e. exp(-i n theta - j (z - z0)): the coverage integral of j classes
+                f = np.exp(-1j * n * theta[:, None] - targets[None, :] * dz[:, 0][:, None])
+                if ref is None:
+                    # log PB_j(r) itself, untilted: Binomial(j; C, beta0) in Loader's form
+                    beta0 = -math.expm1(-float(w0[0]))
+                    ref = np.asarray(log_binom_pmf(targets.astype(float), (C - targets).astype(float),
+                                                   np.full(targets.shape, beta0),
+                                                   np.full(targets.shape, math.exp(-float(w0[0])))),
+                                     dtype=float)
+            else:
+                z0 = -w0 - log_s - log1mexp(w0)
+                zz = z0[None, :] + dz
+                pos = zz.real > 0
+                ez = np.exp(np.where(pos, -zz, zz))
+                pi = np.where(pos, ez / (1.0 + ez), 1.0 / (1.0 + ez))
+                omp = np.where(pos, 1.0 / (1.0 + ez), ez / (1.0 + ez))
+                P, log_scale = _pb_dp(omp if absent else pi, g.mult, J)
+                vals = P[:, idx]
+                lb = lb + log_scale
+                if ref is None:
+                    ref_vals = vals[0].real.copy()
+                    ref_log = float(lb[0].real)  # the recursion's scale at theta = 0
+                    ref = np.log(ref_vals) + ref_log
+                    ref_scale = ref_vals
+                f = np.exp(lb - ref_log)[:, None] * vals / ref_scale[None, :]
         finite = np.isfinite(f)
         bad |= ~np.all(finite, axis=0)
         f = np.where(finite, f, 0.0)
@@ -566,16 +555,73 @@ def _band(n: int, targets: IntArray, anchor: _Tilt, g: _Groups, absent: bool
     # at the real point: PB_j(r) = P'_j prod(1 - beta + s beta) / s^j
     mean = total.real / L
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_pb = np.log(ref) + ref_log + float(np.sum(g.mult * lnorm0)) - targets * log_s
+        log_pb = ref if one_group else ref + float(np.sum(g.mult * lnorm0)) - targets * log_s
         la = np.log(mean)
     if g.replacement:
         lw = log_poisson_norm(np.array([float(n)]), r)[0]
     else:
         p = r / (1.0 + r)
         lw = float(log_binom_pmf_neg(np.array([float(n)]), g.N, p, 1.0 / (1.0 + r))[0])
+    value = log_pb + lw
+    if one_group:
+        # where the radius is far from n (few repeats among many classes) the two logs
+        # above are huge and cancel; the split of the closed form is then smaller
+        alt = _one_group_split(n, targets, r, g)
+        value = np.where(np.abs(alt[1]) < np.abs(log_pb) + abs(lw), alt[0], value)
     with np.errstate(divide="ignore", invalid="ignore"):
         cond = np.where((mean > 0) & ~bad, absum / (L * np.abs(mean)), np.inf)
-    return np.asarray(log_pb + la + lw, dtype=float), cond
+    return np.asarray(value + la, dtype=float), cond
+
+
+def _one_group_split(n: int, targets: IntArray, r: float, g: _Groups) -> tuple[FloatArray, FloatArray]:
+    """The real-point factor of a one-group prior split as ``binom(C, j)`` times the
+    probability that the draws fall in ``j`` given classes times a coverage factor.
+
+    With replacement ``binom(C, j) (j/C)^n / Pois(n; j r / C) (1 - e^{-r/C})^j``;
+    without, ``binom(C, j) binom(jm, n) / binom(N, n) / Bin(n; jm, r/(1+r))
+    (1 - (1+r)^{-m})^j``.  Returns the value and the sum of the magnitudes of
+    its terms (the scale of its rounding error).
+    """
+    C = g.C
+    j = targets.astype(float)
+    lbc = _log_binom_coef(C, targets)
+    if g.replacement:
+        x = r / C
+        frac = targets / C
+        lin = n * np.where(frac < 0.5, np.log(frac), np.log1p(-(C - targets) / C))
+        nn = np.full(j.shape, float(n))
+        lpn = _HALF_LOG_2PI + 0.5 * math.log(n) + stirlerr(nn) + bd0(nn, j * x)
+        cov = j * float(log1mexp(np.array([x]))[0])
+    else:
+        m = int(g.par[0])
+        N = g.N
+        lin = log_hyper_miss(N, ((C - targets) * m).astype(np.int64),
+                             np.array([n], dtype=np.int64))[:, 0]
+        p = r / (1.0 + r)
+        jm = j * m
+        with np.errstate(invalid="ignore"):
+            lpn = np.where(jm > n, -log_binom_pmf(np.full(j.shape, float(n)), jm - n,
+                                                  np.full(j.shape, p), np.full(j.shape, 1.0 / (1.0 + r))),
+                           np.nan)
+        cov = j * float(log1mexp(np.array([m * math.log1p(r)]))[0])
+    value = lbc + lin + lpn + cov
+    scale = np.abs(lbc) + np.abs(lin) + np.abs(lpn) + np.abs(cov)
+    scale = np.where(np.isfinite(value), scale, np.inf)
+    return value, scale
+
+
+def _log_binom_coef(C: int, j: IntArray) -> FloatArray:
+    """``log binom(C, j)`` as Loader's binomial pmf at ``p = j / C`` (its mode), less
+    ``j log p + (C - j) log(1 - p)``: absolute error a few ``eps * max(1, result)``."""
+    out = np.zeros(j.shape)
+    mid = (j > 0) & (j < C)
+    if np.any(mid):
+        jm = j[mid].astype(float)
+        p = jm / C
+        q = (C - jm) / C
+        lp = log_binom_pmf(jm, C - jm, p, q)
+        out[mid] = lp - jm * np.log(p) - (C - jm) * np.log1p(-p)
+    return out
 
 
 def _band_width(t: _Tilt, sds: float) -> float:
@@ -585,9 +631,9 @@ def _band_width(t: _Tilt, sds: float) -> float:
     return max(1.0, min(width_t, _BAND_SD_D * math.sqrt(max(t.var_d, 0.0))))
 
 
-def log_pmf_nonuniform(n: int, targets: IntArray, prior: Prior) -> FloatArray:
-    """``log P(D_n = j)`` for sorted, distinct ``targets`` strictly inside ``(0, min(n, C))``
-    ... or on its ends, by bands of the circle integral (module docstring)."""
+def log_pmf_classes(n: int, targets: IntArray, prior: Prior) -> FloatArray:
+    """``log P(D_n = j)`` for sorted, distinct ``targets`` in the support, ``j < C``,
+    by bands of the circle integral (module docstring)."""
     g = groups_of(prior)
     C = g.C
     targets = np.asarray(targets, dtype=np.int64)
@@ -613,7 +659,7 @@ def log_pmf_nonuniform(n: int, targets: IntArray, prior: Prior) -> FloatArray:
         lo = int(band.min())
         absent = (C - lo) < hi
         work = C * (min(hi, C - lo) + 1)
-        if work > MAX_DP_WORK:
+        if work > MAX_DP_WORK and g.par.size > 1:
             raise ValueError(
                 f"the distribution of distinct classes of this prior (C = {C} classes, "
                 f"{g.par.size} distinct {'probabilities' if g.replacement else 'sizes'}) needs "

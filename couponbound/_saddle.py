@@ -110,7 +110,10 @@ def bd0(x: FloatArray, m: FloatArray) -> FloatArray:
     # (1 + u) log1p(u) - u = sum_{k>=2} (-1)^k u^k / (k (k - 1))
     acc = np.zeros_like(un)
     p = un * un
-    for k in range(2, 40):
+    # |u|^(k-2) <= 1e-17 ends the series (relative to its first term, u^2 / 2)
+    umax = float(np.max(np.abs(un))) if un.size else 0.0
+    k_end = 40 if umax >= 0.1 else (3 if umax == 0.0 else min(40, 3 + int(17.0 / -math.log10(umax))))
+    for k in range(2, k_end + 1):
         acc += (p if k % 2 == 0 else -p) / (k * (k - 1))
         p = p * un
     out[near] = m[near] * acc
@@ -320,6 +323,8 @@ class GF:
     var: Callable[[float], float]
     min_degree: int
     max_degree: float
+    #: ``(lo, hi)`` bracketing ``log r`` of the saddle point for a degree ``n``, if known
+    bracket: Callable[[float], tuple[float, float]] | None = None
 
 
 def _neg_expm1(x: FloatArray) -> FloatArray:
@@ -339,14 +344,32 @@ def egf_coverage(p: FloatArray, k: FloatArray) -> GF:
     def log_g(r: float) -> float:
         return r + log_rest(r)
 
-    def mean(r: float) -> float:
-        x = p * r
-        return float(np.sum(k * x / _neg_expm1(x)))
+    if p.size == 1:  # one group (the uniform prior): scalar arithmetic, no arrays
+        p1, k1 = float(p[0]), float(k[0])
 
-    def var(r: float) -> float:
-        x = p * r
-        m = x / _neg_expm1(x)
-        return float(np.sum(k * m * (1.0 + x - m)))
+        def mean(r: float) -> float:
+            x = p1 * r
+            return k1 * x / -math.expm1(-x)
+
+        def var(r: float) -> float:
+            x = p1 * r
+            m = x / -math.expm1(-x)
+            return k1 * m * (1.0 + x - m)
+    else:
+        def mean(r: float) -> float:
+            x = p * r
+            return float(np.sum(k * x / _neg_expm1(x)))
+
+        def var(r: float) -> float:
+            x = p * r
+            m = x / _neg_expm1(x)
+            return float(np.sum(k * m * (1.0 + x - m)))
+
+    def bracket(n: float) -> tuple[float, float]:
+        # x / (1 - e^{-x}) lies in [1 + x/2, 1 + x], so the mean lies in
+        # [C + r/2, C + r] (sum_g k_g p_g = 1): r in [n - C, 2 (n - C)]
+        excess = max(n - C, 1e-300)
+        return math.log(excess) - 1e-3, math.log(2.0 * excess) + 1e-3
 
     def log_ratio(r: float, theta: FloatArray) -> ComplexArray:
         e = np.expm1(1j * theta)  # e^{i theta} - 1, accurate
@@ -360,7 +383,7 @@ def egf_coverage(p: FloatArray, k: FloatArray) -> GF:
     def log_scale(n: FloatArray, r: float) -> FloatArray:
         return log_rest(r) + log_poisson_norm(n, r)
 
-    return GF(log_g, log_ratio, log_scale, mean, var, C, math.inf)
+    return GF(log_g, log_ratio, log_scale, mean, var, C, math.inf, bracket)
 
 
 def _log_neg_a(p: FloatArray, k: FloatArray, z: ComplexArray) -> ComplexArray:
@@ -501,19 +524,77 @@ def ogf_hypergeometric(m: FloatArray, k: FloatArray) -> GF:
     return GF(log_g, log_ratio, log_scale, mean, var, C, float(N))
 
 
+def ogf_completion_pmf(m: FloatArray, k: FloatArray) -> GF:
+    """``F(x) H(x)`` with ``F = prod_g ((1 + x)^{m_g} - 1)^{k_g}`` and
+    ``H = sum_g k_g m_g / ((1 + x)^{m_g} - 1)``: a polynomial with non-negative
+    coefficients, ``sum_c n_c prod_{d != c} ((1 + x)^{n_d} - 1)``, whose scaled
+    coefficient ``[x^j] F H / (binom(N, j) (N - j))`` is ``P(T = j + 1)`` for the
+    completion time without replacement (the first ``j`` samples miss exactly
+    one class, sample ``j + 1`` is of that class).
+
+    On the circle ``|w| = r`` each term obeys ``|F(w) h_c(w)| <= F(r) h_c(r)``
+    (non-negative coefficients), so the sum ``H(w)`` loses at most ``eps``
+    of ``F(r) H(r)``, which is all the trapezoidal rule needs.  Degrees
+    ``C - 1 .. N - min_g m_g``.
+    """
+    m = np.asarray(m, dtype=float)
+    k = np.asarray(k, dtype=float)
+    base = ogf_hypergeometric(m, k)
+    N = int(round(float(np.sum(m * k))))
+
+    def log_h(r: float) -> float:
+        # log sum_g k_g m_g e^{-z} / (1 - e^{-z}), z = m_g log1p(r), as a log-sum-exp
+        z = m * math.log1p(r)
+        terms = np.log(k * m) - z - log1mexp(z)
+        top = float(np.max(terms))
+        return top + math.log(float(np.sum(np.exp(terms - top))))
+
+    def log_g(r: float) -> float:
+        return base.log_g(r) + log_h(r)
+
+    mean, var = _numeric_moments(log_g)
+
+    def log_ratio(r: float, theta: FloatArray) -> ComplexArray:
+        lr = math.log1p(r)
+        delta = clog1p(r * np.expm1(1j * theta) / (1.0 + r))  # log1p(w) - log1p(r)
+        # H(w) / H(r), every term scaled by H(r) (no overflow: 1/expm1 of a large
+        # argument underflows to 0, a negligible term)
+        lhr = log_h(r)
+        hsum = np.zeros(theta.shape, dtype=complex)
+        for mg, kg in zip(m, k, strict=True):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                zc = mg * (lr + delta)
+                term = np.exp(math.log(kg * mg) - lhr - zc) / -np.expm1(-zc)
+            hsum += np.where(np.isfinite(term), term, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lh = np.log(hsum)
+        out = base.log_ratio(r, theta) + lh
+        return np.where(np.isfinite(out), out, -np.inf + 0j)
+
+    def log_scale(n: FloatArray, r: float) -> FloatArray:
+        return base.log_scale(n, r) + log_h(r) - np.log(N - np.asarray(n, dtype=float))
+
+    return GF(log_g, log_ratio, log_scale, mean, var, base.min_degree - 1,
+              float(N - float(np.min(m))))
+
+
 # --------------------------------------------------------------------------
 # the engine
 # --------------------------------------------------------------------------
 
 def solve_saddle(gf: GF, n: float) -> float:
     """Radius ``r`` whose tilted distribution has mean ``n``."""
-    lo, hi = -60.0, math.log(max(n, 1.0)) + 5.0
-    while gf.mean(math.exp(hi)) < n:
-        hi += 5.0
-        if hi > 700:  # pragma: no cover - defensive
-            break
-    s = math.log(max(n, 1e-300))
-    s = min(max(s, lo), hi)
+    if gf.bracket is not None and n > gf.min_degree:
+        lo, hi = gf.bracket(n)
+        s = lo + 0.4 * (hi - lo)
+    else:
+        lo, hi = -60.0, math.log(max(n, 1.0)) + 5.0
+        while gf.mean(math.exp(hi)) < n:
+            hi += 5.0
+            if hi > 700:  # pragma: no cover - defensive
+                break
+        s = math.log(max(n, 1e-300))
+        s = min(max(s, lo), hi)
     for _ in range(200):
         r = math.exp(s)
         mu = gf.mean(r)
@@ -543,6 +624,61 @@ _BAND_SD = 1.0
 MAX_FFT = 2**24
 
 
+#: The walk over the circle's nodes stops after two consecutive nodes below this
+#: (relative to the integrand's value 1 at theta = 0).
+_NEGLIGIBLE = 1e-20
+#: Bands of at most this many degrees are summed directly over the walked nodes;
+#: wider ones take one inverse FFT (its cost does not grow with the band).
+_DIRECT_MAX_TARGETS = 32
+#: Nodes in the walk's first stretch (then doubled); with ``L ~ 24 sigma`` the
+#: integrand ``~ exp(-(sigma theta)^2 / 2)`` is below 1e-20 after about 35 nodes.
+_WALK_FIRST = 48
+
+
+def _circle_coefficients(gf: GF, r: float, L: int, band: NDArray[np.int64]) -> FloatArray:
+    """``[x^n] G(r x) / G(r)`` for the degrees ``n`` in ``band``: the trapezoidal rule
+    on ``L`` nodes of the circle of radius ``r``.
+
+    The integrand is evaluated only where it matters: nodes are walked outwards
+    from ``theta = 0`` (in stretches of ``_WALK_FIRST``, then doubling) until two
+    consecutive ones fall below ``1e-20``, and each coefficient is the direct sum
+    over those nodes (its phases ``2 pi (j n mod L) / L`` formed exactly in
+    integers).  Only a walk that reaches ``theta = pi`` (a band far wider than the
+    integrand's peak, or a flat integrand) ends in one inverse FFT over the whole
+    circle, as before.
+    """
+    half = L // 2
+    chunks: list[ComplexArray] = []
+    j0 = 0
+    stretch = _WALK_FIRST
+    while j0 <= half:
+        j1 = min(half, j0 + stretch - 1)
+        theta = 2.0 * math.pi * np.arange(j0, j1 + 1) / L
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            v = np.exp(gf.log_ratio(r, theta))
+        chunks.append(v)
+        if j1 == half:
+            break
+        if np.all(np.abs(v[-2:]) < _NEGLIGIBLE) and np.all(np.isfinite(v[-2:])):
+            break
+        j0 = j1 + 1
+        stretch *= 2
+    vals = np.concatenate(chunks)
+    if vals.size == half + 1 or band.size > _DIRECT_MAX_TARGETS:
+        # the whole circle, or a band so wide that one inverse FFT (the nodes not
+        # walked are below 1e-20: zeros) is cheaper than the direct sums
+        full = np.zeros(half + 1, dtype=complex)
+        full[:vals.size] = vals
+        coef = np.fft.irfft(np.conj(full), L)
+        return np.asarray(coef[band % L], dtype=np.float64)
+    vals = np.where(np.isfinite(vals), vals, np.nan)
+    j = np.arange(vals.size, dtype=np.int64)
+    weight = np.where(j == 0, 1.0, 2.0)
+    phase_idx = (j[None, :] * (band % L)[:, None]) % L  # j < 2**24, n mod L < 2**24
+    rot = np.exp(-2j * math.pi * phase_idx / L)
+    return np.asarray(((vals[None, :] * rot).real @ weight) / L, dtype=np.float64)
+
+
 def log_coefficients(gf: GF, targets: NDArray[np.int64]) -> FloatArray:
     """``log`` of the scaled coefficient for each (sorted, unique) target degree.
 
@@ -568,10 +704,7 @@ def log_coefficients(gf: GF, targets: NDArray[np.int64]) -> FloatArray:
             nc, rc, sc = n0, r0, s0
         sig = max(sc, 1.0)
         hi_edge = nc + _BAND_SD * sc
-        j = i
-        while j < nt and targets[j] <= hi_edge:
-            j += 1
-        j = max(j, i + 1)
+        j = max(int(np.searchsorted(targets, hi_edge, side="right")), i + 1)
         band = targets[i:j]
         width = float(band[-1] - band[0])
         L = 64
@@ -585,12 +718,7 @@ def log_coefficients(gf: GF, targets: NDArray[np.int64]) -> FloatArray:
                 "10**12; couponbound.asymptotic has forms for such sizes")
         while L < need:
             L *= 2
-        half = L // 2 + 1
-        theta = 2.0 * math.pi * np.arange(half) / L
-        lr = gf.log_ratio(rc, theta)
-        vals = np.exp(lr)
-        coef = np.fft.irfft(np.conj(vals), L)
-        c = coef[band % L]
+        c = _circle_coefficients(gf, rc, L, band)
         with np.errstate(divide="ignore", invalid="ignore"):
             logc = np.where(c > 0, np.log(np.where(c > 0, c, 1.0)), np.nan)
         out[i:j] = logc + gf.log_scale(band.astype(float), rc)

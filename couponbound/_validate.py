@@ -65,18 +65,19 @@ def unmasked(value: Any, name: str) -> Any:
     """*value*, or the data of a masked array without masked entries.
 
     A ``numpy.ma`` masked array (or the masked constant) with any masked entry
-    is refused: computing with the hidden values would be silently wrong, and
+    is refused with a ``TypeError``: computing with the hidden values would be silently wrong, and
     dropping them would change the argument's meaning (the number of classes,
     which ``K`` is meant).
     """
     if isinstance(value, np.ma.MaskedArray) or value is np.ma.masked:
-        if np.ma.count_masked(value):
-            raise ValueError(f"{name} is a masked array with masked entries, got "
-                             f"{short_repr(value)}; pass the values to use (e.g. "
-                             f"{name}.compressed())")
+        if value is np.ma.masked or np.ma.count_masked(value):
+            raise TypeError(f"{name} must be a real number or array of them without masked "
+                            f"entries, got a masked array {short_repr(value)}; pass the values "
+                            f"to use (e.g. {name}.compressed())")
         return np.ma.getdata(value)
     if isinstance(value, list | tuple) and any(v is np.ma.masked for v in value):
-        raise ValueError(f"{name} holds a masked value, got {short_repr(value)}")
+        raise TypeError(f"{name} must be a real number or array of them, got a masked value "
+                        f"in {short_repr(value)}")
     return value
 
 
@@ -228,51 +229,6 @@ def check_real(value: Any, name: str, *, positive: bool = False,
     return v
 
 
-def check_real_array(value: Any, name: str, *, positive: bool = False,
-                     minimum: float | None = None, maximum: float | None = None,
-                     allow_empty: bool = False) -> tuple[NDArray[np.float64], bool]:
-    """A finite real number or array of them as ``(float64 array, is_scalar)``.
-
-    Python and numpy reals (integers beyond the float range refused with a
-    ``ValueError``) are accepted; bool, str, bytes, ``None``, mappings,
-    dates (``datetime64``), complex numbers, masked entries and empty arrays
-    are refused, naming *name*.  ``positive`` requires ``> 0``;
-    ``minimum``/``maximum`` bound the values (inclusive).
-    """
-    allowed = "a finite real number or array of them" + (" > 0" if positive else "")
-    if minimum is not None or maximum is not None:
-        allowed += f" in [{'-inf' if minimum is None else minimum}, " \
-                   f"{'inf' if maximum is None else maximum}]"
-    value = unmasked(value, name)
-    if isinstance(value, bool | np.bool_ | str | bytes | dict) or value is None:
-        raise TypeError(f"{name} must be {allowed}, got {short_repr(value)}")
-    try:
-        raw = np.asarray(value)
-    except Exception as exc:  # ragged nesting, exotic objects
-        raise TypeError(f"{name} must be {allowed}, got {short_repr(value)}") from exc
-    if raw.size == 0 and not (allow_empty and raw.dtype.kind in "iufO"):
-        raise ValueError(f"{name} must not be empty, got {short_repr(value)}")
-    if raw.dtype == object:
-        vals = [_as_float(v, name, allowed) for v in raw.ravel()]
-        arr = np.array(vals, dtype=np.float64).reshape(raw.shape)
-    elif raw.dtype.kind in "iuf":
-        arr = raw.astype(np.float64)
-    else:
-        raise TypeError(f"{name} must be {allowed}, got {short_repr(value)} (dtype {raw.dtype})")
-    bad = ~np.isfinite(arr)
-    if positive:
-        bad |= ~(arr > 0)
-    if minimum is not None:
-        bad |= ~(arr >= minimum)
-    if maximum is not None:
-        bad |= ~(arr <= maximum)
-    if np.any(bad):
-        first = float(arr.ravel()[int(np.argmax(bad.ravel()))])
-        raise ValueError(f"{name} must be {allowed}, got {first!r}"
-                         + ("" if raw.ndim == 0 else f" in {short_repr(value)}"))
-    return arr, raw.ndim == 0
-
-
 def check_probability_array(value: Any, name: str) -> tuple[NDArray[np.float64], bool]:
     """A scalar or array of reals in (0, 1) (not bool, not str); ``(array, is_scalar)``."""
     value = unmasked(value, name)
@@ -314,3 +270,40 @@ def check_probability(value: Any, name: str, *, open_left: bool = True, open_rig
         hi = "1)" if open_right else "1]"
         raise ValueError(f"{name} must be in {lo}, {hi}, got {short_repr(value)}")
     return v
+
+
+def check_real_array(value: Any, name: str, *, minimum: float | None = None,
+                     maximum: float | None = None, why: str = "",
+                     allow_empty: bool = False) -> NDArray[np.float64]:
+    """A finite real number or array of them (not bool, str, bytes, a mapping, a
+    date, masked entries) as a float64 ndarray, optionally in ``[minimum,
+    maximum]``; *why* is added to the range message (``"NS21's d(f) <= 0"``,
+    say); ``allow_empty`` accepts an empty array.  A masked array without
+    masked entries is its data; an integer beyond the float range is a
+    ``ValueError``."""
+    what = f"{name} must be a real number or array of them"
+    value = unmasked(value, name)
+    if isinstance(value, bool | np.bool_ | str | bytes | dict) or value is None:
+        raise TypeError(f"{what}, got {short_repr(value)}")
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "iuf" and raw.dtype != object:
+            raise TypeError(f"dtype {raw.dtype}")
+        arr = raw.astype(np.float64)
+    except OverflowError as exc:  # 10**400
+        raise ValueError(f"{name} must be finite, got {short_repr(value)}") from exc
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what}, got {short_repr(value)}") from exc
+    if raw.dtype == object and any(isinstance(v, bool | np.bool_) for v in raw.ravel()):
+        raise TypeError(f"{what}, got {short_repr(value)}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty, got {short_repr(value)}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {short_repr(value)}")
+    for bound, bad in ((minimum, arr < (minimum or 0.0)), (maximum, arr > (maximum or 0.0))):
+        if bound is not None and np.any(bad):
+            sign = ">=" if bound is minimum else "<="
+            first = float(arr[bad].ravel()[0])
+            raise ValueError(f"{name} must be {sign} {bound:g}{why}, got {first!r} in "
+                             f"{short_repr(value)}")
+    return arr

@@ -1,24 +1,24 @@
 """Approximations and rigorous brackets for the coverage probability, and named expansions.
 
-See :ref:`math-asymptotic`.  ``upsilon_n`` is
-the probability that ``n`` i.i.d. draws from the class prior ``rho`` contain
-every one of the ``C`` classes; NS21's ``upsilon_{K+1}`` counts the anchor
-and its ``K`` negatives, ``n = K + 1`` (``include_anchor=False`` gives
+See :ref:`math-asymptotic`.  :math:`\\upsilon_n` is
+the probability that ``n`` i.i.d. draws from the class prior :math:`\\rho` contain
+every one of the ``C`` classes; NS21's :math:`\\upsilon_{K+1}` counts the anchor
+and its ``K`` negatives, :math:`n = K + 1` (``include_anchor=False`` gives
 ``n = K``).  The accurate value lives in :mod:`couponbound.coverage` (exact
 ones in :mod:`couponbound.exact`); this module holds the cheap closed forms,
 each named for what it is:
 
 gumbel_coverage, log_gumbel_coverage
-    ER61's Gumbel limit (uniform prior, ``C -> infinity``).
+    ER61's Gumbel limit (uniform prior, :math:`C \\to \\infty`).
 poisson_coverage, log_poisson_coverage
-    Poissonization, ``prod_c (1 - exp(-n rho_c))``.
+    Poissonization, :math:`\\prod_c (1 - e^{-n\\rho_c})`.
 tail_coverage
-    ``1 - sum_c (1 - rho_c)^n``, the ``n -> infinity`` form.
+    ``1 - sum_c (1 - rho_c)^n``, the :math:`n \\to \\infty` form.
 coverage_bounds
-    A rigorous bracket ``lower <= upsilon_n <= upper`` for every ``n``.
+    A rigorous bracket :math:`\\mathrm{lower} \\le \\upsilon_n \\le \\mathrm{upper}` for every ``n``.
 expected_log_collision_expansion, binomial_log1p_expansion, hypergeometric_log1p_expansion
     The large-``K`` (delta-method) expansion of NS21's collision term
-    ``E ln(1 + Col)`` (:ref:`math-collisions`).
+    :math:`\\mathbb{E}\\ln(1+\\mathrm{Col})` (:ref:`math-collisions`).
 
 All are models of independent draws: a :class:`~couponbound.Prior` drawn
 without replacement is refused.  Scalar ``K`` gives a Python ``float``, an
@@ -28,15 +28,16 @@ array an ndarray.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from couponbound._docs import fill_doc
 from couponbound._prior import Prior, as_prior, require_replacement
 from couponbound._saddle import log1mexp
 from couponbound._validate import check_real_array
-from couponbound._vectorize import FloatOrArray, draws, evaluate, finish
+from couponbound._vectorize import ArrayIn, FloatArray, FloatOrArray, ScalarIn, draws, evaluate, finish
 
 __all__ = [
     "CoverageBounds",
@@ -92,7 +93,7 @@ def _float_groups(prior: Prior) -> tuple[NDArray[np.float64], NDArray[np.float64
 
 def _miss_sum(p: NDArray[np.float64], m: NDArray[np.float64], n: NDArray[np.float64]
               ) -> NDArray[np.float64]:
-    """``S1 = sum_c (1 - rho_c)^n`` in floating point (``0^0 = 1``)."""
+    """:math:`S_1 = \\sum_c (1 - \\rho_c)^n` in floating point (``0^0 = 1``)."""
     out = np.empty(n.size)
     with np.errstate(divide="ignore"):
         log_keep = np.log1p(-p)  # -inf for p == 1
@@ -141,8 +142,20 @@ def _tail_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
 # ---------------------------------------------------------------------------
 
 
+@overload
+def log_gumbel_coverage(K: ScalarIn, C: int | Prior, *, include_anchor: bool = True) -> float: ...
+
+
+@overload
+def log_gumbel_coverage(K: ArrayIn, C: int | Prior, *, include_anchor: bool = True) -> FloatArray: ...
+
+
+@overload
+def log_gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray: ...
+
+
 def log_gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray:
-    r"""Log of ER61's Gumbel approximation of ``upsilon``: ``-C exp(-n / C)``.
+    r"""Log of ER61's Gumbel approximation of :math:`\upsilon`: ``-C exp(-n / C)``.
 
     Same arguments and errors as :func:`gumbel_coverage`; returns ``-C exp(-n/C)``
     (``<= 0``), a Python ``float`` for scalar ``K``.  This form does not underflow.
@@ -160,31 +173,44 @@ def log_gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = 
     return evaluate(_log_gumbel_kernel, K, prior, include_anchor=include_anchor)
 
 
+@overload
+def gumbel_coverage(K: ScalarIn, C: int | Prior, *, include_anchor: bool = True) -> float: ...
+
+
+@overload
+def gumbel_coverage(K: ArrayIn, C: int | Prior, *, include_anchor: bool = True) -> FloatArray: ...
+
+
+@overload
+def gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray: ...
+
+
+@fill_doc
 def gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True) -> FloatOrArray:
-    r"""ER61's Gumbel approximation of ``upsilon_n`` (uniform prior).
+    r"""ER61's Gumbel approximation of :math:`\upsilon_n` (uniform prior).
 
     ER61 prove, for the uniform prior, ``P(T <= C ln C + x C) -> exp(-e^{-x})``
-    as ``C -> infinity`` with ``x`` fixed.  Writing ``n = C ln C + x C`` gives
-    ``e^{-x} = C e^{-n/C}``, hence::
+    as :math:`C \to \infty` with ``x`` fixed.  Writing ``n = C ln C + x C`` gives
+    :math:`e^{-x} = C e^{-n/C}`, hence
 
-        upsilon_n ~= exp(-C exp(-n / C))
+    .. math::
 
-    Valid in the regime ``C -> infinity`` with ``n = C ln C + O(C)``; at
-    fixed ``x`` the relative error falls roughly like ``1/C`` (measured
+        \upsilon_n \approx \exp\bigl(-C e^{-n/C}\bigr)
+
+    Valid in the regime :math:`C \to \infty` with :math:`n = C \ln C + O(C)`; at
+    fixed ``x`` the relative error falls roughly like :math:`1/C` (measured
     against the exact value at ``x = 0``: 5e-3, 5e-4, 5e-5 for ``C = 100,
-    1000, 10000``; larger where ``upsilon`` is small, 1.8e-2 at ``C = 1000,
+    1000, 10000``; larger where :math:`\upsilon` is small, 1.8e-2 at ``C = 1000,
     x = -1``).  Outside that regime it is only a rough guide: e.g. it is
     positive for ``n < C``, where ``upsilon_n = 0``.
-    Draws ``n = K + 1`` (anchor included) unless ``include_anchor=False``.
+    Draws :math:`n = K + 1` (anchor included) unless ``include_anchor=False``.
 
     Parameters
     ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
+    {docs.negatives}
     C : int or Prior
         Number of classes (uniform prior only), or a uniform :class:`~couponbound.Prior`.
-    include_anchor : bool, default True
-        Count the anchor as a draw: ``n = K + 1`` (NS21); else ``n = K``.
+    {docs.include_anchor}
 
     Returns
     -------
@@ -219,6 +245,21 @@ def gumbel_coverage(K: ArrayLike, C: int | Prior, *, include_anchor: bool = True
 # ---------------------------------------------------------------------------
 
 
+@overload
+def log_poisson_coverage(K: ScalarIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                         counts: ArrayLike | None = None, include_anchor: bool = True) -> float: ...
+
+
+@overload
+def log_poisson_coverage(K: ArrayIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                         counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatArray: ...
+
+
+@overload
+def log_poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                         counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray: ...
+
+
 def log_poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                          counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray:
     r"""Log of the Poissonized coverage, ``sum_c ln(1 - exp(-n rho_c))``.
@@ -241,31 +282,40 @@ def log_poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: A
     return evaluate(_log_poisson_kernel, K, prior, include_anchor=include_anchor)
 
 
+@overload
+def poisson_coverage(K: ScalarIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                     counts: ArrayLike | None = None, include_anchor: bool = True) -> float: ...
+
+
+@overload
+def poisson_coverage(K: ArrayIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                     counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatArray: ...
+
+
+@overload
+def poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                     counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray: ...
+
+
+@fill_doc
 def poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                      counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray:
-    r"""Poissonized approximation of ``upsilon_n``: ``prod_c (1 - exp(-n rho_c))``.
+    r"""Poissonized approximation of :math:`\upsilon_n`: :math:`\prod_c (1 - e^{-n\rho_c})`.
 
     If the number of draws is Poisson with mean ``n`` instead of fixed, the
     class counts become independent ``Poisson(n rho_c)`` and coverage has
     exactly this probability (FGT92's Poissonization; :ref:`math-asymptotic`).
     For fixed ``n`` it is an approximation, accurate when every ``n rho_c``
     is large; for the uniform prior its relative error vanishes as
-    ``C -> infinity`` in ER61's regime ``n = C ln C + O(C)`` (both tend to
-    ``exp(-e^{-x})``).  ``n = K + 1`` draws (anchor included) unless
+    :math:`C \to \infty` in ER61's regime :math:`n = C \ln C + O(C)` (both tend to
+    ``exp(-e^{-x})``).  :math:`n = K + 1` draws (anchor included) unless
     ``include_anchor=False``.
 
     Parameters
     ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int or Prior, optional
-        Number of classes (uniform prior), or a :class:`~couponbound.Prior`.
-    probs : array_like of float, optional
-        Class probabilities.
-    counts : array_like of int, optional
-        Class counts.
-    include_anchor : bool, default True
-        ``n = K + 1`` draws (NS21) or ``n = K``.
+    {docs.negatives}
+    {docs.prior_independent}
+    {docs.include_anchor}
 
     Returns
     -------
@@ -300,17 +350,39 @@ def poisson_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: Array
 # ---------------------------------------------------------------------------
 
 
+@overload
+def tail_coverage(K: ScalarIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, include_anchor: bool = True) -> float: ...
+
+
+@overload
+def tail_coverage(K: ArrayIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatArray: ...
+
+
+@overload
+def tail_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray: ...
+
+
+@fill_doc
 def tail_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                   counts: ArrayLike | None = None, include_anchor: bool = True) -> FloatOrArray:
     r"""Large-``n`` approximation ``upsilon_n ~= max(0, 1 - sum_c (1 - rho_c)^n)``.
 
-    ``1 - upsilon_n ~ sum_c (1 - rho_c)^n`` as ``n -> infinity`` (the first
+    ``1 - upsilon_n ~ sum_c (1 - rho_c)^n`` as :math:`n \to \infty` (the first
     inclusion-exclusion term, :ref:`math-asymptotic`): the relative error of
     ``1 - upsilon_n`` is ``O(C max_{c != c'} ((1 - rho_c - rho_c') /
     (1 - rho_c))^n)``, exponentially small.  It is also the first Bonferroni
-    inequality, so it never exceeds ``upsilon_n`` (up to rounding; use
+    inequality, so it never exceeds :math:`\upsilon_n` (up to rounding; use
     :func:`coverage_bounds` for a bracket that is rigorous in floating point).
-    Arguments and errors as for :func:`poisson_coverage`.
+    Errors as for :func:`poisson_coverage`.
+
+    Parameters
+    ----------
+    {docs.negatives}
+    {docs.prior_independent}
+    {docs.include_anchor}
 
     Returns
     -------
@@ -339,7 +411,7 @@ def tail_coverage(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
 
 @dataclass(frozen=True, eq=False)
 class CoverageBounds:
-    """A rigorous bracket ``lower <= upsilon_n <= upper``, also in log form.
+    """A rigorous bracket :math:`\\mathrm{lower} \\le \\upsilon_n \\le \\mathrm{upper}`, also in log form.
 
     Attributes
     ----------
@@ -349,10 +421,10 @@ class CoverageBounds:
     upper : float or ndarray
         Upper bound, same type and shape.  Where the bound is below the
         smallest double it is the smallest positive double (never ``0`` for a
-        positive ``upsilon_n``).
+        positive :math:`\\upsilon_n`).
     log_lower, log_upper : float or ndarray
         ``log_lower <= log upsilon_n <= log_upper``, computed in log space so
-        that the bracket holds where ``upsilon_n`` underflows (``-inf`` where
+        that the bracket holds where :math:`\\upsilon_n` underflows (``-inf`` where
         the bound is ``0``).  When not given they are the logs of ``lower``
         and ``upper``.
     """
@@ -400,7 +472,7 @@ def _keep_bounds(p: NDArray[np.float64], n: NDArray[np.float64]
     """Outward-rounded ``(1 - rho_c)^n``: arrays ``t_lo <= t <= t_hi``, shape (len(n), G).
 
     The float ``p`` stands for a probability within ``p (1 +- eps)`` (a count
-    ratio or ``1/C`` rounded once); ``log1p``, ``exp`` and the products are
+    ratio or :math:`1/C` rounded once); ``log1p``, ``exp`` and the products are
     each within two ulps, covered by the ``8 eps`` and ``4 eps`` factors.
     """
     nn = n[:, None]
@@ -417,7 +489,7 @@ def _keep_bounds(p: NDArray[np.float64], n: NDArray[np.float64]
 
 def _pair_sum_hi(p: NDArray[np.float64], m: NDArray[np.float64], n: NDArray[np.float64]
                  ) -> NDArray[np.float64]:
-    """Upper estimate of ``S2 = sum_{c<c'} (1 - rho_c - rho_c')^n`` for each ``n``.
+    """Upper estimate of :math:`S_2 = \\sum_{c<c'} (1 - \\rho_c - \\rho_{c'})^n` for each ``n``.
 
     Classes are grouped by equal probability: ``binom(m_g, 2)`` pairs inside
     group ``g`` (``s = 2 p_g``) and ``m_g m_h`` pairs across ``g < h``; the
@@ -450,12 +522,15 @@ def _pair_sum_hi(p: NDArray[np.float64], m: NDArray[np.float64], n: NDArray[np.f
 
 def coverage_bounds(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                     counts: ArrayLike | None = None, include_anchor: bool = True) -> CoverageBounds:
-    r"""Rigorous two-sided bracket on the coverage probability ``upsilon_n``.
+    r"""Rigorous two-sided bracket on the coverage probability :math:`\upsilon_n`.
 
-    With ``S1 = sum_c (1 - rho_c)^n`` and ``S2 = sum_{c<c'} (1 - rho_c - rho_c')^n``
-    (:ref:`math-asymptotic`)::
+    With :math:`S_1 = \sum_c (1 - \rho_c)^n` and :math:`S_2 = \sum_{c<c'} (1 - \rho_c - \rho_{c'})^n`
+    (:ref:`math-asymptotic`):
 
-        max(0, 1 - S1) <= upsilon_n <= min(1 - S1 + S2, prod_c (1 - (1 - rho_c)^n))
+    .. math::
+
+        \max(0, 1 - S_1) \le \upsilon_n \le
+        \min\Bigl(1 - S_1 + S_2,\ \prod_c \bigl(1 - (1 - \rho_c)^n\bigr)\Bigr)
 
     The outer terms are the Bonferroni inequalities truncating the
     inclusion-exclusion sum ``upsilon_n = sum_S (-1)^|S| (1 - rho(S))^n`` after
@@ -467,24 +542,24 @@ def coverage_bounds(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayL
 
     For the uniform prior ``S1 = C (1 - 1/C)^n`` and ``S2 = binom(C, 2)
     (1 - 2/C)^n``; for other priors classes of equal probability are grouped
-    and ``S2`` costs ``O(G^2)`` for ``G`` distinct probabilities; it is only
+    and :math:`S_2` costs ``O(G^2)`` for ``G`` distinct probabilities; it is only
     evaluated where ``1 - S1`` is below the product bound (and, for
-    ``G > 1000``, ``S1 < 2``).  Beyond ``G = 10**4`` the ``S2`` term is
-    skipped and the upper bound is the product alone.  Skipping ``S2`` never
+    ``G > 1000``, ``S1 < 2``).  Beyond ``G = 10**4`` the :math:`S_2` term is
+    skipped and the upper bound is the product alone.  Skipping :math:`S_2` never
     breaks rigour; it can only leave the upper bound a little looser.
 
     The bracket is rigorous in floating point, not just on paper: every term
     is rounded outward (by a few ulps plus the error bound of ``(1 - rho)^n``),
-    so ``lower <= upsilon_n <= upper`` holds for the exact rational
-    ``upsilon_n`` of the given prior (probabilities taken within ``1 +- eps``
-    relative).  ``n = K + 1`` draws (anchor included) unless
+    so :math:`\mathrm{lower} \le \upsilon_n \le \mathrm{upper}` holds for the exact rational
+    :math:`\upsilon_n` of the given prior (probabilities taken within ``1 +- eps``
+    relative).  :math:`n = K + 1` draws (anchor included) unless
     ``include_anchor=False``.  The
     arguments and errors are those of :func:`poisson_coverage`.
 
     The same bounds are also returned in log space (``log_lower``,
     ``log_upper``: ``log(1 - S1)`` and the smaller of ``log(1 - S1 + S2)``
     and ``sum_c log(1 - (1 - rho_c)^n)``, rounded outward), which stay
-    informative where ``upsilon_n`` underflows; there ``upper`` is the
+    informative where :math:`\upsilon_n` underflows; there ``upper`` is the
     smallest positive double rather than ``0``.
 
     Returns
@@ -598,7 +673,8 @@ def _broadcastable(*arrays: NDArray[np.float64], names: str) -> None:
 
 
 def binomial_log1p_expansion(K: ArrayLike, p: ArrayLike) -> NDArray[np.float64]:
-    """Delta-method expansion of ``E ln(1 + X)``, ``X ~ Binomial(K, p)``, to the fourth moment.
+    """Delta-method expansion of :math:`\\mathbb{E}\\ln(1 + X)`, to the fourth moment, for
+    :math:`X \\sim \\mathrm{Binomial}(K, p)`.
 
     ``f(x) = ln(1 + x)`` expanded about ``mu = K p``:
     ``E f(X) = f(mu) + sum_j f^(j)(mu) E(X - mu)^j / j!`` with
@@ -621,8 +697,8 @@ def binomial_log1p_expansion(K: ArrayLike, p: ArrayLike) -> NDArray[np.float64]:
     >>> float(binomial_log1p_expansion(10**6, 0.5))   # ln(1 + 5e5) - 1/(2e6) + ...
     13.12236...
     """
-    k, _ = check_real_array(K, "K", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
-    pp, _ = check_real_array(p, "p", minimum=0.0, maximum=1.0, allow_empty=True)
+    k = check_real_array(K, "K", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
+    pp = check_real_array(p, "p", minimum=0.0, maximum=1.0, allow_empty=True)
     _broadcastable(k, pp, names="K, p")
     mu = k * pp
     q = 1.0 - pp
@@ -635,7 +711,8 @@ def binomial_log1p_expansion(K: ArrayLike, p: ArrayLike) -> NDArray[np.float64]:
 
 
 def hypergeometric_log1p_expansion(K: ArrayLike, a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
-    """Delta-method expansion of ``E ln(1 + X)``, ``X ~ Hypergeom(a + b, a, K)``, to the fourth moment.
+    """Delta-method expansion of :math:`\\mathbb{E}\\ln(1 + X)`, to the fourth moment, for
+    :math:`X \\sim \\mathrm{Hypergeom}(a + b, a, K)`.
 
     ``X`` is the number of marked items among ``K`` drawn without replacement
     from ``a`` marked and ``b`` unmarked ones.  As
@@ -659,9 +736,9 @@ def hypergeometric_log1p_expansion(K: ArrayLike, a: ArrayLike, b: ArrayLike) -> 
     >>> float(hypergeometric_log1p_expansion(10**6, 10**12, 10**12))  # ~ the binomial one
     13.12236...
     """
-    k, _ = check_real_array(K, "K", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
-    af, _ = check_real_array(a, "a", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
-    bf, _ = check_real_array(b, "b", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
+    k = check_real_array(K, "K", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
+    af = check_real_array(a, "a", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
+    bf = check_real_array(b, "b", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
     for name, arr in (("K", k), ("a", af), ("b", bf)):
         if np.any(arr != np.floor(arr)):
             bad = float(arr[arr != np.floor(arr)].ravel()[0])
@@ -697,26 +774,46 @@ def _elog_expansion_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.flo
     return np.clip(vals, 0.0, np.log1p(kf))
 
 
+@overload
+def expected_log_collision_expansion(K: ScalarIn, C: int | Prior | None = None, *,
+                                     probs: ArrayLike | None = None, counts: ArrayLike | None = None
+                                    ) -> float: ...
+
+
+@overload
+def expected_log_collision_expansion(K: ArrayIn, C: int | Prior | None = None, *,
+                                     probs: ArrayLike | None = None, counts: ArrayLike | None = None
+                                    ) -> FloatArray: ...
+
+
+@overload
+def expected_log_collision_expansion(K: ArrayLike, C: int | Prior | None = None, *,
+                                     probs: ArrayLike | None = None, counts: ArrayLike | None = None
+                                    ) -> FloatOrArray: ...
+
+
 def expected_log_collision_expansion(K: ArrayLike, C: int | Prior | None = None, *,
                                      probs: ArrayLike | None = None, counts: ArrayLike | None = None
                                     ) -> FloatOrArray:
-    r"""Large-``K`` expansion of NS21's collision term ``E ln(1 + Col)``.
+    r"""Large-``K`` expansion of NS21's collision term :math:`\mathbb{E}\ln(1+\mathrm{Col})`.
 
-    The delta-method (Taylor) expansion of ``ln(1 + x)`` about
+    The delta-method (Taylor) expansion of :math:`\ln(1 + x)` about
     ``mu_c = K rho_c`` (:func:`binomial_log1p_expansion`), averaged over the
     anchor's class, with the binomial central moments
     ``sigma^2 = K rho_c (1 - rho_c)``, ``kappa_3 = sigma^2 (1 - 2 rho_c)``,
-    ``m_4 = 3 sigma^4 + sigma^2 (1 - 6 rho_c (1 - rho_c))``::
+    ``m_4 = 3 sigma^4 + sigma^2 (1 - 6 rho_c (1 - rho_c))``:
 
-        E ln(1 + X) = ln(1 + mu) - sigma^2 / (2 (1 + mu)^2)
-                      + kappa_3 / (3 (1 + mu)^3) - m_4 / (4 (1 + mu)^4) + O(mu^-3)
+    .. math::
+
+        \mathbb{E}\ln(1 + X) = \ln(1 + \mu) - \frac{\sigma^2}{2 (1 + \mu)^2}
+        + \frac{\kappa_3}{3 (1 + \mu)^3} - \frac{m_4}{4 (1 + \mu)^4} + O(\mu^{-3})
 
     The leading term alone is NS21's ``ln(1 + K/C) + O(C/K)`` (uniform prior,
     :ref:`math-collisions`); with the ``sigma^2`` term the error is
     ``O((C/K)^2)`` and with all four ``O((C/K)^3)`` (about ``0.5 (C/K)^3`` for
     ``C = 10``).  For a general prior the error is
     ``O(sum_c rho_c (K rho_c)^-3)``: the expansion needs ``K rho_c >> 1`` for
-    every class.  The result is clipped to ``[0, ln(1 + K)]``.  The accurate
+    every class.  The result is clipped to :math:`[0, \ln(1 + K)]`.  The accurate
     value is :func:`couponbound.expected_log_collision`.  Arguments and errors as for
     :func:`poisson_coverage` (without ``include_anchor``: ``K`` counts the negatives).
 
@@ -727,7 +824,7 @@ def expected_log_collision_expansion(K: ArrayLike, C: int | Prior | None = None,
 
     References
     ----------
-    NS21, the collision term of its main bound and its ``ln(1 + K/C)`` asymptotics.
+    NS21, the collision term of its main bound and its :math:`\ln(1 + K/C)` asymptotics.
 
     Examples
     --------

@@ -4,14 +4,14 @@ Two kinds of bound live here.
 
 *Measured-term bounds* combine quantities measured on a trained encoder (a
 :class:`BoundTerms`): :func:`ns21_lower_bound` and :func:`arora_lower_bound`
-bound the contrastive loss ``L_Info`` from below; :func:`ns21_sup_upper_bound`
+bound the contrastive loss :math:`L_\\mathrm{Info}` from below; :func:`ns21_sup_upper_bound`
 and :func:`arora_sup_upper_bound` are the same inequalities solved for the
-supervised loss ``L^mu_sup``; :func:`decompose` splits NS21's bound into its
+supervised loss :math:`L^\\mu_\\mathrm{sup}`; :func:`decompose` splits NS21's bound into its
 additive terms.
 
 *Theoretical curves* need no trainer: :func:`sup_upper_bounds` lays the upper
-bounds on ``L^mu_sup`` implied by a contrastive loss side by side (as BAO22's
-comparison figure does, or with NS21's ``d(f)`` and ``L^mu_sub`` for a loss
+bounds on :math:`L^\\mu_\\mathrm{sup}` implied by a contrastive loss side by side (as BAO22's
+comparison figure does, or with NS21's :math:`d(f)` and :math:`L^\\mu_\\mathrm{sub}` for a loss
 measured on an augmentation-trained encoder; :class:`RestatedBoundWarning`
 flags BAO22's setting), :func:`bao22_min_contrastive` and
 :func:`bao22_min_supervised` are BAO22's minimum losses, and
@@ -19,7 +19,7 @@ flags BAO22's setting), :func:`bao22_min_contrastive` and
 or asymptotic form.
 
 Every ``K`` is the number of *negatives*; the anchor is counted on top, so a
-draw has ``K + 1`` samples and the coverage probability is ``upsilon_{K+1}``.
+draw has :math:`K + 1` samples and the coverage probability is :math:`\\upsilon_{K+1}`.
 
 Every formula is written once, as plain arithmetic, in
 ``couponbound._formulas`` (shared with the training monitor and the sympy
@@ -35,28 +35,40 @@ import numbers
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, cast, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from couponbound._combinatorics import harmonic
+from couponbound._docs import fill_doc
 from couponbound._formulas import (
     arora_bound,
     arora_sup_upper,
+    ash22_factor,
+    ash22_sup_upper,
+    bao22_col_loss,
+    bao22_lower_gap,
+    bao22_min_sup_loss,
+    bao22_upper_gap,
+    bao22_weight,
     ns21_bound,
     ns21_parts,
     ns21_sup_upper,
 )
 from couponbound._prior import Prior, as_prior, require_replacement
-from couponbound._validate import (
-    check_flag,
-    check_int_array,
-    check_real,
-    check_real_array,
-    short_repr,
+from couponbound._validate import check_flag, check_real, check_real_array, short_repr
+from couponbound._vectorize import (
+    ArrayIn,
+    FloatArray,
+    FloatOrArray,
+    Negatives,
+    ScalarIn,
+    evaluate,
+    evaluate_broadcast,
+    finish_shape,
+    negatives,
 )
-from couponbound._vectorize import evaluate
 from couponbound.asymptotic import gumbel_coverage, poisson_coverage, tail_coverage
 from couponbound.collision import collision_pmf, collision_prob, expected_log_collision
 from couponbound.coverage import coverage_prob
@@ -104,27 +116,27 @@ class BoundTerms:
     Parameters
     ----------
     contrastive : float
-        ``L_Info``, the InfoNCE loss with ``K`` negatives (>= 0).
+        :math:`L_\\mathrm{Info}`, the InfoNCE loss with ``K`` negatives (>= 0).
     sup : float
-        ``L^mu_sup``, the mean-classifier loss over all ``C`` classes, averaged
+        :math:`L^\\mu_\\mathrm{sup}`, the mean-classifier loss over all ``C`` classes, averaged
         over the draws that cover every class (>= 0; ignored when
-        ``upsilon == 0``).
+        :math:`\\upsilon = 0`).
     sub : float
-        ``L^mu_sub``, the mean-classifier loss over the classes present, averaged
+        :math:`L^\\mu_\\mathrm{sub}`, the mean-classifier loss over the classes present, averaged
         over the draws that miss a class (>= 0; ignored when ``upsilon == 1``).
     collision : float
-        ``E ln(1 + Col)`` (>= 0).
+        :math:`\\mathbb{E}\\ln(1+\\mathrm{Col})` (>= 0).
     d : float
-        NS21's ``d(f) <= 0``.
+        NS21's :math:`d(f) \\le 0`.
     upsilon : float
-        ``upsilon_{K+1}`` in [0, 1], coverage probability (anchor included).
+        :math:`\\upsilon_{K+1}` in [0, 1], coverage probability (anchor included).
     tau : float, default nan
-        ARORA19's collision probability ``tau_K`` in [0, 1]; ``nan`` if unknown.
+        ARORA19's collision probability :math:`\\tau_K` in [0, 1]; ``nan`` if unknown.
     arora_sub : float, default nan
-        ``L^mu_sub`` over draws in which no negative shares the anchor's class
+        :math:`L^\\mu_\\mathrm{sub}` over draws in which no negative shares the anchor's class
         (ARORA19); ``nan`` if unknown.
     K : int or None
-        Number of negatives (``K + 1`` samples per draw, anchor included).
+        Number of negatives (:math:`K + 1` samples per draw, anchor included).
     C : int or None
         Number of latent classes.
 
@@ -201,8 +213,8 @@ class BoundTerms:
     def arora_measured(self) -> bool:
         """Whether ARORA19's lower bound can be evaluated on these terms.
 
-        ``tau`` must be measured, and ``arora_sub`` too unless ``tau == 1``
-        (then its weight ``1 - tau`` is 0).  ARORA19's supervised upper bound
+        ``tau`` must be measured, and ``arora_sub`` too unless :math:`\\tau = 1`
+        (then its weight :math:`1 - \\tau` is 0).  ARORA19's supervised upper bound
         needs ``tau`` only.
 
         Examples
@@ -232,8 +244,8 @@ class VacuousBoundWarning(RuntimeWarning):
     """A bound was asked for where it says nothing, so ``inf`` was returned.
 
     Raised as a warning (not an error) by the supervised upper bounds when the
-    coefficient that multiplies ``L^mu_sup`` is zero: ``upsilon == 0`` for
-    NS21 (no draw covers every class), ``(1 - tau) * upsilon == 0`` for
+    coefficient that multiplies :math:`L^\\mu_\\mathrm{sup}` is zero: :math:`\\upsilon = 0` for
+    NS21 (no draw covers every class), :math:`(1 - \\tau)\\,\\upsilon = 0` for
     ARORA19.  Silence it with :func:`warnings.simplefilter` if ``inf`` is
     what you expect.
     """
@@ -257,7 +269,7 @@ def _require_measured(terms: BoundTerms, name: str, func: str) -> None:
 
 @dataclass(frozen=True)
 class NS21Decomposition:
-    """The four additive terms of NS21's lower bound on ``L_Info``.
+    """The four additive terms of NS21's lower bound on :math:`L_\\mathrm{Info}`.
 
     ``total`` is their sum, the value of :func:`ns21_lower_bound`; ``to_dict``
     gives the terms alone (not ``total``), so a stacked bar of its items adds
@@ -272,7 +284,7 @@ class NS21Decomposition:
     collision_term : float
         ``E ln(1 + Col) / 2``, the collision part.
     d : float
-        NS21's ``d(f) <= 0``.
+        NS21's :math:`d(f) \\le 0`.
     """
 
     sup_term: float
@@ -282,7 +294,7 @@ class NS21Decomposition:
 
     @property
     def total(self) -> float:
-        """The NS21 lower bound on ``L_Info``: the sum of the four terms."""
+        """The NS21 lower bound on :math:`L_\\mathrm{Info}`: the sum of the four terms."""
         return self.sup_term + self.sub_term + self.collision_term + self.d
 
     def to_dict(self) -> dict[str, float]:
@@ -291,11 +303,11 @@ class NS21Decomposition:
 
 
 def decompose(terms: BoundTerms) -> NS21Decomposition:
-    """Split NS21's lower bound on ``L_Info`` into its additive terms.
+    """Split NS21's lower bound on :math:`L_\\mathrm{Info}` into its additive terms.
 
     ``L_Info >= upsilon*L_sup/2 + (1-upsilon)*L_sub/2 + E ln(1+Col)/2 + d``
     (NS21, main theorem, Section 4; :ref:`math-ns21-bound`).  NS21's Table 2 prints
-    the first two terms in its ``L^mu_sup`` and ``L^mu_sub`` rows.
+    the first two terms in its :math:`L^\\mu_\\mathrm{sup}` and :math:`L^\\mu_\\mathrm{sub}` rows.
 
     Parameters
     ----------
@@ -314,8 +326,8 @@ def decompose(terms: BoundTerms) -> NS21Decomposition:
 
     Examples
     --------
-    NS21's CIFAR-10 row at ``K + 1 = 32`` (Table 2): ``upsilon = 0.69``,
-    ``upsilon*L_sup = 1.26``, ``(1-upsilon)*L_sub = 0.52``:
+    NS21's CIFAR-10 row at :math:`K + 1 = 32` (Table 2): :math:`\\upsilon = 0.69`,
+    :math:`\\upsilon L_\\mathrm{sup} = 1.26`, :math:`(1-\\upsilon) L_\\mathrm{sub} = 0.52`:
 
     >>> t = BoundTerms(contrastive=2.02, sup=1.26 / 0.69, sub=0.52 / 0.31,
     ...                collision=1.32, d=-1.16, upsilon=0.69, K=31, C=10)
@@ -332,7 +344,7 @@ def decompose(terms: BoundTerms) -> NS21Decomposition:
 
 
 def ns21_lower_bound(terms: BoundTerms) -> float:
-    """NS21's lower bound on the contrastive loss ``L_Info``.
+    """NS21's lower bound on the contrastive loss :math:`L_\\mathrm{Info}`.
 
     .. math::
 
@@ -341,7 +353,7 @@ def ns21_lower_bound(terms: BoundTerms) -> float:
         + \\mathbb{E}\\ln(1+\\mathrm{Col})\\big] + d(f)
 
     (NS21, main theorem, Section 4 -- the "proposed bound" of its Table 2;
-    :ref:`math-ns21-bound`).  ``upsilon_{K+1}`` counts the anchor: it is the
+    :ref:`math-ns21-bound`).  :math:`\\upsilon_{K+1}` counts the anchor: it is the
     probability that the anchor and its ``K`` negatives cover all ``C``
     classes.  With measured terms this is the estimate
     ``(S_sup + S_sub + coll) / 2 + d`` of :ref:`math-measurement`.
@@ -365,11 +377,11 @@ def ns21_lower_bound(terms: BoundTerms) -> float:
     See Also
     --------
     decompose : the same bound, term by term.
-    ns21_sup_upper_bound : the bound solved for ``L^mu_sup``.
+    ns21_sup_upper_bound : the bound solved for :math:`L^\\mu_\\mathrm{sup}`.
 
     Examples
     --------
-    NS21's CIFAR-10 row at ``K + 1 = 32`` (Table 2) gives a bound of 0.39
+    NS21's CIFAR-10 row at :math:`K + 1 = 32` (Table 2) gives a bound of 0.39
     below ``L_Info = 2.02``:
 
     >>> t = BoundTerms(contrastive=2.02, sup=1.26 / 0.69, sub=0.52 / 0.31,
@@ -382,7 +394,7 @@ def ns21_lower_bound(terms: BoundTerms) -> float:
 
 
 def ns21_sup_upper_bound(terms: BoundTerms) -> float:
-    """NS21's bound solved for the supervised loss ``L^mu_sup``.
+    """NS21's bound solved for the supervised loss :math:`L^\\mu_\\mathrm{sup}`.
 
     .. math::
 
@@ -403,8 +415,8 @@ def ns21_sup_upper_bound(terms: BoundTerms) -> float:
     -------
     float
         The upper bound; ``inf`` (with a :class:`VacuousBoundWarning`) when
-        ``upsilon == 0``, since then no draw covers all classes and the bound
-        says nothing about ``L^mu_sup``.
+        :math:`\\upsilon = 0`, since then no draw covers all classes and the bound
+        says nothing about :math:`L^\\mu_\\mathrm{sup}`.
 
     Raises
     ------
@@ -440,7 +452,7 @@ def ns21_sup_upper_bound(terms: BoundTerms) -> float:
 
 
 def arora_lower_bound(terms: BoundTerms) -> float:
-    """ARORA19's lower bound on ``L_Info``, with NS21's ``d(f)``.
+    """ARORA19's lower bound on :math:`L_\\mathrm{Info}`, with NS21's :math:`d(f)`.
 
     .. math::
 
@@ -459,7 +471,7 @@ def arora_lower_bound(terms: BoundTerms) -> float:
     ----------
     terms : BoundTerms
         The measured quantities; ``tau`` and ``arora_sub`` must be measured
-        (``arora_sub`` may stay ``nan`` when ``tau == 1``: its weight is 0).
+        (``arora_sub`` may stay ``nan`` when :math:`\\tau = 1`: its weight is 0).
 
     Returns
     -------
@@ -490,7 +502,7 @@ def arora_lower_bound(terms: BoundTerms) -> float:
 
 
 def arora_sup_upper_bound(terms: BoundTerms) -> float:
-    """ARORA19's bound solved for the supervised loss ``L^mu_sup``.
+    """ARORA19's bound solved for the supervised loss :math:`L^\\mu_\\mathrm{sup}`.
 
     .. math::
 
@@ -500,9 +512,9 @@ def arora_sup_upper_bound(terms: BoundTerms) -> float:
     ARORA19 (Section 6.1, multiple negatives) bound the sub-class loss over draws
     free of collisions by ``(L - tau E[ln(1+Col) | Col >= 1] - d) / (1 - tau)``
     (NS21, Eq. (8)); a draw must also cover every class for that loss to be
-    ``L^mu_sup``, which costs the factor ``upsilon_{K+1}``, as in BAO22's
+    :math:`L^\\mu_\\mathrm{sup}`, which costs the factor :math:`\\upsilon_{K+1}`, as in BAO22's
     comparison of the bounds (its Figure comparing upper bounds; the table of
-    :ref:`math-comparison`, here with ``d``).  The coefficient ``1 / ((1 - tau_K) upsilon)``
+    :ref:`math-comparison`, here with ``d``).  The coefficient :math:`1 / ((1 - \\tau_K)\\,\\upsilon)`
     grows exponentially in ``K``: the contradiction NS21 resolves.
 
     Parameters
@@ -515,7 +527,7 @@ def arora_sup_upper_bound(terms: BoundTerms) -> float:
     -------
     float
         The upper bound; ``inf`` (with a :class:`VacuousBoundWarning`) when
-        ``tau == 1`` or ``upsilon == 0``.
+        :math:`\\tau = 1` or :math:`\\upsilon = 0`.
 
     Raises
     ------
@@ -526,10 +538,10 @@ def arora_sup_upper_bound(terms: BoundTerms) -> float:
 
     Notes
     -----
-    NS21's released code divides by ``1 - tau`` only, after also subtracting
+    NS21's released code divides by :math:`1 - \\tau` only, after also subtracting
     the part of ARORA19's sub-class loss measured on draws that miss a class;
     a :class:`BoundTerms` does not carry that split, so the coverage factor
-    ``upsilon`` is used instead, as BAO22 do.
+    :math:`\\upsilon` is used instead, as BAO22 do.
 
     Examples
     --------
@@ -559,40 +571,9 @@ def arora_sup_upper_bound(terms: BoundTerms) -> float:
 # Theoretical curves
 # ---------------------------------------------------------------------------
 
-FloatOrArray = float | NDArray[np.float64]
-
-
-def _real_array(value: Any, name: str) -> NDArray[np.float64]:
-    # the one vocabulary: masked entries, dates, mappings and 10**400 refused there
-    try:
-        arr, _ = check_real_array(value, name)
-    except ValueError as exc:
-        if "must be a finite real number" in str(exc) and "empty" not in str(exc):
-            raise ValueError(f"{name} must be finite real numbers, got {short_repr(value)}") from None
-        raise
-    return arr
-
-
-def _loss_array(value: Any, name: str) -> NDArray[np.float64]:
-    arr = _real_array(value, name)
-    if np.any(arr < 0):
-        bad = float(arr[arr < 0].ravel()[0])
-        raise ValueError(f"{name} is a loss and must be >= 0, got {bad!r} in {short_repr(value)}")
-    return arr
-
-
-def _broadcast(name_shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
-    try:
-        return np.broadcast_shapes(*name_shapes.values())
-    except ValueError as exc:
-        desc = ", ".join(f"{n} {s}" for n, s in name_shapes.items())
-        raise ValueError(f"shapes do not broadcast together: {desc}") from exc
-
-
-def _out(values: ArrayLike, shape: tuple[int, ...]) -> FloatOrArray:
-    """*values* broadcast to *shape*: a ``float`` for ``shape == ()``, else a new float64 array."""
-    arr = np.array(np.broadcast_to(values, shape), dtype=np.float64)
-    return float(arr) if arr.ndim == 0 else arr
+#: Checkers of the curves' real arguments (see ``couponbound._vectorize.arguments``).
+_LOSS = partial(check_real_array, minimum=0.0, why=" (a loss)")
+_D = partial(check_real_array, maximum=0.0, why=" (NS21's d(f) = E min(0, ...))")
 
 
 def _vacuous(value: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -607,22 +588,24 @@ def _log_cosh(x: float) -> float:
 
 
 def _theory_terms(
-    K: NDArray[np.int64], prior: Prior
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """``upsilon_{K+1}``, ``tau_K`` and ``E ln(1+Col)`` (exact floats) for the prior."""
-    # replacement= repeats the prior's own scheme: collision.py on main still reads
-    # it from the keyword (drop it once collision takes the Prior's).
-    rep = prior.replacement
+    K: Negatives, prior: Prior, *, tau: bool = True
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64]]:
+    """:math:`\\upsilon_{K+1}`, :math:`\\tau_K` (``None`` unless *tau*) and
+    :math:`\\mathbb{E}\\ln(1+\\mathrm{Col})` for the prior.
+
+    Exact floats, each of the shape of ``K``; ``K`` was validated once, by
+    the bound's ``evaluate_broadcast``, and is not checked again.
+    """
     ups = np.asarray(coverage_prob(K, prior), dtype=np.float64)
-    tau = np.asarray(collision_prob(K, prior, replacement=rep), dtype=np.float64)
-    coll = np.asarray(expected_log_collision(K, prior, replacement=rep), dtype=np.float64)
-    return ups, tau, coll
+    tau_K = np.asarray(collision_prob(K, prior), dtype=np.float64) if tau else None
+    coll = np.asarray(expected_log_collision(K, prior), dtype=np.float64)
+    return ups, tau_K, coll
 
 
 def _no_collision_prob(K: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     """``1 - tau_K = sum_c rho_c (1 - rho_c)^K``, computed directly.
 
-    ``1 - collision_prob(...)`` would round to 0 once ``tau_K`` rounds to 1
+    ``1 - collision_prob(...)`` would round to 0 once :math:`\\tau_K` rounds to 1
     (``C = 10, K = 999``: ``1 - tau = 1.7e-46``), turning ARORA19's and
     ASH22's finite bounds into ``inf``.
     """
@@ -644,46 +627,58 @@ def _repr_value(value: Any) -> str:
 
 #: The values of :attr:`SupUpperBounds.setting`: which form of the bounds was used.
 SETTING_BAO22 = "BAO22 (d = 0)"
+SETTING_BAO22_WITH_SUB = "BAO22 (d = 0) with L_sub"
 SETTING_WITH_D = "with d"
 SETTING_WITH_D_AND_SUB = "with d and L_sub"
 
 
+def _setting(d_zero: bool, with_sub: bool) -> str:
+    """The :attr:`SupUpperBounds.setting` for ``d`` zero everywhere or not, ``sub`` given or not."""
+    if d_zero:
+        return SETTING_BAO22_WITH_SUB if with_sub else SETTING_BAO22
+    return SETTING_WITH_D_AND_SUB if with_sub else SETTING_WITH_D
+
+
 class RestatedBoundWarning(UserWarning):
-    """Upper bounds on ``L^mu_sup`` were evaluated in BAO22's setting (``d = 0``).
+    """Upper bounds on :math:`L^\\mu_\\mathrm{sup}` were evaluated in BAO22's setting (:math:`d = 0`).
 
     Issued by :func:`sup_upper_bounds` and
     :func:`couponbound.paper.plots.plot_sup_upper_bounds` when a positive
-    contrastive loss is passed and NS21's ``d(f)`` is left at 0.  The NS21,
+    contrastive loss is passed and NS21's :math:`d(f)` is left at 0.  The NS21,
     ARORA19 and ASH22 rows are then BAO22's restatements of those bounds
     (:ref:`math-comparison`), which hold where the positive sample is drawn
-    from the anchor's class, so that ``d = 0``.  For a loss measured on an
+    from the anchor's class, so that :math:`d = 0`.  For a loss measured on an
     encoder trained with data augmentation (``d < 0``) they are not
     guaranteed to be upper bounds: on NS21's Table 2 row for CIFAR-10 the NS21
-    row gives 3.94 where the valid bound is 7.30 (6.55 with ``L^mu_sub``).
+    row gives 3.94 where the valid bound is 7.30 (6.55 with :math:`L^\\mu_\\mathrm{sub}`).
 
     Pass the measured ``d=`` (and ``sub=``), or ``warn=False`` when BAO22's
     setting is the one you mean, e.g. for BAO22's minimum
     :func:`bao22_min_contrastive` or the loss ``ln(1 + K)`` of an encoder
-    that maps everything to one point (both have ``d = 0``).
+    that maps everything to one point (both have :math:`d = 0`).
     """
 
 
-def _restated_message(func: str) -> str:
+def _restated_message(func: str, setting: str = SETTING_BAO22) -> str:
+    """The :class:`RestatedBoundWarning` text; it names the *setting* the result carries."""
+    rows = ("the ARORA19 and ASH22 rows are BAO22's restatements and the NS21 row uses L_sub "
+            "with d = 0" if setting == SETTING_BAO22_WITH_SUB
+            else "the NS21, ARORA19 and ASH22 rows are BAO22's restatements")
     return (
-        f"{func}: d was left at 0, so the NS21, ARORA19 and ASH22 rows are BAO22's "
-        "restatements (setting 'BAO22 (d = 0)'), upper bounds only when positives are drawn "
-        "from the anchor's class; for a loss measured on an augmentation-trained encoder "
-        "pass the measured d= (and sub=), or warn=False if BAO22's setting is meant"
+        f"{func}: d was left at 0, so {rows} (setting {setting!r}), upper bounds only when "
+        "positives are drawn from the anchor's class; for a loss measured on an "
+        "augmentation-trained encoder pass the measured d= (and sub=), or warn=False if "
+        "BAO22's setting is meant"
     )
 
 
 @dataclass(frozen=True, repr=False)
 class SupUpperBounds:
-    """Upper bounds on ``L^mu_sup`` implied by a contrastive loss, side by side.
+    """Upper bounds on :math:`L^\\mu_\\mathrm{sup}` implied by a contrastive loss, side by side.
 
     Every numeric field is a ``float`` when the inputs were scalars, else an
     ndarray of their broadcast shape.  ``inf`` marks a vacuous bound (e.g.
-    ``upsilon_{K+1} = 0`` for ``K + 1 < C``); no field is ever ``nan``.
+    :math:`\\upsilon_{K+1} = 0` for :math:`K + 1 < C`); no field is ever ``nan``.
 
     Attributes
     ----------
@@ -692,26 +687,29 @@ class SupUpperBounds:
     contrastive : float or ndarray
         The contrastive loss ``L`` the bounds were evaluated at.
     upsilon, tau, collision : float or ndarray
-        ``upsilon_{K+1}`` (anchor included), ``tau_K`` and ``E ln(1+Col)``.
+        :math:`\\upsilon_{K+1}` (anchor included), :math:`\\tau_K` and
+        :math:`\\mathbb{E}\\ln(1+\\mathrm{Col})`.
     arora : float or ndarray
-        ARORA19: ``(L - coll - d) / ((1 - tau) upsilon)``.
+        ARORA19: :math:`(L - \\mathrm{coll} - d) / ((1 - \\tau)\\,\\upsilon)`.
     ns21 : float or ndarray
-        NS21: ``(2[L - d] - (1 - upsilon) L_sub - coll) / upsilon``, with
+        NS21: :math:`(2[L - d] - (1 - \\upsilon) L_\\mathrm{sub} - \\mathrm{coll}) / \\upsilon`, with
         ``L_sub = 0`` when ``sub`` was not given.
     ash : float or ndarray
         ASH22: ``2 max(1, 2(C-1)H_{C-1}/K) (L - coll - d) / (1 - tau)``.
     bao : float or ndarray
-        BAO22's upper bound ``L + Delta_U`` (BAO22's setting, whatever ``d``).
+        BAO22's upper bound :math:`L + \\Delta_U` (BAO22's setting, whatever ``d``).
     bao_lower : float or ndarray
-        BAO22's lower bound ``L + Gamma`` (``<= bao`` always).
+        BAO22's lower bound :math:`L + \\Gamma` (``<= bao`` always).
     d : float or ndarray
-        NS21's ``d(f) <= 0`` the bounds were evaluated with.
+        NS21's :math:`d(f) \\le 0` the bounds were evaluated with.
     sub : float, ndarray or None
-        ``L^mu_sub`` used by the NS21 row; ``None`` when not given.
+        :math:`L^\\mu_\\mathrm{sub}` used by the NS21 row; ``None`` when not given.
     setting : str
-        The form used: ``"BAO22 (d = 0)"`` (``d`` is 0 everywhere and no
-        ``sub``: BAO22's restatements), ``"with d"`` or ``"with d and L_sub"``
-        (the NS21 row also uses ``L^mu_sub``).
+        The form used, from ``d`` (0 everywhere or not) and ``sub`` (given or
+        not): ``"BAO22 (d = 0)"`` (BAO22's restatements), ``"BAO22 (d = 0)
+        with L_sub"`` (the same, except that the NS21 row uses :math:`L^\\mu_\\mathrm{sub}`),
+        ``"with d"`` or ``"with d and L_sub"``.  The
+        :class:`RestatedBoundWarning` of a :math:`d = 0` setting names it.
     """
 
     K: int | NDArray[np.int64]
@@ -746,6 +744,7 @@ def _check_B(value: Any) -> float:
     return check_real(value, "B", positive=True)
 
 
+@fill_doc
 def sup_upper_bounds(
     contrastive: ArrayLike,
     K: ArrayLike,
@@ -758,38 +757,39 @@ def sup_upper_bounds(
     B: float = 1.0,
     warn: bool = True,
 ) -> SupUpperBounds:
-    """The upper bounds on ``L^mu_sup`` that a contrastive loss implies, by paper.
+    """The upper bounds on :math:`L^\\mu_\\mathrm{sup}` that a contrastive loss implies, by paper.
 
-    With ``L`` the contrastive loss, ``coll = E ln(1+Col)``, ``tau = tau_K``
-    and ``upsilon = upsilon_{K+1}`` (anchor included) computed exactly for the
+    With :math:`L` the contrastive loss,
+    :math:`\\mathrm{coll} = \\mathbb{E}\\ln(1+\\mathrm{Col})`, :math:`\\tau = \\tau_K`
+    and :math:`\\upsilon = \\upsilon_{K+1}` (anchor included) computed exactly for the
     class prior (:ref:`math-coverage`, :ref:`math-collisions`), NS21's
-    ``d = d(f) <= 0``, ``L_sub = L^mu_sub`` and ``B`` the feature norm:
+    :math:`d = d(f) \\le 0`, :math:`L_\\mathrm{sub} = L^\\mu_\\mathrm{sub}` and ``B`` the feature norm:
 
     ============  =========================================================
-    ARORA19       ``(L - coll - d) / ((1 - tau) upsilon)``
-    NS21          ``(2[L - d] - (1 - upsilon) L_sub - coll) / upsilon``
-    ASH22         ``2 max(1, 2(C-1) H_{C-1} / K) (L - coll - d) / (1 - tau)``
-    BAO22 upper   ``L + Delta_U``, ``Delta_U = ln(rho_max C^2 cosh^2(B^2) / K)``
-    BAO22 lower   ``L + Gamma``, ``Gamma = H(rho) + ln K - 2 ln(1+K) - 2 ln cosh(B^2)``
+    ARORA19       :math:`(L - \\mathrm{coll} - d) / ((1 - \\tau)\\,\\upsilon)`
+    NS21          :math:`(2[L - d] - (1 - \\upsilon) L_\\mathrm{sub} - \\mathrm{coll}) / \\upsilon`
+    ASH22         :math:`2 \\max(1, 2(C-1) H_{C-1} / K)\\,(L - \\mathrm{coll} - d) / (1 - \\tau)`
+    BAO22 upper   :math:`L + \\Delta_U`, :math:`\\Delta_U = \\ln(\\rho_{\\max} C^2 \\cosh^2(B^2) / K)`
+    BAO22 lower   :math:`L + \\Gamma`, :math:`\\Gamma = H(\\rho) + \\ln K - 2 \\ln(1+K) - 2 \\ln\\cosh(B^2)`
     ============  =========================================================
 
-    Each row uses the most complete form the inputs allow.  With ``d = 0``
+    Each row uses the most complete form the inputs allow.  With :math:`d = 0`
     and no ``sub`` these are the rows of BAO22's comparison (its figure of
     upper bounds against ``K``; the table of :ref:`math-comparison`), which
     hold in BAO22's setting only: positives drawn from the anchor's class, so
-    ``d = 0``.  A loss measured on an encoder trained with augmentations
+    :math:`d = 0`.  A loss measured on an encoder trained with augmentations
     needs its measured ``d`` (:class:`RestatedBoundWarning` says so when
     ``d`` is left at 0), and ``sub`` makes NS21's row tighter: with both, it
     is NS21's Eq. (10), :func:`ns21_sup_upper_bound` on the same terms.
-    Leaving ``L_sub`` out (``sub=None``) keeps a valid, looser bound, since
-    ``(1 - upsilon) L_sub >= 0``.  ARORA19's row is its Section 6.1 bound /
+    Leaving :math:`L_\\mathrm{sub}` out (``sub=None``) keeps a valid, looser bound, since
+    :math:`(1 - \\upsilon) L_\\mathrm{sub} \\ge 0`.  ARORA19's row is its Section 6.1 bound /
     NS21 Eq. (8) with the coverage factor (see :func:`arora_sup_upper_bound`),
     ASH22's is its collision-coverage bound for uniform classes (ARORA19's
     decomposition, so ``d`` enters the same way), BAO22's are its surrogate
     upper and lower bounds, stated in BAO22's setting (``d`` does not enter).
     The constants were checked against BAO22's released scripts
     ``compare_upper_bound.py`` and ``plot_k_msuploss.py``; the former
-    approximates ``H_{C-1}`` by ``ln(C-1) + 0.577``, here ``H_{C-1}`` is
+    approximates :math:`H_{C-1}` by ``ln(C-1) + 0.577``, here :math:`H_{C-1}` is
     exact.  (Equation numbers of NS21 follow its Figure 1 caption; those of
     the other papers could not be checked against their text and are given
     by section.)
@@ -797,22 +797,16 @@ def sup_upper_bounds(
     Parameters
     ----------
     contrastive : float or array_like
-        The contrastive loss ``L >= 0``; broadcast against ``K``, ``d`` and ``sub``.
-    K : int or array_like of int
-        Number of negatives, ``>= 0`` (the anchor is added on top).
-    C : int or Prior, optional
-        Number of classes (uniform prior) or a :class:`~couponbound.Prior`,
-        unless *probs* or *counts* is given.  The bounds compared here are
-        stated for independent draws; a ``Prior`` with ``replacement=False``
-        is refused.
-    probs, counts : array_like, optional
-        A non-uniform class prior (probabilities, or class counts).  ASH22
-        state their bound for uniform classes; its constant is applied as is.
+        The contrastive loss :math:`L \\ge 0`; broadcast against ``K``, ``d`` and ``sub``.
+    {docs.negatives}
+    {docs.prior_independent}
+        ASH22 state their bound for uniform classes; its constant is applied
+        as is to a non-uniform prior.
     d : float or array_like, default 0.0
-        NS21's ``d(f) <= 0`` of the encoder (:ref:`math-losses`); 0 is
+        NS21's :math:`d(f) \\le 0` of the encoder (:ref:`math-losses`); 0 is
         BAO22's setting.
     sub : float or array_like, optional
-        ``L^mu_sub >= 0``, the mean-classifier loss over the draws that miss
+        :math:`L^\\mu_\\mathrm{sub} \\ge 0`, the mean-classifier loss over the draws that miss
         a class; used by NS21's row only.
     B : float, default 1.0
         A bound on the feature norm in BAO22's (temperature-free) loss.
@@ -825,7 +819,7 @@ def sup_upper_bounds(
     -------
     SupUpperBounds
         Floats for scalar input, arrays otherwise; ``inf`` where a bound is
-        vacuous (``upsilon = 0``, ``tau = 1``, ``K = 0``), never ``nan``;
+        vacuous (:math:`\\upsilon = 0`, :math:`\\tau = 1`, ``K = 0``), never ``nan``;
         ``.setting`` names the form used.
 
     Raises
@@ -844,9 +838,9 @@ def sup_upper_bounds(
 
     Examples
     --------
-    NS21's Table 2 row for CIFAR-10 (``K + 1 = 32``: ``L = 2.02``,
-    ``d = -1.16``, ``(1 - upsilon) L_sub = 0.52``), with the theoretical
-    ``upsilon`` and collision term:
+    NS21's Table 2 row for CIFAR-10 (:math:`K + 1 = 32`: :math:`L = 2.02`,
+    :math:`d = -1.16`, :math:`(1 - \\upsilon) L_\\mathrm{sub} = 0.52`), with the theoretical
+    :math:`\\upsilon` and collision term:
 
     >>> b = sup_upper_bounds(2.02, 31, 10, d=-1.16, sub=0.52 / 0.31)
     >>> b.setting, round(b.upsilon, 3), round(b.ns21, 2)
@@ -864,66 +858,66 @@ def sup_upper_bounds(
     >>> sup_upper_bounds([2.0, 3.0], [31, 127], 10, warn=False).arora.shape
     (2,)
     """
-    Karr, _ = check_int_array(K, "K", minimum=0)
-    prior = as_prior(C, probs=probs, counts=counts)
-    require_replacement(prior, "sup_upper_bounds")
-    L = _loss_array(contrastive, "contrastive")
-    d_a = _real_array(d, "d")
-    if np.any(d_a > 0):
-        bad = float(d_a[d_a > 0].ravel()[0])
-        raise ValueError(f"d must be <= 0 (NS21's d(f) = E min(0, ...)), got {bad!r}")
-    sub_a = None if sub is None else _loss_array(sub, "sub")
     Bf = _check_B(B)
     check_flag(warn, "warn")
-    shapes = {"contrastive": L.shape, "K": Karr.shape, "d": d_a.shape}
-    if sub_a is not None:
-        shapes["sub"] = sub_a.shape
-    shape = _broadcast(shapes)
-    if sub_a is not None:
-        setting = SETTING_WITH_D_AND_SUB
-    elif np.any(d_a != 0):
-        setting = SETTING_WITH_D
-    else:
-        setting = SETTING_BAO22
-    if warn and not np.any(d_a != 0) and np.any(L > 0):
-        warnings.warn(_restated_message("sup_upper_bounds"), RestatedBoundWarning, stacklevel=2)
+    named: dict[str, Any] = {"contrastive": (contrastive, _LOSS), "K": (K, negatives),
+                             "d": (d, _D)}
+    if sub is not None:
+        named["sub"] = (sub, _LOSS)
+    return evaluate_broadcast(partial(_sup_upper_kernel, B=Bf, warn=warn),
+                              (C, probs, counts, None), **named)
 
-    ups, tau, coll = _theory_terms(Karr, prior)
+
+def _sup_upper_kernel(args: dict[str, Any], shape: tuple[int, ...], prior: Prior, *, B: float,
+                      warn: bool) -> SupUpperBounds:
+    """:func:`sup_upper_bounds` on its validated arguments (see ``evaluate_broadcast``)."""
+    require_replacement(prior, "sup_upper_bounds")
+    L, Kn, d_a = args["contrastive"], args["K"], args["d"]
+    sub_a = args.get("sub")
+    d_zero = not np.any(d_a != 0)
+    setting = _setting(d_zero, sub_a is not None)
+    if warn and d_zero and np.any(L > 0):
+        # stacklevel 4: this kernel, evaluate_broadcast, sup_upper_bounds, the caller
+        warnings.warn(_restated_message("sup_upper_bounds", setting), RestatedBoundWarning,
+                      stacklevel=4)
+    Karr = Kn.array
+    ups, tau, coll = _theory_terms(Kn, prior)
     Kf = Karr.astype(np.float64)
     Lb = np.broadcast_to(L, shape)
     miss = _no_collision_prob(Karr, prior)  # 1 - tau, without cancellation
     sub_b = np.zeros(()) if sub_a is None else sub_a
 
     c = prior.C
-    # 2 (C-1) H_{C-1}: twice the expected number of draws to collect C-1 coupons.
-    coupon = 2.0 * (c - 1) * harmonic(c - 1)
+    h = harmonic(c - 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # ARORA19's coefficient 1 / ((1 - tau) upsilon), with 1 - tau passed inside
         # upsilon (tau = 0) so that it keeps its digits when tau rounds to 1.
         arora = _vacuous(arora_sup_upper(Lb, 0.0, miss * ups, coll, d_a), miss * ups)
         ns21 = _vacuous(ns21_sup_upper(Lb, ups, sub_b, coll, d_a), ups)
-        ratio = np.where(Kf > 0, coupon / np.where(Kf > 0, Kf, 1.0), np.inf if coupon > 0 else 0.0)
-        factor = 2.0 * np.maximum(1.0, ratio)
+        # K = 0: ASH22's factor 2 max(1, 2 (C-1) H_{C-1} / K) is infinite (2 for C = 1)
+        factor = np.where(Kf > 0, ash22_factor(c, h, np.where(Kf > 0, Kf, 1.0), np.maximum),
+                          np.inf if c > 1 else 2.0)
         ash = np.where(np.isinf(factor), np.inf,
-                       _vacuous(factor * (Lb - coll - d_a) / miss, miss))
+                       _vacuous(ash22_sup_upper(Lb, miss, coll, d_a, factor), miss))
 
     p = prior.probs
     log_rho_max_c2 = math.log(c) if prior.is_uniform else math.log(float(p.max())) + 2.0 * math.log(c)
     entropy = math.log(c) if prior.is_uniform else float(-np.sum(p * np.log(p)))
-    lc = _log_cosh(Bf * Bf)
+    lc = _log_cosh(B * B)
     with np.errstate(divide="ignore"):
         logK = np.log(Kf)
-    delta_u = log_rho_max_c2 + 2.0 * lc - logK  # +inf at K = 0
-    gamma = entropy + logK - 2.0 * np.log1p(Kf) - 2.0 * lc  # -inf at K = 0
+    delta_u = bao22_upper_gap(log_rho_max_c2, lc, logK)  # +inf at K = 0
+    gamma = bao22_lower_gap(entropy, logK, np.log1p(Kf), lc)  # -inf at K = 0
 
     k_out: int | NDArray[np.int64] = (
         int(Karr) if shape == () else np.broadcast_to(Karr, shape).copy()
     )
+    out = partial(finish_shape, shape=shape)
     return SupUpperBounds(
-        K=k_out, contrastive=_out(Lb, shape), upsilon=_out(ups, shape), tau=_out(tau, shape),
-        collision=_out(coll, shape), arora=_out(arora, shape), ns21=_out(ns21, shape),
-        ash=_out(ash, shape), bao=_out(Lb + delta_u, shape), bao_lower=_out(Lb + gamma, shape),
-        d=_out(d_a, shape), sub=None if sub_a is None else _out(sub_a, shape), setting=setting,
+        K=k_out, contrastive=out(Lb), upsilon=out(ups), tau=out(tau), collision=out(coll),
+        arora=out(arora), ns21=out(ns21), ash=out(ash), bao=out(Lb + delta_u),
+        bao_lower=out(Lb + gamma), d=out(d_a), sub=None if sub_a is None else out(sub_a),
+        setting=setting,
     )
 
 
@@ -938,17 +932,65 @@ _BAO22_MAX_TERMS = 3 * 10**7
 
 
 def _bao22_contrastive_kernel(n: NDArray[np.int64], prior: Prior, e: float) -> NDArray[np.float64]:
-    """``E ln(1 + Col + (K - Col) e)`` for each ``K`` in *n*, over the exact pmf of ``Col``."""
+    """``E ln(1 + Col + (K - Col) e)`` for each ``K`` in *n*, over the exact pmf of :math:`\\mathrm{Col}`.
+
+    *n* holds the distinct ``K`` of one call, sorted; their size is checked
+    here, on the values ``evaluate`` validated, so ``K`` is validated once.
+    """
+    if int(n[-1]) > _BAO22_MAX_K or int(np.sum(n + 1)) > _BAO22_MAX_TERMS:
+        raise ValueError(
+            f"K too large for bao22_min_contrastive, got K up to {int(n[-1])} "
+            f"({int(np.sum(n + 1))} terms over the distinct K): it sums over the K + 1 "
+            f"values of Col and allows K <= {_BAO22_MAX_K:.0e} ({_BAO22_MAX_TERMS:.0e} terms "
+            "over the distinct K of one call); for larger K, E_y ln(1 + K e^(-2 B^2) + K rho_y "
+            "(1 - e^(-2 B^2))) is an upper bound within O(1/K)"
+        )
     out = np.empty(n.size)
     for i, k in enumerate(n.tolist()):
-        pmf = collision_pmf(k, prior)
+        # K validated once already: collision_pmf takes the Negatives as they are
+        once = cast(int, Negatives(np.asarray(k, dtype=np.int64), scalar=True))
+        pmf = collision_pmf(once, prior)
         m = np.arange(k + 1, dtype=np.float64)
-        out[i] = math.fsum(pmf * np.log1p(m + (k - m) * e))
+        out[i] = math.fsum(pmf * bao22_col_loss(m, k, e, np.log1p))
     # f(m) = ln(1 + m + (K - m) e) runs from ln(1 + K e) (m = 0) to ln(1 + K) (m = K)
     kf = n.astype(np.float64)
     return np.clip(out, np.log1p(kf * e), np.log1p(kf))
 
 
+@overload
+def bao22_min_contrastive(
+    K: ScalarIn,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    B: float = 1.0,
+) -> float: ...
+
+
+@overload
+def bao22_min_contrastive(
+    K: ArrayIn,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    B: float = 1.0,
+) -> FloatArray: ...
+
+
+@overload
+def bao22_min_contrastive(
+    K: ArrayLike,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    B: float = 1.0,
+) -> FloatOrArray: ...
+
+
+@fill_doc
 def bao22_min_contrastive(
     K: ArrayLike,
     C: int | Prior | None = None,
@@ -957,7 +999,7 @@ def bao22_min_contrastive(
     counts: ArrayLike | None = None,
     B: float = 1.0,
 ) -> FloatOrArray:
-    """BAO22's minimum contrastive loss ``R*_cont(K)``.
+    """BAO22's minimum contrastive loss :math:`R^*_\\mathrm{cont}(K)`.
 
     .. math::
 
@@ -969,10 +1011,10 @@ def bao22_min_contrastive(
     ``B``, positives drawn from the anchor's class) that any encoder can
     reach with ``K`` negatives: each of the ``m`` negatives of the anchor's
     class costs at least ``e^0 = 1`` inside the logarithm and every other one
-    at least ``e^{-2B^2}`` (BAO22, its ``scripts/plot_k_msuploss.py``, which
+    at least :math:`e^{-2B^2}` (BAO22, its ``scripts/plot_k_msuploss.py``, which
     evaluates it for uniform classes, ``m ~ Bin(K, 1/C)``; for a non-uniform
-    prior the anchor's class ``y`` is drawn from ``rho``).  ``m`` is NS21's
-    ``Col`` (:ref:`math-collisions`), so the expectation is a sum over the
+    prior the anchor's class ``y`` is drawn from :math:`\\rho`).  ``m`` is NS21's
+    :math:`\\mathrm{Col}` (:ref:`math-collisions`), so the expectation is a sum over the
     pmf of :func:`couponbound.collision_pmf` (scipy's binomial pmf, full
     relative precision) in ``math.fsum``: relative error about ``1e-15``.
     See :ref:`math-comparison`.
@@ -982,25 +1024,21 @@ def bao22_min_contrastive(
     K : int or array_like of int
         Number of negatives, ``0 <= K <= 10**7`` (at most ``3 * 10**7``
         summed over the distinct values of one call).
-    C : int or Prior, optional
-        Number of classes (uniform prior) or a :class:`~couponbound.Prior`
-        (with replacement), unless *probs* or *counts* is given.
-    probs, counts : array_like, optional
-        A non-uniform class prior.
+    {docs.prior_independent}
     B : float, default 1.0
         The feature-norm bound (BAO22's figure uses 1).
 
     Returns
     -------
     float or ndarray
-        ``R*_cont`` in ``[ln(1 + K e^{-2B^2}), ln(1 + K)]``: a float for
+        :math:`R^*_\\mathrm{cont}` in ``[ln(1 + K e^{-2B^2}), ln(1 + K)]``: a float for
         scalar ``K``, else an array of its shape.
 
     Raises
     ------
     ValueError
         Naming the argument: ``K < 0`` or above the limits (for larger ``K``,
-        ``E_y ln(1 + K e^{-2B^2} + K rho_y (1 - e^{-2B^2}))`` is an upper
+        :math:`\\mathbb{E}_y \\ln(1 + K e^{-2B^2} + K \\rho_y (1 - e^{-2B^2}))` is an upper
         bound within ``O(1/K)``, by Jensen), a bad prior or one without
         replacement, ``B <= 0``.
     TypeError
@@ -1018,20 +1056,11 @@ def bao22_min_contrastive(
     >>> bao22_min_contrastive([1, 10, 99], 100).round(4)
     array([0.1326, 0.8868, 2.7233])
     """
-    Karr, _ = check_int_array(K, "K", minimum=0)
     prior = as_prior(C, probs=probs, counts=counts)
     require_replacement(prior, "bao22_min_contrastive")
     Bf = _check_B(B)
-    uniq = np.unique(Karr)
-    if int(uniq[-1]) > _BAO22_MAX_K or int(np.sum(uniq + 1)) > _BAO22_MAX_TERMS:
-        raise ValueError(
-            f"K too large for bao22_min_contrastive, got {short_repr(K)}: it sums over the K + 1 "
-            f"values of Col and allows K <= {_BAO22_MAX_K:.0e} ({_BAO22_MAX_TERMS:.0e} terms over "
-            "the distinct K of one call); for larger K, E_y ln(1 + K e^(-2 B^2) + K rho_y "
-            "(1 - e^(-2 B^2))) is an upper bound within O(1/K)"
-        )
-    e = math.exp(-2.0 * Bf * Bf)
-    return evaluate(partial(_bao22_contrastive_kernel, e=e), Karr, prior, negatives_only=True)
+    e = bao22_weight(Bf, math.exp)
+    return evaluate(partial(_bao22_contrastive_kernel, e=e), K, prior, negatives_only=True)
 
 
 def bao22_min_supervised(
@@ -1041,10 +1070,10 @@ def bao22_min_supervised(
     counts: ArrayLike | None = None,
     B: float = 1.0,
 ) -> float:
-    """BAO22's minimum mean-classifier loss ``R*_mu-supv = ln(1 + (C - 1) e^{-2B^2})``.
+    """BAO22's minimum mean-classifier loss :math:`R^*_{\\mu\\text{-supv}} = \\ln(1 + (C - 1) e^{-2B^2})`.
 
     With features and class means of norm at most ``B``, each of the
-    ``C - 1`` wrong classes gets at least ``e^{-2B^2}`` times the weight of
+    ``C - 1`` wrong classes gets at least :math:`e^{-2B^2}` times the weight of
     the right one in the mean classifier's softmax, so no encoder's
     supervised loss goes below this (BAO22, ``scripts/plot_k_msuploss.py``,
     for uniform classes; :ref:`math-comparison`).  The argument holds sample
@@ -1079,11 +1108,11 @@ def bao22_min_supervised(
     """
     prior = as_prior(C, probs=probs, counts=counts)
     Bf = _check_B(B)
-    return float(math.log1p((prior.C - 1) * math.exp(-2.0 * Bf * Bf)))
+    return float(bao22_min_sup_loss(prior.C, bao22_weight(Bf, math.exp), math.log1p))
 
 
-def _asymptotic_upsilon(K: NDArray[np.int64], prior: Prior, regime: str) -> NDArray[np.float64]:
-    """Large-K (tail) or large-C (Gumbel / Poisson) form of ``upsilon_{K+1}``."""
+def _asymptotic_upsilon(K: Negatives, prior: Prior, regime: str) -> NDArray[np.float64]:
+    """Large-K (tail) or large-C (Gumbel / Poisson) form of :math:`\\upsilon_{K+1}`."""
     if regime == "large_K":
         return np.asarray(tail_coverage(K, prior), dtype=np.float64)
     if prior.is_uniform:
@@ -1092,7 +1121,7 @@ def _asymptotic_upsilon(K: NDArray[np.int64], prior: Prior, regime: str) -> NDAr
 
 
 def _asymptotic_collision(K: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
-    """``sum_c rho_c ln(1 + K rho_c)``; ``ln(1 + K/C)`` for the uniform prior."""
+    """``sum_c rho_c ln(1 + K rho_c)``; :math:`\\ln(1 + K/C)` for the uniform prior."""
     Kf = K.astype(np.float64)
     if prior.is_uniform:
         return np.log1p(Kf / prior.C)
@@ -1103,6 +1132,55 @@ def _asymptotic_collision(K: NDArray[np.int64], prior: Prior) -> NDArray[np.floa
     return out
 
 
+@overload
+def ns21_bound_curve(
+    sup: ScalarIn,
+    sub: ScalarIn,
+    d: ScalarIn,
+    K: ScalarIn,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    replacement: bool | None = None,
+    form: Literal["exact", "asymptotic"] = "exact",
+    regime: Literal["large_K", "large_C"] = "large_K",
+) -> float: ...
+
+
+@overload
+def ns21_bound_curve(
+    sup: ArrayLike,
+    sub: ArrayLike,
+    d: ArrayLike,
+    K: ArrayIn,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    replacement: bool | None = None,
+    form: Literal["exact", "asymptotic"] = "exact",
+    regime: Literal["large_K", "large_C"] = "large_K",
+) -> FloatArray: ...
+
+
+@overload
+def ns21_bound_curve(
+    sup: ArrayLike,
+    sub: ArrayLike,
+    d: ArrayLike,
+    K: ArrayLike,
+    C: int | Prior | None = None,
+    *,
+    probs: ArrayLike | None = None,
+    counts: ArrayLike | None = None,
+    replacement: bool | None = None,
+    form: Literal["exact", "asymptotic"] = "exact",
+    regime: Literal["large_K", "large_C"] = "large_K",
+) -> FloatOrArray: ...
+
+
+@fill_doc
 def ns21_bound_curve(
     sup: ArrayLike,
     sub: ArrayLike,
@@ -1116,7 +1194,7 @@ def ns21_bound_curve(
     form: Literal["exact", "asymptotic"] = "exact",
     regime: Literal["large_K", "large_C"] = "large_K",
 ) -> FloatOrArray:
-    """NS21's lower bound on ``L_Info`` as the number of negatives ``K`` varies.
+    """NS21's lower bound on :math:`L_\\mathrm{Info}` as the number of negatives ``K`` varies.
 
     .. math::
 
@@ -1124,19 +1202,19 @@ def ns21_bound_curve(
         + (1-\\upsilon_{K+1}) L^\\mu_\\mathrm{sub} + \\mathbb{E}\\ln(1+\\mathrm{Col})\\big] + d
 
     (NS21, main theorem, Section 4; :ref:`math-ns21-bound`) with the losses and
-    ``d`` held fixed and ``upsilon_{K+1}`` (anchor included) and
-    ``E ln(1+Col)`` taken from theory for the class prior.
+    ``d`` held fixed and :math:`\\upsilon_{K+1}` (anchor included) and
+    :math:`\\mathbb{E}\\ln(1+\\mathrm{Col})` taken from theory for the class prior.
 
     ``form="exact"`` computes both exactly (:func:`couponbound.coverage.coverage_prob`,
     :func:`couponbound.collision.expected_log_collision`).  ``form="asymptotic"``
-    replaces them by their leading-order closed forms (for ``E ln(1+Col)`` the
+    replaces them by their leading-order closed forms (for :math:`\\mathbb{E}\\ln(1+\\mathrm{Col})` the
     leading term only, not the delta-method series of
     ``expected_log_collision(method="asymptotic")``):
 
-    * ``E ln(1+Col) -> sum_c rho_c ln(1 + K rho_c)``, ``ln(1 + K/C)`` for
+    * ``E ln(1+Col) -> sum_c rho_c ln(1 + K rho_c)``, :math:`\\ln(1 + K/C)` for
       uniform classes.  By Jensen it never falls below the exact value, and
       by ``ln u >= 1 - 1/u`` with ``E[1/(1+X)] = (1-(1-p)^{K+1})/((K+1)p)``
-      for ``X ~ Binomial(K, p)`` it exceeds it by at most ``(C-1)/(K+1)``
+      for :math:`X \\sim \\mathrm{Binomial}(K, p)` it exceeds it by at most ``(C-1)/(K+1)``
       (asymptotically ``(C-1)/(2K)`` for the uniform prior).
     * ``regime="large_K"``: ``upsilon_{K+1} -> max(0, 1 - S1)``,
       ``S1 = sum_c (1 - rho_c)^{K+1}`` (the tail of :ref:`math-asymptotic`,
@@ -1162,23 +1240,16 @@ def ns21_bound_curve(
     Parameters
     ----------
     sup, sub : float or array_like
-        ``L^mu_sup`` and ``L^mu_sub`` (``>= 0``), broadcast against ``K``.
+        :math:`L^\\mu_\\mathrm{sup}` and :math:`L^\\mu_\\mathrm{sub}` (``>= 0``), broadcast against ``K``.
     d : float or array_like
-        NS21's ``d(f) <= 0``.
-    K : int or array_like of int
-        Number of negatives, ``>= 0`` (the anchor is added on top).
-    C : int or Prior, optional
-        Number of classes (uniform prior) or a :class:`~couponbound.Prior`,
-        unless *probs* or *counts* is given.
-    probs, counts : array_like, optional
-        A non-uniform class prior.
-    replacement : bool, optional
-        ``False``: batches drawn without replacement from a data set whose
-        class sizes are *counts* (``form="exact"`` only).
+        NS21's :math:`d(f) \\le 0`.
+    {docs.negatives}
+    {docs.prior}
+        Without replacement: ``form="exact"`` only.
     form : {"exact", "asymptotic"}
         Exact terms, or the closed forms above.
     regime : {"large_K", "large_C"}
-        Which asymptotic form of ``upsilon`` to use (``form="asymptotic"`` only).
+        Which asymptotic form of :math:`\\upsilon` to use (``form="asymptotic"`` only).
 
     Returns
     -------
@@ -1197,8 +1268,8 @@ def ns21_bound_curve(
 
     Examples
     --------
-    NS21's CIFAR-10 losses at ``K + 1 = 32`` (Table 2) with the theoretical
-    ``upsilon_32 = 0.691`` and ``E ln(1+Col) = 1.317``:
+    NS21's CIFAR-10 losses at :math:`K + 1 = 32` (Table 2) with the theoretical
+    :math:`\\upsilon_{32} = 0.691` and :math:`\\mathbb{E}\\ln(1+\\mathrm{Col}) = 1.317`:
 
     >>> round(ns21_bound_curve(1.83, 1.68, -1.16, 31, 10), 2)
     0.39
@@ -1211,20 +1282,20 @@ def ns21_bound_curve(
         raise ValueError(f"form must be 'exact' or 'asymptotic', got {short_repr(form)}")
     if regime not in ("large_K", "large_C"):
         raise ValueError(f"regime must be 'large_K' or 'large_C', got {short_repr(regime)}")
-    Karr, _ = check_int_array(K, "K", minimum=0)
-    prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
-    sup_a = _loss_array(sup, "sup")
-    sub_a = _loss_array(sub, "sub")
-    d_a = _real_array(d, "d")
-    if np.any(d_a > 0):
-        bad = float(d_a[d_a > 0].ravel()[0])
-        raise ValueError(f"d must be <= 0 (NS21's d(f) = E min(0, ...)), got {bad!r}")
-    shape = _broadcast({"sup": sup_a.shape, "sub": sub_a.shape, "d": d_a.shape, "K": Karr.shape})
+    kernel = partial(_ns21_curve_kernel, form=form, regime=regime)
+    return evaluate_broadcast(kernel, (C, probs, counts, replacement), sup=(sup, _LOSS),
+                              sub=(sub, _LOSS), d=(d, _D), K=(K, negatives))
 
-    if form == "exact":
-        ups, _, coll = _theory_terms(Karr, prior)
-    else:
+
+def _ns21_curve_kernel(args: dict[str, Any], shape: tuple[int, ...], prior: Prior, *, form: str,
+                       regime: str) -> FloatOrArray:
+    """:func:`ns21_bound_curve` on its validated arguments (see ``evaluate_broadcast``)."""
+    Kn = args["K"]
+    if form == "asymptotic":
         require_replacement(prior, "ns21_bound_curve(form='asymptotic')")
-        ups = _asymptotic_upsilon(Karr, prior, regime)
-        coll = _asymptotic_collision(Karr, prior)
-    return _out(ns21_bound(ups, sup_a, sub_a, coll, d_a), shape)
+    if form == "exact":
+        ups, _, coll = _theory_terms(Kn, prior, tau=False)
+    else:
+        ups = _asymptotic_upsilon(Kn, prior, regime)
+        coll = _asymptotic_collision(Kn.array, prior)
+    return finish_shape(ns21_bound(ups, args["sup"], args["sub"], coll, args["d"]), shape)

@@ -1,8 +1,8 @@
 """Collisions between the anchor and its negatives (:ref:`math-collisions`).
 
-``Col`` is the number of the ``K`` negatives whose class equals the anchor's
-class.  Drawing with replacement from the class prior ``rho`` (the model of
-NS21 and ARORA19), ``Col | c ~ Binomial(K, rho_c)`` given the anchor's class
+:math:`\\mathrm{Col}` is the number of the ``K`` negatives whose class equals the anchor's
+class.  Drawing with replacement from the class prior :math:`\\rho` (the model of
+NS21 and ARORA19), :math:`\\mathrm{Col} \\mid c \\sim \\mathrm{Binomial}(K, \\rho_c)` given the anchor's class
 ``c``.  Drawing without replacement from a finite dataset with ``n_c`` samples
 of class ``c`` (``replacement=False``, :ref:`math-without-replacement`),
 ``Col | c ~ Hypergeometric(N - 1, n_c - 1, K)``.
@@ -10,15 +10,15 @@ of class ``c`` (``replacement=False``, :ref:`math-without-replacement`),
 Public functions
 ----------------
 collision_prob
-    ARORA19's collision probability ``tau_K = P(Col >= 1)``.
+    ARORA19's collision probability :math:`\\tau_K = P(\\mathrm{Col} \\ge 1)`.
 collision_pmf
-    The distribution of ``Col``.
+    The distribution of :math:`\\mathrm{Col}`.
 expected_log_collision
-    NS21's collision term ``E ln(1 + Col)``.
+    NS21's collision term :math:`\\mathbb{E}\\ln(1+\\mathrm{Col})`.
 
 Each takes the prior as ``C`` (an int or a :class:`~couponbound.Prior`) or as
 ``probs=``/``counts=``/``replacement=``.  Exact values (Fractions, mpmath) are
-in :mod:`couponbound.exact`; the large-``K`` expansion of ``E ln(1 + Col)`` is
+in :mod:`couponbound.exact`; the large-``K`` expansion of :math:`\\mathbb{E}\\ln(1+\\mathrm{Col})` is
 :func:`couponbound.asymptotic.expected_log_collision_expansion`.
 """
 
@@ -26,14 +26,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from couponbound._docs import fill_doc
 from couponbound._prior import Prior, as_prior
 from couponbound._saddle import log_hyper_zero
 from couponbound._validate import short_repr
-from couponbound._vectorize import FloatOrArray, draws, evaluate
+from couponbound._vectorize import ArrayIn, FloatArray, FloatOrArray, ScalarIn, draws, evaluate
 from couponbound.asymptotic import binomial_log1p_expansion, hypergeometric_log1p_expansion
 
 __all__ = ["collision_pmf", "collision_prob", "expected_log_collision"]
@@ -217,47 +219,56 @@ def _tau_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     return _per_value(n, tau_one)
 
 
+@overload
+def collision_prob(K: ScalarIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                   counts: ArrayLike | None = None, replacement: bool | None = None) -> float: ...
+
+
+@overload
+def collision_prob(K: ArrayIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                   counts: ArrayLike | None = None, replacement: bool | None = None) -> FloatArray: ...
+
+
+@overload
+def collision_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                   counts: ArrayLike | None = None, replacement: bool | None = None) -> FloatOrArray: ...
+
+
+@fill_doc
 def collision_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                    counts: ArrayLike | None = None, replacement: bool | None = None) -> FloatOrArray:
-    r"""ARORA19's collision probability ``tau_K = P(Col >= 1)``.
+    r"""ARORA19's collision probability :math:`\tau_K = P(\mathrm{Col} \ge 1)`.
 
     The probability that at least one of the ``K`` negatives has the anchor's
     class (the anchor itself is not counted among the ``K``).
 
-    With replacement (ARORA19, section 4; :ref:`math-collisions`)::
+    With replacement (ARORA19, section 4; :ref:`math-collisions`):
 
-        tau_K = 1 - sum_c rho_c (1 - rho_c)^K = sum_c rho_c [-expm1(K log1p(-rho_c))]
+    .. math::
+
+        \tau_K = 1 - \sum_c \rho_c (1 - \rho_c)^K
+        = \sum_c \rho_c \bigl[-\mathrm{expm1}\bigl(K\,\mathrm{log1p}(-\rho_c)\bigr)\bigr]
 
     The right-hand form has no cancellation, so a tiny ``tau`` (``K = 1``,
     ``C = 10**6``) keeps full relative accuracy.
 
     Without replacement (``replacement=False``, a dataset of ``N = sum n_c``
     samples, the anchor uniform among them and the ``K`` negatives a uniform
-    subset of the other ``N - 1``)::
+    subset of the other ``N - 1``):
 
-        tau_K = 1 - sum_c (n_c / N) C(N - n_c, K) / C(N - 1, K)
+    .. math::
+
+        \tau_K = 1 - \sum_c \frac{n_c}{N} \binom{N - n_c}{K} \Big/ \binom{N - 1}{K}
 
     Parameters
     ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``).
-    C : int or Prior, optional
-        Number of classes, for the uniform prior ``rho_c = 1/C``, or a
-        :class:`~couponbound.Prior`.
-    probs : array_like of float, optional
-        Class probabilities (positive, summing to 1).
-    counts : array_like of int, optional
-        Class counts; the prior is ``counts / counts.sum()``.  Required when
-        ``replacement=False``.
-    replacement : bool, optional
-        ``True`` by default (or the Prior's own scheme): negatives drawn i.i.d.
-        from the prior (ARORA19, NS21).  ``False``: drawn without replacement
-        from the dataset given by ``counts``.
+    {docs.negatives}
+    {docs.prior}
 
     Returns
     -------
     float or ndarray
-        ``tau_K`` in ``[0, 1]``; a Python ``float`` for scalar ``K``, else an
+        :math:`\tau_K` in ``[0, 1]``; a Python ``float`` for scalar ``K``, else an
         array with the shape of ``K``.  The exact value is
         :func:`couponbound.exact.collision_prob`.
 
@@ -298,12 +309,16 @@ def collision_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLi
 
 def collision_pmf(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                   counts: ArrayLike | None = None, replacement: bool | None = None) -> NDArray[np.float64]:
-    r"""The distribution of ``Col``, the negatives that share the anchor's class.
+    r"""The distribution of :math:`\mathrm{Col}`, the negatives that share the anchor's class.
 
-    A mixture over the anchor's class (:ref:`math-collisions`)::
+    A mixture over the anchor's class (:ref:`math-collisions`):
 
-        P(Col = m) = sum_c rho_c Binom(m; K, rho_c)                (with replacement)
-        P(Col = m) = sum_c (n_c/N) Hypergeom(m; N - 1, n_c - 1, K)  (without)
+    .. math::
+
+        P(\mathrm{Col} = m) = \sum_c \rho_c \,\mathrm{Binom}(m; K, \rho_c)
+        \quad\text{(with replacement)}, \qquad
+        P(\mathrm{Col} = m) = \sum_c \frac{n_c}{N} \,\mathrm{Hypergeom}(m; N - 1, n_c - 1, K)
+        \quad\text{(without)}.
 
     Parameters
     ----------
@@ -315,7 +330,7 @@ def collision_pmf(K: int, C: int | Prior | None = None, *, probs: ArrayLike | No
     Returns
     -------
     ndarray
-        Length ``K + 1``; entry ``m`` is ``P(Col = m)``.  The binomial and
+        Length :math:`K + 1`; entry ``m`` is :math:`P(\mathrm{Col} = m)`.  The binomial and
         hypergeometric probabilities come from scipy's Boost-based
         ``binom.pmf`` (full relative precision); for very large ``K`` times the
         number of distinct class probabilities (above 4e6) only the window
@@ -330,7 +345,7 @@ def collision_pmf(K: int, C: int | Prior | None = None, *, probs: ArrayLike | No
 
     References
     ----------
-    ARORA19 and NS21 (the distribution of ``Col`` behind ``tau_K`` and the
+    ARORA19 and NS21 (the distribution of :math:`\mathrm{Col}` behind :math:`\tau_K` and the
     collision term).
 
     Examples
@@ -390,7 +405,7 @@ def collision_pmf(K: int, C: int | Prior | None = None, *, probs: ArrayLike | No
 
 
 def _elog_binom(k: int, p: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``E ln(1 + X)``, ``X ~ Binomial(k, p_g)``, for every group ``g``."""
+    """:math:`\\mathbb{E}\\ln(1 + X)`, ``X ~ Binomial(k, p_g)``, for every group ``g``."""
     if k == 0:
         return np.zeros(p.size)
     out = np.empty(p.size)
@@ -408,7 +423,7 @@ def _elog_binom(k: int, p: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _elog_hyper(k: int, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.float64]:
-    """``E ln(1 + X)``, ``X ~ Hypergeom(a_g + b_g, a_g, k)``, for every group ``g``."""
+    """:math:`\\mathbb{E}\\ln(1 + X)`, ``X ~ Hypergeom(a_g + b_g, a_g, k)``, for every group ``g``."""
     if k == 0:
         return np.zeros(a.size)
     out = np.empty(a.size)
@@ -434,15 +449,37 @@ def _elog_kernel(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     return np.clip(vals, 0.0, np.log1p(n.astype(np.float64)))
 
 
+@overload
+def expected_log_collision(K: ScalarIn, C: int | Prior | None = None, *,
+                           probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                           replacement: bool | None = None) -> float: ...
+
+
+@overload
+def expected_log_collision(K: ArrayIn, C: int | Prior | None = None, *,
+                           probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                           replacement: bool | None = None) -> FloatArray: ...
+
+
+@overload
+def expected_log_collision(K: ArrayLike, C: int | Prior | None = None, *,
+                           probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                           replacement: bool | None = None) -> FloatOrArray: ...
+
+
+@fill_doc
 def expected_log_collision(K: ArrayLike, C: int | Prior | None = None, *,
                            probs: ArrayLike | None = None, counts: ArrayLike | None = None,
                            replacement: bool | None = None) -> FloatOrArray:
-    r"""NS21's collision term ``E ln(1 + Col)``.
+    r"""NS21's collision term :math:`\mathbb{E}\ln(1+\mathrm{Col})`.
 
-    NS21 (the term ``E ln(1 + Col)`` of its main lower bound;
-    :ref:`math-collisions`, :ref:`math-ns21-bound`)::
+    NS21 (the term :math:`\mathbb{E}\ln(1+\mathrm{Col})` of its main lower bound;
+    :ref:`math-collisions`, :ref:`math-ns21-bound`):
 
-        E ln(1 + Col) = sum_c rho_c sum_{m=0}^{K} Binom(m; K, rho_c) ln(1 + m)
+    .. math::
+
+        \mathbb{E}\ln(1 + \mathrm{Col}) = \sum_c \rho_c \sum_{m=0}^{K}
+        \mathrm{Binom}(m; K, \rho_c) \ln(1 + m)
 
     and with ``replacement=False`` the binomial is replaced by
     ``Hypergeom(m; N - 1, n_c - 1, K)`` and ``rho_c`` by ``n_c / N``.
@@ -458,18 +495,23 @@ def expected_log_collision(K: ArrayLike, C: int | Prior | None = None, *,
     replacement).  The value to any number of digits is
     :func:`couponbound.exact.expected_log_collision`; the large-``K`` expansion
     alone is :func:`couponbound.asymptotic.expected_log_collision_expansion`.
-    Arguments and errors as for :func:`collision_prob`.
+    Errors as for :func:`collision_prob`.
+
+    Parameters
+    ----------
+    {docs.negatives}
+    {docs.prior}
 
     Returns
     -------
     float or ndarray
-        ``E ln(1 + Col)`` in ``[0, ln(1 + K)]``; a Python ``float`` for scalar
+        :math:`\mathbb{E}\ln(1+\mathrm{Col})` in :math:`[0, \ln(1 + K)]`; a Python ``float`` for scalar
         ``K``, else an array with the shape of ``K``.
 
     References
     ----------
-    NS21, the collision term ``E ln(1 + Col)`` of its main lower bound on
-    ``L_Info``; ARORA19 for the model of ``Col``.
+    NS21, the collision term :math:`\mathbb{E}\ln(1+\mathrm{Col})` of its main lower bound on
+    :math:`L_\mathrm{Info}`; ARORA19 for the model of :math:`\mathrm{Col}`.
 
     Examples
     --------

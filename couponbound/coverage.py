@@ -1,25 +1,25 @@
 r"""The coupon collector's problem as NS21 uses it (:ref:`math-coverage`).
 
-``upsilon_{K+1}`` (NS21's :math:`\upsilon_{K+1}`) is the probability that an
+:math:`\upsilon_{K+1}` (NS21's notation) is the probability that an
 anchor and its ``K`` negatives, drawn i.i.d. from the class prior, together
-contain every one of the ``C`` latent classes; equivalently ``P(T <= K + 1)``
+contain every one of the ``C`` latent classes; equivalently :math:`P(T \le K + 1)`
 for the completion time ``T`` of the coupon collector
 (:ref:`math-completion-time`).
 
 Three exact representations are used:
 
-* inclusion-exclusion, ``upsilon_n = sum_S (-1)^{|S|} (1 - rho(S))^n``, which
+* inclusion-exclusion, :math:`\upsilon_n = \sum_S (-1)^{|S|} (1 - \rho(S))^n`, which
   cancels catastrophically in floating point (:ref:`math-cancellation`) and
   is used here only where its terms decrease fast enough to be harmless (its
   exact and arbitrary-precision evaluations live in :mod:`couponbound.exact`);
 * the exponential generating function
-  ``upsilon_n = n! [t^n] prod_c (exp(rho_c t) - 1)``, whose coefficients are
+  :math:`\upsilon_n = n!\,[t^n] \prod_c (e^{\rho_c t} - 1)`, whose coefficients are
   all non-negative; its Cauchy integral on the saddle-point circle
   (:ref:`math-saddle`), one FFT per band of ``n`` (see
   the private module ``couponbound._saddle``), is the fast, accurate path;
 * for batches drawn without replacement from a finite data set with class
-  counts ``n_c`` (:ref:`math-without-replacement`), the multivariate
-  hypergeometric analogue ``upsilon_n = [x^n] prod_c ((1 + x)^{n_c} - 1) / binom(N, n)``.
+  counts :math:`n_c` (:ref:`math-without-replacement`), the multivariate
+  hypergeometric analogue :math:`\upsilon_n = [x^n] \prod_c ((1 + x)^{n_c} - 1) / \binom{N}{n}`.
 
 Every function takes the prior as ``C`` (an int, or a :class:`~couponbound.Prior`)
 or as the keyword sugar ``probs=``/``counts=``/``replacement=``; every
@@ -30,18 +30,25 @@ for an array.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeAlias, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _longtail, _saddle
 from ._combinatorics import harmonic
-from ._prior import Prior, as_prior, require_replacement
+from ._prior import Prior, as_prior
 from ._validate import check_flag, check_probability, check_probability_array, check_size
 from ._vectorize import FloatOrArray, evaluate
+
+#: A scalar number of draws (or negatives): the functions then return a ``float``.
+ScalarInt: TypeAlias = int | float | np.integer[Any] | np.floating[Any]
+#: An array of them (any shape): the functions then return ``NDArray[np.float64]``.
+IntArrayLike: TypeAlias = NDArray[Any] | Sequence[Any]
 
 __all__ = [
     "CompletionTime",
@@ -99,6 +106,70 @@ def _uniform_ie_tail(n: NDArray[np.float64], C: int) -> tuple[NDArray[np.float64
     return log_t1, total
 
 
+#: The blocked Markov chain serves uniform priors of at most this many classes ...
+_CHAIN_MAX_C = 256
+#: ... for requests of at least this many draw counts, spanning at most this many
+#: chain steps per requested value (its cost is O(n_max C), not O(#values)) ...
+_CHAIN_MIN_VALUES = 48
+_CHAIN_STEPS_PER_VALUE = 64
+#: ... and its values above e^-600 (far above the subnormal range: a component
+#: lost to underflow changes them by less than 1e-30 relative).
+_CHAIN_MIN_LOG = -600.0
+
+
+def _blocked_chain_pays(n: NDArray[np.int64], C: int) -> bool:
+    return bool(C <= _CHAIN_MAX_C and n.size >= _CHAIN_MIN_VALUES
+                and int(n[-1]) <= _CHAIN_STEPS_PER_VALUE * n.size)
+
+
+def _uniform_chain_blocked(n: NDArray[np.int64], C: int) -> NDArray[np.float64]:
+    """``log upsilon_n`` for a uniform prior by the Markov chain on the number of
+    distinct classes (:ref:`math-coverage`), in blocks of ``B`` steps.
+
+    ``s_m`` (the law of the number of distinct classes after ``m`` draws) is
+    advanced ``B`` draws at a time by the matrix ``M^B`` (repeated squaring), and
+    ``upsilon_{m + k} = s_m M^k e_C`` for ``k < B`` is one matrix product of the
+    stacked block states with the columns ``M^k e_C``.  Every entry is a sum of
+    non-negative terms, so nothing cancels: the relative error is a few ``eps``
+    per sequential step, ``B + n_max / B ~ 2 sqrt(n_max)`` of them.  Sorted
+    ``n``; values that underflow give ``-inf``.
+    """
+    n_max = int(n[-1])
+    B = 1
+    while B * B < n_max:
+        B *= 2
+    j = np.arange(C + 1, dtype=float)
+    stay = j / C  # M[j, j]
+    move = (C - j[1:] + 1) / C  # M[j - 1, j]
+    M = np.diag(stay)
+    M[np.arange(C), np.arange(1, C + 1)] = move
+    # columns M^k e_C, k < B
+    R = np.empty((C + 1, B))
+    col = np.zeros(C + 1)
+    col[C] = 1.0
+    for k in range(B):
+        R[:, k] = col
+        nxt = stay * col
+        nxt[:-1] += move * col[1:]
+        col = nxt
+    MB = M
+    step = 1
+    while step < B:
+        MB = MB @ MB
+        step *= 2
+    blocks = n_max // B + 1
+    S = np.empty((blocks, C + 1))
+    state = np.zeros(C + 1)
+    state[0] = 1.0
+    with np.errstate(under="ignore"):
+        for m in range(blocks):
+            S[m] = state
+            state = state @ MB
+        U = (S @ R).ravel()  # U[m B + k] = upsilon_{m B + k}
+        with np.errstate(divide="ignore"):
+            return np.asarray(np.log(U[n]), dtype=np.float64)
+
+
 def _uniform_t1(n: NDArray[np.float64], C: int) -> NDArray[np.float64]:
     return C * np.exp(n * math.log1p(-1.0 / C)) if C > 1 else np.zeros_like(n)
 
@@ -139,6 +210,8 @@ _LONGTAIL_MIN_GROUPS = 32
 #: ... and so do all draw counts above this (the FFT's length grows like sqrt(n)).
 _LONGTAIL_MIN_DRAWS = 10**9
 _LONGTAIL_CACHE: dict[Prior, Any] = {}
+#: The prior last served and its engine object, found by identity.
+_LONGTAIL_LAST: dict[str, tuple[Prior, Any]] = {}
 
 
 def _use_longtail(prior: Prior) -> bool:
@@ -156,11 +229,15 @@ def _engine_serves(prior: Prior, n: NDArray[np.int64]) -> bool:
 def _longtail_args(prior: Prior) -> tuple[Any, Any, Any]:
     """``(probs, mult, prepared)`` for the long-tail engine; the prepared prior is cached."""
     vals, mult = prior.groups()
+    last = _LONGTAIL_LAST.get("prior")
+    if last is not None and last[0] is prior:  # the same object: no O(C) hash of the prior
+        return vals, mult, last[1]
     pr = _LONGTAIL_CACHE.get(prior)
     if pr is None:
         if len(_LONGTAIL_CACHE) >= 8:
             _LONGTAIL_CACHE.clear()
         pr = _LONGTAIL_CACHE[prior] = _longtail.LongTailPrior(vals.astype(float), mult.astype(float))
+    _LONGTAIL_LAST["prior"] = (prior, pr)
     return vals, mult, pr
 
 
@@ -241,6 +318,12 @@ def _log_upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float6
             log_t1, ssum = _uniform_ie_tail(nf[ie], C)
             out[ie] = np.log1p(-np.exp(log_t1) * ssum)
         work &= ~ie
+        if _blocked_chain_pays(n[work], C):
+            idx = np.flatnonzero(work)
+            lu = _uniform_chain_blocked(n[idx], C)
+            ok = lu > _CHAIN_MIN_LOG
+            out[idx[ok]] = lu[ok]
+            work[idx[ok]] = False
     _fill_engine_and_top(n, work, out, prior, miss=False)
     if np.any(work):
         # far right tail: 1 - S1 <= upsilon <= 1 - S1 + S2 with S2 <= S1^2 / 2
@@ -276,13 +359,25 @@ def _log_miss_one(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     vals, mult = _float_groups(prior)
     nf = n.astype(float)[None, :]
     if prior.replacement:
-        logs = np.log(mult)[:, None] + nf * np.log1p(-vals)[:, None]
+        logs = np.log(mult)[:, None] + nf * _log_one_minus_probs(vals, mult)[:, None]
     else:
         # log binom(N - m, n) - log binom(N, n), without lgamma differences
         assert prior.N is not None
         sizes, size_mult = prior.count_groups()
         logs = np.log(size_mult.astype(float))[:, None] + _saddle.log_hyper_miss(prior.N, sizes, n)
     return _logsumexp_rows(logs)
+
+
+def _log_one_minus_probs(vals: NDArray[np.float64], mult: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``log(1 - p_g)`` per group; for a class above one half (at most one, the
+    last) ``1 - p`` is the other classes' mass, which keeps its relative accuracy
+    where ``p`` rounds to 1 (``probs=[1e-20, 1e-20, 1]``: ``1 - p = 2e-20``, not 0)."""
+    out = np.log1p(-np.minimum(vals, 0.5))
+    if vals.size and float(vals[-1]) > 0.5:
+        rest = math.fsum((vals[:-1] * mult[:-1]).tolist()) + (float(mult[-1]) - 1.0) * float(vals[-1])
+        total = rest + float(vals[-1])  # the groups' sum (1 up to rounding)
+        out[-1] = math.log(rest / total) if rest > 0 else -math.inf
+    return out
 
 
 def _logsumexp_rows(logs: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -355,6 +450,14 @@ def _upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
 # public API
 # --------------------------------------------------------------------------
 
+@overload
+def coverage_prob(K: ScalarInt, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, replacement: bool | None = None,
+                  include_anchor: bool = True) -> float: ...
+@overload
+def coverage_prob(K: IntArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, replacement: bool | None = None,
+                  include_anchor: bool = True) -> NDArray[np.float64]: ...
 def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                   counts: ArrayLike | None = None, replacement: bool | None = None,
                   include_anchor: bool = True) -> FloatOrArray:
@@ -362,7 +465,7 @@ def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
 
     The probability that the anchor's class and the classes of its ``K``
     negatives (``K + 1`` i.i.d. draws from the class prior; **the anchor is
-    included**) contain all ``C`` classes: ``P(T <= K + 1)`` for the coupon
+    included**) contain all ``C`` classes: :math:`P(T \le K + 1)` for the coupon
     collector's completion time ``T`` (NS21, Section 4; :ref:`math-coverage`).
 
     Parameters
@@ -371,7 +474,7 @@ def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
         Number of negative samples (>= 0).  Vectorised: an array gives an
         ndarray of the same shape.
     C : int or Prior, optional
-        Number of classes, for the uniform prior ``rho_c = 1/C``, or a
+        Number of classes, for the uniform prior :math:`\rho_c = 1/C`, or a
         :class:`~couponbound.Prior`.
     probs : array_like, optional
         Class probabilities (positive, summing to 1); ``C`` is their length.
@@ -383,11 +486,11 @@ def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
         ``False``: the ``K + 1`` samples are drawn without replacement from a
         finite data set with class sizes ``counts`` (what a shuffled data
         loader does); the law is multivariate hypergeometric and the value is
-        ``[x^n] prod_c ((1 + x)^{n_c} - 1) / binom(N, n)``
+:math:`[x^n] \prod_c ((1 + x)^{n_c} - 1) / \binom{N}{n}`
         (:ref:`math-without-replacement`).
     include_anchor : bool, default True
         ``True``: ``K + 1`` draws (NS21's :math:`\upsilon_{K+1}`).  ``False``:
-        ``K`` draws, ``P(T <= K)``.
+        ``K`` draws, :math:`P(T \le K)`.
 
     Returns
     -------
@@ -440,6 +543,14 @@ def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
     return evaluate(_upsilon_unique, K, prior, include_anchor=include_anchor)
 
 
+@overload
+def log_coverage_prob(K: ScalarInt, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                      counts: ArrayLike | None = None, replacement: bool | None = None,
+                      include_anchor: bool = True) -> float: ...
+@overload
+def log_coverage_prob(K: IntArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                      counts: ArrayLike | None = None, replacement: bool | None = None,
+                      include_anchor: bool = True) -> NDArray[np.float64]: ...
 def log_coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                       counts: ArrayLike | None = None, replacement: bool | None = None,
                       include_anchor: bool = True) -> FloatOrArray:
@@ -602,6 +713,9 @@ def _logpmf_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     if not np.any(valid):
         return out
     mv = m[valid]
+    if not prior.replacement:
+        out[valid] = _logpmf_without(mv, prior)
+        return out
     if prior.is_uniform:
         out[valid] = mv * math.log1p(-1.0 / C) + _log_upsilon_unique(mv, Prior.uniform(C - 1))
         return out
@@ -627,6 +741,68 @@ def _logpmf_by_classes(mv: NDArray[np.int64], prior: Prior) -> NDArray[np.float6
     return _logsumexp_rows(np.stack(parts))
 
 
+def _logpmf_without(mv: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    """``log P(T = m + 1)`` without replacement (``m >= C - 1``, ``C >= 2``), from positive terms.
+
+    ``P(T = C) = upsilon_C``, ``P(T = N - n_min + 1) = k_min / binom(N, n_min)``
+    (a class of the smallest size at the end); in between, one Cauchy integral of
+    the polynomial :func:`couponbound._saddle.ogf_completion_pmf` on the saddle
+    circle per band of values, and where that fails the sum over classes of
+    :func:`_logpmf_by_sizes`.
+    """
+    N = prior.N
+    assert N is not None
+    sizes, mult = prior.count_groups()
+    top = N - int(sizes[0])
+    out = np.full(mv.shape, -np.inf)
+    low = mv == prior.C - 1
+    if np.any(low):
+        out[low] = _log_min_degree(prior)
+    at_top = (mv == top) & ~low
+    if np.any(at_top):
+        out[at_top] = math.log(int(mult[0])) + float(_saddle.log_hyper_miss(  # 1/binom(N, n_min)
+            N, np.array([int(sizes[0])], dtype=np.int64),
+            np.array([N - int(sizes[0])], dtype=np.int64))[0, 0])
+    mid = (mv > prior.C - 1) & (mv < top)
+    if np.any(mid):
+        gf = _saddle.ogf_completion_pmf(sizes.astype(float), mult.astype(float))
+        res = _saddle.log_coefficients(gf, mv[mid])
+        bad = ~np.isfinite(res)
+        if np.any(bad):
+            res[bad] = _logpmf_by_sizes(mv[mid][bad], prior)
+        out[mid] = res
+    return out
+
+
+def _logpmf_by_sizes(mv: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
+    """``log P(T = m + 1)`` without replacement as a sum over the class sizes.
+
+    ``T = m + 1`` when the first ``m`` samples of the permutation miss exactly
+    one class ``c`` and sample ``m + 1`` is of class ``c``:
+    ``sum_c n_c / (N - m) * binom(N - n_c, m) / binom(N, m) * upsilon_m(the other classes)``,
+    the last factor the without-replacement coverage of the data set without
+    class ``c`` (one evaluation per distinct class size).
+    """
+    N = prior.N
+    assert N is not None and prior.counts is not None
+    sizes, mult = prior.count_groups()
+    counts = list(prior.counts)
+    parts = []
+    for size, k in zip(sizes.tolist(), mult.tolist(), strict=True):
+        part = np.full(mv.shape, -np.inf)
+        ok = mv <= N - size  # the first m samples avoid class c
+        if np.any(ok):
+            rest = counts.copy()
+            rest.remove(size)
+            sub = Prior.from_counts(rest, replacement=False)
+            mo = mv[ok]
+            log_miss = _saddle.log_hyper_miss(N, np.array([size], dtype=np.int64), mo)[0]
+            part[ok] = (math.log(k * size) - np.log((N - mo).astype(float)) + log_miss
+                        + _log_upsilon_unique(mo, sub))
+        parts.append(part)
+    return _logsumexp_rows(np.stack(parts))
+
+
 def _reduced_prior(prior: Prior, group_value: float) -> Prior:
     """The prior with one class of the given probability removed, renormalised."""
     p = prior.probs
@@ -644,7 +820,7 @@ class CompletionTime:
     r"""Distribution of the coupon collector's completion time ``T``.
 
     ``T`` is the number of i.i.d. draws from the class prior until every class
-    has appeared (:ref:`math-completion-time`), so ``cdf(n) = P(T <= n)`` is
+    has appeared (:ref:`math-completion-time`), so ``cdf(n)`` :math:`= P(T \le n)` is
     NS21's :math:`\upsilon_n` and ``K + 1`` draws (anchor + ``K`` negatives)
     cover all classes with probability ``cdf(K + 1)``.  Modelled on a frozen
     ``scipy.stats`` distribution: ``pmf, cdf, sf, logpmf, logcdf, logsf, ppf,
@@ -687,32 +863,78 @@ class CompletionTime:
             n = np.floor(arr) if arr.ndim else float(np.floor(arr))
         return evaluate(kernel, n, self.prior, include_anchor=False, name="n")
 
+    @overload
+    def logcdf(self, n: ScalarInt) -> float: ...
+    @overload
+    def logcdf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
     def logcdf(self, n: ArrayLike) -> FloatOrArray:
-        """``log P(T <= n)``, with full relative accuracy also near 0."""
+        """:math:`\\log P(T \\le n)`, with full relative accuracy also near 0."""
         return self._apply(n, _log_cdf_unique)
 
+    @overload
+    def cdf(self, n: ScalarInt) -> float: ...
+    @overload
+    def cdf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
     def cdf(self, n: ArrayLike) -> FloatOrArray:
-        """``P(T <= n)`` = NS21's :math:`\\upsilon_n`."""
+        """:math:`P(T \\le n)`, NS21's :math:`\\upsilon_n`."""
         return self._apply(n, _upsilon_unique)
 
+    @overload
+    def logsf(self, n: ScalarInt) -> float: ...
+    @overload
+    def logsf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
     def logsf(self, n: ArrayLike) -> FloatOrArray:
-        """``log P(T > n)``, accurate in the far right tail."""
+        """:math:`\\log P(T > n)`, accurate in the far right tail."""
         return self._apply(n, _log_sf_unique)
 
+    @overload
+    def sf(self, n: ScalarInt) -> float: ...
+    @overload
+    def sf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
     def sf(self, n: ArrayLike) -> FloatOrArray:
-        """``P(T > n) = 1 - cdf(n)``, without cancellation near 1."""
+        """:math:`P(T > n) = 1 - \\upsilon_n`, without cancellation near 1."""
         return self._apply(n, _exp_of(_log_sf_unique))
 
+    def _apply_pmf(self, n: Any, log: bool) -> FloatOrArray:
+        arr = np.asarray(n)
+        kernel = _logpmf_unique if log else _exp_of(_logpmf_unique)
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.any(arr != np.floor(arr)):
+            # scipy convention: a discrete pmf is zero off the integers
+            off = arr != np.floor(arr)
+            vals = np.asarray(evaluate(kernel, np.floor(arr), self.prior, include_anchor=False,
+                                       name="n"), dtype=np.float64)
+            vals = np.where(off, -np.inf if log else 0.0, vals)
+            return float(vals) if arr.ndim == 0 else vals
+        return evaluate(kernel, n, self.prior, include_anchor=False, name="n")
+
+    @overload
+    def logpmf(self, n: ScalarInt) -> float: ...
+    @overload
+    def logpmf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
     def logpmf(self, n: ArrayLike) -> FloatOrArray:
-        """``log P(T = n)``; positive-term formula, no differencing of the cdf."""
-        require_replacement(self.prior, "CompletionTime.logpmf")
-        return self._apply(n, _logpmf_unique)
+        """:math:`\\log P(T = n)`; positive-term formula, no differencing of the cdf."""
+        return self._apply_pmf(n, log=True)
 
+    @overload
+    def pmf(self, n: ScalarInt) -> float: ...
+    @overload
+    def pmf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
     def pmf(self, n: ArrayLike) -> FloatOrArray:
-        """``P(T = n)`` (exactly: :func:`couponbound.exact.completion_time_pmf`)."""
-        require_replacement(self.prior, "CompletionTime.pmf")
-        return self._apply(n, _exp_of(_logpmf_unique))
+        """:math:`P(T = n)`, ``0`` off the integers (exactly:
+        :func:`couponbound.exact.completion_time_pmf`).
 
+        Computed from positive terms (no difference of the cdf): with replacement
+        :math:`P(T = n) = \\sum_c \\rho_c (1 - \\rho_c)^{n-1} \\upsilon_{n-1}^{(-c)}`
+        and without replacement :math:`\\sum_c \\frac{n_c}{N - n + 1}
+        \\frac{\\binom{N - n_c}{n - 1}}{\\binom{N}{n - 1}} \\upsilon_{n-1}^{(-c)}`, where
+        :math:`\\upsilon^{(-c)}` is the coverage of the other classes.
+        """
+        return self._apply_pmf(n, log=False)
+
+    @overload
+    def ppf(self, q: float | np.floating[Any]) -> int: ...
+    @overload
+    def ppf(self, q: IntArrayLike) -> NDArray[np.int64]: ...
     def ppf(self, q: ArrayLike) -> int | NDArray[np.int64]:
         """Smallest ``n`` with ``cdf(n) >= q`` (``q`` in (0, 1)); an int for scalar ``q``."""
         arr, _ = check_probability_array(q, "q")
@@ -726,26 +948,52 @@ class CompletionTime:
         """The median, ``ppf(0.5)``."""
         return int(self.ppf(0.5))
 
+    @cached_property
+    def _moments(self) -> tuple[float, float]:
+        return _moments(self.prior)
+
     def mean(self) -> float:
-        """``E[T]`` (NS21's ``E[K + 1]``); see :func:`expected_draws`."""
-        require_replacement(self.prior, "CompletionTime.mean")
-        return _moments(self.prior)[0]
+        """:math:`E[T]` (NS21's :math:`E[K + 1]`); see :func:`expected_draws` (computed once)."""
+        return self._moments[0]
 
     def var(self) -> float:
-        """``Var[T]``."""
-        require_replacement(self.prior, "CompletionTime.var")
-        if self.prior.is_uniform:
-            return _uniform_var(self.C)
-        m1, m2 = _moments(self.prior)
-        return m2 - m1 * m1
+        """:math:`\\mathrm{Var}[T]` (computed once; ``inf`` beyond the float range)."""
+        return self._moments[1]
 
     def std(self) -> float:
         """Standard deviation of ``T``."""
         return math.sqrt(self.var())
 
     def support(self) -> tuple[int, float]:
-        """``(C, inf)``."""
+        """``(C, inf)``; without replacement :math:`(C, N - \\min_c n_c + 1)` (the rarest
+        class's samples all at the end of the permutation)."""
+        if not self.prior.replacement:
+            assert self.prior.N is not None and self.prior.counts is not None
+            return self.C, float(self.prior.N - min(self.prior.counts) + 1)
         return self.C, math.inf
+
+    def _rvs_without(self, rng: np.random.Generator, total: int) -> NDArray[np.int64]:
+        """Completion times of random permutations, ``O(C)`` per sample.
+
+        Give every sample an independent uniform arrival time; a class of
+        ``n_c`` samples first arrives at ``M_c = 1 - V^{1/n_c}`` (the minimum of
+        ``n_c`` uniforms), its other samples are uniform on ``(M_c, 1)``, and
+        the collection ends at ``tau = max_c M_c``.  So ``T = C + sum_c
+        Binomial(n_c - 1, (tau - M_c)/(1 - M_c))``: the first arrivals plus the
+        later samples that arrive before ``tau`` (none for the last class).
+        """
+        assert self.prior.counts is not None
+        n_c = np.asarray(self.prior.counts, dtype=np.int64)
+        C = self.C
+        out = np.empty(total, dtype=np.int64)
+        chunk = max(1, 2_000_000 // C)
+        for lo in range(0, total, chunk):
+            m = min(chunk, total - lo)
+            first = -np.expm1(np.log(rng.random(size=(m, C))) / n_c[None, :])
+            tau = first.max(axis=1, keepdims=True)
+            frac = np.clip((tau - first) / (1.0 - first), 0.0, 1.0)
+            out[lo:lo + m] = C + rng.binomial(n_c[None, :] - 1, frac).sum(axis=1)
+        return out
 
     def rvs(self, size: int | tuple[int, ...] | None = None,
             random_state: Any = None) -> int | NDArray[np.int64]:
@@ -755,8 +1003,9 @@ class CompletionTime:
         (:ref:`math-completion-time`).  Non-uniform: Poisson embedding, the
         first arrival of class ``c`` at rate ``rho_c``, the last class's arrival
         ending the collection and the other classes' later arrivals Poisson.
+        Without replacement: random permutations of the data set, summarised
+        per class by uniform arrival times (``O(C)`` per sample, not ``O(N)``).
         """
-        require_replacement(self.prior, "CompletionTime.rvs")
         checked = check_size(size, "size")
         if self.C > _RVS_MAX_C:
             raise ValueError(
@@ -767,7 +1016,9 @@ class CompletionTime:
         shape = () if checked is None else checked
         total = int(np.prod(shape)) if shape else 1
         C = self.C
-        if self.prior.is_uniform:
+        if not self.prior.replacement:
+            out = self._rvs_without(rng, total)
+        elif self.prior.is_uniform:
             pj = (C - np.arange(C)) / C
             out = np.zeros(total, dtype=np.int64)
             for lo in range(0, C, 4096):
@@ -793,7 +1044,7 @@ class CompletionTime:
 def completion_time(C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                     counts: ArrayLike | None = None,
                     replacement: bool | None = None) -> CompletionTime:
-    """The completion time ``T`` of the coupon collector as a frozen distribution.
+    r"""The completion time ``T`` of the coupon collector as a frozen distribution.
 
     Parameters
     ----------
@@ -804,9 +1055,8 @@ def completion_time(C: int | Prior | None = None, *, probs: ArrayLike | None = N
         A non-uniform class prior (probabilities, or counts to normalise).
     replacement : bool, optional
         ``False``: draws without replacement from a data set of class sizes
-        ``counts``; then ``T <= N`` and ``cdf, sf, logcdf, logsf, ppf,
-        median`` are available (``pmf, mean, var, std, rvs`` model
-        independent draws only and refuse it).
+        ``counts``: ``T`` is the position in a random permutation of the data
+        set at which the last class first appears, :math:`C \le T \le N - \min_c n_c + 1`.
 
     Returns
     -------
@@ -997,7 +1247,7 @@ def required_negatives(C: int | Prior | None = None, *, confidence: float | None
                        probs: ArrayLike | None = None, counts: ArrayLike | None = None,
                        replacement: bool | None = None, include_anchor: bool = True,
                        classes: int | None = None, expected: bool = False) -> int:
-    """Smallest number of negatives ``K`` with ``upsilon_{K+1} >= confidence``.
+    """Smallest number of negatives ``K`` with :math:`\\upsilon_{K+1} \\ge` ``confidence``.
 
     "How many negatives do I need" (:ref:`math-required`): the batch then
     holds ``K + 1`` samples, anchor included.  Each step of the search is
@@ -1077,52 +1327,36 @@ def _uniform_var(C: int) -> float:
     return float(C * C * harmonic(C, order=2) - C * harmonic(C))
 
 
+#: Moments of recent priors (a prior is immutable, so its moments never change).
+_MOMENTS_CACHE: dict[Prior, tuple[float, float]] = {}
+
+
 def _moments(prior: Prior) -> tuple[float, float]:
-    """(E[T], E[T^2]) by FGT92's Poisson embedding:
-    E[T] = int_0^inf (1 - P(t)) dt, E[T^2] = int_0^inf 2 t (1 - P(t)) dt - E[T],
-    P(t) = prod_c (1 - exp(-rho_c t))."""
-    if prior.is_uniform:
+    """``(E[T], Var[T])``: closed forms for a uniform prior with replacement,
+    else the long-tail engine's one-dimensional integrals
+    (:func:`couponbound._longtail.completion_moments`, :ref:`math-completion-time`)."""
+    if prior.replacement and prior.is_uniform:
         C = prior.C
-        m1 = float(C * harmonic(C))
-        return m1, _uniform_var(C) + m1 * m1
-    from scipy import integrate
-
-    p, k = _float_groups(prior)
-
-    def one_minus_p(t: float) -> float:
-        with np.errstate(divide="ignore"):  # a class not yet seen for sure: P(t) = 0
-            s = float(np.sum(k * np.log1p(-np.exp(-p * t))))
-        return -math.expm1(s)
-
-    # breakpoints on the scale of the problem
-    pmin, pmax = float(p.min()), float(p.max())
-    C = prior.C
-    t_scale = [0.0]
-    t = 0.25 / pmax
-    t_end = (math.log(C) + 40.0) / pmin
-    while t < t_end:
-        t_scale.append(t)
-        t *= 1.5
-    t_scale.append(t_end)
-    parts1 = []
-    parts2 = []
-    for a, b in zip(t_scale[:-1], t_scale[1:], strict=True):
-        v1, _ = integrate.quad(one_minus_p, a, b, epsabs=0.0, epsrel=1e-13, limit=200)
-        v2, _ = integrate.quad(lambda x: 2.0 * x * one_minus_p(x), a, b, epsabs=0.0,
-                               epsrel=1e-13, limit=200)
-        parts1.append(v1)
-        parts2.append(v2)
-    # tail beyond t_end: 1 - P(t) ~ sum_c e^{-rho_c t}
-    tail1 = float(np.sum(k * np.exp(-p * t_end) / p))
-    tail2 = float(np.sum(k * np.exp(-p * t_end) * 2.0 * (t_end / p + 1.0 / p**2)))
-    m1 = math.fsum(parts1) + tail1
-    m2 = math.fsum(parts2) + tail2 - m1
-    return m1, m2
+        return float(C * harmonic(C)), _uniform_var(C)
+    hit = _MOMENTS_CACHE.get(prior)
+    if hit is not None:
+        return hit
+    if prior.replacement:
+        vals, mult = _float_groups(prior)
+        pr = _LONGTAIL_CACHE.get(prior) if _use_longtail(prior) else None
+        res = _longtail.completion_moments(pr if pr is not None else _longtail.LongTailPrior(vals, mult))
+    else:
+        sizes, mult = _float_groups(prior)
+        res = _longtail.completion_moments(_longtail.LongTailPrior(sizes, mult), N=prior.N)
+    if len(_MOMENTS_CACHE) >= 32:
+        _MOMENTS_CACHE.clear()
+    _MOMENTS_CACHE[prior] = res
+    return res
 
 
 def expected_draws(C: int | Prior | None = None, *, probs: ArrayLike | None = None,
-                   counts: ArrayLike | None = None) -> float:
-    """Expected completion time ``E[T]``: NS21's ``E[K + 1]`` (Table 3).
+                   counts: ArrayLike | None = None, replacement: bool | None = None) -> float:
+    r"""Expected completion time :math:`E[T]`: NS21's :math:`E[K + 1]` (Table 3).
 
     The expected number of draws, anchor included, until every class has been
     seen (:ref:`math-completion-time`); the expected number of negatives is one less.
@@ -1130,17 +1364,23 @@ def expected_draws(C: int | Prior | None = None, *, probs: ArrayLike | None = No
     Parameters
     ----------
     C : int or Prior, optional
-        Number of classes (uniform prior): ``E[T] = C * H_C``; or a
-        :class:`~couponbound.Prior` (independent draws).
+        Number of classes (uniform prior): :math:`E[T] = C H_C`; or a
+        :class:`~couponbound.Prior`.
     probs, counts : array_like, optional
-        A non-uniform prior: ``E[T] = int_0^inf (1 - prod_c (1 - e^{-rho_c t})) dt``
-        (FGT92), by adaptive quadrature on a geometric grid of breakpoints;
-        relative error below 1e-10 for C up to 1e5.
+        A non-uniform prior: :math:`E[T] = \int_0^\infty (1 - \prod_c (1 - e^{-\rho_c t}))\,dt`
+        (FGT92).
+    replacement : bool, optional
+        ``False``: draws without replacement from a data set of class sizes
+        ``counts`` (a random permutation read until every class has appeared),
+        :math:`E[T] = \sum_{n < N} (1 - \upsilon_n) = (N + 1) \int_0^1 (1 - \prod_c (1 - x^{n_c}))\,dx`.
 
     Returns
     -------
     float
-        The exact value, a ``Fraction``, is :func:`couponbound.exact.expected_draws`.
+        Relative error below 1e-12.  The integrals are evaluated by a
+        trapezoidal rule in :math:`\log t` whose class sums use the long-tail
+        engine's Chebyshev moments, about one pass over the classes.  The exact
+        value, a ``Fraction``, is :func:`couponbound.exact.expected_draws`.
 
     Examples
     --------
@@ -1149,7 +1389,8 @@ def expected_draws(C: int | Prior | None = None, *, probs: ArrayLike | None = No
     29.289682539682538
     >>> round(expected_draws(probs=[0.5, 0.5]), 12)
     3.0
+    >>> round(expected_draws(counts=[3, 3, 2], replacement=False), 12)   # 59/14
+    4.214285714286
     """
-    prior = as_prior(C, probs=probs, counts=counts)
-    require_replacement(prior, "expected_draws")
+    prior = as_prior(C, probs=probs, counts=counts, replacement=replacement)
     return _moments(prior)[0]

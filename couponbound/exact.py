@@ -13,9 +13,9 @@ coverage_prob_mp, log_coverage_prob_mp
     significant digits (the working precision is raised until the
     cancellation of :ref:`math-cancellation` is paid for).
 completion_time_pmf, expected_draws
-    ``P(T = n)`` and ``E[T]`` exactly (:ref:`math-completion-time`).
+    :math:`P(T = n)` and :math:`\mathbb{E}[T]` exactly (:ref:`math-completion-time`).
 collision_prob, collision_pmf, expected_log_collision
-    ``tau_K`` and the law of ``Col`` as Fractions, ``E ln(1 + Col)`` in
+    :math:`\tau_K` and the law of :math:`\mathrm{Col}` as Fractions, :math:`\mathbb{E}\ln(1+\mathrm{Col})` in
     mpmath (:ref:`math-collisions`).
 
 Probabilities given as floats (``probs=``) are taken as the exact binary
@@ -118,7 +118,7 @@ _MAX_EXACT_TOTAL_BITS = 50_000_000
 
 
 def _term_bits(n: int, prior: Prior) -> float:
-    """About how many bits each inclusion-exclusion term of ``upsilon_n`` holds."""
+    """About how many bits each inclusion-exclusion term of :math:`\\upsilon_n` holds."""
     if not prior.replacement:
         N = int(prior.N or 0)
         return (_log_comb(N, min(n, N)) + math.log(max(N, 2))) / math.log(2)
@@ -292,7 +292,7 @@ def log_coverage_prob_mp(K: int, C: int | Prior | None = None, *, probs: ArrayLi
 
 def completion_time_pmf(n: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                         counts: ArrayLike | None = None) -> Fraction:
-    """``P(T = n)`` for the coupon collector's completion time, exactly.
+    """:math:`P(T = n)` for the coupon collector's completion time, exactly.
 
     ``upsilon_n - upsilon_{n-1}`` in rational arithmetic (the float
     :meth:`couponbound.CompletionTime.pmf` uses a positive-term formula
@@ -313,7 +313,7 @@ def completion_time_pmf(n: int, C: int | Prior | None = None, *, probs: ArrayLik
 
 def expected_draws(C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                    counts: ArrayLike | None = None) -> Fraction:
-    """``E[T]`` (NS21's ``E[K + 1]``) as an exact :class:`fractions.Fraction`.
+    """:math:`\\mathbb{E}[T]` (NS21's ``E[K + 1]``) as an exact :class:`fractions.Fraction`.
 
     ``C H_C`` for the uniform prior, ``sum_{S != {}} (-1)^{|S|+1} / rho(S)``
     (FGT92) otherwise; see :ref:`math-completion-time`.
@@ -369,7 +369,7 @@ def _check_terms(K: int, groups: int, func: str, limit: int) -> None:
 
 def collision_prob(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                    counts: ArrayLike | None = None, replacement: bool | None = None) -> Fraction:
-    r"""ARORA19's collision probability ``tau_K = P(Col >= 1)`` as a Fraction.
+    r"""ARORA19's collision probability :math:`\tau_K = P(\mathrm{Col} \ge 1)` as a Fraction.
 
     ``1 - sum_c rho_c (1 - rho_c)^K`` with replacement; without replacement
     ``1 - sum_c (n_c / N) binom(N - n_c, K) / binom(N - 1, K)``
@@ -395,7 +395,7 @@ def collision_prob(K: int, C: int | Prior | None = None, *, probs: ArrayLike | N
 
 
 def _pmf_components(k: int, prior: Prior, func: str) -> list[tuple[Fraction, list[Fraction]]]:
-    """``(weight, pmf)`` of ``Col`` given the anchor's class group, exactly."""
+    """``(weight, pmf)`` of :math:`\\mathrm{Col}` given the anchor's class group, exactly."""
     if not prior.replacement:
         N, sizes = _size_groups(prior)
         _check_terms(k, len(sizes), func, _MAX_PMF_TERMS)
@@ -412,7 +412,7 @@ def _pmf_components(k: int, prior: Prior, func: str) -> list[tuple[Fraction, lis
 
 def collision_pmf(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                   counts: ArrayLike | None = None, replacement: bool | None = None) -> list[Fraction]:
-    r"""The law of ``Col`` exactly: entry ``m`` is ``P(Col = m)``, ``m = 0..K``.
+    r"""The law of :math:`\mathrm{Col}` exactly: entry ``m`` is :math:`P(\mathrm{Col} = m)`, ``m = 0..K``.
 
     A mixture over the anchor's class of ``Binomial(K, rho_c)`` (with
     replacement) or ``Hypergeom(N - 1, n_c - 1, K)`` (without);
@@ -446,9 +446,9 @@ def _binom_ratio(k: int, odds: Any, m: int) -> Any:
 def expected_log_collision(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                            counts: ArrayLike | None = None, replacement: bool | None = None,
                            dps: int = DEFAULT_DPS) -> Any:
-    r"""NS21's collision term ``E ln(1 + Col)`` as an ``mpmath.mpf`` to ``dps`` digits.
+    r"""NS21's collision term :math:`\mathbb{E}\ln(1+\mathrm{Col})` as an ``mpmath.mpf`` to ``dps`` digits.
 
-    ``sum_m P(Col = m) ln(1 + m)`` over the exact law of ``Col``
+    ``sum_m P(Col = m) ln(1 + m)`` over the exact law of :math:`\mathrm{Col}`
     (:func:`collision_pmf`), every term evaluated in mpmath by the pmf's
     term-ratio recurrence; all terms are positive, so a few guard digits
     suffice (:ref:`math-collisions`).

@@ -25,7 +25,9 @@ replacement from a finite data set of class sizes ``counts``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, overload
 
 import numpy as np
@@ -40,7 +42,7 @@ from ._validate import (
     check_probability_array,
     check_size,
 )
-from ._vectorize import FloatOrArray, draws, evaluate, finish
+from ._vectorize import ArrayIn, FloatArray, FloatOrArray, ScalarIn, draws, evaluate, finish
 from .coverage import log_coverage_prob
 
 __all__ = [
@@ -66,9 +68,13 @@ _WINDOW_MAX = 200_000
 # --------------------------------------------------------------------------
 
 @overload
-def expected_classes(K: int | float | np.integer[Any], C: int | Prior | None = None, *,
+def expected_classes(K: ScalarIn, C: int | Prior | None = None, *,
                      probs: ArrayLike | None = None, counts: ArrayLike | None = None,
                      replacement: bool | None = None, include_anchor: bool = True) -> float: ...
+@overload
+def expected_classes(K: ArrayIn, C: int | Prior | None = None, *,
+                     probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                     replacement: bool | None = None, include_anchor: bool = True) -> FloatArray: ...
 @overload
 def expected_classes(K: ArrayLike, C: int | Prior | None = None, *,
                      probs: ArrayLike | None = None, counts: ArrayLike | None = None,
@@ -178,6 +184,18 @@ def false_negative_rate(C: int | Prior | None = None, *, probs: ArrayLike | None
     return total
 
 
+@overload
+def expected_false_negatives(K: ScalarIn, C: int | Prior | None = None, *,
+                             probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                             replacement: bool | None = None) -> float: ...
+@overload
+def expected_false_negatives(K: ArrayIn, C: int | Prior | None = None, *,
+                             probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                             replacement: bool | None = None) -> FloatArray: ...
+@overload
+def expected_false_negatives(K: ArrayLike, C: int | Prior | None = None, *,
+                             probs: ArrayLike | None = None, counts: ArrayLike | None = None,
+                             replacement: bool | None = None) -> FloatOrArray: ...
 def expected_false_negatives(K: ArrayLike, C: int | Prior | None = None, *,
                              probs: ArrayLike | None = None, counts: ArrayLike | None = None,
                              replacement: bool | None = None) -> FloatOrArray:
@@ -212,14 +230,6 @@ def expected_false_negatives(K: ArrayLike, C: int | Prior | None = None, *,
 # --------------------------------------------------------------------------
 # the distribution of D
 # --------------------------------------------------------------------------
-
-def _equal_sizes(prior: Prior) -> bool:
-    if prior.replacement:
-        return prior.is_uniform
-    counts = prior.counts
-    assert counts is not None
-    return min(counts) == max(counts)
-
 
 @dataclass(frozen=True)
 class DistinctClasses:
@@ -309,19 +319,9 @@ class DistinctClasses:
             vals[full] = float(log_coverage_prob(n - 1, self.prior))
         rest = tj[~full]
         if rest.size:
-            if _equal_sizes(self.prior):
-                vals[~full] = _occupancy.log_pmf_equal_sizes(n, rest, self.prior, self._log_cover_equal)
-            else:
-                vals[~full] = _occupancy.log_pmf_nonuniform(n, rest, self.prior)
+            vals[~full] = _occupancy.log_pmf_classes(n, rest, self.prior)
         out[inside] = vals
         return out
-
-    def _log_cover_equal(self, n: int, j: int) -> float:
-        if self.prior.replacement:
-            return float(log_coverage_prob(n - 1, j))
-        counts = self.prior.counts
-        assert counts is not None
-        return float(log_coverage_prob(n - 1, counts=[counts[0]] * j, replacement=False))
 
     def _logpmf_int(self, j: NDArray[np.int64]) -> NDArray[np.float64]:
         """Cached ``log P(D = j)`` for integer ``j`` (any order, repeats allowed)."""
@@ -659,43 +659,130 @@ def smallest_draws_for_classes(prior: Prior, classes: Any, confidence: Any,
         if m == prior.C and prior.replacement:
             raise ValueError(f"E[D] < C = {prior.C} for every finite batch drawn with "
                              "replacement: no K reaches classes = C in expectation")
+        return _first_true(lambda n: _mean_reaches(prior, n, m), m, top,
+                           _guess_draws(prior, m, top), None)
+    q = check_probability(confidence, "confidence")
+    margin = _margin(prior, m, q)
+    return _first_true(lambda n: margin(n) >= 0, m, top, _guess_draws(prior, m, top), margin)
 
-        def ok(n: int) -> bool:
-            return float(_occupancy.expected_classes_unique(np.array([n]), prior)[0]) >= m * (1 - 1e-15)
+
+def _mean_reaches(prior: Prior, n: int, m: int) -> bool:
+    """``E[D_n] >= m``, decided exactly (in fractions) when the float is within 1e-12."""
+    v = float(_occupancy.expected_classes_unique(np.array([n]), prior)[0])
+    if abs(v - m) > 1e-12 * m or prior.C * max(n, 1) > 10**6:
+        return v >= m
+    if prior.replacement:
+        exact = sum((1 - (1 - f) ** n for f in prior.fractions()), Fraction(0))
     else:
-        q = check_probability(confidence, "confidence")
+        counts = prior.counts
+        N = prior.N
+        assert counts is not None and N is not None
+        exact = sum((1 - Fraction(math.comb(N - c, n), math.comb(N, n)) for c in counts),
+                    Fraction(0))
+    return exact >= m
 
-        def ok(n: int) -> bool:
-            D = DistinctClasses(n, prior, include_anchor=False)
-            lo, hi = D.support()
-            if m <= lo:
-                return True
-            if m > hi:
-                return False
-            if q >= 0.5:  # P(D <= m - 1) <= 1 - q, on the small side
-                return D._tail_sum(m - 1, -1) <= math.log1p(-q)
-            return D._tail_sum(m, +1) >= math.log(q)
 
-    lo_n = m  # fewer draws than classes cannot see m classes
-    if ok(lo_n):
-        return lo_n
-    hi_n = lo_n
-    while True:
-        nxt = hi_n * 2
-        if top is not None and nxt >= top:
-            nxt = top
-        if ok(nxt):
+def _guess_draws(prior: Prior, m: int, top: int | None) -> int:
+    """Smallest ``n`` with ``E[D_n] >= m`` (or ``m - 1/2`` for ``m = C``), a starting point."""
+    target = m - 0.5 if (m == prior.C and prior.replacement) else float(m)
+
+    def mean(n: int) -> float:
+        return float(_occupancy.expected_classes_unique(np.array([n]), prior)[0])
+
+    lo, hi = m - 1, m
+    while mean(hi) < target:
+        lo, hi = hi, hi * 2
+        if top is not None and hi >= top:
+            hi = top
             break
-        if top is not None and nxt == top:
-            raise AssertionError("unreachable: the whole data set holds every class")
-        lo_n, hi_n = nxt, nxt
-        if hi_n > 2**62:
-            raise ValueError("no batch size up to 2**62 reaches that target")
-    hi_n = nxt
-    while hi_n - lo_n > 1:
-        mid = (lo_n + hi_n) // 2
-        if ok(mid):
-            hi_n = mid
+        if hi > 2**62:
+            return 2**62
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if mean(mid) >= target:
+            hi = mid
         else:
-            lo_n = mid
-    return hi_n
+            lo = mid
+    return hi
+
+
+def _margin(prior: Prior, m: int, q: float) -> Callable[[int], float]:
+    """``f(n)``, increasing in ``n``, with ``f(n) >= 0`` exactly when ``P(D_n >= m) >= q``."""
+    def f(n: int) -> float:
+        D = DistinctClasses(n, prior, include_anchor=False)
+        lo, hi = D.support()
+        if m <= lo:
+            return math.inf
+        if m > hi:
+            return -math.inf
+        if q >= 0.5:  # P(D <= m - 1) <= 1 - q, on the small side
+            return math.log1p(-q) - D._tail_sum(m - 1, -1)
+        return D._tail_sum(m, +1) - math.log(q)
+    return f
+
+
+def _first_true(ok: Callable[[int], bool], lo_n: int, top: int | None, guess: int,
+                margin: Callable[[int], float] | None) -> int:
+    """Smallest ``n >= lo_n`` with ``ok(n)`` (monotone), starting from ``guess``.
+
+    With a smooth ``margin`` (``>= 0`` exactly where ``ok``) the bracket is
+    narrowed by regula falsi on it (Illinois), so a search takes a handful of
+    evaluations; the answer is then confirmed at ``n`` and ``n - 1``.
+    """
+    guess = max(lo_n, guess if top is None else min(guess, top))
+    cache: dict[int, float] = {}
+
+    def val(n: int) -> float:
+        if n not in cache:
+            cache[n] = margin(n) if margin is not None else (1.0 if ok(n) else -1.0)
+        return cache[n]
+
+    # bracket: a < answer <= b, with val(a) < 0 <= val(b)
+    step = max(1, int(math.sqrt(guess)))
+    if val(guess) >= 0:
+        b = guess
+        a = b - step
+        while a >= lo_n and val(a) >= 0:
+            b = a
+            step *= 2
+            a = b - step
+        if a < lo_n:
+            if val(lo_n) >= 0:
+                return lo_n
+            a = lo_n
+    else:
+        a = guess
+        b = a + step
+        while True:
+            if top is not None and b >= top:
+                b = top
+                if val(b) < 0:
+                    raise AssertionError("unreachable: the whole data set holds every class")
+                break
+            if b > 2**62:
+                raise ValueError("no batch size up to 2**62 reaches that target")
+            if val(b) >= 0:
+                break
+            a = b
+            step *= 2
+            b = a + step
+    fa, fb = val(a), val(b)
+    side = 0
+    while b - a > 1:
+        if margin is not None and math.isfinite(fa) and math.isfinite(fb) and fb > fa:
+            c = int(round(b - fb * (b - a) / (fb - fa)))
+            c = min(max(c, a + 1), b - 1)
+        else:
+            c = (a + b) // 2
+        fc = val(c)
+        if fc >= 0:
+            b, fb = c, fc
+            if side == +1:
+                fa /= 2.0
+            side = +1
+        else:
+            a, fa = c, fc
+            if side == -1:
+                fb /= 2.0
+            side = -1
+    return b

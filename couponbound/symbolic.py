@@ -1,7 +1,7 @@
 """Closed forms as sympy expressions, and LaTeX ready for a paper.
 
-The coverage probability ``upsilon_{K+1}`` (:ref:`math-coverage`), the
-collision quantities ``tau_K`` and ``E ln(1 + Col)`` (:ref:`math-collisions`),
+The coverage probability :math:`\\upsilon_{K+1}` (:ref:`math-coverage`), the
+collision quantities :math:`\\tau_K` and :math:`\\mathbb{E}\\ln(1+\\mathrm{Col})` (:ref:`math-collisions`),
 the moments of the coupon collector's completion time ``T``
 (:ref:`math-completion-time`), NS21's bound (:ref:`math-ns21-bound`) and
 BAO22's minimum losses (:ref:`math-comparison`) as :mod:`sympy` expressions
@@ -36,7 +36,13 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from couponbound._combinatorics import prior_weights, subset_sums
-from couponbound._formulas import ns21_bound, ns21_sup_upper
+from couponbound._formulas import (
+    bao22_col_loss,
+    bao22_min_sup_loss,
+    bao22_weight,
+    ns21_bound,
+    ns21_sup_upper,
+)
 from couponbound._prior import Prior, as_prior, require_replacement
 from couponbound._validate import check_flag, check_positive_int, short_repr
 
@@ -74,6 +80,16 @@ _SYMBOLS: dict[str, tuple[str, dict[str, bool]]] = {
 
 #: At most this many inclusion-exclusion terms for a non-uniform prior.
 _MAX_TERMS = 200_000
+#: At most this many terms in an expression written out for a numeric ``C`` or ``K``
+#: (a uniform coverage_prob_expr of 2,000 terms takes about 2 s).
+MAX_EXPR_TERMS = 2_000
+#: Exact rationals of at most this many bits each ...
+MAX_EXPR_BITS = 1_000_000
+#: ... and this many bits over all the terms of one expression.
+MAX_EXPR_TOTAL_BITS = 20_000_000
+#: Largest ``C`` whose harmonic numbers are computed exactly (a rational of about
+#: ``1.44 C`` bits in the denominator, ``2.9 C`` for ``H^{(2)}_C``).
+MAX_HARMONIC_C = 50_000
 
 
 def symbol(name: str) -> sympy.Symbol:
@@ -165,6 +181,63 @@ def as_fraction(value: Any) -> Fraction:
 # ---------------------------------------------------------------------------
 
 
+def _check_size(func: str, what: str, terms: int, bits: float = 0.0) -> None:
+    """Refuse, before building it, an expression too large to build in seconds.
+
+    *terms* is the number of terms written out, *bits* the size of the
+    largest exact rational among them.
+    """
+    if terms > MAX_EXPR_TERMS or bits > MAX_EXPR_BITS or bits * terms > MAX_EXPR_TOTAL_BITS:
+        raise ValueError(
+            f"{func}: {what} needs {terms} terms"
+            + (f" of exact rationals of about {bits:.3g} bits" if bits else "")
+            + f", above the limits ({MAX_EXPR_TERMS} terms, {MAX_EXPR_BITS:.0e} bits per number, "
+            f"{MAX_EXPR_TOTAL_BITS:.0e} bits in all); keep C or K symbolic (C=None, K=None, "
+            "expand=False) or use the float functions of couponbound"
+        )
+
+
+def _rational_bits(value: Any) -> float:
+    """Bits of the numerator and denominator of a sympy Rational (or int)."""
+    import sympy
+
+    r = sympy.Rational(value)
+    return float(max(int(r.p).bit_length(), int(r.q).bit_length(), 1))
+
+
+def _harmonic(c: Any, order: int, func: str) -> Any:
+    """``H^{(order)}_c``: sympy's ``harmonic`` for a symbol, an exact Rational for an integer.
+
+    Integers are summed by binary splitting (:math:`H_{50000}` in a
+    fraction of a second, where ``sympy.harmonic`` takes minutes) and refused above
+    :data:`MAX_HARMONIC_C`.
+    """
+    import sympy
+
+    if not c.is_Integer:
+        return sympy.harmonic(c, order) if order != 1 else sympy.harmonic(c)
+    n = int(c)
+    if n > MAX_HARMONIC_C:
+        raise ValueError(
+            f"{func}: C = {n} is too large for an exact harmonic number (C <= "
+            f"{MAX_HARMONIC_C}; H_C has about 1.44*C bits); use C=None for the formula or "
+            "couponbound.expected_draws / completion_time for floats"
+        )
+
+    def split(lo: int, hi: int) -> tuple[int, int]:  # sum_{j=lo}^{hi-1} 1/j^order = p/q
+        if hi - lo == 1:
+            return 1, lo**order
+        mid = (lo + hi) // 2
+        p1, q1 = split(lo, mid)
+        p2, q2 = split(mid, hi)
+        return p1 * q2 + p2 * q1, q1 * q2
+
+    if n == 0:
+        return sympy.Integer(0)
+    p, q = split(1, n + 1)
+    return sympy.Rational(p, q)
+
+
 def _k_arg(K: Any) -> Any:
     """``None`` -> the symbol ``K``; an int -> sympy Integer; an expression as is."""
     import sympy
@@ -243,15 +316,19 @@ def coverage_prob_expr(
     include_anchor: bool = True,
     expand: bool = True,
 ) -> sympy.Expr:
-    """``upsilon_{K+1}``, the probability that the anchor and ``K`` negatives cover all classes.
+    """:math:`\\upsilon_{K+1}`, the probability that the anchor and ``K`` negatives cover all classes.
 
     The closed form of :func:`couponbound.coverage_prob`, by inclusion-exclusion
-    (:ref:`math-coverage`; NS21's ``upsilon_{K+1}``)::
+    (:ref:`math-coverage`; NS21's :math:`\\upsilon_{K+1}`):
 
-        upsilon_{K+1} = sum_{i=0}^{C} (-1)^i binom(C, i) (1 - i/C)^{K+1}        (uniform)
-                      = sum_{S subset [C]} (-1)^{|S|} (1 - rho(S))^{K+1}        (prior rho)
+    .. math::
 
-    The anchor is included (``K + 1`` draws); ``include_anchor=False`` gives
+        \\upsilon_{K+1} = \\sum_{i=0}^{C} (-1)^i \\binom{C}{i} \\Bigl(1 - \\frac{i}{C}\\Bigr)^{K+1}
+        \\quad\\text{(uniform)}, \\qquad
+        \\upsilon_{K+1} = \\sum_{S \\subseteq [C]} (-1)^{|S|} (1 - \\rho(S))^{K+1}
+        \\quad\\text{(prior } \\rho\\text{)}.
+
+    The anchor is included (:math:`K + 1` draws); ``include_anchor=False`` gives
     ``P(T <= K)``.
 
     Parameters
@@ -267,7 +344,7 @@ def coverage_prob_expr(
         A non-uniform prior (converted to exact rationals; subsets with equal
         mass are grouped, so it must have few distinct values).
     include_anchor : bool, default True
-        Count the anchor as a draw (``K + 1`` draws) or not (``K``).
+        Count the anchor as a draw (:math:`K + 1` draws) or not (``K``).
     expand : bool, default True
         With a numeric ``C``, write out the ``C + 1`` terms (``True``) or keep
         the ``Sum`` (``False``, handy for LaTeX).
@@ -300,13 +377,22 @@ def coverage_prob_expr(
     k = _k_arg(K)
     n = k + 1 if anchor else k
     prior, c = _prior_arg(C, probs, counts, "coverage_prob_expr")
+    classes = prior.C if prior is not None else (int(c) if c.is_Integer else None)
+    if n.is_Integer and classes is not None and int(n) < classes:
+        return sympy.Integer(0)  # fewer draws than classes: nothing to write out
     if prior is not None:
-        return sympy.Add(*[a * (1 - mass) ** n for a, mass in _subset_masses(prior)])
+        masses = _subset_masses(prior)
+        bits = (float(int(n)) * max(_rational_bits(m) for _, m in masses) if n.is_Integer
+                else 0.0)
+        _check_size("coverage_prob_expr", f"a prior with {prior.C} classes", len(masses), bits)
+        return sympy.Add(*[a * (1 - mass) ** n for a, mass in masses])
     i = sympy.Symbol("i", integer=True, nonnegative=True)
     summand = (-1) ** i * sympy.binomial(c, i) * (1 - i / c) ** n
     if not c.is_Integer or not expand:
         return sympy.Sum(summand, (i, 0, c))
     cc = int(c)
+    _check_size("coverage_prob_expr", f"C = {cc} (expand=True)", cc + 1,
+                float(int(n)) * math.log2(max(cc, 2)) if n.is_Integer else 0.0)
     return sympy.Add(
         *[(-1) ** j * math.comb(cc, j) * sympy.Rational(cc - j, cc) ** n for j in range(cc + 1)]
     )
@@ -333,20 +419,29 @@ def collision_prob_expr(
 
     k = _k_arg(K)
     prior, c = _prior_arg(C, probs, counts, "collision_prob_expr")
+    groups = _rational_groups(prior) if prior is not None else [(1 / c, c)]
+    if k.is_Integer:
+        _check_size("collision_prob_expr", f"K = {int(k)}", len(groups),
+                    float(int(k)) * max(_rational_bits(p) if p.is_Rational else 0.0
+                                        for p, _ in groups))
     if prior is not None:
-        return 1 - sympy.Add(*[m * p * (1 - p) ** k for p, m in _rational_groups(prior)])
+        return 1 - sympy.Add(*[m * p * (1 - p) ** k for p, m in groups])
     return 1 - (1 - 1 / c) ** k
 
 
 def expected_log_collision_expr(
     C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
 ) -> sympy.Expr:
-    """NS21's collision term ``E ln(1 + Col)`` as a sum over the binomial law of ``Col``.
+    """NS21's collision term :math:`\\mathbb{E}\\ln(1+\\mathrm{Col})` as a sum over the binomial
+    law of :math:`\\mathrm{Col}`.
 
     The closed form of :func:`couponbound.expected_log_collision`
-    (:ref:`math-collisions`)::
+    (:ref:`math-collisions`):
 
-        E ln(1 + Col) = sum_c rho_c sum_{m=0}^{K} binom(K, m) rho_c^m (1 - rho_c)^(K-m) ln(1 + m)
+    .. math::
+
+        \\mathbb{E}\\ln(1 + \\mathrm{Col}) = \\sum_c \\rho_c \\sum_{m=0}^{K} \\binom{K}{m}
+        \\rho_c^m (1 - \\rho_c)^{K-m} \\ln(1 + m).
 
     With a symbolic ``K`` the inner sum stays an unevaluated ``Sum``; with an
     integer ``K`` it is a finite sum of logarithms (``.evalf()`` it).
@@ -363,13 +458,13 @@ def expected_log_collision_expr(
 
     k = _k_arg(K)
     prior, c = _prior_arg(C, probs, counts, "expected_log_collision_expr")
-    return _over_col(prior, c, k, lambda m: sympy.log(1 + m))
+    return _over_col(prior, c, k, lambda m: sympy.log(1 + m), "expected_log_collision_expr")
 
 
-def _over_col(prior: Prior | None, c: Any, k: Any, f: Callable[[Any], Any]) -> Any:
+def _over_col(prior: Prior | None, c: Any, k: Any, f: Callable[[Any], Any], func: str) -> Any:
     """``E f(Col)``: ``sum_c rho_c sum_m binom(K, m) rho_c^m (1 - rho_c)^(K-m) f(m)``.
 
-    ``Col | c ~ Binomial(K, rho_c)`` (:ref:`math-collisions`); classes with
+    :math:`\\mathrm{Col} \\mid c \\sim \\mathrm{Binomial}(K, \\rho_c)` (:ref:`math-collisions`); classes with
     equal probability are grouped.  With an integer ``K`` the inner sum is
     written out, otherwise it stays an unevaluated ``Sum``.
     """
@@ -377,14 +472,27 @@ def _over_col(prior: Prior | None, c: Any, k: Any, f: Callable[[Any], Any]) -> A
 
     m = sympy.Symbol("m", integer=True, nonnegative=True)
     groups = _rational_groups(prior) if prior is not None else [(1 / c, c)]
+    if k.is_Integer:
+        kk = int(k)
+        bits = kk * max(_rational_bits(p) if p.is_Rational else 0.0 for p, _ in groups)
+        _check_size(func, f"K = {kk}", (kk + 1) * len(groups), bits)
 
     def inner(p: Any) -> Any:
+        if k.is_Integer:  # the terms directly: much faster than .subs on a symbolic summand
+            kk, q = int(k), 1 - p
+            return sympy.Add(*[math.comb(kk, j) * p**j * q ** (kk - j) * f(sympy.Integer(j))
+                               for j in range(kk + 1)])
         summand = sympy.binomial(k, m) * p**m * (1 - p) ** (k - m) * f(m)
-        if k.is_Integer:
-            return sympy.Add(*[summand.subs(m, j) for j in range(int(k) + 1)])
         return sympy.Sum(summand, (m, 0, k))
 
     return sympy.Add(*[mult * p * inner(p) for p, mult in groups])
+
+
+def _log1p(x: Any) -> Any:
+    """:math:`\\ln(1 + x)` for sympy: the ``log1p`` the formulas of ``_formulas`` take."""
+    import sympy
+
+    return sympy.log(1 + x)
 
 
 def _b_arg(B: Any) -> Any:
@@ -402,13 +510,16 @@ def _b_arg(B: Any) -> Any:
 def bao22_min_contrastive_expr(
     C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None, B: Any = None
 ) -> sympy.Expr:
-    """BAO22's minimum contrastive loss ``R*_cont(K)`` as a sum over the law of ``Col``.
+    """BAO22's minimum contrastive loss :math:`R^*_\\mathrm{cont}(K)` as a sum over the law of
+    :math:`\\mathrm{Col}`.
 
     The closed form of :func:`couponbound.bounds.bao22_min_contrastive`
-    (:ref:`math-comparison`)::
+    (:ref:`math-comparison`):
 
-        R*_cont = sum_y rho_y sum_{m=0}^{K} binom(K, m) rho_y^m (1 - rho_y)^(K-m)
-                  ln(1 + m + (K - m) exp(-2 B^2))
+    .. math::
+
+        R^*_\\mathrm{cont} = \\sum_y \\rho_y \\sum_{m=0}^{K} \\binom{K}{m} \\rho_y^m
+        (1 - \\rho_y)^{K-m} \\ln\\bigl(1 + m + (K - m) e^{-2B^2}\\bigr).
 
     ``B`` defaults to the symbol ``B`` (pass ``1`` for BAO22's figure).  With
     a symbolic ``K`` the inner sum stays an unevaluated ``Sum``.
@@ -426,8 +537,9 @@ def bao22_min_contrastive_expr(
     k = _k_arg(K)
     b = _b_arg(B)
     prior, c = _prior_arg(C, probs, counts, "bao22_min_contrastive_expr")
-    e = sympy.exp(-2 * b**2)
-    return _over_col(prior, c, k, lambda m: sympy.log(1 + m + (k - m) * e))
+    e = bao22_weight(b, sympy.exp)
+    return _over_col(prior, c, k, lambda m: bao22_col_loss(m, k, e, _log1p),
+                     "bao22_min_contrastive_expr")
 
 
 def bao22_min_supervised_expr(
@@ -454,7 +566,8 @@ def bao22_min_supervised_expr(
         c: Any = sympy.Integer(as_prior(C, probs=probs, counts=counts).C)
     else:
         c = _c_arg(C)
-    return sympy.log(1 + (c - 1) * sympy.exp(-2 * b**2))
+    expr: sympy.Expr = bao22_min_sup_loss(c, bao22_weight(b, sympy.exp), _log1p)
+    return expr
 
 
 # ---------------------------------------------------------------------------
@@ -463,7 +576,7 @@ def bao22_min_supervised_expr(
 
 
 def expected_draws_expr(C: Any = None, *, probs: Any = None, counts: Any = None) -> sympy.Expr:
-    """``E[T]``, the expected number of draws until every class has appeared.
+    """:math:`\\mathbb{E}[T]`, the expected number of draws until every class has appeared.
 
     The closed form of :func:`couponbound.expected_draws`.  Uniform classes:
     ``E[T] = C H_C``; a general prior: ``E[T] = sum_{S != {}} (-1)^{|S|+1} / rho(S)``
@@ -484,8 +597,11 @@ def expected_draws_expr(C: Any = None, *, probs: Any = None, counts: Any = None)
 
     prior, c = _prior_arg(C, probs, counts, "expected_draws_expr")
     if prior is not None:
-        return sympy.Add(*[-a / mass for a, mass in _subset_masses(prior) if mass != 0])
-    return c * sympy.harmonic(c)
+        masses = _subset_masses(prior)
+        _check_size("expected_draws_expr", f"a prior with {prior.C} classes", len(masses),
+                    max(_rational_bits(m) for _, m in masses))
+        return sympy.Add(*[-a / mass for a, mass in masses if mass != 0])
+    return c * _harmonic(c, 1, "expected_draws_expr")
 
 
 def completion_time_var_expr(C: Any = None) -> sympy.Expr:
@@ -503,15 +619,14 @@ def completion_time_var_expr(C: Any = None) -> sympy.Expr:
     >>> completion_time_var_expr()
     C**2*harmonic(C, 2) - C*harmonic(C)
     """
-    import sympy
-
     if isinstance(C, Prior):
         require_replacement(C, "completion_time_var_expr")
         if not C.is_uniform:
             raise ValueError("completion_time_var_expr is for uniform classes, got a non-uniform Prior")
         C = C.C
     c = _c_arg(C)
-    return c**2 * sympy.harmonic(c, 2) - c * sympy.harmonic(c)
+    return (c**2 * _harmonic(c, 2, "completion_time_var_expr")
+            - c * _harmonic(c, 1, "completion_time_var_expr"))
 
 
 # ---------------------------------------------------------------------------
@@ -529,12 +644,16 @@ def _ns21_parts(C: Any, K: Any, probs: Any, counts: Any) -> tuple[Any, Any]:
 def ns21_lower_bound_expr(
     C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
 ) -> sympy.Expr:
-    """NS21's lower bound on ``L_Info`` as an expression.
+    """NS21's lower bound on :math:`L_\\mathrm{Info}` as an expression.
 
-    ``½[upsilon_{K+1} L^mu_sup + (1 - upsilon_{K+1}) L^mu_sub + E ln(1 + Col)] + d``
+    .. math::
+
+        \\tfrac12[\\upsilon_{K+1} L^\\mu_\\mathrm{sup} + (1 - \\upsilon_{K+1}) L^\\mu_\\mathrm{sub}
+        + \\mathbb{E}\\ln(1 + \\mathrm{Col})] + d
+
     (NS21, main theorem, Section 4; :ref:`math-ns21-bound`), the closed form of
     :func:`couponbound.ns21_lower_bound`, in the symbols ``symbol("L_sup")``,
-    ``symbol("L_sub")`` and ``symbol("d")``.  Without a prior, ``upsilon`` and
+    ``symbol("L_sub")`` and ``symbol("d")``.  Without a prior, :math:`\\upsilon` and
     the collision term stay symbols; with ``C`` (or a prior) they are
     :func:`coverage_prob_expr` and :func:`expected_log_collision_expr`.
 
@@ -555,7 +674,7 @@ def ns21_lower_bound_expr(
 def ns21_sup_upper_bound_expr(
     C: Any = None, *, K: Any = None, probs: Any = None, counts: Any = None
 ) -> sympy.Expr:
-    """NS21's bound solved for ``L^mu_sup`` (NS21, Eq. (10); :ref:`math-ns21-bound`).
+    """NS21's bound solved for :math:`L^\\mu_\\mathrm{sup}` (NS21, Eq. (10); :ref:`math-ns21-bound`).
 
     ``(2[L_Info - d] - (1 - upsilon_{K+1}) L^mu_sub - E ln(1 + Col)) / upsilon_{K+1}``,
     the closed form of :func:`couponbound.ns21_sup_upper_bound`.

@@ -278,7 +278,7 @@ def bound_terms(
 ) -> BoundTerms:
     """Valid :class:`~couponbound.bounds.BoundTerms`.
 
-    Losses in ``[0, max_loss]``, ``d`` in ``[-max_abs_d, 0]``, ``upsilon``
+    Losses in ``[0, max_loss]``, ``d`` in ``[-max_abs_d, 0]``, :math:`\\upsilon`
     (and ``tau``) in ``[0, 1]``, boundary values included.
 
     Parameters

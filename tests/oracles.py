@@ -166,3 +166,67 @@ def hyper_tau_exact(K: int, counts: list[int]) -> Fraction:
     N = sum(counts)
     den = math.comb(N - 1, K)
     return 1 - sum(Fraction(n_c * math.comb(N - n_c, K), N * den) for n_c in counts)
+
+
+def expected_T2_subsets(weights: list[int]) -> Fraction:
+    """E[T^2] with replacement: sum_n (2n + 1) P(T > n) = sum_S (-1)^{|S|+1} (2 - rho_S) / rho_S^2."""
+    N = sum(weights)
+    acc = Fraction(0)
+    for r in range(1, len(weights) + 1):
+        for S in combinations(weights, r):
+            rho = Fraction(sum(S), N)
+            acc += (-1) ** (r + 1) * (2 - rho) / rho**2
+    return acc
+
+
+def hyper_pmf(counts: list[int]) -> list[Fraction]:
+    """Without replacement: P(T = n), n = 0..N, as differences of hypergeometric_ie."""
+    N = sum(counts)
+    cdf = [hypergeometric_ie(n, counts) for n in range(N + 1)]
+    return [cdf[0]] + [cdf[n] - cdf[n - 1] for n in range(1, N + 1)]
+
+
+def permutation_pmf(counts: list[int]) -> dict[int, Fraction]:
+    """Without replacement by brute force: T over every ordering of the N samples."""
+    from itertools import permutations
+
+    labels = [c for c, m in enumerate(counts) for _ in range(m)]
+    C = len(counts)
+    tally: dict[int, int] = {}
+    total = 0
+    for perm in permutations(labels):
+        seen = set()
+        for pos, lab in enumerate(perm, start=1):
+            seen.add(lab)
+            if len(seen) == C:
+                tally[pos] = tally.get(pos, 0) + 1
+                break
+        total += 1
+    return {t: Fraction(k, total) for t, k in tally.items()}
+
+
+def hyper_moments(counts: list[int]) -> tuple[Fraction, Fraction]:
+    """Without replacement: (E[T], E[T^2]) exactly, for data sets of any size.
+
+    P(T > n) = sum_{S nonempty} (-1)^{|S|+1} binom(N - m_S, n) / binom(N, n) and,
+    summed over n (hockey stick), sum_n binom(N - m, n) / binom(N, n) = (N + 1)/(m + 1),
+    sum_n (2n + 1) binom(N - m, n) / binom(N, n) = (N + 1)(2N + 2 - m)/((m + 1)(m + 2)).
+    The signed subset sums come from the integer polynomial prod_c (1 - x^{n_c});
+    everything is summed over one common denominator (integers only).
+    """
+    N = sum(counts)
+    poly = {0: 1}
+    for m in counts:
+        new = dict(poly)
+        for s, a in poly.items():
+            new[s + m] = new.get(s + m, 0) - a
+        poly = {s: a for s, a in new.items() if a}
+    den = math.lcm(*range(1, N + 3))
+    s1 = 0
+    s2 = 0
+    for s, a in poly.items():
+        if s == 0:
+            continue
+        s1 -= a * (den // (s + 1))
+        s2 -= a * (2 * N + 2 - s) * (den // ((s + 1) * (s + 2)))
+    return Fraction((N + 1) * s1, den), Fraction((N + 1) * s2, den)

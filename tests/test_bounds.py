@@ -9,6 +9,7 @@ independently of couponbound.coverage / couponbound.collision.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import warnings
@@ -29,6 +30,7 @@ from couponbound.bounds import (
     VacuousBoundWarning,
     arora_lower_bound,
     arora_sup_upper_bound,
+    bao22_min_contrastive,
     decompose,
     ns21_bound_curve,
     ns21_lower_bound,
@@ -467,7 +469,7 @@ def test_arora_keeps_precision_where_tau_rounds_to_one() -> None:
         (dict(contrastive=1.0, K=5, C=3, d=0.5), ValueError, "d must be <= 0"),
         (dict(contrastive=1.0, K=5, C=3, d=[0.0, math.nan]), ValueError, "d must be finite"),
         (dict(contrastive=1.0, K=5, C=3, d="0"), TypeError, "d must"),
-        (dict(contrastive=1.0, K=5, C=3, sub=-1.0), ValueError, "sub is a loss"),
+        (dict(contrastive=1.0, K=5, C=3, sub=-1.0), ValueError, "sub must be >= 0 \\(a loss\\)"),
         (dict(contrastive=1.0, K=5, C=3, sub=True), TypeError, "sub must"),
         (dict(contrastive=1.0, K=5, C=3, warn=1), TypeError, "warn must"),
         (dict(contrastive=1.0, K=[1, 2], C=3, d=[-1.0, -1.0, -1.0]), ValueError, "d \\(3,\\)"),
@@ -807,3 +809,157 @@ def test_sup_upper_bounds_ns21_row_is_the_measured_bound(L, d, sub, K, C) -> Non
     # dropping L_sub keeps a valid (larger) bound; d < 0 only ever raises it
     assert sup_upper_bounds(L, K, C, d=d, warn=False).ns21 >= b.ns21 - 1e-12
     assert b.ns21 >= sup_upper_bounds(L, K, C, sub=sub, warn=False).ns21 - 1e-12
+
+
+@pytest.mark.parametrize(("d", "sub", "setting"), [
+    (0.0, None, "BAO22 (d = 0)"),
+    (0.0, 0.52 / 0.31, "BAO22 (d = 0) with L_sub"),
+    (-1.16, None, "with d"),
+    (-1.16, 0.52 / 0.31, "with d and L_sub"),
+])
+def test_setting_and_warning_agree(d, sub, setting) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22: with d = 0 and sub given the result said 'with d and L_sub' while its
+    warning said 'BAO22 (d = 0)'.  Now the setting follows d and sub independently, and
+    the warning (issued exactly when d = 0) names the setting the result carries."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        b = sup_upper_bounds(2.02, 31, 10, d=d, sub=sub)
+    assert b.setting == setting
+    restated = [w for w in caught if issubclass(w.category, RestatedBoundWarning)]
+    assert len(restated) == (1 if d == 0 else 0)
+    if restated:
+        assert f"(setting {setting!r})" in str(restated[0].message)
+        assert ("NS21 row uses L_sub" in str(restated[0].message)) == (sub is not None)
+    # the NS21 row uses L_sub exactly when the setting says so
+    ups, coll = b.upsilon, b.collision
+    want = (2 * (2.02 - d) - (1 - ups) * (sub or 0.0) - coll) / ups
+    assert b.ns21 == pytest.approx(want, rel=1e-13)
+
+
+# ---------------------------------------------------------------------------
+# one vectorisation layer: each argument validated once
+# ---------------------------------------------------------------------------
+
+
+def _count_calls(monkeypatch, module, name):  # type: ignore[no-untyped-def]
+    import importlib
+
+    mod = importlib.import_module(module)
+    real = getattr(mod, name)
+    calls: list[object] = []
+
+    def counting(value, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(value)
+        return real(value, *args, **kwargs)
+
+    monkeypatch.setattr(mod, name, counting)
+    return calls
+
+
+@pytest.mark.parametrize("call", [
+    lambda: sup_upper_bounds([2.0, 3.0], [[31], [63]], 10, d=-0.5, sub=1.0),
+    lambda: sup_upper_bounds(2.0, 31, counts=[1, 2, 3], d=-0.5),
+    lambda: ns21_bound_curve(1.8, 1.7, -1.0, [100, 1000], 10),
+    lambda: ns21_bound_curve(1.8, 1.7, -1.0, [100, 1000], 10, form="asymptotic"),
+    lambda: bao22_min_contrastive([1, 10, 99], 10),
+])
+def test_K_is_validated_exactly_once(monkeypatch, call) -> None:  # type: ignore[no-untyped-def]
+    """K goes through check_int_array once; the maths functions the bounds call take the
+    validated Negatives as they are (before: four times in sup_upper_bounds)."""
+    calls = _count_calls(monkeypatch, "couponbound._vectorize", "check_int_array")
+    call()
+    assert len(calls) == 1
+
+
+def test_real_arguments_are_validated_exactly_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import couponbound.bounds as bounds_mod
+
+    calls: list[str] = []
+    real = bounds_mod.check_real_array
+
+    def counting(value, name, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(name)
+        return real(value, name, **kwargs)
+
+    monkeypatch.setattr(bounds_mod, "_LOSS", functools.partial(counting, minimum=0.0))
+    monkeypatch.setattr(bounds_mod, "_D", functools.partial(counting, maximum=0.0))
+    sup_upper_bounds([2.0, 3.0], 31, 10, d=-0.5, sub=1.0)
+    assert sorted(calls) == ["contrastive", "d", "sub"]
+
+
+def test_restated_warning_points_at_the_caller() -> None:
+    with pytest.warns(RestatedBoundWarning) as rec:
+        sup_upper_bounds(2.0, 31, 10)
+    assert rec[0].filename == __file__
+
+
+@pytest.mark.parametrize("bad", [
+    np.ma.masked_array([2.0, 3.0], mask=[0, 1]), np.datetime64("2020"), b"2.0", True,
+])
+def test_curves_refuse_masked_dates_bytes_and_bools(bad) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match="contrastive must be a real number"):
+        sup_upper_bounds(bad, 31, 10, d=-0.5)
+    with pytest.raises(TypeError, match="sup must be a real number"):
+        ns21_bound_curve(bad, 1.0, -0.5, 31, 10)
+
+
+def test_huge_real_argument_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="contrastive must be finite"):
+        sup_upper_bounds(10**400, 31, 10, d=-0.5)
+
+
+def test_each_formula_is_written_once() -> None:
+    """BAO22's and ASH22's arithmetic lives in _formulas only: bounds.py and symbolic.py
+    call it (the numbers and the sympy forms share one definition)."""
+    import inspect
+
+    import couponbound.bounds as b
+    import couponbound.symbolic as s
+
+    for mod in (b, s):
+        src = inspect.getsource(mod)
+        for pattern in ("exp(-2.0 * Bf", "exp(-2 * b", "log1p(m +", "log(1 + m +", "(k - m) * e",
+                        "(c - 1) * sympy.exp", "2 * max(", "2.0 * np.maximum", "2.0 * lc"):
+            assert pattern not in src, (mod.__name__, pattern)
+
+
+@pytest.mark.parametrize(("C", "K"), [(2, 1), (10, 31), (10, 5), (100, 127), (3, 1000)])
+def test_ash22_row_against_exact_arithmetic(C: int, K: int) -> None:
+    """ASH22: 2 max(1, 2 (C-1) H_{C-1} / K) (L - coll - d) / (1 - tau), H exact."""
+    h = sum(Fraction(1, j) for j in range(1, C))
+    factor = 2 * max(Fraction(1), 2 * (C - 1) * h / K)
+    miss = Fraction(C - 1, C) ** K
+    b = sup_upper_bounds(2.5, K, C, d=-0.75)
+    want = float(factor) * (2.5 - b.collision + 0.75) / float(miss)
+    assert b.ash == pytest.approx(want, rel=1e-12)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_curves_broadcast_like_numpy_and_agree_with_scalar_calls(data) -> None:  # type: ignore[no-untyped-def]
+    """The one broadcast layer: any broadcastable shapes of L, K, d give numpy's broadcast
+    shape, and each element equals the scalar call on that element's arguments."""
+    from hypothesis.extra.numpy import mutually_broadcastable_shapes
+
+    shapes = data.draw(mutually_broadcastable_shapes(num_shapes=3, max_dims=2, max_side=3))
+    L = data.draw(st.floats(0.0, 5.0)) + np.zeros(shapes.input_shapes[0])
+    K = np.asarray(data.draw(st.integers(0, 60))) + np.arange(
+        int(np.prod(shapes.input_shapes[1])), dtype=np.int64).reshape(shapes.input_shapes[1])
+    d = -np.abs(np.linspace(0.0, 1.0, int(np.prod(shapes.input_shapes[2])))).reshape(
+        shapes.input_shapes[2])
+    b = sup_upper_bounds(L, K, 4, d=d, warn=False)
+    curve = ns21_bound_curve(L, 1.0, d, K, 4)
+    assert np.shape(b.ns21) == np.shape(curve) == shapes.result_shape
+    Lb, Kb, db = np.broadcast_arrays(L, K, d)
+    for idx in np.ndindex(*shapes.result_shape):
+        one = sup_upper_bounds(float(Lb[idx]), int(Kb[idx]), 4, d=float(db[idx]), warn=False)
+        assert np.asarray(b.ns21)[idx] == one.ns21 and np.asarray(b.ash)[idx] == one.ash
+        assert np.asarray(curve)[idx] == ns21_bound_curve(float(Lb[idx]), 1.0, float(db[idx]),
+                                                          int(Kb[idx]), 4)
+
+
+def test_without_replacement_K_is_checked_against_the_data_set_once() -> None:
+    with pytest.raises(ValueError, match=r"K = 7 needs 8 distinct samples.*N = 6"):
+        ns21_bound_curve(1.0, 1.0, -0.5, [3, 7], counts=[2, 2, 2], replacement=False)
+    got = ns21_bound_curve(1.0, 1.0, -0.5, [2, 5], counts=[2, 2, 2], replacement=False)
+    assert got.shape == (2,) and np.all(np.isfinite(got))

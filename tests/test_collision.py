@@ -312,7 +312,7 @@ def test_elog_fast_case_runs() -> None:
        K=st.integers(0, 5000))
 def test_elog_laws(counts: list[int], K: int) -> None:
     e0, e1 = expected_log_collision([K, K + 1], counts=counts)
-    assert 0.0 <= e0 <= math.log1p(K)
+    assert 0.0 <= e0 <= math.log1p(K) * (1 + 2**-52)  # numpy's log1p(2) is 1 ulp above libm's
     assert e1 >= e0 * (1 - 1e-14)  # non-decreasing in K
     rev = counts[::-1]
     assert expected_log_collision(K, counts=rev) == pytest.approx(e0, rel=1e-13, abs=1e-300)

@@ -17,6 +17,7 @@ per value.  References, none of which uses that integral:
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -24,9 +25,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from longtail_oracles import ztp_log_pmf_T
+from oracles import frac_log, hyper_moments, hyper_pmf, permutation_pmf
 
-from couponbound import Prior, completion_time
-from couponbound.coverage import _logpmf_by_classes
+from couponbound import Prior, completion_time, coverage_prob, expected_draws
+from couponbound.coverage import _logpmf_by_classes, _logpmf_by_sizes
 
 
 def zipf(C: int, s: float) -> np.ndarray:
@@ -153,3 +155,137 @@ def test_zipf_300_reproducer_against_the_sum_over_classes():
     got = completion_time(prior).logpmf(n)
     want = _logpmf_by_classes(n - 1, prior)
     assert np.all(np.abs(got - want) <= 1e-11 * np.abs(want))
+
+
+# --------------------------------------------------------------------------
+# without replacement: T is the position in a random permutation of the data set
+# at which the last class first appears (issue 18)
+# --------------------------------------------------------------------------
+
+WITHOUT_CASES = [[3, 3, 2], [1, 2, 3, 4], [5, 1, 1, 2], [1, 7, 7, 30, 2, 2], [4] * 6, [1, 40],
+                 [9, 1, 12, 3, 3, 3, 5]]
+
+
+def _rel(a: float, b: Fraction) -> float:
+    return abs(a - float(b)) / float(b) if b else abs(a)
+
+
+@pytest.mark.parametrize("counts", WITHOUT_CASES, ids=str)
+def test_without_replacement_pmf_cdf_exact(counts):
+    T = completion_time(counts=counts, replacement=False)
+    N = sum(counts)
+    want = hyper_pmf(counts)
+    n = np.arange(N + 1)
+    pmf = T.pmf(n)
+    logpmf = T.logpmf(n)
+    cdf = T.cdf(n)
+    acc = Fraction(0)
+    for j in range(N + 1):
+        acc += want[j]
+        assert _rel(pmf[j], want[j]) < 1e-12, (j, pmf[j], want[j])
+        assert _rel(cdf[j], acc) < 1e-12
+        if want[j]:
+            assert logpmf[j] == pytest.approx(frac_log(want[j]), abs=1e-12 * max(1, abs(frac_log(want[j]))))
+        else:
+            assert logpmf[j] == -math.inf
+    lo, hi = T.support()
+    assert lo == min(j for j in range(N + 1) if want[j]) == len(counts)
+    assert hi == max(j for j in range(N + 1) if want[j]) == N - min(counts) + 1
+    assert math.fsum(pmf.tolist()) == pytest.approx(1.0, abs=1e-13)
+
+
+@pytest.mark.parametrize("counts", [[3, 3, 2], [1, 2, 3], [2, 2, 1, 1, 1], [1, 1, 1, 1]], ids=str)
+def test_without_replacement_against_permutations(counts):
+    """Brute force over all N! orderings of the samples."""
+    T = completion_time(Prior.from_counts(counts, replacement=False))
+    law = permutation_pmf(counts)
+    for t, prob in law.items():
+        assert _rel(T.pmf(t), prob) < 1e-12
+    mean = sum(t * prob for t, prob in law.items())
+    var = sum(t * t * prob for t, prob in law.items()) - mean**2
+    assert _rel(T.mean(), mean) < 1e-12
+    assert _rel(T.var(), var) < 1e-12
+
+
+@pytest.mark.parametrize("counts", WITHOUT_CASES, ids=str)
+def test_without_replacement_moments_exact(counts):
+    T = completion_time(counts=counts, replacement=False)
+    law = hyper_pmf(counts)
+    mean = sum(j * p for j, p in enumerate(law))
+    var = sum(j * j * p for j, p in enumerate(law)) - mean**2
+    m1, m2 = hyper_moments(counts)
+    assert (m1, m2 - m1**2) == (mean, var)  # the two oracles agree exactly
+    assert _rel(T.mean(), mean) < 1e-12
+    assert _rel(expected_draws(counts=counts, replacement=False), mean) < 1e-12
+    assert _rel(T.var(), var) < 1e-12
+    assert T.std() == pytest.approx(math.sqrt(float(var)), rel=1e-12)
+    # E[T] = sum_{n < N} (1 - upsilon_n)
+    N = sum(counts)
+    assert _rel(math.fsum(T.sf(np.arange(N)).tolist()), mean) < 1e-12
+
+
+def test_without_replacement_cifar100_lt():
+    """The command's case: CIFAR-100-LT (r = 100), N = 10847, against the exact moments."""
+    counts = np.floor(500 * 100.0 ** (-np.arange(100) / 99)).astype(int).tolist()
+    assert sum(counts) == 10847
+    m1, m2 = hyper_moments(counts)
+    prior = Prior.from_counts(counts, replacement=False)
+    assert _rel(expected_draws(prior), m1) < 1e-12
+    assert _rel(completion_time(prior).var(), m2 - m1 * m1) < 1e-12
+    assert expected_draws(prior) < expected_draws(counts=counts)
+    T = completion_time(prior)
+    n = np.array([100, 4323, 7765, 10000, 10847 - 5 + 1])
+    by_sizes = np.exp(_logpmf_by_sizes(n - 1, prior))
+    np.testing.assert_allclose(T.pmf(n), by_sizes, rtol=1e-12, atol=0)
+
+
+def test_without_replacement_huge_data_set():
+    """Two classes, N = 10^12 + 1: E[T] = (N + 1)(1/2 + 1/(10^12 + 1) - 1/(N + 1))."""
+    N = 10**12 + 1
+    mean = (N + 1) * (Fraction(1, 2) + Fraction(1, 10**12 + 1) - Fraction(1, N + 1))
+    assert _rel(expected_draws(counts=[1, 10**12], replacement=False), mean) < 1e-12
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(counts=st.lists(st.integers(1, 12), min_size=1, max_size=6))
+def test_without_replacement_laws(counts):
+    T = completion_time(counts=counts, replacement=False)
+    lo, hi = T.support()
+    n = np.arange(lo, int(hi) + 1)
+    pmf = T.pmf(n)
+    assert math.fsum(pmf.tolist()) == pytest.approx(1.0, abs=1e-12)
+    assert T.mean() == pytest.approx(math.fsum((n * pmf).tolist()), rel=1e-11)
+    assert T.mean() <= expected_draws(counts=counts) * (1 + 1e-12)
+    np.testing.assert_allclose(T.cdf(n), coverage_prob(n, counts=counts, replacement=False,
+                                                       include_anchor=False), rtol=1e-13, atol=0)
+    # invariance to class order
+    assert completion_time(counts=counts[::-1], replacement=False).mean() == pytest.approx(
+        T.mean(), rel=1e-13)
+
+
+def test_without_replacement_rvs():
+    counts = [1, 7, 7, 30, 2, 2]
+    T = completion_time(counts=counts, replacement=False)
+    x = T.rvs(size=(400, 50), random_state=3)
+    assert x.shape == (400, 50) and x.dtype == np.int64
+    assert x.min() >= T.support()[0] and x.max() <= T.support()[1]
+    se = math.sqrt(T.var() / x.size)
+    assert abs(x.mean() - T.mean()) < 5 * se
+    # the empirical law against the exact pmf (chi-square-like bound per value)
+    law = hyper_pmf(counts)
+    for t in (6, 20, 40):
+        frac = float(np.mean(x == t))
+        p = float(law[t])
+        assert abs(frac - p) < 5 * math.sqrt(p * (1 - p) / x.size) + 1e-9
+    assert isinstance(T.rvs(random_state=0), int)
+
+
+def test_pmf_is_zero_off_the_integers():
+    """Issue 20: completion_time(10).pmf(30.5) was pmf(30); scipy's convention is 0."""
+    T = completion_time(10)
+    assert T.pmf(30.5) == 0.0
+    assert T.logpmf(30.5) == -math.inf
+    got = T.pmf(np.array([30.0, 30.5, 31.0]))
+    assert got[1] == 0.0 and got[0] == T.pmf(30) and got[2] == T.pmf(31)
+    W = completion_time(counts=[3, 3, 2], replacement=False)
+    assert W.pmf(4.5) == 0.0 and W.pmf(4.0) > 0

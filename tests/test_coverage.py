@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracles import (
+    expected_T2_subsets,
     expected_T_subsets,
     frac_log,
     hypergeometric_ie,
@@ -353,6 +355,9 @@ def test_completion_time_moments_exact() -> None:
             m2 += n * n * p
         assert float(m1) == pytest.approx(float(mean), rel=1e-9)
         assert T.var() == pytest.approx(float(m2 - m1 * m1), rel=1e-8)
+        var = expected_T2_subsets(weights) - mean**2  # exact
+        assert abs(float(var) - float(m2 - m1 * m1)) < 1e-8 * float(var)
+        assert T.var() == pytest.approx(float(var), rel=1e-12)
     T = completion_time(10)
     h1 = sum(Fraction(1, j) for j in range(1, 11))
     h2 = sum(Fraction(1, j * j) for j in range(1, 11))
@@ -374,7 +379,43 @@ def test_expected_draws_large_C_nonuniform() -> None:
 
             pts = [0] + [N * x for x in (0.5, 2, 5, 8, 10, 12, 14, 16, 20, 30, 60)] + [mpmath.inf]
             ref = mpmath.quad(f, pts)
-        assert expected_draws(counts=counts) == pytest.approx(float(ref), rel=1e-10)
+        assert expected_draws(counts=counts) == pytest.approx(float(ref), rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["dirichlet", "zipf"])
+@pytest.mark.parametrize("C", [10_000, pytest.param(100_000, marks=pytest.mark.slow)])
+def test_moments_many_classes_against_a_fine_direct_rule(kind: str, C: int) -> None:
+    """E[T] and Var[T] for many distinct probabilities against an independent
+    evaluation: the trapezoidal rule in log t with a fine step (h = 0.02) and every
+    class summed directly in long double (no Chebyshev sums, no step control)."""
+    if kind == "dirichlet":
+        p = np.random.default_rng(7).dirichlet(np.ones(C))
+    else:
+        p = 1.0 / np.arange(1, C + 1) ** 1.1
+        p /= p.sum()
+    T = completion_time(probs=p)
+    p = p / math.fsum(p.tolist())
+    p0 = float(p.min())
+    h = 0.02
+    # the whole line of nodes from t = 1e-22 / p_max (no truncated end: the rule's
+    # endpoint error would be O(h^2)); below 0.01 / p_max, prod(1 - e^{-p t}) <
+    # 0.01^C and Q = 1 exactly, so no class sum is needed there
+    u = np.arange(math.log(1e-22 / p.max()), math.log(120.0 / p0), h)
+    t = np.exp(u.astype(np.longdouble))
+    q = np.ones(t.shape, dtype=np.longdouble)
+    pl = p.astype(np.longdouble)
+    need = np.flatnonzero(t * np.longdouble(p.max()) >= 0.01)
+    for chunk in np.array_split(need, 40):
+        x = pl[:, None] * t[chunk][None, :]
+        with np.errstate(under="ignore", divide="ignore"):
+            q[chunk] = -np.expm1(np.sum(np.log(-np.expm1(-x)), axis=0))
+    tau = t * np.longdouble(p0)  # units tau = p0 t
+    i1 = np.sum(tau * q) * np.longdouble(h)
+    i2 = np.sum(tau * (2 * tau - np.longdouble(p0)) * q) * np.longdouble(h)
+    mean = float(i1) / p0
+    var = float(i2 - i1 * i1) / p0 / p0
+    assert T.mean() == pytest.approx(mean, rel=1e-11)
+    assert T.var() == pytest.approx(var, rel=1e-10)
 
 
 def test_rvs_matches_moments() -> None:
@@ -763,3 +804,88 @@ def test_huge_draw_counts_go_to_the_long_tail_engine_exactly():
         want = [log_ups(n) for n in draws]
     got = log_coverage_prob([n - 1 for n in draws], counts=counts)
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(probs=[1e-20, 1e-20, 1.0]), dict(counts=[10**17, 1, 1]),
+                                dict(counts=[10**17, 1, 1], replacement=False)], ids=str)
+def test_a_class_of_probability_near_one_issue_20(kw: dict[str, object]) -> None:
+    """Issue 20: 'divide by zero in log1p' from the single-class miss sum where a
+    probability rounds to 1; every entry point, scalar and vectorised, against exact values."""
+    want = [exact.coverage_prob(k, **kw) for k in (3, 4, 9)]
+    got = coverage_prob(np.array([3, 4, 9]), **kw)
+    for g, w in zip(got.tolist(), want, strict=True):
+        assert rel(g, w) < 1e-12
+    assert rel(coverage_prob(3, **kw), want[0]) < 1e-12
+    assert log_coverage_prob(3, **kw) == pytest.approx(frac_log(want[0]), rel=1e-13)
+    T = completion_time(**kw)
+    assert rel(T.cdf(4), want[0]) < 1e-12
+    assert T.logcdf(np.array([4, 5]))[0] == pytest.approx(frac_log(want[0]), rel=1e-13)
+    assert rel(T.sf(4), 1 - want[0]) < 1e-12
+    assert T.logsf(4) == pytest.approx(frac_log(1 - want[0]), abs=1e-15)
+
+
+def test_expected_draws_extreme_probability_issue_20() -> None:
+    """Issue 20: expected_draws(probs=[1e-300, 1]) ran for more than 30 s.
+    E[T] = 1/p1 + 1/p2 - 1/(p1 + p2) (FGT92), so 1e300 to float precision."""
+    assert expected_draws(probs=[1e-300, 1]) == pytest.approx(1e300, rel=1e-12)
+    assert expected_draws(probs=[1e-200, 1]) == pytest.approx(1e200, rel=1e-12)
+    T = completion_time(probs=[1e-100, 1])
+    # Var[T] = (1 - p1)/p1^2 + (1 - p2)/p2^2 - ... : about 1e200 here, beyond the range below
+    assert T.var() == pytest.approx(1e200, rel=1e-10)
+    assert completion_time(probs=[1e-300, 1]).var() == math.inf  # 1e600: beyond float64
+
+
+@pytest.mark.parametrize("C", [3, 17, 100, 256])
+def test_dense_uniform_curve_against_stirling_numbers(C: int) -> None:
+    """A dense uniform curve (the blocked Markov chain for C <= 256, the saddle point
+    and inclusion-exclusion beyond) against C! S2(n, C) / C^n in integers, every n."""
+    N = 12 * C + 40
+    got = log_coverage_prob(np.arange(N), C, include_anchor=False)
+    vals = coverage_prob(np.arange(N), C, include_anchor=False)
+    row = [1] + [0] * C  # S2(n, k), k = 0..C
+    fact = math.factorial(C)
+    for n in range(1, N):
+        new = [0] * (C + 1)
+        for k in range(1, C + 1):
+            new[k] = k * row[k] + row[k - 1]
+        row = new
+        if n < C:
+            assert got[n] == -math.inf and vals[n] == 0.0
+            continue
+        e = Fraction(fact * row[C], C**n)
+        assert got[n] == pytest.approx(frac_log(e), abs=1e-13 * max(1.0, abs(frac_log(e))))
+        assert rel(vals[n], e) < 1e-12 or e < Fraction(1, 10**300)
+    # the same values one at a time (saddle point or inclusion-exclusion)
+    for n in (C + 1, 2 * C, 5 * C, N - 1):
+        assert log_coverage_prob(n, C, include_anchor=False) == pytest.approx(got[n], rel=1e-13, abs=1e-300)
+
+
+@pytest.mark.slow
+def test_user_code_types_under_mypy_strict(tmp_path: Path) -> None:
+    """Issue 21: scalars type as float, arrays as NDArray[np.float64] (overloads)."""
+    import subprocess
+    import sys
+
+    user = tmp_path / "user.py"
+    user.write_text(
+        "import numpy as np\n"
+        "from numpy.typing import NDArray\n"
+        "from couponbound import completion_time, coverage_prob, expected_draws, log_coverage_prob\n"
+        "x: float = coverage_prob(31, 10)\n"
+        "y: np.ndarray = coverage_prob([1, 2], 10)\n"
+        "z: NDArray[np.float64] = log_coverage_prob(np.arange(5), 3)\n"
+        "w: float = log_coverage_prob(np.int64(31), probs=[0.5, 0.5])\n"
+        "T = completion_time(counts=[3, 3, 2], replacement=False)\n"
+        "a: float = T.cdf(4)\n"
+        "b: NDArray[np.float64] = T.pmf(np.array([3, 4]))\n"
+        "c: int = T.ppf(0.5)\n"
+        "d: float = expected_draws(10) + T.mean()\n"
+        "bad: float = coverage_prob([1, 2], 10)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    res = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
+                          "--no-incremental", str(user)], capture_output=True, text=True,
+                         cwd=root, env={"MYPYPATH": str(root), "PATH": "/usr/bin:/bin"})
+    # exactly one error: the array assigned to a float (the test can fail both ways)
+    assert res.stdout.count("error:") == 1, res.stdout
+    assert "user.py:13:" in res.stdout and "NDArray" in res.stdout or "ndarray" in res.stdout, res.stdout

@@ -588,7 +588,7 @@ def test_fuzz_completion_time(pc: PriorCase, extra: st.DataObject, q: Any, size:
     for name in ("cdf", "sf", "logcdf", "logsf"):
         values[name] = probe(kind, getattr(T, name), n)
     for name in ("pmf", "logpmf"):
-        values[name] = probe(_kind(n_ok, prior, needs_replacement=True), getattr(T, name), n)
+        values[name] = probe(kind, getattr(T, name), n)
     for name in ("cdf", "sf", "pmf"):
         check_float_result(values[name])
     for name in ("logcdf", "logsf", "logpmf"):
@@ -603,15 +603,18 @@ def test_fuzz_completion_time(pc: PriorCase, extra: st.DataObject, q: Any, size:
         assert np.all(np.asarray(value) >= T.C)
     probe(_kind(True, prior, limited=True), T.median)
     for name in ("mean", "var", "std") if _moments_ok(prior) else ():
-        value = probe(_kind(True, prior, needs_replacement=True), getattr(T, name))
+        value = probe(_kind(True, prior), getattr(T, name))
         if value is not None:
             assert math.isfinite(value) and value >= 0
-    assert T.support() == (T.C, math.inf)
+    if prior is not None and not prior.replacement:
+        assert T.support()[0] == T.C and T.support()[1] <= prior.N
+    else:
+        assert T.support() == (T.C, math.inf)
     # uniform rvs builds arrays of length C: bounded here (see test_rvs_uniform_huge_C)
     if prior is None or not prior.is_uniform or prior.C <= 10**5:
         size_ok = size is None or (type(size) is int and 0 <= size <= 5) or (
             type(size) is tuple and size == (2, 3))
-        probe(_kind(size_ok, prior, needs_replacement=True, limited=True), T.rvs, size,
+        probe(_kind(size_ok, prior, limited=True), T.rvs, size,
               random_state=0)
 
 

@@ -17,6 +17,7 @@ where they should.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -214,3 +215,98 @@ def test_no_private_name_from_a_public_module() -> None:
 
 def test_layers_import_one_way() -> None:
     assert layering_violations(PACKAGE) == []
+
+
+# ---------------------------------------------------------------------------
+# the one description of the layout: docs/architecture.rst, "Who owns what"
+# ---------------------------------------------------------------------------
+
+ARCHITECTURE = PACKAGE.parent / "docs" / "architecture.rst"
+
+
+def documented_modules(text: str) -> dict[str, str]:
+    """``path (relative to couponbound/) -> layer`` from the table of "Who owns what".
+
+    Rows read ``* - ``path.py``  / - layer / - owns``; an RST comment block
+    (``..`` followed by indented lines) is not part of the table.
+    """
+    section = text.split("Who owns what\n-------------", 1)[1].split("\n---", 1)[0]
+    section = section.split("\n..\n", 1)[0]  # the comment of modules still to come
+    rows = re.findall(r"^   \* - ``([^`]+\.py)``\n     - ([^\n]+)$", section, re.M)
+    return {path: layer.strip() for path, layer in rows}
+
+
+def on_disk(root: Path) -> dict[str, str | None]:
+    """``path (relative to the package) -> layer_of`` for every module below *root*."""
+    return {str(p.relative_to(root)): layer_of(name) for name, p in modules(root).items()}
+
+
+def layout_problems(documented: dict[str, str], disk: dict[str, str | None]) -> list[str]:
+    """What a contributor must change in docs/architecture.rst, one instruction per line."""
+    out = []
+    for path in sorted(set(disk) - set(documented)):
+        layer = disk[path] or "(package)"
+        private = Path(path).name.startswith("_") and not path.endswith("__init__.py")
+        out.append(
+            f"couponbound/{path} is not in docs/architecture.rst: add this row to the table "
+            f"of 'Who owns what':\n   * - ``{path}``\n     - {layer}"
+            f"{' (private)' if private else ''}\n"
+            "     - <what it owns, in one sentence>"
+        )
+    for path in sorted(set(documented) - set(disk)):
+        out.append(f"docs/architecture.rst lists ``{path}``, which is not in couponbound/: "
+                   "remove its row (or fix its path)")
+    for path in sorted(set(documented) & set(disk)):
+        want, got = disk[path], documented[path].split()[0]
+        if want is not None and not path.endswith("__init__.py") and got != want:
+            out.append(f"docs/architecture.rst gives ``{path}`` the layer {got!r}; "
+                       f"tests/test_layout.py's layer_of says {want!r}: correct the row")
+    return out
+
+
+def test_layout_check_finds_what_it_should(fake: Path) -> None:
+    documented = {"__init__.py": "(package)", "coverage.py": "maths", "bounds.py": "maths",
+                  "gone.py": "maths", "_prior.py": "maths (private)", "cli.py": "cli",
+                  "training/__init__.py": "training", "training/batch.py": "training",
+                  "paper/__init__.py": "paper", "paper/tables.py": "paper"}
+    problems = layout_problems(documented, on_disk(fake))
+    assert len(problems) == 3, problems
+    missing, absent, wrong = problems
+    assert missing.startswith("couponbound/training/monitor.py is not in docs/architecture.rst")
+    assert "   * - ``training/monitor.py``\n     - training\n" in missing
+    assert absent.startswith("docs/architecture.rst lists ``gone.py``")
+    assert "``bounds.py`` the layer 'maths'" in wrong and "says 'bounds'" in wrong
+
+
+def test_architecture_lists_every_module_and_nothing_else() -> None:
+    documented = documented_modules(ARCHITECTURE.read_text(encoding="utf-8"))
+    assert len(documented) > 20  # the table was found
+    problems = layout_problems(documented, on_disk(PACKAGE))
+    assert problems == [], "\n\n".join(problems)
+
+
+def test_readme_and_contributing_link_to_the_one_description() -> None:
+    root = PACKAGE.parent
+    for name in ("README.md", "CONTRIBUTING.md"):
+        text = (root / name).read_text(encoding="utf-8")
+        assert "(docs/architecture.rst)" in text, name
+        # no second module list to drift: no code block naming the package's modules
+        assert not re.search(r"^\s*_validate\.py\s+_prior\.py", text, re.M), name
+
+
+def test_no_docstring_keeps_an_unfilled_fragment() -> None:
+    """A ``{docs.NAME}`` line left in a docstring means a missing ``@fill_doc``."""
+    import importlib
+    import inspect
+
+    left = []
+    for name, path in modules(PACKAGE).items():
+        text = path.read_text(encoding="utf-8")
+        if "{docs." not in text or name.endswith("._docs"):
+            continue
+        mod = importlib.import_module(name)
+        for attr, obj in vars(mod).items():
+            doc = inspect.getdoc(obj) if callable(obj) else None
+            if doc and "{docs." in doc and getattr(obj, "__module__", None) == name:
+                left.append(f"{name}.{attr}")
+    assert left == []

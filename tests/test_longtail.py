@@ -291,3 +291,31 @@ def test_huge_multiplicity_keeps_its_digits(factor):
     got_miss = log_miss_many(np.array([n]), pr.p, pr.w, prior=pr)[0]
     assert rel(got_cov, want_cov) < 1e-13
     assert rel(got_miss, want_miss) < 1e-13
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_far_left_tail_power_series(seed):
+    """n a little above C: the saddle radius r has p_max r <= 2 and the class sum is the
+    power series in p r (power sums, Bernoulli coefficients); every node of the
+    circle counts.  Against the zero-truncated-Poisson convolution, and with the
+    series switched off (direct sums over the classes) as a second check."""
+    import couponbound._longtail as lt
+
+    rng = np.random.default_rng(100 + seed)
+    C = 60
+    p = rng.dirichlet(np.ones(C) * 0.5)
+    pr = LongTailPrior(p, np.ones(C))
+    ns = np.array([n for n in range(C + 1, C + 40)
+                   if float(pr.p[-1]) * lt._coverage_saddle(pr, float(n))[0] <= lt._POWER_X_MAX])
+    assert ns.size >= 3  # the series path is the one tested
+    ns = ns[np.linspace(0, ns.size - 1, 4).astype(int)]
+    lu = log_coverage_many(ns, p, np.ones(C), prior=pr)
+    for n, got in zip(ns.tolist(), lu.tolist(), strict=True):
+        oracle = ztp_convolution(n, list(p))
+        assert rel(got, oracle) < 1e-12, (n, got, oracle)
+    th = np.linspace(0.01, math.pi, 11)
+    for n in ns.tolist():
+        r, _ = lt._coverage_saddle(pr, float(n))
+        a = np.exp(pr._series_log_factor(r, th) - 1j * C * th)
+        b = np.exp(pr._direct_log_factor(r, th) - 1j * C * th)
+        assert np.max(np.abs(a - b)) <= 1e-13 * np.max(np.abs(b))

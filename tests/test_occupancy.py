@@ -267,6 +267,21 @@ def test_required_negatives_classes_against_stirling() -> None:
         cb.required_negatives(counts=[3, 3, 2], replacement=False, confidence=0.9)
 
 
+def test_required_negatives_classes_nonuniform_against_exact() -> None:
+    """The search's answer is the first batch size whose exact P(D >= m) reaches q."""
+    w = [9, 5, 3, 2, 1, 1]
+    for rep in (True, False):
+        for m, q in ((3, 0.9), (5, 0.5), (6, 0.99), (4, 0.2)):
+            K = cb.required_negatives(counts=w, replacement=rep, classes=m, confidence=q)
+
+            def reach(n: int, rep: bool = rep, m: int = m) -> Fraction:
+                ex = oracle.weighted_pmf(w, n) if rep else oracle.hypergeometric_pmf(w, n)
+                return sum(ex[m:], Fraction(0))
+
+            assert reach(K + 1) >= Fraction(q), (rep, m, q, K)
+            assert reach(K) < Fraction(q), (rep, m, q, K)
+
+
 def test_required_negatives_expected() -> None:
     counts = [50, 20, 5, 5, 1]
     for rep in (True, False):

@@ -334,3 +334,48 @@ def test_bao22_minima_expr_refuse_bad_B(bad) -> None:
         bao22_min_supervised_expr(10, B=bad)
     with pytest.raises((TypeError, ValueError), match="B"):
         bao22_min_contrastive_expr(10, K=3, B=bad)
+
+
+# ---------------------------------------------------------------------------
+# size limits: every call returns within seconds or refuses, naming the limit
+# ---------------------------------------------------------------------------
+
+
+def test_huge_C_with_few_draws_is_exactly_zero() -> None:
+    """K + 1 < C draws cannot cover C classes: 0 at once, whatever the size of C."""
+    assert coverage_prob_expr(10**30, K=31) == 0
+    assert coverage_prob_expr(counts=[1, 2, 3, 4], K=2) == 0
+
+
+@pytest.mark.parametrize(("func", "args", "kwargs", "limit"), [
+    (completion_time_var_expr, (10**30,), {}, "C <= 50000"),
+    (expected_draws_expr, (), {"counts": [1] * 100_000}, "C <= 50000"),
+    (expected_draws_expr, (10**30,), {}, "C <= 50000"),
+    (coverage_prob_expr, (10**30,), {}, "2000 terms"),
+    (coverage_prob_expr, (10,), {"K": 10**40}, "1e+06 bits per number"),
+    (coverage_prob_expr, (), {"counts": [1, 2] * 3, "K": 40}, None),
+    (collision_prob_expr, (10,), {"K": 10**9}, "1e+06 bits per number"),
+    (expected_log_collision_expr, (10,), {"K": 10**6}, "2000 terms"),
+])
+def test_oversized_expressions_are_refused_naming_the_limit(func, args, kwargs, limit) -> None:  # type: ignore[no-untyped-def]
+    if limit is None:  # a small case of the same kind still works
+        assert func(*args, **kwargs) is not None
+        return
+    with pytest.raises(ValueError, match=func.__name__) as info:
+        func(*args, **kwargs)
+    assert limit in str(info.value)
+
+
+def test_exact_harmonic_numbers_by_binary_splitting() -> None:
+    """The binary-split H_C and H^(2)_C equal the Fractions summed term by term."""
+    from couponbound._combinatorics import harmonic_fraction
+
+    for c in (1, 2, 7, 100, 1234):
+        assert as_fraction(expected_draws_expr(c)) == c * harmonic_fraction(c)
+        assert as_fraction(completion_time_var_expr(c)) == (
+            c * c * harmonic_fraction(c, 2) - c * harmonic_fraction(c))
+    # the largest C allowed is computed, and agrees with the float value
+    big = expected_draws_expr(50_000)
+    assert float(big) == pytest.approx(50_000 * (math.log(50_000) + 0.5772156649015329
+                                                 + 1 / 100_000 - 1 / (12 * 50_000**2)),
+                                      rel=1e-14)

@@ -155,8 +155,6 @@ def test_required_command(capsys):
     assert out.count(r"\\") == 4 and r"$K_{99\%}$" in out
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=True,
-                   reason="expected_draws without replacement lands with the engine branch")
 def test_required_without_replacement(capsys):
     code, out, err = run(["required", "--counts", "5,3,2", "--without-replacement", "--json"],
                          capsys)
@@ -488,8 +486,6 @@ def test_dataset_names_work_on_every_subcommand(tmp_path, capsys, monkeypatch):
     assert int(rows[1]["classes"]) == 4
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=True,
-                   reason="expected_draws without replacement lands with the engine branch")
 def test_table_without_replacement(capsys):
     code, out, err = run(["table", "--dataset", "CIFAR-100-LT (r=100)", "--without-replacement",
                           "--confidence", "0.5", "0.99", "--csv"], capsys)

@@ -379,8 +379,6 @@ def test_required_table_with_replacement():
         required_table([10], replacement=False)
 
 
-@pytest.mark.xfail(raises=ValueError, strict=True,
-                   reason="expected_draws without replacement lands with the engine branch")
 def test_required_table_without_replacement():
     counts = [5, 3, 2]
     k = required_table([("c", counts)], [0.99]).to_records()[0]["K_for_99"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import subprocess
 import sys
 from fractions import Fraction
@@ -492,6 +493,14 @@ def test_table_without_replacement(capsys):
     assert code == 0, err
     row = next(csv.DictReader(io.StringIO(out)))
     assert (int(row["K_for_50"]), int(row["K_for_99"])) == (4323, 7765)
+    code, out, _ = run(["table", "--dataset", "mine=5,3,2", "--without-replacement", "--csv"],
+                       capsys)
+    row = next(csv.DictReader(io.StringIO(out)))
+    exact = sum(1 - hypergeometric_ie(n, [5, 3, 2]) for n in range(10))  # E[T] of a shuffle
+    assert float(row["expected_batch"]) == pytest.approx(float(exact), rel=1e-12)
+    assert int(row["expected_batch_ceil"]) == math.ceil(exact)
+    code, out, _ = run(["table", "--dataset", "mine=5,3,2", "--without-replacement"], capsys)
+    assert "without replacement from the data set (a shuffled loader): mine." in out
 
 
 def test_confidence_labels_never_round_to_100(capsys):

@@ -616,7 +616,7 @@ def required_table(priors: Any, confidences: Sequence[float] = (0.99,), *,
             Column("expected_batch", "E[K+1]", r"$\mathrm{E}[K+1]$")]
     cols += [Column(f"K_for_{pct(q)}", f"K ({pct(q)} %)", rf"$K_{{{pct(q)}\%}}$") for q in qs]
     cap = ("K (q %): smallest number of negatives K with coverage upsilon_{K+1} >= q "
-           "(anchor included)" + ("" if replacement is not False else
+           "(anchor included)" + ("" if all(r["replacement"] for r in rows) else
                                   ", batches drawn without replacement from the data set")
            + "; E[K+1]: expected draws until every class appears.")
     return Table(tuple(cols), tuple(rows), caption=cap)

@@ -348,6 +348,9 @@ def coverage_table(
         "upsilon_{K+1} >= q. "
         + ("Uniform class priors." if not nonuniform else
            f"Non-uniform class priors: {', '.join(nonuniform)}; the others uniform.")
+        + ("" if all(p.replacement for p in sets) else
+           " Batches drawn without replacement from the data set (a shuffled loader): "
+           + ", ".join(p.label for p in sets if not p.replacement) + ".")
     )
     return Table(tuple(cols), tuple(rows), caption=caption, title="Negatives needed to cover every class")
 

@@ -49,7 +49,9 @@ def test_bare_command_prints_table_and_writes_files(tmp_path, capsys, monkeypatc
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["data", "set", "C"]
     cifar = next(x for x in lines if x.startswith("CIFAR-10 "))
-    assert cifar.split()[1:7] == ["10", "29.3", "26", "43", "65", "87"]
+    assert cifar.split()[1:8] == ["10", "50000", "29.3", "26", "43", "65", "87"]
+    lt = next(x for x in lines if x.startswith("CIFAR-100-LT (r=100) "))
+    assert "13652*" in lt and "4323" in lt and "7765" in lt and "> 10847" in lt
     outdir = tmp_path / "couponbound-output"
     for name in FIGURES:
         assert _pdf_png_ok(outdir / name), name

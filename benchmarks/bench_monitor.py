@@ -1,8 +1,20 @@
 """Overhead of BoundMonitor against computing the contrastive loss alone.
 
-Run ``python benchmarks/bench_monitor.py [--repeats 40] [--threads N] [--skip-lightning]``.
+Run ``python benchmarks/bench_monitor.py [--repeats 40] [--threads 1] [--skip-lightning]``.
 Every number is a ratio to a baseline measured in the same run (medians of
-interleaved repeats, float32):
+interleaved repeats, float32); BLAS and torch run single-threaded (the
+environment is set before numpy is imported) unless ``--threads`` says
+otherwise, and every timed function runs a few times first (imports, caches,
+the allocator warm):
+
+0. Start-up and the test of non-random batches.  ``u`` is one numpy pass of
+   ``log1p(-exp(-x)).sum()`` over 10^5 values.  The first
+   ``BoundMonitor.update`` in a fresh process (no scipy import on its path),
+   in units of ``u`` measured in that process (median over fresh processes).
+   Target: ``<= 50 u``.  A MoCo queue filling over 16 steps (B = 256 per
+   step, up to M = 4,096 keys: 16 queue lengths, each a new theory and a new
+   null variance) with the default ``warn_nonrandom=True`` against
+   ``warn_nonrandom=False``, each run on a fresh monitor.  Target: ``<= 3``.
 
 1. In-batch InfoNCE (K + 1 = 1024 anchors, d = 128, C = 100): ``update``
    (which computes the loss and every other term of NS21's measurement
@@ -24,8 +36,18 @@ interleaved repeats, float32):
 
 from __future__ import annotations
 
+import os
+import sys
+
+if __name__ == "__main__":  # single-threaded BLAS, set before numpy loads it
+    _THREADS = next((sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1])
+                     if a == "--threads"), "1")
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = _THREADS
+
 import argparse
 import statistics
+import subprocess
 import tempfile
 import time
 import warnings
@@ -93,6 +115,69 @@ def timeit(funcs: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
+#: Run in a fresh interpreter: u, then the first update of a new monitor, in seconds.
+_FIRST_UPDATE = """
+import time
+import numpy as np
+x = np.random.default_rng(0).random(100_000) + 0.01
+for _ in range(5):
+    np.log1p(-np.exp(-x)).sum()
+ts = []
+for _ in range(101):
+    t0 = time.perf_counter()
+    np.log1p(-np.exp(-x)).sum()
+    ts.append(time.perf_counter() - t0)
+u = sorted(ts)[50]
+from couponbound.training import BoundMonitor
+rng = np.random.default_rng(0)
+mu = rng.normal(size=(10, 16))
+mu /= 2 * np.linalg.norm(mu, axis=1, keepdims=True)
+y = rng.integers(0, 10, 64)
+z0, z1 = rng.normal(size=(64, 16)), rng.normal(size=(64, 16))
+mon = BoundMonitor(10, 0.5, class_means=mu)
+t0 = time.perf_counter()
+mon.update(z0, z1, y)
+t = time.perf_counter() - t0
+import sys
+print(u, t, int(any(m == "scipy.stats" or m.startswith("scipy.stats.") for m in sys.modules)))
+"""
+
+
+def bench_first_update(processes: int) -> dict[str, float]:
+    """The first update in a fresh process, in units of u measured in that process."""
+    ratios, us, ts, stats = [], [], [], 0
+    for _ in range(processes):
+        out = subprocess.run([sys.executable, "-c", _FIRST_UPDATE], capture_output=True,
+                             text=True, check=True, env=os.environ.copy()).stdout.split()
+        u, t, st = float(out[0]), float(out[1]), int(out[2])
+        ratios.append(t / u)
+        us.append(u)
+        ts.append(t)
+        stats += st
+    return {"ratio": statistics.median(ratios), "u": statistics.median(us),
+            "t": statistics.median(ts), "scipy_stats": stats}
+
+
+def bench_queue_fill(repeats: int) -> dict[str, float]:
+    """A MoCo queue filling over 16 steps, with and without the test of non-random batches."""
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(C, D))
+    y = rng.integers(0, C, QB)
+    z0 = (centers[y] + rng.normal(size=(QB, D))).astype(np.float32)
+    z1 = (centers[y] + rng.normal(size=(QB, D))).astype(np.float32)
+    ql = rng.integers(0, C, QM)
+    keys = (centers[ql] + rng.normal(size=(QM, D))).astype(np.float32)
+    mu = centers / (2 * np.linalg.norm(centers, axis=1, keepdims=True))
+
+    def fill(warn: bool) -> None:
+        mon = BoundMonitor(C, T, class_means=mu, warn_nonrandom=warn)
+        for step in range(1, QM // QB + 1):
+            m = step * QB
+            mon.update(z0, z1, y, negatives=keys[:m], negative_labels=ql[:m])
+
+    return timeit({"warn": lambda: fill(True), "quiet": lambda: fill(False)}, repeats)
+
+
 def bench_numpy(repeats: int) -> dict[str, float]:
     z0, z1, y, zbar, mu = make_batch()
     mon = BoundMonitor(C, T, class_means=mu, warn_nonrandom=False)
@@ -104,7 +189,7 @@ def bench_numpy(repeats: int) -> dict[str, float]:
         "infonce": lambda: infonce_numpy(z0, z1),
         "update": lambda: mon.update(z0, z1, y, zbar),
         "update_losses": lambda: mon.update_losses(contrastive=con, sup=con, sub=con, d=-con,
-                                                   labels=y),
+                                                   labels=y, in_batch=True),
         "queue_infonce": lambda: queue_infonce_numpy(qz0, qz1, keys),
         "queue_update": lambda: qmon.update(qz0, qz1, qy, qzbar, negatives=keys,
                                             negative_labels=ql),
@@ -143,7 +228,7 @@ def bench_torch(repeats: int) -> dict[str, float] | None:
         "infonce": infonce,
         "update": lambda: mon.update(z0, z1, y, zbar),
         "update_losses": lambda: mon.update_losses(contrastive=con, sup=con, sub=con, d=-con,
-                                                   labels=y),
+                                                   labels=y, in_batch=True),
         "queue_infonce": queue_infonce,
         "queue_update": lambda: qmon.update(qz0, qz1, qy, qzbar, negatives=keys,
                                             negative_labels=ql),
@@ -224,22 +309,36 @@ def bench_lightning(steps: int, rounds: int, model: str = "mlp") -> dict[str, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeats", type=int, default=40)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads (default: torch's own choice)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads and torch.set_num_threads (default 1)")
+    parser.add_argument("--processes", type=int, default=7,
+                        help="fresh processes timing the first update")
     parser.add_argument("--lightning-steps", type=int, default=100,
                         help="training steps per run (the CNN runs a fifth of them)")
     parser.add_argument("--lightning-rounds", type=int, default=3)
     parser.add_argument("--skip-lightning", action="store_true")
     args = parser.parse_args()
-    if args.threads is not None:
-        try:
-            import torch
+    try:
+        import torch
 
-            torch.set_num_threads(args.threads)
-        except ImportError:
-            pass
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{os.cpu_count()} cores, load average {load:.2f} at the start "
+          "(other processes inflate medians of short kernels)")
+    first = bench_first_update(args.processes)
+    print(f"first update in a fresh process: {1e3 * first['t']:.1f} ms = {first['ratio']:.1f} u "
+          f"(u = {1e3 * first['u']:.3f} ms; median of {args.processes} processes; "
+          f"scipy.stats imported in {first['scipy_stats']} of them)  target <= 50 u")
+    fill = bench_queue_fill(max(3, args.repeats // 8))
+    print(f"queue filling over {QM // QB} steps (B = {QB}, M up to {QM}): "
+          f"{1e3 * fill['warn']:.0f} ms with warn_nonrandom=True, "
+          f"{1e3 * fill['quiet']:.0f} ms without: {fill['warn'] / fill['quiet']:.2f}x  "
+          "target <= 3")
     print(f"in-batch: K+1 = {N}; queue: B = {QB}, M = {QM}; d = {D}, C = {C}, float32; "
           f"medians of {args.repeats} interleaved runs")
+    print("targets: update/infonce <= 1.5, queue update/loss <= 1.3")
     print(f"{'library':<8}{'infonce [ms]':>14}{'update/infonce':>16}{'update_losses/infonce':>23}"
           f"{'queue loss [ms]':>17}{'queue update/loss':>19}")
     for name, bench in (("numpy", bench_numpy), ("torch", bench_torch)):

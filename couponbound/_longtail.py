@@ -65,7 +65,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.fft
 from numpy.typing import NDArray
 
 from couponbound._saddle import clog1p, log1mexp, log_poisson_norm
@@ -115,6 +114,13 @@ _SERIES_MIN = 64  # ... and the tail keeps at least this many distinct classes
 # --------------------------------------------------------------------------
 # elementary complex pieces
 # --------------------------------------------------------------------------
+
+def _dct(a: FloatArray, type: int, axis: int) -> FloatArray:  # noqa: A002 - scipy's name
+    """scipy's DCT, imported on first use (``import couponbound`` loads no scipy module)."""
+    import scipy.fft
+
+    return np.asarray(scipy.fft.dct(a, type=type, axis=axis), dtype=np.float64)
+
 
 def _cexpm1(z: ComplexArray) -> ComplexArray:
     """``e^z - 1`` for complex ``z``, accurate near 0."""
@@ -296,7 +302,7 @@ class LongTailPrior:
             assert self._cheb_y is not None and self._moments is not None
             assert self._dp is not None and self._dw is not None
             vals = f(np.exp(self._cheb_y) * r)
-            coef = scipy.fft.dct(vals, type=2, axis=1) / vals.shape[1]
+            coef = _dct(vals, type=2, axis=1) / vals.shape[1]
             coef[:, 0] *= 0.5
             total = float(np.sum(coef * self._moments)) + float(self._dw @ f(self._dp * r))
             # relative to the sum where it is large (log_rest in the far left tail,
@@ -350,7 +356,7 @@ class LongTailPrior:
             xs = np.exp(self._cheb_y) * r  # (pieces, terms)
             th = theta[near]
             vals = _log_factor(xs[:, :, None], th[None, None, :])
-            coef = scipy.fft.dct(vals.real, type=2, axis=1) + 1j * scipy.fft.dct(vals.imag, type=2, axis=1)
+            coef = _dct(vals.real, type=2, axis=1) + 1j * _dct(vals.imag, type=2, axis=1)
             coef /= xs.shape[1]
             coef[:, 0, :] *= 0.5
             err = np.einsum("pjn,pj->n", np.abs(coef[:, -8:, :]), np.abs(self._moments[:, -8:]))
@@ -385,6 +391,21 @@ class LongTailPrior:
         """
         return self.class_sum(_log_one_minus_exp, r)
 
+    def class_sums2(self, f: Callable[[FloatArray], FloatArray], r: float) -> tuple[float, float]:
+        """Two class sums at once, ``f`` returning both functions stacked on a first axis
+        of length 2 (the tilted mean and variance; unchecked, as ``class_sum(checked=False)``)."""
+        if self._cheb_setup():
+            assert self._cheb_y is not None and self._moments is not None
+            assert self._dp is not None and self._dw is not None
+            vals = f(np.exp(self._cheb_y) * r)  # (2, pieces, terms)
+            coef = _dct(vals, type=2, axis=2) / vals.shape[2]
+            coef[:, :, 0] *= 0.5
+            direct = f(self._dp * r) @ self._dw
+            tot = np.einsum("fpj,pj->f", coef, self._moments) + direct
+            return float(tot[0]), float(tot[1])
+        both = f(self.p * r) @ self.w
+        return float(both[0]), float(both[1])
+
     def log_rest_many(self, t: FloatArray) -> FloatArray:
         """``L(t) = sum_c w_c log(1 - e^{-p_c t})`` at many radii ``t`` (one vectorised pass).
 
@@ -402,7 +423,7 @@ class LongTailPrior:
             assert self._dp is not None and self._dw is not None
             xs = np.exp(self._cheb_y)[:, :, None] * t[None, None, :]
             vals = log1mexp(xs)
-            coef = scipy.fft.dct(vals, type=2, axis=1) / vals.shape[1]
+            coef = _dct(vals, type=2, axis=1) / vals.shape[1]
             coef[:, 0, :] *= 0.5
             mom = self._moments
             # truncation (the last coefficients) and rounding (eps times the terms)
@@ -539,10 +560,16 @@ def _solve(mean_var: Callable[[float], tuple[float, float]], n: float, s_lo: flo
 # log upsilon_n (left side and middle)
 # --------------------------------------------------------------------------
 
+def _mean_var_terms(x: FloatArray) -> FloatArray:
+    """``B(x)`` and ``B (1 - x - B)`` stacked on a new first axis (one pass for both)."""
+    bb = _mean_term(x)
+    return np.stack((bb, bb * (1.0 - x - bb)))
+
+
 def _coverage_mean_var(pr: LongTailPrior) -> Callable[[float], tuple[float, float]]:
     def mv(r: float) -> tuple[float, float]:
-        return (pr.S * r + pr.class_sum(_mean_term, r, checked=False),
-                max(pr.S * r + pr.class_sum(_var_term, r, checked=False), 1e-300))
+        m, v = pr.class_sums2(_mean_var_terms, r)
+        return pr.S * r + m, max(pr.S * r + v, 1e-300)
     return mv
 
 

@@ -645,7 +645,7 @@ def log_pmf_classes(n: int, targets: IntArray, prior: Prior) -> FloatArray:
         j0 = int(tg[0])
         t0 = _solve_tilt(float(n), float(j0), g)
         w0 = _band_width(t0, 1.0 if cautious else _BAND_SD)
-        jc = min(j0 + w0, float(tg[-1]), min(n, C) - 0.5)
+        jc = min(j0 + 0.5 * w0, float(tg[-1]), min(n, C) - 0.5)
         anchor, hi_edge = t0, j0 + w0
         if jc > j0 + 0.5 and not cautious:
             ta = _solve_tilt(float(n), jc, g)

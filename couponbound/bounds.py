@@ -40,6 +40,7 @@ from typing import Any, Literal, cast, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from couponbound import _display
 from couponbound._combinatorics import harmonic
 from couponbound._docs import fill_doc
 from couponbound._formulas import (
@@ -300,6 +301,12 @@ class NS21Decomposition:
     def to_dict(self) -> dict[str, float]:
         """The four terms as a ``dict`` (``total`` is not included)."""
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+    def _repr_html_(self) -> str:  # notebooks: the terms and their sum, typeset
+        return _display.decomposition_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return _display.decomposition_markdown(self)
 
 
 def decompose(terms: BoundTerms) -> NS21Decomposition:

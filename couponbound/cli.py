@@ -392,6 +392,14 @@ def _without_replacement(priors: list[Prior], args: argparse.Namespace) -> list[
     return [p.with_replacement(False) for p in priors]
 
 
+def _source_name(text: str, default: str) -> str:
+    """A prior's label: the file's name without its suffix (``@my500.txt`` -> ``my500``),
+    else *default* (numbers given inline; standard input)."""
+    if text.startswith("@") and text not in ("@", "@-"):
+        return Path(text[1:]).stem or default
+    return default
+
+
 def _priors(args: argparse.Namespace, default_C: Sequence[int] | None) -> list[Prior]:
     """The priors named by ``-C``, ``--counts``, ``--probs`` and ``--dataset``."""
     from ._prior import Prior
@@ -401,9 +409,11 @@ def _priors(args: argparse.Namespace, default_C: Sequence[int] | None) -> list[P
         raise _UsageError("give one of -C, --counts, --probs")
     sets = [_parse_dataset(s) for s in args.dataset]
     if args.counts is not None:
-        sets.insert(0, Prior.from_counts(_counts(args.counts, "--counts"), name="counts"))
+        sets.insert(0, Prior.from_counts(_counts(args.counts, "--counts"),
+                                         name=_source_name(args.counts, "counts")))
     elif args.probs is not None:
-        sets.insert(0, Prior.from_probs(_numbers(args.probs, "--probs"), name="probs"))
+        sets.insert(0, Prior.from_probs(_numbers(args.probs, "--probs"),
+                                        name=_source_name(args.probs, "probs")))
     elif args.C or not sets:
         Cs = args.C if args.C else default_C
         if not Cs:

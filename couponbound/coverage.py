@@ -30,25 +30,19 @@ for an array.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
-from typing import Any, TypeAlias, overload
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _longtail, _saddle
+from . import _display, _longtail, _saddle
 from ._combinatorics import harmonic
 from ._prior import Prior, as_prior
 from ._validate import check_flag, check_probability, check_probability_array, check_size
-from ._vectorize import FloatOrArray, evaluate
-
-#: A scalar number of draws (or negatives): the functions then return a ``float``.
-ScalarInt: TypeAlias = int | float | np.integer[Any] | np.floating[Any]
-#: An array of them (any shape): the functions then return ``NDArray[np.float64]``.
-IntArrayLike: TypeAlias = NDArray[Any] | Sequence[Any]
+from ._vectorize import ArrayIn, FloatOrArray, ScalarIn, evaluate
 
 __all__ = [
     "CompletionTime",
@@ -451,13 +445,17 @@ def _upsilon_unique(n: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
 # --------------------------------------------------------------------------
 
 @overload
-def coverage_prob(K: ScalarInt, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+def coverage_prob(K: ScalarIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                   counts: ArrayLike | None = None, replacement: bool | None = None,
                   include_anchor: bool = True) -> float: ...
 @overload
-def coverage_prob(K: IntArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+def coverage_prob(K: ArrayIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                   counts: ArrayLike | None = None, replacement: bool | None = None,
                   include_anchor: bool = True) -> NDArray[np.float64]: ...
+@overload
+def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                  counts: ArrayLike | None = None, replacement: bool | None = None,
+                  include_anchor: bool = True) -> FloatOrArray: ...
 def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                   counts: ArrayLike | None = None, replacement: bool | None = None,
                   include_anchor: bool = True) -> FloatOrArray:
@@ -486,7 +484,7 @@ def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
         ``False``: the ``K + 1`` samples are drawn without replacement from a
         finite data set with class sizes ``counts`` (what a shuffled data
         loader does); the law is multivariate hypergeometric and the value is
-:math:`[x^n] \prod_c ((1 + x)^{n_c} - 1) / \binom{N}{n}`
+        :math:`[x^n] \prod_c ((1 + x)^{n_c} - 1) / \binom{N}{n}`
         (:ref:`math-without-replacement`).
     include_anchor : bool, default True
         ``True``: ``K + 1`` draws (NS21's :math:`\upsilon_{K+1}`).  ``False``:
@@ -544,13 +542,17 @@ def coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLik
 
 
 @overload
-def log_coverage_prob(K: ScalarInt, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+def log_coverage_prob(K: ScalarIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                       counts: ArrayLike | None = None, replacement: bool | None = None,
                       include_anchor: bool = True) -> float: ...
 @overload
-def log_coverage_prob(K: IntArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+def log_coverage_prob(K: ArrayIn, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                       counts: ArrayLike | None = None, replacement: bool | None = None,
                       include_anchor: bool = True) -> NDArray[np.float64]: ...
+@overload
+def log_coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
+                      counts: ArrayLike | None = None, replacement: bool | None = None,
+                      include_anchor: bool = True) -> FloatOrArray: ...
 def log_coverage_prob(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                       counts: ArrayLike | None = None, replacement: bool | None = None,
                       include_anchor: bool = True) -> FloatOrArray:
@@ -756,8 +758,8 @@ def _logpmf_without(mv: NDArray[np.int64], prior: Prior) -> NDArray[np.float64]:
     top = N - int(sizes[0])
     out = np.full(mv.shape, -np.inf)
     low = mv == prior.C - 1
-    if np.any(low):
-        out[low] = _log_min_degree(prior)
+    if np.any(low):  # P(T = C) = upsilon_C (exactly 1 when every class has one sample)
+        out[low] = float(_log_upsilon_unique(np.array([prior.C], dtype=np.int64), prior)[0])
     at_top = (mv == top) & ~low
     if np.any(at_top):
         out[at_top] = math.log(int(mult[0])) + float(_saddle.log_hyper_miss(  # 1/binom(N, n_min)
@@ -856,6 +858,12 @@ class CompletionTime:
     def __repr__(self) -> str:
         return f"CompletionTime({self.prior!r})"
 
+    def _repr_html_(self) -> str:  # notebooks: prior, mean, std and quantiles
+        return _display.completion_time_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return _display.completion_time_markdown(self)
+
     def _apply(self, n: Any, kernel: Any) -> FloatOrArray:
         arr = np.asarray(n)
         if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.any(arr != np.floor(arr)):
@@ -864,33 +872,41 @@ class CompletionTime:
         return evaluate(kernel, n, self.prior, include_anchor=False, name="n")
 
     @overload
-    def logcdf(self, n: ScalarInt) -> float: ...
+    def logcdf(self, n: ScalarIn) -> float: ...
     @overload
-    def logcdf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
+    def logcdf(self, n: ArrayIn) -> NDArray[np.float64]: ...
+    @overload
+    def logcdf(self, n: ArrayLike) -> FloatOrArray: ...
     def logcdf(self, n: ArrayLike) -> FloatOrArray:
         """:math:`\\log P(T \\le n)`, with full relative accuracy also near 0."""
         return self._apply(n, _log_cdf_unique)
 
     @overload
-    def cdf(self, n: ScalarInt) -> float: ...
+    def cdf(self, n: ScalarIn) -> float: ...
     @overload
-    def cdf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
+    def cdf(self, n: ArrayIn) -> NDArray[np.float64]: ...
+    @overload
+    def cdf(self, n: ArrayLike) -> FloatOrArray: ...
     def cdf(self, n: ArrayLike) -> FloatOrArray:
         """:math:`P(T \\le n)`, NS21's :math:`\\upsilon_n`."""
         return self._apply(n, _upsilon_unique)
 
     @overload
-    def logsf(self, n: ScalarInt) -> float: ...
+    def logsf(self, n: ScalarIn) -> float: ...
     @overload
-    def logsf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
+    def logsf(self, n: ArrayIn) -> NDArray[np.float64]: ...
+    @overload
+    def logsf(self, n: ArrayLike) -> FloatOrArray: ...
     def logsf(self, n: ArrayLike) -> FloatOrArray:
         """:math:`\\log P(T > n)`, accurate in the far right tail."""
         return self._apply(n, _log_sf_unique)
 
     @overload
-    def sf(self, n: ScalarInt) -> float: ...
+    def sf(self, n: ScalarIn) -> float: ...
     @overload
-    def sf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
+    def sf(self, n: ArrayIn) -> NDArray[np.float64]: ...
+    @overload
+    def sf(self, n: ArrayLike) -> FloatOrArray: ...
     def sf(self, n: ArrayLike) -> FloatOrArray:
         """:math:`P(T > n) = 1 - \\upsilon_n`, without cancellation near 1."""
         return self._apply(n, _exp_of(_log_sf_unique))
@@ -908,17 +924,21 @@ class CompletionTime:
         return evaluate(kernel, n, self.prior, include_anchor=False, name="n")
 
     @overload
-    def logpmf(self, n: ScalarInt) -> float: ...
+    def logpmf(self, n: ScalarIn) -> float: ...
     @overload
-    def logpmf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
+    def logpmf(self, n: ArrayIn) -> NDArray[np.float64]: ...
+    @overload
+    def logpmf(self, n: ArrayLike) -> FloatOrArray: ...
     def logpmf(self, n: ArrayLike) -> FloatOrArray:
         """:math:`\\log P(T = n)`; positive-term formula, no differencing of the cdf."""
         return self._apply_pmf(n, log=True)
 
     @overload
-    def pmf(self, n: ScalarInt) -> float: ...
+    def pmf(self, n: ScalarIn) -> float: ...
     @overload
-    def pmf(self, n: IntArrayLike) -> NDArray[np.float64]: ...
+    def pmf(self, n: ArrayIn) -> NDArray[np.float64]: ...
+    @overload
+    def pmf(self, n: ArrayLike) -> FloatOrArray: ...
     def pmf(self, n: ArrayLike) -> FloatOrArray:
         """:math:`P(T = n)`, ``0`` off the integers (exactly:
         :func:`couponbound.exact.completion_time_pmf`).
@@ -934,7 +954,9 @@ class CompletionTime:
     @overload
     def ppf(self, q: float | np.floating[Any]) -> int: ...
     @overload
-    def ppf(self, q: IntArrayLike) -> NDArray[np.int64]: ...
+    def ppf(self, q: ArrayIn) -> NDArray[np.int64]: ...
+    @overload
+    def ppf(self, q: ArrayLike) -> int | NDArray[np.int64]: ...
     def ppf(self, q: ArrayLike) -> int | NDArray[np.int64]:
         """Smallest ``n`` with ``cdf(n) >= q`` (``q`` in (0, 1)); an int for scalar ``q``."""
         arr, _ = check_probability_array(q, "q")

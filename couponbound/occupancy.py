@@ -360,7 +360,6 @@ class DistinctClasses:
                 nb = min(hi, b + step)
                 lp = np.concatenate([lp, self._logpmf_int(np.arange(b + 1, nb + 1, dtype=np.int64))])
                 b = nb
-            step *= 2
         self._cache["window"] = (a, lp)
         return a, lp
 

@@ -33,6 +33,7 @@ version = release = couponbound.__version__
 
 extensions = [
     "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "sphinx-mathjax-offline",  # vendored MathJax 3, copied into _static/mathjax
@@ -47,7 +48,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3
 
-exclude_patterns = ["_build", "gallery", "_intersphinx", "auto_examples/*.ipynb",
+exclude_patterns = ["_build", "gallery", "_intersphinx", "_templates", "auto_examples/*.ipynb",
                     "auto_examples/*.py", "auto_examples/*.zip", "auto_examples/*.json",
                     "auto_examples/*.md5"]
 templates_path = ["_templates"]
@@ -80,8 +81,20 @@ intersphinx_mapping = {
 }
 intersphinx_timeout = 1
 
-# -- autodoc / numpydoc ----------------------------------------------------
+# -- autodoc / autosummary / numpydoc ----------------------------------------
+# As in SciPy's reference: each module's section has a summary table (one
+# row per name of its ``__all__``: a link and the first line of the
+# docstring), and every function and class has a page of its own, generated
+# into api/generated/ from the templates in _templates/autosummary/.
+autosummary_generate = True
+autosummary_generate_overwrite = True
+autosummary_imported_members = False
+# The right-hand table of contents shows ``compute_window()``, not
+# ``BoundMonitor.compute_window()``: short entries that fit its width.
+toc_object_entries_show_parents = "hide"
 autodoc_member_order = "bysource"
+# Signatures show defaults as written (``C=DEFAULT_DATASETS``), not their repr.
+autodoc_preserve_defaults = True
 autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -116,7 +129,8 @@ numpydoc_xref_aliases = {
 #: Modules whose ``__all__`` the API pages document; a class named in a
 #: parameter type (``BoundTerms``, ``Prior``, ...) links to its entry.
 PUBLIC_MODULES = [
-    "couponbound", "couponbound.coverage", "couponbound.exact", "couponbound.asymptotic",
+    "couponbound", "couponbound.coverage", "couponbound.occupancy", "couponbound.exact",
+    "couponbound.asymptotic",
     "couponbound.collision", "couponbound.bounds", "couponbound.symbolic",
     "couponbound.testing", "couponbound.training", "couponbound.training.distributed",
     "couponbound.training.lightning", "couponbound.paper", "couponbound.paper.tables",
@@ -174,6 +188,10 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "min_reported_time": 10,
     "write_computation_times": False,  # no generated sg_execution_times.rst in the tree
+    # Thumbnails readable at the size the gallery shows them (two or three a
+    # row, _static/couponbound.css): each example's first figure is a
+    # one-column figure, scaled into this box.
+    "thumbnail_size": (480, 360),
 }
 
 # -- HTML ------------------------------------------------------------------
@@ -221,7 +239,11 @@ def _import_target(target: str) -> Any:
         try:
             for attr in parts[cut:]:
                 obj = getattr(obj, attr)
-        except AttributeError:
+        except (AttributeError, ImportError):
+            # ImportError: a name created on first lookup that needs an optional
+            # framework (``BoundMonitorCallback`` without Lightning) - the docs
+            # extra does not install the frameworks, and its entry is written
+            # by hand on the API page.
             return None
         return obj
     return None

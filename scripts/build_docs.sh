@@ -35,7 +35,7 @@ else
   echo "docs: pytest not installed, page examples not run" >&2
 fi
 # A clean build every time: stale gallery output can hide an error.
-rm -rf docs/_build docs/auto_examples
+rm -rf docs/_build docs/auto_examples docs/api/generated
 # -n: every cross-reference must resolve; -W: any warning fails the build.
 "$PYTHON" -m sphinx -n -W --keep-going -b html -q docs docs/_build/html
 

@@ -66,12 +66,16 @@ INVENTORIES: dict[str, tuple[str, list[Entry]]] = {
         ("contextlib.contextmanager", "py:function", "library/contextlib.html#$", "-"),
         ("collections.namedtuple", "py:function", "library/collections.html#$", "-"),
         ("argparse.ArgumentParser", "py:class", "library/argparse.html#$", "-"),
+        # type aliases on the API's own pages ("alias of Callable[...]")
+        ("collections.abc.Callable", "py:class", "library/collections.abc.html#$", "-"),
     ]),
     "numpy": ("NumPy", [
         ("numpy", "py:module", "reference/index.html#module-numpy", "-"),
         ("numpy.ndarray", "py:class", "reference/generated/numpy.ndarray.html#$", "-"),
         ("numpy.float64", "py:attribute", "reference/arrays.scalars.html#$", "-"),
         ("numpy.int64", "py:attribute", "reference/arrays.scalars.html#$", "-"),
+        ("numpy.float64", "py:class", "reference/arrays.scalars.html#$", "-"),
+        ("numpy.dtype", "py:class", "reference/generated/numpy.dtype.html#$", "-"),
         ("numpy.inf", "py:data", "reference/constants.html#$", "-"),
         ("numpy.nan", "py:data", "reference/constants.html#$", "-"),
         ("numpy.log1p", "py:data", "reference/generated/numpy.log1p.html#$", "-"),

@@ -194,3 +194,99 @@ def collision_diagnostic_loop(z0, z1, labels):
             vals.append(math.fsum(abs(float(u0[i] @ u1[j]) - own) for i in idx)
                         / (len(idx) - 1))
     return math.fsum(vals) / len(vals) if vals else math.nan
+
+
+# --------------------------------------------------------------------------
+# the null law of one batch's rates, by enumerating class-count vectors
+# --------------------------------------------------------------------------
+
+def _compositions(n, C):
+    """Every vector of C non-negative integers summing to n."""
+    import itertools
+
+    for cuts in itertools.combinations(range(n + C - 1), C - 1):
+        prev, out = -1, []
+        for c in cuts:
+            out.append(c - prev - 1)
+            prev = c
+        out.append(n + C - 2 - prev)
+        yield out
+
+
+def count_law(s, probs=None, counts=None):
+    """``(vector, probability)`` of the class counts of s draws, as exact Fractions:
+    multinomial over ``probs`` (Fractions) or multivariate hypergeometric over ``counts``."""
+    C = len(probs if probs is not None else counts)
+    for c in _compositions(s, C):
+        if probs is not None:
+            w = Fraction(math.factorial(s))
+            for ci, pi in zip(c, probs, strict=False):
+                w *= Fraction(pi) ** ci / math.factorial(ci)
+        else:
+            if any(ci > ni for ci, ni in zip(c, counts, strict=False)):
+                continue
+            w = Fraction(math.prod(math.comb(ni, ci) for ci, ni in zip(c, counts, strict=False)),
+                         math.comb(sum(counts), s))
+        yield c, w
+
+
+def null_variances_exact(scheme, n, K, probs=None, counts=None):
+    """Variances of one batch's (upsilon-hat, tau-hat, collision) under random draws,
+    by summing over every class-count vector (mpmath at 40 digits)."""
+    import mpmath
+
+    def F(x):
+        x = Fraction(x)
+        return mpmath.mpf(x.numerator) / x.denominator
+
+    with mpmath.workdps(40):
+        p = ([Fraction(x) for x in probs] if probs is not None
+             else [Fraction(x, sum(counts)) for x in counts])
+        C = len(p)
+        law = lambda s: count_law(s, probs=p if counts is None else None, counts=counts)  # noqa: E731
+        if scheme == "queue":
+            out = []
+            e1 = e2 = mpmath.mpf(0)
+            for q, w in law(K):
+                miss = [c for c in range(C) if q[c] == 0]
+                if not miss:
+                    v = v2 = mpmath.mpf(1)
+                elif len(miss) == 1:
+                    pc = F(p[miss[0]])
+                    v, v2 = pc, pc * pc + pc * (1 - pc) / n
+                else:
+                    v = v2 = mpmath.mpf(0)
+                e1 += F(w) * v
+                e2 += F(w) * v2
+            out.append(e2 - e1 * e1)
+            for h in (lambda x: mpmath.mpf(x >= 1), lambda x: mpmath.log(1 + x)):
+                es = es2 = eph2 = mpmath.mpf(0)
+                for q, w in law(K):
+                    S = mpmath.fsum(F(pc) * h(qc) for pc, qc in zip(p, q, strict=False))
+                    es += F(w) * S
+                    es2 += F(w) * S * S
+                    eph2 += F(w) * mpmath.fsum(F(pc) * h(qc) ** 2
+                                                        for pc, qc in zip(p, q, strict=False))
+                out.append((eph2 - es2) / n + es2 - es * es)
+            return tuple(float(v) for v in out)
+        N = n // 2 if scheme == "nt_xent" else n
+        acc = [mpmath.mpf(0)] * 6
+        for c, w in law(N):
+            u = mpmath.mpf(all(x > 0 for x in c))
+            t = mpmath.mpf(sum(x for x in c if x >= 2)) / N
+            if scheme == "nt_xent":
+                g = mpmath.fsum(x * mpmath.log(1 + 2 * (x - 1)) for x in c if x > 0) / N
+            else:
+                g = mpmath.fsum(x * mpmath.log(x) for x in c if x > 0) / N
+            wm = F(w)
+            for i, v in enumerate((u, u * u, t, t * t, g, g * g)):
+                acc[i] += wm * v
+        return tuple(float(acc[2 * i + 1] - acc[2 * i] ** 2) for i in range(3))
+
+
+def shrink(mu, top=0.9):
+    """Class means with every row of norm above ``top`` scaled down to ``top``: the monitor
+    refuses means of norm > 1 (they are means of unit vectors)."""
+    mu = np.array(mu, dtype=np.float64)
+    norms = np.linalg.norm(mu, axis=1, keepdims=True)
+    return np.where(norms > top, mu * (top / np.maximum(norms, 1e-300)), mu)

@@ -74,7 +74,8 @@ def make_batch(rng, n, C, d, *, cover=None, spread=0.5):
         y = rng.integers(0, C, n)
     z0 = mu[y] + spread * rng.normal(size=(n, d))
     z1 = mu[y] + spread * rng.normal(size=(n, d))
-    return z0, z1, y, 0.5 * mu
+    means = 0.5 * mu  # class means of norm <= 1 (the monitor refuses longer ones)
+    return z0, z1, y, means / np.maximum(1.0, np.linalg.norm(means, axis=1, keepdims=True))
 
 
 def assert_matches(bt: BatchTerms, ref: dict, rtol=1e-9, atol=1e-9):
@@ -117,6 +118,7 @@ def test_mean_features_given():
     rng = np.random.default_rng(1)
     z0, z1, y, mu = make_batch(rng, 40, 6, 5)
     zbar = rng.normal(size=z0.shape) * 0.3
+    zbar /= np.maximum(1.0, np.linalg.norm(zbar, axis=1, keepdims=True))  # norm <= 1
     bt = batch_terms(z0, z1, y, mu, temperature=0.5, mean_features=zbar)
     assert_matches(bt, reference_batch(z0, z1, y, mu, 0.5, zbar))
     # d really depends on zbar
@@ -213,7 +215,7 @@ def test_zero_norm(batch, which):
 @pytest.mark.parametrize("t", [0, -1.0, math.nan, math.inf])
 def test_bad_temperature(batch, t):
     z0, z1, y, mu = batch
-    with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+    with pytest.raises(ValueError, match="temperature must be a finite real number > 0"):
         batch_terms(z0, z1, y, mu, temperature=t)
     with pytest.raises(ValueError, match="temperature"):
         check_temperature(t)
@@ -339,7 +341,7 @@ def test_from_losses_matches_embeddings(cover):
     con, sup, sub, d = _per_anchor_losses(z0, z1, y, mu, 0.5)
     a = batch_terms(z0, z1, y, mu, temperature=0.5)
     b = batch_terms_from_losses(contrastive=con, sup=sup, sub=sub, d=d, labels=y,
-                                num_classes=6)
+                                num_classes=6, in_batch=True)
     for f in ("n", "n_present", "n_repeat"):
         assert getattr(a, f) == getattr(b, f)
     for f in ("sum_contrastive", "sum_sup", "sum_sub", "sum_arora", "sum_collision", "sum_d"):
@@ -347,7 +349,7 @@ def test_from_losses_matches_embeddings(cover):
     # batch means and class counts: same sums, no CURL term
     c = batch_terms_from_losses(contrastive=con.mean(), sup=sup.mean(), sub=sub.mean(),
                                 d=d.mean(), batch_counts=np.bincount(y, minlength=6),
-                                num_classes=6)
+                                num_classes=6, in_batch=True)
     assert c.sum_contrastive == pytest.approx(a.sum_contrastive, rel=1e-12)
     assert c.sum_collision == pytest.approx(a.sum_collision, rel=1e-12)
     for f in ("sum_sup", "sum_sub", "sum_d"):
@@ -358,7 +360,7 @@ def test_from_losses_matches_embeddings(cover):
 
 def test_from_losses_sub_defaults_to_sup_on_covered_batch():
     bt = batch_terms_from_losses(contrastive=[1.0, 2.0, 3.0], sup=[0.5, 0.7, 0.9], d=0.0,
-                                 labels=[0, 1, 1], num_classes=2)
+                                 labels=[0, 1, 1], num_classes=2, in_batch=True)
     assert bt.sum_sub == pytest.approx(2.1)
     assert bt.sum_arora == pytest.approx(0.5)
     assert bt.sum_collision == pytest.approx(2 * math.log(2))
@@ -368,7 +370,7 @@ def test_from_losses_torch_inputs():
     torch = pytest.importorskip("torch")
     bt = batch_terms_from_losses(contrastive=torch.tensor([1.0, 2.0]), sup=torch.tensor(0.5),
                                  d=torch.tensor([-0.1, -0.2]), labels=torch.tensor([0, 1]),
-                                 num_classes=2)
+                                 num_classes=2, in_batch=True)
     assert bt.sum_contrastive == 3.0 and bt.sum_sup == 1.0
     assert bt.sum_d == pytest.approx(-0.3)
 
@@ -385,10 +387,13 @@ def test_from_losses_torch_inputs():
     ({"labels": None, "batch_counts": [0, 0]}, "empty batch"),
     ({"labels": None, "batch_counts": [1.5, 0.5]}, "batch_counts must be integers"),
     ({"labels": [0, 0]}, "sub .* is required: the batch misses class 1"),
+    ({"in_batch": None}, "which negatives did the InfoNCE losses use"),
+    ({"in_batch": False}, "in_batch=False needs negative_labels"),
+    ({"negative_labels": [0, 1, 1]}, "in_batch=True says the negatives were the batch"),
 ])
 def test_from_losses_bad_input(kwargs, match):
     base = {"contrastive": [1.0, 2.0], "sup": [0.5, 0.5], "d": [-0.1, -0.1],
-            "labels": [0, 1], "num_classes": 2}
+            "labels": [0, 1], "num_classes": 2, "in_batch": True}
     base.update(kwargs)
     with pytest.raises(ValueError, match=match):
         batch_terms_from_losses(**base)
@@ -396,10 +401,10 @@ def test_from_losses_bad_input(kwargs, match):
 
 def test_from_losses_needs_labels_or_counts():
     with pytest.raises(TypeError, match="exactly one of labels"):
-        batch_terms_from_losses(contrastive=1.0, sup=1.0, d=0.0, num_classes=2)
+        batch_terms_from_losses(contrastive=1.0, sup=1.0, d=0.0, num_classes=2, in_batch=True)
     with pytest.raises(TypeError, match="exactly one of labels"):
         batch_terms_from_losses(contrastive=1.0, sup=1.0, d=0.0, num_classes=2,
-                                labels=[0, 1], batch_counts=[1, 1])
+                                labels=[0, 1], batch_counts=[1, 1], in_batch=True)
 
 
 # --------------------------------------------------------------------------

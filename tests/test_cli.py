@@ -20,8 +20,8 @@ from couponbound.paper.summary import dataset_table
 
 _REPO = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
-FIGURES = ["coverage", "collision", "sup_upper_bounds_cifar-10", "sup_upper_bounds_cifar-100",
-           "sup_upper_bounds_imagenet-1k-uniform"]
+FIGURES = ["coverage", "collision", "expected_classes", "sup_upper_bounds_cifar-10",
+           "sup_upper_bounds_cifar-100", "sup_upper_bounds_imagenet-1k-uniform"]
 
 
 def run(argv, capsys):
@@ -61,8 +61,8 @@ def test_bare_command_prints_table_and_writes_files(tmp_path, capsys, monkeypatc
     assert r"\toprule" in (outdir / "table3.tex").read_text()
     # the file list is printed, every listed file exists
     listed = [x.strip() for x in lines if x.startswith("  couponbound-output/")]
-    assert len(listed) == 14 and all((tmp_path / p).is_file() for p in listed)
-    assert "[5/5] figure" in err  # progress on stderr
+    assert len(listed) == 16 and all((tmp_path / p).is_file() for p in listed)
+    assert "[6/6] figure" in err  # progress on stderr
 
 
 def test_bare_machine_formats_write_nothing(tmp_path, capsys, monkeypatch):
@@ -190,10 +190,10 @@ def test_table_command(capsys):
 def test_figures_command(tmp_path, capsys):
     code, out, err = run(["figures", "-C", "10", "--venue", "icml", "--columns", "1",
                           "--format", "pdf", "--contrastive", "3.0", "--out", str(tmp_path)], capsys)
-    assert code == 0 and err.count("figure") == 3
+    assert code == 0 and err.count("figure") == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "collision.pdf", "coverage.pdf", "sup_upper_bounds_c-10.pdf"]
-    assert "wrote 3 files" in out
+        "collision.pdf", "coverage.pdf", "expected_classes.pdf", "sup_upper_bounds_c-10.pdf"]
+    assert "wrote 4 files" in out
 
 
 def _saved_runs(tmp_path):
@@ -204,7 +204,7 @@ def _saved_runs(tmp_path):
         for _ in range(3):
             y = rng.integers(0, 4, size=B)
             mon.update_losses(contrastive=2.0 + rng.random(B), sup=1.0 + rng.random(B),
-                              sub=0.5 + rng.random(B), d=-0.3 * rng.random(B), labels=y)
+                              sub=0.5 + rng.random(B), d=-0.3 * rng.random(B), labels=y, in_batch=True)
         states[B] = mon
     path = tmp_path / "runs.json"
     path.write_text(json.dumps([states[8].state_dict(), states[32].compute().to_dict()]))
@@ -547,7 +547,8 @@ def test_quiet_silences_matplotlib_logging(tmp_path):
 
 def _saved_run_text():
     mon = BoundMonitor(num_classes=2, temperature=1.0)
-    mon.update_losses(contrastive=[2.0, 2.2], sup=[1.0, 1.4], d=-0.5, labels=[0, 1])
+    mon.update_losses(contrastive=[2.0, 2.2], sup=[1.0, 1.4], d=-0.5, labels=[0, 1],
+                      in_batch=True)
     return json.dumps(mon.state_dict())
 
 

@@ -289,3 +289,17 @@ def test_pmf_is_zero_off_the_integers():
     assert got[1] == 0.0 and got[0] == T.pmf(30) and got[2] == T.pmf(31)
     W = completion_time(counts=[3, 3, 2], replacement=False)
     assert W.pmf(4.5) == 0.0 and W.pmf(4.0) > 0
+
+
+def test_without_replacement_nearly_all_singletons():
+    """T = N for singletons only; with one pair, T = C exactly when the pair's other
+    sample is last (probability 2/N).  P(T = C) = upsilon_C without cancellation."""
+    T = completion_time(counts=[1] * 100_000, replacement=False)
+    assert T.pmf(100_000) == 1.0 and T.pmf(99_999) == 0.0
+    assert T.mean() == pytest.approx(100_000, rel=1e-14) and T.var() == pytest.approx(0.0, abs=1e-3)
+    N = 100_001
+    T = completion_time(counts=[1] * 99_999 + [2], replacement=False)
+    got = T.pmf(np.array([100_000, 100_001]))
+    assert got[0] == pytest.approx(2 / N, rel=1e-12)
+    assert got[1] == pytest.approx(1 - 2 / N, rel=1e-12)
+    assert T.mean() == pytest.approx(100_000 + 1 - 2 / N, rel=1e-14)

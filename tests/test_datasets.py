@@ -412,7 +412,7 @@ def test_write_table_and_report_files(tmp_path):
         mon = BoundMonitor(num_classes=2, temperature=0.5)
         y = rng.integers(0, 2, size=B)
         mon.update_losses(contrastive=2.0 + rng.random(B), sup=1.0 + rng.random(B),
-                          sub=0.5 + rng.random(B), d=-0.1 * rng.random(B), labels=y)
+                          sub=0.5 + rng.random(B), d=-0.1 * rng.random(B), labels=y, in_batch=True)
         runs.append((f"K+1 = {B}", mon.compute()))
     said: list[str] = []
     paths = write_report(runs, tmp_path / "r", figures=False, progress=said.append)
@@ -430,7 +430,7 @@ def test_terms_and_reports_give_the_same_bounds():
     for _ in range(3):
         y = rng.integers(0, 3, size=16)
         mon.update_losses(contrastive=2.0 + rng.random(16), sup=1.0 + rng.random(16),
-                          sub=0.5 + rng.random(16), d=-0.2 * rng.random(16), labels=y)
+                          sub=0.5 + rng.random(16), d=-0.2 * rng.random(16), labels=y, in_batch=True)
     rep = mon.compute()
     from_report, from_terms = decomposition_table([rep, rep.terms], transpose=False).to_records()
     for key in ("contrastive", "ns21_bound", "sup_term", "sub_term", "collision_term", "d",

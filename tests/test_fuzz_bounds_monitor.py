@@ -88,7 +88,7 @@ def test_fuzz_monitor_constructor(C: Any, t: Any, loss: Any) -> None:
 def _fresh() -> BoundMonitor:
     mon = BoundMonitor(3, 0.5, warn_nonrandom=False)
     mon.update_losses(contrastive=[2.0, 2.5, 3.0], sup=[1.0, 1.2, 0.9], d=[-0.1, -0.2, -0.3],
-                      labels=[0, 1, 2])
+                      labels=[0, 1, 2], in_batch=True)
     return mon
 
 
@@ -103,6 +103,8 @@ def test_fuzz_update_losses_leaves_a_refused_batch_out(contrastive: Any, sup: An
     kwargs: dict[str, Any] = {"contrastive": contrastive, "sup": sup, "d": d, "labels": labels}
     if negative_labels is not None:
         kwargs["negative_labels"] = negative_labels
+    else:
+        kwargs["in_batch"] = True
     if probe(mon.update_losses, **kwargs) is None and mon.n_batches == 1:
         assert mon.state_dict() == before
 
@@ -132,5 +134,10 @@ def test_fuzz_load_state_dict(key: Any, value: Any) -> None:
     target[key] = value
     mon = BoundMonitor(3, 0.5, warn_nonrandom=False)
     before = copy.deepcopy(mon.state_dict())
-    if probe(mon.load_state_dict, bad) is None:
+
+    def load(state: Any) -> bool:  # load_state_dict returns None: mark an accepted state
+        mon.load_state_dict(state)
+        return True
+
+    if probe(load, bad) is None:
         assert mon.state_dict() == before

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import reference_monitor as refmon
 
 from couponbound.training.monitor import BoundMonitor
 
@@ -28,7 +29,8 @@ def stream():
         z0 = mu_true[y] + 0.7 * rng.normal(size=(n, d))
         z1 = mu_true[y] + 0.7 * rng.normal(size=(n, d))
         batches.append((z0, z1, y))
-    return C, 0.4 * mu_true, batches
+    mu = 0.4 * mu_true
+    return C, mu / np.maximum(1.0, np.linalg.norm(mu, axis=1, keepdims=True)), batches
 """
 
 WORKER = STREAM_CODE + """
@@ -123,7 +125,7 @@ def test_all_reduce_without_process_group_is_identity():
     assert out is not v
     np.testing.assert_array_equal(all_reduce_sum([3, 4]), [3.0, 4.0])
     mon = BoundMonitor(2, 0.5)
-    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1])
+    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1], in_batch=True)
     before = mon.compute()
     from couponbound.training.distributed import sync
 
@@ -153,7 +155,7 @@ def test_callback_logic_train_stage():
     from couponbound.training.lightning import CallbackLogic
 
     rng = np.random.default_rng(0)
-    mu = rng.normal(size=(3, 4))
+    mu = refmon.shrink(rng.normal(size=(3, 4)))
     ref = BoundMonitor(3, 0.5, class_means=mu)
     cb = CallbackLogic(BoundMonitor(3, 0.5, class_means=mu), every_n_steps=3, prefix="b/",
                        log_keys=None, window=False)
@@ -186,7 +188,7 @@ def test_callback_logic_windows_keys_and_refit():
     from couponbound.training.report import LOG_KEYS
 
     rng = np.random.default_rng(1)
-    mu = 0.3 * rng.normal(size=(3, 4))
+    mu = refmon.shrink(0.3 * rng.normal(size=(3, 4)))
     outs = [_out([0, 1, 2, s % 3], rng) for s in range(7)]
     refit_calls = []
 
@@ -225,7 +227,8 @@ def test_callback_logic_validation_stage_and_losses():
     cb = CallbackLogic(BoundMonitor(2, 0.5), stage="validation")
     module = FakeModule()
     sanity, real = SimpleNamespace(sanity_checking=True), SimpleNamespace(sanity_checking=False)
-    out = {"contrastive": [2.0, 2.0], "sup": [1.0, 1.0], "d": -0.1, "labels": [0, 1]}
+    out = {"contrastive": [2.0, 2.0], "sup": [1.0, 1.0], "d": -0.1, "labels": [0, 1],
+           "in_batch": True}
     cb.on_train_batch_end(real, module, out, None, 0)  # train batches are ignored
     cb.on_validation_epoch_start(sanity, module)
     cb.on_validation_batch_end(sanity, module, out, None, 0)
@@ -250,7 +253,8 @@ def test_callback_logic_extract_and_errors():
         seen.append(batch)
         if batch == "skip":
             return None
-        return {"contrastive": outputs, "sup": 0.5, "d": 0.0, "batch_counts": [1, 1]}
+        return {"contrastive": outputs, "sup": 0.5, "d": 0.0, "batch_counts": [1, 1],
+                "in_batch": True}
 
     cb = CallbackLogic(mon, extract=extract, every_n_steps=None)
     module, trainer = FakeModule(), SimpleNamespace(sanity_checking=False)
@@ -265,7 +269,8 @@ def test_callback_logic_extract_and_errors():
         plain.on_train_batch_end(trainer, module, {"loss": 0.3}, None, 0)
     assert plain.monitor.n_batches == 0 and plain._train_batches == 0
     # a batch the monitor rejects changes neither the monitor nor the step counter
-    good = {"contrastive": [2.0, 2.0], "sup": [1.0, 1.0], "d": -0.1, "labels": [0, 1]}
+    good = {"contrastive": [2.0, 2.0], "sup": [1.0, 1.0], "d": -0.1, "labels": [0, 1],
+           "in_batch": True}
     plain.on_train_batch_end(trainer, module, good, None, 0)
     before = (plain.monitor.state_dict(), plain.state_dict())
     for bad, err, match in (({**good, "labels": [0, 2]}, ValueError, r"labels\[1\] = 2"),
@@ -327,7 +332,7 @@ def test_lightning_trainer_logs_report(tmp_path):
             return torch.optim.SGD(self.parameters(), lr=0.01)
 
     seen = []  # the validation batches' embeddings, for an independent check
-    mu = 0.5 * centers.numpy()
+    mu = refmon.shrink(0.5 * centers.numpy())
     refits = []
 
     def refit(trainer, module):
@@ -387,9 +392,11 @@ def test_adapters_work_without_importing_torch():
         logged = {}
         module = SimpleNamespace(log_dict=lambda m, **kw: logged.update(m))
         cb = CallbackLogic(BoundMonitor(2, 0.5), every_n_steps=1)
-        out = {"contrastive": 1.0, "sup": 1.0, "d": 0.0, "labels": [0, 1]}
+        out = {"contrastive": 1.0, "sup": 1.0, "d": 0.0, "labels": [0, 1], "in_batch": True}
         cb.on_train_batch_end(SimpleNamespace(), module, out, None, 0)
         assert logged["bound/n_batches"] == 1.0
+        # the batch's distinct classes and false negatives are logged (issue 18)
+        assert logged["bound/classes"] == 2.0 and logged["bound/false_negative"] == 0.0
         bad = [m for m in ("torch", "lightning", "pytorch_lightning") if m in sys.modules]
         sys.exit(f"imported {bad}" if bad else 0)
     """)

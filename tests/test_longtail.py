@@ -319,3 +319,14 @@ def test_far_left_tail_power_series(seed):
         a = np.exp(pr._series_log_factor(r, th) - 1j * C * th)
         b = np.exp(pr._direct_log_factor(r, th) - 1j * C * th)
         assert np.max(np.abs(a - b)) <= 1e-13 * np.max(np.abs(b))
+
+
+def test_engine_imports_scipy_only_when_used():
+    """Issue 19 (start-up): the engine's DCT imports scipy.fft on first use."""
+    import subprocess
+    import sys
+
+    code = ("import sys, couponbound._longtail, couponbound.coverage; "
+            "print(sorted(m for m in sys.modules if m.startswith('scipy')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

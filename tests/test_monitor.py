@@ -18,6 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import reference_monitor as refmon
 from scipy.special import logsumexp
 
 from couponbound import Prior
@@ -189,7 +190,7 @@ def make_stream(seed, C, d, sizes, spread=0.8):
         z0 = mu_true[y] + spread * rng.normal(size=(n, d))
         z1 = mu_true[y] + spread * rng.normal(size=(n, d))
         out.append((z0, z1, y))
-    mu = 0.4 * mu_true
+    mu = refmon.shrink(0.4 * mu_true)
     return out, mu
 
 
@@ -208,7 +209,7 @@ def run(stream, t=0.5, lib="numpy", with_zbar=False):
     ref = Reference(stream["C"], t)
     rng = np.random.default_rng(99)
     for z0, z1, y in batches:
-        zbar = 0.3 * rng.normal(size=z0.shape) if with_zbar else None
+        zbar = refmon.shrink(0.3 * rng.normal(size=z0.shape)) if with_zbar else None
         ref.add(z0, z1, y, mu, zbar)
         if lib == "torch":
             import torch
@@ -293,14 +294,15 @@ def nonuniform_theory(n, probs):
 def test_nonuniform_prior_theory():
     probs = [0.5, 0.3, 0.2]
     mon = BoundMonitor(3, 0.5, probs=probs)
-    mon.update_losses(contrastive=[1.0] * 8, sup=[0.5] * 8, d=0.0, labels=[0, 1, 2, 0, 1, 0, 0, 2])
+    mon.update_losses(contrastive=[1.0] * 8, sup=[0.5] * 8, d=0.0, labels=[0, 1, 2, 0, 1, 0, 0, 2],
+                      in_batch=True)
     r = mon.compute()
     ups, tau, coll = nonuniform_theory(8, [Fraction(1, 2), Fraction(3, 10), Fraction(1, 5)])
     assert r.theory_upsilon == pytest.approx(ups, rel=1e-12)
     assert r.theory_tau == pytest.approx(tau, rel=1e-12)
     assert r.theory_collision == pytest.approx(coll, rel=1e-12)
     uniform = BoundMonitor(3, 0.5)
-    uniform.update_losses(contrastive=1.0, sup=0.5, d=0.0, batch_counts=[4, 2, 2])
+    uniform.update_losses(contrastive=1.0, sup=0.5, d=0.0, batch_counts=[4, 2, 2], in_batch=True)
     assert uniform.compute().theory_upsilon != pytest.approx(r.theory_upsilon)
 
 
@@ -310,7 +312,7 @@ def test_vacuous_bounds_are_inf_without_warnings():
         warnings.simplefilter("error")
         for _ in range(3):
             mon.update_losses(contrastive=[2.0, 2.0], sup=[1.0, 1.0], sub=[0.5, 0.5],
-                              d=[-0.1, -0.1], labels=[0, 0])
+                              d=[-0.1, -0.1], labels=[0, 0], in_batch=True)
         r = mon.compute()
     assert r.upsilon == 0.0 and r.sup == 0.0 and r.tau == 1.0 and r.arora_sub == 0.0
     assert r.ns21_sup_upper == math.inf and r.arora_sup_upper == math.inf
@@ -333,9 +335,9 @@ def test_update_losses_same_report():
         a.update(z0, z1, y)
         rows, covered = ref_anchor_values(z0, z1, y, mu, 0.5)
         con, sup, sub, _, d, _ = (np.array(col) for col in zip(*rows, strict=True))
-        b.update_losses(contrastive=con, sup=sup, sub=sub, d=d, labels=y)
+        b.update_losses(contrastive=con, sup=sup, sub=sub, d=d, labels=y, in_batch=True)
         c.update_losses(contrastive=con.mean(), sup=sup.mean(), sub=sub.mean(), d=d.mean(),
-                        batch_counts=np.bincount(y, minlength=stream["C"]))
+                        batch_counts=np.bincount(y, minlength=stream["C"]), in_batch=True)
     ra, rb, rc = a.compute(), b.compute(), c.compute()
     for f in ra.to_dict():
         va, vb = getattr(ra, f), getattr(rb, f)
@@ -383,15 +385,15 @@ def test_merge_equals_single_run():
 
 def test_merge_rejects_other_configuration():
     a = BoundMonitor(4, 0.5, class_means=np.eye(4))
-    a.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
+    a.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1], in_batch=True)
     before = a.state_dict()
     # every other monitor holds a batch: a merge that went ahead would change a's sums
     others = (BoundMonitor(5, 0.5), BoundMonitor(4, 0.25),
               BoundMonitor(4, 0.5, probs=[0.1, 0.2, 0.3, 0.4]),
-              BoundMonitor(4, 0.5, class_means=2 * np.eye(4)))
+              BoundMonitor(4, 0.5, class_means=0.5 * np.eye(4)))
     for other in others:
         counts = [2] * other.num_classes
-        other.update_losses(contrastive=3.0, sup=2.0, d=-0.5, batch_counts=counts)
+        other.update_losses(contrastive=3.0, sup=2.0, d=-0.5, batch_counts=counts, in_batch=True)
     for other in others:
         with pytest.raises(ValueError, match="configuration|class_means"):
             a.merge(other)
@@ -470,7 +472,7 @@ def test_sync_detects_mismatched_ranks(other):
     a = BoundMonitor(4, 0.5)
     b = BoundMonitor(**other)
     for m in (a, b):
-        m.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
+        m.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1], in_batch=True)
     before = [a.state_dict(), b.state_dict()]
     _, errors = _run_ranks([a, b], lambda m, ar: m.sync(ar))
     assert all(isinstance(e, ValueError) and "differ" in str(e) for e in errors)
@@ -479,7 +481,7 @@ def test_sync_detects_mismatched_ranks(other):
 
 def test_sync_rejects_bad_all_reduce():
     mon = BoundMonitor(2, 0.5)
-    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1])
+    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1], in_batch=True)
     before = mon.state_dict()
     for bad in (lambda v: v[:-1], lambda v: v * np.nan, lambda v: v * 1.5, lambda v: v * 0.0,
                 lambda v: "nonsense"):
@@ -521,10 +523,10 @@ def test_state_dict_json_and_crash_resume():
 
 def test_load_state_from_other_configuration():
     src = BoundMonitor(4, 0.5, class_means=np.eye(4))
-    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
+    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1], in_batch=True)
     state = src.state_dict()
-    busy = BoundMonitor(4, 0.5, class_means=np.ones((4, 4)))
-    busy.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1])
+    busy = BoundMonitor(4, 0.5, class_means=0.5 * np.ones((4, 4)))
+    busy.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1, 1, 1], in_batch=True)
     for target, match in ((BoundMonitor(3, 0.5), "num_classes"),
                           (BoundMonitor(4, 0.7), "temperature"),
                           (BoundMonitor(4, 0.5, counts=[1, 2, 3, 4]), "probs"),
@@ -535,7 +537,7 @@ def test_load_state_from_other_configuration():
             target.load_state_dict(state)
         assert target.state_dict() == before
     # A fresh monitor adopts the state's class means (a resumed run may have refreshed them).
-    fresh = BoundMonitor(4, 0.5, class_means=np.ones((4, 4)))
+    fresh = BoundMonitor(4, 0.5, class_means=0.5 * np.ones((4, 4)))
     fresh.load_state_dict(state)
     np.testing.assert_array_equal(fresh.class_means, np.eye(4))
 
@@ -553,11 +555,11 @@ def test_load_state_from_other_configuration():
 ])
 def test_load_state_rejects_corrupt_state(corrupt, match):
     src = BoundMonitor(2, 0.5)
-    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1])
+    src.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1], in_batch=True)
     state = json.loads(json.dumps(src.state_dict()))
     corrupt(state)
     target = BoundMonitor(2, 0.5)
-    target.update_losses(contrastive=2.0, sup=1.0, d=0.0, labels=[1, 0])
+    target.update_losses(contrastive=2.0, sup=1.0, d=0.0, labels=[1, 0], in_batch=True)
     before = target.state_dict()
     with pytest.raises(ValueError, match=match):
         target.load_state_dict(state)
@@ -579,6 +581,8 @@ def _bad_calls(z0, z1, y, mu):
     yb[2] = 4
     yn = y.copy()
     yn[0] = -1
+    unit = mu / np.linalg.norm(mu, axis=1, keepdims=True)
+    big_zbar = z0 / np.linalg.norm(z0, axis=1, keepdims=True)
     return [
         ("positive must have the shape", lambda m: m.update(z0, z1[:-1], y)),
         ("labels must have shape", lambda m: m.update(z0, z1, y[:-1])),
@@ -593,30 +597,37 @@ def _bad_calls(z0, z1, y, mu):
         ("empty batch", lambda m: m.update(z0[:0], z1[:0], y[:0])),
         ("class_means must have num_classes", lambda m: m.update(z0, z1, y, class_means=mu[:-1])),
         ("contrastive must be finite",
-         lambda m: m.update_losses(contrastive=[np.nan] * 6, sup=1.0, d=0.0, labels=y)),
-        ("sup is a loss", lambda m: m.update_losses(contrastive=1.0, sup=-1.0, d=0.0, labels=y)),
-        ("d is NS21", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.5, labels=y)),
+         lambda m: m.update_losses(contrastive=[np.nan] * 6, sup=1.0, d=0.0, labels=y, in_batch=True)),
+        ("sup is a loss",
+         lambda m: m.update_losses(contrastive=1.0, sup=-1.0, d=0.0, labels=y, in_batch=True)),
+        ("d is NS21", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.5, labels=y, in_batch=True)),
         ("contrastive must be a scalar",
-         lambda m: m.update_losses(contrastive=[1.0] * 5, sup=1.0, d=0.0, labels=y)),
+         lambda m: m.update_losses(contrastive=[1.0] * 5, sup=1.0, d=0.0, labels=y, in_batch=True)),
         (r"labels\[2\] = 4", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
-                                                       labels=yb)),
+                                                       labels=yb, in_batch=True)),
         ("is required", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
-                                                  labels=[0, 0, 1])),
+                                                  labels=[0, 0, 1], in_batch=True)),
         ("empty batch", lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0,
-                                                  batch_counts=[0, 0, 0, 0])),
+                                                  batch_counts=[0, 0, 0, 0], in_batch=True)),
         ("fit_class_means", lambda m: m.fit_class_means(z0, y)),
-        ("cannot change class_means", lambda m: setattr(m, "class_means", 2 * mu)),
+        ("cannot change class_means", lambda m: setattr(m, "class_means", 0.5 * mu)),
+        # issue 20: one rule for class means and mean features of norm > 1, every route
+        ("class_means row 0 has norm 20 > 1", lambda m: setattr(m, "class_means", 20 * unit)),
+        ("class_means row 0 has norm 20 > 1", lambda m: m.update(z0, z1, y, class_means=20 * unit)),
+        ("mean_features row 0 has norm 5 > 1", lambda m: m.update(z0, z1, y, 5 * big_zbar)),
+        ("which negatives did the InfoNCE losses use",
+         lambda m: m.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=y)),
     ]
 
 
 def test_bad_input_leaves_state_unchanged():
     rng = np.random.default_rng(5)
-    mu = rng.normal(size=(4, 5))
+    mu = refmon.shrink(rng.normal(size=(4, 5)))
     y = np.array([0, 1, 2, 3, 1, 1])
     z0, z1 = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
     mon = BoundMonitor(4, 0.5, class_means=mu)
     mon.update(z0, z1, y)
-    mon.update_losses(contrastive=1.0, sup=1.0, sub=0.5, d=-0.1, labels=[0, 0, 1])
+    mon.update_losses(contrastive=1.0, sup=1.0, sub=0.5, d=-0.1, labels=[0, 0, 1], in_batch=True)
     before = mon.state_dict()
     report = mon.compute()
     for match, call in _bad_calls(z0, z1, y, mu):
@@ -632,7 +643,7 @@ def test_bad_input_leaves_state_unchanged():
 def test_bad_input_torch_leaves_state_unchanged():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(6)
-    mu = rng.normal(size=(4, 5))
+    mu = refmon.shrink(rng.normal(size=(4, 5)))
     y = np.array([0, 1, 2, 3, 1, 1])
     z0, z1 = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
     mon = BoundMonitor(4, 0.5, class_means=torch.tensor(mu))
@@ -659,7 +670,7 @@ class _TorchProxy:
 
 
 def test_constructor_errors():
-    with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+    with pytest.raises(ValueError, match="temperature must be a finite real number > 0"):
         BoundMonitor(10, 0.0)
     with pytest.raises(ValueError, match="temperature"):
         BoundMonitor(10, -1)
@@ -704,7 +715,7 @@ def test_memory_does_not_grow():
     for j in range(600):
         n = 1 + j % 300
         mon.update_losses(contrastive=1.0, sup=1.0, sub=1.0, d=0.0,
-                          labels=rng.integers(0, 3, n))
+                          labels=rng.integers(0, 3, n), in_batch=True)
         if j in (10, 599):
             state = mon.state_dict()
             sizes.add((len(state["state"]), len(json.dumps(state)) < 6000))
@@ -722,7 +733,7 @@ def test_replacement_false_theory_and_round_trip() -> None:
     counts = [4, 6, 5]
     N = sum(counts)
     rng = np.random.default_rng(3)
-    mu = rng.normal(size=(3, 4))
+    mu = refmon.shrink(rng.normal(size=(3, 4)))
     mon = BoundMonitor(3, 0.5, mu, counts=counts, replacement=False)
     y = np.array([0, 1, 2, 0, 1, 1])
     z = mu[y] + 0.1 * rng.normal(size=(6, 4))
@@ -839,7 +850,7 @@ def test_from_terms_rejects_bad_input() -> None:
 
 def test_from_terms_is_what_compute_reports() -> None:
     rng = np.random.default_rng(11)
-    mu = rng.normal(size=(3, 6))
+    mu = refmon.shrink(rng.normal(size=(3, 6)))
     mon = BoundMonitor(3, 0.5, mu, counts=[5, 3, 2])
     for n in (8, 8, 8):
         y = rng.integers(0, 3, size=n)
@@ -851,10 +862,16 @@ def test_from_terms_is_what_compute_reports() -> None:
                                    theory_upsilon=r.theory_upsilon, theory_tau=r.theory_tau,
                                    theory_collision=r.theory_collision, temperature=0.5,
                                    n_anchors=r.n_anchors, n_batches=r.n_batches,
-                                   standard_errors=se)
-    assert again == r
+                                   standard_errors=se, classes=r.classes,
+                                   false_negative=r.false_negative,
+                                   theory_classes=r.theory_classes,
+                                   theory_false_negative=r.theory_false_negative)
+    np.testing.assert_equal(again.to_dict(), r.to_dict())  # nan == nan here
     # with the batch size fixed, the theory from_terms computes is the monitor's
     assert BoundReport.from_terms(r.terms, prior=mon.prior).theory_upsilon == r.theory_upsilon
+    own = BoundReport.from_terms(r.terms, prior=mon.prior)
+    assert own.theory_classes == pytest.approx(r.theory_classes, rel=1e-14)
+    assert own.theory_false_negative == pytest.approx(r.theory_false_negative, rel=1e-14)
 
 
 # ---------------------------------------------------------------------------
@@ -865,8 +882,8 @@ def test_from_terms_is_what_compute_reports() -> None:
 def test_renamed_keywords_and_fields() -> None:
     mon = BoundMonitor(2, 0.5)
     with pytest.raises(TypeError, match="class_counts"):
-        mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1])  # type: ignore[call-arg]
-    bt = mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1])
+        mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, class_counts=[1, 1], in_batch=True)  # type: ignore[call-arg]
+    bt = mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=[1, 1], in_batch=True)
     assert math.isnan(bt.sum_arora) and not hasattr(bt, "sum_curl")
     with pytest.raises(TypeError, match="curl_sub"):
         BoundTerms(2.0, 1.0, 1.0, 0.5, -0.5, upsilon=0.7, curl_sub=1.0)  # type: ignore[call-arg]
@@ -884,10 +901,109 @@ def test_monitor_takes_a_prior() -> None:
     b = BoundMonitor(3, 0.5, counts=[4, 6, 5], replacement=False)
     assert a.prior == b.prior == prior and a.num_classes == 3
     for m in (a, b):
-        m.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1, 2, 1])
+        m.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1, 2, 1], in_batch=True)
     assert a.compute() == b.compute()
     assert a.state_dict() == b.state_dict()
     with pytest.raises(ValueError, match="contradicts"):
         BoundMonitor(prior, 0.5, replacement=True)
     with pytest.raises(TypeError, match="num_classes"):
         BoundMonitor("3", 0.5)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------
+# issue 20: every route refuses what it cannot answer
+# --------------------------------------------------------------------------
+
+def test_class_means_and_mean_features_of_norm_above_one_refused_on_every_route():
+    """Means of norm 20 moved sup_all from 1.583 to 0.120; mean features of norm 5 made
+    d = -9.94 (truth -0.477) and the bound -8.17 with holds=True.  One rule everywhere."""
+    from couponbound.training import batch_terms
+
+    rng = np.random.default_rng(40)
+    C, d = 3, 4
+    unit = rng.normal(size=(C, d))
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    z0, z1 = unit[y] + 0.3 * rng.normal(size=(6, d)), unit[y] + 0.3 * rng.normal(size=(6, d))
+    zbar = 0.5 * (z0 / np.linalg.norm(z0, axis=1, keepdims=True)
+                  + z1 / np.linalg.norm(z1, axis=1, keepdims=True))
+    big, long_zbar = 20 * unit, 5 * zbar / np.linalg.norm(zbar, axis=1, keepdims=True)
+    means_msg, zbar_msg = "class_means row 0 has norm 20 > 1", "mean_features row 0 has norm 5 > 1"
+    with pytest.raises(ValueError, match=means_msg):
+        BoundMonitor(C, 0.5, class_means=big)
+    mon = BoundMonitor(C, 0.5, class_means=0.5 * unit)
+    state = mon.state_dict()
+    with pytest.raises(ValueError, match=means_msg):
+        mon.class_means = big
+    with pytest.raises(ValueError, match=means_msg):
+        mon.update(z0, z1, y, class_means=big)
+    with pytest.raises(ValueError, match=zbar_msg):
+        mon.update(z0, z1, y, long_zbar)
+    with pytest.raises(ValueError, match=zbar_msg):
+        mon.fit_class_means(long_zbar, y)
+    bad_state = json.loads(json.dumps(state))
+    bad_state["class_means"] = big.tolist()
+    with pytest.raises(ValueError, match=means_msg):
+        BoundMonitor(C, 0.5).load_state_dict(bad_state)
+    with pytest.raises(ValueError, match=means_msg):
+        batch_terms(z0, z1, y, big, temperature=0.5)
+    with pytest.raises(ValueError, match=zbar_msg):
+        batch_terms(z0, z1, y, unit, temperature=0.5, mean_features=long_zbar)
+    assert mon.state_dict() == state and mon.n_batches == 0
+    # norm exactly 1 (and float32 rounding of it) is accepted by every route
+    mon.class_means = unit
+    mon.update(z0, z1, y, zbar)
+    mon.update(z0.astype(np.float32), z1.astype(np.float32), y, zbar.astype(np.float32))
+    assert mon.n_batches == 2
+
+
+def test_class_means_norm_rule_on_torch_arrays():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(41)
+    unit = rng.normal(size=(2, 3))
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    y = torch.tensor([0, 1, 0, 1])
+    z = torch.tensor(unit[[0, 1, 0, 1]] + 0.1 * rng.normal(size=(4, 3)))
+    mon = BoundMonitor(2, 0.5, class_means=torch.tensor(unit))
+    with pytest.raises(ValueError, match="class_means row 1 has norm 3 > 1"):
+        mon.update(z, z, y, class_means=torch.tensor(unit * [[1.0], [3.0]]))
+    with pytest.raises(ValueError, match="mean_features row 2 has norm 2 > 1"):
+        mon.update(z, z, y, torch.nn.functional.normalize(z, dim=1) * torch.tensor(
+            [[1.0], [1.0], [2.0], [1.0]], dtype=z.dtype))
+    assert mon.n_batches == 0
+
+
+@pytest.mark.parametrize("call", [
+    lambda: BoundMonitor(10, 10**400),
+    lambda: BoundMonitor(10, 0.5, class_means_ema=10**400),
+    lambda: BoundMonitor(10, -(10**400)),
+])
+def test_huge_numbers_give_value_errors_not_overflow(call):
+    with pytest.raises(ValueError, match="temperature|class_means_ema"):
+        call()
+
+
+def test_load_state_dict_refuses_unknown_entries_and_huge_sums():
+    mon = BoundMonitor(2, 0.5)
+    mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
+    good = mon.state_dict()
+    extra = json.loads(json.dumps(good))
+    extra["comment"] = "from another tool"
+    fresh = BoundMonitor(2, 0.5)
+    with pytest.raises(ValueError, match=r"state has unknown entries \['comment'\]"):
+        fresh.load_state_dict(extra)
+    for part in ("state", "window"):
+        huge = json.loads(json.dumps(good))
+        huge[part]["sum_contrastive"] = 10**400
+        with pytest.raises(ValueError, match=rf"state\['{part}'\]\['sum_contrastive'\] must be "
+                                             "a finite number"):
+            fresh.load_state_dict(huge)
+        with pytest.raises(ValueError):
+            BoundMonitor.from_state_dict(huge)
+    hot = json.loads(json.dumps(good))
+    hot["config"]["temperature"] = 10**400
+    with pytest.raises(ValueError, match="temperature"):
+        BoundMonitor.from_state_dict(hot)
+    assert fresh.n_batches == 0
+    fresh.load_state_dict(good)
+    assert fresh.compute() == mon.compute()

@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 import pytest
 import reference_monitor as ref
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from couponbound.training import (
     BatchTerms,
@@ -65,7 +67,7 @@ def queue_stream(seed, C=6, d=5, n=8, M=12, batches=6):
         ql = rng.integers(0, C, M)
         out.append((features(rng, y, mu_true), features(rng, y, mu_true), y,
                     features(rng, ql, mu_true), ql))
-    return out, 0.3 * mu_true
+    return out, ref.shrink(0.3 * mu_true)
 
 
 @pytest.mark.parametrize("lib", ["numpy", "torch"])
@@ -106,7 +108,7 @@ def test_queue_jax():
 def test_queue_with_mean_features_and_errors():
     C, t = 4, 0.5
     rng = np.random.default_rng(3)
-    mu = 0.3 * rng.normal(size=(C, 3))
+    mu = ref.shrink(0.3 * rng.normal(size=(C, 3)))
     y, ql = rng.integers(0, C, 5), rng.integers(0, C, 9)
     z0, z1, keys = rng.normal(size=(5, 3)), rng.normal(size=(5, 3)), rng.normal(size=(9, 3))
     zbar = 0.2 * rng.normal(size=(5, 3))
@@ -147,7 +149,7 @@ def nt_stream(seed, C=3, d=4, sizes=(5, 6, 2, 7, 4)):
     for n in sizes:
         y = rng.integers(0, C, n)
         out.append((features(rng, y, mu_true), features(rng, y, mu_true), y))
-    return out, 0.3 * mu_true
+    return out, ref.shrink(0.3 * mu_true)
 
 
 @pytest.mark.parametrize("lib", ["numpy", "torch"])
@@ -185,7 +187,7 @@ def test_nt_xent_theory_values():
     """E ln(1 + 2 Bin(N-1, 1/C)), tau_{N-1}, upsilon_N: NS21's CIFAR-10 batch of 32 samples."""
     mon = BoundMonitor(10, 0.5, loss="nt_xent", warn_nonrandom=False)
     mon.update_losses(contrastive=4.0, sup=2.0, sub=2.0, d=-0.5,
-                      batch_counts=[4, 4, 3, 3, 3, 3, 3, 3, 3, 3])
+                      batch_counts=[4, 4, 3, 3, 3, 3, 3, 3, 3, 3], in_batch=True)
     r = mon.compute()
     want = ref.theory_nt_xent(32, 10)
     assert (r.theory_upsilon, r.theory_tau) == pytest.approx(want[:2], rel=1e-12)
@@ -256,7 +258,7 @@ def test_losses_route_per_anchor_negatives():
     C, K, t = 4, 5, 0.5
     rng = np.random.default_rng(7)
     mu_true = rng.normal(size=(C, 3))
-    mu = 0.3 * mu_true
+    mu = ref.shrink(0.3 * mu_true)
     mon = BoundMonitor(C, t, warn_nonrandom=False)
     rows = []
     for _ in range(4):
@@ -298,6 +300,13 @@ def test_losses_route_refuses_to_guess_the_negatives():
         mon.update_losses(K=5, negative_labels=[0, 1, 0], **kw)
     with pytest.raises(ValueError, match=r"negative_labels must have shape \(3, K\)"):
         mon.update_losses(negative_labels=np.zeros((2, 4), int), **kw)
+    # issue 20: a 4,096-key queue's losses without its labels were taken as in-batch (K = 63)
+    with pytest.raises(ValueError, match="which negatives did the InfoNCE losses use"):
+        mon.update_losses(**kw)
+    assert mon.n_batches == 0
+    nt = BoundMonitor(2, 0.5, loss="nt_xent")  # NT-Xent's negatives are always the batch
+    nt.update_losses(contrastive=7.0, sup=1.0, d=-0.5, labels=[0, 1, 1])
+    assert nt.compute().K == 4
     with pytest.raises(ValueError, match="needs labels= per anchor"):
         mon.update_losses(contrastive=7.0, sup=1.0, d=-0.5, batch_counts=[1, 2],
                           negative_labels=np.zeros((3, 4), int))
@@ -306,8 +315,9 @@ def test_losses_route_refuses_to_guess_the_negatives():
         mon.update_losses(contrastive=7.0, sup=1.0, sub=0.5, d=-0.5, labels=[0, 1, 1],
                           negative_labels=[0, 0, 0])
     assert mon.n_batches == 0
-    mon.update_losses(K=2, **kw)  # the batch's own K = n - 1 is accepted
-    assert mon.compute().K == 2
+    mon.update_losses(K=2, **kw)  # the batch's own K = n - 1 is accepted: it says in-batch
+    mon.update_losses(in_batch=True, **kw)  # said directly
+    assert mon.compute().K == 2 and mon.n_batches == 2
 
 
 def test_losses_route_queue_with_batch_counts():
@@ -331,7 +341,7 @@ def losses_batches(seed, count, C=3, n=6):
         y = rng.integers(0, C, n)
         sup = rng.uniform(0.5, 2.0, n)
         out.append(dict(contrastive=rng.uniform(1, 3, n), sup=sup, sub=sup * 0.7,
-                        d=-rng.uniform(0, 0.5, n), labels=y))
+                        d=-rng.uniform(0, 0.5, n), labels=y, in_batch=True))
     return out
 
 
@@ -403,15 +413,15 @@ def unit_rows(x):
 
 def test_class_means_guards_are_consistent():
     rng = np.random.default_rng(12)
-    mu = 0.3 * rng.normal(size=(3, 4))
+    mu = ref.shrink(0.3 * rng.normal(size=(3, 4)))
     y = np.array([0, 1, 2, 0, 1, 2])
     z0, z1 = rng.normal(size=(6, 4)), rng.normal(size=(6, 4))
     zbar = 0.5 * (unit_rows(z0) + unit_rows(z1))
     mon = BoundMonitor(3, 0.5, class_means=mu, warn_nonrandom=False)
     mon.update(z0, z1, y)
     before = mon.state_dict()
-    for route in (lambda m: setattr(m, "class_means", 2 * mu),
-                  lambda m: m.update(z0, z1, y, class_means=2 * mu),
+    for route in (lambda m: setattr(m, "class_means", 0.5 * mu),
+                  lambda m: m.update(z0, z1, y, class_means=0.5 * mu),
                   lambda m: m.fit_class_means(zbar, y)):
         with pytest.raises(ValueError, match="middle of a window"):
             route(mon)
@@ -422,8 +432,8 @@ def test_class_means_guards_are_consistent():
     np.testing.assert_allclose(fitted, [zbar[y == c].mean(axis=0) for c in range(3)])
     mon.update(z0, z1, y)
     second = mon.compute_window()
-    mon.update(z0, z1, y, class_means=2 * mu)  # allowed at a window's start
-    np.testing.assert_array_equal(mon.class_means, 2 * mu)
+    mon.update(z0, z1, y, class_means=0.5 * mu)  # allowed at a window's start
+    np.testing.assert_array_equal(mon.class_means, 0.5 * mu)
     assert first.sup != second.sup and mon.n_batches == 4
 
 
@@ -442,7 +452,7 @@ def test_fit_class_means_refuses_raw_features():
 def test_ema_class_means(lib):
     rng = np.random.default_rng(13)
     C, beta, t = 3, 0.9, 0.5
-    mu0 = 0.3 * rng.normal(size=(C, 4))
+    mu0 = ref.shrink(0.3 * rng.normal(size=(C, 4)))
     mon = BoundMonitor(C, t, class_means=mu0, class_means_ema=beta, warn_nonrandom=False)
     want_mu = mu0.copy()
     rows = []
@@ -484,7 +494,7 @@ def stream_labels(rng, C, n, batches, sorted_loader):
 def feed_labels(mon, labels_list, C):
     for y in labels_list:
         loss = np.ones(len(y) * (2 if mon.loss == "nt_xent" else 1))
-        mon.update_losses(contrastive=2 * loss, sup=loss, sub=0.5 * loss, d=0.0, labels=y)
+        mon.update_losses(contrastive=2 * loss, sup=loss, sub=0.5 * loss, d=0.0, labels=y, in_batch=True)
 
 
 def test_random_batches_do_not_warn_sorted_loader_does():
@@ -580,7 +590,7 @@ def test_collision_diagnostic_matches_loop(lib):
 def test_collision_diagnostic_in_the_report():
     rng = np.random.default_rng(31)
     C = 3
-    mu = 0.3 * rng.normal(size=(C, 4))
+    mu = ref.shrink(0.3 * rng.normal(size=(C, 4)))
     mon = BoundMonitor(C, 0.5, class_means=mu, collision_diagnostic=True, warn_nonrandom=False)
     plain = BoundMonitor(C, 0.5, class_means=mu, warn_nonrandom=False)
     per_j = []
@@ -635,23 +645,23 @@ def test_load_state_checks_invariants(field, value):
 
 def test_overflowing_batches_are_refused():
     mon = BoundMonitor(3, 0.5)
-    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1, 2])
+    mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, labels=[0, 1, 2], in_batch=True)
     before = mon.state_dict()
     with pytest.raises(ValueError, match="sup: the batch's sum overflows"):
-        mon.update_losses(contrastive=1.0, sup=[1e308, 1e308, 1.0], d=0.0, labels=[0, 1, 2])
+        mon.update_losses(contrastive=1.0, sup=[1e308, 1e308, 1.0], d=0.0, labels=[0, 1, 2], in_batch=True)
     with pytest.raises(ValueError, match="overflow float64"):
         # each sum is finite, its square is not
-        mon.update_losses(contrastive=[1e300, 1.0, 1.0], sup=1.0, d=0.0, labels=[0, 1, 2])
+        mon.update_losses(contrastive=[1e300, 1.0, 1.0], sup=1.0, d=0.0, labels=[0, 1, 2], in_batch=True)
     for counts in ([1e30, 1, 1], [2**63 - 1, 1, 1], np.array([2**62, 2**62, 1], np.int64)):
         with pytest.raises(ValueError, match="batch_counts"):
-            mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=counts)
+            mon.update_losses(contrastive=1.0, sup=1.0, d=0.0, batch_counts=counts, in_batch=True)
     assert mon.state_dict() == before
 
 
 def test_sup_of_1e308_two_classes_no_overflow_error():
     mon = BoundMonitor(2, 0.5)
     with pytest.raises(ValueError, match="sup"):
-        mon.update_losses(contrastive=1.0, sup=[1e308, 1e308], d=0.0, labels=[0, 1])
+        mon.update_losses(contrastive=1.0, sup=[1e308, 1e308], d=0.0, labels=[0, 1], in_batch=True)
     assert mon.n_batches == 0
 
 
@@ -659,7 +669,7 @@ def test_sup_of_1e308_two_classes_no_overflow_error():
 def test_tiny_and_huge_embeddings_normalise(scale):
     rng = np.random.default_rng(41)
     C, t = 3, 0.5
-    mu = 0.3 * rng.normal(size=(C, 4))
+    mu = ref.shrink(0.3 * rng.normal(size=(C, 4)))
     y = np.array([0, 1, 2, 0, 1])
     z0, z1, keys = rng.normal(size=(5, 4)), rng.normal(size=(5, 4)), rng.normal(size=(6, 4))
     ql = rng.integers(0, C, 6)
@@ -678,7 +688,7 @@ def test_tiny_and_huge_embeddings_normalise(scale):
 def test_batch_terms_bounds_and_to_dict_keys():
     rng = np.random.default_rng(50)
     C, t = 3, 0.5
-    mu = 0.3 * rng.normal(size=(C, 4))
+    mu = ref.shrink(0.3 * rng.normal(size=(C, 4)))
     y = rng.integers(0, C, 7)
     z0, z1 = rng.normal(size=(7, 4)), rng.normal(size=(7, 4))
     mon = BoundMonitor(C, t, class_means=mu, warn_nonrandom=False)
@@ -705,9 +715,9 @@ def test_from_state_dict_rebuilds_every_configuration():
         mon = BoundMonitor(C, 0.5, class_means=0.1 * np.eye(C), **kw)
         y = np.array([0, 1, 2, 3, 1])
         n = 2 * len(y) if kw.get("loss") == "nt_xent" else len(y)
-        mon.update_losses(contrastive=np.full(n, 2.0), sup=np.ones(n), d=-0.1, labels=y)
+        mon.update_losses(contrastive=np.full(n, 2.0), sup=np.ones(n), d=-0.1, labels=y, in_batch=True)
         mon.compute_window()
-        mon.update_losses(contrastive=np.full(n, 3.0), sup=np.ones(n), d=-0.1, labels=y)
+        mon.update_losses(contrastive=np.full(n, 3.0), sup=np.ones(n), d=-0.1, labels=y, in_batch=True)
         back = BoundMonitor.from_state_dict(json.loads(json.dumps(mon.state_dict())))
         assert back.compute() == mon.compute() and back.loss == mon.loss
         assert back.compute_window() == mon.copy().compute_window()
@@ -724,3 +734,234 @@ def test_update_with_new_means_and_a_bad_batch_changes_nothing():
     np.testing.assert_array_equal(mon.class_means, 2 * mu)
     with pytest.raises(ValueError, match="class_means are needed"):
         BoundMonitor(3, 0.5).update(np.eye(3), np.eye(3), [0, 1, 2])
+
+
+# --------------------------------------------------------------------------
+# the analytic null of the non-random-batch test
+# --------------------------------------------------------------------------
+
+NULL_CASES = [
+    ("batch", 48, 47, [1, 1, 1], None),
+    ("batch", 32, 31, [4, 3, 2, 1], None),
+    ("batch", 12, 11, [1, 1, 1, 1], None),
+    ("batch", 5, 4, [1, 1], None),
+    ("nt_xent", 48, 46, [1, 1, 1], None),
+    ("nt_xent", 40, 38, [5, 3, 2], None),
+    ("queue", 16, 40, [1, 1, 1], None),
+    ("queue", 8, 12, [5, 3, 2], None),
+    ("queue", 16, 30, [4, 3, 2, 1], None),
+    ("batch", 20, 19, None, [12, 8, 6, 4]),
+    ("nt_xent", 24, 22, None, [10, 7, 5]),
+    ("queue", 8, 14, None, [9, 6, 4, 3]),
+]
+
+
+@pytest.mark.parametrize("scheme,n,K,weights,counts", NULL_CASES)
+def test_null_variances_match_exact_enumeration(scheme, n, K, weights, counts):
+    """The analytic null variances against a sum over every class-count vector."""
+    from fractions import Fraction
+
+    from couponbound import Prior
+    from couponbound.training._theory import null_variances
+
+    if counts is not None:
+        prior = Prior.from_counts(counts, replacement=False)
+        want = ref.null_variances_exact(scheme, n, K, counts=counts)
+    else:
+        total = sum(weights)
+        probs = [Fraction(w, total) for w in weights]
+        prior = (Prior.uniform(len(weights)) if len(set(weights)) == 1
+                 else Prior.from_probs([float(p) for p in probs]))
+        want = ref.null_variances_exact(scheme, n, K, probs=probs)
+    got = null_variances(scheme, n, K, prior)
+    for name, g, w in zip(("upsilon", "tau", "collision"), got, want, strict=True):
+        assert g == pytest.approx(w, rel=1e-9, abs=1e-15), name
+
+
+def test_null_variances_beyond_exact_pairs_are_close_to_simulation():
+    """Many distinct class probabilities: Holst's formula, within 5 % of a simulation."""
+    from couponbound import Prior
+    from couponbound.training._theory import _EXACT_GROUPS, null_variances
+
+    rng = np.random.default_rng(7)
+    C = 4 * _EXACT_GROUPS
+    p = rng.dirichlet(np.full(C, 5.0))
+    prior = Prior.from_probs(p)
+    n, S = 256, 40_000
+    c = rng.multinomial(n, p, size=S).astype(float)
+    tau = np.sum(np.where(c >= 2, c, 0.0), axis=1) / n
+    coll = np.sum(c * np.log(np.maximum(c, 1.0)), axis=1) / n
+    _, vt, vc = null_variances("batch", n, n - 1, prior)
+    # relative standard error of a sample variance: sqrt(2 / S) ~ 0.7 %
+    assert vt == pytest.approx(np.var(tau, ddof=1), rel=0.05)
+    assert vc == pytest.approx(np.var(coll, ddof=1), rel=0.05)
+
+
+def test_queue_filling_needs_no_simulation():
+    """A queue filling over 16 steps: one null per queue length, each analytic and cheap
+    (the test of non-random batches draws no random numbers)."""
+    from couponbound.training import _theory
+
+    assert not hasattr(_theory, "_draw_counts")
+    rng = np.random.default_rng(8)
+    C, n = 20, 32
+    mon = BoundMonitor(C, 0.5)
+    queue = rng.integers(0, C, 16 * n)
+    for step in range(1, 17):
+        ones = np.ones(n)
+        mon.update_losses(contrastive=2 * ones, sup=ones, sub=ones, d=0.0,
+                          labels=rng.integers(0, C, n), negative_labels=queue[:step * n])
+    assert len(mon._null_cache) == 16
+
+
+# --------------------------------------------------------------------------
+# distinct classes and false negatives per batch (issue 18, item 5)
+# --------------------------------------------------------------------------
+
+def test_distinct_classes_and_false_negatives_on_constructed_batches():
+    """Exactly, by hand, for every scheme and both routes."""
+    ones = np.ones(3)
+    # in-batch, labels [0, 0, 1] of C = 3: the draw is the batch, D = 2 for every anchor;
+    # Col = (1, 1, 0) of K = 2 negatives: (1/2 + 1/2 + 0) / 3
+    bt = batch_terms_from_losses(contrastive=2 * ones, sup=ones, sub=ones, d=0.0,
+                                 labels=[0, 0, 1], num_classes=3, in_batch=True)
+    assert (bt.sum_classes, bt.sum_col, bt.classes) == (6.0, 2.0, 2.0)
+    assert bt.false_negative == pytest.approx(1 / 3, rel=1e-15)
+    # a queue of keys [0, 0, 1], anchors [0, 2]: draws {0, 1} and {2, 0, 1}; Col = (2, 0)
+    bt = batch_terms_from_losses(contrastive=[2.0, 2.0], sup=[1.0, 1.0], sub=[1.0, 1.0],
+                                 d=0.0, labels=[0, 2], negative_labels=[0, 0, 1], num_classes=3)
+    assert (bt.sum_classes, bt.sum_col) == (5.0, 2.0)
+    assert bt.false_negative == pytest.approx(2 / 6, rel=1e-15)
+    # NT-Xent on samples [0, 0, 1]: 6 anchors, D = 2, Col = 2 (n_y - 1) = (2, 2, 0) twice, K = 4
+    bt = batch_terms_from_losses(contrastive=2.0, sup=1.0, sub=1.0, d=0.0, labels=[0, 0, 1],
+                                 num_classes=3, loss="nt_xent")
+    assert (bt.sum_classes, bt.sum_col, bt.K) == (12.0, 8.0, 4)
+    assert bt.false_negative == pytest.approx(8 / 24, rel=1e-15)
+    # per-anchor negatives: anchor 0 (class 0) sees [0, 1], anchor 1 (class 1) sees [2, 2]
+    bt = batch_terms_from_losses(contrastive=[2.0, 2.0], sup=[1.0, 1.0], sub=[1.0, 1.0],
+                                 d=0.0, labels=[0, 1], negative_labels=[[0, 1], [2, 2]],
+                                 num_classes=3)
+    assert (bt.sum_classes, bt.sum_col) == (4.0, 1.0)
+    # the embeddings route measures the same
+    rng = np.random.default_rng(50)
+    mu = ref.shrink(0.3 * rng.normal(size=(3, 4)))
+    z = rng.normal(size=(3, 4))
+    for kw, want in ((dict(labels=[0, 0, 1]), (6.0, 2.0)),
+                     (dict(labels=[0, 2, 2], negatives=rng.normal(size=(3, 4)),
+                           negative_labels=[0, 0, 1]), (2.0 + 3.0 + 3.0, 2.0))):
+        got = BoundMonitor(3, 0.5, class_means=mu).update(z, z + 0.1, **kw)
+        assert (got.sum_classes, got.sum_col) == pytest.approx(want, rel=1e-12)
+    nt = BoundMonitor(3, 0.5, class_means=mu, loss="nt_xent").update(z, z + 0.1, [0, 0, 1])
+    assert (nt.sum_classes, nt.sum_col) == pytest.approx((12.0, 8.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("loss,scheme", [("infonce", "batch"), ("nt_xent", "batch"),
+                                         ("infonce", "queue")])
+@pytest.mark.parametrize("prior", ["uniform", "skewed", "finite"])
+def test_distinct_classes_and_false_negatives_match_theory_on_random_batches(loss, scheme,
+                                                                             prior):
+    """Random batches from the prior: the measured means lie within 4.5 standard errors of
+    E[D] (couponbound.expected_classes) and the false-negative rate; the report's theory
+    columns are those functions."""
+    from couponbound import Prior, expected_classes, false_negative_rate
+
+    rng = np.random.default_rng(hash((loss, scheme, prior)) % 2**32)
+    C, n, M, B = 8, 12, 40, 300
+    if prior == "uniform":
+        pr, probs = Prior.uniform(C), np.full(C, 1 / C)
+        mon = BoundMonitor(C, 0.5, loss=loss)
+    elif prior == "skewed":
+        probs = np.array([0.3, 0.2, 0.15, 0.1, 0.1, 0.07, 0.05, 0.03])
+        pr = Prior.from_probs(probs)
+        mon = BoundMonitor(C, 0.5, probs=probs, loss=loss)
+    else:
+        counts = [30, 20, 15, 10, 10, 7, 5, 3]
+        pr = Prior.from_counts(counts, replacement=False)
+        mon = BoundMonitor(C, 0.5, counts=counts, replacement=False, loss=loss)
+        pool = np.repeat(np.arange(C), counts)
+    for _ in range(B):
+        if prior == "finite":  # a shuffled epoch: the queue holds other samples than the batch
+            both = rng.choice(pool, size=n + M, replace=False)
+            y, epoch_keys = both[:n], both[n:]
+        else:
+            y = rng.choice(C, size=n, p=probs)
+        per = 2 * n if loss == "nt_xent" else n
+        kw = dict(contrastive=2.0 * np.ones(per), sup=np.ones(per), sub=0.5 * np.ones(per), d=0.0)
+        if scheme == "queue":
+            keys = epoch_keys if prior == "finite" else rng.choice(C, size=M, p=probs)
+            mon.update_losses(labels=y, negative_labels=keys, **kw)
+        else:
+            mon.update_losses(labels=y, in_batch=loss == "infonce" or None, **kw)
+    r = mon.compute()
+    draws_besides_anchor = M if scheme == "queue" else (n - 1)
+    assert r.theory_classes == pytest.approx(float(expected_classes(draws_besides_anchor, pr)),
+                                             rel=1e-12)
+    assert r.theory_false_negative == pytest.approx(false_negative_rate(pr), rel=1e-12)
+    for q in ("classes", "false_negative"):
+        se = getattr(r, f"{q}_se")
+        assert se > 0
+        assert abs(getattr(r, q) - getattr(r, f"theory_{q}")) < 4.5 * se, q
+    assert set(("classes", "false_negative")) <= set(r.to_dict(keys=("classes",
+                                                                     "false_negative")))
+
+
+def test_version_2_state_loads_without_occupancy():
+    """A checkpoint written before the monitor measured distinct classes still loads; the
+    new quantities are nan (not measured) until a new window."""
+    mon = BoundMonitor(3, 0.5)
+    for b in losses_batches(60, 3):
+        mon.update_losses(**b)
+    state = json.loads(json.dumps(mon.state_dict()))
+    state["version"] = 2
+    for part in ("state", "window"):
+        for name in list(state[part]):
+            if name.endswith(("_classes", "_false_negative")) or name == "n_batches_no_occupancy":
+                del state[part][name]
+    old = BoundMonitor(3, 0.5)
+    old.load_state_dict(state)
+    r, want = old.compute(), mon.compute()
+    assert r.contrastive == want.contrastive and r.n_batches == 3
+    assert math.isnan(r.classes) and math.isnan(r.false_negative)
+    assert math.isnan(r.theory_classes)
+    old.compute_window()
+    old.update_losses(**losses_batches(61, 1)[0])
+    assert not math.isnan(old.compute_window().classes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(K=st.integers(0, 120), num=st.integers(1, 99), den=st.integers(100, 100))
+def test_window_weights_binomial_against_exact_fractions(K, num, den):
+    """The numpy binomial weights the null and the collision theory use: normalised, they
+    are Binomial(K, p) to 1e-13 relative (exact Fraction oracle), mode anywhere."""
+    from fractions import Fraction
+
+    from couponbound._combinatorics import window_weights
+
+    p = Fraction(num, den)
+    pf = float(p)
+    m, g, w = window_weights(np.array([0]), np.array([K]), np.array([K * pf]),
+                             lambda m, g: np.log((K - m) * (pf / (1 - pf)) / (m + 1.0)))
+    got = w / w.sum()
+    want = [float(math.comb(K, j) * p**j * (1 - p) ** (K - j)) for j in range(K + 1)]
+    big = np.array(want) > 1e-250
+    np.testing.assert_allclose(got[big], np.array(want)[big], rtol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.integers(0, 40), b=st.integers(0, 40), data=st.data())
+def test_window_weights_hypergeometric_against_exact_fractions(a, b, data):
+    from fractions import Fraction
+
+    from couponbound._combinatorics import window_weights
+
+    K = data.draw(st.integers(0, a + b))
+    lo, hi = max(0, K - b), min(K, a)
+    m, g, w = window_weights(
+        np.array([lo]), np.array([hi]), np.array([K * a / max(a + b, 1)]),
+        lambda x, g: np.log((a - x) * (K - x) / ((x + 1.0) * (b - K + x + 1.0))))
+    got = w / w.sum()
+    total = math.comb(a + b, K)
+    want = [float(Fraction(math.comb(a, x) * math.comb(b, K - x), total))
+            for x in range(lo, hi + 1)]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
+    assert m.tolist() == list(range(lo, hi + 1))

@@ -156,6 +156,32 @@ def test_uniform_large_C_closed_products() -> None:
         assert abs(D.logpmf(n - 1) - float(mpmath.log(one))) <= 1e-12 * max(1, abs(float(mpmath.log(one))))
 
 
+def test_equal_sizes_without_replacement_against_exact_counting() -> None:
+    """Equal class sizes take the one-group path (no recursion)."""
+    worst = 0.0
+    for C, m in ((5, 4), (20, 3), (40, 7)):
+        counts = [m] * C
+        N = C * m
+        for n in (2, N // 3, N // 2, N - m - 1):
+            ex = oracle.hypergeometric_pmf(counts, n)
+            got = cb.distinct_classes(n - 1, counts=counts, replacement=False).logpmf(np.arange(C + 1))
+            for j in range(C + 1):
+                worst = max(worst, log_err(float(got[j]), ex[j]))
+    assert worst < 1e-12
+
+
+@pytest.mark.parametrize("C, K", [(10**5, 3 * 10**5), (10**5, 2 * 10**4), (3000, 2999)])
+def test_large_uniform_sums_to_one(C: int, K: int) -> None:
+    """The window of a large uniform prior: total mass 1 and mean E[D] to 1e-12."""
+    D = cb.distinct_classes(K, C)
+    a, lp = D._window()
+    w = np.exp(lp)
+    assert abs(float(np.sum(w)) - 1.0) < 1e-12
+    assert float(np.sum(np.arange(a, a + lp.size) * w)) == pytest.approx(D.mean(), rel=1e-12)
+    assert float(np.sum((np.arange(a, a + lp.size) - D.mean()) ** 2 * w)) == pytest.approx(
+        D.var(), rel=1e-9)
+
+
 def test_pmf_at_C_is_coverage() -> None:
     for prior in (Prior.uniform(10), Prior.from_counts([5, 3, 2, 9]),
                   Prior.from_counts([5, 3, 2, 9], replacement=False),

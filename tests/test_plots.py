@@ -242,6 +242,7 @@ def _runs():
     """Three synthetic runs of a BoundMonitor (batch sizes 8, 16, 64; C = 4)."""
     rng = np.random.default_rng(0)
     mu = rng.normal(size=(4, 6))
+    mu /= np.linalg.norm(mu, axis=1, keepdims=True)  # class means of unit features
     out = []
     for B in (8, 16, 64):
         mon = BoundMonitor(num_classes=4, temperature=0.5, class_means=mu)
@@ -437,3 +438,285 @@ def test_save_figure_replaces_a_symlink_instead_of_following_it(tmp_path):
 def test_plot_coverage_refuses_enormous_C():
     with pytest.raises(ValueError, match="more than the 1,000,000"):
         plot_coverage(C=10**30)
+
+
+def test_save_figure_lays_out_once_and_png_matches_savefig(tmp_path):
+    """PDF and PNG come from one constrained-layout pass; the PNG bytes are savefig's."""
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    def make():
+        with paper_style("neurips", 2) as st:
+            fig = Figure(figsize=st.figsize, layout="constrained")
+            plot_coverage([9, 31, 99, 299], [10, 100], ax=fig.add_subplot())
+        return fig
+
+    calls = []
+    real = ConstrainedLayoutEngine.execute
+
+    def counting(self, fig):
+        calls.append(fig)
+        return real(self, fig)
+
+    fig = make()
+    engine = fig.get_layout_engine()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ConstrainedLayoutEngine, "execute", counting)
+        paths = save_figure(fig, tmp_path / "once", ["pdf", "png", "svg"], dpi=120)
+    assert [p.suffix for p in paths] == [".pdf", ".png", ".svg"]
+    assert len(calls) == 1  # one layout for three files (was one per file)
+    assert fig.get_layout_engine() is engine  # the caller's figure keeps its engine
+    reference = make()
+    reference.savefig(tmp_path / "ref.png", format="png", dpi=120)
+    assert paths[1].read_bytes() == (tmp_path / "ref.png").read_bytes()
+    assert paths[0].read_bytes().startswith(b"%PDF-")
+    # the saved arrangement is the laid-out one: axes moved off the default subplot box
+    assert fig.axes[0].get_position().x0 != pytest.approx(0.125)
+
+
+# ---------------------------------------------------------------------------
+# issue 22: figures a reviewer reads without a caption
+# ---------------------------------------------------------------------------
+
+
+def _bbox_overlap(a, b):
+    return a.x0 < b.x1 - 0.5 and b.x0 < a.x1 - 0.5 and a.y0 < b.y1 - 0.5 and b.y0 < a.y1 - 0.5
+
+
+@pytest.mark.parametrize("title_first", [True, False])
+def test_legend_above_and_title_never_overlap(title_first):
+    fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
+    if title_first:
+        a.set_title("(a) coverage")
+        b.set_title("(b) collisions")
+    plot_coverage([9, 31, 99, 299], [10, 100], ax=a)
+    plot_collision([1, 5, 31, 127], [10, 100], ax=b)
+    if not title_first:
+        a.set_title("(a) coverage")
+        b.set_title("(b) collisions")
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    for ax, text in ((a, "(a) coverage"), (b, "(b) collisions")):
+        assert ax.get_title() == text  # the caller's title is kept ...
+        leg = ax.get_legend()
+        assert leg.get_title().get_text().splitlines()[0] == text  # ... shown as the heading
+        legbox = leg.get_window_extent(r)
+        for other in fig.texts + [t for x in fig.axes for t in (x.title, x._left_title, x._right_title)]:
+            if other.get_visible() and other.get_text():
+                assert not _bbox_overlap(legbox, other.get_window_extent(r)), other.get_text()
+        assert legbox.y0 >= ax.get_window_extent(r).y1 - 1.0
+    # removing the legend brings the title back
+    a.get_legend().remove()
+    assert a.title.get_visible()
+
+
+def test_plot_coverage_long_tail_starts_where_visible_and_without_replacement():
+    from couponbound import Prior
+    from couponbound.paper.datasets import DATASETS
+
+    lt = DATASETS["CIFAR-100-LT (r=100)"]
+    shuffled = Prior.from_counts(lt.counts, replacement=False, name="LT shuffled")
+    ax = plot_coverage(C=[lt, shuffled])
+    line = _one(ax, "coverage/LT shuffled")
+    K = np.asarray(line.get_xdata())
+    np.testing.assert_allclose(line.get_ydata(),
+                               coverage_prob(K.astype(int), counts=lt.counts, replacement=False),
+                               rtol=1e-12, atol=0)
+    assert K.max() == sum(lt.counts) - 1  # up to the whole data set, not beyond
+    # the axis starts near where the earlier curve reaches 0.1 %, far above 0.3 C
+    first = min(required_negatives(p, confidence=1e-3) for p in (lt, shuffled))
+    lo, _ = ax.get_xlim()
+    assert 0.6 * first <= lo <= first and lo > 10 * lt.C
+    flat = np.asarray(_one(ax, f"coverage/{lt.label}").get_ydata()) < 1e-6
+    assert flat.mean() < 0.2  # not two thirds of flat zero
+    # no approximation or E[K+1] for the without-replacement law
+    assert not find_artists(ax, "approx/LT shuffled") and not find_artists(ax, "expected/LT shuffled")
+    # the Poisson approximation of the long tail is within 0.005: not drawn, not in the legend
+    from couponbound.asymptotic import poisson_coverage
+
+    Kl = np.asarray(_one(ax, f"coverage/{lt.label}").get_xdata()).astype(int)
+    assert np.max(np.abs(poisson_coverage(Kl, lt) - coverage_prob(Kl, lt))) < 5e-3
+    assert not find_artists(ax, "approx/")
+    assert not any("approx" in t for t in _legend_texts(ax))
+
+
+def test_plot_collision_default_passes_through_the_integers_smoothly():
+    ax = plot_collision(C=[10], which="tau")
+    line = _one(ax, "tau/C = 10")
+    x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+    ints = np.arange(1, 16)
+    at = np.isin(x, ints)
+    np.testing.assert_array_equal(x[at], ints)  # every integer below 16 is on the line, exactly
+    np.testing.assert_allclose(y[at], collision_prob(ints, 10), rtol=1e-15, atol=0)
+    assert np.sum((x > 1) & (x < 2)) >= 5  # points between the integers: no kink at K = 2
+    assert np.all(np.diff(y) >= 0)  # monotone, as tau_K is
+    # the slope in log K changes gradually around K = 2, 3, 4 (it jumped at the integers)
+    lx = np.log(x[x < 5])
+    slope = np.diff(y[x < 5]) / np.diff(lx)
+    assert np.max(np.abs(np.diff(slope))) < 0.25 * np.max(slope)
+    # given K: drawn exactly at those K, no interpolation
+    ax = plot_collision([1, 2, 3], [10], which="tau")
+    np.testing.assert_array_equal(_one(ax, "tau/C = 10").get_xdata(), [1, 2, 3])
+
+
+def test_plot_sup_upper_bounds_long_tail_range_and_threshold_in_legend():
+    from couponbound import Prior
+
+    counts = np.round(100 * 100.0 ** (-np.arange(50) / 49)).astype(int)  # C = 50, r = 100
+    prior = Prior.from_counts(counts, name="mine")
+    ax = plot_sup_upper_bounds(C=prior)
+    k99 = required_negatives(prior, confidence=0.99)
+    x = np.asarray(_one(ax, "bound/ns21").get_xdata(), float)
+    assert x.max() >= 1.5 * k99 - 1 and x.max() > 30 * 50  # not cut at 10 C
+    assert ax.get_xscale() == "log"
+    ns21 = np.asarray(_one(ax, "bound/ns21").get_ydata(), float)
+    lo, hi = ax.get_ylim()
+    assert np.nanmin(ns21) < hi  # NS21's bound settles inside the figure
+    # the K+1 = C line is named in the legend, not written on the data area
+    assert not [t for t in ax.texts if "K+1" in t.get_text()]
+    assert any("K+1=C" in t for t in _legend_texts(ax))
+    # the default loss is explained in words
+    assert any("least contrastive loss" in t for t in _legend_texts(ax))
+    # uniform C = 10 keeps BAO22's linear axis
+    assert plot_sup_upper_bounds(K=None, C=10).get_xscale() == "linear"
+
+
+def test_cli_figures_label_a_counts_file_by_its_name(tmp_path):
+    from couponbound.cli import main
+
+    f = tmp_path / "my500.txt"
+    f.write_text("\n".join(str(c) for c in [50, 30, 20, 10, 5]))
+    assert main(["-q", "figures", "--counts", "@" + str(f), "--out", str(tmp_path / "o"),
+                 "--format", "png"]) == 0
+    assert (tmp_path / "o" / "sup_upper_bounds_my500.png").is_file()
+
+
+def test_write_figures_default_coverage_has_a_long_tail_without_replacement(tmp_path):
+    from couponbound.paper import outputs
+
+    drawn = {}
+    real = outputs._draw_all
+
+    def spy(jobs, target, **kw):
+        for name, draw in jobs:
+            if name == "coverage":
+                fig, ax = plt.subplots()
+                draw(ax)
+                drawn["labels"] = _legend_texts(ax)
+                drawn["ax"] = ax
+        return []
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(outputs, "_draw_all", spy)
+        outputs.write_figures(tmp_path)
+    assert "CIFAR-100-LT (r=100), without replacement" in drawn["labels"]
+    line = _one(drawn["ax"], "coverage/CIFAR-100-LT (r=100), without replacement")
+    assert real is not spy
+    from couponbound.paper.datasets import DATASETS
+
+    c = DATASETS["CIFAR-100-LT (r=100)"].counts
+    K = np.asarray(line.get_xdata()).astype(int)
+    np.testing.assert_allclose(line.get_ydata(), coverage_prob(K, counts=c, replacement=False),
+                               rtol=1e-12, atol=0)
+
+
+def test_smallest_k_without_replacement_agrees_with_required_negatives():
+    """The figures' bisection for a shuffled loader equals the package's exact search."""
+    from couponbound import Prior
+    from couponbound.paper.plots import _smallest_k
+
+    rng = np.random.default_rng(22)
+    for _ in range(25):
+        counts = rng.integers(1, 30, size=int(rng.integers(2, 8))).tolist()
+        prior = Prior.from_counts(counts, replacement=False)
+        for conf in (1e-3, 0.3, 0.9, 0.99, 0.9999):
+            assert _smallest_k(prior, conf) == required_negatives(
+                counts=counts, replacement=False, confidence=conf), (counts, conf)
+
+
+def test_plot_run_history_from_reports_and_from_logged_events():
+    from collections import namedtuple
+
+    from couponbound.paper.plots import plot_run_history
+
+    rng = np.random.default_rng(5)
+    mu = rng.normal(size=(3, 5))
+    mon = BoundMonitor(num_classes=3, temperature=0.5, class_means=mu)
+    windows = []
+    for _ in range(4):
+        for _ in range(2):
+            y = rng.integers(0, 3, size=12)
+            mon.update(anchor=mu[y] + 0.5 * rng.normal(size=(12, 5)),
+                       positive=mu[y] + 0.5 * rng.normal(size=(12, 5)), labels=y)
+        windows.append(mon.compute_window())
+    ax = plot_run_history(windows, steps=[2, 4, 6, 8])
+    line = _one(ax, "history/contrastive")
+    np.testing.assert_array_equal(line.get_xdata(), [2, 4, 6, 8])
+    np.testing.assert_array_equal(line.get_ydata(), [w.contrastive for w in windows])
+    np.testing.assert_array_equal(_one(ax, "history/ns21_bound").get_ydata(),
+                                  [w.ns21_bound for w in windows])
+    assert find_artists(ax, "history/se") and find_artists(ax, "history/gap")
+    assert any("NS21" in t for t in _legend_texts(ax))
+    # the same windows as TensorBoard's scalar events (.step, .value) give the same lines
+    Ev = namedtuple("Ev", "wall_time step value")
+    logged = {f"bound/{k}": [Ev(0.0, s, getattr(w, k)) for s, w in zip([2, 4, 6, 8], windows, strict=True)]
+              for k in ("contrastive", "ns21_bound", "arora_bound")}
+    ax2 = plot_run_history(logged)
+    np.testing.assert_array_equal(_one(ax2, "history/contrastive").get_ydata(), line.get_ydata())
+    np.testing.assert_array_equal(_one(ax2, "history/ns21_bound").get_xdata(), [2, 4, 6, 8])
+    with pytest.raises(ValueError, match="no bound/contrastive"):
+        plot_run_history({"bound/ns21_bound": [(1, 0.5)]})
+    with pytest.raises(TypeError, match="sequence of BoundReport"):
+        plot_run_history([1.0, 2.0])
+    with pytest.raises(ValueError, match="one step per report"):
+        plot_run_history(windows, steps=[1, 2])
+    with pytest.raises(ValueError, match="bounds must name"):
+        plot_run_history(windows, bounds=["curl"])
+
+
+def test_plot_expected_classes_mean_band_and_without_replacement():
+    from couponbound import Prior, distinct_classes, expected_classes
+    from couponbound.paper.plots import plot_expected_classes
+
+    counts = [30, 20, 10, 5]
+    shuffled = Prior.from_counts(counts, replacement=False, name="shuffled")
+    K = [0, 2, 5, 10, 20, 40, 64, 100]
+    ax = plot_expected_classes(K, [10, ("skewed", {"counts": counts}), shuffled], band_points=4)
+    line = _one(ax, "classes/C = 10")
+    np.testing.assert_array_equal(line.get_xdata(), K)
+    np.testing.assert_allclose(line.get_ydata(), expected_classes(K, 10), rtol=1e-14)
+    # without replacement: only batches that fit in the 65 samples, dashed, with their own law
+    sh = _one(ax, "classes/shuffled")
+    np.testing.assert_array_equal(sh.get_xdata(), [0, 2, 5, 10, 20, 40, 64])
+    np.testing.assert_allclose(sh.get_ydata(),
+                               expected_classes([0, 2, 5, 10, 20, 40, 64], counts=counts,
+                                                replacement=False), rtol=1e-14)
+    assert sh.get_linestyle() != "-" and sh.get_ydata()[-1] == pytest.approx(4.0)
+    # the band: the exact 5 % and 95 % quantiles at the computed K
+    band = _one(ax, "band/skewed")
+    verts = band.get_paths()[0].vertices
+    xs = np.unique(verts[:, 0])
+    assert list(xs) == [0, 2, 10, 100]  # 4 band points spread geometrically over the 8 K
+    for k in xs:
+        D = distinct_classes(int(k), counts=counts)
+        ys = verts[verts[:, 0] == k, 1]
+        assert {float(ys.min()), float(ys.max())} == {float(D.ppf(0.05)), float(D.ppf(0.95))}
+    assert _one(ax, "C/skewed").get_ydata()[0] == 4
+    assert any("without replacement" in t for t in _legend_texts(ax))
+    ax = plot_expected_classes(K, [10], band=None)
+    assert not find_artists(ax, "band/")
+    with pytest.raises(ValueError, match="band"):
+        plot_expected_classes(K, [10], band=(0.9, 0.1))
+    with pytest.raises(ValueError, match="band_points"):
+        plot_expected_classes(K, [10], band_points=1)
+
+
+def test_plot_coverage_narrow_log_range_labels_plain_numbers():
+    ax = plot_coverage(C=[1000], gumbel=False)
+    lo, hi = ax.get_xlim()
+    assert hi / lo < 10**1.5
+    ax.figure.canvas.draw()
+    majors = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    minors = [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()]
+    assert majors and not minors  # no run of "2x10^2 3x10^2 ..." minor labels
+    assert all(t.replace(",", "").isdigit() for t in majors), majors

@@ -145,7 +145,7 @@ def _reports():
         for _ in range(3):
             y = rng.integers(0, 3, size=B)
             mon.update_losses(contrastive=2.0 + rng.random(B), sup=1.0 + rng.random(B),
-                              sub=0.5 + rng.random(B), d=-0.2 * rng.random(B), labels=y)
+                              sub=0.5 + rng.random(B), d=-0.2 * rng.random(B), labels=y, in_batch=True)
         out.append(mon)
     return out
 

@@ -20,14 +20,6 @@ USER_FILE = ROOT / "tests" / "typecheck" / "user_file.py"
 
 pytest.importorskip("mypy")
 
-#: Lines for coverage.py's functions (their overloads come with coverage.py itself).
-COVERAGE_LINES = """
-from couponbound import coverage_prob
-x: float = coverage_prob(31, 10)
-y: np.ndarray = coverage_prob([1, 2], 10)
-"""
-
-
 def _mypy(paths: list[Path], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """mypy --strict as a user runs it; the package is analysed as an installed one
     (``--follow-imports=silent``: its own notes are not the user's errors)."""
@@ -42,15 +34,9 @@ def _mypy(paths: list[Path], tmp_path: Path) -> subprocess.CompletedProcess[str]
     )
 
 
-def _coverage_has_overloads() -> bool:
-    return "@overload" in (ROOT / "couponbound" / "coverage.py").read_text(encoding="utf-8")
-
-
 @pytest.mark.slow
 def test_user_file_passes_mypy_strict_and_a_wrong_one_fails(tmp_path: Path) -> None:
     text = USER_FILE.read_text(encoding="utf-8")
-    if _coverage_has_overloads():
-        text += COVERAGE_LINES
     good = tmp_path / "user_file.py"
     good.write_text(text, encoding="utf-8")
     wrong = tmp_path / "wrong.py"  # the check can fail: an array typed as float
@@ -65,9 +51,3 @@ def test_user_file_passes_mypy_strict_and_a_wrong_one_fails(tmp_path: Path) -> N
     assert len(wrong_lines) == 2 and all("Incompatible types in assignment" in ln
                                          for ln in wrong_lines), res.stdout
     assert len(lines) == 2, res.stdout
-
-
-@pytest.mark.xfail(not _coverage_has_overloads(), strict=True,
-                   reason="coverage.py's @overloads arrive with helper engine's branch")
-def test_coverage_declares_its_overloads() -> None:
-    assert _coverage_has_overloads()

@@ -69,12 +69,107 @@ def _renderer(fig: Any) -> Any:
     return get() if get is not None else fig._get_renderer()
 
 
+def _legend_above_class() -> Any:
+    """The :class:`~matplotlib.legend.Legend` subclass :func:`legend_above` draws (made once)."""
+    global _LEGEND_ABOVE
+    if _LEGEND_ABOVE is not None:
+        return _LEGEND_ABOVE
+    from matplotlib.legend import Legend
+
+    class LegendAbove(Legend):
+        """A legend above the axes that carries the axes' title as its own heading.
+
+        Above the axes the legend and a title set with ``ax.set_title`` (before
+        or after the legend: e.g. on each axes of ``plt.subplots(1, 2)``)
+        would occupy the same place.  The centre title is shown as the first
+        line of the legend's heading instead, above the entries, and the axes'
+        own title text is hidden (``ax.get_title()`` still returns it).
+        """
+
+        _own_title = ""
+        _syncing = False
+
+        def set_title(self, title: str, prop: Any = None) -> None:
+            self._own_title = title or ""
+            self._title_prop = prop
+            self._sync()
+
+        def _sync(self) -> None:
+            if self._syncing:
+                return
+            self._syncing = True
+            try:
+                ax = self.axes
+                head = ax.get_title() if ax is not None and ax.get_legend() is self else ""
+                if head:
+                    ax.title.set_visible(False)
+                text = "\n".join(t for t in (head, self._own_title) if t)
+                prop = getattr(self, "_title_prop", None)
+                if head and prop is None:
+                    prop = ax.title.get_fontproperties()
+                Legend.set_title(self, text, prop)
+            finally:
+                self._syncing = False
+
+        def get_window_extent(self, renderer: Any = None) -> Any:
+            self._sync()
+            return super().get_window_extent(renderer)
+
+        def get_tightbbox(self, renderer: Any = None) -> Any:
+            self._sync()
+            return super().get_tightbbox(renderer)
+
+        def draw(self, renderer: Any) -> None:
+            self._sync()
+            super().draw(renderer)
+
+        def remove(self) -> None:
+            ax = self.axes
+            super().remove()
+            if ax is not None:
+                ax.title.set_visible(True)
+
+    _LEGEND_ABOVE = LegendAbove
+    return LegendAbove
+
+
+_LEGEND_ABOVE: Any = None
+
+
+def _place_legend(ax: Axes, handles: list[Any], labels: list[str], **kw: Any) -> Any:
+    cls = _legend_above_class()
+    old = ax.get_legend()
+    if old is not None:
+        old.remove()
+    leg = cls(ax, handles, labels, **kw)
+    ax.legend_ = leg
+    leg._remove_method = ax._remove_legend  # type: ignore[attr-defined]
+    # the title hides itself behind the legend's heading as soon as it is set
+    title = ax.title
+    if not getattr(title, "_couponbound_watched", False):
+        previous = title.stale_callback
+
+        def watch(artist: Any, val: Any) -> None:
+            current = artist.axes.get_legend() if artist.axes is not None else None
+            if isinstance(current, cls):
+                current._sync()
+            if previous is not None:
+                previous(artist, val)
+
+        title.stale_callback = watch
+        title._couponbound_watched = True  # type: ignore[attr-defined]
+    leg._sync()
+    return leg
+
+
 def legend_above(ax: Axes, handles: list[Any], labels: list[str]) -> Any:
     """A frameless legend centred above *ax*, in as few rows as fit its width.
 
     Outside the data area, so no curve or bar can run through it; the number
     of columns is the largest that keeps the legend no wider than the axes,
-    then balanced (6 entries in 2 rows of 3, not 4 + 2).
+    then balanced (6 entries in 2 rows of 3, not 4 + 2).  A title of *ax*
+    (``ax.set_title``, before or after) becomes the legend's heading, so the
+    two never overlap.
     """
     n = len(handles)
     kw: dict[str, Any] = {"loc": "lower center", "bbox_to_anchor": (0.5, 1.01), "frameon": False,
@@ -87,15 +182,15 @@ def legend_above(ax: Axes, handles: list[Any], labels: list[str]) -> Any:
             engine.execute(fig)  # the axes' final width, before the legend exists
         avail = 1.1 * ax.get_window_extent(renderer).width
     except Exception:  # pragma: no cover - a canvas without a renderer
-        return ax.legend(handles, labels, ncol=min(n, 2), **kw)
+        return _place_legend(ax, handles, labels, ncol=min(n, 2), **kw)
     ncol = 1
     for cand in range(n, 0, -1):
-        leg = ax.legend(handles, labels, ncol=cand, **kw)
+        leg = _place_legend(ax, handles, labels, ncol=cand, **kw)
         if leg.get_window_extent(renderer).width <= avail:
             ncol = cand
             break
     rows = math.ceil(n / ncol)
-    return ax.legend(handles, labels, ncol=math.ceil(n / rows), **kw)
+    return _place_legend(ax, handles, labels, ncol=math.ceil(n / rows), **kw)
 
 
 def twin(ax: Axes) -> Axes:

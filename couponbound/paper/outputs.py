@@ -45,6 +45,9 @@ DEFAULT_OUT = "couponbound-output"
 
 Progress = Callable[[str], None]
 
+#: The resolution of the PNG files (``save_figure``'s default).
+_SAVE_DPI = 300
+
 
 def _quiet(msg: str) -> None:
     """A progress callback that says nothing."""
@@ -66,11 +69,29 @@ def figure_slug(name: str) -> str:
     return out.strip("-") or "figure"
 
 
+def long_tail_shuffled() -> Any:
+    """CIFAR-100-LT (r = 100) drawn without replacement (a shuffled loader over its 10,847 images).
+
+    The long-tailed data set of the default coverage figure: its class counts
+    are finite, so the batch law is the exact one of a data loader that
+    shuffles the data set (``replacement=False``).
+    """
+    from couponbound._prior import Prior
+    from couponbound.paper.datasets import DATASETS
+
+    lt = DATASETS["CIFAR-100-LT (r=100)"]
+    return Prior.from_counts(lt.counts, replacement=False,
+                             name="CIFAR-100-LT (r=100), without replacement")
+
+
 def _new_figure(style: Any) -> tuple[Any, Any]:
     """A figure and axes outside pyplot: no backend is chosen or changed."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=style.figsize, layout="constrained")
+    # drawn at the resolution it is saved at: the layout measured while
+    # drawing (legend columns, constrained layout) and the PNG share the text
+    # metrics matplotlib caches per resolution, instead of measuring twice
+    fig = Figure(figsize=style.figsize, dpi=_SAVE_DPI, layout="constrained")
     return fig, fig.add_subplot()
 
 
@@ -94,7 +115,7 @@ def _draw_all(jobs: Sequence[tuple[str, Callable[[Any], Any]]], target: Path, *,
             say(f"[{i}/{len(jobs)}] figure {name}")
             fig, ax = _new_figure(style)
             draw(ax)
-            written += save_figure(fig, target / name, formats)
+            written += save_figure(fig, target / name, formats, dpi=_SAVE_DPI)
     return written
 
 
@@ -112,7 +133,11 @@ def write_figures(
 ) -> list[Path]:
     """Write the coverage, collision and upper-bound figures; return the files.
 
-    ``coverage``: :func:`~couponbound.paper.plots.plot_coverage`; ``collision``:
+    ``coverage``: :func:`~couponbound.paper.plots.plot_coverage` (by default
+    with CIFAR-100-LT (r = 100) drawn without replacement added to the data
+    sets); ``expected_classes``:
+    :func:`~couponbound.paper.plots.plot_expected_classes` (by default its own
+    data sets, long tail included); ``collision``:
     :func:`~couponbound.paper.plots.plot_collision`; ``sup_upper_bounds_<name>``
     (name from :func:`figure_slug`):
     :func:`~couponbound.paper.plots.plot_sup_upper_bounds`, one per data set,
@@ -142,7 +167,12 @@ def write_figures(
     progress : callable, optional
         Called with a short message before each figure.
     """
-    from couponbound.paper.plots import plot_collision, plot_coverage, plot_sup_upper_bounds
+    from couponbound.paper.plots import (
+        plot_collision,
+        plot_coverage,
+        plot_expected_classes,
+        plot_sup_upper_bounds,
+    )
     from couponbound.paper.style import check_figure_formats, paper_style
 
     # every argument is checked before the first figure is written
@@ -160,28 +190,43 @@ def write_figures(
     if sub is not None and (isinstance(sub, bool) or not isinstance(sub, numbers.Real)
                             or not math.isfinite(sub) or sub < 0):
         raise ValueError(f"sub must be a finite number >= 0, got {short_repr(sub)}")
-    loss = r"$L=R^*_\mathrm{cont}$" if contrastive is None else f"$L={contrastive:g}$"
+    # the default loss is named in the figure's legend
+    loss = "" if contrastive is None else f"$L={contrastive:g}$"
+    parts = [loss] if loss else []
     if d != 0:
-        loss += f", $d={d:g}$"
+        parts.append(f"$d={d:g}$")
     elif contrastive is not None:
-        loss += ", $d=0$ (BAO22's setting)"
+        parts.append("$d=0$ (BAO22's setting)")
     if sub is not None:
-        loss += rf", $L^\mu_\mathrm{{sub}}={sub:g}$"
+        parts.append(rf"$L^\mu_\mathrm{{sub}}={sub:g}$")
+    loss = ", ".join(parts)
 
     def bounds_for(prior: Any) -> Callable[[Any], Any]:
         def draw(ax: Any) -> Any:
             # d = 0 is stated in the legend, so no RestatedBoundWarning
             plot_sup_upper_bounds(contrastive, None, prior, d=d, sub=sub, warn=False, ax=ax)
             name = prior.label if prior.label.startswith("C = ") else f"{prior.label}, C = {prior.C}"
-            ax.get_legend().set_title(f"{name}; {loss}")
+            ax.get_legend().set_title(f"{name}; {loss}" if loss else name)
             return ax
 
         return draw
 
+    # the default coverage figure also shows a long tail, the case where the
+    # exact values matter most, with a shuffled loader's law (finite counts)
+    coverage_sets = sets if datasets is not None else [*sets, long_tail_shuffled()]
     jobs: list[tuple[str, Callable[[Any], Any]]] = [
-        ("coverage", lambda ax: plot_coverage(C=sets, ax=ax)),
+        ("coverage", lambda ax: plot_coverage(C=coverage_sets, ax=ax)),
         ("collision", lambda ax: plot_collision(C=sets, ax=ax)),
     ]
+    # the number of distinct classes a batch sees; bands (exact quantiles at
+    # ten batch sizes) for the defaults and for uniform priors, whose
+    # distributions cost milliseconds
+    classes_sets = None if datasets is None else sets
+    band_for = None if datasets is None else [p.label for p in sets if p.is_uniform]
+    # six band points: each exact law of D costs ~0.3 s at C = 100 (the
+    # figure's largest share of the main job)
+    jobs.append(("expected_classes", lambda ax: plot_expected_classes(
+        C=classes_sets, band_for=band_for, band_points=6, ax=ax)))
     jobs += [(f"sup_upper_bounds_{figure_slug(p.label)}", bounds_for(p)) for p in sets]
     return _draw_all(jobs, target, venue=venue, columns=columns, formats=formats,
                      say=progress or _quiet)

@@ -127,7 +127,7 @@ def load_reports(source: Any) -> list[tuple[str, BoundReport]]:
     --------
     >>> from couponbound import BoundMonitor
     >>> mon = BoundMonitor(num_classes=2, temperature=0.5)
-    >>> _ = mon.update_losses(contrastive=[2.0, 2.2], sup=[1.0, 1.4], d=-0.5, labels=[0, 1])
+    >>> _ = mon.update_losses(contrastive=[2.0, 2.2], sup=[1.0, 1.4], d=-0.5, labels=[0, 1], in_batch=True)
     >>> [(lab, r.contrastive) for lab, r in load_reports([mon.state_dict()])]
     [('K+1 = 2', 2.1)]
     """

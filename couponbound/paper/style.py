@@ -319,10 +319,73 @@ def save_figure(
         raise ValueError(f"path must name a file, got {short_repr(path)}")
     base.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for fmt in fmts:
-        target = base.with_name(base.name + "." + fmt)
-        meta: dict[str, Any] = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}.get(fmt, {})
-        with mpl.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
-            save_figure_atomic(fig, target, format=fmt, dpi=value, metadata=meta or None)
-        out.append(target)
-    return out
+    # One layout for every format: the first file's draw runs the figure's
+    # layout engine (constrained layout, at the raster resolution when a PNG
+    # is written), then the engine is switched off so the other formats are
+    # rendered from the same arrangement instead of solving it again.  A PNG
+    # is encoded from the pixels of that first draw.  The engine is restored
+    # afterwards, so the figure behaves as before for the caller.
+    engine = fig.get_layout_engine()
+    order = sorted(fmts, key=lambda f: f != "png")  # the PNG (if any) draws first
+    try:
+        for i, fmt in enumerate(order):
+            target = base.with_name(base.name + "." + fmt)
+            if fmt == "png":
+                _save_png_once(fig, target, value)
+            else:
+                meta: dict[str, Any] = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}.get(fmt, {})
+                with mpl.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
+                    save_figure_atomic(fig, target, format=fmt, dpi=value, metadata=meta or None)
+            out.append(target)
+            if i == 0 and engine is not None and len(order) > 1:
+                fig.set_layout_engine("none")
+    finally:
+        if engine is not None and fig.get_layout_engine() is not engine:
+            fig.set_layout_engine(engine)
+    return [out[order.index(f)] for f in fmts]
+
+
+def _save_png_once(fig: Figure, target: Path, dpi: float) -> None:
+    """Draw *fig* once with Agg at *dpi* and write those pixels as a PNG, atomically.
+
+    The same bytes ``savefig(format="png")`` writes (matplotlib's own PNG
+    writer and metadata), from one draw whose layout the other formats reuse.
+    """
+    import io
+
+    import matplotlib as mpl
+    from matplotlib import image as mimage
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from couponbound.paper._atomic import MAX_FIGURE_PIXELS, atomic_write_bytes
+
+    width, height = (float(v) for v in fig.get_size_inches())
+    if not width * dpi * height * dpi <= MAX_FIGURE_PIXELS:
+        raise ValueError(
+            f"dpi={dpi:g} makes a {width:g}x{height:g} inch figure {width * dpi * height * dpi:.3g} "
+            f"pixels, more than the limit of {MAX_FIGURE_PIXELS:,}; use a smaller dpi or a "
+            "vector format (pdf, svg)")
+    old_canvas, old_dpi = fig.canvas, fig.dpi
+    try:
+        canvas = FigureCanvasAgg(fig)
+        fig.dpi = dpi
+        face, edge = mpl.rcParams["savefig.facecolor"], mpl.rcParams["savefig.edgecolor"]
+        old_face, old_edge = fig.get_facecolor(), fig.get_edgecolor()
+        if face != "auto":
+            fig.set_facecolor(face)
+        if edge != "auto":
+            fig.set_edgecolor(edge)
+        try:
+            canvas.draw()
+            pixels = canvas.buffer_rgba()
+            buf = io.BytesIO()
+            mimage.imsave(buf, pixels, format="png", dpi=dpi,
+                             metadata={"Software": f"Matplotlib version{mpl.__version__}, "
+                                                   "https://matplotlib.org/"})
+        finally:
+            fig.set_facecolor(old_face)
+            fig.set_edgecolor(old_edge)
+    finally:
+        fig.dpi = old_dpi
+        fig.set_canvas(old_canvas)
+    atomic_write_bytes(target, buf.getvalue())

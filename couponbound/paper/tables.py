@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from couponbound import _display
 from couponbound._validate import short_repr
 from couponbound.coverage import expected_draws, required_negatives
 from couponbound.paper._levels import check_confidences, pct
@@ -167,6 +168,16 @@ class Table:
             for k in row:
                 seen.setdefault(k, None)
         return list(seen)
+
+    def _repr_html_(self) -> str:  # notebooks
+        return _display.table_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def to_pandas(self) -> Any:
+        """The rows as a ``pandas.DataFrame``, as :meth:`to_records` gives them (needs pandas)."""
+        return _display.table_frame(self)
 
     def to_records(self) -> list[dict[str, Any]]:
         """The rows as a list of plain dicts (copies; no pandas needed)."""

@@ -21,8 +21,22 @@ from numpy.typing import NDArray
 from couponbound._validate import short_repr
 
 __all__ = [
+    "UNIT_SLACK",
     "AllReduce",
+    "check_unit_rows",
     "class_means_to_numpy",
+    "detach",
+    "first_bad_row",
+    "fingerprint",
+    "index_dtype",
+    "is_array",
+    "label_error",
+    "labels_on",
+    "means_on",
+    "row_norms",
+    "shape_of",
+    "to_numpy",
+    "work_dtype",
 ]
 
 #: A function that sums a float64 vector elementwise over all processes and
@@ -30,7 +44,7 @@ __all__ = [
 AllReduce = Callable[[NDArray[np.float64]], Any]
 
 
-def _to_numpy(x: Any) -> NDArray[Any]:
+def to_numpy(x: Any) -> NDArray[Any]:
     """A host numpy copy (or view) of an array from any library."""
     if isinstance(x, np.ndarray):
         return x
@@ -44,22 +58,22 @@ def _to_numpy(x: Any) -> NDArray[Any]:
         return np.from_dlpack(x)
 
 
-def _detach(x: Any) -> Any:
+def detach(x: Any) -> Any:
     """Drop the autograd graph of a torch tensor (the monitor never backpropagates)."""
     if aac.is_torch_array(x):
         return x.detach()
     return x
 
 
-def _is_array(x: Any) -> bool:
+def is_array(x: Any) -> bool:
     return aac.is_array_api_obj(x) and not isinstance(x, numbers.Number)
 
 
-def _shape(x: Any) -> tuple[int, ...]:
+def shape_of(x: Any) -> tuple[int, ...]:
     return tuple(int(s) for s in x.shape)
 
 
-def _work_dtype(xp: Any, arrays: list[Any], names: list[str]) -> Any:
+def work_dtype(xp: Any, arrays: list[Any], names: list[str]) -> Any:
     """The floating dtype the batch is computed in: the inputs' (>= float32)."""
     for a, name in zip(arrays, names, strict=True):
         if not (xp.isdtype(a.dtype, "real floating") or xp.isdtype(a.dtype, "integral")):
@@ -72,30 +86,40 @@ def _work_dtype(xp: Any, arrays: list[Any], names: list[str]) -> Any:
     return dt
 
 
-def _labels_on(xp: Any, labels: Any, device: Any, n: int) -> Any:
-    """Labels as an int64 array of the namespace *xp* on *device*, checked for shape/dtype."""
+def labels_on(xp: Any, labels: Any, device: Any, n: int) -> Any:
+    """Labels as an integer array of the namespace *xp* on *device*, checked for shape/dtype.
+
+    The dtype is the namespace's default integer (int64; int32 for JAX
+    without x64, which would truncate an explicit int64 with a warning).
+    """
     if isinstance(labels, (bool, str, bytes)) or labels is None:
         raise TypeError(f"labels must be an array of integers, got {short_repr(labels)}")
     try:
-        same = _is_array(labels) and aac.array_namespace(labels) is xp
+        same = is_array(labels) and aac.array_namespace(labels) is xp
     except TypeError:
         same = False
     if same:
-        lab = _detach(labels)
+        lab = detach(labels)
         if aac.device(lab) != device:
             lab = aac.to_device(lab, device)
     else:
-        host = _to_numpy(labels) if _is_array(labels) else np.asarray(labels)
+        host = to_numpy(labels) if is_array(labels) else np.asarray(labels)
         if host.dtype == object:
             raise TypeError(f"labels must be an array of integers, got {short_repr(labels)}")
         if host.dtype.kind not in "iu":
             raise TypeError(f"labels must have an integer dtype, got dtype {host.dtype}")
-        lab = xp.asarray(host.astype(np.int64), device=device)
+        lab = xp.asarray(host.astype(np.int64), dtype=index_dtype(xp), device=device)
     if not xp.isdtype(lab.dtype, "integral"):
         raise TypeError(f"labels must have an integer dtype, got dtype {lab.dtype}")
-    if _shape(lab) != (n,):
-        raise ValueError(f"labels must have shape ({n},) to match anchor, got {_shape(lab)}")
-    return xp.astype(lab, xp.int64)
+    if shape_of(lab) != (n,):
+        raise ValueError(f"labels must have shape ({n},) to match anchor, got {shape_of(lab)}")
+    idx = index_dtype(xp)
+    return lab if lab.dtype == idx else xp.astype(lab, idx)
+
+
+def index_dtype(xp: Any) -> Any:
+    """The default integer dtype of the namespace *xp* (int64, or int32 for JAX without x64)."""
+    return xp.asarray(0).dtype
 
 
 def class_means_to_numpy(class_means: Any, num_classes: int | None = None) -> NDArray[np.float64]:
@@ -108,7 +132,7 @@ def class_means_to_numpy(class_means: Any, num_classes: int | None = None) -> ND
     """
     if class_means is None or isinstance(class_means, (str, bytes, bool)):
         raise TypeError(f"class_means must be a (C, d) array, got {short_repr(class_means)}")
-    host = _to_numpy(class_means) if _is_array(class_means) else np.asarray(class_means)
+    host = to_numpy(class_means) if is_array(class_means) else np.asarray(class_means)
     if host.dtype == object or host.dtype.kind not in "iuf":
         raise TypeError(f"class_means must be a real (C, d) array, got dtype {host.dtype}")
     mu = np.array(host, dtype=np.float64)
@@ -124,7 +148,48 @@ def class_means_to_numpy(class_means: Any, num_classes: int | None = None) -> ND
     return mu
 
 
-def _fingerprint(arr: NDArray[np.float64] | None) -> str:
+#: Rows of class means or mean features whose norm exceeds ``1 + UNIT_SLACK`` are refused:
+#: both are means of L2-normalised features (NS21), so of norm <= 1 up to rounding.
+UNIT_SLACK = 1e-6
+
+_UNIT_WHY = {
+    "mean_features": "zbar is the mean of L2-normalised views (norm <= 1), e.g. "
+                     "(z0 / |z0| + z1 / |z1|) / 2; normalise the features first",
+    "class_means": "class means are means of mean features zbar of norm <= 1 (NS21); "
+                   "estimate them from normalised features, e.g. with fit_class_means()",
+}
+
+
+def row_norms(x: NDArray[Any]) -> NDArray[np.float64]:
+    """Euclidean norms of the rows of a host array, scaled first (no overflow or underflow)."""
+    with np.errstate(all="ignore"):
+        h = np.asarray(x, dtype=np.float64)
+        scale = np.max(np.abs(h), axis=1)
+        safe = np.where(scale > 0, scale, 1.0)
+        return np.asarray(scale * np.sqrt(np.sum((h / safe[:, None]) ** 2, axis=1)))
+
+
+def check_unit_rows(x: Any, name: str) -> None:
+    """Refuse a ``(n, d)`` array (any library) with a row of norm above 1.
+
+    The one rule for class means and mean features on every route (the
+    monitor's constructor, attribute, ``update``, ``fit_class_means``,
+    ``load_state_dict``, and :func:`~couponbound.training.batch.batch_terms`):
+    NS21's mean classifier and ``d`` assume them; means of norm 20 would move
+    the bound by an order of magnitude without any other sign.
+    """
+    host = to_numpy(x) if is_array(x) else np.asarray(x)
+    if host.dtype.kind not in "iuf" or host.ndim != 2 or host.size == 0:
+        return
+    norms = row_norms(host)
+    big = np.flatnonzero(np.isfinite(norms) & (norms > 1.0 + UNIT_SLACK))  # non-finite: elsewhere
+    if big.size:
+        i = int(big[0])
+        raise ValueError(f"{name} row {i} has norm {norms[i]:.4g} > 1: {_UNIT_WHY[name]} "
+                         f"({big.size} row(s) too long)")
+
+
+def fingerprint(arr: NDArray[np.float64] | None) -> str:
     """SHA-256 of a float64 array's shape and bytes (``"none"`` for ``None``)."""
     if arr is None:
         return "none"
@@ -134,10 +199,10 @@ def _fingerprint(arr: NDArray[np.float64] | None) -> str:
     return h.hexdigest()
 
 
-def _first_bad_row(x: Any, *, norm: bool = False) -> int:
+def first_bad_row(x: Any, *, norm: bool = False) -> int:
     """Index of the first row of *x* (any library) that is non-finite (or, with
     ``norm=True``, whose norm is 0 or overflows in the array's dtype)."""
-    h = _to_numpy(x)
+    h = to_numpy(x)
     with np.errstate(all="ignore"):
         if norm:
             norms = np.sqrt(np.sum(h * h, axis=1))
@@ -147,8 +212,8 @@ def _first_bad_row(x: Any, *, norm: bool = False) -> int:
     return int(np.flatnonzero(bad)[0]) if bad.any() else -1
 
 
-def _label_error(labels: Any, C: int) -> ValueError:
-    host = _to_numpy(labels) if _is_array(labels) else np.asarray(labels)
+def label_error(labels: Any, C: int) -> ValueError:
+    host = to_numpy(labels) if is_array(labels) else np.asarray(labels)
     host = host.astype(np.int64).ravel()
     bad = np.flatnonzero((host < 0) | (host >= C))
     i = int(bad[0]) if bad.size else 0
@@ -158,16 +223,16 @@ def _label_error(labels: Any, C: int) -> ValueError:
     )
 
 
-def _mu_on(xp: Any, mu: Any, device: Any, dtype: Any, C: int, dim: int) -> Any:
+def means_on(xp: Any, mu: Any, device: Any, dtype: Any, C: int, dim: int) -> Any:
     """Class means as an array of *xp* on *device* with *dtype*."""
     try:
-        same = _is_array(mu) and aac.array_namespace(mu) is xp
+        same = is_array(mu) and aac.array_namespace(mu) is xp
     except TypeError:
         same = False
     if same and aac.device(mu) == device:
-        out = _detach(mu)
-        if _shape(out) != (C, dim):
-            raise ValueError(f"class_means must have shape ({C}, {dim}), got {_shape(out)}")
+        out = detach(mu)
+        if shape_of(out) != (C, dim):
+            raise ValueError(f"class_means must have shape ({C}, {dim}), got {shape_of(out)}")
         return out if out.dtype == dtype else xp.astype(out, dtype)
     host = class_means_to_numpy(mu, C)
     if host.shape != (C, dim):

@@ -13,22 +13,23 @@ from typing import Any
 import array_api_compat as aac
 
 from couponbound._validate import short_repr
-from couponbound.training._arrays import _detach, _is_array, _labels_on, _shape, _work_dtype
+from couponbound.training._arrays import detach, is_array, labels_on, shape_of, work_dtype
 
+__all__ = ["BatchInputs", "batch_inputs", "feature_label_pairs", "select_keys"]
 
-class _BatchInputs:
+class BatchInputs:
     """Validated, device-resident inputs of one batch (internal).
 
     *arrays* maps argument names to ``(n, d)`` arrays (``None`` for an absent
     optional one); the first is the reference for shape, device and library.
     """
 
-    __slots__ = ("xp", "arrays", "lab", "n", "dim", "dtype", "device", "raw_labels", "qlab")
+    __slots__ = ("xp", "arrays", "lab", "n", "dim", "dtype", "device", "qlab")
 
     def __init__(self, arrays: dict[str, Any], labels: Any, dim: int | None = None) -> None:
         given = {k: v for k, v in arrays.items() if v is not None}
         for name, arr in given.items():
-            if not _is_array(arr):
+            if not is_array(arr):
                 raise TypeError(f"{name} must be a 2-d array (n, d), got {short_repr(arr)}")
         try:
             xp = aac.array_namespace(*given.values())
@@ -37,8 +38,8 @@ class _BatchInputs:
                 f"{', '.join(given)} must come from the same array library: {exc}"
             ) from exc
         ref_name = next(iter(given))
-        det = {k: _detach(v) for k, v in given.items()}
-        shape = _shape(det[ref_name])
+        det = {k: detach(v) for k, v in given.items()}
+        shape = shape_of(det[ref_name])
         if len(shape) != 2:
             raise ValueError(f"{ref_name} must be 2-d (n, d), got shape {shape}")
         n, d = shape
@@ -50,19 +51,18 @@ class _BatchInputs:
             raise ValueError(f"{ref_name} has feature dimension {d}, the class means have {dim}")
         device = aac.device(det[ref_name])
         for name, arr in det.items():
-            if _shape(arr) != shape:
+            if shape_of(arr) != shape:
                 raise ValueError(
-                    f"{name} must have the shape of {ref_name} {shape}, got {_shape(arr)}"
+                    f"{name} must have the shape of {ref_name} {shape}, got {shape_of(arr)}"
                 )
             if aac.device(arr) != device:
                 raise ValueError(
                     f"{name} is on device {aac.device(arr)}, {ref_name} on {device}; "
                     "put them on the same device"
                 )
-        ft = _work_dtype(xp, list(det.values()), list(det))
+        ft = work_dtype(xp, list(det.values()), list(det))
         self.xp = xp
-        self.lab = _labels_on(xp, labels, device, n)
-        self.raw_labels = labels
+        self.lab = labels_on(xp, labels, device, n)
         self.arrays = {k: (None if k not in det else
                            det[k] if det[k].dtype == ft else xp.astype(det[k], ft))
                        for k in arrays}
@@ -74,7 +74,7 @@ class _BatchInputs:
         if negative_labels is None:
             raise ValueError("negatives= needs negative_labels= (the latent class of each "
                              "negative): coverage and collisions are counted on them")
-        if not _is_array(negatives):
+        if not is_array(negatives):
             raise TypeError(f"negatives must be a 2-d array (M, d), got {short_repr(negatives)}")
         try:
             same = aac.array_namespace(negatives) is self.xp
@@ -82,8 +82,8 @@ class _BatchInputs:
             same = False
         if not same:
             raise TypeError("negatives must come from the same array library as anchor")
-        q = _detach(negatives)
-        shape = _shape(q)
+        q = detach(negatives)
+        shape = shape_of(q)
         if len(shape) != 2 or shape[1] != self.dim:
             raise ValueError(f"negatives must have shape (M, {self.dim}) to match anchor, "
                              f"got {shape}")
@@ -93,24 +93,24 @@ class _BatchInputs:
         if aac.device(q) != self.device:
             raise ValueError(f"negatives is on device {aac.device(q)}, anchor on "
                              f"{self.device}; put them on the same device")
-        ft = _work_dtype(self.xp, [q, self.arrays["anchor"]], ["negatives", "anchor"])
+        ft = work_dtype(self.xp, [q, self.arrays["anchor"]], ["negatives", "anchor"])
         if ft != self.dtype:
             self.arrays = {k: (None if v is None else self.xp.astype(v, ft))
                            for k, v in self.arrays.items()}
             self.dtype = ft
         self.arrays["negatives"] = q if q.dtype == ft else self.xp.astype(q, ft)
         try:
-            self.qlab = _labels_on(self.xp, negative_labels, self.device, shape[0])
+            self.qlab = labels_on(self.xp, negative_labels, self.device, shape[0])
         except (TypeError, ValueError) as exc:
             msg = str(exc).replace("labels", "negative_labels", 1).replace(
                 "to match anchor", "to match negatives")
             raise type(exc)(msg) from exc
 
 
-def _batch_inputs(anchor: Any, positive: Any, labels: Any, mean_features: Any,
+def batch_inputs(anchor: Any, positive: Any, labels: Any, mean_features: Any,
                   dim: int | None, negatives: Any = None,
-                  negative_labels: Any = None) -> _BatchInputs:
-    inp = _BatchInputs({"anchor": anchor, "positive": positive,
+                  negative_labels: Any = None) -> BatchInputs:
+    inp = BatchInputs({"anchor": anchor, "positive": positive,
                         "mean_features": mean_features}, labels, dim)
     if negatives is not None:
         inp.add_negatives(negatives, negative_labels)

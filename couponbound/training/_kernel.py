@@ -2,21 +2,12 @@
 
 :func:`batch_sums` runs the arithmetic where the arrays live, in their dtype,
 and brings a few dozen scalars to the host, once per batch; a batch that is
-not finite, has zero-norm features or labels out of range is diagnosed on the
-host (error path only).  The definitions are those of :ref:`math-losses` and
-:ref:`math-measurement`; three negative-sampling schemes share the
-mean-classifier part:
-
-- in-batch InfoNCE: anchor ``i`` is ``z0_i``, its candidates ``z1_j`` for
-  every ``j`` (``K = n - 1`` negatives), ``Col_i = n_{y_i} - 1``;
-- a queue (MoCo): anchor ``i``'s negatives are the ``M`` keys ``q_m`` with
-  labels ``l_m`` (``K = M``), ``Col_i = #{m : l_m = y_i}``, the draw covers
-  the classes ``{y_i} + {l_m}``;
-- NT-Xent (SimCLR): the ``2N`` anchors are both views, anchor ``i``'s
-  negatives both views of every other sample (``K = 2N - 2``),
-  ``Col_i = 2 (n_{y_i} - 1)``, the draw covers the ``N`` samples' classes.
+not finite, has zero-norm features, labels out of range or given mean
+features of norm > 1 is diagnosed on the host (error path only).  The
+definitions are those of :ref:`math-losses` and :ref:`math-measurement`;
+:func:`draw_terms` describes the negative schemes once (in-batch, a queue,
+NT-Xent, per-anchor negatives) for this kernel and for the losses route.
 """
-
 from __future__ import annotations
 
 import math
@@ -26,96 +17,35 @@ import array_api_compat as aac
 import numpy as np
 
 from couponbound.training._arrays import (
-    _first_bad_row,
-    _label_error,
-    _shape,
-    _to_numpy,
+    UNIT_SLACK,
+    check_unit_rows,
     class_means_to_numpy,
+    first_bad_row,
+    label_error,
+    shape_of,
+    to_numpy,
 )
-from couponbound.training._inputs import _BatchInputs
+from couponbound.training._inputs import BatchInputs
 
-# Order of the scalars one batch sends to the host (see _device_vector).
+__all__ = ["batch_sums", "class_sums", "device_vector", "draw_terms"]
+
+# Order of the scalars one batch sends to the host (see device_vector).
 _SLOTS = (
     # per-anchor columns, reduced in one sum
     "sup_all", "sub_all", "sup_covered", "sub_uncovered", "arora", "collision", "d", "dv_sum",
-    "n_covered", "n_repeat", "norm0_ok", "norm0_sum", "norm1_ok", "norm1_sum",
+    "n_covered", "n_repeat", "norm0_ok", "norm0_sum", "norm1_ok", "norm1_sum", "col_sum",
+    "classes_sum",
     # the rest
     "contrastive", "n_present", "bad_labels", "normq_ok", "normq_sum", "diag_sum", "diag_n",
+    "zbar_sq_max",
 )
 _SLOT = {name: i for i, name in enumerate(_SLOTS)}
 
 
-def _row_logsumexp(xp: Any, x: Any, bound: float | None = None) -> Any:
-    """``log sum_j exp(x[i, j])`` per row.
-
-    Stabilised by the row maximum, or by a known upper bound of every entry
-    (``bound``), which saves a pass over ``x``; the caller guarantees that
-    ``exp(x - bound)`` cannot underflow for a whole row.
-    """
-    if aac.is_torch_namespace(xp):  # one fused kernel
-        import torch
-
-        return torch.logsumexp(x, dim=1)
-    if bound is not None:
-        return bound + xp.log(xp.sum(xp.exp(x - bound), axis=1))
-    m = xp.max(x, axis=1, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, 0.0)
-    return m[:, 0] + xp.log(xp.sum(xp.exp(x - m), axis=1))
-
-
 def _lse_bound(t: float) -> float | None:
-    """``1/t`` bounds every cosine logit; usable as stabiliser while ``2/t <= 80``."""
+    """``1/t`` bounds every cosine logit (unit features, class means of norm <= 1); usable
+    as the stabiliser of every log-sum-exp while ``2/t <= 80`` (no term underflows)."""
     return 1.0 / t if 2.0 / t <= 80.0 else None
-
-
-def _infonce_sum(xp: Any, logits: Any, n: int, t: float) -> Any:
-    """``sum_i (logsumexp_j logits[i, j] - logits[i, i])``: InfoNCE summed over anchors."""
-    if aac.is_torch_namespace(xp):  # torch's fused log-softmax kernel
-        import torch
-
-        target = torch.arange(n, device=logits.device)
-        return torch.nn.functional.cross_entropy(logits, target, reduction="sum")
-    diag = xp.reshape(logits, (n * n,))[:: n + 1]
-    return xp.sum(_row_logsumexp(xp, logits, _lse_bound(t)) - diag)
-
-
-def _queue_sum(xp: Any, a: Any, u1: Any, uq: Any, t: float) -> Any:
-    """InfoNCE with a queue: candidates ``u1_i`` (the positive) and the keys ``uq``."""
-    pos = xp.sum(a * u1, axis=1)
-    neg = a @ uq.T
-    if aac.is_torch_namespace(xp):
-        import torch
-
-        logits = torch.cat([pos[:, None], neg], dim=1)
-        target = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
-        return torch.nn.functional.cross_entropy(logits, target, reduction="sum")
-    bound = _lse_bound(t)
-    if bound is None:
-        m = xp.maximum(xp.max(neg, axis=1), pos) if _shape(neg)[1] else pos
-    else:
-        m = bound
-    lse = m + xp.log(xp.exp(pos - m) + xp.sum(xp.exp(neg - (m if bound is not None
-                                                              else m[:, None])), axis=1))
-    return xp.sum(lse - pos)
-
-
-def _nt_xent_sum(xp: Any, U: Any, A: Any, N: int, t: float) -> Any:
-    """NT-Xent summed over the ``2N`` anchors ``U`` (both views; ``A = U / t``)."""
-    sim = A @ U.T
-    idx = xp.arange(2 * N, device=aac.device(U))
-    partner = xp.concat([idx[N:], idx[:N]])
-    if aac.is_torch_namespace(xp):
-        import torch
-
-        sim = sim.clone()
-        sim.fill_diagonal_(-math.inf)
-        return torch.nn.functional.cross_entropy(sim, partner, reduction="sum")
-    eye = idx[:, None] == idx[None, :]
-    sim = xp.where(eye, -math.inf, sim)
-    pos = xp.sum(A * xp.concat([U[N:, :], U[:N, :]], axis=0), axis=1)
-    if N == 1:  # the positive is the only candidate
-        return xp.sum(pos - pos)
-    return xp.sum(_row_logsumexp(xp, sim, _lse_bound(t)) - pos)
 
 
 def _normalise(xp: Any, z: Any) -> tuple[Any, Any]:
@@ -143,65 +73,221 @@ def _one_hot(xp: Any, lab: Any, C: int, ft: Any) -> Any:
     return xp.astype(lab[:, None] == classes[None, :], ft)
 
 
-def _device_vector(xp: Any, z0: Any, z1: Any, lab: Any, zbar: Any, mu: Any, t: float,
-                   C: int, loss: str, zq: Any, qlab: Any, diagnostic: bool) -> Any:
+def _in_range(xp: Any, lab: Any, C: int) -> Any:
+    """Labels with those outside ``[0, C)`` replaced by 0 (such a batch is refused later;
+    this only keeps gathers from reading out of bounds on a device)."""
+    return xp.where((lab >= 0) & (lab < C), lab, xp.zeros_like(lab))
+
+
+def draw_terms(xp: Any, lab: Any, counts: Any, C: int, *, loss: str = "infonce",
+               queue_counts: Any = None, per_anchor_counts: Any = None
+               ) -> tuple[Any, Any, Any, Any, Any]:
+    """What the negative scheme makes of each anchor's draw, in any array namespace.
+
+    The one description of the four schemes (:ref:`math-measurement`), shared
+    by the device kernel (:func:`device_vector`) and the losses route
+    (:func:`couponbound.training.batch.batch_terms_from_losses`).  An anchor's
+    *draw* is its own class and its negatives' classes.
+
+    Parameters
+    ----------
+    lab : array (g,) of int
+        The class of each anchor (or anchor group), in ``[0, C)``.
+    counts : array (C,)
+        The batch's samples per class.
+    loss : {"infonce", "nt_xent"}
+        ``"nt_xent"``: the negatives are both views of the other samples.
+    queue_counts : array (C,), optional
+        Keys per class of a queue shared by every anchor.
+    per_anchor_counts : array (g, C), optional
+        Each anchor's own negatives per class.
+
+    Returns
+    -------
+    col, covered, classes, present, n_present
+        Per anchor: ``Col`` (negatives of its class), whether its draw holds
+        every class, the number of distinct classes in its draw; the classes
+        present in every anchor's draw (a boolean ``(C,)`` mask, ``None`` for
+        per-anchor negatives), and the number of distinct classes among the
+        batch's samples (among the negatives for a queue or per-anchor
+        negatives).
+
+    Notes
+    -----
+    - in-batch InfoNCE: ``Col_i = n_{y_i} - 1``, the draw is the batch;
+    - NT-Xent: ``Col_i = 2 (n_{y_i} - 1)`` (both views of each class-mate),
+      the draw is the ``N`` samples' classes;
+    - a queue of keys ``q``: ``Col_i = q_{y_i}``, the draw is
+      ``{y_i} + {classes of the keys}``;
+    - per-anchor negatives: ``Col_i`` and the draw from anchor ``i``'s row.
+    """
+    ft = counts.dtype
+    if per_anchor_counts is not None:
+        own = _one_hot(xp, lab, C, per_anchor_counts.dtype)
+        col = xp.sum(per_anchor_counts * own, axis=1)
+        in_draw = (per_anchor_counts + own) > 0
+        classes = xp.sum(xp.astype(in_draw, ft), axis=1)
+        n_present = xp.sum(xp.astype(xp.sum(per_anchor_counts, axis=0) > 0, ft))
+        return col, classes == C, classes, None, n_present
+    if queue_counts is not None:
+        present = queue_counts > 0
+        n_present = xp.sum(xp.astype(present, ft))
+        col = xp.take(queue_counts, lab)
+        classes = n_present + xp.astype(col == 0, ft)
+        return col, classes == C, classes, present, n_present
+    present = counts > 0
+    n_present = xp.sum(xp.astype(present, ft))
+    same = xp.take(counts, lab) - 1
+    col = 2 * same if loss == "nt_xent" else same
+    classes = xp.zeros_like(same) + n_present
+    return col, classes == C, classes, present, n_present
+
+
+def _exp_shifted(xp: Any, L: Any, shift: Any) -> Any:
+    """``exp(L - shift)``, in place for numpy (``L`` is not used again)."""
+    if isinstance(L, np.ndarray):
+        np.subtract(L, shift, out=L)
+        return np.exp(L, out=L)
+    return xp.exp(L - shift)
+
+
+def _row_max(xp: Any, x: Any) -> Any:
+    m = xp.max(x, axis=1, keepdims=True)
+    return xp.where(xp.isfinite(m), m, 0.0)
+
+
+def _row_lse(xp: Any, x: Any, bound: float | None) -> Any:
+    """``log sum_j exp(x[i, j])`` per row (``x`` is consumed).
+
+    Stabilised by ``bound`` (a known upper bound of every entry, with no
+    underflow over a row, saves a pass) or by the row maxima.
+    """
+    if bound is not None:
+        return bound + xp.log(xp.sum(_exp_shifted(xp, x, bound), axis=1))
+    m = _row_max(xp, x)
+    return m[:, 0] + xp.log(xp.sum(xp.exp(x - m), axis=1))
+
+
+def _contrastive_sum(xp: Any, logits: Any, pos: Any, loss: str, queue: bool,
+                     bound: float | None) -> Any:
+    """The contrastive loss summed over anchors from the candidates' logits (consumed).
+
+    In-batch: candidate ``i`` of anchor ``i`` is its positive; NT-Xent: its
+    partner view (the diagonal, the anchor itself, is ``-inf``); a queue: the
+    candidates are the keys and the positive ``pos`` besides them.
+    """
+    n = shape_of(logits)[0]
+    if aac.is_torch_namespace(xp):  # torch's fused, vectorised log-softmax
+        import torch
+
+        if queue:  # lse over the keys from one log-softmax entry, then the positive
+            lse = torch.logaddexp(logits[:, 0] - torch.log_softmax(logits, dim=1)[:, 0], pos)
+            return torch.sum(lse - pos)
+        if loss == "nt_xent":
+            target = torch.arange(n, device=logits.device).roll(n // 2)
+        else:
+            target = torch.arange(n, device=logits.device)
+        return torch.nn.functional.cross_entropy(logits, target, reduction="sum")
+    if loss == "nt_xent" and n == 2:  # N = 1: the partner is the only candidate
+        return xp.sum(pos - pos)
+    lse = _row_lse(xp, logits, bound)
+    if queue:
+        top = xp.maximum(lse, pos)
+        lse = top + xp.log(xp.exp(lse - top) + xp.exp(pos - top))
+    return xp.sum(lse - pos)
+
+
+def _drop_diagonal(xp: Any, L: Any) -> Any:
+    """``L`` with ``L[i, i] = -inf`` (an NT-Xent anchor is not its own candidate)."""
+    if isinstance(L, np.ndarray):
+        np.fill_diagonal(L, -math.inf)
+        return L
+    if aac.is_torch_namespace(xp):
+        L.fill_diagonal_(-math.inf)
+        return L
+    idx = xp.arange(shape_of(L)[0], device=aac.device(L))
+    return xp.where(idx[:, None] == idx[None, :], -math.inf, L)
+
+
+def device_vector(inp: BatchInputs, mu: Any, t: float, C: int, loss: str, diagnostic: bool,
+                  arrays: dict[str, Any]) -> Any:
     """All per-batch sums and validity checks as one 1-d array (order: ``_SLOTS``).
 
-    Non-finite inputs need no full scan: they make a row norm, a loss sum or
-    ``dv_sum`` non-finite, which the host sees in this vector.
+    Two matrix products give every logit the batch needs: the anchors
+    (``A = u0 / t``) against the candidates (the positives, the queue's
+    keys, or both views) and against the class means, ``A mu^T``; the
+    mean classifier's log-sum-exps over all classes and over the classes of
+    each anchor's draw come from one exponential of ``A mu^T`` (shifted by
+    ``1/t``, which bounds every logit) and a matrix-vector product with the
+    mask of present classes; no per-row work.  Non-finite inputs need no
+    full scan: they make a row norm, a loss sum or ``dv_sum`` non-finite,
+    which the host sees in this vector.
     """
-    n = _shape(z0)[0]
+    xp = inp.xp
+    z0, z1, zbar, zq = (arrays["anchor"], arrays["positive"], arrays["mean_features"],
+                        arrays.get("negatives"))
+    n = inp.n
     ft = z0.dtype
     zero = xp.asarray(0.0, dtype=ft, device=aac.device(z0))
     u0, norm0 = _normalise(xp, z0)
     u1, norm1 = _normalise(xp, z1)
     if zbar is None:
         zbar = (u0 + u1) * 0.5
-    oh_b = _one_hot(xp, lab, C, ft)
-    counts = xp.sum(oh_b, axis=0)  # the batch's samples per class
-    present_b = counts > 0
+        zbar_sq_max = zero
+    else:  # given mean features must have norm <= 1 (checked on the host)
+        zbar_sq_max = xp.max(xp.sum(zbar * zbar, axis=1))
+    lab = _in_range(xp, inp.lab, C)
+    counts = _class_counts(xp, inp.lab, C, ft)  # the batch's samples per class
     bad_labels = n - xp.sum(counts)
     normq_ok = normq_sum = zero
+    qcounts = None
+    bound = _lse_bound(t)
     if loss == "nt_xent":
         U = xp.concat([u0, u1], axis=0)
         A = U * (1.0 / t)
-        contrastive = _nt_xent_sum(xp, U, A, n, t)
-        oh = xp.concat([oh_b, oh_b], axis=0)
+        pos = xp.sum(A * xp.concat([u1, u0], axis=0), axis=1)
+        lab_a = xp.concat([lab, lab])
         zb = xp.concat([zbar, zbar], axis=0)
-        same = oh @ counts - 1.0  # the other samples of the anchor's class
-        col = 2.0 * same
-        present = present_b[None, :]
-        covered = xp.all(present_b) & (col >= 0.0)
+        contrastive = _contrastive_sum(xp, _drop_diagonal(xp, A @ U.T), pos, loss, False,
+                                       bound)
     else:
         A = u0 * (1.0 / t)
-        oh, zb = oh_b, zbar
+        pos = xp.sum(A * u1, axis=1)
+        lab_a, zb = lab, zbar
         if zq is None:
-            contrastive = _infonce_sum(xp, A @ u1.T, n, t)
-            col = oh @ counts - 1.0
-            present = present_b[None, :]
-            covered = xp.all(present_b) & (col >= 0.0)
+            contrastive = _contrastive_sum(xp, A @ u1.T, pos, loss, False, bound)
         else:
             uq, normq = _normalise(xp, zq)
-            normq_ok = xp.sum(xp.astype(normq > 0, ft)) - _shape(zq)[0]
+            normq_ok = xp.sum(xp.astype(normq > 0, ft)) - shape_of(zq)[0]
             normq_sum = xp.sum(normq)
-            contrastive = _queue_sum(xp, A, u1, uq, t)
-            qcounts = _class_counts(xp, qlab, C, ft)
-            bad_labels = bad_labels + (_shape(zq)[0] - xp.sum(qcounts))
-            col = oh @ qcounts
-            present = (qcounts > 0)[None, :] | (oh > 0)
-            missing = xp.astype(qcounts == 0, ft)
-            covered = (xp.sum(missing) - oh @ missing) == 0.0
-            present_b = qcounts > 0
-    # Mean classifier: logits z . mu_c / t, one-hot labels (no integer gather,
-    # so an out-of-range label cannot trigger a device-side assertion).
+            qcounts = _class_counts(xp, inp.qlab, C, ft)
+            bad_labels = bad_labels + (shape_of(zq)[0] - xp.sum(qcounts))
+            contrastive = _contrastive_sum(xp, A @ uq.T, pos, loss, True, bound)
+    col, covered, classes, present, n_present = draw_terms(
+        xp, lab_a, counts, C, loss=loss, queue_counts=qcounts)
+    # Mean classifier: one product for its logits, one exponential for its sums.
     cl = A @ mu.T
-    cl_y = xp.sum(cl * oh, axis=1)
-    sup_i = _row_logsumexp(xp, cl) - cl_y
-    sub_i = _row_logsumexp(xp, xp.where(present, cl, -math.inf)) - cl_y
-    sub_i = xp.where(xp.isnan(sub_i), 0.0, sub_i)  # a row of an out-of-range label
-    unique = col == 0.0
+    oh = _one_hot(xp, lab_a, C, ft)
+    cl_y = xp.sum(cl * oh, axis=1)  # z . mu_y / t (one-hot: no gather on a device)
     dv = cl_y - xp.sum(A * zb, axis=1)
+    if bound is not None:
+        shift: Any = bound
+        E = _exp_shifted(xp, cl, bound)
+    else:
+        top = _row_max(xp, cl)
+        E = _exp_shifted(xp, cl, top)
+        shift = top[:, 0]
+    s_all = xp.sum(E, axis=1)
+    pres = xp.astype(present, ft)
+    s_sub = E @ pres + xp.exp(cl_y - shift) * (1.0 - xp.take(pres, lab_a))
+    s_sub = xp.where(covered, s_all, s_sub)
+    # -ln softmax >= 0: clip the rounding of an anchor whose class dominates its row
+    sup_i = xp.maximum(shift + xp.log(s_all) - cl_y, 0.0)
+    sub_i = xp.maximum(shift + xp.log(s_sub) - cl_y, 0.0)
+    sub_i = xp.where(xp.isfinite(sub_i), sub_i, 0.0)  # a row of an out-of-range label
+    unique = col == 0.0
     if diagnostic:
+        oh_b = _one_hot(xp, lab, C, ft)
         S = u0 @ u1.T
         own = xp.sum(u0 * u1, axis=1)
         same_cls = oh_b @ oh_b.T
@@ -214,48 +300,48 @@ def _device_vector(xp: Any, z0: Any, z1: Any, lab: Any, zbar: Any, mu: Any, t: f
         diag_sum = diag_n = zero
     if loss == "nt_xent":
         norm0, norm1 = xp.concat([norm0, norm1]), xp.concat([norm1, norm0])
+    colc = xp.where(col > 0, col, 0.0)
     cols = [
         sup_i, sub_i, xp.where(covered, sup_i, 0.0), xp.where(covered, 0.0, sub_i),
-        xp.where(unique, sub_i, 0.0), xp.log1p(xp.where(col > 0, col, 0.0)),
-        xp.where(dv < 0, dv, 0.0), dv, xp.astype(covered & (col >= 0.0), ft),
-        xp.astype(col >= 0.5, ft), xp.astype(norm0 > 0, ft), norm0,
-        xp.astype(norm1 > 0, ft), norm1,
+        xp.where(unique, sub_i, 0.0), xp.log1p(colc),
+        xp.where(dv < 0, dv, 0.0), dv, covered,
+        col >= 0.5, norm0 > 0, norm0, norm1 > 0, norm1, colc, classes,
     ]
     per_anchor = xp.sum(xp.stack([xp.astype(c, ft) if c.dtype != ft else c for c in cols],
                                  axis=1), axis=0)
-    rest = [contrastive, xp.sum(xp.astype(present_b, ft)), bad_labels, normq_ok, normq_sum,
-            diag_sum, diag_n]
+    rest = [contrastive, n_present, bad_labels, normq_ok, normq_sum, diag_sum, diag_n,
+            zbar_sq_max]
     parts = [per_anchor, xp.stack([xp.astype(p, ft) if p.dtype != ft else p for p in rest])]
     return xp.concat(parts)
 
 
-def _diagnose(inp: _BatchInputs, mu_dev: Any, C: int, t: float, sums: list[float]) -> None:
+def _diagnose(inp: BatchInputs, mu_dev: Any, C: int, t: float, sums: list[float]) -> None:
     """Raise the ValueError that names what is wrong with a batch (host-side, error path)."""
     names = ["anchor", "positive"] + (["negatives"] if "negatives" in inp.arrays
                                       and inp.arrays["negatives"] is not None else [])
     for name in names:
-        row = _first_bad_row(inp.arrays[name])
+        row = first_bad_row(inp.arrays[name])
         if row >= 0:
             raise ValueError(f"{name} must be finite, row {row} has NaN or inf")
     for name in names:
-        row = _first_bad_row(inp.arrays[name], norm=True)
+        row = first_bad_row(inp.arrays[name], norm=True)
         if row >= 0:
             raise ValueError(
                 f"{name} row {row} has norm 0; features are L2-normalised (as in NS21) "
                 "and a zero vector has no direction"
             )
     if inp.arrays["mean_features"] is not None:
-        row = _first_bad_row(inp.arrays["mean_features"])
+        row = first_bad_row(inp.arrays["mean_features"])
         if row >= 0:
             raise ValueError(f"mean_features must be finite, row {row} has NaN or inf")
     class_means_to_numpy(mu_dev)  # raises, naming a non-finite row
-    lab = _to_numpy(inp.lab)
+    lab = to_numpy(inp.lab)
     if np.any((lab < 0) | (lab >= C)):
-        raise _label_error(lab, C)
+        raise label_error(lab, C)
     if inp.qlab is not None:
-        q = _to_numpy(inp.qlab)
+        q = to_numpy(inp.qlab)
         if np.any((q < 0) | (q >= C)):
-            err = _label_error(q, C)
+            err = label_error(q, C)
             raise ValueError(str(err).replace("labels", "negative_labels", 1))
     raise ValueError(
         "the batch's losses are not finite (features or class means too large for "
@@ -271,17 +357,15 @@ def _rescaled(xp: Any, z: Any) -> Any:
     return z / xp.where(m > 0, m, 1.0)
 
 
-def _run(inp: _BatchInputs, mu_dev: Any, t: float, C: int, loss: str, diagnostic: bool,
+def _run(inp: BatchInputs, mu_dev: Any, t: float, C: int, loss: str, diagnostic: bool,
          arrays: dict[str, Any]) -> dict[str, float]:
     with np.errstate(all="ignore"):
-        vec = _device_vector(inp.xp, arrays["anchor"], arrays["positive"], inp.lab,
-                             arrays["mean_features"], mu_dev, t, C, loss,
-                             arrays.get("negatives"), inp.qlab, diagnostic)
-        v = _to_numpy(vec).astype(np.float64)
+        vec = device_vector(inp, mu_dev, t, C, loss, diagnostic, arrays)
+        v = to_numpy(vec).astype(np.float64)
     return {name: float(v[i]) for name, i in _SLOT.items()}
 
 
-def batch_sums(inp: _BatchInputs, mu_dev: Any, t: float, C: int, *, loss: str = "infonce",
+def batch_sums(inp: BatchInputs, mu_dev: Any, t: float, C: int, *, loss: str = "infonce",
                diagnostic: bool = False) -> dict[str, Any]:
     """Run the batch on its device, bring the scalars home and validate them.
 
@@ -309,8 +393,11 @@ def batch_sums(inp: _BatchInputs, mu_dev: Any, t: float, C: int, *, loss: str = 
                                                    s["sub_uncovered"], s["diag_sum"]])
     if not finite or not norms_ok(s) or s["bad_labels"] != 0:
         _diagnose(inp, mu_dev, C, t, sums)
+    if (inp.arrays["mean_features"] is not None
+            and not s["zbar_sq_max"] <= (1.0 + UNIT_SLACK) ** 2):
+        check_unit_rows(inp.arrays["mean_features"], "mean_features")
     if has_q:
-        K = _shape(inp.arrays["negatives"])[0]
+        K = shape_of(inp.arrays["negatives"])[0]
     else:
         K = 2 * inp.n - 2 if loss == "nt_xent" else inp.n - 1
     return {
@@ -322,10 +409,11 @@ def batch_sums(inp: _BatchInputs, mu_dev: Any, t: float, C: int, *, loss: str = 
         "sum_sup_covered": s["sup_covered"], "sum_sub_uncovered": s["sub_uncovered"],
         "loss": loss, "shared_negatives": K if has_q else 0,
         "sum_diagnostic": s["diag_sum"], "n_diagnostic": int(round(s["diag_n"])),
+        "sum_col": max(0.0, s["col_sum"]), "sum_classes": max(0.0, s["classes_sum"]),
     }
 
 
-def class_sums(inp: _BatchInputs, C: int) -> tuple[Any, Any]:
+def class_sums(inp: BatchInputs, C: int) -> tuple[Any, Any]:
     """Per-class sums ``(C, d)`` of the batch's mean features ``zbar`` and counts ``(C,)``, on the host.
 
     ``zbar`` is ``mean_features`` if given, else the mean of the two normalised views.
@@ -338,5 +426,5 @@ def class_sums(inp: _BatchInputs, C: int) -> tuple[Any, Any]:
             u1, _ = _normalise(xp, _rescaled(xp, inp.arrays["positive"]))
             zbar = (u0 + u1) * 0.5
         oh = _one_hot(xp, inp.lab, C, inp.dtype)
-        return (_to_numpy(oh.T @ zbar).astype(np.float64),
-                _to_numpy(xp.sum(oh, axis=0)).astype(np.float64))
+        return (to_numpy(oh.T @ zbar).astype(np.float64),
+                to_numpy(xp.sum(oh, axis=0)).astype(np.float64))

@@ -30,26 +30,27 @@ Discriminative Self-supervised Representation Learning. NeurIPS 2021
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
+import array_api_compat as aac
 import numpy as np
 from numpy.typing import NDArray
 
 from couponbound._formulas import arora_bound, ns21_bound
-from couponbound._validate import check_positive_int, short_repr
+from couponbound._validate import check_flag, check_positive_int, check_real, short_repr
 from couponbound.training._arrays import (
-    _is_array,
-    _label_error,
-    _mu_on,
-    _shape,
-    _to_numpy,
+    check_unit_rows,
     class_means_to_numpy,
+    is_array,
+    label_error,
+    means_on,
+    shape_of,
+    to_numpy,
 )
-from couponbound.training._inputs import _batch_inputs, select_keys
-from couponbound.training._kernel import batch_sums
+from couponbound.training._inputs import batch_inputs, select_keys
+from couponbound.training._kernel import batch_sums, draw_terms
 from couponbound.training._theory import LOSSES
 
 __all__ = [
@@ -75,17 +76,9 @@ def check_temperature(value: Any, name: str = "temperature") -> float:
     >>> check_temperature(0)
     Traceback (most recent call last):
     ...
-    ValueError: temperature must be a finite number > 0, got 0
+    ValueError: temperature must be a finite real number > 0, got 0
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a finite number > 0, got {short_repr(value)}")
-    try:
-        t = float(value)
-    except OverflowError:  # an int beyond the float range (10**400)
-        t = math.inf
-    if not (math.isfinite(t) and t > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {short_repr(value)}")
-    return t
+    return check_real(value, name, positive=True)
 
 
 # ----------------------------------------------------------------------------
@@ -97,8 +90,9 @@ _BATCH_KEYS = (
     "n", "num_classes", "n_present", "n_repeat", "sum_contrastive", "sum_sup", "sum_sub",
     "sum_arora", "sum_collision", "sum_d", "K", "n_covered", "sum_sup_covered",
     "sum_sub_uncovered", "shared_negatives", "sum_diagnostic", "n_diagnostic",
+    "sum_col", "sum_classes",
     "contrastive", "ns21_bound", "arora_bound", "upsilon", "tau", "collision", "d",
-    "collision_diagnostic",
+    "collision_diagnostic", "classes", "false_negative",
 )
 
 
@@ -155,6 +149,14 @@ class BatchTerms:
         NS21's collision diagnostic summed over the samples ``j`` whose class
         occurs at least twice in the batch, and their number (0 when not
         measured); see :func:`collision_diagnostic`.
+    sum_col : float
+        ``sum_i Col_i``, the negatives that share their anchor's class (false
+        negatives) over all anchors (``nan`` when not measured).
+    sum_classes : float
+        ``sum_i D_i``, where ``D_i`` is the number of distinct classes in
+        anchor ``i``'s draw (its class and its negatives' classes: the
+        batch's classes for in-batch negatives and NT-Xent, ``{y_i}`` and
+        the keys' classes for a queue); ``nan`` when not measured.
 
     Examples
     --------
@@ -188,6 +190,8 @@ class BatchTerms:
     shared_negatives: int = 0
     sum_diagnostic: float = 0.0
     n_diagnostic: int = 0
+    sum_col: float = math.nan
+    sum_classes: float = math.nan
 
     def __post_init__(self) -> None:
         if self.K < 0:
@@ -227,6 +231,17 @@ class BatchTerms:
                                  self.sum_d / self.n))
 
     @property
+    def classes(self) -> float:
+        """Mean number of distinct classes in an anchor's draw (``nan`` when not measured)."""
+        return self.sum_classes / self.n
+
+    @property
+    def false_negative(self) -> float:
+        """Fraction of the negatives that share their anchor's class, ``sum_i Col_i / (n K)``
+        (0 without negatives, ``nan`` when not measured)."""
+        return self.sum_col / (self.n * self.K) if self.K else 0.0 * self.sum_col
+
+    @property
     def collision_diagnostic(self) -> float:
         """NS21's collision diagnostic of the batch (``nan`` when not measured)."""
         return self.sum_diagnostic / self.n_diagnostic if self.n_diagnostic else math.nan
@@ -242,6 +257,8 @@ class BatchTerms:
             "d": self.sum_d / n,
             "covered": self.n_covered / n,
             "tau": self.n_repeat / n,
+            "classes": self.classes,
+            "false_negative": self.false_negative,
             "ns21_bound": self.ns21_bound,
             "arora_bound": self.arora_bound,
         }
@@ -254,7 +271,8 @@ class BatchTerms:
         keys : iterable of str, optional
             Log only these: any field (except ``loss``) or ``contrastive``,
             ``ns21_bound``, ``arora_bound``, ``upsilon``, ``tau``,
-            ``collision``, ``d``, ``collision_diagnostic`` (batch means).
+            ``collision``, ``d``, ``collision_diagnostic``, ``classes``,
+            ``false_negative`` (batch means).
             Default: every field but ``loss``, and the batch's bounds.
         prefix : str, default ""
             Prepended to every name.
@@ -266,7 +284,8 @@ class BatchTerms:
             names = select_keys(keys, tuple(_BATCH_KEYS), "names")
         m = self.means()
         derived = {"upsilon": m["covered"], "contrastive": m["contrastive"],
-                   "collision": m["collision"], "d": m["d"], "tau": m["tau"]}
+                   "collision": m["collision"], "d": m["d"], "tau": m["tau"],
+                   "classes": m["classes"], "false_negative": m["false_negative"]}
         out: dict[str, float] = {}
         for k in names:
             v = derived[k] if k in derived else getattr(self, k)
@@ -352,15 +371,16 @@ def batch_terms(anchor: Any, positive: Any, labels: Any, class_means: Any, *,
     if loss == "nt_xent" and negatives is not None:
         raise ValueError("loss='nt_xent' takes its negatives from the batch; "
                          "negatives= is for InfoNCE with a queue")
-    mu_host = None if _is_array(class_means) else class_means_to_numpy(class_means)
+    mu_host = None if is_array(class_means) else class_means_to_numpy(class_means)
     mu_src = mu_host if mu_host is not None else class_means
-    mu_shape = _shape(mu_src)
+    check_unit_rows(mu_src, "class_means")
+    mu_shape = shape_of(mu_src)
     if len(mu_shape) != 2 or mu_shape[0] < 1:
         raise ValueError(f"class_means must be a (C, d) array, got shape {mu_shape}")
     C, dim = mu_shape
-    inp = _batch_inputs(anchor, positive, labels, mean_features, dim, negatives,
+    inp = batch_inputs(anchor, positive, labels, mean_features, dim, negatives,
                         negative_labels)
-    mu_dev = _mu_on(inp.xp, mu_src, inp.device, inp.dtype, C, dim)
+    mu_dev = means_on(inp.xp, mu_src, inp.device, inp.dtype, C, dim)
     return BatchTerms(**batch_sums(inp, mu_dev, t, C, loss=loss, diagnostic=diagnostic))
 
 
@@ -394,7 +414,7 @@ def collision_diagnostic(z0: Any, z1: Any, labels: Any) -> float:
     >>> collision_diagnostic(z0, z1, [0, 0, 1])  # j = 0: |0 - 1|; j = 1: |1 - 0|
     1.0
     """
-    host = _to_numpy(labels) if _is_array(labels) else np.asarray(labels)
+    host = to_numpy(labels) if is_array(labels) else np.asarray(labels)
     if host.dtype == object or host.dtype.kind not in "iu":
         raise TypeError(f"labels must be an array of integers, got {short_repr(labels)}")
     if host.ndim != 1:
@@ -402,7 +422,7 @@ def collision_diagnostic(z0: Any, z1: Any, labels: Any) -> float:
     if np.any(host < 0):
         raise ValueError(f"labels must be integers >= 0, got {short_repr(host.tolist())}")
     C = int(host.max()) + 1 if host.size else 1
-    inp = _batch_inputs(z0, z1, host.astype(np.int64), None, None)
+    inp = batch_inputs(z0, z1, host.astype(np.int64), None, None)
     mu = inp.xp.zeros((C, inp.dim), dtype=inp.dtype, device=inp.device)
     bt = BatchTerms(**batch_sums(inp, mu, 1.0, C, diagnostic=True))
     return bt.collision_diagnostic
@@ -422,7 +442,7 @@ def _loss_input(value: Any, name: str, n: int, *,
     if value is None or isinstance(value, (bool, str, bytes)):
         raise TypeError(f"{name} must be a number or an array of n = {n} numbers, "
                         f"got {short_repr(value)}")
-    host = _to_numpy(value) if _is_array(value) else np.asarray(value)
+    host = to_numpy(value) if is_array(value) else np.asarray(value)
     if host.dtype == object or host.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be real numbers, got {short_repr(value)}")
     arr = host.astype(np.float64)
@@ -459,7 +479,7 @@ def _loss_input(value: Any, name: str, n: int, *,
 def _labels_host(labels: Any, name: str, C: int, ndim: tuple[int, ...] = (1,)) -> NDArray[np.int64]:
     if isinstance(labels, (bool, str, bytes)):
         raise TypeError(f"{name} must be an array of integers, got {short_repr(labels)}")
-    host = _to_numpy(labels) if _is_array(labels) else np.asarray(labels)
+    host = to_numpy(labels) if is_array(labels) else np.asarray(labels)
     if host.ndim not in ndim:
         want = " or ".join(f"{k}-d" for k in ndim)
         raise ValueError(f"{name} must be {want}, got shape {host.shape}")
@@ -469,7 +489,7 @@ def _labels_host(labels: Any, name: str, C: int, ndim: tuple[int, ...] = (1,)) -
         raise TypeError(f"{name} must have an integer dtype, got {short_repr(labels)}")
     lab = host.astype(np.int64)
     if np.any((lab < 0) | (lab >= C)):
-        err = _label_error(lab.ravel(), C)
+        err = label_error(lab.ravel(), C)
         raise ValueError(str(err).replace("labels", name, 1) if name != "labels" else str(err))
     return lab
 
@@ -478,7 +498,7 @@ def _counts_host(batch_counts: Any, C: int) -> NDArray[np.int64]:
     if isinstance(batch_counts, (bool, str, bytes)):
         raise TypeError(f"batch_counts must be an array of C integers, "
                         f"got {short_repr(batch_counts)}")
-    host = _to_numpy(batch_counts) if _is_array(batch_counts) else np.asarray(batch_counts)
+    host = to_numpy(batch_counts) if is_array(batch_counts) else np.asarray(batch_counts)
     if host.dtype == object or host.dtype.kind not in "iuf":
         raise TypeError(f"batch_counts must be integers, got {short_repr(batch_counts)}")
     if host.shape != (C,):
@@ -520,15 +540,18 @@ def _part(vals: NDArray[Any] | None, total: float, mask: NDArray[np.bool_],
 def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: int,
                             sub: Any = None, labels: Any = None, batch_counts: Any = None,
                             negative_labels: Any = None, K: int | None = None,
-                            loss: str = "infonce") -> BatchTerms:
+                            loss: str = "infonce", in_batch: bool | None = None) -> BatchTerms:
     """The sums of :func:`batch_terms` from losses a trainer has already computed.
 
     Each loss is either per anchor (shape ``(n,)``) or the batch mean (a
     scalar).  Give ``labels`` (per anchor) or ``batch_counts`` (per class).
     Coverage, ``Col`` and ``K`` are those of the negatives the trainer's loss
-    used: by default the other anchors of the batch (``K = n - 1``);
-    with ``negative_labels`` the given negatives; with ``loss="nt_xent"``
-    both views of the other samples.
+    used, which the call must name, since losses alone cannot tell a
+    4,096-key queue from the batch: ``negative_labels`` (a queue or each
+    anchor's negatives), or ``in_batch=True`` (the other samples of the
+    batch, ``K = n - 1``), or ``K`` (checked against the batch's own
+    ``n - 1``).  With ``loss="nt_xent"`` the negatives are always both
+    views of the other samples.
 
     Parameters
     ----------
@@ -556,10 +579,13 @@ def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: 
         (a queue of ``M`` keys: ``K = M``), or each anchor's own ``K``.
     K : int, optional
         Negatives per anchor, a check: without ``negative_labels`` it must be
-        the batch's own ``n - 1`` (``2N - 2`` for NT-Xent); any other ``K``
-        means the negatives are not the batch and their labels are required.
+        the batch's own ``n - 1`` (``2N - 2`` for NT-Xent), and it then says
+        that the negatives were the batch.
     loss : {"infonce", "nt_xent"}, default "infonce"
         Which loss ``contrastive`` is.
+    in_batch : bool, optional
+        ``True``: the negatives were the batch's other samples (in-batch
+        InfoNCE).  Needed (or ``K``) when ``negative_labels`` is not given.
 
     Returns
     -------
@@ -573,13 +599,15 @@ def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: 
     ValueError
         Losses that are negative or non-finite (or whose sum overflows),
         ``d > 0``, shapes that disagree, labels outside ``[0, C)``, an empty
-        batch, a missing ``sub`` where some draw misses a class, or a ``K``
-        that the batch's own labels cannot describe without ``negative_labels``.
+        batch, a missing ``sub`` where some draw misses a class, InfoNCE
+        losses whose negatives are not named (no ``negative_labels``,
+        ``in_batch`` or ``K``), or a ``K`` that the batch's own labels cannot
+        describe without ``negative_labels``.
 
     Examples
     --------
     >>> bt = batch_terms_from_losses(contrastive=[2.0, 2.2], sup=[1.0, 1.4], d=-0.5,
-    ...                              labels=[0, 1], num_classes=2)
+    ...                              labels=[0, 1], num_classes=2, in_batch=True)
     >>> bt.covered, bt.sum_contrastive, bt.sum_d, bt.sum_arora
     (True, 4.2, -1.0, 2.4)
 
@@ -589,11 +617,26 @@ def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: 
     ...                             labels=[0, 1], negative_labels=[0, 0, 1], num_classes=2)
     >>> q.K, q.n_repeat, round(q.sum_collision, 4)  # ln 3 + ln 2
     (3, 2, 1.7918)
+    >>> q.false_negative, q.classes  # 3 of the 6 (anchor, key) pairs share a class
+    (0.5, 2.0)
     """
     C = check_positive_int(num_classes, "num_classes")
     loss = check_loss(loss)
+    if in_batch is not None:
+        in_batch = check_flag(in_batch, "in_batch")
     if (labels is None) == (batch_counts is None):
         raise TypeError("give exactly one of labels= (per anchor) and batch_counts= (per class)")
+    if negative_labels is not None and in_batch:
+        raise ValueError("in_batch=True says the negatives were the batch's other samples, "
+                         "but negative_labels= names other negatives; give one of them")
+    if in_batch is False and negative_labels is None and loss == "infonce":
+        raise ValueError("in_batch=False needs negative_labels= (the negatives' classes)")
+    if loss == "infonce" and negative_labels is None and not in_batch and K is None:
+        raise ValueError(
+            "which negatives did the InfoNCE losses use? Losses alone cannot tell a queue "
+            "from the batch: pass negative_labels= (the labels of a queue, shape (M,), or of "
+            "each anchor's negatives, shape (n, K)), or in_batch=True (the batch's other "
+            "samples, K = n - 1), or K= (checked against the batch)")
     lab: NDArray[np.int64] | None = None
     if labels is not None:
         lab = _labels_host(labels, "labels", C)
@@ -606,6 +649,9 @@ def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: 
         g_lab, w = lab, np.ones(lab.shape[0], dtype=np.int64)
     else:
         g_lab, w = np.arange(C), counts
+    xp = aac.array_namespace(counts)
+    fcounts = counts.astype(np.float64)
+    shared = 0
     if loss == "nt_xent":
         if negative_labels is not None:
             raise ValueError("loss='nt_xent' takes its negatives from the batch (both views "
@@ -615,24 +661,17 @@ def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: 
             g_lab, w = np.concatenate([lab, lab]), np.ones(n, dtype=np.int64)
         else:
             w = 2 * counts
-        col = 2.0 * (counts[g_lab] - 1)
-        cov = np.full(g_lab.shape[0], bool(np.all(counts > 0)))
-        n_present, shared = int(np.count_nonzero(counts)), 0
+        col, cov, classes, _, n_pres = draw_terms(xp, g_lab, fcounts, C, loss="nt_xent")
     elif negative_labels is None:
         n, k_true = n_samples, n_samples - 1
-        col = (counts[g_lab] - 1).astype(np.float64)
-        cov = np.full(g_lab.shape[0], bool(np.all(counts > 0)))
-        n_present, shared = int(np.count_nonzero(counts)), 0
+        col, cov, classes, _, n_pres = draw_terms(xp, g_lab, fcounts, C)
     else:
         n = n_samples
         neg = _labels_host(negative_labels, "negative_labels", C, ndim=(1, 2))
         if neg.ndim == 1:
             k_true, shared = int(neg.shape[0]), int(neg.shape[0])
-            q = np.bincount(neg, minlength=C)
-            missing = q == 0
-            col = q[g_lab].astype(np.float64)
-            cov = (int(missing.sum()) - missing[g_lab]) == 0
-            n_present = int(np.count_nonzero(q))
+            q = np.bincount(neg, minlength=C).astype(np.float64)
+            col, cov, classes, _, n_pres = draw_terms(xp, g_lab, fcounts, C, queue_counts=q)
         else:
             if lab is None:
                 raise ValueError("negative_labels of shape (n, K) (each anchor's own "
@@ -640,13 +679,12 @@ def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: 
             if neg.shape[0] != n:
                 raise ValueError(f"negative_labels must have shape ({n}, K) to match labels, "
                                  f"got {neg.shape}")
-            k_true, shared = int(neg.shape[1]), 0
+            k_true = int(neg.shape[1])
             rows = np.repeat(np.arange(n), k_true)
             per = np.bincount(rows * C + neg.ravel(), minlength=n * C).reshape(n, C)
-            col = per[np.arange(n), lab].astype(np.float64)
-            per[np.arange(n), lab] += 1
-            cov = np.all(per > 0, axis=1)
-            n_present = int(np.count_nonzero(np.bincount(neg.ravel(), minlength=C)))
+            col, cov, classes, _, n_pres = draw_terms(
+                xp, g_lab, fcounts, C, per_anchor_counts=per.astype(np.float64))
+    n_present = int(n_pres)
     if K is not None:
         k_given = check_positive_int(K, "K", minimum=0)
         if k_given != k_true:
@@ -685,6 +723,8 @@ def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: 
     col = np.maximum(col, 0.0)  # classes absent from the batch (weight 0)
     s_coll = float(math.fsum((w * np.log1p(col)).tolist()))
     n_repeat = int(np.sum(w[col >= 1]))
+    s_col = float(np.dot(w, col))
+    s_classes = float(np.dot(w, classes))
     if per_anchor and v_sub is not None:
         s_arora = float(math.fsum(v_sub[col == 0].tolist()))
     else:
@@ -694,5 +734,5 @@ def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: 
         sum_contrastive=s_con, sum_sup=s_sup, sum_sub=s_sub, sum_arora=s_arora,
         sum_collision=s_coll, sum_d=s_d, K=k_true, n_covered=n_covered,
         sum_sup_covered=s_sup_cov, sum_sub_uncovered=s_sub_unc, loss=loss,
-        shared_negatives=shared,
+        shared_negatives=shared, sum_col=s_col, sum_classes=s_classes,
     )

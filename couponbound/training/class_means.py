@@ -18,13 +18,13 @@ from numpy.typing import NDArray
 from couponbound._validate import check_positive_int
 from couponbound.training._arrays import (
     AllReduce,
-    _first_bad_row,
-    _is_array,
-    _label_error,
-    _to_numpy,
     class_means_to_numpy,
+    first_bad_row,
+    is_array,
+    label_error,
+    to_numpy,
 )
-from couponbound.training._inputs import _BatchInputs, feature_label_pairs
+from couponbound.training._inputs import BatchInputs, feature_label_pairs
 
 __all__ = ["ClassMeanEstimator", "class_means_to_numpy", "estimate_class_means"]
 
@@ -77,21 +77,21 @@ class ClassMeanEstimator:
             Shapes that disagree, labels outside ``[0, C)``, non-finite features
             or an empty batch; the estimator is then unchanged.
         """
-        if not _is_array(mean_features):
+        if not is_array(mean_features):
             mean_features = np.asarray(mean_features, dtype=np.float64)
-        inp = _BatchInputs({"mean_features": mean_features}, labels, self.dim)
+        inp = BatchInputs({"mean_features": mean_features}, labels, self.dim)
         xp, C = inp.xp, self.num_classes
         zbar = inp.arrays["mean_features"]
         with np.errstate(all="ignore"):
             classes = xp.arange(C, dtype=inp.lab.dtype, device=inp.device)
             oh = xp.astype(inp.lab[:, None] == classes[None, :], inp.dtype)
-            sums = _to_numpy(oh.T @ zbar).astype(np.float64)
-            cnt = _to_numpy(xp.sum(oh, axis=0)).astype(np.float64)
+            sums = to_numpy(oh.T @ zbar).astype(np.float64)
+            cnt = to_numpy(xp.sum(oh, axis=0)).astype(np.float64)
         if cnt.sum() != inp.n:
-            raise _label_error(labels, C)
+            raise label_error(labels, C)
         if not np.all(np.isfinite(sums)):
             raise ValueError(
-                f"mean_features must be finite, row {_first_bad_row(zbar)} has NaN or inf"
+                f"mean_features must be finite, row {first_bad_row(zbar)} has NaN or inf"
             )
         if self._sums is None:
             self.dim = inp.dim
@@ -144,7 +144,7 @@ class ClassMeanEstimator:
         if self._sums is None or self.dim is None:
             raise ValueError("sync needs the feature dimension: pass dim= to ClassMeanEstimator")
         vec = np.concatenate([self.counts.astype(np.float64), self._sums.ravel()])
-        out = np.asarray(_to_numpy(all_reduce(vec.copy())), dtype=np.float64)
+        out = np.asarray(to_numpy(all_reduce(vec.copy())), dtype=np.float64)
         if out.shape != vec.shape or not np.all(np.isfinite(out)):
             raise ValueError(f"all_reduce returned shape {out.shape} or non-finite values; "
                              f"expected a finite vector of shape {vec.shape}")

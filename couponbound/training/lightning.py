@@ -20,7 +20,8 @@ By default the step output must be a mapping with either the embeddings::
 or the losses the step already computed (see ``BoundMonitor.update_losses``)::
 
     return {"loss": loss, "contrastive": l_info, "sup": l_sup, "sub": l_sub,
-            "d": d, "labels": y, "negative_labels": queue_labels}  # the last optional
+            "d": d, "labels": y,
+            "in_batch": True}  # or "negative_labels": queue_labels (MoCo)
 
 Pass ``extract=`` to build those keyword arguments some other way.
 
@@ -54,7 +55,8 @@ __all__ = ["BoundMonitorCallback", "CallbackLogic", "default_extract"]
 
 _EMBEDDING_KEYS = ("anchor", "positive", "labels", "mean_features", "negatives",
                    "negative_labels", "class_means")
-_LOSS_KEYS = ("contrastive", "sup", "sub", "d", "labels", "batch_counts", "negative_labels", "K")
+_LOSS_KEYS = ("contrastive", "sup", "sub", "d", "labels", "batch_counts", "negative_labels", "K",
+              "in_batch")
 _STAGES = ("train", "validation")
 
 Extract = Callable[[Any, Any], "Mapping[str, Any] | None"]
@@ -151,7 +153,8 @@ class CallbackLogic:
     >>> trainer = SimpleNamespace(sanity_checking=False)
     >>> cb = CallbackLogic(BoundMonitor(2, 0.5), every_n_steps=2)
     >>> for step in range(4):
-    ...     out = {"loss": 0.0, "contrastive": 2.0, "sup": 1.0, "d": -0.5, "labels": [0, 1]}
+    ...     out = {"loss": 0.0, "contrastive": 2.0, "sup": 1.0, "d": -0.5, "labels": [0, 1],
+    ...            "in_batch": True}
     ...     cb.on_train_batch_end(trainer, module, out, None, step)
     >>> logged["bound/contrastive"], logged["bound/n_batches"]  # the window of steps 3 and 4
     (2.0, 2.0)

@@ -28,7 +28,6 @@ import copy
 import hashlib
 import json
 import math
-import numbers
 import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -38,19 +37,20 @@ from numpy.typing import NDArray
 
 from couponbound._formulas import arora_bound, ns21_bound
 from couponbound._prior import Prior, as_prior
-from couponbound._validate import check_flag, check_positive_int, short_repr
+from couponbound._validate import check_flag, check_positive_int, check_probability, short_repr
 from couponbound.bounds import BoundTerms
 from couponbound.training._arrays import (
     AllReduce,
-    _fingerprint,
-    _is_array,
-    _mu_on,
-    _to_numpy,
+    check_unit_rows,
     class_means_to_numpy,
+    fingerprint,
+    is_array,
+    means_on,
+    to_numpy,
 )
-from couponbound.training._inputs import _batch_inputs, feature_label_pairs
+from couponbound.training._inputs import batch_inputs, feature_label_pairs
 from couponbound.training._kernel import batch_sums, class_sums
-from couponbound.training._theory import null_variances, theory_values
+from couponbound.training._theory import null_variances, occupancy_values, theory_values
 from couponbound.training.batch import (
     BatchTerms,
     batch_terms_from_losses,
@@ -85,10 +85,13 @@ _RATIOS: dict[str, str] = {
     "ns21_bound": "anchors",
     "arora_bound": "anchors",
     "margin": "anchors",
+    "classes": "anchors",
+    "false_negative": "anchors",
 }
 
 #: Plain anchor-weighted sums of the theoretical values at each batch's ``K``.
-_THEORY = ("theory_upsilon", "theory_tau", "theory_collision")
+_THEORY = ("theory_upsilon", "theory_tau", "theory_collision", "theory_classes",
+           "theory_false_negative")
 
 #: The rates tested against their theory for non-random batches.
 _TESTED = ("upsilon", "tau", "collision")
@@ -97,6 +100,7 @@ _TESTED = ("upsilon", "tau", "collision")
 STATE_SPEC: tuple[tuple[str, type], ...] = (
     ("n_batches", int),
     ("n_batches_no_arora", int),
+    ("n_batches_no_occupancy", int),
     *((f"n_{den}{suffix}", int) for den in _DENOMS for suffix in ("", "_sq")),
     ("sum_K", int),
     ("sum_K_sq", int),
@@ -110,6 +114,7 @@ _STATE_NAMES = tuple(name for name, _ in STATE_SPEC)
 _INT_STATES = frozenset(name for name, kind in STATE_SPEC if kind is int)
 #: Float states that are sums of non-negative (or non-positive) terms.
 _NONNEG = frozenset({"sum_contrastive", "sum_sup", "sum_sub", "sum_collision", "sum_tau",
+                     "sum_classes", "sum_false_negative",
                      "sum_upsilon", "sum_arora_sub", "sum_sup_all", "sum_diagnostic",
                      *(f"sum_{name}" for name in _THEORY),
                      *(f"sumsq_{q}" for q in _RATIOS), *(f"null_var_{q}" for q in _TESTED)})
@@ -118,7 +123,11 @@ _NONPOS = frozenset({"sum_d"})
 _INT_MAX = 2**53
 
 _FORMAT = "couponbound.BoundMonitor"
-_VERSION = 2
+#: The top-level entries of a state_dict().
+_TOP_KEYS = ("format", "version", "config", "class_means", "state", "window")
+_VERSION = 3
+#: Older versions that load_state_dict still reads (without what they did not measure).
+_OLD_VERSIONS = (2,)
 _CACHE_MAX = 256
 
 #: Two-sided critical value of the test for non-random batches: 4 standard
@@ -147,13 +156,14 @@ class NonRandomBatchWarning(UserWarning):
     """
 
 
-def _increments(bt: BatchTerms, theory: tuple[float, float, float],
+def _increments(bt: BatchTerms, theory: tuple[float, ...],
                 null: tuple[float, float, float]) -> dict[str, int | float]:
     """What one batch adds to every state (:ref:`math-measurement`)."""
     n, cov = bt.n, bt.n_covered
     m = {"anchors": n, "covered": cov, "uncovered": n - cov, "unique": bt.n_unique}
     arora_ok = not math.isnan(bt.sum_arora)
     arora = bt.sum_arora if arora_ok else 0.0
+    occ_ok = not (math.isnan(bt.sum_classes) or math.isnan(bt.sum_col))
     sup, sub = bt.sum_sup_covered, bt.sum_sub_uncovered
     # The bounds on sums over anchors: S_sup + S_sub in the place of upsilon L_sup, with
     # upsilon = 1 and L_sub = 0; S_arora in the place of (1 - tau) L_sub with tau = 0.
@@ -171,8 +181,12 @@ def _increments(bt: BatchTerms, theory: tuple[float, float, float],
         "ns21_bound": ns21,
         "arora_bound": arora_bound(0.0, arora, bt.sum_collision, bt.sum_d),
         "margin": bt.sum_contrastive - ns21,
+        # per batch: sum_i D_i and sum_i Col_i / K (the false-negative fraction times n)
+        "classes": bt.sum_classes if occ_ok else 0.0,
+        "false_negative": (bt.sum_col / bt.K if bt.K else 0.0) if occ_ok else 0.0,
     }
     inc: dict[str, int | float] = {"n_batches": 1, "n_batches_no_arora": 0 if arora_ok else 1,
+                                   "n_batches_no_occupancy": 0 if occ_ok else 1,
                                    "sum_K": bt.K, "sum_K_sq": bt.K * bt.K}
     for den, v in m.items():
         inc[f"n_{den}"] = v
@@ -220,7 +234,11 @@ class BoundMonitor:
         estimates them on a training split).  Any array library; kept as a
         float64 numpy array and moved to each batch's device once.  May also
         be set later (attribute, :meth:`fit_class_means`, or ``update(...,
-        class_means=)``), at the start of a window only (see Notes).
+        class_means=)``), at the start of a window only (see Notes).  Class
+        means are means of mean features of norm <= 1, so rows of norm > 1
+        are refused, by every route (the constructor, the attribute,
+        ``update``, :meth:`fit_class_means`, :meth:`load_state_dict`), as
+        are given ``mean_features`` rows of norm > 1.
     probs, counts : array (C,), optional
         The class prior for the theoretical ``upsilon``, ``tau`` and
         ``E ln(1 + Col)`` (default uniform).
@@ -288,12 +306,13 @@ class BoundMonitor:
     --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
-    >>> mu = rng.normal(size=(3, 8))
+    >>> centres = rng.normal(size=(3, 8))
+    >>> mu = 0.8 * centres / np.linalg.norm(centres, axis=1, keepdims=True)  # norm <= 1
     >>> mon = BoundMonitor(num_classes=3, temperature=0.5, class_means=mu)
     >>> for _ in range(4):
     ...     y = rng.integers(0, 3, size=16)
-    ...     z0 = mu[y] + 0.3 * rng.normal(size=(16, 8))
-    ...     z1 = mu[y] + 0.3 * rng.normal(size=(16, 8))
+    ...     z0 = centres[y] + 0.3 * rng.normal(size=(16, 8))
+    ...     z1 = centres[y] + 0.3 * rng.normal(size=(16, 8))
     ...     _ = mon.update(anchor=z0, positive=z1, labels=y)
     >>> report = mon.compute()
     >>> report.n_batches, report.n_anchors, report.K, report.C
@@ -317,16 +336,12 @@ class BoundMonitor:
         self._loss = check_loss(loss)
         self._ema: float | None = None
         if class_means_ema is not None:
-            if (isinstance(class_means_ema, bool) or not isinstance(class_means_ema, numbers.Real)
-                    or not 0.0 < class_means_ema < 1.0):  # compared exactly: 10**400 is no float
-                raise ValueError(f"class_means_ema must be a number in (0, 1), "
-                                 f"got {short_repr(class_means_ema)}")
-            self._ema = float(class_means_ema)
+            self._ema = check_probability(class_means_ema, "class_means_ema")
         self._diagnostic = check_flag(collision_diagnostic, "collision_diagnostic")
         self.warn_nonrandom = check_flag(warn_nonrandom, "warn_nonrandom")
         self._mu: NDArray[np.float64] | None = None
         self._mu_cache: dict[tuple[int, str, str], Any] = {}
-        self._theory_cache: dict[tuple[str, int], tuple[float, float, float]] = {}
+        self._theory_cache: dict[tuple[str, int], tuple[float, ...]] = {}
         self._null_cache: dict[tuple[str, int, int], tuple[float, float, float]] = {}
         self._state: dict[str, int | float] = {}
         self._window: dict[str, int | float] = {}
@@ -363,7 +378,7 @@ class BoundMonitor:
 
     @class_means.setter
     def class_means(self, value: Any) -> None:
-        mu = None if value is None else class_means_to_numpy(value, self._C)
+        mu = None if value is None else _host_means(value, self._C)
         self._set_means(mu)
 
     def _set_means(self, mu: NDArray[np.float64] | None) -> None:
@@ -393,7 +408,7 @@ class BoundMonitor:
     def _config_hash(self) -> float:
         """A number in [1, 2) that identifies the configuration and class means."""
         mu = None if self._ema is not None else self._mu
-        text = json.dumps(self._config(), sort_keys=True) + _fingerprint(mu)
+        text = json.dumps(self._config(), sort_keys=True) + fingerprint(mu)
         return 1.0 + int(hashlib.sha256(text.encode()).hexdigest()[:13], 16) / 16.0**13
 
     @property
@@ -420,12 +435,14 @@ class BoundMonitor:
 
     # -- feeding ------------------------------------------------------------
 
-    def _theory(self, bt: BatchTerms) -> tuple[float, float, float]:
-        """``(upsilon, tau, E ln(1 + Col))`` in theory for the batch's scheme (cached)."""
+    def _theory(self, bt: BatchTerms) -> tuple[float, ...]:
+        """``(upsilon, tau, E ln(1 + Col), E[D], tau_1)`` in theory for the batch's scheme
+        (cached)."""
         key = (bt.loss, bt.K)
         hit = self._theory_cache.get(key)
         if hit is None:
-            hit = theory_values(bt.K, self._prior, bt.loss)
+            hit = (theory_values(bt.K, self._prior, bt.loss)
+                   + occupancy_values(bt.K, self._prior, bt.loss))
             if len(self._theory_cache) >= _CACHE_MAX:
                 self._theory_cache.clear()
             self._theory_cache[key] = hit
@@ -439,17 +456,10 @@ class BoundMonitor:
         key = (scheme, bt.n, bt.K)
         hit = self._null_cache.get(key)
         if hit is None:
-            vu, vt, vc, sims = null_variances(scheme, bt.n, bt.K, self._prior)
-            # Simulations cannot resolve rare events: never below the variance of a mean
-            # of n independent indicators.
-            th_u, th_t, _ = self._theory(bt)
-            vu = max(vu, th_u * (1 - th_u) / bt.n)
-            vt = max(vt, th_t * (1 - th_t) / bt.n)
-            # Monte Carlo variances carry a relative error of about sqrt(2 / sims); a
-            # queue shared by consecutive batches is refreshed only every M / n batches.
-            inflate = (1.0 + 2.0 * math.sqrt(2.0 / sims)) if sims else 1.0
-            if scheme == "queue":
-                inflate *= max(1.0, bt.K / bt.n)
+            vu, vt, vc = null_variances(scheme, bt.n, bt.K, self._prior)
+            # A queue shared by consecutive batches is refreshed only every M / n
+            # batches, so their rates are correlated over about that many batches.
+            inflate = max(1.0, bt.K / bt.n) if scheme == "queue" else 1.0
             hit = (vu * inflate, vt * inflate, vc * inflate)
             if len(self._null_cache) >= _CACHE_MAX:
                 self._null_cache.clear()
@@ -484,7 +494,7 @@ class BoundMonitor:
         key = (id(inp.xp), str(inp.device), str(inp.dtype))
         mu = self._mu_cache.get(key)
         if mu is None:
-            mu = _mu_on(inp.xp, self._mu, inp.device, inp.dtype, self._C, self._mu.shape[1])
+            mu = means_on(inp.xp, self._mu, inp.device, inp.dtype, self._C, self._mu.shape[1])
             if len(self._mu_cache) >= 8:
                 self._mu_cache.clear()
             self._mu_cache[key] = mu
@@ -555,8 +565,8 @@ class BoundMonitor:
         """
         new_mu = None
         if class_means is not None:
-            host = _to_numpy(class_means) if _is_array(class_means) else class_means
-            new_mu = class_means_to_numpy(host, self._C)
+            host = to_numpy(class_means) if is_array(class_means) else class_means
+            new_mu = _host_means(host, self._C)
             if _same_means(new_mu, self._mu):
                 new_mu = None
             else:
@@ -572,12 +582,12 @@ class BoundMonitor:
         mu_host = self._mu if new_mu is None else new_mu
         assert mu_host is not None
         dim = int(mu_host.shape[1])
-        inp = _batch_inputs(anchor, positive, labels, mean_features, dim, negatives,
+        inp = batch_inputs(anchor, positive, labels, mean_features, dim, negatives,
                             negative_labels)
         if new_mu is None:
             mu_dev = self._device_means(inp)
         else:
-            mu_dev = _mu_on(inp.xp, new_mu, inp.device, inp.dtype, self._C, dim)
+            mu_dev = means_on(inp.xp, new_mu, inp.device, inp.dtype, self._C, dim)
         bt = BatchTerms(**batch_sums(inp, mu_dev, self._t, self._C, loss=self._loss,
                                      diagnostic=self._diagnostic))
         ema = None
@@ -594,14 +604,18 @@ class BoundMonitor:
 
     def update_losses(self, *, contrastive: Any, sup: Any, d: Any, sub: Any = None,
                       labels: Any = None, batch_counts: Any = None,
-                      negative_labels: Any = None, K: int | None = None) -> BatchTerms:
+                      negative_labels: Any = None, K: int | None = None,
+                      in_batch: bool | None = None) -> BatchTerms:
         """Add one batch from losses the trainer already computed.
 
-        The losses must be those of the negatives the trainer used: by
-        default the other anchors of the batch (``K = n - 1``, or
-        ``2N - 2`` for ``loss="nt_xent"``); for a queue or other negatives
-        pass their labels (``negative_labels``), from which ``K``, the
-        coverage and the collisions are counted.  With per-anchor losses and
+        The losses must be those of the negatives the trainer used, and the
+        call names them (losses alone cannot tell a queue from the batch):
+        ``in_batch=True`` for the other anchors of the batch (``K = n - 1``;
+        ``K=`` also says so, checked), or the negatives' labels
+        (``negative_labels``, a queue or each anchor's own), from which
+        ``K``, the coverage and the collisions are counted.  With
+        ``loss="nt_xent"`` the negatives are always both views of the other
+        samples (``K = 2N - 2``).  With per-anchor losses and
         ``labels`` the report equals :meth:`update`'s on the embeddings; with
         ``batch_counts`` or batch means ARORA19's terms (``arora_sub``,
         ``arora_bound``) become ``nan``.
@@ -628,6 +642,8 @@ class BoundMonitor:
         K : int, optional
             Negatives per anchor, checked: a ``K`` the batch's own labels cannot
             describe (not batch size - 1) needs ``negative_labels``.
+        in_batch : bool, optional
+            ``True``: the negatives were the batch's other samples.
 
         Returns
         -------
@@ -644,7 +660,7 @@ class BoundMonitor:
         --------
         >>> mon = BoundMonitor(num_classes=2, temperature=0.5)
         >>> _ = mon.update_losses(contrastive=[2.0, 2.2], sup=[1.0, 1.4], d=[-0.5, -0.5],
-        ...                       labels=[0, 1])
+        ...                       labels=[0, 1], in_batch=True)
         >>> r = mon.compute()
         >>> r.contrastive, r.upsilon, r.sup, r.ns21_bound
         (2.1, 1.0, 1.2, 0.1)
@@ -665,7 +681,7 @@ class BoundMonitor:
         bt = batch_terms_from_losses(contrastive=contrastive, sup=sup, d=d, sub=sub,
                                      labels=labels, batch_counts=batch_counts,
                                      num_classes=self._C, negative_labels=negative_labels,
-                                     K=K, loss=self._loss)
+                                     K=K, loss=self._loss, in_batch=in_batch)
         self._add(bt)
         return bt
 
@@ -773,10 +789,10 @@ class BoundMonitor:
         Examples
         --------
         >>> mon = BoundMonitor(2, 0.5)
-        >>> _ = mon.update_losses(contrastive=3.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> _ = mon.update_losses(contrastive=3.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
         >>> mon.compute_window().contrastive
         3.0
-        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
         >>> mon.compute_window().contrastive, mon.compute().contrastive
         (2.0, 2.5)
         """
@@ -812,6 +828,7 @@ class BoundMonitor:
             return math.sqrt(max(v, 0.0) * B / (B - 1)) / M
 
         arora_ok = st["n_batches_no_arora"] == 0
+        occ_ok = st["n_batches_no_occupancy"] == 0
         sum_k, sum_k2 = int(st["sum_K"]), int(st["sum_K_sq"])
         K = sum_k // B if B * sum_k2 == sum_k * sum_k else None
         terms = BoundTerms(
@@ -823,12 +840,19 @@ class BoundMonitor:
         se = {q: stderr(q) for q in _RATIOS}
         if not arora_ok:
             se["arora_sub"] = se["arora_bound"] = math.nan
+        if not occ_ok:
+            se["classes"] = se["false_negative"] = math.nan
         n_diag = int(st["n_diagnostic"])
-        theory = {q: float(st[f"sum_theory_{q}"]) / N for q in _TESTED}
+        theory = {q: float(st[f"sum_theory_{q}"]) / N
+                  for q in (*_TESTED, "classes", "false_negative")}
         report = BoundReport.from_terms(
             terms, prior=self._prior, sup_all=ratio("sup_all"),
             theory_upsilon=theory["upsilon"], theory_tau=theory["tau"],
             theory_collision=theory["collision"],
+            classes=ratio("classes") if occ_ok else math.nan,
+            false_negative=ratio("false_negative") if occ_ok else math.nan,
+            theory_classes=theory["classes"] if occ_ok else math.nan,
+            theory_false_negative=theory["false_negative"] if occ_ok else math.nan,
             temperature=self._t, n_anchors=N, n_batches=B, standard_errors=se,
             collision_diagnostic=float(st["sum_diagnostic"]) / n_diag if n_diag else math.nan,
         )
@@ -899,8 +923,8 @@ class BoundMonitor:
         --------
         >>> a = BoundMonitor(2, 0.5)
         >>> b = BoundMonitor(2, 0.5)
-        >>> _ = a.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
-        >>> _ = b.update_losses(contrastive=3.0, sup=1.0, d=-0.5, labels=[1, 0])
+        >>> _ = a.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
+        >>> _ = b.update_losses(contrastive=3.0, sup=1.0, d=-0.5, labels=[1, 0], in_batch=True)
         >>> a.merge(b)
         >>> a.compute().contrastive, a.n_batches
         (2.5, 2)
@@ -924,7 +948,7 @@ class BoundMonitor:
         --------
         >>> import json
         >>> mon = BoundMonitor(2, 0.5)
-        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
         >>> other = BoundMonitor(2, 0.5)
         >>> other.load_state_dict(json.loads(json.dumps(mon.state_dict())))
         >>> other.compute() == mon.compute()
@@ -957,17 +981,23 @@ class BoundMonitor:
         """
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict from state_dict(), got {short_repr(state)}")
-        if state.get("format") != _FORMAT or state.get("version") != _VERSION:
+        unknown = sorted(map(str, set(state) - set(_TOP_KEYS)))
+        if unknown:
+            raise ValueError(f"state has unknown entries {unknown}; a state_dict() has "
+                             f"{list(_TOP_KEYS)}")
+        version = state.get("version")
+        if state.get("format") != _FORMAT or version not in (_VERSION, *_OLD_VERSIONS) \
+                or isinstance(version, bool):
             raise ValueError(
                 f"state is not a {_FORMAT} state_dict of version {_VERSION}: format = "
-                f"{short_repr(state.get('format'))}, version = {short_repr(state.get('version'))}"
+                f"{short_repr(state.get('format'))}, version = {short_repr(version)}"
             )
         raw_mu = state.get("class_means")
-        mu = None if raw_mu is None else class_means_to_numpy(raw_mu, self._C)
+        mu = None if raw_mu is None else _host_means(raw_mu, self._C)
         fresh = self._state["n_batches"] == 0
         self._check_compatible(state.get("config"), None if fresh else mu, "state")
-        new = _parse_state(state.get("state"), "state['state']")
-        window = _parse_state(state.get("window"), "state['window']")
+        new = _parse_state(_upgraded(state.get("state"), version), "state['state']")
+        window = _parse_state(_upgraded(state.get("window"), version), "state['window']")
         for name in _INT_STATES:
             if window[name] > new[name]:
                 raise ValueError(f"state['window'][{name!r}] = {window[name]} exceeds the "
@@ -984,7 +1014,7 @@ class BoundMonitor:
         Examples
         --------
         >>> mon = BoundMonitor(2, 0.5, loss="nt_xent")
-        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
         >>> BoundMonitor.from_state_dict(mon.state_dict()).compute() == mon.compute()
         True
         """
@@ -1039,7 +1069,7 @@ class BoundMonitor:
         Two processes that saw the same batches, simulated by doubling:
 
         >>> mon = BoundMonitor(2, 0.5)
-        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1])
+        >>> _ = mon.update_losses(contrastive=2.0, sup=1.0, d=-0.5, labels=[0, 1], in_batch=True)
         >>> mon.sync(lambda v: 2 * v)
         >>> mon.n_batches, mon.n_anchors
         (2, 4)
@@ -1048,7 +1078,7 @@ class BoundMonitor:
         local = np.array([float(self._state[k]) for k in _STATE_NAMES]
                          + [float(self._window[k]) for k in _STATE_NAMES] + [1.0, h, h * h])
         try:
-            out = np.asarray(_to_numpy(all_reduce(local.copy())), dtype=np.float64).reshape(-1)
+            out = np.asarray(to_numpy(all_reduce(local.copy())), dtype=np.float64).reshape(-1)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"all_reduce did not return a numeric vector: {exc}") from exc
         if out.shape != local.shape or not np.all(np.isfinite(out)):
@@ -1080,6 +1110,21 @@ class BoundMonitor:
         self._state, self._window = parts
 
 
+def _upgraded(values: Any, version: Any) -> Any:
+    """A version-2 state's entries with those it did not measure: the distinct classes
+    and false negatives (issue 18), zero, its batches marked as not measuring them."""
+    if version == _VERSION or not isinstance(values, dict):
+        return values
+    out = dict(values)
+    new = [name for name in _STATE_NAMES if name not in values and (
+        name in ("n_batches_no_occupancy",) or name.endswith(("_classes", "_false_negative")))]
+    for name in new:
+        out[name] = 0.0 if name not in _INT_STATES else 0
+    if "n_batches_no_occupancy" in new:
+        out["n_batches_no_occupancy"] = values.get("n_batches", 0)
+    return out
+
+
 def _zero_state() -> dict[str, int | float]:
     return {name: (0 if kind is int else 0.0) for name, kind in STATE_SPEC}
 
@@ -1087,21 +1132,15 @@ def _zero_state() -> dict[str, int | float]:
 def _unit_checked(batches: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
     """The ``(mean_features, labels)`` batches, refusing rows of norm > 1."""
     for zbar, y in feature_label_pairs(batches):
-        host = _to_numpy(zbar) if _is_array(zbar) else np.asarray(zbar, dtype=np.float64)
-        if host.dtype.kind in "iuf" and host.ndim == 2 and host.size:
-            with np.errstate(all="ignore"):
-                h = host.astype(np.float64)
-                scale = np.max(np.abs(h), axis=1)
-                safe = np.where(scale > 0, scale, 1.0)
-                norms = scale * np.sqrt(np.sum((h / safe[:, None]) ** 2, axis=1))
-            big = np.flatnonzero(norms > 1.0 + 1e-6)
-            if big.size:
-                i = int(big[0])
-                raise ValueError(
-                    f"mean_features row {i} has norm {norms[i]:.4g} > 1: zbar is the mean of "
-                    "L2-normalised views (norm <= 1), e.g. (z0 / |z0| + z1 / |z1|) / 2; "
-                    f"normalise the features first ({big.size} row(s) too long)")
+        check_unit_rows(zbar, "mean_features")
         yield zbar, y
+
+
+def _host_means(value: Any, C: int) -> NDArray[np.float64]:
+    """Class means from the user (any library) as a validated ``(C, d)`` host array."""
+    mu = class_means_to_numpy(value, C)
+    check_unit_rows(mu, "class_means")
+    return mu
 
 
 def _same_means(a: NDArray[np.float64] | None, b: NDArray[np.float64] | None) -> bool:
@@ -1128,7 +1167,12 @@ def _parse_state(values: Any, what: str) -> dict[str, int | float]:
                                  f"got {short_repr(v)}")
             new[name] = int(v)
         else:
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            try:
+                ok = (not isinstance(v, bool) and isinstance(v, int | float)
+                      and math.isfinite(float(v)))
+            except OverflowError:  # an int beyond float64
+                ok = False
+            if not ok:
                 raise ValueError(f"{what}[{name!r}] must be a finite number, "
                                  f"got {short_repr(v)}")
             new[name] = float(v)
@@ -1164,6 +1208,8 @@ def _check_state(st: dict[str, int | float], what: str) -> None:
         raise bad("n_unique", f"exceeds n_anchors = {N}")
     if st["n_batches_no_arora"] > B:
         raise bad("n_batches_no_arora", f"exceeds n_batches = {B}")
+    if st["n_batches_no_occupancy"] > B:
+        raise bad("n_batches_no_occupancy", f"exceeds n_batches = {B}")
     if st["sum_upsilon"] != st["n_covered"]:
         raise bad("sum_upsilon", f"must equal n_covered = {st['n_covered']}")
     if st["sum_tau"] + st["n_unique"] != N:

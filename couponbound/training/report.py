@@ -16,7 +16,9 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
+from couponbound import _display
 from couponbound._prior import Prior
 from couponbound._validate import check_positive_int, short_repr
 from couponbound.bounds import (
@@ -28,7 +30,7 @@ from couponbound.bounds import (
     ns21_sup_upper_bound,
 )
 from couponbound.training._inputs import select_keys
-from couponbound.training._theory import theory_values
+from couponbound.training._theory import occupancy_values, theory_values
 
 __all__ = ["LOG_KEYS", "REPORT_FIELDS", "BoundReport"]
 
@@ -109,6 +111,19 @@ class BoundReport:
     collision_diagnostic : float
         NS21's collision diagnostic (mean over the samples whose class occurs
         at least twice in their batch), when the monitor measured it; else ``nan``.
+    classes : float
+        Distinct classes in an anchor's draw (its class and its negatives'),
+        averaged over anchors: the batch's distinct classes for in-batch
+        negatives and NT-Xent, those of the anchor and the keys for a queue.
+    false_negative : float
+        Fraction of the negatives that share their anchor's class (false
+        negatives), ``sum_i Col_i / K`` over anchors, averaged over anchors.
+    theory_classes, theory_false_negative : float
+        Their values under the class prior for the batches' scheme and size:
+        ``E[D]`` (:func:`~couponbound.expected_classes`) and
+        :func:`~couponbound.false_negative_rate`.
+    classes_se, false_negative_se : float
+        Their standard errors over batches.
 
     Examples
     --------
@@ -118,9 +133,9 @@ class BoundReport:
     >>> from couponbound.training import BoundMonitor
     >>> mon = BoundMonitor(num_classes=2, temperature=0.5)
     >>> _ = mon.update_losses(contrastive=[2.0, 2.2, 2.4], sup=[1.0, 1.2, 0.8],
-    ...                       d=[-0.3, -0.1, 0.0], labels=[0, 1, 1])
+    ...                       d=[-0.3, -0.1, 0.0], labels=[0, 1, 1], in_batch=True)
     >>> _ = mon.update_losses(contrastive=[2.1, 2.3, 1.9], sup=[0.9, 1.1, 1.0],
-    ...                       sub=[0.5, 0.4, 0.6], d=-0.2, labels=[0, 0, 0])
+    ...                       sub=[0.5, 0.4, 0.6], d=-0.2, labels=[0, 0, 0], in_batch=True)
     >>> report = mon.compute()
     >>> print(report)
     BoundReport: C=2, K+1=3, t=0.5, 2 batches, 6 anchors
@@ -132,13 +147,15 @@ class BoundReport:
     E ln(1+Col)                      0.7804      0.3183      0.6212
     d                               -0.1667      0.0333           -
     tau (collision prob.)            0.8333      0.1667      0.7500
-    L^mu_sub (ARORA19)        1.0000      0.0000           -
+    distinct classes D               1.5000      0.5000      1.7500
+    false-negative rate              0.6667      0.3333      0.5000
+    L^mu_sub (ARORA19)               1.0000      0.0000           -
     L^mu_sup (all anchors)           1.0000      0.0000           -
     NS21 bound on L_Info             0.5985   7.952e-04           -
-    ARORA19 bound on L_Info             0.7804      0.1183           -
+    ARORA19 bound on L_Info          0.7804      0.1183           -
     L_Info - NS21 bound              1.5515      0.0508           -
     NS21 bound on L^mu_sup           7.2060           -           -
-    ARORA19 bound on L^mu_sup          18.4357           -           -
+    ARORA19 bound on L^mu_sup       18.4357           -           -
     NS21 bound holds (bound <= L_Info): yes
     >>> report.terms.upsilon, report.holds, report.to_dict()["holds"]
     (0.5, True, 1.0)
@@ -181,6 +198,12 @@ class BoundReport:
     arora_bound_se: float
     margin_se: float
     collision_diagnostic: float = math.nan
+    classes: float = math.nan
+    false_negative: float = math.nan
+    theory_classes: float = math.nan
+    theory_false_negative: float = math.nan
+    classes_se: float = math.nan
+    false_negative_se: float = math.nan
 
     @classmethod
     def from_terms(
@@ -197,6 +220,10 @@ class BoundReport:
         n_batches: int = 0,
         standard_errors: Mapping[str, float] | None = None,
         collision_diagnostic: float = math.nan,
+        classes: float = math.nan,
+        false_negative: float = math.nan,
+        theory_classes: float | None = None,
+        theory_false_negative: float | None = None,
     ) -> BoundReport:
         """The report of measured (or published) terms: every bound, the theory, ``holds``.
 
@@ -234,6 +261,11 @@ class BoundReport:
             are ``nan``.
         collision_diagnostic : float, default nan
             NS21's collision diagnostic, if measured.
+        classes, false_negative : float, default nan
+            Measured distinct classes per draw and false-negative fraction.
+        theory_classes, theory_false_negative : float, optional
+            Their theory; computed for ``terms.K`` and the prior (in-batch
+            negatives) when not given.
 
         Returns
         -------
@@ -278,6 +310,10 @@ class BoundReport:
         wanted = (theory_upsilon, theory_tau, theory_collision)
         if any(v is None for v in wanted) and terms.K is not None and prior is not None:
             theory = theory_values(terms.K, prior)
+        occupancy = (math.nan,) * 2
+        if ((theory_classes is None or theory_false_negative is None) and terms.K is not None
+                and prior is not None):
+            occupancy = occupancy_values(terms.K, prior)
         se = dict(standard_errors or {})
         unknown = sorted(set(se) - set(_SE_NAMES))
         if unknown:
@@ -305,6 +341,10 @@ class BoundReport:
             n_batches=check_positive_int(n_batches, "n_batches", minimum=0),
             **{f"{q}_se": float(se.get(q, math.nan)) for q in _SE_NAMES},
             collision_diagnostic=float(collision_diagnostic),
+            classes=float(classes), false_negative=float(false_negative),
+            theory_classes=occupancy[0] if theory_classes is None else float(theory_classes),
+            theory_false_negative=(occupancy[1] if theory_false_negative is None
+                                   else float(theory_false_negative)),
         )
 
     @property
@@ -347,6 +387,18 @@ class BoundReport:
             out[prefix + name] = math.nan if v is None else float(v)
         return out
 
+    def _repr_html_(self) -> str:  # notebooks: the table of str(report), typeset
+        return _display.report_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return _display.report_markdown(self)
+
+    def to_pandas(self) -> Any:
+        """The table of ``str(report)`` as a ``pandas.DataFrame`` (index: term; measured, se, theory).
+
+        Needs pandas (``pip install 'couponbound[pandas]'``)."""
+        return _display.report_frame(self)
+
     def __repr__(self) -> str:
         keys = ("contrastive", "ns21_bound", "holds", "upsilon", "sup", "sub", "collision",
                 "d", "tau", "arora_bound", "K", "C", "n_anchors", "n_batches")
@@ -365,6 +417,9 @@ class BoundReport:
             ("E ln(1+Col)", self.collision, self.collision_se, self.theory_collision),
             ("d", self.d, self.d_se, None),
             ("tau (collision prob.)", self.tau, self.tau_se, self.theory_tau),
+            ("distinct classes D", self.classes, self.classes_se, self.theory_classes),
+            ("false-negative rate", self.false_negative, self.false_negative_se,
+             self.theory_false_negative),
             ("L^mu_sub (ARORA19)", self.arora_sub, self.arora_sub_se, None),
             ("L^mu_sup (all anchors)", self.sup_all, self.sup_all_se, None),
             ("NS21 bound on L_Info", self.ns21_bound, self.ns21_bound_se, None),
@@ -392,4 +447,4 @@ REPORT_FIELDS = _FIELD_NAMES
 #: The fields worth logging every few steps: the terms, the bounds and their margin
 #: (``BoundReport.to_dict(keys=LOG_KEYS)``); the rest are constants or standard errors.
 LOG_KEYS = ("contrastive", "ns21_bound", "arora_bound", "margin", "upsilon", "sup", "sub",
-            "collision", "d", "tau", "n_batches")
+            "collision", "d", "tau", "classes", "false_negative", "n_batches")

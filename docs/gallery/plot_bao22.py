@@ -35,7 +35,7 @@ with paper_style("neurips", columns=1):
     fig, ax = plt.subplots()
     for C, color in ((50, "#D55E00"), (100, "#0072B2")):
         r_cont = bao22_min_contrastive(K, C, B=1.0)
-        upper = sup_upper_bounds(r_cont, K, C, B=1.0, warn=False).bao  # R*_cont + Delta_U
+        upper = sup_upper_bounds(r_cont, K, C, B=1.0, warn=False).bao  # R* + Delta_U
         r_sup = bao22_min_supervised(C, B=1.0)
         ax.plot(K, upper, "-", color=color, lw=1.6,
                 label=rf"$R^*_\mathrm{{cont}} + \Delta_U$ ($C={C}$)")

@@ -20,7 +20,7 @@ import numpy as np
 from couponbound.paper.plots import plot_sup_upper_bounds
 from couponbound.paper.style import paper_style
 
-with paper_style("neurips", columns=2):
+with paper_style("neurips", columns=1, height=2.6):
     fig, ax = plt.subplots()
     plot_sup_upper_bounds(K=np.arange(1, 100), C=10, ax=ax)
 

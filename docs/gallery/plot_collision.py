@@ -15,7 +15,7 @@ from couponbound.paper.datasets import DEFAULT_DATASETS
 from couponbound.paper.plots import plot_collision
 from couponbound.paper.style import paper_style
 
-with paper_style("neurips", columns=2):
+with paper_style("neurips", columns=1, height=2.6):
     fig, ax = plt.subplots()
     plot_collision(C=DEFAULT_DATASETS, ax=ax)
 

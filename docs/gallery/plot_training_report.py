@@ -40,7 +40,7 @@ print(reports[0])
 # repeats in its batch), NS21's does not.  The accuracy values are made up
 # for the illustration; pass your linear-evaluation accuracies.
 
-with paper_style("neurips", columns=2):
+with paper_style("neurips", columns=1, height=2.6):
     fig, ax = plt.subplots()
     plot_bound_comparison(reports, accuracy=[0.80, 0.82, 0.83, 0.84, 0.845], ax=ax)
 

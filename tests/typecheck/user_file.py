@@ -15,9 +15,11 @@ from couponbound import (
     Prior,
     bao22_min_contrastive,
     collision_prob,
+    coverage_prob,
     expected_classes,
     expected_false_negatives,
     expected_log_collision,
+    log_coverage_prob,
     ns21_bound_curve,
 )
 from couponbound.asymptotic import (
@@ -36,6 +38,11 @@ tau: float = collision_prob(31, 10)
 taus: NDArray[np.float64] = collision_prob([1, 31], prior)
 elog: float = expected_log_collision(np.int64(31), counts=[1, 2, 3])
 elogs: np.ndarray = expected_log_collision(np.array([1, 31]), 10)
+
+# --- coverage.py --------------------------------------------------------------
+ups: float = coverage_prob(31, 10)
+upss: np.ndarray = coverage_prob([1, 2], 10)
+lups: NDArray[np.float64] = log_coverage_prob(np.array([31, 63]), prior)
 
 # --- occupancy.py -------------------------------------------------------------
 ed: float = expected_classes(31, 10)

@@ -23,52 +23,124 @@ classification?  The public API:
 * exact values (:class:`fractions.Fraction`, mpmath) in :mod:`couponbound.exact`,
   named approximations in :mod:`couponbound.asymptotic`.
 
-``import couponbound`` is light (numpy and scipy): matplotlib, sympy and any
-deep-learning framework are imported only by the functions that need them
-(:mod:`couponbound.paper.plots`, :mod:`couponbound.symbolic`,
+``import couponbound`` is light: it loads nothing but this file, and each
+public name imports its module on first use (PEP 562), so the command's
+``--help`` and ``--version`` start as fast as Python itself.  matplotlib,
+sympy and any deep-learning framework are imported only by the functions that
+need them (:mod:`couponbound.paper.plots`, :mod:`couponbound.symbolic`,
 :mod:`couponbound.training`).
 """
 
 from __future__ import annotations
 
-from . import exact as exact
-from ._prior import Prior
-from .asymptotic import CoverageBounds, coverage_bounds
-from .bounds import (
-    BoundTerms,
-    NS21Decomposition,
-    RestatedBoundWarning,
-    SupUpperBounds,
-    VacuousBoundWarning,
-    arora_lower_bound,
-    arora_sup_upper_bound,
-    bao22_min_contrastive,
-    bao22_min_supervised,
-    decompose,
-    ns21_bound_curve,
-    ns21_lower_bound,
-    ns21_sup_upper_bound,
-    sup_upper_bounds,
-)
-from .collision import collision_pmf, collision_prob, expected_log_collision
-from .coverage import (
-    CompletionTime,
-    completion_time,
-    coverage_prob,
-    expected_draws,
-    log_coverage_prob,
-    required_negatives,
-)
-from .occupancy import (
-    DistinctClasses,
-    distinct_classes,
-    expected_classes,
-    expected_false_negatives,
-    false_negative_rate,
-)
-from .training import BoundMonitor, BoundReport, NonRandomBatchWarning, collision_diagnostic
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+#: Public name -> the module that defines it, imported on first access.
+_LAZY: dict[str, str] = {
+    # the class prior
+    "Prior": "._prior",
+    # coverage
+    "CompletionTime": ".coverage",
+    "completion_time": ".coverage",
+    "coverage_prob": ".coverage",
+    "expected_draws": ".coverage",
+    "log_coverage_prob": ".coverage",
+    "required_negatives": ".coverage",
+    "CoverageBounds": ".asymptotic",
+    "coverage_bounds": ".asymptotic",
+    # collisions
+    "collision_pmf": ".collision",
+    "collision_prob": ".collision",
+    "expected_log_collision": ".collision",
+    # partial coverage and false negatives
+    "DistinctClasses": ".occupancy",
+    "distinct_classes": ".occupancy",
+    "expected_classes": ".occupancy",
+    "expected_false_negatives": ".occupancy",
+    "false_negative_rate": ".occupancy",
+    # bounds
+    "BoundTerms": ".bounds",
+    "NS21Decomposition": ".bounds",
+    "RestatedBoundWarning": ".bounds",
+    "SupUpperBounds": ".bounds",
+    "VacuousBoundWarning": ".bounds",
+    "arora_lower_bound": ".bounds",
+    "arora_sup_upper_bound": ".bounds",
+    "bao22_min_contrastive": ".bounds",
+    "bao22_min_supervised": ".bounds",
+    "decompose": ".bounds",
+    "ns21_bound_curve": ".bounds",
+    "ns21_lower_bound": ".bounds",
+    "ns21_sup_upper_bound": ".bounds",
+    "sup_upper_bounds": ".bounds",
+    # the training hook
+    "BoundMonitor": ".training",
+    "BoundReport": ".training",
+    "NonRandomBatchWarning": ".training",
+    "collision_diagnostic": ".training",
+}
+
+#: Submodules reachable as attributes (``couponbound.exact``) without an import statement.
+_SUBMODULES = frozenset({"asymptotic", "bounds", "cli", "collision", "coverage", "exact",
+                         "occupancy", "paper", "symbolic", "testing", "training"})
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on demand
+    from . import exact as exact
+    from ._prior import Prior
+    from .asymptotic import CoverageBounds, coverage_bounds
+    from .bounds import (
+        BoundTerms,
+        NS21Decomposition,
+        RestatedBoundWarning,
+        SupUpperBounds,
+        VacuousBoundWarning,
+        arora_lower_bound,
+        arora_sup_upper_bound,
+        bao22_min_contrastive,
+        bao22_min_supervised,
+        decompose,
+        ns21_bound_curve,
+        ns21_lower_bound,
+        ns21_sup_upper_bound,
+        sup_upper_bounds,
+    )
+    from .collision import collision_pmf, collision_prob, expected_log_collision
+    from .coverage import (
+        CompletionTime,
+        completion_time,
+        coverage_prob,
+        expected_draws,
+        log_coverage_prob,
+        required_negatives,
+    )
+    from .occupancy import (
+        DistinctClasses,
+        distinct_classes,
+        expected_classes,
+        expected_false_negatives,
+        false_negative_rate,
+    )
+    from .training import BoundMonitor, BoundReport, NonRandomBatchWarning, collision_diagnostic
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first access (PEP 562) and cache the name."""
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+
 
 __all__ = [
     "Prior",

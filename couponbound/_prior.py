@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from couponbound._validate import check_flag, check_positive_int, short_repr
+from couponbound._validate import check_flag, check_positive_int, short_repr, unmasked
 
 __all__ = ["PROB_SUM_TOL", "Prior", "as_prior", "require_replacement"]
 
@@ -30,17 +30,21 @@ MAX_N = 2**62
 
 def _numbers(value: Any, source: str) -> NDArray[np.float64]:
     """A non-empty 1-d float array of finite positive numbers, or a named error."""
-    if isinstance(value, str | bytes) or value is None:
+    value = unmasked(value, source)
+    if isinstance(value, str | bytes | dict) or value is None:
         raise TypeError(f"{source} must be a 1-d sequence of numbers, got {short_repr(value)}")
     raw = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
-    if raw.dtype.kind in "bUSV" or (raw.dtype == object and any(
+    if raw.dtype.kind in "bUSVMmc" or (raw.dtype == object and any(
             isinstance(v, bool | np.bool_ | str | bytes) or not isinstance(v, numbers.Real)
             for v in raw.ravel())):
         raise TypeError(f"{source} must be a 1-d sequence of real numbers (not bool or str), "
                         f"got {short_repr(value)}")
     try:
         arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError, OverflowError) as exc:
+    except OverflowError as exc:
+        raise ValueError(f"{source} must be finite (each at most 1.8e308), got "
+                         f"{short_repr(value)}") from exc
+    except (TypeError, ValueError) as exc:
         raise TypeError(f"{source} must be a 1-d sequence of numbers, got {short_repr(value)}") from exc
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{source} must be a non-empty 1-d sequence, got shape {arr.shape}")
@@ -50,7 +54,7 @@ def _numbers(value: Any, source: str) -> NDArray[np.float64]:
         i = int(np.flatnonzero(arr <= 0)[0])
         raise ValueError(
             f"{source} must be positive (a class that never occurs is never covered), "
-            f"got {source}[{i}] = {arr[i]!r}"
+            f"got {source}[{i}] = {float(arr[i])!r}"
         )
     return arr
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "MAX_FLOAT_INT",
     "MAX_INT",
     "check_flag",
     "check_int_array",
@@ -24,27 +26,78 @@ __all__ = [
     "check_real",
     "check_real_array",
     "check_size",
+    "plain",
     "short_repr",
+    "unmasked",
 ]
 
 #: Largest number of draws / negatives / classes the numeric core accepts:
 #: ``2**62`` (about 4.6e18), so that ``K + 1`` and sums of two such numbers
 #: never overflow ``int64``.
 MAX_INT = 2**62
+#: Largest integer any argument may hold (``int(sys.float_info.max)``, about
+#: 1.8e308): every count, size or number of classes must convert to a float.
+MAX_FLOAT_INT = int(sys.float_info.max)
+
+
+def plain(value: Any) -> Any:
+    """*value* with numpy scalars (also inside a list or tuple) as Python numbers, for messages."""
+    if isinstance(value, np.number | np.bool_):
+        return value.item()
+    if isinstance(value, list | tuple) and len(value) <= 100:
+        return type(value)(v.item() if isinstance(v, np.number | np.bool_) else v for v in value)
+    return value
 
 
 def short_repr(value: Any, limit: int = 60) -> str:
-    """``repr`` of *value*, cut to *limit* characters for error messages."""
-    text = repr(value)
+    """``repr`` of *value*, cut to *limit* characters for error messages.
+
+    numpy scalars show as the numbers they hold (``0.0``, not ``np.float64(0.0)``).
+    """
+    try:
+        text = repr(plain(value))
+    except Exception:  # noqa: BLE001 - a message must never fail
+        text = object.__repr__(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def unmasked(value: Any, name: str) -> Any:
+    """*value*, or the data of a masked array without masked entries.
+
+    A ``numpy.ma`` masked array (or the masked constant) with any masked entry
+    is refused with a ``TypeError``: computing with the hidden values would be silently wrong, and
+    dropping them would change the argument's meaning (the number of classes,
+    which ``K`` is meant).
+    """
+    if isinstance(value, np.ma.MaskedArray) or value is np.ma.masked:
+        if value is np.ma.masked or np.ma.count_masked(value):
+            raise TypeError(f"{name} must be a real number or array of them without masked "
+                            f"entries, got a masked array {short_repr(value)}; pass the values "
+                            f"to use (e.g. {name}.compressed())")
+        return np.ma.getdata(value)
+    if isinstance(value, list | tuple) and any(v is np.ma.masked for v in value):
+        raise TypeError(f"{name} must be a real number or array of them, got a masked value "
+                        f"in {short_repr(value)}")
+    return value
+
+
+def _too_large(name: str, minimum: int, value: Any) -> ValueError:
+    return ValueError(f"{name} must be an integer in [{minimum}, 1.8e308] (a float must hold "
+                      f"it), got {short_repr(value)}")
+
+
 def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    """Return *value* as a Python ``int`` ``>= minimum`` or raise naming *name*."""
+    """Return *value* as a Python ``int`` ``>= minimum`` (and at most
+    :data:`MAX_FLOAT_INT`) or raise naming *name*."""
+    value = unmasked(value, name)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be an integer >= {minimum}, got {short_repr(value)}")
     if isinstance(value, numbers.Integral):
         ivalue = int(value)
+        if ivalue > MAX_FLOAT_INT:
+            raise _too_large(name, minimum, value)
     else:
         try:
             fvalue = float(value)
@@ -71,7 +124,8 @@ def check_int_array(value: Any, name: str, *, minimum: int = 0,
     refused with an error that shows the value as given.
     """
     what = f"{name} must be an integer or array of integers in [{minimum}, {maximum}]"
-    if isinstance(value, bool | np.bool_ | str | bytes) or value is None:
+    value = unmasked(value, name)
+    if isinstance(value, bool | np.bool_ | str | bytes | dict) or value is None:
         raise TypeError(f"{what}, got {short_repr(value)}")
     try:
         arr = np.asarray(value)
@@ -88,7 +142,10 @@ def check_int_array(value: Any, name: str, *, minimum: int = 0,
             if isinstance(v, numbers.Integral):
                 items.append(int(v))
             else:
-                fv = float(v)
+                try:
+                    fv = float(v)
+                except OverflowError:
+                    fv = math.inf
                 if not math.isfinite(fv) or fv != math.floor(fv):
                     raise ValueError(f"{what}, got {short_repr(v)} in {short_repr(value)}")
                 items.append(int(fv))
@@ -99,6 +156,7 @@ def check_int_array(value: Any, name: str, *, minimum: int = 0,
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{what}, got {short_repr(value)} (dtype {arr.dtype})")
     if arr.dtype.kind == "f":
+        arr = arr.astype(np.float64)  # float16/float32: compare in float64, no overflow in casts
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} must be finite integers, got {short_repr(value)}")
         if np.any(arr != np.floor(arr)):
@@ -143,6 +201,9 @@ def check_size(value: Any, name: str = "size", *, limit: int = 10**8) -> tuple[i
 
 def _as_float(value: Any, name: str, allowed: str) -> float:
     """``float(value)`` for a real number (not bool, not str), else a named error."""
+    value = unmasked(value, name)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {allowed}, got {short_repr(value)}")
     try:
@@ -151,11 +212,18 @@ def _as_float(value: Any, name: str, allowed: str) -> float:
         raise ValueError(f"{name} must be {allowed}, got {short_repr(value)}") from exc
 
 
-def check_real(value: Any, name: str, *, positive: bool = False) -> float:
+def check_real(value: Any, name: str, *, positive: bool = False,
+               nonfinite: bool = False) -> float:
     """A finite real number (Python or numpy; not bool, not str) as ``float``;
-    ``positive=True`` also requires it to be > 0."""
-    allowed = "a finite real number" + (" > 0" if positive else "")
+    ``positive=True`` also requires it to be > 0; ``nonfinite=True`` lets
+    NaN and infinities through (an integer beyond the float range is still
+    refused)."""
+    allowed = ("a real number" if nonfinite else "a finite real number") + \
+        (" > 0" if positive else "")
     v = _as_float(value, name, allowed)
+    if nonfinite and not math.isfinite(v):
+        if math.isnan(v) or not positive or v > 0:
+            return v
     if not math.isfinite(v) or (positive and v <= 0):
         raise ValueError(f"{name} must be {allowed}, got {short_repr(value)}")
     return v
@@ -163,7 +231,8 @@ def check_real(value: Any, name: str, *, positive: bool = False) -> float:
 
 def check_probability_array(value: Any, name: str) -> tuple[NDArray[np.float64], bool]:
     """A scalar or array of reals in (0, 1) (not bool, not str); ``(array, is_scalar)``."""
-    if isinstance(value, bool | np.bool_ | str | bytes) or value is None:
+    value = unmasked(value, name)
+    if isinstance(value, bool | np.bool_ | str | bytes | dict) or value is None:
         raise TypeError(f"{name} must be a real number in (0, 1), got {short_repr(value)}")
     try:
         raw = np.asarray(value)
@@ -180,7 +249,7 @@ def check_probability_array(value: Any, name: str) -> tuple[NDArray[np.float64],
     arr = raw.astype(float)
     bad = ~((arr > 0) & (arr < 1))
     if np.any(bad):
-        raise ValueError(f"{name} must be in (0, 1), got {arr.ravel()[int(np.argmax(bad.ravel()))]!r}")
+        raise ValueError(f"{name} must be in (0, 1), got {float(arr.ravel()[int(np.argmax(bad.ravel()))])!r}")
     return arr, raw.ndim == 0
 
 
@@ -204,13 +273,17 @@ def check_probability(value: Any, name: str, *, open_left: bool = True, open_rig
 
 
 def check_real_array(value: Any, name: str, *, minimum: float | None = None,
-                     maximum: float | None = None, why: str = "") -> NDArray[np.float64]:
-    """A finite real number or array of them (not bool, str, bytes, a masked array, a
-    date) as a float64 ndarray, optionally in ``[minimum, maximum]``; *why* is added
-    to the range message (``"NS21's d(f) <= 0"``, say)."""
+                     maximum: float | None = None, why: str = "",
+                     allow_empty: bool = False) -> NDArray[np.float64]:
+    """A finite real number or array of them (not bool, str, bytes, a mapping, a
+    date, masked entries) as a float64 ndarray, optionally in ``[minimum,
+    maximum]``; *why* is added to the range message (``"NS21's d(f) <= 0"``,
+    say); ``allow_empty`` accepts an empty array.  A masked array without
+    masked entries is its data; an integer beyond the float range is a
+    ``ValueError``."""
     what = f"{name} must be a real number or array of them"
-    if (isinstance(value, bool | np.bool_ | str | bytes | np.ma.MaskedArray)
-            or value is None):
+    value = unmasked(value, name)
+    if isinstance(value, bool | np.bool_ | str | bytes | dict) or value is None:
         raise TypeError(f"{what}, got {short_repr(value)}")
     try:
         raw = np.asarray(value)
@@ -223,7 +296,7 @@ def check_real_array(value: Any, name: str, *, minimum: float | None = None,
         raise TypeError(f"{what}, got {short_repr(value)}") from exc
     if raw.dtype == object and any(isinstance(v, bool | np.bool_) for v in raw.ravel()):
         raise TypeError(f"{what}, got {short_repr(value)}")
-    if arr.size == 0:
+    if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} must not be empty, got {short_repr(value)}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got {short_repr(value)}")

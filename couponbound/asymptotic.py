@@ -36,6 +36,7 @@ from numpy.typing import ArrayLike, NDArray
 from couponbound._docs import fill_doc
 from couponbound._prior import Prior, as_prior, require_replacement
 from couponbound._saddle import log1mexp
+from couponbound._validate import check_real_array
 from couponbound._vectorize import ArrayIn, FloatArray, FloatOrArray, ScalarIn, draws, evaluate, finish
 
 __all__ = [
@@ -659,6 +660,18 @@ def coverage_bounds(K: ArrayLike, C: int | Prior | None = None, *, probs: ArrayL
 # ---------------------------------------------------------------------------
 
 
+#: Largest K, a or b of the log1p expansions: the numeric core's 2**62.
+_MAX_COUNT = float(2**62)
+
+
+def _broadcastable(*arrays: NDArray[np.float64], names: str) -> None:
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError as exc:
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        raise ValueError(f"{names} must broadcast together, got shapes {shapes}") from exc
+
+
 def binomial_log1p_expansion(K: ArrayLike, p: ArrayLike) -> NDArray[np.float64]:
     """Delta-method expansion of :math:`\\mathbb{E}\\ln(1 + X)`, to the fourth moment, for
     :math:`X \\sim \\mathrm{Binomial}(K, p)`.
@@ -668,17 +681,25 @@ def binomial_log1p_expansion(K: ArrayLike, p: ArrayLike) -> NDArray[np.float64]:
     ``f^(j)(mu) = (-1)^(j+1) (j-1)! / (1+mu)^j`` and the binomial central
     moments ``m2 = K p q``, ``m3 = m2 (q - p)``, ``m4 = 3 m2^2 + m2 (1 - 6 p q)``
     (``q = 1 - p``); the truncation error is ``O((K p)^-3)``, about
-    ``0.5 (K p)^-3``.  Elementwise over broadcast ``K`` and ``p`` (floats; no
-    validation: the building block of :func:`expected_log_collision_expansion`
-    and of :func:`couponbound.expected_log_collision` for huge ``K p``).
+    ``0.5 (K p)^-3``.  Elementwise over broadcast ``K`` and ``p``: the
+    building block of :func:`expected_log_collision_expansion` and of
+    :func:`couponbound.expected_log_collision` for huge ``K p``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``K`` not real numbers in ``[0, 2**62]`` or ``p`` not in ``[0, 1]`` (bool,
+        strings, bytes, dates, masked entries, NaN refused), or shapes that
+        do not broadcast; the message names the argument.
 
     Examples
     --------
     >>> float(binomial_log1p_expansion(10**6, 0.5))   # ln(1 + 5e5) - 1/(2e6) + ...
     13.12236...
     """
-    k = np.asarray(K, dtype=np.float64)
-    pp = np.asarray(p, dtype=np.float64)
+    k = check_real_array(K, "K", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
+    pp = check_real_array(p, "p", minimum=0.0, maximum=1.0, allow_empty=True)
+    _broadcastable(k, pp, names="K, p")
     mu = k * pp
     q = 1.0 - pp
     m2 = mu * q
@@ -701,17 +722,32 @@ def hypergeometric_log1p_expansion(K: ArrayLike, a: ArrayLike, b: ArrayLike) -> 
     ``m4 = m2^2 (3 + excess kurtosis)``.  The hypergeometric law is more
     concentrated than the binomial one with the same mean, so the truncation
     error is again about ``0.5 (K p)^-3`` or less.  Elementwise over broadcast
-    arguments (floats holding integers up to ``2**62``; no validation).
+    arguments (reals ``>= 0``, usually integers up to ``2**62``; ``a + b > 0``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument not whole numbers in ``[0, 2**62]`` (bool, strings, bytes, dates,
+        masked entries, NaN refused), ``a + b = 0``, or shapes that do not
+        broadcast; the message names the argument.
 
     Examples
     --------
     >>> float(hypergeometric_log1p_expansion(10**6, 10**12, 10**12))  # ~ the binomial one
     13.12236...
     """
-    k = np.asarray(K, dtype=np.float64)
-    af = np.asarray(a, dtype=np.float64)
-    bf = np.asarray(b, dtype=np.float64)
+    k = check_real_array(K, "K", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
+    af = check_real_array(a, "a", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
+    bf = check_real_array(b, "b", minimum=0.0, maximum=_MAX_COUNT, allow_empty=True)
+    for name, arr in (("K", k), ("a", af), ("b", bf)):
+        if np.any(arr != np.floor(arr)):
+            bad = float(arr[arr != np.floor(arr)].ravel()[0])
+            raise ValueError(f"{name} counts items and must be a whole number, got {bad!r}")
+    _broadcastable(k, af, bf, names="K, a, b")
     M = af + bf
+    if not np.all(M > 0):
+        raise ValueError("a + b must be > 0 (a population to draw from), got "
+                         f"{float(np.min(M))!r}")
     p = af / M
     q = bf / M
     mu = k * p

@@ -3,7 +3,10 @@
 Bare ``couponbound`` runs the main job: for the class counts of NS21's data
 sets it prints the expected batch size ``E[K+1]`` (NS21 Table 3), the number
 of negatives ``K`` needed for 50/90/99/99.9 % coverage, and the coverage
-``upsilon_{K+1}`` at ``K + 1 = 256, 4096, 65536``; then it writes the paper's
+``upsilon_{K+1}`` at ``K + 1 = 256, 4096, 65536``, with, for the data sets
+known by their counts, what a shuffled data loader needs (batches drawn
+without replacement) and the expected number of distinct classes per batch;
+then it writes the paper's
 figures (PDF and PNG) and tables (Markdown, LaTeX, CSV) for the built-in
 CIFAR-10 / CIFAR-100 / ImageNet-scale defaults into ``./couponbound-output/``
 and prints the list of files.
@@ -13,7 +16,11 @@ write no files unless ``--out DIR`` is given as well (the file list then goes
 to standard error, so standard output stays machine-readable).
 
 Subcommands: ``coverage``, ``required``, ``table``, ``figures``, ``report``
-(see ``couponbound <command> --help``).  Bad arguments exit with code 2 and a
+(see ``couponbound <command> --help``).  Data sets are given by number of
+classes (``-C``), class counts or probabilities (``--counts``/``--probs``:
+numbers, or ``@FILE``; a number is never read as a file name) or
+``--dataset`` (a built-in name or ``NAME=SPEC``); ``--without-replacement``
+draws batches from the data set as a shuffled loader does.  Bad arguments exit with code 2 and a
 one-line message, before any file is written; a closed standard output
 (``couponbound | head``) ends the command quietly.  Every file is written
 atomically (see :mod:`couponbound.paper.outputs`).
@@ -22,20 +29,25 @@ atomically (see :mod:`couponbound.paper.outputs`).
 from __future__ import annotations
 
 import argparse
+import io
+import logging
 import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._io import loads_json, run_cli_quietly
-from ._prior import Prior
+if TYPE_CHECKING:  # the parser (--help, --version) imports nothing but argparse
+    from ._prior import Prior
 
-__all__ = ["build_parser", "console_main", "main"]
+__all__ = ["EXIT_BROKEN_PIPE", "build_parser", "console_main", "main", "run_cli_quietly"]
 
 #: Largest file of numbers ``--counts``/``--probs``/``--dataset NAME=@FILE`` read.
 MAX_NUMBERS_BYTES = 16 * 1024 * 1024
+#: Exit status of :func:`run_cli_quietly` when standard output is a closed
+#: pipe: 128 + SIGPIPE (13), as a shell reports for ``cat`` killed by SIGPIPE.
+EXIT_BROKEN_PIPE = 128 + 13
 
 
 # ---------------------------------------------------------------------------
@@ -82,15 +94,30 @@ def _add_formats(p: argparse.ArgumentParser, markdown: bool = False) -> None:
                        default=_SHARED, help="print a Markdown table (the default)")
 
 
+_DATASET_HELP = ("a data set: a built-in name (e.g. 'CIFAR-100-LT (r=100)'), NAME=C (uniform), "
+                 "NAME=@FILE (class counts from a file) or NAME=n1,n2,... (class counts); "
+                 "repeatable")
+_WOR_HELP = ("batches drawn without replacement from the data set (a shuffled data loader); "
+             "needs class counts (--counts, or a --dataset with counts)")
+
+
 def _add_prior(p: argparse.ArgumentParser, *, default_C: list[int] | None) -> None:
     p.add_argument("-C", "--classes", dest="C", type=int, nargs="+", metavar="C", default=None,
                    help="number(s) of classes, uniform prior" +
                    (f" (default: {' '.join(map(str, default_C))})" if default_C else ""))
     p.add_argument("--counts", metavar="COUNTS",
-                   help="a non-uniform prior from class counts: comma-separated numbers, or a "
-                        "file of numbers (whitespace/comma separated, or a JSON list)")
+                   help="a non-uniform prior from class counts: comma-separated numbers, or "
+                        "@FILE for a file of numbers (whitespace/comma separated, or a JSON "
+                        "list; @- reads standard input)")
     p.add_argument("--probs", metavar="PROBS",
                    help="a non-uniform prior from class probabilities (same forms as --counts)")
+    _add_dataset(p)
+    p.add_argument("--without-replacement", action="store_true", help=_WOR_HELP)
+
+
+def _add_dataset(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", action="append", default=[], metavar="NAME[=SPEC]",
+                   help=_DATASET_HELP)
 
 
 def _add_output_options(p: argparse.ArgumentParser, *, main: bool) -> None:
@@ -125,6 +152,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("couponbound coverage -C 10 -K 31            0.691 (NS21: CIFAR-10, batch 32)",
          "couponbound coverage -C 100 -K 127 511 --csv",
          "couponbound coverage --counts 50,30,20 -K 5 10",
+         "couponbound coverage --counts 3,3,2 -K 5 --without-replacement   0.964",
+         "couponbound coverage --dataset 'CIFAR-100-LT (r=100)' -K 4095 --without-replacement",
          "couponbound coverage -C 10 -K 31 --no-anchor   P(T <= K) instead")),
     "required": (
         "smallest K reaching a coverage",
@@ -132,7 +161,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "the expected batch size E[K+1] that first covers every class.",
         ("couponbound required -C 10                     K = 65 for 99 %",
          "couponbound required -C 100 1000 --confidence 0.9 0.99 0.999",
-         "couponbound required --counts counts.txt --without-replacement")),
+         "couponbound required --counts @counts.txt --without-replacement",
+         "couponbound required --dataset 'CIFAR-100-LT (r=100)' --confidence 0.5 0.99")),
     "table": (
         "NS21's Table 3 for data sets",
         "NS21's Table 3: classes, expected batch size E[K+1] (rounded up) and "
@@ -140,6 +170,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("couponbound table                              NS21's data sets",
          "couponbound table --latex > table3.tex",
          "couponbound table --dataset CIFAR-10=10 --dataset mine=@counts.txt",
+         "couponbound table --dataset 'CIFAR-100-LT (r=100)' --without-replacement",
          "couponbound table -C 10 100 --confidence 0.5 0.9 0.99")),
     "figures": (
         "write the paper's figures",
@@ -153,8 +184,10 @@ _SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "table + figures from a saved run",
         "Read a saved BoundMonitor state_dict() or BoundReport.to_dict() (JSON: "
         "one, a list, or a mapping label -> run), print NS21's bound term by term "
-        "(NS21 Table 2) and write the bound figures (NS21 Figure 1) and tables.",
+        "(NS21 Table 2) and write the bound figures (NS21 Figure 1) and tables.  "
+        "RUN.json '-' reads standard input.",
         ("couponbound report run.json",
+         "python train.py --dump-state | couponbound report - --no-figures",
          "couponbound report runs.json --accuracy 80.1 82.4 83.0 --out figs",
          "couponbound report runs.json --latex > table2.tex    (no files written)")),
 }
@@ -207,16 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_prior(p, default_C=[10, 100, 1000])
     p.add_argument("--confidence", type=float, nargs="+", default=[0.99], metavar="Q",
                    help="target coverage(s) in (0, 1) (default: 0.99)")
-    p.add_argument("--without-replacement", action="store_true",
-                   help="batches drawn without replacement from a data set of the given --counts")
     _add_formats(p, markdown=True)
 
     p = cmd["table"]
-    p.add_argument("--dataset", action="append", default=[], metavar="NAME=SPEC",
-                   help="a data set: NAME=C (uniform), NAME=@FILE (class counts from a file) "
-                        "or NAME=n1,n2,... (class counts); repeatable")
+    _add_dataset(p)
     p.add_argument("-C", "--classes", dest="C", type=int, nargs="+", metavar="C",
                    help="uniform data sets by number of classes")
+    p.add_argument("--without-replacement", action="store_true", help=_WOR_HELP)
     p.add_argument("--confidence", type=float, nargs="+", default=[0.9, 0.99], metavar="Q",
                    help="coverage levels in (0, 1) (default: 0.9 0.99)")
     _add_formats(p, markdown=True)
@@ -256,18 +286,10 @@ def _version() -> str:
 
 
 def _read_numbers_file(path: str, what: str) -> str:
-    """The text of a file of numbers, refused before reading if it is too large."""
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > MAX_NUMBERS_BYTES:
-                raise _UsageError(f"{what}: {path!r} has {size:,} bytes, more than the limit of "
-                                  f"{MAX_NUMBERS_BYTES:,}")
-            data = fh.read(MAX_NUMBERS_BYTES + 1)
-    except OSError as exc:
-        raise _UsageError(f"{what}: cannot read {path!r}: {exc.strerror or exc}") from exc
-    if len(data) > MAX_NUMBERS_BYTES:
-        raise _UsageError(f"{what}: {path!r} is larger than the limit of {MAX_NUMBERS_BYTES:,} bytes")
+    """The text of a file of numbers (``-``: standard input), bounded in size and time."""
+    from .paper._inputs import read_bounded
+
+    data = read_bounded(path, MAX_NUMBERS_BYTES, what=what)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -275,31 +297,43 @@ def _read_numbers_file(path: str, what: str) -> str:
 
 
 def _numbers(text: str, what: str) -> list[float]:
-    """Finite numbers from ``"1,2,3"``, or from a file (``@path`` or an existing path)."""
+    """Finite numbers from ``"1,2,3"``, or from a file given as ``@path``.
+
+    A number is never read as a file name: only ``@path`` reads a file.
+    """
     source = text
-    if text.startswith("@") or os.path.exists(text):
-        path = text[1:] if text.startswith("@") else text
+    if text.startswith("@"):
+        path = text[1:]
+        if not path:
+            raise _UsageError(f"{what}: '@' must be followed by a file name (@- reads standard "
+                              "input)")
         source = _read_numbers_file(path, what)
         stripped = source.strip()
         if stripped.startswith("["):
-            try:
-                items = loads_json(stripped, where=f"{what} {path!r}")
-            except ValueError as exc:
-                raise _UsageError(str(exc)) from exc
+            from .paper._inputs import loads_json
+
+            items = loads_json(stripped, where=f"{what} {path!r}")
             if not isinstance(items, list) or any(
                     isinstance(v, bool) or not isinstance(v, int | float) for v in items):
                 raise _UsageError(f"{what}: {path!r} is not a JSON list of numbers")
             values = [float(v) for v in items]
             _check_finite(values, text, what)
+            if not values:
+                raise _UsageError(f"{what}: {path!r} holds no numbers")
             return values
     parts = [t for t in source.replace(",", " ").split() if t]
     try:
         values = [float(t) for t in parts]
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
+        hint = ""
+        if not text.startswith("@"):
+            hint = (f"; to read the file {text!r} write {what} @{text}" if os.path.isfile(text)
+                    else f"; a file is read only as @FILE (and file not found: {text!r})")
         raise _UsageError(f"{what} must be numbers separated by commas or spaces, got "
-                          f"{text[:40]!r}") from exc
+                          f"{text[:40]!r}{hint}") from exc
     if not values:
-        raise _UsageError(f"{what} is empty")
+        raise _UsageError(f"{what} is empty: give numbers separated by commas or spaces, or "
+                          "@FILE")
     _check_finite(values, text, what)
     return values
 
@@ -318,25 +352,75 @@ def _counts(text: str, what: str) -> list[int]:
     return [int(v) for v in vals]
 
 
+def _parse_dataset(spec: str) -> Prior:
+    """``--dataset``: a registry name, ``NAME=C``, ``NAME=@FILE`` or ``NAME=n1,n2,...``.
+
+    A registry name may itself hold ``=`` (``"CIFAR-100-LT (r=100)"``), so the
+    whole text is looked up first; then ``NAME=@FILE`` splits at the first
+    ``=@`` and the other forms at the last ``=`` (a count list holds none).
+    """
+    from ._prior import Prior
+    from .paper.datasets import DATASETS
+
+    if spec in DATASETS:
+        return DATASETS[spec]
+    if "=@" in spec:
+        name, _, value = spec.partition("=@")
+        value = "@" + value
+    else:
+        name, _, value = spec.rpartition("=")
+    if not name or not value:
+        raise _UsageError(f"--dataset must be a built-in name ({', '.join(DATASETS)}), NAME=C, "
+                          f"NAME=@FILE or NAME=n1,n2,...; got {spec!r}")
+    if value.isdigit():
+        if len(value) > 18:
+            raise _UsageError(f"--dataset {name}: {value[:20]}... classes is far more than the "
+                              "tables take (at most 1,000,000)")
+        return Prior.uniform(int(value), name=name)
+    return Prior.from_counts(_counts(value, f"--dataset {name}"), name=name)
+
+
+def _without_replacement(priors: list[Prior], args: argparse.Namespace) -> list[Prior]:
+    """The priors drawn without replacement when ``--without-replacement`` is given."""
+    if not getattr(args, "without_replacement", False):
+        return priors
+    bare = [p.label for p in priors if p.counts is None]
+    if bare:
+        raise _UsageError("--without-replacement needs the data set's class counts (--counts, "
+                          "or a --dataset with counts); no counts for "
+                          + ", ".join(repr(b) for b in bare[:3]))
+    return [p.with_replacement(False) for p in priors]
+
+
 def _source_name(text: str, default: str) -> str:
-    """A prior's label: the file's name without its suffix (``my500.txt`` -> ``my500``), else *default*."""
-    if text.startswith("@") or os.path.exists(text):
-        return Path(text.removeprefix("@")).stem or default
+    """A prior's label: the file's name without its suffix (``@my500.txt`` -> ``my500``),
+    else *default* (numbers given inline; standard input)."""
+    if text.startswith("@") and text not in ("@", "@-"):
+        return Path(text[1:]).stem or default
     return default
 
 
 def _priors(args: argparse.Namespace, default_C: Sequence[int] | None) -> list[Prior]:
-    given = [x for x in (args.C, args.counts, args.probs) if x]
+    """The priors named by ``-C``, ``--counts``, ``--probs`` and ``--dataset``."""
+    from ._prior import Prior
+
+    given = [x for x in (args.C, args.counts, args.probs) if x is not None]
     if len(given) > 1:
         raise _UsageError("give one of -C, --counts, --probs")
-    if args.counts:
-        return [Prior.from_counts(_counts(args.counts, "--counts"), name=_source_name(args.counts, "counts"))]
-    if args.probs:
-        return [Prior.from_probs(_numbers(args.probs, "--probs"), name=_source_name(args.probs, "probs"))]
-    Cs = args.C if args.C else default_C
-    if not Cs:
-        raise _UsageError("give the number of classes with -C, or --counts / --probs")
-    return [Prior.uniform(c, name=f"C = {c}") for c in Cs]
+    sets = [_parse_dataset(s) for s in args.dataset]
+    if args.counts is not None:
+        sets.insert(0, Prior.from_counts(_counts(args.counts, "--counts"),
+                                         name=_source_name(args.counts, "counts")))
+    elif args.probs is not None:
+        sets.insert(0, Prior.from_probs(_numbers(args.probs, "--probs"),
+                                        name=_source_name(args.probs, "probs")))
+    elif args.C or not sets:
+        Cs = args.C if args.C else default_C
+        if not Cs:
+            raise _UsageError("give the number of classes with -C, or --counts / --probs / "
+                              "--dataset")
+        sets[:0] = [Prior.uniform(c, name=f"C = {c}") for c in Cs]
+    return _without_replacement(sets, args)
 
 
 def _emit(table: Any, fmt: str | None) -> None:
@@ -363,7 +447,11 @@ def _file_list(paths: Sequence[Path], stream: Any) -> None:
 
 
 def _out(args: argparse.Namespace) -> Path:
-    return Path(args.out if args.out is not None else DEFAULT_OUT)
+    out = Path(args.out if args.out is not None else DEFAULT_OUT)
+    if out.exists() and not out.is_dir():
+        raise _UsageError(f"--out {str(out)!r} is a file, not a directory: give a directory "
+                          "to write the figures and tables into (it is created if missing)")
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -372,6 +460,7 @@ def _out(args: argparse.Namespace) -> Path:
 
 
 def _cmd_main(args: argparse.Namespace) -> int:
+    out = None if args.fmt is not None and args.out is None else _out(args)
     from .paper.outputs import write_main
     from .paper.summary import dataset_table, render_summary
 
@@ -379,9 +468,9 @@ def _cmd_main(args: argparse.Namespace) -> int:
     fmt = args.fmt
     sys.stdout.write(render_summary(rows, fmt or "text") + "\n")
     sys.stdout.flush()
-    if fmt is not None and args.out is None:
+    if out is None:
         return 0
-    written = write_main(_out(args), rows, venue=args.venue, columns=args.columns,
+    written = write_main(out, rows, venue=args.venue, columns=args.columns,
                          progress=_progress(args.quiet))
     _file_list(written, sys.stderr if fmt is not None else sys.stdout)
     return 0
@@ -401,40 +490,34 @@ def _cmd_required(args: argparse.Namespace) -> int:
     from .paper.summary import required_table
 
     priors = _priors(args, [10, 100, 1000])
-    if args.without_replacement and not args.counts:
-        raise _UsageError("--without-replacement needs --counts (the data set's class sizes)")
-    _emit(required_table(priors, args.confidence, replacement=not args.without_replacement),
-          args.fmt)
+    _emit(required_table(priors, args.confidence), args.fmt)
     return 0
 
 
-def _parse_dataset(spec: str) -> Prior:
-    name, sep, value = spec.partition("=")
-    if not sep or not name or not value:
-        raise _UsageError(f"--dataset must be NAME=C, NAME=@FILE or NAME=n1,n2,...; got {spec!r}")
-    if value.isdigit():
-        if len(value) > 18:
-            raise _UsageError(f"--dataset {name}: {value[:20]}... classes is far more than the "
-                              "tables take (at most 1,000,000)")
-        return Prior.uniform(int(value), name=name)
-    return Prior.from_counts(_counts(value, f"--dataset {name}"), name=name)
-
-
 def _cmd_table(args: argparse.Namespace) -> int:
+    from ._prior import Prior
     from .paper.datasets import TABLE_DATASETS
     from .paper.tables import coverage_table
 
     sets = [_parse_dataset(s) for s in args.dataset]
     sets += [Prior.uniform(c, name=f"C = {c}") for c in (args.C or [])]
-    _emit(coverage_table(sets or TABLE_DATASETS, args.confidence), args.fmt)
+    if not sets:
+        sets = [p for p in TABLE_DATASETS if p.counts is not None] if args.without_replacement \
+            else list(TABLE_DATASETS)
+    _emit(coverage_table(_without_replacement(sets, args), args.confidence), args.fmt)
     return 0
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
+    out = _out(args)
+    given = args.C or args.counts is not None or args.probs is not None or args.dataset
+    sets = _priors(args, None) if given else None
+    if sets is None and args.without_replacement:
+        raise _UsageError("--without-replacement needs data sets with class counts (--counts "
+                          "or --dataset)")
     from .paper.outputs import write_figures
 
-    sets = _priors(args, None) if (args.C or args.counts or args.probs) else None
-    written = write_figures(_out(args), sets, venue=args.venue, columns=args.columns,
+    written = write_figures(out, sets, venue=args.venue, columns=args.columns,
                             formats=args.formats, contrastive=args.contrastive, d=args.d,
                             sub=args.sub, progress=_progress(args.quiet))
     _file_list(written, sys.stdout)
@@ -442,18 +525,20 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    out = None if args.fmt is not None and args.out is None else _out(args)
     from .paper.outputs import write_report
     from .paper.reports import load_reports
     from .paper.tables import decomposition_table
 
     runs = load_reports(args.run)  # bounded: size, depth, finite numbers, strict types
+    where = "standard input" if args.run == "-" else args.run
     if args.accuracy is not None and len(args.accuracy) != len(runs):
-        raise _UsageError(f"--accuracy has {len(args.accuracy)} values but {args.run} holds "
+        raise _UsageError(f"--accuracy has {len(args.accuracy)} values but {where} holds "
                           f"{len(runs)} runs")
     _emit(decomposition_table([r for _, r in runs], [lab for lab, _ in runs]), args.fmt)
-    if args.fmt is not None and args.out is None:
+    if out is None:
         return 0
-    written = write_report(runs, _out(args), accuracy=args.accuracy, venue=args.venue,
+    written = write_report(runs, out, accuracy=args.accuracy, venue=args.venue,
                            columns=args.columns, formats=args.formats,
                            figures=not args.no_figures, progress=_progress(args.quiet))
     _file_list(written, sys.stderr if args.fmt is not None else sys.stdout)
@@ -479,6 +564,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     prog = "couponbound" + (f" {args.command}" if args.command else "")
+    if getattr(args, "quiet", False):
+        # matplotlib reports a rebuilt font cache or an unwritable config folder
+        # through logging: -q silences it with the command's own progress
+        logging.getLogger("matplotlib").setLevel(logging.ERROR)
     try:
         return _COMMANDS[args.command](args)
     except (_UsageError, ValueError, TypeError, OverflowError) as exc:
@@ -499,6 +588,57 @@ def console_main() -> int:
     (exit status 141, as a shell reports a program ended by ``SIGPIPE``).
     """
     return run_cli_quietly(main)
+
+
+# --------------------------------------------------------------------------
+# closed pipes
+# --------------------------------------------------------------------------
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null so the exit-time flush cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        # No real file descriptor (captured, replaced or closed): swap the object.
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
+
+
+def run_cli_quietly(main: Callable[..., int | None], *args: Any, **kwargs: Any) -> int:
+    """Run ``main(*args, **kwargs)``; end quietly if standard output is a closed pipe.
+
+    Returns what *main* returns (``None`` counts as 0).  If writing to standard
+    output fails with ``BrokenPipeError`` -- while *main* runs or when its
+    buffered output is flushed -- standard output is pointed at ``/dev/null``
+    (so the interpreter's own flush at exit cannot fail again), nothing is
+    printed, and :data:`EXIT_BROKEN_PIPE` (141) is returned.  ``SystemExit``
+    raised by *main* (argparse's ``--help``) passes through after the flush.
+    This is the recipe of the Python documentation (``signal``, "Note on
+    SIGPIPE"); the command's ``main`` must let ``BrokenPipeError`` propagate
+    rather than report it as an ``OSError``.
+
+    Examples
+    --------
+    >>> run_cli_quietly(lambda argv: 3 if argv else 0, ["x"])
+    3
+
+    The command's ``__main__`` then reads ``raise SystemExit(run_cli_quietly(main))``.
+    """
+    try:
+        try:
+            result = main(*args, **kwargs)
+        except SystemExit:
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    return 0 if result is None else int(result)
 
 
 if __name__ == "__main__":  # pragma: no cover

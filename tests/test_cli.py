@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import subprocess
 import sys
 from fractions import Fraction
@@ -16,6 +17,8 @@ from oracles import hypergeometric_ie, subsets_ie, uniform_ie
 from couponbound import BoundMonitor, coverage_prob, required_negatives
 from couponbound.cli import build_parser, main
 from couponbound.paper.summary import dataset_table
+
+_REPO = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
 FIGURES = ["coverage", "collision", "expected_classes", "sup_upper_bounds_cifar-10",
            "sup_upper_bounds_cifar-100", "sup_upper_bounds_imagenet-1k-uniform"]
@@ -46,7 +49,9 @@ def test_bare_command_prints_table_and_writes_files(tmp_path, capsys, monkeypatc
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["data", "set", "C"]
     cifar = next(x for x in lines if x.startswith("CIFAR-10 "))
-    assert cifar.split()[1:7] == ["10", "29.3", "26", "43", "65", "87"]
+    assert cifar.split()[1:8] == ["10", "50000", "29.3", "26", "43", "65", "87"]
+    lt = next(x for x in lines if x.startswith("CIFAR-100-LT (r=100) "))
+    assert "13652*" in lt and "4323" in lt and "7765" in lt and "> 10847" in lt
     outdir = tmp_path / "couponbound-output"
     for name in FIGURES:
         assert _pdf_png_ok(outdir / name), name
@@ -71,7 +76,7 @@ def test_bare_machine_formats_write_nothing(tmp_path, capsys, monkeypatch):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rows[3]["dataset"] == "CIFAR-100" and int(rows[3]["K_for_99"]) == 915
     code, out, _ = run(["--latex"], capsys)
-    assert out.startswith(r"\begin{tabular}") and "CIFAR-100 & 100 & 518.7 & 496" in out
+    assert out.startswith(r"\begin{tabular}") and "CIFAR-100 & 100 & 50000 & 518.7 & 496" in out
     assert not (tmp_path / "couponbound-output").exists()
 
 
@@ -137,7 +142,7 @@ def test_counts_from_files(tmp_path, capsys):
     f.write_text("50 30\n20\n")
     g = tmp_path / "counts.json"
     g.write_text("[50, 30, 20]")
-    a = run(["required", "--counts", str(f), "--json"], capsys)[1]
+    a = run(["required", "--counts", "@" + str(f), "--json"], capsys)[1]
     b = run(["required", "--counts", "@" + str(g), "--json"], capsys)[1]
     assert json.loads(a) == json.loads(b)
     assert json.loads(a)[0]["K_for_99"] == required_negatives(counts=[50, 30, 20])
@@ -151,10 +156,19 @@ def test_required_command(capsys):
     assert [(r["K_for_50"], r["K_for_99"]) for r in recs] == [(26, 65), (496, 915)]
     code, out, _ = run(["required", "--latex"], capsys)  # default C = 10 100 1000
     assert out.count(r"\\") == 4 and r"$K_{99\%}$" in out
-    code, out, _ = run(["required", "--counts", "5,3,2", "--without-replacement", "--json"], capsys)
-    assert json.loads(out)[0]["K_for_99"] == required_negatives(counts=[5, 3, 2], replacement=False)
-    k = json.loads(out)[0]["K_for_99"]  # batches drawn without replacement from 10 samples
+
+
+def test_required_without_replacement(capsys):
+    code, out, err = run(["required", "--counts", "5,3,2", "--without-replacement", "--json"],
+                         capsys)
+    assert code == 0, err
+    rec = json.loads(out)[0]
+    assert rec["K_for_99"] == required_negatives(counts=[5, 3, 2], replacement=False)
+    k = rec["K_for_99"]  # batches drawn without replacement from 10 samples
     assert hypergeometric_ie(k + 1, [5, 3, 2]) >= Fraction(99, 100) > hypergeometric_ie(k, [5, 3, 2])
+    # E[K+1] of a shuffled loader: E[T] = sum over n < N of P(T > n) = 1 - upsilon_n (exact)
+    exact = sum(1 - hypergeometric_ie(n, [5, 3, 2]) for n in range(10))
+    assert rec["expected_batch"] == pytest.approx(float(exact), rel=1e-12)
 
 
 def test_table_command(capsys):
@@ -258,10 +272,11 @@ def test_every_tabular_command_has_machine_formats():
     (["coverage", "--probs", "0.5,0.6", "-K", "3"], "probs must sum to 1"),
     (["coverage", "-C", "10", "-K", "x"], "invalid int value: 'x'"),
     (["required", "-C", "10", "--confidence", "1.5"], "confidences must lie in (0, 1)"),
-    (["required", "-C", "10", "--without-replacement"], "--without-replacement needs --counts"),
+    (["required", "-C", "10", "--without-replacement"],
+     "--without-replacement needs the data set's class counts"),
     (["required", "--counts", "1.5,2"], "must be whole numbers"),
-    (["table", "--dataset", "CIFAR"], "--dataset must be NAME=C"),
-    (["report", "/nonexistent/run.json"], "cannot read /nonexistent/run.json"),
+    (["table", "--dataset", "CIFAR"], "--dataset must be a built-in name"),
+    (["report", "/nonexistent/run.json"], "file not found: '/nonexistent/run.json'"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["--columns", "3"], "invalid choice: 3"),
     (["--json", "--csv"], "not allowed with argument"),
@@ -358,7 +373,7 @@ def test_counts_file_limits(tmp_path, capsys, monkeypatch):
     big = tmp_path / "big.txt"
     big.write_text("1 " * 200)
     code, _, err = run(["coverage", "--counts", f"@{big}", "-K", "3"], capsys)
-    assert code == 2 and "more than the limit of 100" in err
+    assert code == 2 and "larger than the limit of 100 bytes" in err
     js = tmp_path / "c.json"
     js.write_text("[1, Infinity]")
     code, _, err = run(["coverage", "--counts", f"@{js}", "-K", "3"], capsys)
@@ -395,3 +410,165 @@ def test_console_main_is_main_with_a_quiet_pipe(capsys):
         assert console_main() == 0 and calls == [None]
     finally:
         cli.main = orig
+
+
+# ---------------------------------------------------------------------------
+# issue 20: the command refuses what it cannot answer; issue 18: the shuffled loader
+# ---------------------------------------------------------------------------
+
+
+def test_a_number_is_never_read_as_a_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "10").write_text("1 1 1 1 1 1 1 1 1 1 1 1")  # a file named like the number
+    code, out, _ = run(["coverage", "--counts", "10", "-K", "5", "--json"], capsys)
+    rec = json.loads(out)[0]
+    assert code == 0 and rec["classes"] == 1 and rec["upsilon"] == 1.0  # one class of 10
+    code, out, _ = run(["coverage", "--counts", "@10", "-K", "5", "--json"], capsys)
+    assert json.loads(out)[0]["classes"] == 12  # the file, only when asked for with @
+    (tmp_path / "counts.txt").write_text("5 3 2")
+    code, _, err = run(["required", "--counts", "counts.txt"], capsys)
+    assert code == 2 and "to read the file 'counts.txt' write --counts @counts.txt" in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["required", "--counts", ""], "--counts is empty"),
+    (["figures", "--counts", "", "-q"], "--counts is empty"),
+    (["coverage", "--probs", " , ", "-K", "3"], "--probs is empty"),
+    (["required", "--counts", "@"], "'@' must be followed by a file name"),
+    (["required", "--counts", "/nonexistent.txt"], "file not found: '/nonexistent.txt'"),
+    (["required", "--counts", "@/nonexistent.txt"], "--counts: file not found: '/nonexistent.txt'"),
+    (["table", "--dataset", "mine=@/nonexistent.txt"], "file not found: '/nonexistent.txt'"),
+    (["coverage", "-C", "3", "-K", "5", "--without-replacement"], "needs the data set's class counts"),
+    (["figures", "--without-replacement", "-q"], "needs data sets with class counts"),
+    (["required", "-C", "10", "--confidence", "0"], "got 0.0 in [0.0]"),
+    (["coverage", "--counts", "3,3,2", "-K", "8", "--without-replacement"],
+     "K = 8 needs 9 distinct samples, but the data set has only N = 8"),
+])
+def test_more_bad_arguments_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(argv, capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert message in err and "np.float64" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_coverage_without_replacement_is_the_shuffled_loader(capsys):
+    code, out, _ = run(["coverage", "--counts", "3,3,2", "-K", "5", "--json"], capsys)
+    assert json.loads(out)[0]["upsilon"] == pytest.approx(float(subsets_ie(6, [3, 3, 2])), rel=1e-12)
+    code, out, _ = run(["coverage", "--counts", "3,3,2", "-K", "5", "--without-replacement",
+                        "--json"], capsys)
+    rec = json.loads(out)[0]
+    assert code == 0 and rec["replacement"] is False
+    assert Fraction(27, 28) == hypergeometric_ie(6, [3, 3, 2])  # 1 - 1/binom(8, 6)
+    assert rec["upsilon"] == pytest.approx(27 / 28, rel=1e-15)
+    assert rec["miss"] == pytest.approx(1 / 28, rel=1e-12)
+    code, out, _ = run(["coverage", "--counts", "3,3,2", "-K", "5", "--without-replacement"], capsys)
+    assert "0.964286" in out and "without replacement" in out
+
+
+def test_dataset_names_work_on_every_subcommand(tmp_path, capsys, monkeypatch):
+    name = "CIFAR-100-LT (r=100)"
+    code, out, _ = run(["required", "--dataset", name, "--confidence", "0.5", "0.99", "--json"],
+                       capsys)
+    rec = json.loads(out)[0]
+    assert code == 0 and rec["prior"] == name and (rec["K_for_50"], rec["K_for_99"]) == (5514, 13652)
+    code, out, _ = run(["coverage", "--dataset", name, "--dataset", "CIFAR-10", "-K", "4323",
+                        "--without-replacement", "--json"], capsys)
+    recs = json.loads(out)
+    assert [r["prior"] for r in recs] == [name, "CIFAR-10"]
+    assert recs[0]["upsilon"] == pytest.approx(0.500290, abs=1e-6)  # the loader crosses 1/2 here
+    # NAME=@FILE whose name holds '=' is split at '=@', and NAME=C at the last '='
+    counts = tmp_path / "c.txt"
+    counts.write_text("50 30 20")
+    code, out, err = run(["table", "--dataset", f"{name} mine=@{counts}", "--dataset",
+                          "a=b=4", "--csv"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0, err
+    assert [r["dataset"] for r in rows] == [f"{name} mine", "a=b"]
+    assert int(rows[0]["K_for_99"]) == required_negatives(counts=[50, 30, 20])
+    assert int(rows[1]["classes"]) == 4
+
+
+def test_table_without_replacement(capsys):
+    code, out, err = run(["table", "--dataset", "CIFAR-100-LT (r=100)", "--without-replacement",
+                          "--confidence", "0.5", "0.99", "--csv"], capsys)
+    assert code == 0, err
+    row = next(csv.DictReader(io.StringIO(out)))
+    assert (int(row["K_for_50"]), int(row["K_for_99"])) == (4323, 7765)
+    code, out, _ = run(["table", "--dataset", "mine=5,3,2", "--without-replacement", "--csv"],
+                       capsys)
+    row = next(csv.DictReader(io.StringIO(out)))
+    exact = sum(1 - hypergeometric_ie(n, [5, 3, 2]) for n in range(10))  # E[T] of a shuffle
+    assert float(row["expected_batch"]) == pytest.approx(float(exact), rel=1e-12)
+    assert int(row["expected_batch_ceil"]) == math.ceil(exact)
+    code, out, _ = run(["table", "--dataset", "mine=5,3,2", "--without-replacement"], capsys)
+    assert "without replacement from the data set (a shuffled loader): mine." in out
+
+
+def test_confidence_labels_never_round_to_100(capsys):
+    code, out, _ = run(["required", "-C", "10", "--confidence", "0.9999999999999999"], capsys)
+    assert code == 0 and "K (99.99999999999999 %)" in out and "100 %" not in out
+
+
+def test_tiny_values_are_powers_of_ten_in_every_format(capsys):
+    code, out, _ = run(["coverage", "-C", "3029", "-K", "4095"], capsys)
+    assert "2.27e-592" in out
+    code, out, _ = run(["coverage", "-C", "3029", "-K", "4095", "--json"], capsys)
+    rec = json.loads(out)[0]
+    assert rec["upsilon"] == 0.0 and round(rec["log10_upsilon"], 3) == -591.644
+    code, out, _ = run(["coverage", "-C", "1000000", "-K", "99999999999", "--csv"], capsys)
+    row = next(csv.DictReader(io.StringIO(out)))
+    assert float(row["miss"]) == 0.0 and float(row["log10_miss"]) < -43000
+    code, out, _ = run(["coverage", "-C", "1000000", "-K", "99999999999"], capsys)
+    assert "e-43424" in out
+
+
+def test_figures_out_naming_a_file_is_a_clear_error(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("keep")
+    code, _, err = run(["figures", "-C", "10", "--out", str(afile), "-q"], capsys)
+    assert code == 2 and "is a file, not a directory" in err and afile.read_text() == "keep"
+
+
+def test_quiet_silences_matplotlib_logging(tmp_path):
+    # an unwritable config folder makes matplotlib warn through logging
+    env = {"PATH": "/usr/bin:/bin", "MPLCONFIGDIR": "/proc/no-such-dir", "HOME": str(tmp_path),
+           "XDG_CACHE_HOME": "/proc/no-such-dir", "MPLBACKEND": "Agg"}
+    base = [sys.executable, "-m", "couponbound", "figures", "-C", "10", "--format", "png",
+            "--out", str(tmp_path / "f")]
+    loud = subprocess.run(base, capture_output=True, text=True, env=env, timeout=300,
+                          cwd=_REPO)
+    quiet = subprocess.run([*base, "-q"], capture_output=True, text=True, env=env, timeout=300,
+                           cwd=_REPO)
+    assert loud.returncode == quiet.returncode == 0, quiet.stderr
+    assert "Matplotlib" in loud.stderr or "matplotlib" in loud.stderr  # the control
+    assert quiet.stderr == ""
+
+
+def _saved_run_text():
+    mon = BoundMonitor(num_classes=2, temperature=1.0)
+    mon.update_losses(contrastive=[2.0, 2.2], sup=[1.0, 1.4], d=-0.5, labels=[0, 1],
+                      in_batch=True)
+    return json.dumps(mon.state_dict())
+
+
+def test_report_reads_standard_input():
+    done = subprocess.run([sys.executable, "-m", "couponbound", "report", "-", "--json"],
+                          input=_saved_run_text(), capture_output=True, text=True, timeout=120,
+                          cwd=_REPO)
+    assert done.returncode == 0, done.stderr
+    assert any(r["key"] == "contrastive" for r in json.loads(done.stdout))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs mkfifo")
+@pytest.mark.parametrize("argv", [["report", "{fifo}"], ["coverage", "--counts", "@{fifo}", "-K", "3"]])
+def test_a_fifo_without_writer_does_not_block(tmp_path, argv):
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    code = ("import sys; import couponbound.paper._inputs as i; i.IDLE_TIMEOUT = 0.3; "
+            "from couponbound.cli import main; raise SystemExit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, *(a.format(fifo=fifo) for a in argv)],
+                          capture_output=True, text=True, timeout=60, cwd=_REPO)
+    assert done.returncode == 2 and "no data for" in done.stderr, done.stderr

@@ -111,8 +111,11 @@ def _halfway_kernel(args: dict[str, Any], shape: tuple[int, ...], prior: Prior) 
     # step 5: exported, and listed in the package's docstring
     edit(pkg / "__init__.py", ":func:`bao22_min_supervised`;",
          ":func:`bao22_min_supervised`, :func:`halfway_lower_bound`;")
-    edit(pkg / "__init__.py", "    sup_upper_bounds,\n)", "    sup_upper_bounds,\n"
-         "    halfway_curve,\n    halfway_lower_bound,\n)")
+    edit(pkg / "__init__.py", '    "sup_upper_bounds": ".bounds",\n',
+         '    "sup_upper_bounds": ".bounds",\n    "halfway_curve": ".bounds",\n'
+         '    "halfway_lower_bound": ".bounds",\n')
+    edit(pkg / "__init__.py", "        sup_upper_bounds,\n    )", "        sup_upper_bounds,\n"
+         "        halfway_curve,\n        halfway_lower_bound,\n    )")
     edit(pkg / "__init__.py", "__all__ = [\n", '__all__ = [\n    "halfway_curve",\n'
          '    "halfway_lower_bound",\n')
 

@@ -11,16 +11,20 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from oracles import hypergeometric_ie, subsets_ie, uniform_ie
 
 from couponbound import BoundMonitor, Prior, coverage_prob, expected_draws, required_negatives
 from couponbound.paper.datasets import (
+    BUILTIN_DATASETS,
     DATASETS,
     DEFAULT_DATASETS,
     LONG_TAILED_DATASETS,
     MAX_CLASSES,
     NS21_DATASETS,
     TABLE_DATASETS,
+    TABLE_NAMES,
     as_named_prior,
     as_named_priors,
     ceil_expected_batch,
@@ -32,6 +36,7 @@ from couponbound.paper.summary import (
     coverage_values_table,
     dataset_table,
     format_coverage,
+    loader_negatives,
     render_summary,
     required_table,
 )
@@ -62,8 +67,9 @@ def test_ns21_datasets_are_named_priors_of_the_training_sets():
             assert p.counts == (size,) * p.C and p == Prior.from_counts([size] * p.C)
     assert [DATASETS[n].N for n in ("AG News", "CIFAR-10", "CIFAR-100")] == [120_000, 50_000, 50_000]
     assert list(DATASETS)[:6] == [n for n, _ in NS21]
-    assert list(DATASETS) == [p.name for p in TABLE_DATASETS]
+    assert list(DATASETS) == [p.name for p in BUILTIN_DATASETS]
     assert TABLE_DATASETS == NS21_DATASETS + LONG_TAILED_DATASETS
+    assert [p.name for p in TABLE_DATASETS] == list(TABLE_NAMES)
     assert [p.name for p in DEFAULT_DATASETS] == ["CIFAR-10", "CIFAR-100", "ImageNet-1k (uniform)"]
     assert all(DATASETS[p.name] is p for p in DEFAULT_DATASETS)
 
@@ -87,7 +93,7 @@ def test_long_tailed_priors_follow_the_exponential_profile():
         p = DATASETS[f"{base}-LT (r={r})"]
         C, n_max = (10, 5_000) if base == "CIFAR-10" else (100, 500)
         assert p.C == C and p.replacement and not p.is_uniform
-        assert list(p.counts) == _lt_oracle(n_max, C, r) == long_tailed_counts(n_max, C, r)
+        assert list(p.counts) == _lt_oracle(n_max, C, r) == long_tailed_counts(n_max=n_max, C=C, r=r)
         assert p.N == total and p.counts[0] == n_max and p.counts[-1] == n_max // r
         assert list(p.counts) == sorted(p.counts, reverse=True)
     assert dataset("CIFAR-10-LT (r=100)").counts == (5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50)
@@ -100,7 +106,56 @@ def test_long_tailed_counts_refuses_bad_arguments():
                         ((5, 10, 10), "n_max / r must be at least 1"),
                         ((500, 10**7, 10), "C must be at most")]:
         with pytest.raises((ValueError, TypeError), match=match):
-            long_tailed_counts(*args)
+            long_tailed_counts(**dict(zip(("n_max", "C", "r"), args, strict=True)))
+    for bad in (b"10", {10: 1}, np.datetime64("2020"), math.nan, 10**400, "10"):
+        with pytest.raises((ValueError, TypeError), match="r must be"):
+            long_tailed_counts(n_max=500, C=10, r=bad)
+    with pytest.raises(ValueError, match="n_max must be an integer in"):
+        long_tailed_counts(n_max=10**400, C=10, r=10)
+    with pytest.raises(TypeError, match="needs the keyword arguments r"):
+        long_tailed_counts(n_max=500, C=10)
+
+
+def test_long_tailed_counts_positional_use_is_deprecated():
+    with pytest.warns(DeprecationWarning, match="write long_tailed_counts\\(n_max=..., C=..., r=...\\)"):
+        assert long_tailed_counts(500, 100, 100) == long_tailed_counts(n_max=500, C=100, r=100)
+    with pytest.raises(TypeError, match="got C twice"), pytest.warns(DeprecationWarning):
+        long_tailed_counts(500, 100, C=100, r=10)
+
+
+@pytest.mark.parametrize("n_max", [10**18 + 7, 2**64 - 1, np.uint64(2**64 - 1), 10**30, 10**300])
+def test_long_tailed_counts_exact_for_huge_n_max(n_max):
+    # the float formula lost n_max itself beyond 2**53 (and exceeded it for uint64's maximum)
+    for C, r in ((3, 10), (10, 100), (7, 2.5)):
+        counts = long_tailed_counts(n_max=n_max, C=C, r=r)
+        assert counts[0] == int(n_max) and counts == sorted(counts, reverse=True)
+        assert counts == _lt_oracle_big(int(n_max), C, r)
+
+
+def _lt_oracle_big(n_max: int, C: int, r: float) -> list[int]:
+    import mpmath
+
+    with mpmath.workdps(len(str(n_max)) + 40):
+        return [int(mpmath.floor(n_max * mpmath.power(mpmath.mpf(r), mpmath.mpf(-i) / (C - 1))))
+                for i in range(C)]
+
+
+def test_registry_is_independent_of_the_printed_table():
+    # a contributor's data set joins the registry without changing the main table's rows
+    from couponbound.paper import datasets as ds
+
+    extra = Prior.from_counts([7, 5, 3], name="my data")
+    registry = {**ds.DATASETS, extra.name: extra}
+    assert tuple(registry[n] for n in ds.TABLE_NAMES) == ds.TABLE_DATASETS
+    assert set(ds.TABLE_NAMES) <= set(ds.DATASETS)
+
+
+@pytest.mark.parametrize(("name", "exc"), [(None, TypeError), (math.nan, TypeError),
+                                            (10, TypeError), (b"CIFAR-10", TypeError),
+                                            ("nope", ValueError), ("nope", KeyError)])
+def test_dataset_refuses_what_is_not_a_name(name, exc):
+    with pytest.raises(exc, match="known: binary, AG News"):
+        dataset(name)
 
 
 def test_the_paper_layer_refuses_huge_class_counts_quickly():
@@ -221,15 +276,16 @@ def test_dataset_table_against_exact_coverage():
 def test_render_summary_formats():
     rows = dataset_table([("A", 2), ("B", 4)], [0.9], [8])
     text = render_summary(rows)
-    assert text.splitlines()[0].split() == ["data", "set", "C", "E[K+1]", "K@90%", "u(K+1=8)"]
-    assert text.splitlines()[2].split()[:3] == ["A", "2", "3.0"]
+    assert text.splitlines()[0].split() == ["data", "set", "C", "N", "E[K+1]", "K@90%", "loader",
+                                            "K@90%", "u(K+1=8)", "E[D](8)"]
+    assert text.splitlines()[2].split()[:4] == ["A", "2", "-", "3.0"]
     recs = list(csv.DictReader(io.StringIO(render_summary(rows, "csv"))))
     assert [r["dataset"] for r in recs] == ["A", "B"] and int(recs[1]["K_for_90"]) == 12
     assert float(recs[0]["upsilon_at_8"]) == pytest.approx(float(uniform_ie(8, 2)), rel=1e-12)
     js = json.loads(render_summary(rows, "json"))
     assert js[1]["negatives_for"] == {"90": 12}
     tex = render_summary(rows, "latex")
-    assert tex.startswith(r"\begin{tabular}{lrrrr}") and "B & 4 & 8.3 & 12 &" in tex
+    assert tex.startswith(r"\begin{tabular}{lrrrrrrr}") and "B & 4 & -- & 8.3 & 12 & - &" in tex
     with pytest.raises(ValueError, match="fmt must be one of text, csv, json, latex"):
         render_summary(rows, "html")
     with pytest.raises(ValueError, match="rows must not be empty"):
@@ -310,21 +366,30 @@ def test_coverage_values_table_against_oracles():
     assert recs[0]["upsilon"] == 0.0 and recs[0]["miss"] == 1.0  # 5 draws < 10 classes
     no_anchor = coverage_values_table([10], [31], include_anchor=False).to_records()[0]
     assert no_anchor["draws"] == 31 and no_anchor["upsilon"] == coverage_prob(31, 10, include_anchor=False)
-    with pytest.raises(ValueError, match="K must be >= 0, got -1"):
+    with pytest.raises(ValueError, match=r"K must be an integer .* got -1 in \[3, -1\]"):
         coverage_values_table([10], [3, -1])
 
 
-def test_required_table_with_and_without_replacement():
+def test_required_table_with_replacement():
     counts = [5, 3, 2]
     t = required_table([("c", counts)], [0.9, 0.99])
     k = t.to_records()[0]["K_for_99"]
     assert subsets_ie(k + 1, counts) >= Fraction(99, 100) > subsets_ie(k, counts)
-    w = required_table([("c", counts)], [0.99], replacement=False).to_records()[0]["K_for_99"]
-    assert hypergeometric_ie(w + 1, counts) >= Fraction(99, 100) > hypergeometric_ie(w, counts)
-    assert w < k  # without replacement a batch repeats classes less
-    assert "without replacement" in required_table([("c", counts)], replacement=False).caption
     with pytest.raises(ValueError, match="replacement=False needs"):
         required_table([10], replacement=False)
+
+
+def test_required_table_without_replacement():
+    counts = [5, 3, 2]
+    k = required_table([("c", counts)], [0.99]).to_records()[0]["K_for_99"]
+    rec = required_table([("c", counts)], [0.99], replacement=False).to_records()[0]
+    w = rec["K_for_99"]
+    assert hypergeometric_ie(w + 1, counts) >= Fraction(99, 100) > hypergeometric_ie(w, counts)
+    assert w < k  # without replacement a batch repeats classes less
+    # E[K+1] of the shuffled loader, exactly: sum over n < N of 1 - upsilon_n
+    exact = sum(1 - hypergeometric_ie(n, counts) for n in range(sum(counts)))
+    assert rec["expected_batch"] == pytest.approx(float(exact), rel=1e-12)
+    assert "without replacement" in required_table([("c", counts)], replacement=False).caption
 
 
 # ---------------------------------------------------------------------------
@@ -378,3 +443,118 @@ def test_terms_and_reports_give_the_same_bounds():
     assert from_terms["ns21_sup_upper"] == pytest.approx((2 * (L - d) - (1 - u) * rep.sub - col) / u)
     assert from_terms["theory_upsilon"] == pytest.approx(float(uniform_ie(16, 3)), rel=1e-12)
     assert math.isnan(from_terms["contrastive_se"]) and math.isfinite(from_report["contrastive_se"])
+
+
+# ---------------------------------------------------------------------------
+# the main table: the shuffled loader of a finite data set (issue 18), tiny values (issue 20)
+# ---------------------------------------------------------------------------
+
+
+def _loader_oracle(counts: list[int], q: Fraction) -> int:
+    """Smallest K with P(a uniform (K+1)-subset hits every class) >= q, in exact fractions."""
+    n = len(counts)
+    while hypergeometric_ie(n, counts) < q:
+        n += 1
+    return n - 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 9), min_size=2, max_size=5),
+       st.sampled_from([Fraction(1, 2), Fraction(9, 10), Fraction(99, 100), Fraction(999, 1000)]))
+def test_loader_negatives_against_exact_fractions(counts, q):
+    prior = Prior.from_counts(counts, replacement=False)
+    assert loader_negatives(prior, float(q)) == _loader_oracle(counts, Fraction(float(q)))
+
+
+def test_loader_negatives_decides_ties_exactly():
+    # [1, 1, 2] without replacement: upsilon_3 = 2/4 = 0.5 exactly, a float tie
+    prior = Prior.from_counts([1, 1, 2], replacement=False)
+    assert loader_negatives(prior, 0.5) == 2 == required_negatives(prior, confidence=0.5)
+    # [3, 3, 2]: upsilon_6 = 27/28, and the float 27/28 lies just above it: one more draw
+    prior = Prior.from_counts([3, 3, 2], replacement=False)
+    assert Fraction(27 / 28) > Fraction(27, 28) == hypergeometric_ie(6, [3, 3, 2])
+    assert loader_negatives(prior, 27 / 28) == 6 == _loader_oracle([3, 3, 2], Fraction(27 / 28))
+    with pytest.raises(ValueError, match="needs a prior drawn without replacement"):
+        loader_negatives(Prior.from_counts([3, 3, 2]), 0.5)
+
+
+def test_main_table_shows_the_shuffled_loader_and_marks_impossible_batches():
+    row, = dataset_table(["CIFAR-100-LT (r=100)"])
+    assert row.data_size == 10847
+    assert row.loader_negatives_for["50"] == 4323 and row.loader_negatives_for["99"] == 7765
+    assert row.negatives_for["99"] == 13652 and row.negatives_exceed_data["99"]
+    assert not row.negatives_exceed_data["50"]  # 5514 + 1 <= 10847
+    assert row.batch_exceeds_data == {"256": False, "4096": False, "65536": True}
+    assert row.coverage_at["65536"] is None and row.cells()[2] == "> 10847"
+    assert row.k_cells()[2] == "13652*" and row.loader_cells()[:3] == ["4323", "6111", "7765"]
+    flat = row.to_dict()
+    assert flat["loader_K_for_50"] == 4323 and flat["loader_K_for_99"] == 7765
+    assert flat["upsilon_at_65536"] is None and flat["batch_65536_exceeds_data"] is True
+    js = json.loads(render_summary([row], "json"))[0]
+    assert js["loader_negatives_for"] == {"50": 4323, "90": 6111, "99": 7765, "99.9": 8858}
+    assert js["coverage_at"]["65536"] is None and js["batch_exceeds_data"]["65536"] is True
+    text = render_summary([row])
+    assert "> 10847" in text and "13652*" in text and "4323" in text
+    # a uniform prior without a data set size: no loader, nothing marked
+    wiki, = dataset_table(["Wiki-3029"], [0.5], [4096])
+    assert wiki.data_size is None and wiki.loader_negatives_for is None
+    assert wiki.loader_cells() == ["-"] and wiki.batch_exceeds_data == {}
+
+
+@pytest.mark.slow
+def test_loader_columns_agree_with_required_negatives():
+    for name in ("CIFAR-10-LT (r=100)", "CIFAR-100-LT (r=100)"):
+        prior = dataset(name).with_replacement(False)
+        for q in (0.5, 0.99):
+            assert loader_negatives(prior, q) == required_negatives(prior, confidence=q)
+
+
+def test_coverage_values_table_shows_tiny_values_from_their_logarithms():
+    t = coverage_values_table([3029], [4095])
+    rec = t.to_records()[0]
+    assert rec["upsilon"] == 0.0  # underflowed ...
+    assert rec["log10_upsilon"] == pytest.approx(_log10_uniform_coverage(4096, 3029), rel=1e-12)
+    assert "2.27e-592" in t.to_markdown()  # ... but printed from the log, never as 0
+    big = coverage_values_table([10**6], [99_999_999_999])
+    rec = big.to_records()[0]
+    import mpmath
+
+    with mpmath.workdps(60):  # 1 - upsilon ~ C (1 - 1/C)^n: the next term is 10^-43000 smaller
+        exact = mpmath.log10(10**6) + 10**11 * mpmath.log10(1 - mpmath.mpf(1) / 10**6)
+    assert rec["miss"] == 0.0 and rec["log10_miss"] == pytest.approx(float(exact), rel=1e-12)
+    shown = big.to_markdown().splitlines()[2]
+    assert "e-43424" in shown and "| 0 |" not in shown.replace(" ", "")
+    json_rec = json.loads(big.to_json())[0]
+    assert json_rec["log10_miss"] == pytest.approx(float(exact), rel=1e-12)
+
+
+@pytest.mark.parametrize("K", [b"10", {10: 1}, np.datetime64("2020"), "10", None, [[1, 2]],
+                               np.ma.masked_array([3, 5], mask=[0, 1]), 10**400])
+def test_coverage_values_table_refuses_what_is_not_K(K):
+    with pytest.raises((TypeError, ValueError), match="K"):
+        coverage_values_table([10], K)
+
+
+def test_format_coverage_refuses_bad_input():
+    for args in ((10**400, -1.0, -1.0), (0.5, 10**400, -1.0), (0.5, math.nan, -1.0),
+                 (1.5, -1.0, -1.0), ("0.5", -1.0, -1.0), (0.5, -0.3, 2.0)):
+        with pytest.raises((TypeError, ValueError), match="value|log10"):
+            format_coverage(*args)
+
+
+def test_main_table_expected_classes_against_exact_sums():
+    lt, wiki = dataset_table(["CIFAR-100-LT (r=100)", "Wiki-3029"], [0.5], [256, 4096, 65536])
+    counts = list(dataset("CIFAR-100-LT (r=100)").counts)
+    N = sum(counts)
+    for b in (256, 4096):  # the shuffled loader: sum_c 1 - binom(N - n_c, b) / binom(N, b)
+        exact = sum(1 - Fraction(math.comb(N - c, b), math.comb(N, b)) for c in counts)
+        assert lt.expected_classes_at[str(b)] == pytest.approx(float(exact), rel=1e-12)
+    assert lt.expected_classes_at["65536"] is None and lt.classes_cells()[2] == "> 10847"
+    assert lt.to_dict()["expected_classes_at_65536"] is None
+    C = 3029
+    for b in (256, 4096, 65536):  # independent draws: C (1 - (1 - 1/C)^b)
+        exact = C * (1 - Fraction(C - 1, C) ** b)
+        assert wiki.expected_classes_at[str(b)] == pytest.approx(float(exact), rel=1e-12)
+    assert wiki.classes_cells() == ["245.5", "2245.7", "3029-1.2e-06"]
+    js = json.loads(render_summary([lt], "json"))[0]
+    assert js["expected_classes_at"]["256"] == pytest.approx(63.4198, abs=1e-4)

@@ -1,4 +1,5 @@
-"""Tests of couponbound._io: atomic outputs, the bounded JSON reader, quiet pipes."""
+"""Atomic outputs (couponbound.paper._atomic), the bounded inputs (couponbound.paper._inputs)
+and the command's quiet closed pipe (couponbound.cli)."""
 
 from __future__ import annotations
 
@@ -18,20 +19,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from couponbound import _io
-from couponbound._io import (
-    EXIT_BROKEN_PIPE,
+from couponbound import cli
+from couponbound.cli import EXIT_BROKEN_PIPE, run_cli_quietly
+from couponbound.paper import _atomic
+from couponbound.paper._atomic import (
     atomic_open,
     atomic_output,
     atomic_write_bytes,
     atomic_write_text,
     is_temp_name,
-    load_json_file,
-    loads_json,
-    run_cli_quietly,
     save_figure_atomic,
-    strict_bool,
 )
+from couponbound.paper._inputs import load_json_file, loads_json, read_bounded, strict_bool
 
 POSIX = os.name == "posix"
 REPO = Path(__file__).resolve().parents[1]
@@ -161,7 +160,7 @@ def test_mode_is_that_of_a_new_file(tmp_path: Path, umask: int) -> None:
 def test_umask_reader_agrees_with_the_process(tmp_path: Path) -> None:
     old = os.umask(0o037)
     try:
-        assert _io._current_umask() == 0o037
+        assert _atomic._current_umask() == 0o037
     finally:
         os.umask(old)
 
@@ -295,7 +294,7 @@ def test_concurrent_writers_always_leave_one_complete_version(tmp_path: Path) ->
 _WRITER_CHILD = textwrap.dedent(
     """
     import hashlib, sys
-    from couponbound._io import atomic_write_bytes
+    from couponbound.paper._atomic import atomic_write_bytes
     dest, tag, n = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
     body = b"BEGIN " + tag + b"\\n" + (tag * 100_000)[:300_000]
     data = body + b"\\nEND " + hashlib.sha256(body).hexdigest().encode() + b"\\n"
@@ -566,10 +565,111 @@ def test_duplicate_keys_and_long_integers_are_refused() -> None:
 
 
 def test_unreadable_sources_are_value_errors(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="cannot read .*missing.json"):
+    with pytest.raises(ValueError, match="file not found: .*missing.json"):
         load_json_file(tmp_path / "missing.json")
-    with pytest.raises(ValueError, match="cannot read"):
+    with pytest.raises(ValueError, match="is a directory"):
         load_json_file(tmp_path)
+
+
+# ---------------------------------------------------------------------------
+# non-regular inputs and outputs: bounded in bytes and time, never replaced
+# ---------------------------------------------------------------------------
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs mkfifo")
+
+
+@needs_fifo
+def test_fifo_without_writer_does_not_block(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    result: list[BaseException | bytes] = []
+
+    def read() -> None:
+        try:
+            result.append(read_bounded(fifo, 100, what="--counts", timeout=0.2))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            result.append(exc)
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    t.join(20)
+    assert not t.is_alive(), "read_bounded blocked on a FIFO without a writer"
+    assert isinstance(result[0], ValueError) and "no data for 0.2 s" in str(result[0])
+    assert "--counts" in str(result[0]) and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+@needs_fifo
+def test_fifo_with_writer_is_read_with_the_byte_limit(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def write(data: bytes) -> None:
+        with open(fifo, "wb") as fh:  # blocks until the reader opens
+            fh.write(data)
+
+    t = threading.Thread(target=write, args=(b"[1, 2, 3]",), daemon=True)
+    t.start()
+    deadline = 50
+    while deadline and not t.is_alive():  # pragma: no cover - the thread starts at once
+        deadline -= 1
+    # the reader may open before the writer: retry until the writer has written
+    for _ in range(100):
+        try:
+            data = read_bounded(fifo, 100, timeout=2.0)
+        except ValueError:
+            continue
+        if data:
+            break
+    t.join(10)
+    assert data == b"[1, 2, 3]"
+    t = threading.Thread(target=write, args=(b"x" * 5000,), daemon=True)
+    t.start()
+    with pytest.raises(ValueError, match="larger than the limit of 1,000 bytes"):
+        for _ in range(100):
+            if read_bounded(fifo, 1000, timeout=2.0):
+                break
+    t.join(10)
+
+
+def test_standard_input_is_read_for_a_dash() -> None:
+    code = ("from couponbound.paper._inputs import load_json_file; "
+            "print(load_json_file('-'))")
+    res = subprocess.run([sys.executable, "-c", code], input=b'{"a": [1, 2]}',
+                         capture_output=True, timeout=60)
+    assert res.returncode == 0, res.stderr.decode()
+    assert res.stdout.decode().strip() == "{'a': [1, 2]}"
+    code = ("from couponbound.paper._inputs import read_bounded; "
+            "read_bounded('-', 10)")
+    res = subprocess.run([sys.executable, "-c", code], input=b"0" * 100, capture_output=True,
+                         timeout=60)
+    assert b"standard input: larger than the limit of 10 bytes" in res.stderr
+
+
+@needs_fifo
+@pytest.mark.parametrize("writer", ["bytes", "text", "output"])
+def test_non_regular_destination_is_refused_and_kept(tmp_path: Path, writer: str) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="is a FIFO; only a regular file"):
+        if writer == "bytes":
+            atomic_write_bytes(fifo, b"x")
+        elif writer == "text":
+            atomic_write_text(fifo, "x")
+        else:
+            with atomic_output(fifo) as tmp:
+                tmp.write_text("x")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and _listing(tmp_path) == ["fifo"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
+def test_device_destination_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "null"
+    with pytest.raises(ValueError, match="is a device node"):
+        atomic_write_text("/dev/null", "x")
+    # a symbolic link to a device is replaced, never followed (the old rule)
+    os.symlink("/dev/null", link)
+    atomic_write_text(link, "x")
+    assert link.read_text() == "x" and not link.is_symlink()
 
 
 @pytest.mark.parametrize(
@@ -620,7 +720,7 @@ def test_false_as_a_string_is_not_true() -> None:
 
 def test_run_cli_quietly_passes_results_and_exceptions_through(monkeypatch) -> None:
     silenced = []
-    monkeypatch.setattr(_io, "_silence_stdout", lambda: silenced.append(True))
+    monkeypatch.setattr(cli, "_silence_stdout", lambda: silenced.append(True))
     assert run_cli_quietly(lambda: None) == 0
     assert run_cli_quietly(lambda a, b=0: a + b, 1, b=2) == 3
     with pytest.raises(SystemExit, match="2"):
@@ -639,7 +739,7 @@ def test_run_cli_quietly_passes_results_and_exceptions_through(monkeypatch) -> N
 _PIPE_CHILD = textwrap.dedent(
     """
     import os, sys
-    from couponbound._io import run_cli_quietly
+    from couponbound.cli import run_cli_quietly
     case = sys.argv[1]
     if case != "stream":
         # Deterministic closed pipe: its reading end is closed before we write.
@@ -700,7 +800,7 @@ def test_closed_pipe_without_the_guard_is_noisy(case: str) -> None:
 
 
 def test_allow_nan_reads_the_constants_json_dump_writes_but_not_overflow():
-    from couponbound._io import loads_json
+    from couponbound.paper._inputs import loads_json
 
     got = loads_json('[NaN, Infinity, -Infinity, 1.5]', allow_nan=True)
     assert math.isnan(got[0]) and got[1:] == [math.inf, -math.inf, 1.5]

@@ -3,7 +3,7 @@
 :func:`kill_during` is generic: it takes the command, the output files and a
 validator, so the same harness drives a toy writer (here) and the main job
 (``python -m couponbound --out DIR``) once its writers go through
-``couponbound._io``.
+``couponbound.paper._atomic``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from couponbound._io import is_temp_name
+from couponbound.paper._atomic import is_temp_name
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and fork need POSIX")
 
@@ -142,7 +142,7 @@ def _toy_version(name: str, v: int, payload: bytes) -> bytes:
 _WRITER = "import hashlib\n" + inspect.getsource(_toy_version) + textwrap.dedent(
     """
     import os, random, sys, time
-    from couponbound._io import atomic_open, atomic_write_bytes
+    from couponbound.paper._atomic import atomic_open, atomic_write_bytes
     folder, mode, nfiles, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     payloads = [random.Random(k).randbytes(size) for k in range(nfiles)]
 
@@ -227,7 +227,7 @@ def test_killed_atomic_writer_leaves_every_file_complete(tmp_path: Path, mode: s
 
 
 def test_killed_plain_writer_is_caught_by_the_harness(tmp_path: Path) -> None:
-    # The control: without _io the same kills leave torn files, so the test
+    # The control: without the atomic writers the same kills leave torn files, so the test
     # above would fail if atomic_write_bytes were not atomic.
     # The slow writer spends nearly all its time inside a write, so each kill
     # tears a file with high probability; five clean trials in a row would
@@ -242,11 +242,16 @@ def test_killed_plain_writer_is_caught_by_the_harness(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 
 
-def _writers_use_io() -> bool:
-    """Whether the paper writers and the command write through couponbound._io."""
-    files = [*sorted((REPO / "couponbound" / "paper").glob("*.py")), REPO / "couponbound" / "cli.py"]
-    pattern = re.compile(r"from \.+_io import|couponbound\._io\b|from \.+ import _io\b")
-    return any(pattern.search(f.read_text(encoding="utf-8")) for f in files if f.exists())
+def _writers_use_atomic() -> list[str]:
+    """The paper modules that write files through couponbound.paper._atomic."""
+    pattern = re.compile(r"from (couponbound\.paper|\.)?\._atomic import|from \. import _atomic\b")
+    return sorted(f.name for f in (REPO / "couponbound" / "paper").glob("*.py")
+                  if f.name != "_atomic.py" and pattern.search(f.read_text(encoding="utf-8")))
+
+
+def test_the_writers_write_atomically() -> None:
+    # the tables (outputs.py) and the figures (style.py) go through the atomic writer
+    assert {"outputs.py", "style.py"} <= set(_writers_use_atomic())
 
 
 def main_job_trials(tmp_path: Path, trials: int, seed: int) -> list[KillTrial]:
@@ -288,11 +293,6 @@ def main_job_trials(tmp_path: Path, trials: int, seed: int) -> list[KillTrial]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not _writers_use_io(),
-    reason="the main job does not write through couponbound._io yet "
-    "(no '_io' import in couponbound/paper/*.py or couponbound/cli.py)",
-)
 def test_killed_main_job_leaves_every_output_complete_or_absent(tmp_path: Path) -> None:
     results = main_job_trials(tmp_path, trials=4, seed=2024)
     assert any(t.was_running for t in results)
@@ -304,7 +304,6 @@ def test_killed_main_job_leaves_every_output_complete_or_absent(tmp_path: Path) 
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _writers_use_io(), reason="the main job does not write through couponbound._io yet")
 def test_concurrent_main_jobs_leave_each_file_equal_to_one_complete_version(tmp_path: Path) -> None:
     """Two main jobs into the same --out: every file equals one run's complete version.
 

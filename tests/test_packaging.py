@@ -228,3 +228,50 @@ def test_contributing_names_commands_that_exist() -> None:
     with open(ROOT / "pyproject.toml", "rb") as f:
         markers = tomllib.load(f)["tool"]["pytest"]["ini_options"]["markers"]
     assert any(m.startswith("slow:") for m in markers)
+
+
+# --- a light import (issue 19): public names load their modules on first use ---------------
+
+_PROBE = ("import sys\n{code}\n"
+          "print(sorted({{m.split('.')[0] for m in sys.modules}} & "
+          "{{'numpy', 'scipy', 'matplotlib', 'sympy', 'torch', 'mpmath'}}))")
+
+
+def _loaded_after(code: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", _PROBE.format(code=code)], capture_output=True,
+                          text=True, timeout=120, cwd=Path(couponbound.__file__).parents[1])
+    assert done.returncode == 0, done.stderr
+    return eval(done.stdout.strip().splitlines()[-1])  # a list literal we printed ourselves
+
+
+@pytest.mark.parametrize("code", [
+    "import couponbound",
+    "import couponbound.cli as c; c.build_parser().format_help()",
+    "import sys, contextlib, io; sys.argv = ['couponbound', '--version']\n"
+    "from couponbound.cli import console_main\n"
+    "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()): "
+    "console_main()",
+])
+def test_import_and_help_load_no_numeric_library(code: str) -> None:
+    assert _loaded_after(code) == []
+
+
+def test_the_probe_sees_a_numeric_import() -> None:
+    # the control: the same probe reports what a public function's first use loads
+    assert "numpy" in _loaded_after("from couponbound import coverage_prob")
+
+
+def test_every_public_name_resolves_lazily() -> None:
+    names = set(couponbound.__all__)
+    assert names <= set(dir(couponbound))
+    for name in sorted(names):
+        value = getattr(couponbound, name)
+        assert getattr(value, "__name__", name) == name, name
+    namespace: dict[str, Any] = {}
+    exec("from couponbound import *", namespace)  # noqa: S102 - the star import itself is tested
+    assert names <= set(namespace)
+    assert couponbound.exact.__name__ == "couponbound.exact"
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        couponbound.no_such_name  # noqa: B018
+    with pytest.raises(ImportError):
+        exec("from couponbound import no_such_name", {})  # noqa: S102

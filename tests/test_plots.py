@@ -586,7 +586,7 @@ def test_cli_figures_label_a_counts_file_by_its_name(tmp_path):
 
     f = tmp_path / "my500.txt"
     f.write_text("\n".join(str(c) for c in [50, 30, 20, 10, 5]))
-    assert main(["-q", "figures", "--counts", str(f), "--out", str(tmp_path / "o"),
+    assert main(["-q", "figures", "--counts", "@" + str(f), "--out", str(tmp_path / "o"),
                  "--format", "png"]) == 0
     assert (tmp_path / "o" / "sup_upper_bounds_my500.png").is_file()
 

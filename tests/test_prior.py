@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import warnings
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -330,3 +331,89 @@ def test_scalar_gives_float_array_gives_ndarray(name: str, f: Callable[[Any], An
     one = f([31])
     assert isinstance(one, np.ndarray) and one.shape == (1,)
     assert not math.isnan(f(0))
+
+
+# ---------------------------------------------------------------------------
+# the validation vocabulary (issue 20): one rule for every public function
+# ---------------------------------------------------------------------------
+
+
+def _masked(values, mask):
+    return np.ma.masked_array(values, mask=mask)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: coverage_prob(5, counts=m),
+    lambda m: coverage_prob(5, probs=_masked([0.5, 0.3, 0.2], [0, 0, 1])),
+    lambda m: Prior.from_counts(m, replacement=False),
+    lambda m: coverage_prob(_masked([3, 5], [0, 1]), 3),
+    lambda m: log_coverage_prob(_masked([3, 5], [0, 1]), 3),
+    lambda m: completion_time(3).cdf(_masked([3, 5], [0, 1])),
+    lambda m: completion_time(3).sf(_masked([3, 5], [0, 1])),
+    lambda m: completion_time(3).pmf(_masked([3, 5], [0, 1])),
+    lambda m: completion_time(3).ppf(_masked([0.3, 0.5], [0, 1])),
+    lambda m: required_negatives(3, confidence=np.ma.masked),
+])
+def test_masked_entries_are_refused_everywhere(call):
+    with pytest.raises(TypeError, match="masked"):
+        call(_masked([3, 3, 2], [0, 0, 1]))
+
+
+def test_masked_arrays_without_masked_entries_are_their_data():
+    m = np.ma.masked_array([3, 3, 2], mask=[0, 0, 0])
+    assert coverage_prob(5, counts=m) == coverage_prob(5, counts=[3, 3, 2])
+    assert np.array_equal(coverage_prob(np.ma.masked_array([3, 5]), 3), coverage_prob([3, 5], 3))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: coverage_prob(31, 10**400),
+    lambda: coverage_prob(10**400, 10),
+    lambda: Prior.uniform(10**400),
+    lambda: Prior.from_counts([10**400, 1]),
+    lambda: required_negatives(10, confidence=Fraction(10**400, 3)),
+])
+def test_integers_beyond_the_float_range_are_value_errors(call):
+    with pytest.raises(ValueError, match=r"10000000000|1\.8e308|must be"):
+        call()
+
+
+@pytest.mark.parametrize("K", [b"10", {10: 1}, np.datetime64("2020"), np.timedelta64(3, "D"),
+                               "10", None, 1j])
+def test_bytes_dicts_and_dates_are_not_numbers(K):
+    with pytest.raises(TypeError, match="K must be"):
+        coverage_prob(K, 10)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.int8, np.uint64])
+def test_narrow_dtypes_of_K_answer_without_warning(dtype):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert coverage_prob(dtype(10), 10) == coverage_prob(10, 10)
+        assert np.array_equal(coverage_prob(np.array([10, 31], dtype=dtype), 10),
+                              coverage_prob([10, 31], 10))
+
+
+def test_messages_show_numpy_scalars_as_numbers():
+    from couponbound._validate import short_repr
+
+    assert short_repr(np.float64(0.0)) == "0.0" and short_repr([np.int64(3)]) == "[3]"
+    with pytest.raises(ValueError) as info:
+        coverage_prob(5, probs=np.array([0.5, 0.5, 0.0]))
+    assert "np.float64" not in str(info.value) and "= 0.0" in str(info.value)
+
+
+def test_check_real_array_is_the_vocabulary_for_reals():
+    from couponbound._validate import check_real_array
+
+    arr = check_real_array(np.float16(2), "x")
+    assert arr.ndim == 0 and arr.dtype == np.float64 and float(arr) == 2.0
+    arr = check_real_array([1, Fraction(1, 2)], "x", minimum=0.0)
+    assert arr.tolist() == [1.0, 0.5]
+    assert check_real_array(np.ma.masked_array([1.0, 2.0]), "x").tolist() == [1.0, 2.0]
+    assert check_real_array([], "x", allow_empty=True).size == 0
+    for bad, exc in [(True, TypeError), (b"1", TypeError), ({1: 2}, TypeError),
+                     (np.datetime64("2020"), TypeError), ([], ValueError), (math.nan, ValueError),
+                     (10**400, ValueError), ([1, 10**400], ValueError), (-1, ValueError),
+                     (_masked([1.0, 2.0], [0, 1]), TypeError), ([1, "2"], TypeError)]:
+        with pytest.raises(exc, match="x"):
+            check_real_array(bad, "x", minimum=0.0)

@@ -239,7 +239,7 @@ def test_load_reports_from_states_reports_lists_and_mappings(tmp_path):
 
 
 def test_load_reports_errors(tmp_path):
-    with pytest.raises(ValueError, match="cannot read"):
+    with pytest.raises(ValueError, match="file not found"):
         load_reports(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")

@@ -4,12 +4,13 @@ The command, the tables and the figures all take their data sets from here,
 so a data set has one name everywhere (``"ImageNet-1k (uniform)"`` in the
 printed table, in Table 3 and in the figures' file names and legends).
 
-* :data:`DATASETS` -- every built-in data set by name;
+* :data:`DATASETS` -- every built-in data set by name (the registry,
+  :data:`BUILTIN_DATASETS`, independent of what the tables print);
 * :data:`NS21_DATASETS` -- the data sets of NS21's Table 3, in its order;
 * :data:`LONG_TAILED_DATASETS` -- CIFAR-10-LT and CIFAR-100-LT for the
   imbalance ratios 10, 50 and 100;
 * :data:`TABLE_DATASETS` -- the rows of the main table and of Table 3 (NS21's
-  data sets, then the long-tailed ones);
+  data sets, then the long-tailed ones), chosen by name (:data:`TABLE_NAMES`);
 * :data:`DEFAULT_DATASETS` -- the figures' defaults (CIFAR-10, CIFAR-100,
   ImageNet scale);
 * :func:`dataset` -- look one up by name;
@@ -34,8 +35,10 @@ a real class histogram use ``Prior.from_counts(counts, name="ImageNet-1k")``.
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -43,10 +46,11 @@ import numpy as np
 
 from couponbound._combinatorics import harmonic_fraction
 from couponbound._prior import Prior
-from couponbound._validate import check_positive_int, short_repr
+from couponbound._validate import check_positive_int, check_real, short_repr
 from couponbound.coverage import expected_draws
 
 __all__ = [
+    "BUILTIN_DATASETS",
     "DATASETS",
     "DEFAULT_DATASETS",
     "IMBALANCE_RATIOS",
@@ -54,6 +58,8 @@ __all__ = [
     "MAX_CLASSES",
     "NS21_DATASETS",
     "TABLE_DATASETS",
+    "TABLE_NAMES",
+    "UnknownDatasetError",
     "as_named_prior",
     "as_named_priors",
     "ceil_expected_batch",
@@ -70,21 +76,30 @@ MAX_CLASSES = 10**6
 IMBALANCE_RATIOS: tuple[int, ...] = (10, 50, 100)
 
 
-def long_tailed_counts(n_max: int, C: int, r: float) -> list[int]:
+_LT_NAMES = ("n_max", "C", "r")
+
+
+def long_tailed_counts(*args: Any, n_max: Any = None, C: Any = None, r: Any = None) -> list[int]:
     """The exponential long-tailed profile ``n_i = floor(n_max r^(-i/(C-1)))``, ``i = 0..C-1``.
 
     The class sizes of CIFAR-10-LT and CIFAR-100-LT (Cao et al. 2019, "LDAM";
     Cui et al. 2019): the largest class keeps ``n_max`` samples, the smallest
-    ``floor(n_max / r)``, and the sizes fall geometrically in between.
+    ``floor(n_max / r)``, and the sizes fall geometrically in between.  Each
+    size is the exact floor (decimal arithmetic wherever a float could round
+    across an integer, so any ``n_max`` up to 1.8e308 gives ``n_0 = n_max``).
 
     Parameters
     ----------
-    n_max : int
+    n_max : int, keyword-only
         Size of the largest class (5,000 for CIFAR-10, 500 for CIFAR-100).
-    C : int
+    C : int, keyword-only
         Number of classes (at least 2).
-    r : float
+    r : float, keyword-only
         Imbalance ratio ``n_max / n_min``, at least 1.
+
+    The arguments are keyword-only: the positional order ``(n_max, C, r)`` was
+    easy to swap silently; positional calls still work and warn
+    (``DeprecationWarning``).
 
     Raises
     ------
@@ -93,23 +108,56 @@ def long_tailed_counts(n_max: int, C: int, r: float) -> list[int]:
 
     Examples
     --------
-    >>> long_tailed_counts(5000, 10, 100)
+    >>> long_tailed_counts(n_max=5000, C=10, r=100)
     [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
-    >>> sum(long_tailed_counts(500, 100, 100))
+    >>> sum(long_tailed_counts(n_max=500, C=100, r=100))
     10847
     """
-    n_max = check_positive_int(n_max, "n_max")
-    C = check_positive_int(C, "C")
-    if C < 2:
-        raise ValueError(f"C must be at least 2 for a long-tailed profile, got {C}")
-    if C > 10**6:
-        raise ValueError(f"C must be at most 10**6, got {C}")
-    if isinstance(r, bool) or not isinstance(r, numbers.Real) or not math.isfinite(r) or r < 1:
-        raise ValueError(f"r must be a finite number >= 1, got {short_repr(r)}")
-    if n_max / float(r) < 1:
+    given = {"n_max": n_max, "C": C, "r": r}
+    if args:
+        if len(args) > 3:
+            raise TypeError(f"long_tailed_counts takes 3 arguments (n_max, C, r), got {len(args)}")
+        warnings.warn("long_tailed_counts(n_max, C, r) with positional arguments is deprecated; "
+                      "write long_tailed_counts(n_max=..., C=..., r=...)", DeprecationWarning,
+                      stacklevel=2)
+        for name, value in zip(_LT_NAMES, args, strict=False):
+            if given[name] is not None:
+                raise TypeError(f"long_tailed_counts got {name} twice (by position and keyword)")
+            given[name] = value
+    missing = [name for name in _LT_NAMES if given[name] is None]
+    if missing:
+        raise TypeError(f"long_tailed_counts needs the keyword arguments {', '.join(missing)}")
+    top = check_positive_int(given["n_max"], "n_max")
+    classes = check_positive_int(given["C"], "C")
+    if classes < 2:
+        raise ValueError(f"C must be at least 2 for a long-tailed profile, got {classes}")
+    if classes > 10**6:
+        raise ValueError(f"C must be at most 10**6, got {classes}")
+    try:
+        ratio = check_real(given["r"], "r")
+    except (TypeError, ValueError):
+        raise ValueError(f"r must be a finite number >= 1, got {short_repr(given['r'])}") from None
+    if ratio < 1:
+        raise ValueError(f"r must be a finite number >= 1, got {short_repr(given['r'])}")
+    if top < ratio:
         raise ValueError(f"n_max / r must be at least 1 (every class needs a sample), got "
-                         f"n_max={n_max}, r={short_repr(r)}")
-    return [math.floor(n_max * float(r) ** (-i / (C - 1))) for i in range(C)]
+                         f"n_max={top}, r={short_repr(given['r'])}")
+    return [_lt_size(top, ratio, i, classes - 1) for i in range(classes)]
+
+
+def _lt_size(n_max: int, r: float, i: int, last: int) -> int:
+    """``floor(n_max r^(-i/last))`` exactly: in floats when they cannot round across an
+    integer, else in decimal arithmetic with digits to spare."""
+    if i == 0:
+        return n_max
+    if n_max < 2**50:
+        x = n_max * r ** (-i / last)
+        if abs(x - round(x)) > 1e-6 * max(x, 1.0):
+            return math.floor(x)
+    with decimal.localcontext() as ctx:
+        ctx.prec = len(str(n_max)) + 30
+        value = decimal.Decimal(n_max) * decimal.Decimal(r) ** (decimal.Decimal(-i) / last)
+        return int(value.to_integral_value(rounding=decimal.ROUND_FLOOR))
 
 
 #: NS21's data sets (Table 3, in its order), each a named prior.
@@ -125,15 +173,27 @@ NS21_DATASETS: tuple[Prior, ...] = (
 #: CIFAR-10-LT and CIFAR-100-LT (:func:`long_tailed_counts`) for each of
 #: :data:`IMBALANCE_RATIOS`, named ``"CIFAR-10-LT (r=100)"`` and so on.
 LONG_TAILED_DATASETS: tuple[Prior, ...] = tuple(
-    Prior.from_counts(long_tailed_counts(n_max, C, r), name=f"CIFAR-{C}-LT (r={r})")
+    Prior.from_counts(long_tailed_counts(n_max=n_max, C=C, r=r), name=f"CIFAR-{C}-LT (r={r})")
     for C, n_max in ((10, 5_000), (100, 500)) for r in IMBALANCE_RATIOS
 )
 
-#: The rows of the main table and of Table 3: NS21's data sets, then the long-tailed ones.
-TABLE_DATASETS: tuple[Prior, ...] = NS21_DATASETS + LONG_TAILED_DATASETS
+#: Every built-in data set, the registry behind :data:`DATASETS`, :func:`dataset` and
+#: the command's ``--dataset NAME``.  A new data set is added here (a named Prior);
+#: that changes no printed table: the tables choose their rows by name below.
+BUILTIN_DATASETS: tuple[Prior, ...] = NS21_DATASETS + LONG_TAILED_DATASETS
 
 #: Every built-in data set by name.
-DATASETS: dict[str, Prior] = {p.label: p for p in TABLE_DATASETS}
+DATASETS: dict[str, Prior] = {p.label: p for p in BUILTIN_DATASETS}
+
+#: The names of the rows of the main table and of Table 3: NS21's data sets, then the
+#: long-tailed ones.
+TABLE_NAMES: tuple[str, ...] = (
+    "binary", "AG News", "CIFAR-10", "CIFAR-100", "ImageNet-1k (uniform)", "Wiki-3029",
+    *(f"CIFAR-{C}-LT (r={r})" for C in (10, 100) for r in IMBALANCE_RATIOS),
+)
+
+#: The rows of the main table and of Table 3 (:data:`TABLE_NAMES` from the registry).
+TABLE_DATASETS: tuple[Prior, ...] = tuple(DATASETS[name] for name in TABLE_NAMES)
 
 #: The figures' defaults: CIFAR-10, CIFAR-100 and ImageNet scale.
 DEFAULT_DATASETS: tuple[Prior, ...] = tuple(
@@ -145,8 +205,11 @@ def dataset(name: str) -> Prior:
 
     Raises
     ------
+    TypeError
+        If *name* is not a str (``None``, a number...).
     KeyError
-        For an unknown name, listing the known ones.
+        For an unknown name, listing the known ones (an
+        :class:`UnknownDatasetError`, which is also a ``ValueError``).
 
     Examples
     --------
@@ -155,10 +218,21 @@ def dataset(name: str) -> Prior:
     >>> dataset("CIFAR-100-LT (r=100)").N
     10847
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str naming a data set, got {short_repr(name)}; known: "
+                        f"{', '.join(DATASETS)}")
     try:
         return DATASETS[name]
-    except (KeyError, TypeError):
-        raise KeyError(f"no data set named {short_repr(name)}; known: {', '.join(DATASETS)}") from None
+    except KeyError:
+        raise UnknownDatasetError(
+            f"no data set named {short_repr(name)}; known: {', '.join(DATASETS)}") from None
+
+
+class UnknownDatasetError(KeyError, ValueError):
+    """An unknown data-set name: a lookup miss (``KeyError``) and bad input (``ValueError``)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 _SPEC_HELP = ("a data set must be a Prior, an int C, (name, C), (name, {'counts': ...}), "
@@ -311,6 +385,8 @@ def ceil_expected_batch(prior: Prior) -> int:
     >>> [ceil_expected_batch(dataset(n)) for n in ("binary", "AG News", "CIFAR-10")]
     [3, 9, 30]
     """
+    if not isinstance(prior, Prior):
+        raise TypeError(f"prior must be a Prior, got {short_repr(prior)}")
     if prior.is_uniform and prior.C <= 5_000:
         return math.ceil(prior.C * harmonic_fraction(prior.C))
     return math.ceil(float(expected_draws(prior)) * (1.0 - 1e-12))

@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from couponbound._io import atomic_write_text
 from couponbound._validate import short_repr
+from couponbound.paper._atomic import atomic_write_text
 from couponbound.paper._levels import check_accuracy
 from couponbound.paper.datasets import DEFAULT_DATASETS, TABLE_DATASETS, as_named_priors
 from couponbound.paper.summary import DatasetRow, render_summary
@@ -61,6 +61,8 @@ def figure_slug(name: str) -> str:
     >>> figure_slug("ImageNet-1k (uniform)")
     'imagenet-1k-uniform'
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {short_repr(name)}")
     out = "".join(ch.lower() if ch.isalnum() else "-" for ch in name)
     while "--" in out:
         out = out.replace("--", "-")

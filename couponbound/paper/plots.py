@@ -143,6 +143,10 @@ def find_artists(ax: Axes, gid: str) -> list[Artist]:
     >>> [a.get_gid() for a in find_artists(ax, "coverage/")]
     ['coverage/C = 10']
     """
+    if not hasattr(ax, "get_children") or not hasattr(ax, "get_shared_x_axes"):
+        raise TypeError(f"ax must be a matplotlib Axes, got {short_repr(ax)}")
+    if not isinstance(gid, str):
+        raise TypeError(f"gid must be a str, got {short_repr(gid)}")
     out = []
     for a in family(ax):
         for art in a.get_children():

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from typing import Any
 
-from couponbound._io import load_json_file, strict_bool
 from couponbound._validate import short_repr
+from couponbound.paper._inputs import load_json_file, strict_bool
 from couponbound.training.monitor import BoundMonitor, BoundReport
 
 __all__ = ["load_reports"]

@@ -306,8 +306,10 @@ def save_figure(
     """
     import matplotlib as mpl
 
-    from couponbound._io import save_figure_atomic
+    from couponbound.paper._atomic import save_figure_atomic
 
+    if not (hasattr(fig, "savefig") and hasattr(fig, "canvas")):
+        raise TypeError(f"fig must be a matplotlib Figure, got {short_repr(fig)}")
     fmts = check_figure_formats(formats)
     value = check_dpi(dpi)
     if isinstance(path, bytes) or not isinstance(path, str | os.PathLike):
@@ -355,7 +357,7 @@ def _save_png_once(fig: Figure, target: Path, dpi: float) -> None:
     from matplotlib import image as mimage
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from couponbound._io import MAX_FIGURE_PIXELS, atomic_write_bytes
+    from couponbound.paper._atomic import MAX_FIGURE_PIXELS, atomic_write_bytes
 
     width, height = (float(v) for v in fig.get_size_inches())
     if not width * dpi * height * dpi <= MAX_FIGURE_PIXELS:

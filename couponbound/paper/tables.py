@@ -91,6 +91,9 @@ class Column:
         Formats a value for Markdown and LaTeX.
     align : {"l", "r"}
         Alignment.
+    show : callable, optional
+        Formats the cell from the whole row (a dict) instead of ``fmt(row[key])``:
+        for a value printed from its logarithm, which another key holds.
     """
 
     key: str
@@ -98,6 +101,11 @@ class Column:
     latex: str
     fmt: Callable[[Any], str] = _num
     align: str = "r"
+    show: Callable[[dict[str, Any]], str] | None = None
+
+    def cell(self, row: dict[str, Any]) -> str:
+        """The text of this column's cell in *row*."""
+        return self.show(row) if self.show is not None else self.fmt(row.get(self.key))
 
 
 _LATEX_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
@@ -105,7 +113,7 @@ _LATEX_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{
                   "\\": r"\textbackslash{}", "∞": r"$\infty$", "−": "$-$", "–": "--",
                   "υ": r"$\upsilon$", "μ": r"$\mu$", "τ": r"$\tau$", "ρ": r"$\rho$",
                   "·": r"$\cdot$", "≥": r"$\geq$", "≤": r"$\leq$", "×": r"$\times$",
-                  "±": r"$\pm$", "𝔼": r"$\mathbb{E}$"}
+                  "±": r"$\pm$", "𝔼": r"$\mathbb{E}$", ">": r"$>$", "<": r"$<$"}
 
 
 def _latex_escape(text: str) -> str:
@@ -178,7 +186,7 @@ class Table:
     def _cells(self, latex: bool) -> list[list[str]]:
         out = []
         for row in self.rows:
-            cells = [c.fmt(row.get(c.key)) for c in self.columns]
+            cells = [c.cell(row) for c in self.columns]
             out.append([_latex_escape(s) for s in cells] if latex else cells)
         return out
 
@@ -351,6 +359,9 @@ def coverage_table(
         "upsilon_{K+1} >= q. "
         + ("Uniform class priors." if not nonuniform else
            f"Non-uniform class priors: {', '.join(nonuniform)}; the others uniform.")
+        + ("" if all(p.replacement for p in sets) else
+           " Batches drawn without replacement from the data set (a shuffled loader): "
+           + ", ".join(p.label for p in sets if not p.replacement) + ".")
     )
     return Table(tuple(cols), tuple(rows), caption=caption, title="Negatives needed to cover every class")
 

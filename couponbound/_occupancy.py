@@ -84,6 +84,7 @@ __all__ = [
 MAX_DP_WORK = 2 * 10**8
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+_SHORT = 64  # absence probabilities of at most this many factors are multiplied out
 _H = 0.6  # trapezoidal step, in conditional standard deviations
 _U_FIRST = 9.0  # walk at least this far (in conditional standard deviations)
 _NEGLIGIBLE = 1e-18
@@ -142,10 +143,34 @@ def _log_absent(n: IntArray, g: _Groups) -> FloatArray:
         with np.errstate(divide="ignore"):
             return np.log1p(-g.par)[:, None] * nf[None, :]
     m = g.par.astype(np.int64)
-    out = log_hyper_miss(g.N, m, np.asarray(n, dtype=np.int64))
-    near = (out > -1e-2) & (out < 0.0)
-    for gi, ni in zip(*np.nonzero(near), strict=True):
-        out[gi, ni] = log_hyper_zero(g.N, int(m[gi]), int(n[ni]))
+    ni = np.asarray(n, dtype=np.int64)
+    N = g.N
+    out = log_hyper_miss(N, m, ni)
+    # short products term by term: sum_{i < s} log(1 - l / (N - i)), s = min(m, n),
+    # l = max(m, n), every factor from exact integers (vectorised over the pairs)
+    mm, nn = np.broadcast_arrays(m[:, None], ni[None, :])
+    sh = np.minimum(mm, nn)
+    lg = np.maximum(mm, nn)
+    short = (sh <= _SHORT) & (sh > 0) & (nn <= N - mm)
+    if np.any(short) and N < 2**53:
+        ss, ll = sh[short], lg[short].astype(float)
+        width = int(ss.max())
+        i = np.arange(width, dtype=float)[None, :]
+        denom = np.maximum(N - i, 1.0)  # i < s <= N - l: N - i >= l + 1 where it counts
+        x = ll[:, None] / denom
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(x <= 0.5, np.log1p(-np.minimum(x, 0.5)),
+                             np.log(np.maximum(denom - ll[:, None], 0.0) / denom))
+        terms = np.where(i < ss[:, None], terms, 0.0)
+        out[short] = np.sum(terms, axis=1)
+    # values close to 0 (a class almost surely absent) have an absolute error of a
+    # few eps; E[D] sums 1 - e^v, so that is an absolute error of a few eps per
+    # class, negligible beside E[D] >= ~n / 2 once n > 64; a few such values are
+    # still refined to full relative accuracy, one Euler-Maclaurin series each
+    near = (out > -1e-2) & (out < 0.0) & ~short
+    if np.count_nonzero(near) <= 100:
+        for gi, nj in zip(*np.nonzero(near), strict=True):
+            out[gi, nj] = log_hyper_zero(N, int(m[gi]), int(ni[nj]))
     return out
 
 
@@ -543,20 +568,39 @@ def _band(n: int, targets: IntArray, anchor: _Tilt, g: _Groups, absent: bool
                                - (C - targets) * x0)
             else:
                 z0 = -w0 - log_s - log1mexp(w0)
-                zz = z0[None, :] + dz
-                pos = zz.real > 0
-                ez = np.exp(np.where(pos, -zz, zz))
-                pi = np.where(pos, ez / (1.0 + ez), 1.0 / (1.0 + ez))
-                omp = np.where(pos, 1.0 / (1.0 + ez), ez / (1.0 + ez))
-                P, log_scale = (_pb_dp(omp, pi, g.mult, J) if absent
-                                else _pb_dp(pi, omp, g.mult, J))
-                vals = P[:, idx]
-                lb = lb + log_scale
                 if ref is None:
-                    ref_vals = vals[0].real.copy()
-                    ref_log = float(lb[0].real)  # the recursion's scale at theta = 0
-                    ref = np.log(ref_vals) + ref_log
-                    ref_scale = ref_vals
+                    # the real point: the normalised recursion (presence probabilities
+                    # pi0, all terms positive) gives log PB'_j with full relative accuracy
+                    P0, ls0 = (_pb_dp(omp0[None, :].astype(complex), pi0[None, :].astype(complex),
+                                      g.mult, J) if absent
+                               else _pb_dp(pi0[None, :].astype(complex), omp0[None, :].astype(complex),
+                                           g.mult, J))
+                    ref = np.log(P0[0, idx].real) + float(ls0[0])
+                # the nodes: each class's factor (1 + odds u), odds = e^{-z} = s (e^w - 1),
+                # divided by c = 1 + odds (presence probabilities pi, 1 - pi: the
+                # normalised recursion), except where 1 + odds nearly vanishes on the
+                # circle, where c = max(1, |odds|) instead (no pole, no lost digits)
+                lo = -(z0[None, :] + dz)
+                with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                    zz = z0[None, :] + dz
+                    pos = zz.real > 0
+                    ez = np.exp(np.where(pos, -zz, zz))
+                    one_p = 1.0 + ez
+                    pi = np.where(pos, ez / one_p, 1.0 / one_p)
+                    omp = np.where(pos, 1.0 / one_p, ez / one_p)
+                    big = np.maximum(lo.real, 0.0)
+                    near_pole = np.abs(one_p) < 0.25
+                    a_p = np.where(near_pole, np.exp(-big), omp)   # 1 / c
+                    b_p = np.where(near_pole, np.exp(lo - big), pi)  # odds / c
+                    # log(c / c0): the normalised factor's ratio, or max(1, |odds|) / (1 + odds0)
+                    lc = np.where(near_pole, big - np.log1p(np.exp(-z0))[None, :], dlnorm)
+                P, log_scale = (_pb_dp(a_p, b_p, g.mult, J) if absent
+                                else _pb_dp(b_p, a_p, g.mult, J))
+                lb = -1j * n * theta + np.sum(g.mult[None, :] * lc, axis=1) + log_scale
+                vals = P[:, idx]
+                if k0 == 0:
+                    ref_log = lb[0].real
+                    ref_scale = vals[0].real.copy()
                 f = np.exp(lb - ref_log)[:, None] * vals / ref_scale[None, :]
         finite = np.isfinite(f)
         bad |= ~np.all(finite, axis=0)

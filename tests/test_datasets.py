@@ -199,7 +199,7 @@ def test_figure_files_are_named_after_the_registry(tmp_path):
     from couponbound.cli import main
 
     assert main(["figures", "--format", "png", "--out", str(tmp_path), "-q"]) == 0
-    want = {"coverage.png", "collision.png"} | {
+    want = {"coverage.png", "collision.png", "expected_classes.png"} | {
         f"sup_upper_bounds_{figure_slug(p.name)}.png" for p in DEFAULT_DATASETS}
     assert {p.name for p in tmp_path.iterdir()} == want
     assert "sup_upper_bounds_imagenet-1k-uniform.png" in want

@@ -86,6 +86,7 @@ def _markdown_rows(md: str) -> list[list[str]]:
 def _report() -> BoundReport:
     rng = np.random.default_rng(3)
     mu = rng.normal(size=(4, 6))
+    mu = 0.8 * mu / np.linalg.norm(mu, axis=1, keepdims=True)  # means of unit features
     mon = BoundMonitor(num_classes=4, temperature=0.5, class_means=mu)
     for _ in range(5):
         y = rng.integers(0, 4, size=16)

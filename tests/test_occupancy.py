@@ -452,6 +452,14 @@ def test_distinct_classes_refusals() -> None:
         cb.false_negative_rate(counts=[1], replacement=False)
 
 
+def test_whole_data_set_but_one() -> None:
+    """Three of four samples (sizes 1, 1, 2): P(D = 2) = P(D = 3) = 1/2.  At the
+    saddle point a class's factor 1 + odds vanishes on the circle (once 0.4912)."""
+    D = cb.distinct_classes(2, counts=[1, 1, 2], replacement=False)
+    assert D.pmf(2) == pytest.approx(0.5, rel=1e-13)
+    assert D.pmf(3) == pytest.approx(0.5, rel=1e-13)
+
+
 def test_off_integer_and_outside_support() -> None:
     D = cb.distinct_classes(5, 10)
     assert D.pmf(3.5) == 0.0 and D.pmf(-1) == 0.0 and D.pmf(11) == 0.0 and D.pmf(7) == 0.0

@@ -680,11 +680,14 @@ def _log_binom_coef(C: int, j: IntArray) -> FloatArray:
     out = np.zeros(j.shape)
     mid = (j > 0) & (j < C)
     if np.any(mid):
-        jm = j[mid].astype(float)
+        ji = np.asarray(j[mid], dtype=np.int64)
+        rest = (C - ji).astype(float)  # exact integers: C - j survives C > 2**53
+        jm = ji.astype(float)
         p = jm / C
-        q = (C - jm) / C
-        lp = log_binom_pmf(jm, C - jm, p, q)
-        out[mid] = lp - jm * np.log(p) - (C - jm) * np.log1p(-p)
+        q = rest / C
+        lp = log_binom_pmf(jm, rest, p, q)
+        log_q = np.where(p < 0.5, np.log1p(-np.minimum(p, 0.5)), np.log(q))
+        out[mid] = lp - jm * np.log(p) - rest * log_q
     return out
 
 

@@ -1334,8 +1334,13 @@ def required_negatives(C: int | Prior | None = None, *, confidence: float | None
                              f"{confidence!r} does not apply (leave it out)")
     conf = check_probability(0.99 if confidence is None else confidence, "confidence")
     if classes is not None:
-        from .occupancy import smallest_draws_for_classes  # the layer above coverage
-        n = smallest_draws_for_classes(prior, classes, conf, check_flag(expected, "expected"))
+        from .occupancy import smallest_draws_for_classes, validated_classes  # the layer above
+        m = validated_classes(classes, prior)
+        want_mean = check_flag(expected, "expected")
+        if m == prior.C and not want_mean:  # every class: the coverage question itself
+            n = _smallest_n(prior, conf)
+        else:
+            n = smallest_draws_for_classes(prior, m, conf, want_mean)
     else:
         n = _smallest_n(prior, conf)
     return n - 1 if anchor else n
@@ -1346,7 +1351,10 @@ def required_negatives(C: int | Prior | None = None, *, confidence: float | None
 # --------------------------------------------------------------------------
 
 def _uniform_var(C: int) -> float:
-    return float(C * C * harmonic(C, order=2) - C * harmonic(C))
+    # in floats: beyond C ~ 1e154 the variance exceeds float64 and is inf
+    c = float(C)
+    h1, h2 = float(harmonic(C)), float(harmonic(C, order=2))
+    return math.inf if c > 1e150 else c * c * h2 - c * h1
 
 
 #: Moments of recent priors (a prior is immutable, so its moments never change).
@@ -1359,7 +1367,8 @@ def _moments(prior: Prior) -> tuple[float, float]:
     (:func:`couponbound._longtail.completion_moments`, :ref:`math-completion-time`)."""
     if prior.replacement and prior.is_uniform:
         C = prior.C
-        return float(C * harmonic(C)), _uniform_var(C)
+        mean = float(C) * float(harmonic(C))  # inf beyond float64's range, not an error
+        return mean, _uniform_var(C)
     hit = _MOMENTS_CACHE.get(prior)
     if hit is not None:
         return hit

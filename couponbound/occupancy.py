@@ -642,7 +642,8 @@ def distinct_classes(K: int, C: int | Prior | None = None, *, probs: ArrayLike |
     return DistinctClasses(int(k_arr), prior, anchor)
 
 
-def _check_classes(classes: Any, prior: Prior) -> int:
+def validated_classes(classes: Any, prior: Prior) -> int:
+    """``classes`` as an int in ``1..C`` (the ``classes=`` of ``required_negatives``)."""
     c_arr, scalar = check_int_array(classes, "classes", minimum=1)
     if not scalar:
         raise TypeError("classes must be one integer")
@@ -659,7 +660,7 @@ def smallest_draws_for_classes(prior: Prior, classes: Any, confidence: Any,
 
     Used by :func:`couponbound.required_negatives` (``classes=``).
     """
-    m = _check_classes(classes, prior)
+    m = validated_classes(classes, prior)
     top = prior.N if not prior.replacement else None
 
     if expected:

@@ -203,9 +203,14 @@ def write_figures(
 
     def bounds_for(prior: Any) -> Callable[[Any], Any]:
         def draw(ax: Any) -> Any:
-            # d = 0 is stated in the legend, so no RestatedBoundWarning
-            plot_sup_upper_bounds(contrastive, None, prior, d=d, sub=sub, warn=False, ax=ax)
+            # d = 0 is stated in the legend, so no RestatedBoundWarning.  The bounds
+            # and BAO22's least loss are stated for independent draws: a data set
+            # given without replacement is drawn with its i.i.d. prior, and says so
+            iid = prior.with_replacement(True)
+            plot_sup_upper_bounds(contrastive, None, iid, d=d, sub=sub, warn=False, ax=ax)
             name = prior.label if prior.label.startswith("C = ") else f"{prior.label}, C = {prior.C}"
+            if not prior.replacement:
+                name += " (bounds for independent draws)"
             ax.get_legend().set_title(f"{name}; {loss}" if loss else name)
             return ax
 

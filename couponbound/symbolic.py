@@ -89,7 +89,7 @@ MAX_EXPR_BITS = 1_000_000
 MAX_EXPR_TOTAL_BITS = 20_000_000
 #: Largest ``C`` whose harmonic numbers are computed exactly (a rational of about
 #: ``1.44 C`` bits in the denominator, ``2.9 C`` for ``H^{(2)}_C``).
-MAX_HARMONIC_C = 50_000
+MAX_HARMONIC_C = 20_000
 
 
 def symbol(name: str) -> sympy.Symbol:
@@ -208,7 +208,7 @@ def _rational_bits(value: Any) -> float:
 def _harmonic(c: Any, order: int, func: str) -> Any:
     """``H^{(order)}_c``: sympy's ``harmonic`` for a symbol, an exact Rational for an integer.
 
-    Integers are summed by binary splitting (:math:`H_{50000}` in a
+    Integers are summed by binary splitting (:math:`H_{20000}` in a
     fraction of a second, where ``sympy.harmonic`` takes minutes) and refused above
     :data:`MAX_HARMONIC_C`.
     """

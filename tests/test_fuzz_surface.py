@@ -309,7 +309,7 @@ def test_fuzz_public_function_at_length(module: str, name: str, tmp_path: Path) 
     # C=10**6) takes about 8 s): fewer examples there
     examples = 30 if module.endswith(("plots", "outputs", "exact", "symbolic")) else 150
 
-    @settings(max_examples=examples, deadline=None, database=None,
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(st.data())
     def run(data: st.DataObject) -> None:
@@ -453,7 +453,7 @@ def test_fuzz_command(argv: list[str], contents: bytes) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=400, deadline=None, database=None,
+@settings(max_examples=400, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 @given(command_lines(), st.one_of(st.sampled_from(_FILE_CONTENTS), st.binary(max_size=200)))
 def test_fuzz_command_at_length(argv: list[str], contents: bytes) -> None:

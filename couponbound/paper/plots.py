@@ -294,6 +294,9 @@ def plot_coverage(
                             zorder=4, label="_nolegend_")
             lq.set_gid(f"quantile/{name}")
     positive = Kx[Kx > 0]
+    if not positive.size:
+        raise ValueError(f"K must hold at least one positive value (the K axis is "
+                         f"logarithmic), got {short_repr(Kx.tolist())}")
     ax.set_xscale("log")
     if positive.size:
         ax.set_xlim(positive.min(), positive.max())
@@ -430,6 +433,9 @@ def plot_collision(
                              ls=(0, (4, 2)) if which == "both" else "-",
                              label=name if which == "collision" else "_nolegend_")
             lc.set_gid(f"collision/{name}")
+    if not Kx[Kx > 0].size:
+        raise ValueError(f"K must hold at least one positive value (the K axis is "
+                         f"logarithmic), got {short_repr(Kx.tolist())}")
     for a in {ax, ax2}:
         a.set_xscale("log")
     if Kx[Kx > 0].size:
@@ -624,6 +630,9 @@ def plot_sup_upper_bounds(
         vl = ax.axvline(c - 1, color="0.3", lw=0.8, ls=(0, (1, 1.5)), label="_nolegend_")
         vl.set_gid("coverage_threshold")
         threshold = r"$K+1=C$: the smallest batch holding every class"
+    if Kx.min() == Kx.max():
+        raise ValueError(f"K must hold at least two different values (a curve), got "
+                         f"{short_repr(Kx.tolist())}")
     if log_x:
         ax.set_xscale("log")
     ax.set_xlim(Kx.min(), Kx.max())

@@ -29,6 +29,11 @@ from couponbound.training._inputs import BatchInputs, feature_label_pairs
 __all__ = ["ClassMeanEstimator", "class_means_to_numpy", "estimate_class_means"]
 
 
+#: Most classes a class-mean estimator keeps (one count and one sum each).
+MAX_CLASSES = 10**7
+#: Most running-sum entries (classes x feature dimension), about 800 MB of float64.
+MAX_SUM_ENTRIES = 10**8
+
 class ClassMeanEstimator:
     """Streaming class means ``mu_c`` = mean of ``zbar_x`` over the samples of class ``c``.
 
@@ -58,7 +63,13 @@ class ClassMeanEstimator:
 
     def __init__(self, num_classes: int, dim: int | None = None) -> None:
         self.num_classes = check_positive_int(num_classes, "num_classes")
+        if self.num_classes > MAX_CLASSES:
+            raise ValueError(f"num_classes must be at most {MAX_CLASSES:,} (one count and one "
+                             f"running sum per class), got {self.num_classes}")
         self.dim = None if dim is None else check_positive_int(dim, "dim")
+        if self.dim is not None and self.num_classes * self.dim > MAX_SUM_ENTRIES:
+            raise ValueError(f"num_classes * dim = {self.num_classes * self.dim:,} running sums is "
+                             f"above the limit {MAX_SUM_ENTRIES:,} (800 MB of float64)")
         self.reset()
 
     def reset(self) -> None:
@@ -94,6 +105,9 @@ class ClassMeanEstimator:
                 f"mean_features must be finite, row {first_bad_row(zbar)} has NaN or inf"
             )
         if self._sums is None:
+            if C * inp.dim > MAX_SUM_ENTRIES:
+                raise ValueError(f"num_classes * dim = {C * inp.dim:,} running sums is above the "
+                                 f"limit {MAX_SUM_ENTRIES:,} (800 MB of float64)")
             self.dim = inp.dim
             self._sums = np.zeros((C, inp.dim))
         self._sums += sums

@@ -329,6 +329,10 @@ def expected_draws(C: int | Prior | None = None, *, probs: ArrayLike | None = No
     prior = as_prior(C, probs=probs, counts=counts)
     require_replacement(prior, "expected_draws")
     if prior.is_uniform:
+        if prior.C > MAX_HARMONIC_C:
+            raise ValueError(f"expected_draws: C = {prior.C} is above {MAX_HARMONIC_C} for an exact "
+                             "harmonic number (about 1.44 C bits); couponbound.expected_draws gives "
+                             "the float")
         return prior.C * harmonic_fraction(prior.C)
     weights, total = prior_weights(prior)
     poly = subset_sums(weights, max_terms=MAX_SUBSET_TERMS)
@@ -345,8 +349,13 @@ def expected_draws(C: int | Prior | None = None, *, probs: ArrayLike | None = No
 # collisions
 # --------------------------------------------------------------------------
 
+#: Largest uniform C whose exact harmonic number expected_draws builds.
+MAX_HARMONIC_C = 20_000
+
 def _fraction_groups(prior: Prior) -> list[tuple[Fraction, int]]:
     """Distinct exact class probabilities and how many classes share each."""
+    if prior.is_uniform and prior.counts is None:  # no C-long list of equal fractions
+        return [(Fraction(1, prior.C), prior.C)]
     groups: dict[Fraction, int] = {}
     for f in prior.fractions():
         groups[f] = groups.get(f, 0) + 1

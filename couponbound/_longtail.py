@@ -73,8 +73,8 @@ FloatArray = NDArray[np.float64]
 ComplexArray = NDArray[np.complex128]
 IntArray = NDArray[np.int64]
 
-__all__ = ["LongTailPrior", "completion_moments", "log_coverage_many", "log_miss_many", "log_pmf_many",
-           "required_draws"]
+__all__ = ["LongTailPrior", "cexpm1", "completion_moments", "log_coverage_many", "log_miss_many",
+           "log_pmf_many", "required_draws"]
 
 _H = 0.6  # trapezoidal step in u = sigma * theta
 _U_FIRST = 11.0  # first stretch of nodes, in u
@@ -122,7 +122,7 @@ def _dct(a: FloatArray, type: int, axis: int) -> FloatArray:  # noqa: A002 - sci
     return np.asarray(scipy.fft.dct(a, type=type, axis=axis), dtype=np.float64)
 
 
-def _cexpm1(z: ComplexArray) -> ComplexArray:
+def cexpm1(z: ComplexArray) -> ComplexArray:
     """``e^z - 1`` for complex ``z``, accurate near 0."""
     a = z.real
     b = z.imag
@@ -152,11 +152,11 @@ def _log_factor(x: FloatArray, theta: FloatArray) -> ComplexArray:
         # the common case (nodes near the peak): e^{i theta} - 1 once per node, the
         # per-class factors once per class, and one broadcast product
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            ea = _cexpm1(np.asarray(1j * ta, dtype=np.complex128))
-            return clog1p(-_bose(xa) * _cexpm1(-xa * ea))
+            ea = cexpm1(np.asarray(1j * ta, dtype=np.complex128))
+            return clog1p(-_bose(xa) * cexpm1(-xa * ea))
     x, theta = np.broadcast_arrays(xa, ta)
     out = np.empty(x.shape, dtype=complex)
-    e = _cexpm1(np.asarray(1j * theta, dtype=np.complex128))
+    e = cexpm1(np.asarray(1j * theta, dtype=np.complex128))
     front = np.cos(theta) >= 0.0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         if np.any(front):
@@ -164,7 +164,7 @@ def _log_factor(x: FloatArray, theta: FloatArray) -> ComplexArray:
             big = xf > 700.0
             val = np.empty(xf.shape, dtype=complex)
             sm = ~big
-            val[sm] = clog1p(-_bose(xf[sm]) * _cexpm1(-xf[sm] * e[front][sm]))
+            val[sm] = clog1p(-_bose(xf[sm]) * cexpm1(-xf[sm] * e[front][sm]))
             if np.any(big):
                 wb = xf[big] * np.exp(1j * theta[front][big])
                 val[big] = clog1p(-np.exp(-wb)) - np.log1p(-np.exp(-xf[big]))
@@ -173,7 +173,7 @@ def _log_factor(x: FloatArray, theta: FloatArray) -> ComplexArray:
         if np.any(back):
             xb = x[back]
             w = xb * np.exp(1j * theta[back])
-            val = -w + 1j * math.pi + np.log(-_cexpm1(w)) - log1mexp(xb)
+            val = -w + 1j * math.pi + np.log(-cexpm1(w)) - log1mexp(xb)
             out[back] = np.where(np.isfinite(val), val, -np.inf + 0j)
     return out
 
@@ -337,8 +337,8 @@ class LongTailPrior:
         ps = self._power_sums()
         ks = np.arange(2, _POWER_TERMS + 1, 2)
         coef = _bernoulli_even(_POWER_TERMS // 2) * np.exp(ks * math.log(r)) * ps[ks]  # a_k r^k P_k, k even
-        e1 = _cexpm1(np.asarray(1j * theta, dtype=np.complex128))  # z - 1
-        zk_minus_1 = _cexpm1(np.asarray(1j * np.outer(theta, ks), dtype=np.complex128))  # z^k - 1
+        e1 = cexpm1(np.asarray(1j * theta, dtype=np.complex128))  # z - 1
+        zk_minus_1 = cexpm1(np.asarray(1j * np.outer(theta, ks), dtype=np.complex128))  # z^k - 1
         out = (1j * self.C) * theta - r * e1 + 0.5 * r * ps[1] * e1 + zk_minus_1 @ coef
         return np.asarray(out, dtype=np.complex128)
 
@@ -664,7 +664,7 @@ def _complex_bose_sum(x: FloatArray, w: FloatArray, x0: float, theta: FloatArray
     for i in range(0, theta.size, step):
         z = x[:, None] * np.exp(1j * theta[i:i + step])[None, :]
         with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
-            val = z * np.exp(x0 - z) / -_cexpm1(-z)
+            val = z * np.exp(x0 - z) / -cexpm1(-z)
         out[i:i + step] = w @ val
     return out
 
@@ -796,7 +796,7 @@ class _TailSeries:
     coefs: list[FloatArray]  # b_{m, .} for m = 1, 2, ...
 
     def __call__(self, theta: FloatArray) -> ComplexArray:
-        zeta = -_cexpm1(np.asarray(1j * theta, dtype=np.complex128))
+        zeta = -cexpm1(np.asarray(1j * theta, dtype=np.complex128))
         out = np.zeros(theta.shape, dtype=complex)
         for m, b in enumerate(self.coefs, start=1):
             poly = np.zeros(theta.shape, dtype=complex)
@@ -921,7 +921,7 @@ def _log_miss_band(pr: LongTailPrior, n: int, targets: IntArray,
             small_a = np.abs(a_z) < 1e-4
             safe = np.where(small_a, 1.0, a_z)
             # log((1 - e^{-a}) / a), a = -A(z)
-            lexp = np.where(small_a, -a_z / 2.0 + a_z * a_z / 24.0, np.log(-_cexpm1(-safe) / safe))
+            lexp = np.where(small_a, -a_z / 2.0 + a_z * a_z / 24.0, np.log(-cexpm1(-safe) / safe))
         out = _theta_phase(S * r, nf, theta) + log_ratio_a + lexp - lexp0
         return np.where(np.isfinite(out), out, -np.inf + 0j)
 

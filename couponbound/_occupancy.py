@@ -53,6 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from couponbound._longtail import cexpm1
 from couponbound._prior import Prior
 from couponbound._saddle import (
     bd0,
@@ -396,16 +397,6 @@ def _solve_tilt_nested(nt: float, jt: float, g: _Groups, a0: float) -> _Tilt:
 # the circle: base factor and Poisson-binomial recursion at complex points
 # --------------------------------------------------------------------------
 
-def _cexpm1(z: ComplexArray) -> ComplexArray:
-    """``e^z - 1`` for complex ``z``, accurate near 0."""
-    a = z.real
-    b = z.imag
-    with np.errstate(over="ignore", invalid="ignore"):
-        re = np.expm1(a) * np.cos(b) - 2.0 * np.sin(0.5 * b) ** 2
-        im = np.exp(a) * np.sin(b)
-    return re + 1j * im
-
-
 def _log_norm_pi(log_omb: ComplexArray, log_beta: ComplexArray, log_s: float
                  ) -> tuple[ComplexArray, ComplexArray, ComplexArray]:
     """``log(1 - beta + s beta)``, ``pi = s beta / (1 - beta + s beta)`` and ``1 - pi``.
@@ -472,7 +463,7 @@ def _log_expm1_ratio(w0: FloatArray, d: ComplexArray) -> ComplexArray:
     ws = np.where(big, 1.0, w0)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         far = d + clog1p(-np.exp(-(wb + d))) - np.log1p(-np.exp(-wb))
-        near = clog1p(_cexpm1(np.where(big, 0.0, d)) / -np.expm1(-ws))
+        near = clog1p(cexpm1(np.where(big, 0.0, d)) / -np.expm1(-ws))
     return np.where(big, far, near)
 
 
@@ -501,7 +492,7 @@ def _node_terms(theta: FloatArray, r: float, g: _Groups, log_s: float
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         # log(1 - beta + s beta) - its value at 0, less -(w - w0): the base factor's
         # ratio is exp(sum_g k_g (w - w0)) exactly, so the two cancel analytically
-        dlnorm = clog1p(pi0[None, :] * _cexpm1(-dz))
+        dlnorm = clog1p(pi0[None, :] * cexpm1(-dz))
     return dz, dlnorm, pi0, omp0
 
 

@@ -455,12 +455,15 @@ class DistinctClasses:
             block *= 2
         return total
 
+    def _side(self, j: ArrayLike, lower: bool) -> FloatOrArray:
+        """``log P(D <= j)`` or ``log P(D > j)`` for real ``j`` (a step function)."""
+        vals, scalar, _ = self._ints(j)
+        steps = np.clip(np.floor(vals), -1, self.C + 1).astype(np.int64)
+        return finish(self._log_side(steps, lower), scalar)
+
     def logcdf(self, j: ArrayLike) -> FloatOrArray:
         """``log P(D <= j)``, with full relative accuracy in the left tail."""
-        vals, scalar, _ = self._ints(j)
-        fl = np.floor(vals)
-        big = np.clip(fl, -1, self.C + 1).astype(np.int64)
-        return finish(self._log_side(big, True), scalar)
+        return self._side(j, True)
 
     def cdf(self, j: ArrayLike) -> FloatOrArray:
         """``P(D <= j)`` (a step function of real ``j``)."""
@@ -468,10 +471,7 @@ class DistinctClasses:
 
     def logsf(self, j: ArrayLike) -> FloatOrArray:
         """``log P(D > j)``, with full relative accuracy in the right tail."""
-        vals, scalar, _ = self._ints(j)
-        fl = np.floor(vals)
-        big = np.clip(fl, -1, self.C + 1).astype(np.int64)
-        return finish(self._log_side(big, False), scalar)
+        return self._side(j, False)
 
     def sf(self, j: ArrayLike) -> FloatOrArray:
         """``P(D > j)``; ``sf(C - 1)`` is the coverage probability."""

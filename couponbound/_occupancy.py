@@ -48,7 +48,10 @@ variance as ``a_c a_d expm1(n log1p(-p_c p_d / ((1 - p_c)(1 - p_d))))``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,6 +69,7 @@ from couponbound._saddle import (
     log_poisson_norm,
     stirlerr,
 )
+from couponbound._validate import check_int_array, check_probability
 
 FloatArray = NDArray[np.float64]
 ComplexArray = NDArray[np.complex128]
@@ -74,7 +78,13 @@ IntArray = NDArray[np.int64]
 __all__ = [
     "MAX_DP_WORK",
     "expected_classes_unique",
+    "log_pmf",
     "log_pmf_classes",
+    "log_tail_sum",
+    "logsumexp",
+    "smallest_draws_for_classes",
+    "support",
+    "validated_classes",
     "var_classes",
     "false_negative_rates",
 ]
@@ -741,3 +751,242 @@ def log_pmf_classes(n: int, targets: IntArray, prior: Prior) -> FloatArray:
         done[idx[ok]] = True
         pending = pending[~done[pending]]
     return out
+
+
+# --------------------------------------------------------------------------
+# the law of D: support, values, tails
+# --------------------------------------------------------------------------
+
+def support(n: int, prior: Prior) -> tuple[int, int]:
+    """Smallest and largest possible number of distinct classes among ``n`` draws."""
+    C = prior.C
+    if n == 0:
+        return 0, 0
+    if prior.replacement:
+        return 1, min(n, C)
+    counts = sorted(prior.counts or (), reverse=True)
+    acc = 0
+    lo = 0
+    for c in counts:  # the fewest classes that can hold n samples
+        acc += c
+        lo += 1
+        if acc >= n:
+            break
+    return lo, min(n, C)
+
+
+def log_pmf(n: int, j: IntArray, prior: Prior, log_cover: Callable[[int], float]) -> FloatArray:
+    """``log P(D_n = j)`` for sorted distinct integers ``j`` (``-inf`` off the support).
+
+    ``j = C`` is the coverage probability, ``log_cover(n)`` (the coverage
+    engine, passed in by the caller); every other value comes from the bands
+    of :func:`log_pmf_classes`.
+    """
+    lo, hi = support(n, prior)
+    out = np.full(j.shape, -np.inf)
+    if n == 0:
+        out[j == 0] = 0.0
+        return out
+    inside = (j >= lo) & (j <= hi)
+    tj = j[inside]
+    if tj.size == 0:
+        return out
+    vals = np.empty(tj.shape)
+    full = tj == prior.C
+    if np.any(full):
+        vals[full] = log_cover(n)
+    if np.any(~full):
+        vals[~full] = log_pmf_classes(n, tj[~full], prior)
+    out[inside] = vals
+    return out
+
+
+def logsumexp(values: FloatArray) -> float:
+    """``log sum exp(values)``; ``-inf`` when every value is ``-inf``."""
+    top = float(np.max(values))
+    if top == -math.inf:
+        return -math.inf
+    return top + math.log(float(np.sum(np.exp(values - top))))
+
+
+def log_tail_sum(lp: Callable[[IntArray], FloatArray], lo: int, hi: int, start: int,
+                 direction: int) -> float:
+    """``log sum`` of ``exp(lp(j))`` from ``start`` outward (``direction`` -1 or +1)
+    within ``lo..hi``, in doubling blocks, until the terms are below ``e^-40`` of the sum."""
+    total = -math.inf
+    v = start
+    block = 8
+    while lo <= v <= hi:
+        end = max(lo, v - block + 1) if direction < 0 else min(hi, v + block - 1)
+        idx = np.arange(min(v, end), max(v, end) + 1, dtype=np.int64)
+        vals = lp(idx)
+        total = logsumexp(np.concatenate([[total], vals]))
+        edge = vals[0] if direction < 0 else vals[-1]
+        if edge < total - 40.0:
+            break
+        v = end - 1 if direction < 0 else end + 1
+        block *= 2
+    return total
+
+
+# --------------------------------------------------------------------------
+# partial coverage: the smallest batch that sees m classes
+# --------------------------------------------------------------------------
+
+def validated_classes(classes: Any, prior: Prior) -> int:
+    """``classes`` as an int in ``1..C`` (the ``classes=`` of ``required_negatives``)."""
+    c_arr, scalar = check_int_array(classes, "classes", minimum=1)
+    if not scalar:
+        raise TypeError("classes must be one integer")
+    m = int(c_arr)
+    if m > prior.C:
+        raise ValueError(f"classes = {m} is more than the prior's C = {prior.C} classes "
+                         f"(allowed: 1 <= classes <= {prior.C})")
+    return m
+
+
+def smallest_draws_for_classes(prior: Prior, classes: Any, confidence: Any, expected: bool,
+                               log_cover: Callable[[int], float]) -> int:
+    """Smallest number of draws ``n`` with ``P(D_n >= classes) >= confidence`` (or ``E[D_n] >= classes``).
+
+    Used by :func:`couponbound.required_negatives` (``classes=``), which passes
+    ``log_cover(n)``, the coverage engine's ``log upsilon_n`` (``P(D_n = C)``).
+    """
+    m = validated_classes(classes, prior)
+    top = prior.N if not prior.replacement else None
+
+    if expected:
+        if m == prior.C and prior.replacement:
+            raise ValueError(f"E[D] < C = {prior.C} for every finite batch drawn with "
+                             "replacement: no K reaches classes = C in expectation")
+        return _first_true(lambda n: _mean_reaches(prior, n, m), m, top,
+                           _guess_draws(prior, m, top), None)
+    q = check_probability(confidence, "confidence")
+    margin = _margin(prior, m, q, log_cover)
+    return _first_true(lambda n: margin(n) >= 0, m, top, _guess_draws(prior, m, top), margin)
+
+
+def _mean_reaches(prior: Prior, n: int, m: int) -> bool:
+    """``E[D_n] >= m``, decided exactly (in fractions) when the float is within 1e-12."""
+    v = float(expected_classes_unique(np.array([n]), prior)[0])
+    if abs(v - m) > 1e-12 * m or prior.C * max(n, 1) > 10**6:
+        return v >= m
+    if prior.replacement:
+        exact = sum((1 - (1 - f) ** n for f in prior.fractions()), Fraction(0))
+    else:
+        counts = prior.counts
+        N = prior.N
+        assert counts is not None and N is not None
+        exact = sum((1 - Fraction(math.comb(N - c, n), math.comb(N, n)) for c in counts),
+                    Fraction(0))
+    return exact >= m
+
+
+def _guess_draws(prior: Prior, m: int, top: int | None) -> int:
+    """Smallest ``n`` with ``E[D_n] >= m`` (or ``m - 1/2`` for ``m = C``), a starting point."""
+    target = m - 0.5 if (m == prior.C and prior.replacement) else float(m)
+
+    def mean(n: int) -> float:
+        return float(expected_classes_unique(np.array([n]), prior)[0])
+
+    lo, hi = m - 1, m
+    while mean(hi) < target:
+        lo, hi = hi, hi * 2
+        if top is not None and hi >= top:
+            hi = top
+            break
+        if hi > 2**62:
+            return 2**62
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if mean(mid) >= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _margin(prior: Prior, m: int, q: float, log_cover: Callable[[int], float]
+            ) -> Callable[[int], float]:
+    """``f(n)``, increasing in ``n``, with ``f(n) >= 0`` exactly when ``P(D_n >= m) >= q``."""
+    def f(n: int) -> float:
+        lo, hi = support(n, prior)
+        if m <= lo:
+            return math.inf
+        if m > hi:
+            return -math.inf
+
+        def lp(j: IntArray) -> FloatArray:
+            return log_pmf(n, j, prior, log_cover)
+
+        if q >= 0.5:  # P(D <= m - 1) <= 1 - q, on the small side
+            return math.log1p(-q) - log_tail_sum(lp, lo, hi, m - 1, -1)
+        return log_tail_sum(lp, lo, hi, m, +1) - math.log(q)
+    return f
+
+
+def _first_true(ok: Callable[[int], bool], lo_n: int, top: int | None, guess: int,
+                margin: Callable[[int], float] | None) -> int:
+    """Smallest ``n >= lo_n`` with ``ok(n)`` (monotone), starting from ``guess``.
+
+    With a smooth ``margin`` (``>= 0`` exactly where ``ok``) the bracket is
+    narrowed by regula falsi on it (Illinois), so a search takes a handful of
+    evaluations; the answer is then confirmed at ``n`` and ``n - 1``.
+    """
+    guess = max(lo_n, guess if top is None else min(guess, top))
+    cache: dict[int, float] = {}
+
+    def val(n: int) -> float:
+        if n not in cache:
+            cache[n] = margin(n) if margin is not None else (1.0 if ok(n) else -1.0)
+        return cache[n]
+
+    # bracket: a < answer <= b, with val(a) < 0 <= val(b)
+    step = max(1, int(math.sqrt(guess)))
+    if val(guess) >= 0:
+        b = guess
+        a = b - step
+        while a >= lo_n and val(a) >= 0:
+            b = a
+            step *= 2
+            a = b - step
+        if a < lo_n:
+            if val(lo_n) >= 0:
+                return lo_n
+            a = lo_n
+    else:
+        a = guess
+        b = a + step
+        while True:
+            if top is not None and b >= top:
+                b = top
+                if val(b) < 0:
+                    raise AssertionError("unreachable: the whole data set holds every class")
+                break
+            if b > 2**62:
+                raise ValueError("no batch size up to 2**62 reaches that target")
+            if val(b) >= 0:
+                break
+            a = b
+            step *= 2
+            b = a + step
+    fa, fb = val(a), val(b)
+    side = 0
+    while b - a > 1:
+        if margin is not None and math.isfinite(fa) and math.isfinite(fb) and fb > fa:
+            c = int(round(b - fb * (b - a) / (fb - fa)))
+            c = min(max(c, a + 1), b - 1)
+        else:
+            c = (a + b) // 2
+        fc = val(c)
+        if fc >= 0:
+            b, fb = c, fc
+            if side == +1:
+                fa /= 2.0
+            side = +1
+        else:
+            a, fa = c, fc
+            if side == -1:
+                fb /= 2.0
+            side = -1
+    return b

@@ -40,6 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _display, _longtail, _saddle
 from ._combinatorics import harmonic
+from ._occupancy import smallest_draws_for_classes, validated_classes
 from ._prior import Prior, as_prior
 from ._validate import check_flag, check_probability, check_probability_array, check_size
 from ._vectorize import ArrayIn, FloatOrArray, ScalarIn, evaluate
@@ -1334,13 +1335,14 @@ def required_negatives(C: int | Prior | None = None, *, confidence: float | None
                              f"{confidence!r} does not apply (leave it out)")
     conf = check_probability(0.99 if confidence is None else confidence, "confidence")
     if classes is not None:
-        from .occupancy import smallest_draws_for_classes, validated_classes  # the layer above
         m = validated_classes(classes, prior)
         want_mean = check_flag(expected, "expected")
         if m == prior.C and not want_mean:  # every class: the coverage question itself
             n = _smallest_n(prior, conf)
         else:
-            n = smallest_draws_for_classes(prior, m, conf, want_mean)
+            n = smallest_draws_for_classes(
+                prior, m, conf, want_mean,
+                lambda k: float(_log_upsilon_unique(np.array([k], dtype=np.int64), prior)[0]))
     else:
         n = _smallest_n(prior, conf)
     return n - 1 if anchor else n

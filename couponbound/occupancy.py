@@ -25,9 +25,7 @@ replacement from a finite data set of class sizes ``counts``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, overload
 
 import numpy as np
@@ -38,7 +36,6 @@ from ._prior import Prior, as_prior
 from ._validate import (
     check_flag,
     check_int_array,
-    check_probability,
     check_probability_array,
     check_size,
 )
@@ -284,44 +281,15 @@ class DistinctClasses:
 
     def support(self) -> tuple[int, int]:
         """Smallest and largest possible number of distinct classes."""
-        n, C = self.n, self.C
-        if n == 0:
-            return 0, 0
-        if self.prior.replacement:
-            return 1, min(n, C)
-        counts = sorted(self.prior.counts or (), reverse=True)
-        acc = 0
-        lo = 0
-        for c in counts:  # the fewest classes that can hold n samples
-            acc += c
-            lo += 1
-            if acc >= n:
-                break
-        return lo, min(n, C)
+        return _occupancy.support(self.n, self.prior)
 
     # -- the kernel -------------------------------------------------------------
 
     def _log_pmf_exact_targets(self, j: NDArray[np.int64]) -> NDArray[np.float64]:
         """``log P(D = j)`` for sorted distinct integers (any, outside the support -> -inf)."""
-        n, C = self.n, self.C
-        lo, hi = self.support()
-        out = np.full(j.shape, -np.inf)
-        inside = (j >= lo) & (j <= hi)
-        if n == 0:
-            out[j == 0] = 0.0
-            return out
-        tj = j[inside]
-        if tj.size == 0:
-            return out
-        vals = np.empty(tj.shape)
-        full = tj == C
-        if np.any(full):  # D = C is coverage: the coverage engine itself
-            vals[full] = float(log_coverage_prob(n - 1, self.prior))
-        rest = tj[~full]
-        if rest.size:
-            vals[~full] = _occupancy.log_pmf_classes(n, rest, self.prior)
-        out[inside] = vals
-        return out
+        prior = self.prior
+        return _occupancy.log_pmf(self.n, j, prior,
+                                  lambda n: float(log_coverage_prob(n - 1, prior)))
 
     def _logpmf_int(self, j: NDArray[np.int64]) -> NDArray[np.float64]:
         """Cached ``log P(D = j)`` for integer ``j`` (any order, repeats allowed)."""
@@ -440,20 +408,7 @@ class DistinctClasses:
     def _tail_sum(self, start: int, direction: int) -> float:
         """``log sum`` of the pmf from ``start`` outward (``direction`` -1 or +1) until negligible."""
         lo, hi = self.support()
-        total = -math.inf
-        v = start
-        block = 8
-        while lo <= v <= hi:
-            end = max(lo, v - block + 1) if direction < 0 else min(hi, v + block - 1)
-            idx = np.arange(min(v, end), max(v, end) + 1, dtype=np.int64)
-            lp = self._logpmf_int(idx)
-            total = _logsumexp(np.concatenate([[total], lp]))
-            edge = lp[0] if direction < 0 else lp[-1]
-            if edge < total - 40.0:
-                break
-            v = end - 1 if direction < 0 else end + 1
-            block *= 2
-        return total
+        return _occupancy.log_tail_sum(self._logpmf_int, lo, hi, start, direction)
 
     def _side(self, j: ArrayLike, lower: bool) -> FloatOrArray:
         """``log P(D <= j)`` or ``log P(D > j)`` for real ``j`` (a step function)."""
@@ -570,14 +525,6 @@ class DistinctClasses:
         return int(out[0]) if not shape else out.reshape(shape)
 
 
-def _logsumexp(values: NDArray[np.float64]) -> float:
-    """``log sum exp(values)``; ``-inf`` when every value is ``-inf``."""
-    top = float(np.max(values))
-    if top == -math.inf:
-        return -math.inf
-    return top + math.log(float(np.sum(np.exp(values - top))))
-
-
 def distinct_classes(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                      counts: ArrayLike | None = None, replacement: bool | None = None,
                      include_anchor: bool = True) -> DistinctClasses:
@@ -640,157 +587,3 @@ def distinct_classes(K: int, C: int | Prior | None = None, *, probs: ArrayLike |
     anchor = check_flag(include_anchor, "include_anchor")
     draws(K, prior, include_anchor=anchor)  # a batch larger than the data set is refused
     return DistinctClasses(int(k_arr), prior, anchor)
-
-
-def validated_classes(classes: Any, prior: Prior) -> int:
-    """``classes`` as an int in ``1..C`` (the ``classes=`` of ``required_negatives``)."""
-    c_arr, scalar = check_int_array(classes, "classes", minimum=1)
-    if not scalar:
-        raise TypeError("classes must be one integer")
-    m = int(c_arr)
-    if m > prior.C:
-        raise ValueError(f"classes = {m} is more than the prior's C = {prior.C} classes "
-                         f"(allowed: 1 <= classes <= {prior.C})")
-    return m
-
-
-def smallest_draws_for_classes(prior: Prior, classes: Any, confidence: Any,
-                               expected: bool) -> int:
-    """Smallest number of draws ``n`` with ``P(D_n >= classes) >= confidence`` (or ``E[D_n] >= classes``).
-
-    Used by :func:`couponbound.required_negatives` (``classes=``).
-    """
-    m = validated_classes(classes, prior)
-    top = prior.N if not prior.replacement else None
-
-    if expected:
-        if m == prior.C and prior.replacement:
-            raise ValueError(f"E[D] < C = {prior.C} for every finite batch drawn with "
-                             "replacement: no K reaches classes = C in expectation")
-        return _first_true(lambda n: _mean_reaches(prior, n, m), m, top,
-                           _guess_draws(prior, m, top), None)
-    q = check_probability(confidence, "confidence")
-    margin = _margin(prior, m, q)
-    return _first_true(lambda n: margin(n) >= 0, m, top, _guess_draws(prior, m, top), margin)
-
-
-def _mean_reaches(prior: Prior, n: int, m: int) -> bool:
-    """``E[D_n] >= m``, decided exactly (in fractions) when the float is within 1e-12."""
-    v = float(_occupancy.expected_classes_unique(np.array([n]), prior)[0])
-    if abs(v - m) > 1e-12 * m or prior.C * max(n, 1) > 10**6:
-        return v >= m
-    if prior.replacement:
-        exact = sum((1 - (1 - f) ** n for f in prior.fractions()), Fraction(0))
-    else:
-        counts = prior.counts
-        N = prior.N
-        assert counts is not None and N is not None
-        exact = sum((1 - Fraction(math.comb(N - c, n), math.comb(N, n)) for c in counts),
-                    Fraction(0))
-    return exact >= m
-
-
-def _guess_draws(prior: Prior, m: int, top: int | None) -> int:
-    """Smallest ``n`` with ``E[D_n] >= m`` (or ``m - 1/2`` for ``m = C``), a starting point."""
-    target = m - 0.5 if (m == prior.C and prior.replacement) else float(m)
-
-    def mean(n: int) -> float:
-        return float(_occupancy.expected_classes_unique(np.array([n]), prior)[0])
-
-    lo, hi = m - 1, m
-    while mean(hi) < target:
-        lo, hi = hi, hi * 2
-        if top is not None and hi >= top:
-            hi = top
-            break
-        if hi > 2**62:
-            return 2**62
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if mean(mid) >= target:
-            hi = mid
-        else:
-            lo = mid
-    return hi
-
-
-def _margin(prior: Prior, m: int, q: float) -> Callable[[int], float]:
-    """``f(n)``, increasing in ``n``, with ``f(n) >= 0`` exactly when ``P(D_n >= m) >= q``."""
-    def f(n: int) -> float:
-        D = DistinctClasses(n, prior, include_anchor=False)
-        lo, hi = D.support()
-        if m <= lo:
-            return math.inf
-        if m > hi:
-            return -math.inf
-        if q >= 0.5:  # P(D <= m - 1) <= 1 - q, on the small side
-            return math.log1p(-q) - D._tail_sum(m - 1, -1)
-        return D._tail_sum(m, +1) - math.log(q)
-    return f
-
-
-def _first_true(ok: Callable[[int], bool], lo_n: int, top: int | None, guess: int,
-                margin: Callable[[int], float] | None) -> int:
-    """Smallest ``n >= lo_n`` with ``ok(n)`` (monotone), starting from ``guess``.
-
-    With a smooth ``margin`` (``>= 0`` exactly where ``ok``) the bracket is
-    narrowed by regula falsi on it (Illinois), so a search takes a handful of
-    evaluations; the answer is then confirmed at ``n`` and ``n - 1``.
-    """
-    guess = max(lo_n, guess if top is None else min(guess, top))
-    cache: dict[int, float] = {}
-
-    def val(n: int) -> float:
-        if n not in cache:
-            cache[n] = margin(n) if margin is not None else (1.0 if ok(n) else -1.0)
-        return cache[n]
-
-    # bracket: a < answer <= b, with val(a) < 0 <= val(b)
-    step = max(1, int(math.sqrt(guess)))
-    if val(guess) >= 0:
-        b = guess
-        a = b - step
-        while a >= lo_n and val(a) >= 0:
-            b = a
-            step *= 2
-            a = b - step
-        if a < lo_n:
-            if val(lo_n) >= 0:
-                return lo_n
-            a = lo_n
-    else:
-        a = guess
-        b = a + step
-        while True:
-            if top is not None and b >= top:
-                b = top
-                if val(b) < 0:
-                    raise AssertionError("unreachable: the whole data set holds every class")
-                break
-            if b > 2**62:
-                raise ValueError("no batch size up to 2**62 reaches that target")
-            if val(b) >= 0:
-                break
-            a = b
-            step *= 2
-            b = a + step
-    fa, fb = val(a), val(b)
-    side = 0
-    while b - a > 1:
-        if margin is not None and math.isfinite(fa) and math.isfinite(fb) and fb > fa:
-            c = int(round(b - fb * (b - a) / (fb - fa)))
-            c = min(max(c, a + 1), b - 1)
-        else:
-            c = (a + b) // 2
-        fc = val(c)
-        if fc >= 0:
-            b, fb = c, fc
-            if side == +1:
-                fa /= 2.0
-            side = +1
-        else:
-            a, fa = c, fc
-            if side == -1:
-                fb /= 2.0
-            side = -1
-    return b

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from couponbound import _display
+from couponbound._display import fmt
 from couponbound._prior import Prior
 from couponbound._validate import check_positive_int, short_repr
 from couponbound.bounds import (
@@ -33,22 +34,6 @@ from couponbound.training._inputs import select_keys
 from couponbound.training._theory import occupancy_values, theory_values
 
 __all__ = ["LOG_KEYS", "REPORT_FIELDS", "BoundReport"]
-
-
-def _fmt(x: float | int | None) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, bool):
-        return "yes" if x else "NO"
-    if isinstance(x, int):
-        return str(x)
-    if math.isnan(x):
-        return "-"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
-        return f"{x:.3e}"
-    return f"{x:.4f}"
 
 
 @dataclass(frozen=True, repr=False)
@@ -402,7 +387,7 @@ class BoundReport:
     def __repr__(self) -> str:
         keys = ("contrastive", "ns21_bound", "holds", "upsilon", "sup", "sub", "collision",
                 "d", "tau", "arora_bound", "K", "C", "n_anchors", "n_batches")
-        body = ", ".join(f"{k}={_fmt(getattr(self, k))}" for k in keys)
+        body = ", ".join(f"{k}={fmt(getattr(self, k))}" for k in keys)
         return f"BoundReport({body})"
 
     def __str__(self) -> str:
@@ -430,10 +415,10 @@ class BoundReport:
         ]
         lines = [head, f"{'term':<27}{'measured':>12}{'s.e.':>12}{'theory':>12}"]
         for name, value, se, th in rows:
-            lines.append(f"{name:<27}{_fmt(value):>12}{_fmt(se):>12}{_fmt(th):>12}")
+            lines.append(f"{name:<27}{fmt(value):>12}{fmt(se):>12}{fmt(th):>12}")
         if not math.isnan(self.collision_diagnostic):
-            lines.append(f"{'collision diagnostic':<27}{_fmt(self.collision_diagnostic):>12}")
-        lines.append(f"NS21 bound holds (bound <= L_Info): {_fmt(self.holds)}")
+            lines.append(f"{'collision diagnostic':<27}{fmt(self.collision_diagnostic):>12}")
+        lines.append(f"NS21 bound holds (bound <= L_Info): {fmt(self.holds)}")
         return "\n".join(lines)
 
 

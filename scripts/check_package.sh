@@ -161,8 +161,9 @@ from numpy.typing import NDArray
 import couponbound
 from couponbound import Prior, coverage_prob
 
-# a scalar K gives a float and an array K an ndarray; the static type is the union
-x: float | NDArray[np.float64] = coverage_prob(31, Prior.uniform(10))
+# a scalar K gives a float and an array K an ndarray, statically too (@overload)
+x: float = coverage_prob(31, Prior.uniform(10))
+z: NDArray[np.float64] = coverage_prob([31, 63], 10)
 y: float = float(coverage_prob(31, 10))
 reveal_type(couponbound.coverage_prob)
 EOF
@@ -176,6 +177,8 @@ echo "$out" | sed 's/^/  mypy: /'
 if echo "$out" | grep -q -e "py.typed" -e "library stubs"; then
   fail "mypy does not see couponbound's types"
 fi
-echo "$out" | grep -q 'Revealed type is "def' || fail "mypy did not read coverage_prob's signature"
+# one signature, or (since the @overloads: float for a scalar K) an Overload of them
+echo "$out" | grep -q -e 'Revealed type is "def' -e 'Revealed type is "Overload(def' \
+  || fail "mypy did not read coverage_prob's signature"
 say "mypy on a user file importing couponbound passed"
 say "all package checks passed"

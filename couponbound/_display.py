@@ -282,9 +282,12 @@ _QUANTILES = (0.01, 0.5, 0.9, 0.99)
 
 
 def _try(f: Any) -> Any:
+    """``f()``, or ``None`` (shown as ``-``) where the package refuses the value up front
+    with a ValueError (e.g. quantiles of more than 1e16 classes); any other error is a bug
+    and propagates."""
     try:
         return f()
-    except (ValueError, TypeError, NotImplementedError):
+    except ValueError:
         return None
 
 

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _occupancy
+from ._docs import fill_doc
 from ._prior import Prior, as_prior
 from ._validate import (
     check_flag,
@@ -77,6 +78,7 @@ def expected_classes(K: ArrayLike, C: int | Prior | None = None, *,
                      probs: ArrayLike | None = None, counts: ArrayLike | None = None,
                      replacement: bool | None = None,
                      include_anchor: bool = True) -> FloatOrArray: ...
+@fill_doc
 def expected_classes(K: ArrayLike, C: int | Prior | None = None, *,
                      probs: ArrayLike | None = None, counts: ArrayLike | None = None,
                      replacement: bool | None = None, include_anchor: bool = True) -> FloatOrArray:
@@ -91,17 +93,9 @@ def expected_classes(K: ArrayLike, C: int | Prior | None = None, *,
 
     Parameters
     ----------
-    K : int or array_like of int
-        Number of negatives (``>= 0``); vectorised.
-    C : int or Prior, optional
-        Number of classes (uniform prior), or a :class:`~couponbound.Prior`.
-    probs, counts : array_like, optional
-        A non-uniform prior; ``counts`` also serve ``replacement=False``.
-    replacement : bool, optional
-        ``False``: batches drawn without replacement (a shuffled data loader)
-        from the data set of class sizes ``counts``.
-    include_anchor : bool, default True
-        Count the anchor among the draws (``n = K + 1``); ``False``: ``n = K``.
+    {docs.negatives}
+    {docs.prior}
+    {docs.include_anchor}
 
     Returns
     -------
@@ -125,6 +119,7 @@ def expected_classes(K: ArrayLike, C: int | Prior | None = None, *,
     return evaluate(_occupancy.expected_classes_unique, K, prior, include_anchor=include_anchor)
 
 
+@fill_doc
 def false_negative_rate(C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                         counts: ArrayLike | None = None, replacement: bool | None = None,
                         per_class: bool = False) -> float | NDArray[np.float64]:
@@ -143,12 +138,7 @@ def false_negative_rate(C: int | Prior | None = None, *, probs: ArrayLike | None
 
     Parameters
     ----------
-    C : int or Prior, optional
-        Number of classes (uniform prior), or a :class:`~couponbound.Prior`.
-    probs, counts : array_like, optional
-        A non-uniform prior; ``counts`` also serve ``replacement=False``.
-    replacement : bool, optional
-        ``False``: the negatives are drawn without replacement.
+    {docs.prior}
     per_class : bool, default False
         Return the per-class rates :math:`\tau^+_y` (an array of length ``C``).
 
@@ -193,6 +183,7 @@ def expected_false_negatives(K: ArrayIn, C: int | Prior | None = None, *,
 def expected_false_negatives(K: ArrayLike, C: int | Prior | None = None, *,
                              probs: ArrayLike | None = None, counts: ArrayLike | None = None,
                              replacement: bool | None = None) -> FloatOrArray: ...
+@fill_doc
 def expected_false_negatives(K: ArrayLike, C: int | Prior | None = None, *,
                              probs: ArrayLike | None = None, counts: ArrayLike | None = None,
                              replacement: bool | None = None) -> FloatOrArray:
@@ -203,10 +194,8 @@ def expected_false_negatives(K: ArrayLike, C: int | Prior | None = None, *,
 
     Parameters
     ----------
-    K : int or array_like of int
-        Number of negatives; vectorised.
-    C, probs, counts, replacement
-        The prior, as in :func:`false_negative_rate`.
+    {docs.negatives}
+    {docs.prior}
 
     Returns
     -------
@@ -485,7 +474,8 @@ class DistinctClasses:
 
     def var(self) -> float:
         """``Var[D]``: closed form with replacement (``G <= 3000`` groups), else from the pmf."""
-        v = _occupancy.var_classes(self.n, self.prior) if self.n > 0 else 0.0
+        self._var_closed()  # computes (and caches) the closed form once
+        v = self._cache["var_closed"]
         if v is not None:
             return float(v)
         a, lp = self._window()
@@ -525,6 +515,7 @@ class DistinctClasses:
         return int(out[0]) if not shape else out.reshape(shape)
 
 
+@fill_doc
 def distinct_classes(K: int, C: int | Prior | None = None, *, probs: ArrayLike | None = None,
                      counts: ArrayLike | None = None, replacement: bool | None = None,
                      include_anchor: bool = True) -> DistinctClasses:
@@ -541,15 +532,8 @@ def distinct_classes(K: int, C: int | Prior | None = None, *, probs: ArrayLike |
     ----------
     K : int
         Number of negatives (``>= 0``).
-    C : int or Prior, optional
-        Number of classes (uniform prior), or a :class:`~couponbound.Prior`.
-    probs, counts : array_like, optional
-        A non-uniform prior; ``counts`` also serve ``replacement=False``.
-    replacement : bool, optional
-        ``False``: the batch is drawn without replacement (a shuffled data
-        loader) from the data set of class sizes ``counts``.
-    include_anchor : bool, default True
-        Count the anchor among the draws (``n = K + 1``).
+    {docs.prior}
+    {docs.include_anchor}
 
     Returns
     -------

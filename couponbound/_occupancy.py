@@ -24,16 +24,19 @@ real point, and ``A_j`` the mean over the circle ``|t| = r`` of
 small correction when ``r`` is chosen well.  Here
 
 * ``PB_j`` is computed exactly for every ``j`` at once by the
-  Poisson-binomial recursion over the classes (one class at a time, positive
+  Poisson-binomial recursion over the classes (32 classes a step, positive
   terms at the real point), *tilted* by a factor ``s`` so that the
   probabilities of the targets are of order one (no underflow);
+* ``j = 1`` is the closed form ``sum_c p_c^n`` (resp.
+  ``sum_c binom(n_c, n) / binom(N, n)``);
 * ``r`` is chosen per band of targets from the two-dimensional saddle point
   ``(r, s)`` of the tilted joint law of (draws, classes present), so that the
   draws given ``j`` classes are centred on ``n`` within one conditional
   standard deviation;
 * the circle mean is the trapezoidal rule with a step of ``0.6`` conditional
-  standard deviations, walked outward from ``theta = 0`` until the
-  integrand is below ``1e-18`` of its peak (as in the coverage engine).
+  standard deviations, walked outward from ``theta = 0`` (in one pass to ten
+  standard deviations, then further if needed) until the integrand is below
+  ``1e-18`` of its peak and falling (as in the coverage engine).
 
 For a uniform prior (or a data set of equal class sizes) the Poisson-binomial
 law is binomial and the integrand is ``((e^{w} - 1) / (e^{w_0} - 1))^j e^{-in theta}``,
@@ -54,6 +57,7 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from couponbound._longtail import cexpm1
@@ -97,7 +101,7 @@ MAX_DP_WORK = 2 * 10**8
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _SHORT = 64  # absence probabilities of at most this many factors are multiplied out
 _H = 0.6  # trapezoidal step, in conditional standard deviations
-_U_FIRST = 9.0  # walk at least this far (in conditional standard deviations)
+_U_FIRST = 10.0  # walk at least this far (in conditional standard deviations)
 _NEGLIGIBLE = 1e-18
 _CHUNK = 8  # nodes per further recursion pass (the first reaches u = _U_FIRST)
 _BAND_SD = 3.0  # targets within this many conditional sd of the band's anchor
@@ -425,6 +429,9 @@ def _log_norm_pi(log_omb: ComplexArray, log_beta: ComplexArray, log_s: float
     return lnorm, pi, omp
 
 
+_BLOCK = 32  # classes per step of the blocked recursion
+
+
 def _pb_dp(pi: ComplexArray, omp: ComplexArray, mult: IntArray, J: int
            ) -> tuple[ComplexArray, FloatArray]:
     """Poisson-binomial probabilities ``0..J`` of the classes present, for each row of ``pi``.
@@ -432,33 +439,48 @@ def _pb_dp(pi: ComplexArray, omp: ComplexArray, mult: IntArray, J: int
     ``pi`` has shape ``(nodes, G)`` (presence probabilities, complex off the
     real axis) and ``omp`` holds ``1 - pi``, computed on its own so that a
     probability close to 1 keeps the relative accuracy of its complement;
-    class ``g`` is repeated ``mult[g]`` times.  One class at a
-    time: ``P_new[i] = (1 - pi) P[i] + pi P[i - 1]``.  Off the real axis the
-    rows can grow; every 16 classes each row is divided by its largest
+    class ``g`` is repeated ``mult[g]`` times.  The recursion
+    ``P_new[i] = (1 - pi) P[i] + pi P[i - 1]`` is taken ``_BLOCK`` classes at
+    a time: the coefficients of each block's polynomial
+    ``prod (1 - pi + pi u)`` are formed for all blocks at once, and each
+    step convolves the rows with one block's polynomial (a batched
+    matrix-vector product over sliding windows).  At the real point every
+    term is positive, as in the class-by-class recursion.  Off the real axis
+    the rows can grow; after every block each row is divided by its largest
     modulus, and the log of the scale is returned beside the rows.
     """
     rows = pi.shape[0]
-    P = np.zeros((rows, J + 1), dtype=complex)
-    P[:, 0] = 1.0
+    B = _BLOCK
+    b = np.repeat(pi, mult, axis=1)
+    a = np.repeat(omp, mult, axis=1)
+    nb = -(-b.shape[1] // B)
+    pad = nb * B - b.shape[1]
+    if pad:  # identity factors (1 + 0 u) fill the last block
+        a = np.concatenate([a, np.ones((rows, pad), dtype=complex)], axis=1)
+        b = np.concatenate([b, np.zeros((rows, pad), dtype=complex)], axis=1)
+    A = a.reshape(rows, nb, B)
+    Bm = b.reshape(rows, nb, B)
+    Q = np.zeros((rows, nb, B + 1), dtype=complex)
+    Q[..., 0] = 1.0
+    for k in range(B):
+        tmp = Q[..., :k + 1] * Bm[..., k, None]
+        Q[..., :k + 2] *= A[..., k, None]
+        Q[..., 1:k + 2] += tmp
+    q_rev = np.ascontiguousarray(Q[..., ::-1])
+    # P[:, B + i] holds coefficient i; the B leading zeros let every window be full
+    P = np.zeros((rows, B + J + 1), dtype=complex)
+    P[:, B] = 1.0
     log_scale = np.zeros(rows)
     top = 0
-    step = 0
-    for gi in range(pi.shape[1]):
-        b = pi[:, gi][:, None]
-        a = omp[:, gi][:, None]
-        for _ in range(int(mult[gi])):
-            hi = min(top + 1, J)
-            tmp = P[:, :hi] * b
-            P[:, :hi + 1] *= a
-            P[:, 1:hi + 1] += tmp
-            top = hi
-            step += 1
-            if step % 16 == 0:
-                m = np.max(np.abs(P[:, :top + 1]), axis=1)
-                m = np.where(m > 0, m, 1.0)
-                P[:, :top + 1] /= m[:, None]
-                log_scale += np.log(m)
-    return P, log_scale
+    windows = sliding_window_view(P, B + 1, axis=1)  # a view: sees every update of P
+    for blk in range(nb):
+        top = min(J, top + B)
+        new = np.matmul(windows[:, :top + 1], q_rev[:, blk, :, None])[..., 0]
+        m = np.max(np.abs(new), axis=1)
+        m = np.where(m > 0, m, 1.0)
+        P[:, B:B + top + 1] = new / m[:, None]
+        log_scale += np.log(m)
+    return P[:, B:], log_scale
 
 
 def _log_expm1_ratio(w0: FloatArray, d: ComplexArray) -> ComplexArray:
@@ -468,13 +490,17 @@ def _log_expm1_ratio(w0: FloatArray, d: ComplexArray) -> ComplexArray:
     ``log1p(expm1(d) / (1 - e^{-w0}))``: both keep the relative accuracy of a
     small result.
     """
-    big = w0 > 0.5
-    wb = np.where(big, w0, 1.0)
-    ws = np.where(big, 1.0, w0)
+    big = np.broadcast_to(w0 > 0.5, d.shape)
+    out = np.empty(d.shape, dtype=complex)
+    wfull = np.broadcast_to(w0, d.shape)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        far = d + clog1p(-np.exp(-(wb + d))) - np.log1p(-np.exp(-wb))
-        near = clog1p(cexpm1(np.where(big, 0.0, d)) / -np.expm1(-ws))
-    return np.where(big, far, near)
+        if np.any(big):  # each branch only where it is used
+            wb, db = wfull[big], d[big]
+            out[big] = db + clog1p(-np.exp(-(wb + db))) - np.log1p(-np.exp(-wb))
+        small = ~big
+        if np.any(small):
+            out[small] = clog1p(cexpm1(d[small]) / -np.expm1(-wfull[small]))
+    return out
 
 
 def _node_terms(theta: FloatArray, r: float, g: _Groups, log_s: float
@@ -569,14 +595,6 @@ def _band(n: int, targets: IntArray, anchor: _Tilt, g: _Groups, absent: bool
                                - (C - targets) * x0)
             else:
                 z0 = -w0 - log_s - log1mexp(w0)
-                if ref is None:
-                    # the real point: the normalised recursion (presence probabilities
-                    # pi0, all terms positive) gives log PB'_j with full relative accuracy
-                    P0, ls0 = (_pb_dp(omp0[None, :].astype(complex), pi0[None, :].astype(complex),
-                                      g.mult, J) if absent
-                               else _pb_dp(pi0[None, :].astype(complex), omp0[None, :].astype(complex),
-                                           g.mult, J))
-                    ref = np.log(P0[0, idx].real) + float(ls0[0])
                 # the nodes: each class's factor (1 + odds u), odds = e^{-z} = s (e^w - 1),
                 # divided by c = 1 + odds (presence probabilities pi, 1 - pi: the
                 # normalised recursion), except where 1 + odds nearly vanishes on the
@@ -595,8 +613,17 @@ def _band(n: int, targets: IntArray, anchor: _Tilt, g: _Groups, absent: bool
                     b_p = np.where(near_pole, np.exp(lo - big), pi)  # odds / c
                     # log(c / c0): the normalised factor's ratio, or max(1, |odds|) / (1 + odds0)
                     lc = np.where(near_pole, big - np.log1p(np.exp(-z0))[None, :], dlnorm)
+                if ref is None:
+                    # the real point rides along as an extra first row: the normalised
+                    # recursion (presence probabilities pi0, all terms positive) gives
+                    # log PB'_j with full relative accuracy
+                    a_p = np.vstack([omp0[None, :].astype(complex), a_p])
+                    b_p = np.vstack([pi0[None, :].astype(complex), b_p])
                 P, log_scale = (_pb_dp(a_p, b_p, g.mult, J) if absent
                                 else _pb_dp(b_p, a_p, g.mult, J))
+                if ref is None:
+                    ref = np.log(P[0, idx].real) + float(log_scale[0])
+                    P, log_scale = P[1:], log_scale[1:]
                 lb = -1j * n * theta + np.sum(g.mult[None, :] * lc, axis=1) + log_scale
                 vals = P[:, idx]
                 if k0 == 0:
@@ -614,7 +641,7 @@ def _band(n: int, targets: IntArray, anchor: _Tilt, g: _Groups, absent: bool
         k0 = k_end + 1
         if k_end >= half:
             break
-        if k_end >= k_first and np.all(mag[-4:] < _NEGLIGIBLE):
+        if k_end >= k_first and np.all(mag[-2:] < _NEGLIGIBLE) and mag[-1] <= mag[-2]:
             done = True
     assert ref is not None
     # at the real point: PB_j(r) = P'_j prod(1 - beta + s beta) / s^j
@@ -696,7 +723,7 @@ def _band_width(t: _Tilt, sds: float) -> float:
     """Half-width (in classes) of the band a tilt serves: one conditional sd of the draws,
     at most three sd of the classes present."""
     width_t = sds * t.sd_cond / abs(t.slope) if t.slope != 0 else math.inf
-    return max(1.0, min(width_t, _BAND_SD_D * math.sqrt(max(t.var_d, 0.0))))
+    return max(0.0, min(width_t, _BAND_SD_D * math.sqrt(max(t.var_d, 0.0))))
 
 
 def log_pmf_classes(n: int, targets: IntArray, prior: Prior) -> FloatArray:
@@ -707,6 +734,15 @@ def log_pmf_classes(n: int, targets: IntArray, prior: Prior) -> FloatArray:
     targets = np.asarray(targets, dtype=np.int64)
     out = np.full(targets.shape, np.nan)
     pending = np.arange(targets.size)
+    if targets.size and targets[0] == 1 and C > 1:
+        # one class holds every draw: sum_c p_c^n, or sum_c binom(n_c, n) / binom(N, n)
+        if g.replacement:
+            terms = n * np.log(g.par)
+        else:
+            terms = log_hyper_miss(g.N, (g.N - g.par).astype(np.int64),
+                                   np.array([n], dtype=np.int64))[:, 0]
+        out[0] = logsumexp(np.log(g.mult.astype(float)) + terms)
+        pending = pending[1:]
     cautious = False
     while pending.size:
         tg = targets[pending]

@@ -468,3 +468,70 @@ def test_off_integer_and_outside_support() -> None:
     Dw = cb.distinct_classes(5, counts=[5, 2, 1], replacement=False)
     assert Dw.support() == (2, 3)
     assert Dw.pmf(1) == 0.0
+
+
+def _mp_poisson_binomial(b: list[complex], a: list[complex], J: int) -> list[mpmath.mpc]:
+    """Coefficients 0..J of prod (a_c + b_c u), term by term in 50-digit complex arithmetic."""
+    with mpmath.workdps(50):
+        P = [mpmath.mpc(1)] + [mpmath.mpc(0)] * J
+        for bc, ac in zip(b, a, strict=True):
+            bm, am = mpmath.mpc(bc), mpmath.mpc(ac)
+            for i in range(J, 0, -1):
+                P[i] = P[i] * am + P[i - 1] * bm
+            P[0] = P[0] * am
+        return P
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 150), st.integers(0, 160), st.integers(0, 2**32 - 1), st.booleans())
+def test_blocked_recursion_against_50_digits(G: int, J: int, seed: int, real: bool) -> None:
+    """The Poisson-binomial recursion, taken a block of classes at a time, against the
+    class-by-class recursion in 50-digit arithmetic: several blocks, a partial last block,
+    repeated classes, rows at the real point (relative accuracy of every coefficient,
+    far tails included) and off the real axis (accuracy relative to the row's largest)."""
+    from couponbound._occupancy import _pb_dp
+
+    rng = np.random.default_rng(seed)
+    mult = rng.integers(1, 3, size=G).astype(np.int64)
+    pi = rng.uniform(0.0, 1.0, size=(2, G)) ** 3
+    if real:
+        b = pi.astype(complex)
+        a = (1.0 - pi).astype(complex)
+    else:
+        ph = np.exp(1j * rng.uniform(-1.0, 1.0, size=(2, G)))
+        b = pi * ph
+        a = (1.0 - pi) * np.conj(ph)
+    J = min(J, int(mult.sum()))
+    P, log_scale = _pb_dp(b, a, mult, J)
+    for row in range(2):
+        bb = [complex(x) for x, k in zip(b[row], mult, strict=True) for _ in range(int(k))]
+        aa = [complex(x) for x, k in zip(a[row], mult, strict=True) for _ in range(int(k))]
+        ref = _mp_poisson_binomial(bb, aa, J)
+        with mpmath.workdps(50):
+            got = [mpmath.mpc(complex(x)) * mpmath.exp(float(log_scale[row])) for x in P[row]]
+            top = max(abs(x) for x in ref)
+            for i in range(J + 1):
+                if real:
+                    if ref[i] == 0:
+                        assert got[i] == 0
+                        continue
+                    if abs(ref[i]) < mpmath.mpf(10) ** -290 * top:
+                        continue  # below what the scaled float row can hold
+                    assert abs(got[i] - ref[i]) <= 1e-12 * abs(ref[i]), (i, got[i], ref[i])
+                else:
+                    assert abs(got[i] - ref[i]) <= 1e-13 * top, (i, got[i], ref[i])
+
+
+@pytest.mark.slow
+def test_pmf_many_classes_with_replacement_against_exact_counting() -> None:
+    """Forty classes of distinct weights (the recursion runs over more than one block),
+    batches from 2 to 50 draws, against exact counting of weighted sequences."""
+    rng = np.random.default_rng(11)
+    w = [int(x) for x in rng.permutation(np.arange(1, 200))[:40]]
+    worst = 0.0
+    for n in (2, 9, 25, 50):
+        ex = oracle.weighted_pmf(w, n)
+        got = cb.distinct_classes(n - 1, counts=w).logpmf(np.arange(41))
+        for j in range(41):
+            worst = max(worst, log_err(float(got[j]), ex[j]))
+    assert worst < 1e-12

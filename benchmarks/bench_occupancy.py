@@ -65,7 +65,7 @@ def interleaved(methods: dict[str, Callable[[], Any]], repeats: int) -> dict[str
 
 def floor_unit(repeats: int) -> float:
     """u: one numpy pass of log1p(-exp(-x)).sum() over 1e5 values, allocator warm."""
-    big = np.ones(50_000_000)
+    big = np.ones(2_000_000)  # 16 MB: glibc's mmap threshold moves to it (above 32 MB it would not)
     del big
     x = np.random.default_rng(0).random(100_000) * 5 + 1e-3
     return interleaved({"u": lambda: np.log1p(-np.exp(-x)).sum()}, max(repeats, 21))["u"][0]

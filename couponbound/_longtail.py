@@ -31,7 +31,9 @@ the integrand is ``~ exp(-u^2/2)`` times a smooth factor; this module
   error of each sum, estimated from the last coefficients weighted by the
   moments, must be below ``1e-14`` (else the sum is taken directly); pieces
   with few classes are summed directly, and so is every class sum where the
-  moments would cost more than the G classes;
+  moments would cost more than the G classes.  Pieces starting above
+  ``p r = 52`` (each class there changes the sum by less than ``e^{-50}``)
+  are not evaluated;
 * decides the side with one pass over the classes near the smallest
   probability: where ``S1 = sum_c (1 - p_c)^n <= 1/2`` the union bound gives
   ``1 - upsilon <= 1/2`` and the right tail is computed; otherwise the product
@@ -44,7 +46,12 @@ the integrand is ``~ exp(-u^2/2)`` times a smooth factor; this module
   in scaled form (relative to the largest ``e^{-p_c r}``), so it keeps its
   relative accuracy down to ``1e-300`` and below; only the classes within
   ``e^{-50}`` of the largest term are kept (a prefix of the sorted ``p``).
-  With many kept classes that sum is a power series in ``zeta = 1 - e^{i theta}``
+  Those sums (at the real point for the saddle and the scale, and at each node
+  with ``|theta| <= 1/4``) go through the Chebyshev moments of the pieces
+  within ``e^{-50}`` (:meth:`LongTailPrior.low_sums`), with an estimated error
+  (truncation plus rounding) below ``4e-15`` of the sum at ``theta = 0``; a
+  node or sum above it is taken directly, where with many kept classes the
+  sum is a power series in ``zeta = 1 - e^{i theta}``
   (``sum_m (1/m) e^{x0 - m x0 z} sum_k b_{m,k} zeta^k``, coefficients from one
   pass; truncation checked to ``1e-17``), so a node costs ``O(terms)``;
 * computes the completion time's pmf ``P(T = n) = (n-1)! [t^{n-1}] F(t) h(t)``,
@@ -81,6 +88,12 @@ _U_FIRST = 11.0  # first stretch of nodes, in u
 _NEGLIGIBLE = 1e-18  # |integrand| / integrand(0) below which a node is dropped
 _CHEB_THETA = 0.25  # largest |theta| the Chebyshev class sums serve
 _CHEB_TOL = 1e-14  # estimated truncation error allowed in a Chebyshev class sum
+# ... in the right tail's sums (relative to the sum at theta = 0; the rounding
+# estimate of a sum of 1e5 positive terms is about 1.3e-15 of it)
+_TAIL_TOL = 4e-15
+# classes with p r above this add less than ~e^{-50} each to the left side's class sums
+# (log(1 - e^{-x}), x / (e^x - 1) and the per-node factor): they are not summed
+_X_NEGLIGIBLE = 52.0
 _PIECE_WIDTH = 1.5  # widest piece of the log p range served by one Chebyshev series
 _MIN_PER_TERM = 2  # a piece gets a series when it holds >= this many classes per term
 _DCT_COST = 0.5  # cost of a series' DCT and contraction per term, in class evaluations
@@ -221,6 +234,7 @@ class LongTailPrior:
     _dp: FloatArray | None = field(init=False, default=None, repr=False)
     _dw: FloatArray | None = field(init=False, default=None, repr=False)
     _psums: FloatArray | None = field(init=False, default=None, repr=False)
+    _piece_lo: FloatArray | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         p = np.asarray(self.p, dtype=float)
@@ -293,23 +307,68 @@ class LongTailPrior:
         k = np.arange(n_terms)
         nodes = np.cos(math.pi * (k + 0.5) / n_terms)
         self._cheb_y = centre[:, None] + half * nodes[None, :]
+        self._piece_lo = centre - half
         self._moments = mom
         return True
 
     def class_sum(self, f: Callable[[FloatArray], FloatArray], r: float, checked: bool = True) -> float:
-        """``sum_c w_c f(p_c r)`` for a real bounded smooth ``f``."""
+        """``sum_c w_c f(p_c r)`` for a real bounded smooth ``f`` that is below
+        ``e^{-50}`` in size for ``p_c r > _X_NEGLIGIBLE`` (those classes are not summed)."""
         if self._cheb_setup():
             assert self._cheb_y is not None and self._moments is not None
             assert self._dp is not None and self._dw is not None
-            vals = f(np.exp(self._cheb_y) * r)
+            sel, k = self._low(_X_NEGLIGIBLE / r)
+            mom = self._moments[sel]
+            vals = f(np.exp(self._cheb_y[sel]) * r)
             coef = _dct(vals, type=2, axis=1) / vals.shape[1]
             coef[:, 0] *= 0.5
-            total = float(np.sum(coef * self._moments)) + float(self._dw @ f(self._dp * r))
+            total = float(np.sum(coef * mom)) + float(self._dw[:k] @ f(self._dp[:k] * r))
             # relative to the sum where it is large (log_rest in the far left tail,
             # where log upsilon is itself large: 1e-15 of the sum is <= 1e-13 of it)
-            if not checked or _tail_err(coef, self._moments) <= _CHEB_TOL * max(1.0, 0.1 * abs(total)):
+            if not checked or _tail_err(coef, mom) <= _CHEB_TOL * max(1.0, 0.1 * abs(total)):
                 return total
         return float(self.w @ f(self.p * r))
+
+    def _low(self, p_max: float) -> tuple[NDArray[np.bool_], int]:
+        """The pieces of moments that start at or below ``p_max`` and the number of
+        directly summed classes with ``p <= p_max`` (a prefix: both are sorted)."""
+        assert self._piece_lo is not None and self._dp is not None
+        lp = math.log(p_max) if p_max > 0.0 else -math.inf
+        return self._piece_lo <= lp, int(np.searchsorted(self._dp, p_max, side="right"))
+
+    def low_sums(self, f: Callable[[FloatArray], NDArray[np.generic]], r: float, p_max: float
+                 ) -> tuple[NDArray[np.generic], FloatArray] | None:
+        """``sum_c w_c f(p_c r)`` over the classes with ``p_c <= p_max`` (pieces of moments
+        starting above ``p_max`` are skipped whole), with its estimated error; None
+        without moments.
+
+        ``f`` maps an array ``x`` of any shape to ``x.shape + extra`` (several
+        functions, or one per node of the circle, real or complex); the sums and
+        errors have shape ``extra``.  The error is the truncation (the last
+        coefficients weighted by the moments) plus the rounding (``4 eps`` times
+        the sum of the terms' magnitudes).
+        """
+        if not self._cheb_setup():
+            return None
+        assert self._cheb_y is not None and self._moments is not None
+        assert self._dp is not None and self._dw is not None
+        sel, k = self._low(p_max)
+        direct = f(self._dp[:k] * r)
+        total = np.tensordot(self._dw[:k], direct, axes=(0, 0))
+        err = np.zeros(np.shape(total))
+        if np.any(sel):
+            mom = self._moments[sel]
+            vals = f(np.exp(self._cheb_y[sel]) * r)  # (pieces, terms) + extra
+            if np.iscomplexobj(vals):
+                coef = _dct(vals.real, type=2, axis=1) + 1j * _dct(vals.imag, type=2, axis=1)
+            else:
+                coef = _dct(vals, type=2, axis=1)
+            coef /= vals.shape[1]
+            coef[:, 0] *= 0.5
+            total = total + np.tensordot(mom, coef, axes=([0, 1], [0, 1]))
+            err = (np.tensordot(np.abs(mom[:, -8:]), np.abs(coef[:, -8:]), axes=([0, 1], [0, 1]))
+                   + 4e-16 * np.tensordot(np.abs(mom), np.abs(coef), axes=([0, 1], [0, 1])))
+        return total, np.asarray(err, dtype=float)
 
     def _power_sums(self) -> FloatArray:
         """``P_k = sum_c w_c p_c^k`` for ``k = 0 .. _POWER_TERMS`` (built on first use)."""
@@ -353,19 +412,22 @@ class LongTailPrior:
         if np.any(near) and self._cheb_setup():
             assert self._cheb_y is not None and self._moments is not None
             assert self._dp is not None and self._dw is not None
-            xs = np.exp(self._cheb_y) * r  # (pieces, terms)
+            # classes with p r cos(theta) > 50 change the sum by less than e^{-50} each
+            sel, k = self._low(_X_NEGLIGIBLE / (r * math.cos(_CHEB_THETA)))
+            mom = self._moments[sel]
+            xs = np.exp(self._cheb_y[sel]) * r  # (pieces, terms)
             th = theta[near]
             vals = _log_factor(xs[:, :, None], th[None, None, :])
             coef = _dct(vals.real, type=2, axis=1) + 1j * _dct(vals.imag, type=2, axis=1)
             coef /= xs.shape[1]
             coef[:, 0, :] *= 0.5
-            err = np.einsum("pjn,pj->n", np.abs(coef[:, -8:, :]), np.abs(self._moments[:, -8:]))
+            err = np.einsum("pjn,pj->n", np.abs(coef[:, -8:, :]), np.abs(mom[:, -8:]))
             good = err <= _CHEB_TOL
             idx = np.flatnonzero(near)
             if np.any(good):
-                part = np.einsum("pjn,pj->n", coef[:, :, good], self._moments)
-                if self._dp.size:
-                    part = part + self._dw @ _log_factor(self._dp[:, None] * r, th[good][None, :])
+                part = np.einsum("pjn,pj->n", coef[:, :, good], mom)
+                if k:
+                    part = part + self._dw[:k] @ _log_factor(self._dp[:k, None] * r, th[good][None, :])
                 out[idx[good]] = part
                 todo[idx[good]] = False
         if np.any(todo):
@@ -397,11 +459,12 @@ class LongTailPrior:
         if self._cheb_setup():
             assert self._cheb_y is not None and self._moments is not None
             assert self._dp is not None and self._dw is not None
-            vals = f(np.exp(self._cheb_y) * r)  # (2, pieces, terms)
+            sel, k = self._low(_X_NEGLIGIBLE / r)
+            vals = f(np.exp(self._cheb_y[sel]) * r)  # (2, pieces, terms)
             coef = _dct(vals, type=2, axis=2) / vals.shape[2]
             coef[:, :, 0] *= 0.5
-            direct = f(self._dp * r) @ self._dw
-            tot = np.einsum("fpj,pj->f", coef, self._moments) + direct
+            direct = f(self._dp[:k] * r) @ self._dw[:k]
+            tot = np.einsum("fpj,pj->f", coef, self._moments[sel]) + direct
             return float(tot[0]), float(tot[1])
         both = f(self.p * r) @ self.w
         return float(both[0]), float(both[1])
@@ -769,6 +832,56 @@ def _tail_sums(p: FloatArray, w: FloatArray, r: float) -> _TailSums:
     return _TailSums(math.log(a_scaled) - x0, as_scaled / a_scaled, ass_scaled / a_scaled)
 
 
+def _tail_terms(x0: float) -> Callable[[FloatArray], FloatArray]:
+    """The three per-class terms of :func:`_tail_sums` (scaled by ``e^{x0}``), stacked
+    on a last axis: ``e^{x0 - x} phi(x)``, ``x b e^{x0}`` and ``x b (1 - x / (1 - e^{-x})) e^{x0}``."""
+
+    def f(x: FloatArray) -> FloatArray:
+        with np.errstate(under="ignore", over="ignore", divide="ignore", invalid="ignore"):
+            e_scaled = np.exp(x0 - x)
+            u = e_scaled * math.exp(-x0) if x0 < 700.0 else np.zeros_like(x)
+            near = x < 18.43
+            one_minus = np.where(near, -np.expm1(-x), 1.0 - u)
+            phi = np.where(near, -np.log1p(-np.where(near, u, 0.0)) / np.where(near, u, 1.0),
+                           1.0 + 0.5 * u)
+            b_scaled = e_scaled / one_minus
+            xb = x * b_scaled
+            return np.stack([e_scaled * phi, xb, xb * (1.0 - x / one_minus)], axis=-1)
+    return f
+
+
+def _tail_sums_pr(pr: LongTailPrior, r: float, tol: float, tol_ratios: float) -> _TailSums:
+    """:func:`_tail_sums` over the classes that matter at ``r``, by the Chebyshev moments
+    where their estimated error is below ``tol`` (relative, for ``|A|``) and
+    ``tol_ratios`` (for the two ratios), else directly."""
+    x0 = float(pr.p[0]) * r
+    res = pr.low_sums(_tail_terms(x0), r, (x0 + _TAIL_PRUNE) / r)
+    if res is not None:
+        tot, err = res
+        a, a_s, a_ss = (float(v) for v in tot)
+        if (a > 0.0 and err[0] <= tol * a and err[1] <= tol_ratios * abs(a_s)
+                and err[2] <= tol_ratios * max(abs(a_ss), abs(a_s))):
+            return _TailSums(math.log(a) - x0, a_s / a, a_ss / a)
+    p, w = _tail_classes(pr, r, 0.0)
+    return _tail_sums(p, w, r)
+
+
+def _tail_node_terms(x0: float, z: ComplexArray) -> Callable[[FloatArray], ComplexArray]:
+    """``e^{x0 - x z} phi(e^{-x z})``, ``phi(v) = -log(1 - v) / v``, per class and node
+    (``z = e^{i theta}``): the terms of ``-A(z) e^{x0}``; 0 where they underflow."""
+
+    def f(x: FloatArray) -> ComplexArray:
+        xz = x[..., None] * z
+        lu = x0 - xz
+        with np.errstate(under="ignore", over="ignore", invalid="ignore", divide="ignore"):
+            uu = np.exp(-xz)
+            small = np.abs(uu) < 1e-8
+            phi = np.where(small, 1.0 + 0.5 * uu,
+                           -clog1p(-np.where(small, 0.0, uu)) / np.where(small, 1.0, uu))
+            return np.where(lu.real < -745.0, 0.0, np.exp(lu) * phi)
+    return f
+
+
 def _f1(abs_a: float) -> float:
     """``|A| / expm1(|A|)``."""
     return 1.0 / (1.0 + abs_a / 2.0) if abs_a < 1e-8 else abs_a / math.expm1(abs_a)
@@ -852,8 +965,9 @@ def _miss_mean_var(pr: LongTailPrior) -> Callable[[float], tuple[float, float]]:
     S = pr.S
 
     def mv(r: float) -> tuple[float, float]:
-        p, w = _tail_classes(pr, r, 0.0)
-        ts = _tail_sums(p, w, r)
+        # the saddle point needs no more than a few digits: any radius gives the exact
+        # integral, the saddle only makes it short and well conditioned
+        ts = _tail_sums_pr(pr, r, 1e-9, 1e-9)
         abs_a = math.exp(ts.log_abs_a)
         f1 = _f1(abs_a)
         mean = S * r - ts.ratio_s * f1
@@ -883,17 +997,26 @@ def _log_miss_band(pr: LongTailPrior, n: int, targets: IntArray,
     S = pr.S
     r, sigma = saddle if saddle is not None else _miss_saddle(pr, nf)
     theta_span = min(math.pi, 40.0 / max(sigma, 1e-300))
-    p, w = _tail_classes(pr, r, theta_span)
-    ts0 = _tail_sums(p, w, r)
-    x = p * r
-    x0 = float(x[0])
+    ts0 = _tail_sums_pr(pr, r, _TAIL_TOL, 1.0)
+    x0 = float(pr.p[0]) * r
     abs_a0 = math.exp(ts0.log_abs_a)
     a_scaled0 = math.exp(ts0.log_abs_a + x0)
     lexp0 = _log_one_minus_exp_over(abs_a0)
+    slow: dict[str, object] = {}
 
-    series = _tail_series(x, w, x0, 12.0 / max(sigma, 1e-300)) if _SERIES else None
+    def prepared() -> tuple[FloatArray, FloatArray, _TailSeries | None]:
+        # the classes that matter on the arc and the power series: only where the
+        # Chebyshev sums do not serve a node
+        if not slow:
+            p, w = _tail_classes(pr, r, theta_span)
+            x_ = p * r
+            slow["x"], slow["w"] = x_, w
+            slow["series"] = (_tail_series(x_, w, x0, 12.0 / max(sigma, 1e-300))
+                              if _SERIES else None)
+        return slow["x"], slow["w"], slow["series"]  # type: ignore[return-value]
 
     def a_direct(theta: FloatArray) -> ComplexArray:
+        x, w, _ = prepared()
         z = np.exp(1j * theta)
         lu = -x[:, None] * z[None, :] + x0  # log(e^{-p z} / e^{-x0})
         with np.errstate(under="ignore", over="ignore", invalid="ignore"):
@@ -906,15 +1029,34 @@ def _log_miss_band(pr: LongTailPrior, n: int, targets: IntArray,
             terms = np.where(lu.real < -745.0, 0.0, np.exp(lu) * phi)
             return np.asarray(w @ terms, dtype=complex)  # -A(z) e^{x0}
 
-    def log_integrand(theta: FloatArray) -> ComplexArray:
+    def a_slow(theta: FloatArray) -> ComplexArray:
+        series = prepared()[2]
         if series is None:
-            a_sc = a_direct(theta)
-        else:
-            a_sc = np.empty(theta.shape, dtype=complex)
-            near = np.abs(theta) <= series.theta_max
-            a_sc[near] = series(theta[near])
-            if not np.all(near):
-                a_sc[~near] = a_direct(theta[~near])
+            return a_direct(theta)
+        out = np.empty(theta.shape, dtype=complex)
+        near = np.abs(theta) <= series.theta_max
+        out[near] = series(theta[near])
+        if not np.all(near):
+            out[~near] = a_direct(theta[~near])
+        return out
+
+    def log_integrand(theta: FloatArray) -> ComplexArray:
+        a_sc = np.empty(theta.shape, dtype=complex)
+        todo = np.ones(theta.shape, dtype=bool)
+        near = np.abs(theta) <= _CHEB_THETA
+        if np.any(near):
+            # Chebyshev class sums, node by node, where their estimated error is
+            # below _TAIL_TOL of the sum at theta = 0 (the integrand's scale)
+            res = pr.low_sums(_tail_node_terms(x0, np.exp(1j * theta[near])), r,
+                              (x0 + _TAIL_PRUNE) / r)
+            if res is not None:
+                tot, err = res
+                good = err <= _TAIL_TOL * a_scaled0
+                idx = np.flatnonzero(near)[good]
+                a_sc[idx] = tot[good]
+                todo[idx] = False
+        if np.any(todo):
+            a_sc[todo] = a_slow(theta[todo])
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             log_ratio_a = np.log(a_sc / a_scaled0)
             a_z = a_sc * math.exp(-x0) if x0 < 700 else a_sc * 0.0

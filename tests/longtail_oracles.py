@@ -186,3 +186,27 @@ def ztp_log_pmf_T(n: int, probs: list[float]) -> mpmath.mpf:
         mx = max(terms)
         log_sum = mx + mpmath.log(mpmath.fsum(mpmath.exp(t - mx) for t in terms))
         return log_sum + mpmath.loggamma(m + 1) - m * mpmath.log(lam)
+
+
+def miss_circle_mp(n: int, probs: list[float], dps: int = 30) -> mpmath.mpf:
+    """``log(1 - upsilon_n) = log(n! [t^n] e^t (1 - prod_c (1 - e^{-p_c t})))``: the Cauchy
+    integral on ``|t| = n`` by mpmath's adaptive quadrature at ``dps`` digits (every
+    product and difference in that precision; no saddle point, no series, no
+    Chebyshev sums).  A few seconds for 100 classes."""
+    with mpmath.workdps(dps):
+        P = [mpmath.mpf(float(x)) for x in probs]
+        s = mpmath.fsum(P)
+        P = [x / s for x in P]
+        r = mpmath.mpf(n)
+
+        def f(th: mpmath.mpf) -> mpmath.mpf:
+            t = r * mpmath.expj(th)
+            prod = mpmath.mpf(1)
+            for x in P:
+                prod *= -mpmath.expm1(-x * t)
+            return (mpmath.exp(t - r) * (1 - prod) * mpmath.expj(-n * th)).real
+
+        w = 1 / mpmath.sqrt(r)
+        pts = [-mpmath.pi] + [k * w for k in (-40, -10, -3, 0, 3, 10, 40)] + [mpmath.pi]
+        val = mpmath.quad(f, pts) / (2 * mpmath.pi)
+        return mpmath.log(val) + mpmath.loggamma(n + 1) - n * mpmath.log(r) + r

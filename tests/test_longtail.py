@@ -15,7 +15,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
-from longtail_oracles import grouped_ie, miss_bonferroni, ztp_convolution
+from longtail_oracles import grouped_ie, miss_bonferroni, miss_circle_mp, ztp_convolution
 
 from couponbound._longtail import LongTailPrior, log_coverage_many, log_miss_many
 
@@ -330,3 +330,54 @@ def test_engine_imports_scipy_only_when_used():
             "print(sorted(m for m in sys.modules if m.startswith('scipy')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["zipf", "dirichlet"])
+def test_right_tail_chebyshev_sums_against_mpmath(kind, monkeypatch):
+    """The right tail's class sums through the Chebyshev moments (forced on for 100
+    classes), against the Cauchy integral in 30-digit arithmetic (mpmath's adaptive
+    quadrature), for 1 - upsilon from about 0.3 down to 1e-6.  The direct class sums
+    (``_tail_classes``) must not be needed.  (The zero-truncated Poisson convolution,
+    exact to ~1e-12 in log upsilon, cannot give 1 - upsilon to 1e-12 here.)"""
+    import couponbound._longtail as lt
+
+    monkeypatch.setattr(lt, "_MIN_PER_TERM", 0)
+    monkeypatch.setattr(lt, "_DCT_COST", -1.0)  # every piece gets moments, at no cost
+    calls = []
+    real_classes = lt._tail_classes
+    monkeypatch.setattr(lt, "_tail_classes", lambda *a: calls.append(a) or real_classes(*a))
+    C = 100
+    if kind == "zipf":
+        w = 1.0 / np.arange(1, C + 1) ** 1.1
+        p = w / w.sum()
+        ns = (3000, 4500, 9000)
+    else:
+        p = np.random.default_rng(4).dirichlet(np.ones(C) * 3.0)
+        ns = (3000, 4500, 7000)
+    pr = LongTailPrior(p, np.ones(C))
+    for n in ns:
+        want = miss_circle_mp(n, list(p))
+        assert math.log(1e-6) < want < math.log(0.35), (n, want)
+        got = log_miss_many(np.array([n]), p, np.ones(C), prior=pr)[0]
+        assert pr._moments is not None
+        assert rel(got, want) < 1e-12, (n, got, want)
+    assert not calls, "the Chebyshev sums should have served every right-tail sum"
+
+
+@pytest.mark.slow
+def test_zipf_1e5_right_tail_against_direct_finer_variant(monkeypatch):
+    """Zipf(1.1), C = 10^5, right tail from 1 - upsilon = 0.5 to 1e-40: the Chebyshev class
+    sums against direct sums over every class that matters, no power series, half the step."""
+    import couponbound._longtail as lt
+
+    w = 1.0 / np.arange(1, 10**5 + 1) ** 1.1
+    p = w / w.sum()
+    n = np.array([22_500_000, 26_000_000, 31_000_000, 40_000_000, 100_000_000, 300_000_000])
+    ours = log_miss_many(n, p, np.ones(p.size))
+    direct = LongTailPrior(p, np.ones(p.size), direct_max=10**12)
+    monkeypatch.setattr(lt, "_H", lt._H / 2)
+    monkeypatch.setattr(lt, "_SERIES", False)
+    ref = log_miss_many(n, p, np.ones(p.size), prior=direct)
+    np.testing.assert_allclose(ours, ref, rtol=1e-12)
+    assert ref[-1] < math.log(1e-40) < ref[0]

@@ -70,6 +70,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -307,7 +308,7 @@ class LongTailPrior:
         k = np.arange(n_terms)
         nodes = np.cos(math.pi * (k + 0.5) / n_terms)
         self._cheb_y = centre[:, None] + half * nodes[None, :]
-        self._piece_lo = centre - half
+        self._piece_lo = np.asarray(centre - half, dtype=np.float64)
         self._moments = mom
         return True
 
@@ -336,8 +337,8 @@ class LongTailPrior:
         lp = math.log(p_max) if p_max > 0.0 else -math.inf
         return self._piece_lo <= lp, int(np.searchsorted(self._dp, p_max, side="right"))
 
-    def low_sums(self, f: Callable[[FloatArray], NDArray[np.generic]], r: float, p_max: float
-                 ) -> tuple[NDArray[np.generic], FloatArray] | None:
+    def low_sums(self, f: Callable[[FloatArray], NDArray[Any]], r: float, p_max: float
+                 ) -> tuple[NDArray[Any], FloatArray] | None:
         """``sum_c w_c f(p_c r)`` over the classes with ``p_c <= p_max`` (pieces of moments
         starting above ``p_max`` are skipped whole), with its estimated error; None
         without moments.
@@ -353,16 +354,18 @@ class LongTailPrior:
         assert self._cheb_y is not None and self._moments is not None
         assert self._dp is not None and self._dw is not None
         sel, k = self._low(p_max)
-        direct = f(self._dp[:k] * r)
-        total = np.tensordot(self._dw[:k], direct, axes=(0, 0))
+        direct: NDArray[Any] = f(self._dp[:k] * r)
+        total: NDArray[Any] = np.tensordot(self._dw[:k], direct, axes=(0, 0))
         err = np.zeros(np.shape(total))
         if np.any(sel):
             mom = self._moments[sel]
-            vals = f(np.exp(self._cheb_y[sel]) * r)  # (pieces, terms) + extra
+            vals: NDArray[Any] = f(np.exp(self._cheb_y[sel]) * r)  # (pieces, terms) + extra
+            coef: NDArray[Any]
             if np.iscomplexobj(vals):
-                coef = _dct(vals.real, type=2, axis=1) + 1j * _dct(vals.imag, type=2, axis=1)
+                coef = (_dct(np.asarray(vals.real, dtype=np.float64), type=2, axis=1)
+                        + 1j * _dct(np.asarray(vals.imag, dtype=np.float64), type=2, axis=1))
             else:
-                coef = _dct(vals, type=2, axis=1)
+                coef = _dct(np.asarray(vals, dtype=np.float64), type=2, axis=1)
             coef /= vals.shape[1]
             coef[:, 0] *= 0.5
             total = total + np.tensordot(mom, coef, axes=([0, 1], [0, 1]))

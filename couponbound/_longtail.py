@@ -34,6 +34,12 @@ the integrand is ``~ exp(-u^2/2)`` times a smooth factor; this module
   moments would cost more than the G classes.  Pieces starting above
   ``p r = 52`` (each class there changes the sum by less than ``e^{-50}``)
   are not evaluated;
+* for eight or more values on the coverage side at once (:func:`_left_many`):
+  all saddle points by one vectorised Newton iteration, bands anchored at
+  requested values, and the class sum on the arc as its Taylor series in
+  ``z - 1`` (coefficients ``A_k`` from the Chebyshev moments for every anchor
+  at once), served only where its truncation, the moments' error and the
+  integrand's decay are checked; the rest take one integral per band;
 * decides the side with one pass over the classes near the smallest
   probability: where ``S1 = sum_c (1 - p_c)^n <= 1/2`` the union bound gives
   ``1 - upsilon <= 1/2`` and the right tail is computed; otherwise the product
@@ -372,6 +378,31 @@ class LongTailPrior:
             err = (np.tensordot(np.abs(mom[:, -8:]), np.abs(coef[:, -8:]), axes=([0, 1], [0, 1]))
                    + 4e-16 * np.tensordot(np.abs(mom), np.abs(coef), axes=([0, 1], [0, 1])))
         return total, np.asarray(err, dtype=float)
+
+    def sums_at(self, f: Callable[[FloatArray], FloatArray], r: FloatArray, p_max: float
+                ) -> tuple[FloatArray, FloatArray] | None:
+        """``sum_c w_c f_e(p_c r_i)`` for several real functions ``f_e`` and many radii
+        ``r_i`` at once, over the classes with ``p_c <= p_max`` (pieces of moments that
+        start above it are skipped), with the estimated truncation error of each sum;
+        None without moments.  ``f`` maps ``x`` of any shape to ``(E,) + x.shape``;
+        both results have shape ``(E, len(r))``."""
+        if not self._cheb_setup():
+            return None
+        assert self._cheb_y is not None and self._moments is not None
+        assert self._dp is not None and self._dw is not None
+        sel, k = self._low(p_max)
+        rr = np.asarray(r, dtype=float)
+        direct = f(self._dp[:k, None] * rr[None, :])  # (E, k, N)
+        total = np.einsum("ekn,k->en", direct, self._dw[:k])
+        err = np.zeros(total.shape)
+        if np.any(sel):
+            mom = self._moments[sel]
+            vals = f(np.exp(self._cheb_y[sel])[:, :, None] * rr[None, None, :])  # (E, P, T, N)
+            coef = _dct(vals, type=2, axis=2) / vals.shape[2]
+            coef[:, :, 0] *= 0.5
+            total = total + np.einsum("eptn,pt->en", coef, mom)
+            err = np.einsum("eptn,pt->en", np.abs(coef[:, :, -8:]), np.abs(mom[:, -8:]))
+        return total, err
 
     def _power_sums(self) -> FloatArray:
         """``P_k = sum_c w_c p_c^k`` for ``k = 0 .. _POWER_TERMS`` (built on first use)."""
@@ -1184,6 +1215,196 @@ def _first_right(pr: LongTailPrior, n: IntArray) -> int:
     return lo
 
 
+# --------------------------------------------------------------------------
+# many left-side values at once: the class sum as a Taylor series in e^{i theta} - 1
+# --------------------------------------------------------------------------
+
+_TAYLOR_K = 24  # most terms of the series in z - 1 (its radius is 1: the zero of 1 - e^{-x z} at z = 0)
+
+
+@functools.lru_cache(maxsize=1)
+def _taylor_coefficients(K: int) -> FloatArray:
+    """``c[k, j] = (-1)^(k-1) (j-1)! S(k, j) / k!`` (``S`` Stirling numbers of the second
+    kind), so that ``x^k b^(k-1)(x) / k! = sum_j c[k, j] x^(k-j) (x b)^j`` with
+    ``b = 1/(e^x - 1)``: the derivatives of ``b`` are polynomials in ``b`` with
+    positive coefficients (no cancellation), computed exactly in integers."""
+    S = [[0] * (K + 1) for _ in range(K + 1)]
+    S[0][0] = 1
+    for k in range(1, K + 1):
+        for j in range(1, k + 1):
+            S[k][j] = j * S[k - 1][j] + S[k - 1][j - 1]
+    c = np.zeros((K + 1, K + 1))
+    for k in range(1, K + 1):
+        for j in range(1, k + 1):
+            c[k, j] = (-1) ** (k - 1) * math.factorial(j - 1) * S[k][j] / math.factorial(k)
+    return c
+
+
+def _taylor_terms(x: FloatArray, K: int) -> FloatArray:
+    """``log(1 - e^{-x})`` and ``x^k b^(k-1)(x) / k!`` for ``k = 1 .. K``, stacked on a
+    new first axis: the class terms of ``L(r z) - L(r) = sum_k A_k (z - 1)^k``,
+    ``L(t) = sum_c w_c log(1 - e^{-p_c t})``."""
+    c = _taylor_coefficients(_TAYLOR_K)
+    with np.errstate(under="ignore", over="ignore"):
+        xb = _mean_term(x)
+        xp = [np.ones_like(x)]
+        for _ in range(K - 1):
+            xp.append(xp[-1] * x)
+        bp = [np.ones_like(x), xb]
+        for _ in range(K - 1):
+            bp.append(bp[-1] * xb)
+        out = np.empty((K + 1,) + x.shape)
+        out[0] = log1mexp(x)
+        for k in range(1, K + 1):
+            acc = c[k, k] * bp[k]
+            for j in range(k - 1, 0, -1):
+                acc = acc + c[k, j] * xp[k - j] * bp[j]
+            out[k] = acc
+    return out
+
+
+def _coverage_saddles(pr: LongTailPrior, n: FloatArray) -> tuple[FloatArray, FloatArray] | None:
+    """The saddle points ``(r, sigma)`` of the coverage integrals of many ``n`` at once:
+    safeguarded Newton steps in ``log r``, all points together (as :func:`_solve`)."""
+    S = pr.S
+    lo = np.log(np.maximum(n - pr.C, 1e-300) / S) - 1.0
+    hi = np.log(2.0 * n / S) + 1.0
+    s = np.clip(np.log(n), lo, hi)
+    active = np.ones(n.shape, dtype=bool)
+    for _ in range(100):
+        r = np.exp(s)
+        res = pr.sums_at(_mean_var_terms, r, _X_NEGLIGIBLE / float(r.min()))
+        if res is None:
+            return None
+        mean = S * r + res[0][0]
+        var = np.maximum(S * r + res[0][1], 1e-300)
+        below = mean < n
+        lo = np.where(active & below, s, lo)
+        hi = np.where(active & ~below, s, hi)
+        step = (n - mean) / var
+        conv = np.abs(step) < 1e-12 * np.maximum(1.0, np.abs(s))
+        s_new = s + step
+        outside = ~((lo < s_new) & (s_new < hi)) | ~np.isfinite(s_new)
+        s_new = np.where(outside & ~conv, 0.5 * (lo + hi), s_new)
+        s = np.where(active, s_new, s)
+        active &= ~(conv | (hi - lo < 1e-14 * np.maximum(1.0, np.abs(s))))
+        if not np.any(active):
+            break
+    r = np.exp(s)
+    res = pr.sums_at(_mean_var_terms, r, _X_NEGLIGIBLE / float(r.min()))
+    if res is None:
+        return None
+    return r, np.sqrt(np.maximum(S * r + res[0][1], 1e-300))
+
+
+def _left_many(pr: LongTailPrior, n: IntArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """``log upsilon`` for sorted left-side ``n`` (``> C``), many at once where it serves.
+
+    In chunks of consecutive ``n`` (:func:`_left_chunk`): the saddle points by one
+    vectorised Newton iteration; bands of ``n`` within a standard deviation of an
+    anchor that is one of them; and per anchor the class sum ``L(r z) - L(r)``
+    on the arc as its Taylor series ``sum_k A_k (z - 1)^k`` (the ``A_k`` class
+    sums through the Chebyshev moments, every anchor of the chunk in one pass),
+    so a node costs ``K`` operations.  A band is served only where the series'
+    last two terms at the arc's end are below ``1e-18``, the moments' estimated
+    truncation error below ``1e-14`` and the integrand below ``1e-18`` at the
+    last two nodes; the others (returned as not done) take :func:`_bands`.
+    """
+    out = np.full(n.shape, np.nan)
+    done = np.zeros(n.shape, dtype=bool)
+    if n.size == 0 or not pr._cheb_setup():
+        return out, done
+    for lo in range(0, n.size, _CHUNK_POINTS):
+        sl = slice(lo, min(n.size, lo + _CHUNK_POINTS))
+        out[sl], done[sl] = _left_chunk(pr, n[sl].astype(float))
+    return out, done
+
+
+_MANY_MIN = 8  # left-side values from which the vectorised path is taken
+_CHUNK_POINTS = 64  # points per vectorised chunk: the classes summed follow each chunk's radii
+
+
+def _taylor_order(theta_end: float, C: float) -> int | None:
+    """Terms needed for ``C theta^K / K < 1e-20`` (the terms ``A_k`` are at most about
+    ``C / k``), or None above ``_TAYLOR_K``."""
+    if not theta_end < 1.0:
+        return None
+    K = int(math.ceil(math.log(1e-20 / max(C, 1.0)) / math.log(theta_end)))
+    return max(4, K) if K <= _TAYLOR_K else None
+
+
+def _left_chunk(pr: LongTailPrior, nf: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+    out = np.full(nf.shape, np.nan)
+    done = np.zeros(nf.shape, dtype=bool)
+    sad = _coverage_saddles(pr, nf)
+    if sad is None:
+        return out, done
+    r_all, sig_all = sad
+    # bands: anchor = the last n within sigma of the first, then every n within the
+    # anchor's sigma above it (each target within about one sigma of its anchor)
+    anchors: list[int] = []
+    band_of = np.empty(nf.shape, dtype=np.int64)
+    i = 0
+    while i < nf.size:
+        a = max(int(np.searchsorted(nf, nf[i] + sig_all[i], side="right")) - 1, i)
+        b = max(int(np.searchsorted(nf, nf[a] + sig_all[a], side="right")), a + 1)
+        band_of[i:b] = len(anchors)
+        anchors.append(a)
+        i = b
+    ai = np.array(anchors)
+    ra, sa, na = r_all[ai], sig_all[ai], nf[ai]
+    big_l = np.maximum(64, np.ceil(2.0 * math.pi * sa / _H)).astype(np.int64)
+    big_l += big_l % 2
+    J = np.minimum(big_l // 2, max(4, int(math.ceil(_U_FIRST / _H))))
+    dtheta = 2.0 * math.pi / big_l
+    theta_end = J * dtheta
+    # the anchors whose arc the longest series reaches; the order set by the widest of them
+    reach = theta_end <= (1e-20 / max(pr.C, 1.0)) ** (1.0 / _TAYLOR_K)
+    if not np.any(reach):
+        return out, done
+    K = _taylor_order(float(theta_end[reach].max()), pr.C)
+    if K is None:
+        return out, done
+    res = pr.sums_at(lambda x: _taylor_terms(x, K), ra,
+                     _X_NEGLIGIBLE / (float(ra.min()) * math.cos(_CHEB_THETA)))
+    if res is None:
+        return out, done
+    A, err = res  # (K + 1, anchors)
+    tpow = theta_end[None, :] ** np.arange(1, K + 1)[:, None]  # (K, anchors)
+    trunc = np.abs(A[K - 1]) * tpow[K - 2] + np.abs(A[K]) * tpow[K - 1]
+    ok = (reach & (trunc <= 1e-18) & (np.sum(err[1:] * tpow, axis=0) <= _CHEB_TOL)
+          & (theta_end <= _CHEB_THETA) & np.isfinite(A).all(axis=0)
+          & (err[0] <= _CHEB_TOL * np.maximum(1.0, 0.1 * np.abs(A[0]))))
+    jj = np.arange(1, int(J.max()) + 1)
+    theta = dtheta[:, None] * jj[None, :]  # (anchors, nodes)
+    valid = jj[None, :] <= J[:, None]
+    zeta = cexpm1(np.asarray(1j * theta, dtype=np.complex128))
+    poly = np.zeros(theta.shape, dtype=complex)
+    for k in range(K, 0, -1):  # Horner in z - 1
+        poly = (poly + A[k][:, None]) * zeta
+    Sr = pr.S * ra
+    with np.errstate(under="ignore", over="ignore"):
+        vals = np.exp(_theta_phase(Sr[:, None], na[:, None], theta) + poly)
+    vals = np.where(valid, vals, 0.0)
+    rows = np.arange(ai.size)
+    ok &= ((np.abs(vals[rows, J - 1]) < _NEGLIGIBLE)
+           & (np.abs(vals[rows, np.maximum(J - 2, 0)]) < _NEGLIGIBLE) & np.isfinite(vals).all(axis=1))
+    weights = np.where(jj[None, :] == (big_l // 2)[:, None], 1.0, 2.0) * valid
+    # every target at once: its band's nodes, rotated by its distance from the anchor
+    bt = band_of
+    d = (nf - na[bt])[:, None]
+    with np.errstate(invalid="ignore", over="ignore"):  # bands not served may hold inf
+        rot = (vals[bt] * np.exp(-1j * d * theta[bt])).real
+        coef = (1.0 + np.sum(rot * weights[bt], axis=1)) / big_l[bt]
+    log_norm = log_poisson_norm(nf, Sr[bt]) + nf * math.log(pr.S)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        val = np.where(coef > 0.0, np.log(np.where(coef > 0.0, coef, 1.0)), np.nan) + A[0][bt] + log_norm
+    good = ok[bt] & np.isfinite(val)
+    out[good] = val[good]
+    done[good] = True
+    return out, done
+
+
 def _both(pr: LongTailPrior, n: IntArray, want_miss: bool) -> FloatArray:
     n = np.asarray(n, dtype=np.int64)
     uniq, inverse = np.unique(n, return_inverse=True)
@@ -1197,7 +1418,12 @@ def _both(pr: LongTailPrior, n: IntArray, want_miss: bool) -> FloatArray:
         split = _first_right(pr, g)
         res = np.empty(g.shape)
         if split:
-            lu = _bands(pr, g[:split], right=False)
+            if split >= _MANY_MIN:
+                lu, fast = _left_many(pr, g[:split])
+            else:  # a few values: one saddle point and one integral each is cheaper
+                lu, fast = np.empty(split), np.zeros(split, dtype=bool)
+            if not np.all(fast):
+                lu[~fast] = _bands(pr, g[:split][~fast], right=False)
             with np.errstate(divide="ignore"):
                 res[:split] = np.log(-np.expm1(lu)) if want_miss else lu
         if split < g.size:

@@ -126,14 +126,16 @@ def bd0(x: FloatArray, m: FloatArray) -> FloatArray:
     return out
 
 
-def log_poisson_norm(n: FloatArray, r: float) -> FloatArray:
-    """``log(n!) + r - n log r`` = ``-log Poisson(n; r)``, without cancellation."""
+def log_poisson_norm(n: FloatArray, r: float | FloatArray) -> FloatArray:
+    """``log(n!) + r - n log r`` = ``-log Poisson(n; r)``, without cancellation
+    (``r`` a number or an array of ``n``'s shape)."""
     n = np.asarray(n, dtype=float)
+    rr = np.broadcast_to(np.asarray(r, dtype=float), n.shape)
     out = np.empty_like(n)
     pos = n > 0
     npos = n[pos]
-    out[pos] = _HALF_LOG_2PI + 0.5 * np.log(npos) + stirlerr(npos) + bd0(npos, np.full_like(npos, r))
-    out[~pos] = r
+    out[pos] = _HALF_LOG_2PI + 0.5 * np.log(npos) + stirlerr(npos) + bd0(npos, rr[pos])
+    out[~pos] = rr[~pos]
     return out
 
 

@@ -210,3 +210,29 @@ def miss_circle_mp(n: int, probs: list[float], dps: int = 30) -> mpmath.mpf:
         pts = [-mpmath.pi] + [k * w for k in (-40, -10, -3, 0, 3, 10, 40)] + [mpmath.pi]
         val = mpmath.quad(f, pts) / (2 * mpmath.pi)
         return mpmath.log(val) + mpmath.loggamma(n + 1) - n * mpmath.log(r) + r
+
+
+def cover_circle_mp(n: int, probs: list[float], radius: float, sigma: float,
+                    dps: int = 30) -> mpmath.mpf:
+    """``log upsilon_n = log(n! [t^n] prod_c (e^{p_c t} - 1))``: the Cauchy integral on
+    ``|t| = radius`` (any radius gives the same value; near the saddle point the
+    integrand is peaked, about ``1 / sigma`` wide, and nothing cancels) by
+    mpmath's adaptive quadrature at ``dps`` digits, split at multiples of
+    ``1 / sigma`` (the integrand ``e^{t - r} prod_c (1 - e^{-p_c t}) e^{-i n theta}``)."""
+    with mpmath.workdps(dps):
+        P = [mpmath.mpf(float(x)) for x in probs]
+        s = mpmath.fsum(P)
+        P = [x / s for x in P]
+        r = mpmath.mpf(radius)
+
+        def f(th: mpmath.mpf) -> mpmath.mpf:
+            t = r * mpmath.expj(th)
+            prod = mpmath.mpf(1)
+            for x in P:
+                prod *= -mpmath.expm1(-x * t)
+            return (mpmath.exp(t - r) * prod * mpmath.expj(-n * th)).real
+
+        w = 1 / mpmath.mpf(sigma)  # the integrand's width in theta (the saddle point's sd)
+        pts = [-mpmath.pi] + [k * w for k in (-40, -10, -3, 0, 3, 10, 40)] + [mpmath.pi]
+        val = mpmath.quad(f, pts) / (2 * mpmath.pi)
+        return mpmath.log(val) + mpmath.loggamma(n + 1) - n * mpmath.log(r) + r

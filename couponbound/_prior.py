@@ -97,7 +97,8 @@ class Prior:
     0.9642857142...
     """
 
-    __slots__ = ("_C", "_probs", "_counts", "_replacement", "_name", "_raw", "_uniform", "_groups_cache")
+    __slots__ = ("_C", "_probs", "_counts", "_replacement", "_name", "_raw", "_uniform", "_groups_cache",
+                 "_hash")
 
     _C: int
     _probs: NDArray[np.float64] | None
@@ -378,7 +379,14 @@ class Prior:
         return self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        # computed once (the prior is immutable): hashing a long probability vector
+        # reads all of it, and the engine's caches look a prior up several times a call
+        try:
+            return int(object.__getattribute__(self, "_hash"))
+        except AttributeError:
+            h = hash(self._key())
+            object.__setattr__(self, "_hash", h)
+            return h
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError("Prior is immutable")

@@ -91,7 +91,7 @@ __all__ = ["LongTailPrior", "cexpm1", "completion_moments", "log_coverage_many",
            "log_pmf_many", "required_draws"]
 
 _H = 0.6  # trapezoidal step in u = sigma * theta
-_U_FIRST = 10.2  # first stretch of nodes, in u (the last two below e^{-46} for a Gaussian)
+_U_FIRST = 11.0  # first stretch of nodes, in u
 _NEGLIGIBLE = 1e-18  # |integrand| / integrand(0) below which a node is dropped
 _CHEB_THETA = 0.25  # largest |theta| the Chebyshev class sums serve
 _CHEB_TOL = 1e-14  # estimated truncation error allowed in a Chebyshev class sum

@@ -313,6 +313,26 @@ def test_import_does_not_load_frameworks():
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+def test_numpy_update_skips_the_compat_wrapper():
+    """Under numpy 2 a numpy batch runs on numpy itself: array-api-compat's numpy wrapper
+    (whose first use clones numpy's namespace, importing numpy.f2py and numpy.testing,
+    about 50 ms) is never loaded by BoundMonitor.update or batch_terms."""
+    if int(np.__version__.split(".")[0]) < 2:
+        pytest.skip("numpy < 2 goes through array-api-compat's wrapper")
+    code = ("import sys, numpy as np\n"
+            "from couponbound.training import BoundMonitor, batch_terms\n"
+            "rng = np.random.default_rng(0)\n"
+            "mu = rng.normal(size=(4, 8)); mu /= 2 * np.linalg.norm(mu, axis=1, keepdims=True)\n"
+            "y = rng.integers(0, 4, 32)\n"
+            "z0, z1 = rng.normal(size=(32, 8)), rng.normal(size=(32, 8))\n"
+            "BoundMonitor(4, 0.5, class_means=mu).update(z0, z1, y)\n"
+            "batch_terms(z0, z1, y, mu, temperature=0.5)\n"
+            "bad = [m for m in ('array_api_compat.numpy', 'numpy.f2py', 'scipy.stats') if m in sys.modules]\n"
+            "print(bad); sys.exit(1 if bad else 0)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
 # --------------------------------------------------------------------------
 # batch_terms_from_losses
 # --------------------------------------------------------------------------

@@ -33,6 +33,7 @@ __all__ = [
     "label_error",
     "labels_on",
     "means_on",
+    "namespace",
     "row_norms",
     "shape_of",
     "to_numpy",
@@ -42,6 +43,21 @@ __all__ = [
 #: A function that sums a float64 vector elementwise over all processes and
 #: returns the result (it may reduce in place and return its argument).
 AllReduce = Callable[[NDArray[np.float64]], Any]
+
+
+#: numpy 2 implements, in its own namespace, every array-API function used here
+#: (``astype``, ``concat``, ``isdtype``, ``asarray(device=)``, ...).
+_NUMPY_IS_ARRAY_API = int(np.__version__.split(".")[0]) >= 2
+
+
+def namespace(*arrays: Any) -> Any:
+    """The array-API namespace of *arrays*: ``numpy`` itself for numpy arrays under
+    numpy 2 (array-api-compat's numpy wrapper costs about 50 ms on its first use in a
+    process: it clones numpy's namespace, which imports ``numpy.f2py`` and
+    ``numpy.testing``), else ``array_api_compat.array_namespace``."""
+    if _NUMPY_IS_ARRAY_API and arrays and all(type(a) is np.ndarray for a in arrays):
+        return np
+    return aac.array_namespace(*arrays)
 
 
 def to_numpy(x: Any) -> NDArray[Any]:
@@ -95,7 +111,7 @@ def labels_on(xp: Any, labels: Any, device: Any, n: int) -> Any:
     if isinstance(labels, (bool, str, bytes)) or labels is None:
         raise TypeError(f"labels must be an array of integers, got {short_repr(labels)}")
     try:
-        same = is_array(labels) and aac.array_namespace(labels) is xp
+        same = is_array(labels) and namespace(labels) is xp
     except TypeError:
         same = False
     if same:
@@ -226,7 +242,7 @@ def label_error(labels: Any, C: int) -> ValueError:
 def means_on(xp: Any, mu: Any, device: Any, dtype: Any, C: int, dim: int) -> Any:
     """Class means as an array of *xp* on *device* with *dtype*."""
     try:
-        same = is_array(mu) and aac.array_namespace(mu) is xp
+        same = is_array(mu) and namespace(mu) is xp
     except TypeError:
         same = False
     if same and aac.device(mu) == device:

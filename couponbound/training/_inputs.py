@@ -13,7 +13,7 @@ from typing import Any
 import array_api_compat as aac
 
 from couponbound._validate import short_repr
-from couponbound.training._arrays import detach, is_array, labels_on, shape_of, work_dtype
+from couponbound.training._arrays import detach, is_array, labels_on, namespace, shape_of, work_dtype
 
 __all__ = ["BatchInputs", "batch_inputs", "feature_label_pairs", "select_keys"]
 
@@ -32,7 +32,7 @@ class BatchInputs:
             if not is_array(arr):
                 raise TypeError(f"{name} must be a 2-d array (n, d), got {short_repr(arr)}")
         try:
-            xp = aac.array_namespace(*given.values())
+            xp = namespace(*given.values())
         except TypeError as exc:
             raise TypeError(
                 f"{', '.join(given)} must come from the same array library: {exc}"
@@ -77,7 +77,7 @@ class BatchInputs:
         if not is_array(negatives):
             raise TypeError(f"negatives must be a 2-d array (M, d), got {short_repr(negatives)}")
         try:
-            same = aac.array_namespace(negatives) is self.xp
+            same = namespace(negatives) is self.xp
         except TypeError:
             same = False
         if not same:

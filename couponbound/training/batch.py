@@ -34,7 +34,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
-import array_api_compat as aac
 import numpy as np
 from numpy.typing import NDArray
 
@@ -46,6 +45,7 @@ from couponbound.training._arrays import (
     is_array,
     label_error,
     means_on,
+    namespace,
     shape_of,
     to_numpy,
 )
@@ -649,7 +649,7 @@ def batch_terms_from_losses(*, contrastive: Any, sup: Any, d: Any, num_classes: 
         g_lab, w = lab, np.ones(lab.shape[0], dtype=np.int64)
     else:
         g_lab, w = np.arange(C), counts
-    xp = aac.array_namespace(counts)
+    xp = namespace(counts)
     fcounts = counts.astype(np.float64)
     shared = 0
     if loss == "nt_xent":

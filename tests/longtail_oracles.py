@@ -188,37 +188,12 @@ def ztp_log_pmf_T(n: int, probs: list[float]) -> mpmath.mpf:
         return log_sum + mpmath.loggamma(m + 1) - m * mpmath.log(lam)
 
 
-def miss_circle_mp(n: int, probs: list[float], dps: int = 30) -> mpmath.mpf:
-    """``log(1 - upsilon_n) = log(n! [t^n] e^t (1 - prod_c (1 - e^{-p_c t})))``: the Cauchy
-    integral on ``|t| = n`` by mpmath's adaptive quadrature at ``dps`` digits (every
-    product and difference in that precision; no saddle point, no series, no
-    Chebyshev sums).  A few seconds for 100 classes."""
-    with mpmath.workdps(dps):
-        P = [mpmath.mpf(float(x)) for x in probs]
-        s = mpmath.fsum(P)
-        P = [x / s for x in P]
-        r = mpmath.mpf(n)
-
-        def f(th: mpmath.mpf) -> mpmath.mpf:
-            t = r * mpmath.expj(th)
-            prod = mpmath.mpf(1)
-            for x in P:
-                prod *= -mpmath.expm1(-x * t)
-            return (mpmath.exp(t - r) * (1 - prod) * mpmath.expj(-n * th)).real
-
-        w = 1 / mpmath.sqrt(r)
-        pts = [-mpmath.pi] + [k * w for k in (-40, -10, -3, 0, 3, 10, 40)] + [mpmath.pi]
-        val = mpmath.quad(f, pts) / (2 * mpmath.pi)
-        return mpmath.log(val) + mpmath.loggamma(n + 1) - n * mpmath.log(r) + r
-
-
-def cover_circle_mp(n: int, probs: list[float], radius: float, sigma: float,
-                    dps: int = 30) -> mpmath.mpf:
-    """``log upsilon_n = log(n! [t^n] prod_c (e^{p_c t} - 1))``: the Cauchy integral on
-    ``|t| = radius`` (any radius gives the same value; near the saddle point the
-    integrand is peaked, about ``1 / sigma`` wide, and nothing cancels) by
-    mpmath's adaptive quadrature at ``dps`` digits, split at multiples of
-    ``1 / sigma`` (the integrand ``e^{t - r} prod_c (1 - e^{-p_c t}) e^{-i n theta}``)."""
+def _circle_mp(n: int, probs: list[float], radius: float, width: float, dps: int,
+               miss: bool) -> mpmath.mpf:
+    """``log(n! [t^n] G(t))`` for ``G = e^t (1 - prod_c (1 - e^{-p_c t}))`` (``miss``) or
+    ``prod_c (e^{p_c t} - 1)``: the Cauchy integral on ``|t| = radius`` by mpmath's
+    adaptive quadrature at ``dps`` digits, split at multiples of ``width`` in theta
+    (every product and difference in that precision; no series, no Chebyshev sums)."""
     with mpmath.workdps(dps):
         P = [mpmath.mpf(float(x)) for x in probs]
         s = mpmath.fsum(P)
@@ -230,9 +205,24 @@ def cover_circle_mp(n: int, probs: list[float], radius: float, sigma: float,
             prod = mpmath.mpf(1)
             for x in P:
                 prod *= -mpmath.expm1(-x * t)
-            return (mpmath.exp(t - r) * prod * mpmath.expj(-n * th)).real
+            g = (1 - prod) if miss else prod
+            return (mpmath.exp(t - r) * g * mpmath.expj(-n * th)).real
 
-        w = 1 / mpmath.mpf(sigma)  # the integrand's width in theta (the saddle point's sd)
+        w = mpmath.mpf(width)
         pts = [-mpmath.pi] + [k * w for k in (-40, -10, -3, 0, 3, 10, 40)] + [mpmath.pi]
         val = mpmath.quad(f, pts) / (2 * mpmath.pi)
         return mpmath.log(val) + mpmath.loggamma(n + 1) - n * mpmath.log(r) + r
+
+
+def miss_circle_mp(n: int, probs: list[float], dps: int = 30) -> mpmath.mpf:
+    """``log(1 - upsilon_n) = log(n! [t^n] e^t (1 - prod_c (1 - e^{-p_c t})))`` on
+    ``|t| = n`` (:func:`_circle_mp`).  A few seconds for 100 classes."""
+    return _circle_mp(n, probs, float(n), 1.0 / math.sqrt(n), dps, miss=True)
+
+
+def cover_circle_mp(n: int, probs: list[float], radius: float, sigma: float,
+                    dps: int = 30) -> mpmath.mpf:
+    """``log upsilon_n = log(n! [t^n] prod_c (e^{p_c t} - 1))`` on ``|t| = radius``
+    (:func:`_circle_mp`; any radius gives the same value; near the saddle point the
+    integrand is peaked, about ``1 / sigma`` wide, and nothing cancels)."""
+    return _circle_mp(n, probs, radius, 1.0 / sigma, dps, miss=False)

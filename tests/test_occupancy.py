@@ -136,12 +136,18 @@ def test_pmf_larger_priors_against_exact_counting() -> None:
             worst = max(worst, log_err(float(got[j]), ex[j]))
     assert worst < 1e-12
     w = [int(x) for x in rng.integers(1, 6, size=14)]
-    for n in (3, 14, 40, 70):
+    assert max(worst, _worst_weighted(w, (3, 14, 40, 70))) < 1e-12
+
+
+def _worst_weighted(w: list[int], ns: tuple[int, ...]) -> float:
+    """Worst log-pmf error, with replacement (``p_c = w_c / sum w``), against exact counting."""
+    worst = 0.0
+    for n in ns:
         ex = oracle.weighted_pmf(w, n)
-        got = cb.distinct_classes(n - 1, counts=w).logpmf(np.arange(15))
-        for j in range(15):
+        got = cb.distinct_classes(n - 1, counts=w).logpmf(np.arange(len(w) + 1))
+        for j in range(len(w) + 1):
             worst = max(worst, log_err(float(got[j]), ex[j]))
-    assert worst < 1e-12
+    return worst
 
 
 def test_uniform_large_C_closed_products() -> None:
@@ -528,10 +534,4 @@ def test_pmf_many_classes_with_replacement_against_exact_counting() -> None:
     batches from 2 to 50 draws, against exact counting of weighted sequences."""
     rng = np.random.default_rng(11)
     w = [int(x) for x in rng.permutation(np.arange(1, 200))[:40]]
-    worst = 0.0
-    for n in (2, 9, 25, 50):
-        ex = oracle.weighted_pmf(w, n)
-        got = cb.distinct_classes(n - 1, counts=w).logpmf(np.arange(41))
-        for j in range(41):
-            worst = max(worst, log_err(float(got[j]), ex[j]))
-    assert worst < 1e-12
+    assert _worst_weighted(w, (2, 9, 25, 50)) < 1e-12

@@ -351,10 +351,10 @@ def test_right_tail_chebyshev_sums_against_mpmath(kind, monkeypatch):
     if kind == "zipf":
         w = 1.0 / np.arange(1, C + 1) ** 1.1
         p = w / w.sum()
-        ns = (3000, 4500, 9000)
+        ns = (3000, 9000)
     else:
         p = np.random.default_rng(4).dirichlet(np.ones(C) * 3.0)
-        ns = (3000, 4500, 7000)
+        ns = (3000, 7000)
     pr = LongTailPrior(p, np.ones(C))
     for n in ns:
         want = miss_circle_mp(n, list(p))
@@ -410,7 +410,7 @@ def test_many_left_values_at_once_agree_with_bands(kind):
 
 @pytest.mark.slow
 def test_many_left_values_against_mpmath():
-    """The vectorised left side against the Cauchy integral in 45-digit arithmetic
+    """The vectorised left side against the Cauchy integral in 35-digit arithmetic
     (mpmath's adaptive quadrature at the saddle radius), Dirichlet(1) with 300 classes,
     log upsilon from -13 to -1."""
     import couponbound._longtail as lt
@@ -420,8 +420,8 @@ def test_many_left_values_against_mpmath():
     n = np.unique(np.geomspace(8e3, 3e5, 12).astype(np.int64))
     n = n[:lt._first_right(pr, n)]
     fast, done = lt._left_many(pr, n)
-    for i in (1, n.size - 2):
+    for i, dps in ((1, 35), (n.size - 2, 30)):  # digits to spare where log upsilon is -10
         assert done[i]
         r, sigma = lt._coverage_saddle(pr, float(n[i]))
-        want = cover_circle_mp(int(n[i]), list(p), r, sigma, dps=45)
+        want = cover_circle_mp(int(n[i]), list(p), r, sigma, dps=dps)
         assert rel(fast[i], want) < 1e-13, (n[i], fast[i], want)

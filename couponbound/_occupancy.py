@@ -318,12 +318,14 @@ def _tilt(r: float, log_s: float, g: _Groups) -> _Tilt:
     return _Tilt(r, log_s, en, ed, max(vn, 0.0), max(vd, 0.0), cv)
 
 
-def _solve_tilt(n: float, j: float, g: _Groups) -> _Tilt:
+def _solve_tilt(n: float, j: float, g: _Groups, start: _Tilt | None = None) -> _Tilt:
     """The radius ``r`` and tilt ``s`` whose joint law has means ``(n, j)``.
 
     The tilt is first set for the classes alone (bisection in ``log s`` at the
     starting radius), then both are refined by damped Newton steps on
     ``(log r, log s)``, whose Jacobian is the covariance of (draws, classes).
+    ``start`` (a solved tilt for nearby means, e.g. the previous band's) is
+    taken as the starting point instead, with no separate solve for the classes.
     """
     C = g.C
     jt = min(max(j, 1.0 + 1e-9), C - 1e-9) if C > 1 else j
@@ -333,8 +335,20 @@ def _solve_tilt(n: float, j: float, g: _Groups) -> _Tilt:
     else:
         nt = min(nt, g.N - 1e-9)
         a = math.log(nt / (g.N - nt))
+    if start is not None and math.isfinite(start.log_s) and start.r > 0:
+        warm = _newton_tilt(nt, jt, g, math.log(start.r), start.log_s)
+        if warm is not None:
+            return warm
     # classes alone: E[D](s) is increasing in log s, with slope Var[classes]
-    b = _classes_tilt(a, jt, g)
+    t = _newton_tilt(nt, jt, g, a, _classes_tilt(a, jt, g))
+    if t is not None:
+        return t
+    return _solve_tilt_nested(nt, jt, g, a)
+
+
+def _newton_tilt(nt: float, jt: float, g: _Groups, a: float, b: float) -> _Tilt | None:
+    """Damped Newton steps on ``(log r, log s)`` from ``(a, b)``; None where they stall
+    (the best point is more than ``1e-6`` standard deviations off)."""
     best: tuple[float, _Tilt] | None = None
     for _ in range(100):
         t = _tilt(math.exp(a), b, g)
@@ -355,9 +369,7 @@ def _solve_tilt(n: float, j: float, g: _Groups) -> _Tilt:
         lim = _tilt_limit(math.exp(a), g)
         b = min(max(b - step * db, -lim), lim)
     assert best is not None
-    if best[0] <= 1e-6:
-        return best[1]
-    return _solve_tilt_nested(nt, jt, g, a)
+    return best[1] if best[0] <= 1e-6 else None
 
 
 def _tilt_limit(r: float, g: _Groups) -> float:
@@ -367,11 +379,11 @@ def _tilt_limit(r: float, g: _Groups) -> float:
     return w + abs(math.log(max(w, 1e-300))) + 800.0 + math.log(g.C)
 
 
-def _classes_tilt(a: float, jt: float, g: _Groups) -> float:
-    """``log s`` with ``E[classes] = jt`` at ``r = e^a``: safeguarded Newton steps."""
+def _classes_tilt(a: float, jt: float, g: _Groups, b0: float = 0.0) -> float:
+    """``log s`` with ``E[classes] = jt`` at ``r = e^a``: safeguarded Newton steps from ``b0``."""
     bhi = _tilt_limit(math.exp(a), g)
     blo = -bhi
-    b = 0.0
+    b = min(max(b0, blo), bhi)
     for _ in range(100):
         t = _tilt(math.exp(a), b, g)
         f = t.mean_d - jt
@@ -388,23 +400,34 @@ def _classes_tilt(a: float, jt: float, g: _Groups) -> float:
     return b
 
 
-def _tilt_for_classes(a: float, jt: float, g: _Groups) -> _Tilt:
-    return _tilt(math.exp(a), _classes_tilt(a, jt, g), g)
+def _tilt_for_classes(a: float, jt: float, g: _Groups, b0: float = 0.0) -> _Tilt:
+    return _tilt(math.exp(a), _classes_tilt(a, jt, g, b0), g)
 
 
 def _solve_tilt_nested(nt: float, jt: float, g: _Groups, a0: float) -> _Tilt:
     """Fallback near the ends of the support (where ``Var[classes]`` vanishes): for each
-    ``log r`` the tilt is set by bisection, and ``log r`` by bisection on the draws."""
+    ``log r`` the tilt is set for the classes alone (Newton, from the previous tilt), and
+    ``log r`` by safeguarded Newton steps on the draws, whose slope at a fixed mean of
+    classes is the conditional variance of the draws (bisection where a step leaves
+    the bracket)."""
     alo, ahi = a0 - 30.0, a0 + 30.0
-    for _ in range(60):
-        am = 0.5 * (alo + ahi)
-        if _tilt_for_classes(am, jt, g).mean_n < nt:
-            alo = am
+    a, b = a0, 0.0
+    t = _tilt_for_classes(a, jt, g, b)
+    for _ in range(200):
+        f = t.mean_n - nt
+        if f < 0:
+            alo = a
         else:
-            ahi = am
-        if ahi - alo < 1e-12:
+            ahi = a
+        if abs(f) <= 1e-10 * max(1.0, nt) or ahi - alo < 1e-12:
             break
-    return _tilt_for_classes(0.5 * (alo + ahi), jt, g)
+        slope = t.sd_cond ** 2
+        a_new = a - f / slope if slope > 0 else math.nan
+        if not alo < a_new < ahi:
+            a_new = 0.5 * (alo + ahi)
+        a, b = a_new, t.log_s
+        t = _tilt_for_classes(a, jt, g, b)
+    return t
 
 
 # --------------------------------------------------------------------------
@@ -744,15 +767,16 @@ def log_pmf_classes(n: int, targets: IntArray, prior: Prior) -> FloatArray:
         out[0] = logsumexp(np.log(g.mult.astype(float)) + terms)
         pending = pending[1:]
     cautious = False
+    last: _Tilt | None = None  # the previous band's tilt: the next solve starts there
     while pending.size:
         tg = targets[pending]
         j0 = int(tg[0])
-        t0 = _solve_tilt(float(n), float(j0), g)
+        t0 = _solve_tilt(float(n), float(j0), g, last)
         w0 = _band_width(t0, 1.0 if cautious else _BAND_SD)
         jc = min(j0 + 0.5 * w0, float(tg[-1]), min(n, C) - 0.5)
         anchor, hi_edge = t0, j0 + w0
         if jc > j0 + 0.5 and not cautious:
-            ta = _solve_tilt(float(n), jc, g)
+            ta = _solve_tilt(float(n), jc, g, t0)
             wa = _band_width(ta, _BAND_SD)
             if jc - wa <= j0:
                 anchor, hi_edge = ta, jc + wa
@@ -771,6 +795,7 @@ def log_pmf_classes(n: int, targets: IntArray, prior: Prior) -> FloatArray:
                 "uniform priors and equal class sizes have no such limit, and "
                 "expected_classes (the mean) is available for any prior")
         vals, cond = _band(n, band, anchor, g, absent)
+        last = anchor
         ok = cond <= _COND_MAX
         if anchor is t0 and cautious:
             # anchored at the target itself: the best this rule can do, if it is sound

@@ -395,28 +395,27 @@ def _log_neg_a(p: FloatArray, k: FloatArray, z: ComplexArray) -> ComplexArray:
     ``phi(u) = -log(1 - u) / u``; the sum is taken as a log-sum-exp.
     """
     z = np.asarray(z, dtype=complex)
-    terms = []
-    for pg, kg in zip(p, k, strict=True):
-        lu = -pg * z  # log u
-        small = lu.real < math.log(1e-8)
-        right = lu.real > 0.0  # |u| > 1 (possible on the circle of log(1 + x))
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            u = np.exp(np.where(small, lu, -1.0))
-            series = lu + np.log(1.0 + u / 2.0 + u * u / 3.0)  # log(-log(1 - u)), u tiny
-            # log(1 - u): -expm1(lu) exactly near u = 1; u expm1(-lu) for |u| > 1, no overflow
-            uf = np.exp(np.where(right, -1.0, lu))
-            # |u| < 1/2: log1p(-u) accurate to a relative eps (a complex log of 1 - u
-            # would lose log10(1/|u|) digits)
-            inner = np.where(right, lu + np.log(np.expm1(-np.where(right, lu, 0.0))),
-                             np.where(np.abs(uf) < 0.5, clog1p(-uf),
-                                      np.log(-np.expm1(np.where(right, -1.0, lu)))))
-            general = np.log(-inner)
-        terms.append(math.log(kg) + np.where(small, series, general))
-    stack = np.stack(terms)
+    # every group at once: rows are groups, columns the points z
+    lu = -np.asarray(p, dtype=float).reshape(-1, 1) * z.reshape(1, -1)  # log u
+    small = lu.real < math.log(1e-8)
+    right = lu.real > 0.0  # |u| > 1 (possible on the circle of log(1 + x))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        u = np.exp(np.where(small, lu, -1.0))
+        series = lu + np.log(1.0 + u / 2.0 + u * u / 3.0)  # log(-log(1 - u)), u tiny
+        # log(1 - u): -expm1(lu) exactly near u = 1; u expm1(-lu) for |u| > 1, no overflow
+        uf = np.exp(np.where(right, -1.0, lu))
+        # |u| < 1/2: log1p(-u) accurate to a relative eps (a complex log of 1 - u
+        # would lose log10(1/|u|) digits)
+        inner = np.where(right, lu + np.log(np.expm1(-np.where(right, lu, 0.0))),
+                         np.where(np.abs(uf) < 0.5, clog1p(-uf),
+                                  np.log(-np.expm1(np.where(right, -1.0, lu)))))
+        general = np.log(-inner)
+    stack = np.log(np.asarray(k, dtype=float)).reshape(-1, 1) + np.where(small, series, general)
     m = np.max(stack.real, axis=0)
     m = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return m + np.log(np.sum(np.exp(stack - m), axis=0))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        out = m + np.log(np.sum(np.exp(stack - m), axis=0))
+    return out.reshape(z.shape)
 
 
 def _log_expm1_over(a: ComplexArray) -> ComplexArray:

@@ -55,6 +55,10 @@ __all__ = [
 _RVS_MAX_C = 10**7
 #: A window of the pmf is kept down to this many e-folds below its mode.
 _WINDOW_DEPTH = 760.0
+#: Quantiles between _SHALLOW_Q and 1 - _SHALLOW_Q are read from a window down to
+#: e^{-_SHALLOW_DEPTH} of the mode (what it leaves out is below 1e-23 of them).
+_SHALLOW_Q = 1e-3
+_SHALLOW_DEPTH = 60.0
 #: Tail probabilities below e^-650 are summed from the pmf's logs, not from the window.
 _LOG_TINY = -650.0
 #: ... and holds at most this many values (else cdf/sf/ppf sum on demand).
@@ -246,7 +250,7 @@ class DistinctClasses:
     K: int
     prior: Prior
     include_anchor: bool = True
-    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _cache: dict[str | tuple[str, float], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.prior, Prior):
@@ -290,9 +294,12 @@ class DistinctClasses:
             memo.update(zip((int(v) for v in need), (float(v) for v in vals), strict=True))
         return np.array([memo[int(v)] for v in flat], dtype=float).reshape(j.shape)
 
-    def _window(self) -> tuple[int, NDArray[np.float64]]:
-        """``(first j, log pmf)`` over the window holding the mass down to ``e^{-760}`` of the mode."""
-        cached = self._cache.get("window")
+    def _window(self, depth: float = _WINDOW_DEPTH) -> tuple[int, NDArray[np.float64]]:
+        """``(first j, log pmf)`` over the window holding the mass down to ``e^{-depth}``
+        of the mode (``e^{-760}``: every value float64 holds)."""
+        cached = self._cache.get("window")  # the full window serves every depth
+        if cached is None and depth < _WINDOW_DEPTH:
+            cached = self._cache.get(("window", depth))
         if cached is not None:
             return cached
         lo, hi = self.support()
@@ -305,8 +312,8 @@ class DistinctClasses:
         lp = self._logpmf_int(np.arange(a, b + 1, dtype=np.int64))
         while True:
             top = float(np.max(lp))
-            grow_left = a > lo and lp[0] > top - _WINDOW_DEPTH
-            grow_right = b < hi and lp[-1] > top - _WINDOW_DEPTH
+            grow_left = a > lo and lp[0] > top - depth
+            grow_right = b < hi and lp[-1] > top - depth
             if not (grow_left or grow_right) or (b - a + 1) >= _WINDOW_MAX:
                 break
             if grow_left:
@@ -317,15 +324,17 @@ class DistinctClasses:
                 nb = min(hi, b + step)
                 lp = np.concatenate([lp, self._logpmf_int(np.arange(b + 1, nb + 1, dtype=np.int64))])
                 b = nb
-        self._cache["window"] = (a, lp)
+        self._cache["window" if depth >= _WINDOW_DEPTH else ("window", depth)] = (a, lp)
         return a, lp
 
-    def _tails(self) -> tuple[int, NDArray[np.float64], NDArray[np.float64]]:
-        """``(first j, log P(D <= j), log P(D > j))`` over the window."""
+    def _tails(self, depth: float = _WINDOW_DEPTH) -> tuple[int, NDArray[np.float64], NDArray[np.float64]]:
+        """``(first j, log P(D <= j), log P(D > j))`` over the window of that depth."""
         cached = self._cache.get("tails")
+        if cached is None and depth < _WINDOW_DEPTH:
+            cached = self._cache.get(("tails", depth))
         if cached is not None:
             return cached
-        a, lp = self._window()
+        a, lp = self._window(depth)
         top = float(np.max(lp))
         w = np.exp(lp - top)
         with np.errstate(divide="ignore"):
@@ -335,8 +344,16 @@ class DistinctClasses:
         total = float(lcdf[-1])  # the window's mass (1 up to the far tails left out)
         lcdf = lcdf - total
         lsf = lsf - total
-        self._cache["tails"] = (a, lcdf, lsf)
+        self._cache["tails" if depth >= _WINDOW_DEPTH else ("tails", depth)] = (a, lcdf, lsf)
         return a, lcdf, lsf
+
+    def _quantile_tails(self, q: NDArray[np.float64]) -> tuple[int, NDArray[np.float64], NDArray[np.float64]]:
+        """The tails that decide the quantiles *q*: for ``1e-3 <= q <= 1 - 1e-3`` the window
+        down to ``e^{-60}`` of the mode (the mass left out is below 1e-23 of ``q`` and
+        ``1 - q``), else the full one."""
+        if q.size and float(np.min(q)) >= _SHALLOW_Q and float(np.max(q)) <= 1.0 - _SHALLOW_Q:
+            return self._tails(_SHALLOW_DEPTH)
+        return self._tails()
 
     # -- public -------------------------------------------------------------------
 
@@ -424,7 +441,7 @@ class DistinctClasses:
     def ppf(self, q: ArrayLike) -> int | NDArray[np.int64]:
         """Smallest ``j`` with ``P(D <= j) >= q`` (``q`` in (0, 1)); an int for scalar ``q``."""
         arr, _ = check_probability_array(q, "q")
-        a, lcdf, lsf = self._tails()
+        a, lcdf, lsf = self._quantile_tails(np.asarray(arr, dtype=float))
         lo, hi = self.support()
         res = np.empty(arr.shape, dtype=np.int64)
         for i, qi in enumerate(arr.ravel()):
@@ -440,7 +457,7 @@ class DistinctClasses:
     def isf(self, q: ArrayLike) -> int | NDArray[np.int64]:
         """Smallest ``j`` with ``P(D > j) <= q`` (``q`` in (0, 1))."""
         arr, _ = check_probability_array(q, "q")
-        a, lcdf, lsf = self._tails()
+        a, lcdf, lsf = self._quantile_tails(np.asarray(arr, dtype=float))
         lo, hi = self.support()
         res = np.empty(arr.shape, dtype=np.int64)
         for i, qi in enumerate(arr.ravel()):

@@ -535,3 +535,20 @@ def test_pmf_many_classes_with_replacement_against_exact_counting() -> None:
     rng = np.random.default_rng(11)
     w = [int(x) for x in rng.permutation(np.arange(1, 200))[:40]]
     assert _worst_weighted(w, (2, 9, 25, 50)) < 1e-12
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 40), min_size=2, max_size=12), st.integers(1, 300), st.booleans(),
+       st.lists(st.floats(1e-3, 1 - 1e-3), min_size=1, max_size=5))
+def test_quantiles_from_the_shallow_window_equal_the_full(counts, k, rep, qs) -> None:  # type: ignore[no-untyped-def]
+    """ppf / isf at 1e-3 <= q <= 1 - 1e-3 read a window down to e^-60 of the mode; they
+    equal the quantiles of the full window (down to e^-760)."""
+    if not rep:
+        k = min(k, sum(counts) - 1)
+    shallow = cb.distinct_classes(k, counts=counts, replacement=rep)
+    full = cb.distinct_classes(k, counts=counts, replacement=rep)
+    full._tails()  # the full window, cached: every later quantile reads it
+    q = np.array(qs)
+    assert np.array_equal(shallow.ppf(q), full.ppf(q))
+    assert np.array_equal(shallow.isf(q), full.isf(q))
+    assert ("tails", 60.0) in shallow._cache and "tails" not in shallow._cache

@@ -250,7 +250,8 @@ class DistinctClasses:
     K: int
     prior: Prior
     include_anchor: bool = True
-    _cache: dict[str | tuple[str, float], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _cache: dict[str | tuple[str, float], Any] = field(default_factory=dict, init=False, repr=False,
+                                                       compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.prior, Prior):

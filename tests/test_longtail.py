@@ -15,6 +15,8 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from longtail_oracles import cover_circle_mp, grouped_ie, miss_bonferroni, miss_circle_mp, ztp_convolution
 
 from couponbound._longtail import LongTailPrior, log_coverage_many, log_miss_many
@@ -425,3 +427,29 @@ def test_many_left_values_against_mpmath():
         r, sigma = lt._coverage_saddle(pr, float(n[i]))
         want = cover_circle_mp(int(n[i]), list(p), r, sigma, dps=dps)
         assert rel(fast[i], want) < 1e-13, (n[i], fast[i], want)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(300, 4000), st.floats(0.2, 3.0), st.integers(0, 2**32 - 1), st.booleans())
+def test_fast_sums_agree_with_direct_sums_on_random_priors(C, alpha, seed, ties):
+    """Random Dirichlet(alpha) priors (some with tied probabilities): the vectorised left side
+    and the right tail's Chebyshev class sums against the same integrals with every class
+    sum taken directly (``direct_max``), 1e-12 relative in log upsilon and log(1 - upsilon)."""
+
+    rng = np.random.default_rng(seed)
+    p = np.maximum(rng.dirichlet(np.full(C, alpha)), 1e-9 / C)  # no class beyond ~1e10 draws
+    p /= p.sum()
+    if ties:
+        p = np.round(p, 6) + 1e-7
+        p /= p.sum()
+    vals, mult = np.unique(p, return_counts=True)
+    fast = LongTailPrior(vals, mult.astype(float))
+    slow = LongTailPrior(vals, mult.astype(float), direct_max=10**12)
+    # from 2 C draws to far into the right tail (the rarest class seen e^-30 short of surely)
+    n = np.unique(np.geomspace(2 * C, 30.0 / float(vals[0]), 24).astype(np.int64))
+    a = log_coverage_many(n, vals, mult, prior=fast)
+    b = log_coverage_many(n, vals, mult, prior=slow)
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
+    a = log_miss_many(n, vals, mult, prior=fast)
+    b = log_miss_many(n, vals, mult, prior=slow)
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)

@@ -173,7 +173,7 @@ def _log_factor(x: FloatArray, theta: FloatArray) -> ComplexArray:
         # per-class factors once per class, and one broadcast product
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             ea = cexpm1(np.asarray(1j * ta, dtype=np.complex128))
-            return clog1p(-_bose(xa) * cexpm1(-xa * ea))
+            return _log_factor_front(xa, ta, ea)
     x, theta = np.broadcast_arrays(xa, ta)
     out = np.empty(x.shape, dtype=complex)
     e = cexpm1(np.asarray(1j * theta, dtype=np.complex128))
@@ -184,7 +184,7 @@ def _log_factor(x: FloatArray, theta: FloatArray) -> ComplexArray:
             big = xf > 700.0
             val = np.empty(xf.shape, dtype=complex)
             sm = ~big
-            val[sm] = clog1p(-_bose(xf[sm]) * cexpm1(-xf[sm] * e[front][sm]))
+            val[sm] = _log_factor_front(xf[sm], theta[front][sm], e[front][sm])
             if np.any(big):
                 wb = xf[big] * np.exp(1j * theta[front][big])
                 val[big] = clog1p(-np.exp(-wb)) - np.log1p(-np.exp(-xf[big]))
@@ -198,9 +198,26 @@ def _log_factor(x: FloatArray, theta: FloatArray) -> ComplexArray:
     return out
 
 
+_X_TINY = 1e-100  # below it log((1 - e^{-xz}) / (1 - e^{-x})) = i theta - x (z - 1)/2 to 1e-200
+
+
+def _log_factor_front(x: FloatArray, theta: FloatArray, ea: ComplexArray) -> ComplexArray:
+    """``log1p(-b(x) expm1(-x (z - 1)))`` (``z - 1 = ea``, broadcast), the front arc of
+    :func:`_log_factor`, written ``expm1(.) / expm1(x)`` so no ``1/x`` is formed; for
+    ``x < 1e-100`` (a class of subnormal probability) its series ``i theta - x (z - 1)/2``."""
+    tiny = x < _X_TINY
+    xs = np.where(tiny, 1.0, x)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        val = clog1p(-cexpm1(-xs * ea) / np.expm1(xs))
+        return np.where(tiny, 1j * theta - 0.5 * x * ea, val)
+
+
 def _mean_term(x: FloatArray) -> FloatArray:
-    """``B(x) = x / (e^x - 1)``: a class's tilted mean minus ``x``."""
-    return x * _bose(x)
+    """``B(x) = x / (e^x - 1)``: a class's tilted mean minus ``x`` (``x / expm1(x)`` below 1,
+    so a subnormal ``x`` gives 1, not ``x`` times an overflowed ``1/x``)."""
+    with np.errstate(under="ignore"):
+        small = x < 1.0
+        return np.where(small, x / np.expm1(np.where(small, x, 1.0)), x * _bose(np.where(small, 1.0, x)))
 
 
 def _var_term(x: FloatArray) -> FloatArray:

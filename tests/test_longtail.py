@@ -453,3 +453,27 @@ def test_fast_sums_agree_with_direct_sums_on_random_priors(C, alpha, seed, ties)
     a = log_miss_many(n, vals, mult, prior=fast)
     b = log_miss_many(n, vals, mult, prior=slow)
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
+
+
+def test_subnormal_class_probability():
+    """A class of probability 1e-320 (subnormal): upsilon is proportional to that
+    probability while n * p is tiny, so log upsilon equals the value with 1e-300 plus
+    log(1e-20), by one value at a time and by a vectorised curve, with no warning.
+    (1/x overflowed in the circle's per-class factor and zeroed its nodes: 1.43 off.)"""
+    import couponbound as cb
+
+    rest = np.random.default_rng(0).dirichlet(np.ones(3000))
+    K = np.unique(np.geomspace(2e4, 2e6, 12).astype(np.int64))
+    logs, smallest = {}, {}
+    for eps in (1e-300, 1e-320):
+        p = np.concatenate([[eps], rest])
+        prior = cb.Prior.from_probs(p / p.sum())
+        vec = np.asarray(cb.log_coverage_prob(K, prior))
+        one = np.array([cb.log_coverage_prob(int(k), prior) for k in K[::4]])
+        np.testing.assert_allclose(vec[::4], one, rtol=1e-12)
+        logs[eps] = vec
+        smallest[eps] = float(np.min(prior.probs))  # 1e-320 is stored as 9.99989e-321
+    shift = math.log(smallest[1e-320]) - math.log(smallest[1e-300])
+    # p r is itself subnormal (about 4e-316 here, held to ~1e-8 relative), and log upsilon
+    # moves one for one with log(p r): 1e-7 absolute is what float64 can give
+    np.testing.assert_allclose(logs[1e-320], logs[1e-300] + shift, rtol=0, atol=1e-7)

@@ -54,7 +54,7 @@ the integrand is ``~ exp(-u^2/2)`` times a smooth factor; this module
   ``e^{-50}`` of the largest term are kept (a prefix of the sorted ``p``).
   Those sums (at the real point for the saddle and the scale, and at each node
   with ``|theta| <= 1/4``) go through the Chebyshev moments of the pieces
-  within ``e^{-50}`` (:meth:`LongTailPrior.low_sums`), with an estimated error
+  within ``e^{-50}`` (:meth:`LongTailPrior.sums_at`), with an estimated error
   (truncation plus rounding) below ``4e-15`` of the sum at ``theta = 0``; a
   node or sum above it is taken directly, where with many kept classes the
   sum is a power series in ``zeta = 1 - e^{i theta}``
@@ -338,18 +338,12 @@ class LongTailPrior:
     def class_sum(self, f: Callable[[FloatArray], FloatArray], r: float, checked: bool = True) -> float:
         """``sum_c w_c f(p_c r)`` for a real bounded smooth ``f`` that is below
         ``e^{-50}`` in size for ``p_c r > _X_NEGLIGIBLE`` (those classes are not summed)."""
-        if self._cheb_setup():
-            assert self._cheb_y is not None and self._moments is not None
-            assert self._dp is not None and self._dw is not None
-            sel, k = self._low(_X_NEGLIGIBLE / r)
-            mom = self._moments[sel]
-            vals = f(np.exp(self._cheb_y[sel]) * r)
-            coef = _dct(vals, type=2, axis=1) / vals.shape[1]
-            coef[:, 0] *= 0.5
-            total = float(np.sum(coef * mom)) + float(self._dw[:k] @ f(self._dp[:k] * r))
+        res = self.sums_at(lambda x: f(x)[None], np.array([r]), _X_NEGLIGIBLE / r)
+        if res is not None:
+            total, err = float(res[0][0, 0]), float(res[1][0, 0])
             # relative to the sum where it is large (log_rest in the far left tail,
             # where log upsilon is itself large: 1e-15 of the sum is <= 1e-13 of it)
-            if not checked or _tail_err(coef, mom) <= _CHEB_TOL * max(1.0, 0.1 * abs(total)):
+            if not checked or err <= _CHEB_TOL * max(1.0, 0.1 * abs(total)):
                 return total
         return float(self.w @ f(self.p * r))
 
@@ -360,49 +354,17 @@ class LongTailPrior:
         lp = math.log(p_max) if p_max > 0.0 else -math.inf
         return self._piece_lo <= lp, int(np.searchsorted(self._dp, p_max, side="right"))
 
-    def low_sums(self, f: Callable[[FloatArray], NDArray[Any]], r: float, p_max: float
-                 ) -> tuple[NDArray[Any], FloatArray] | None:
-        """``sum_c w_c f(p_c r)`` over the classes with ``p_c <= p_max`` (pieces of moments
-        starting above ``p_max`` are skipped whole), with its estimated error; None
-        without moments.
+    def sums_at(self, f: Callable[[FloatArray], NDArray[Any]], r: FloatArray, p_max: float,
+                rounding: bool = False) -> tuple[NDArray[Any], FloatArray] | None:
+        """``sum_c w_c f_e(p_c r_i)`` for several functions ``f_e`` (real or complex: a
+        function per node of the circle, say) and many radii ``r_i`` at once, over the
+        classes with ``p_c <= p_max`` (pieces of moments that start above it are
+        skipped whole), with the estimated error of each sum; None without moments.
 
-        ``f`` maps an array ``x`` of any shape to ``x.shape + extra`` (several
-        functions, or one per node of the circle, real or complex); the sums and
-        errors have shape ``extra``.  The error is the truncation (the last
-        coefficients weighted by the moments) plus the rounding (``4 eps`` times
-        the sum of the terms' magnitudes).
-        """
-        if not self._cheb_setup():
-            return None
-        assert self._cheb_y is not None and self._moments is not None
-        assert self._dp is not None and self._dw is not None
-        sel, k = self._low(p_max)
-        direct: NDArray[Any] = f(self._dp[:k] * r)
-        total: NDArray[Any] = np.tensordot(self._dw[:k], direct, axes=(0, 0))
-        err = np.zeros(np.shape(total))
-        if np.any(sel):
-            mom = self._moments[sel]
-            vals: NDArray[Any] = f(np.exp(self._cheb_y[sel]) * r)  # (pieces, terms) + extra
-            coef: NDArray[Any]
-            if np.iscomplexobj(vals):
-                coef = (_dct(np.asarray(vals.real, dtype=np.float64), type=2, axis=1)
-                        + 1j * _dct(np.asarray(vals.imag, dtype=np.float64), type=2, axis=1))
-            else:
-                coef = _dct(np.asarray(vals, dtype=np.float64), type=2, axis=1)
-            coef /= vals.shape[1]
-            coef[:, 0] *= 0.5
-            total = total + np.tensordot(mom, coef, axes=([0, 1], [0, 1]))
-            err = (np.tensordot(np.abs(mom[:, -8:]), np.abs(coef[:, -8:]), axes=([0, 1], [0, 1]))
-                   + 4e-16 * np.tensordot(np.abs(mom), np.abs(coef), axes=([0, 1], [0, 1])))
-        return total, np.asarray(err, dtype=float)
-
-    def sums_at(self, f: Callable[[FloatArray], FloatArray], r: FloatArray, p_max: float
-                ) -> tuple[FloatArray, FloatArray] | None:
-        """``sum_c w_c f_e(p_c r_i)`` for several real functions ``f_e`` and many radii
-        ``r_i`` at once, over the classes with ``p_c <= p_max`` (pieces of moments that
-        start above it are skipped), with the estimated truncation error of each sum;
-        None without moments.  ``f`` maps ``x`` of any shape to ``(E,) + x.shape``;
-        both results have shape ``(E, len(r))``."""
+        ``f`` maps ``x`` of any shape to ``(E,) + x.shape``; both results have shape
+        ``(E, len(r))``.  The error is the truncation (the last coefficients weighted
+        by the moments), plus with ``rounding`` ``4 eps`` times the sum of the terms'
+        magnitudes."""
         if not self._cheb_setup():
             return None
         assert self._cheb_y is not None and self._moments is not None
@@ -410,15 +372,23 @@ class LongTailPrior:
         sel, k = self._low(p_max)
         rr = np.asarray(r, dtype=float)
         direct = f(self._dp[:k, None] * rr[None, :])  # (E, k, N)
-        total = np.einsum("ekn,k->en", direct, self._dw[:k])
+        total: NDArray[Any] = np.einsum("ekn,k->en", direct, self._dw[:k])
         err = np.zeros(total.shape)
         if np.any(sel):
             mom = self._moments[sel]
             vals = f(np.exp(self._cheb_y[sel])[:, :, None] * rr[None, None, :])  # (E, P, T, N)
-            coef = _dct(vals, type=2, axis=2) / vals.shape[2]
+            coef: NDArray[Any]
+            if np.iscomplexobj(vals):
+                coef = (_dct(np.asarray(vals.real, dtype=np.float64), type=2, axis=2)
+                        + 1j * _dct(np.asarray(vals.imag, dtype=np.float64), type=2, axis=2))
+            else:
+                coef = _dct(np.asarray(vals, dtype=np.float64), type=2, axis=2)
+            coef /= vals.shape[2]
             coef[:, :, 0] *= 0.5
             total = total + np.einsum("eptn,pt->en", coef, mom)
             err = np.einsum("eptn,pt->en", np.abs(coef[:, :, -8:]), np.abs(mom[:, -8:]))
+            if rounding:
+                err = err + 4e-16 * np.einsum("eptn,pt->en", np.abs(coef), np.abs(mom))
         return total, err
 
     def _power_sums(self) -> FloatArray:
@@ -507,16 +477,9 @@ class LongTailPrior:
     def class_sums2(self, f: Callable[[FloatArray], FloatArray], r: float) -> tuple[float, float]:
         """Two class sums at once, ``f`` returning both functions stacked on a first axis
         of length 2 (the tilted mean and variance; unchecked, as ``class_sum(checked=False)``)."""
-        if self._cheb_setup():
-            assert self._cheb_y is not None and self._moments is not None
-            assert self._dp is not None and self._dw is not None
-            sel, k = self._low(_X_NEGLIGIBLE / r)
-            vals = f(np.exp(self._cheb_y[sel]) * r)  # (2, pieces, terms)
-            coef = _dct(vals, type=2, axis=2) / vals.shape[2]
-            coef[:, :, 0] *= 0.5
-            direct = f(self._dp[:k] * r) @ self._dw[:k]
-            tot = np.einsum("fpj,pj->f", coef, self._moments[sel]) + direct
-            return float(tot[0]), float(tot[1])
+        res = self.sums_at(f, np.array([r]), _X_NEGLIGIBLE / r)
+        if res is not None:
+            return float(res[0][0, 0]), float(res[0][1, 0])
         both = f(self.p * r) @ self.w
         return float(both[0]), float(both[1])
 
@@ -564,11 +527,6 @@ class LongTailPrior:
 def _log_one_minus_exp(x: FloatArray) -> FloatArray:
     """``log(1 - e^{-x})`` for ``x > 0``, keeping the relative accuracy of tiny values."""
     return log1mexp(x)
-
-
-def _tail_err(coef: FloatArray, moments: FloatArray) -> float:
-    """Estimated truncation error of a piecewise Chebyshev class sum."""
-    return float(np.sum(np.abs(coef[:, -8:]) * np.abs(moments[:, -8:])))
 
 
 # --------------------------------------------------------------------------
@@ -895,7 +853,7 @@ def _tail_sums(p: FloatArray, w: FloatArray, r: float) -> _TailSums:
 
 def _tail_terms(x0: float) -> Callable[[FloatArray], FloatArray]:
     """The three per-class terms of :func:`_tail_sums` (scaled by ``e^{x0}``), stacked
-    on a last axis: ``e^{x0 - x} phi(x)``, ``x b e^{x0}`` and ``x b (1 - x / (1 - e^{-x})) e^{x0}``."""
+    on a first axis: ``e^{x0 - x} phi(x)``, ``x b e^{x0}`` and ``x b (1 - x / (1 - e^{-x})) e^{x0}``."""
 
     def f(x: FloatArray) -> FloatArray:
         with np.errstate(under="ignore", over="ignore", divide="ignore", invalid="ignore"):
@@ -907,7 +865,7 @@ def _tail_terms(x0: float) -> Callable[[FloatArray], FloatArray]:
                            1.0 + 0.5 * u)
             b_scaled = e_scaled / one_minus
             xb = x * b_scaled
-            return np.stack([e_scaled * phi, xb, xb * (1.0 - x / one_minus)], axis=-1)
+            return np.stack([e_scaled * phi, xb, xb * (1.0 - x / one_minus)])
     return f
 
 
@@ -916,9 +874,9 @@ def _tail_sums_pr(pr: LongTailPrior, r: float, tol: float, tol_ratios: float) ->
     where their estimated error is below ``tol`` (relative, for ``|A|``) and
     ``tol_ratios`` (for the two ratios), else directly."""
     x0 = float(pr.p[0]) * r
-    res = pr.low_sums(_tail_terms(x0), r, (x0 + _TAIL_PRUNE) / r)
+    res = pr.sums_at(_tail_terms(x0), np.array([r]), (x0 + _TAIL_PRUNE) / r, rounding=True)
     if res is not None:
-        tot, err = res
+        tot, err = res[0][:, 0], res[1][:, 0]
         a, a_s, a_ss = (float(v) for v in tot)
         if (a > 0.0 and err[0] <= tol * a and err[1] <= tol_ratios * abs(a_s)
                 and err[2] <= tol_ratios * max(abs(a_ss), abs(a_s))):
@@ -932,7 +890,7 @@ def _tail_node_terms(x0: float, z: ComplexArray) -> Callable[[FloatArray], Compl
     (``z = e^{i theta}``): the terms of ``-A(z) e^{x0}``; 0 where they underflow."""
 
     def f(x: FloatArray) -> ComplexArray:
-        xz = x[..., None] * z
+        xz = z.reshape((-1,) + (1,) * x.ndim) * x[None]  # (nodes,) + x.shape
         lu = x0 - xz
         with np.errstate(under="ignore", over="ignore", invalid="ignore", divide="ignore"):
             uu = np.exp(-xz)
@@ -1108,10 +1066,10 @@ def _log_miss_band(pr: LongTailPrior, n: int, targets: IntArray,
         if np.any(near):
             # Chebyshev class sums, node by node, where their estimated error is
             # below _TAIL_TOL of the sum at theta = 0 (the integrand's scale)
-            res = pr.low_sums(_tail_node_terms(x0, np.exp(1j * theta[near])), r,
-                              (x0 + _TAIL_PRUNE) / r)
+            res = pr.sums_at(_tail_node_terms(x0, np.exp(1j * theta[near])), np.array([r]),
+                             (x0 + _TAIL_PRUNE) / r, rounding=True)
             if res is not None:
-                tot, err = res
+                tot, err = res[0][:, 0], res[1][:, 0]
                 good = err <= _TAIL_TOL * a_scaled0
                 idx = np.flatnonzero(near)[good]
                 a_sc[idx] = tot[good]

@@ -746,7 +746,7 @@ def _band_width(t: _Tilt, sds: float) -> float:
     """Half-width (in classes) of the band a tilt serves: one conditional sd of the draws,
     at most three sd of the classes present."""
     width_t = sds * t.sd_cond / abs(t.slope) if t.slope != 0 else math.inf
-    return max(0.0, min(width_t, _BAND_SD_D * math.sqrt(max(t.var_d, 0.0))))
+    return min(width_t, _BAND_SD_D * math.sqrt(max(t.var_d, 0.0)))
 
 
 def log_pmf_classes(n: int, targets: IntArray, prior: Prior) -> FloatArray:
